@@ -1,0 +1,1 @@
+"""salesbot: chat-bot-first sales assistant (WeCom, DingTalk, console)."""

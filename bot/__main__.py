@@ -1,0 +1,265 @@
+"""Command line: `salesbot demo | chat | say | db | users | extract | match`."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import time
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, load_settings
+
+DEMO_DB = "salesbot-demo.db"
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings(args.config)
+    if getattr(args, "db", None):
+        url = args.db if "://" in args.db else f"sqlite:///{args.db}"
+        settings.database.url = url
+    return settings
+
+
+def _progress(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _build(settings: Settings):  # type: ignore[no-untyped-def]
+    t0 = time.monotonic()
+    _progress("正在加载……")
+    from bot.app import build_app
+    from bot.console import ConsoleChannel
+
+    app = build_app(settings)
+    app.add_channel(ConsoleChannel())
+    _progress("正在加载客户索引和词典……")
+    app.svc.crm.index()
+    _progress(f"就绪（{time.monotonic() - t0:.1f} 秒）")
+    return app
+
+
+def _seed_demo(settings: Settings, reset: bool) -> None:
+    from handlers.crm import normalized_name
+    from store import repos
+    from store.db import Database
+    from store.demo import seed_demo
+
+    path = Path(settings.database.url.split("///", 1)[1])
+    if reset:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+    db = Database(settings.database.url)
+    db.ensure_schema()
+    if not db.call(repos.list_users):
+        from bot.app import SystemClock
+
+        db.call(seed_demo, SystemClock().now(), settings.tz, normalized_name)
+    db.dispose()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if not args.db:
+        settings.database.url = f"sqlite:///{DEMO_DB}"
+    _seed_demo(settings, reset=not args.keep)
+    return _chat(settings, args.user, banner=True)
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    return _chat(_settings(args), args.user, banner=False)
+
+
+DEMO_BANNER = """
+==================== salesbot 演示 ====================
+这是【演示数据】（{db}）：王经理(主管)、张伟和李娜(销售)、10 个客户、
+不同阶段的商机和一份逾期回款合同。每次启动都会重置演示数据。
+试试：帮助 ／ 我的商机 ／ 查 恒达 ／ 待办 ／ 回款 ／ 团队
+或直接发拜访记录：今天去恒达见了王总，想下周三前拿到报价，预算五十万左右
+切换用户：/as wang（主管） /as li（李娜） /as zhang（张伟） 退出：/quit
+=======================================================
+"""
+
+
+def _chat(settings: Settings, user: str, banner: bool) -> int:
+    from bot.console import repl
+    from store import repos
+
+    app = _build(settings)
+    if app.svc.db.call(repos.find_user, user) is None:
+        _progress(f"没有用户 {user}：先用 salesbot users add 添加，或运行 salesbot demo")
+        return 2
+    if banner:
+        print(DEMO_BANNER.format(db=settings.database.url.split("///", 1)[-1]))
+
+    def switch(name: str) -> bool:
+        return app.svc.db.call(repos.user_by_identity, "console", name) is not None
+
+    async def main() -> None:
+        await app.start()
+        try:
+            await repl(app.dispatcher.submit, app.dispatcher.drain, user, switch)
+        finally:
+            await app.stop()
+
+    asyncio.run(main())
+    return 0
+
+
+def cmd_say(args: argparse.Namespace) -> int:
+    from bot.console import console_message
+    from store import repos
+
+    settings = _settings(args)
+    if args.demo:
+        settings.database.url = f"sqlite:///{DEMO_DB}"
+        _seed_demo(settings, reset=False)
+    from bot.app import build_app
+    from bot.console import ConsoleChannel
+
+    app = build_app(settings)
+    app.add_channel(ConsoleChannel())
+    user = app.svc.db.call(repos.find_user, args.as_user)
+    if user is None:
+        _progress(f"没有用户 {args.as_user}：先用 salesbot users add 添加（或加 --demo 使用演示数据）")
+        return 2
+    ids = app.svc.db.call(repos.identities_of, user.id)
+    im_id = next((i.im_id for i in ids if i.channel == "console"), None)
+    if im_id is None:
+        _progress(f"用户 {args.as_user} 没有 console 账号：salesbot users add 时加 --console ID")
+        return 2
+
+    async def main() -> None:
+        await app.start()
+        await app.dispatcher.submit(console_message(im_id, " ".join(args.text), msg_id=args.msg_id))
+        await app.stop()
+
+    asyncio.run(main())
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from store.db import Database
+
+    settings = _settings(args)
+    db = Database(settings.database.url)
+    if args.action == "upgrade":
+        _progress(f"升级数据库结构：{_safe_url(settings.database.url)}")
+        db.upgrade()
+    print(f"当前版本：{db.current_revision()}（最新：{db.head_revision()}）")
+    db.dispose()
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, for logs."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    from store import repos
+    from store.db import Database
+
+    settings = _settings(args)
+    db = Database(settings.database.url)
+    db.ensure_schema()
+    if args.action == "add":
+        if not args.name:
+            _progress("用法：salesbot users add NAME --role rep|manager|admin [--manager NAME] --console ID")
+            return 2
+
+        def add(s):  # type: ignore[no-untyped-def]
+            manager = repos.find_user(s, args.manager) if args.manager else None
+            if args.manager and manager is None:
+                raise ValueError(f"没有主管 {args.manager}")
+            ids = {ch: v for ch, v in (("console", args.console), ("wecom", args.wecom),
+                                       ("dingtalk", args.dingtalk)) if v}
+            return repos.add_user(s, args.name, args.role, manager, ids).id
+
+        try:
+            print(f"已添加用户 #{db.call(add)} {args.name}")
+        except ValueError as exc:
+            _progress(str(exc))
+            return 2
+    else:
+        for u in db.call(repos.list_users):
+            ids = ", ".join(f"{i.channel}:{i.im_id}" for i in db.call(repos.identities_of, u.id))
+            print(f"#{u.id}\t{u.name}\t{u.role}\tmanager={u.manager_id}\t{ids}")
+    db.dispose()
+    return 0
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from extraction.cli import extract_main
+
+    return extract_main(args.customers, sys.stdin, sys.stdout)
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    from extraction.matchcli import match_main
+
+    return match_main(args.customers, sys.stdin, sys.stdout)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="salesbot", description="销售助手：拜访记录 → 跟进记录")
+    p.add_argument("--config", help="TOML config file (default: $SALESBOT_CONFIG or built-in defaults)")
+    p.add_argument("--db", help="database URL or SQLite file path (overrides database.url)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser("demo", help="interactive chat on a fresh demo database")
+    d.add_argument("--user", default="zhang", help="console id to start as (default zhang)")
+    d.add_argument("--keep", action="store_true", help="keep the existing demo database")
+    d.set_defaults(fn=cmd_demo)
+
+    c = sub.add_parser("chat", help="interactive chat on the configured database")
+    c.add_argument("--user", required=True, help="console id or name")
+    c.set_defaults(fn=cmd_chat)
+
+    s = sub.add_parser("say", help="send one message and print the reply")
+    s.add_argument("--as", dest="as_user", required=True, help="console id or name of the sender")
+    s.add_argument("--demo", action="store_true", help=f"use the demo database ({DEMO_DB})")
+    s.add_argument("--msg-id", help="message id (same id twice = same message)")
+    s.add_argument("text", nargs="+")
+    s.set_defaults(fn=cmd_say)
+
+    b = sub.add_parser("db", help="database schema")
+    b.add_argument("action", choices=["upgrade", "current"])
+    b.set_defaults(fn=cmd_db)
+
+    u = sub.add_parser("users", help="manage users")
+    u.add_argument("action", choices=["add", "list"])
+    u.add_argument("name", nargs="?")
+    u.add_argument("--role", default="rep", choices=["rep", "manager", "admin"])
+    u.add_argument("--manager")
+    u.add_argument("--console")
+    u.add_argument("--wecom")
+    u.add_argument("--dingtalk")
+    u.set_defaults(fn=cmd_users)
+
+    x = sub.add_parser("extract", help="JSON lines in, extracted records out (no database)")
+    x.add_argument("--customers", help="customers.csv: id,name,region,owner")
+    x.set_defaults(fn=cmd_extract)
+
+    m = sub.add_parser("match", help="JSON lines of names in, customer matches out")
+    m.add_argument("--customers", required=True)
+    m.set_defaults(fn=cmd_match)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.fn(args) or 0)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""Wiring: settings → database → services → router → dispatcher → channels."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from bot.config import Settings
+from bot.dispatch import Dispatcher
+from bot.types import Channel
+from handlers import build_router
+from handlers.crm import CrmIndex
+from handlers.router import Clock, Services, SystemClock
+from store.db import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    settings: Settings
+    svc: Services
+    dispatcher: Dispatcher
+    channels: dict[str, Channel] = field(default_factory=dict)
+
+    def add_channel(self, channel: Channel) -> None:
+        self.channels[channel.name] = channel
+
+    async def start(self) -> None:
+        """Resume work left pending by a crash, then open the channels."""
+        await self.dispatcher.resume_pending()
+        for ch in self.channels.values():
+            await ch.start(self.dispatcher.submit)
+
+    async def stop(self) -> None:
+        for ch in self.channels.values():
+            await ch.stop()
+        await self.dispatcher.drain()
+        self.svc.db.dispose()
+
+
+def build_app(settings: Settings, clock: Clock | None = None, db: Database | None = None) -> App:
+    db = db or Database(settings.database.url, settings.database.echo)
+    db.ensure_schema()
+    svc = Services(settings=settings, db=db, clock=clock or SystemClock(), crm=CrmIndex(db))
+    channels: dict[str, Channel] = {}
+    dispatcher = Dispatcher(svc, build_router(), channels)
+    return App(settings=settings, svc=svc, dispatcher=dispatcher, channels=channels)

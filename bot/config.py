@@ -1,0 +1,236 @@
+"""Typed settings from TOML plus SALESBOT_* environment overrides.
+
+Every setting has a default, so the product runs with no config file at all. A bad value
+stops start-up with a message that names the key and says what is expected.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+ENV_PREFIX = "SALESBOT_"
+
+DEFAULT_STAGES = ["lead", "contacted", "needs", "quote", "trial", "negotiation", "won", "lost"]
+DEFAULT_STAGE_LABELS = {
+    "lead": "线索",
+    "contacted": "初步接触",
+    "needs": "需求确认",
+    "quote": "方案报价",
+    "trial": "试用验证",
+    "negotiation": "商务谈判",
+    "won": "赢单",
+    "lost": "输单",
+}
+
+
+class ConfigError(Exception):
+    """Raised with a message an operator can act on."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class AppSettings(_Section):
+    timezone: str = "Asia/Shanghai"
+    log_level: str = "INFO"
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("an IANA time zone name such as Asia/Shanghai") from exc
+        return v
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, v: str) -> str:
+        if v.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("one of DEBUG, INFO, WARNING, ERROR")
+        return v.upper()
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite:///salesbot.db"
+    echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not v.startswith(("sqlite:///", "postgresql")):
+            raise ValueError("a SQLAlchemy URL: sqlite:///path.db or postgresql+psycopg://user:pw@host/db")
+        return v
+
+
+class PipelineSettings(_Section):
+    stages: list[str] = Field(default_factory=lambda: list(DEFAULT_STAGES))
+    labels: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_STAGE_LABELS))
+
+    @model_validator(mode="after")
+    def _check(self) -> "PipelineSettings":
+        if len(set(self.stages)) != len(self.stages):
+            raise ValueError("stages: each stage key only once")
+        for required in ("won", "lost"):
+            if required not in self.stages:
+                raise ValueError(f"stages: must include {required!r}")
+        missing = [s for s in self.stages if s not in self.labels]
+        if missing:
+            raise ValueError(f"labels: give a display name for {', '.join(missing)}")
+        return self
+
+
+class AlertSettings(_Section):
+    stale_deal_days: int = Field(7, ge=1)
+    silent_customer_days: list[int] = Field(default_factory=lambda: [14, 30, 60])
+    unpaid_after_signing_days: int = Field(30, ge=1)
+    quote_no_reply_days: int = Field(5, ge=1)
+    due_item_days_ahead: int = Field(1, ge=0)
+    quiet_hours: str = "21:00-08:00"
+
+    @field_validator("silent_customer_days")
+    @classmethod
+    def _ascending(cls, v: list[int]) -> list[int]:
+        if not v or any(d < 1 for d in v) or v != sorted(set(v)):
+            raise ValueError("a non-empty ascending list of positive day counts, e.g. [14, 30, 60]")
+        return v
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, v: str) -> str:
+        import re
+
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", v):
+            raise ValueError('a range "HH:MM-HH:MM", e.g. "21:00-08:00"')
+        return v
+
+
+class MatchingSettings(_Section):
+    auto_link: float = Field(0.88, gt=0, le=1)
+    ask: float = Field(0.6, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _order(self) -> "MatchingSettings":
+        if self.ask >= self.auto_link:
+            raise ValueError("ask must be lower than auto_link")
+        return self
+
+
+class WecomSettings(_Section):
+    enabled: bool = False
+    corp_id: str = ""
+    agent_id: str = ""
+    secret: str = ""
+    token: str = ""
+    encoding_aes_key: str = ""
+    api_base: str = "https://qyapi.weixin.qq.com"
+
+
+class DingtalkSettings(_Section):
+    enabled: bool = False
+    client_id: str = ""
+    client_secret: str = ""
+    robot_code: str = ""
+    openapi_endpoint: str = "https://api.dingtalk.com"
+
+
+class SpeechSettings(_Section):
+    model: str = "bundled:whisper-base"
+    device: str = "cpu"
+    compute_type: str = "int8"
+    cpu_threads: int = Field(1, ge=1)
+    workers: int = Field(2, ge=1)
+    beam_size: int = Field(5, ge=1)
+
+
+class ServerSettings(_Section):
+    host: str = "0.0.0.0"
+    port: int = Field(8080, ge=1, le=65535)
+
+
+class Settings(_Section):
+    app: AppSettings = Field(default_factory=AppSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    matching: MatchingSettings = Field(default_factory=MatchingSettings)
+    wecom: WecomSettings = Field(default_factory=WecomSettings)
+    dingtalk: DingtalkSettings = Field(default_factory=DingtalkSettings)
+    speech: SpeechSettings = Field(default_factory=SpeechSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.app.timezone)
+
+    def stage_label(self, key: str | None) -> str:
+        if key is None:
+            return "未判断"
+        return self.pipeline.labels.get(key, key)
+
+
+def _env_overrides(env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """Map SALESBOT_<SECTION>_<KEY> variables onto the settings tree."""
+    out: dict[str, dict[str, Any]] = {}
+    for section, sfield in Settings.model_fields.items():
+        model = sfield.default_factory  # type: ignore[assignment]
+        for key, kfield in model.model_fields.items():  # type: ignore[union-attr]
+            name = f"{ENV_PREFIX}{section}_{key}".upper()
+            if name not in env:
+                continue
+            raw = env[name]
+            value: Any = raw
+            if kfield.annotation is not str:
+                try:
+                    value = tomllib.loads(f"v = {raw}")["v"]
+                except tomllib.TOMLDecodeError:
+                    value = raw
+            out.setdefault(section, {})[key] = value
+    return out
+
+
+def _merge(base: dict[str, Any], extra: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    merged = {k: dict(v) if isinstance(v, dict) else v for k, v in base.items()}
+    for section, values in extra.items():
+        target = merged.setdefault(section, {})
+        if not isinstance(target, dict):
+            raise ConfigError(f"config error: [{section}] must be a table")
+        target.update(values)
+    return merged
+
+
+def _describe(err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = "unknown setting (check the spelling against config.example.toml)"
+        lines.append(f"  {key}: {msg} (got {e.get('input')!r})")
+    return "config error:\n" + "\n".join(lines)
+
+
+def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Load settings: defaults < TOML file < SALESBOT_* environment variables."""
+    env = os.environ if env is None else env
+    path = path or env.get(f"{ENV_PREFIX}CONFIG")
+    data: dict[str, Any] = {}
+    if path:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"config error: file {p} not found (copy config.example.toml to start)")
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config error: {p} is not valid TOML: {exc}") from exc
+    data = _merge(data, _env_overrides(env))
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None

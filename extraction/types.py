@@ -1,0 +1,176 @@
+"""Plain data types for the extraction engine.
+
+The engine is pure: text in, `FollowUpDraft` out. Every extracted value carries the
+`Span` of the note text it came from, so replies and the audit trail can show evidence.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+PAIN_CATEGORIES = (
+    "competitor", "price", "budget", "decision", "quality",
+    "technical", "delivery", "inventory", "service", "other",
+)
+AMOUNT_KINDS = ("budget", "quote", "order", "payment", "other")
+OWNERS = ("self", "team", "customer")
+STAGES = ("lead", "contacted", "needs", "quote", "trial", "negotiation", "won", "lost")
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Half-open character offsets [start, end) into the note text."""
+
+    start: int
+    end: int
+
+    def to_list(self) -> list[int]:
+        return [self.start, self.end]
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerRef:
+    """A CRM customer as the extractor sees it (no database objects)."""
+
+    id: str
+    name: str
+    region: str | None = None
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    id: str
+    name: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class MatchResult:
+    """Outcome of matching one name: `best` is None when nothing is safe to link."""
+
+    best: Candidate | None
+    score: float
+    alternates: tuple[Candidate, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerMention:
+    text: str
+    span: Span
+    match: MatchResult
+
+    @property
+    def customer_id(self) -> str | None:
+        return self.match.best.id if self.match.best else None
+
+
+@dataclass(frozen=True, slots=True)
+class TextItem:
+    """A contact or competitor: the string as written plus where."""
+
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class PainPoint:
+    category: str
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class DateMention:
+    value: date
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Amount:
+    value: float
+    kind: str | None
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class ActionItemDraft:
+    text: str
+    span: Span
+    due: date | None = None
+    owner: str | None = None  # "self" | "team" | "customer"
+    involves_customer: bool = True
+
+
+@dataclass(slots=True)
+class FollowUpDraft:
+    """One structured follow-up record extracted from a note."""
+
+    text: str
+    customer: CustomerMention | None = None
+    contacts: list[TextItem] = field(default_factory=list)
+    pain_points: list[PainPoint] = field(default_factory=list)
+    action_items: list[ActionItemDraft] = field(default_factory=list)
+    dates: list[DateMention] = field(default_factory=list)
+    next_follow_up: date | None = None
+    amounts: list[Amount] = field(default_factory=list)
+    competitors: list[TextItem] = field(default_factory=list)
+    stage: str | None = None
+    stage_span: Span | None = None
+
+    @property
+    def customer_id(self) -> str | None:
+        return self.customer.customer_id if self.customer else None
+
+    def missing(self) -> list[str]:
+        """Fields a rep is expected to give but the note did not (keys, not labels)."""
+        out = []
+        if self.customer is None or self.customer.customer_id is None:
+            out.append("customer")
+        if not self.contacts:
+            out.append("contacts")
+        if self.next_follow_up is None:
+            out.append("next_follow_up")
+        return out
+
+    def to_record(self) -> dict[str, Any]:
+        """The record in the schema of the evaluation README, plus evidence spans."""
+        cust = self.customer
+        return {
+            "customer_id": cust.customer_id if cust else None,
+            "customer_mention": cust.text if cust else None,
+            "customer_span": cust.span.to_list() if cust else None,
+            "customer_score": round(cust.match.score, 4) if cust else None,
+            "contacts": [c.text for c in self.contacts],
+            "contact_spans": [c.span.to_list() for c in self.contacts],
+            "pain_points": [
+                {"category": p.category, "text": p.text, "span": p.span.to_list()}
+                for p in self.pain_points
+            ],
+            "action_items": [
+                {
+                    "text": a.text,
+                    "due": a.due.isoformat() if a.due else None,
+                    "owner": a.owner,
+                    "span": a.span.to_list(),
+                }
+                for a in self.action_items
+            ],
+            "dates": sorted({d.value.isoformat() for d in self.dates}),
+            "date_spans": [
+                {"date": d.value.isoformat(), "text": d.text, "span": d.span.to_list()}
+                for d in self.dates
+            ],
+            "next_follow_up": self.next_follow_up.isoformat() if self.next_follow_up else None,
+            "amounts": [
+                {"value": a.value, "kind": a.kind, "text": a.text, "span": a.span.to_list()}
+                for a in self.amounts
+            ],
+            "competitors": [c.text for c in self.competitors],
+            "competitor_spans": [c.span.to_list() for c in self.competitors],
+            "stage": self.stage,
+            "stage_span": self.stage_span.to_list() if self.stage_span else None,
+        }

@@ -1,0 +1,257 @@
+"""Query and update commands: 帮助 我的商机 查 待办 完成 阶段 回款 团队.
+
+Permission rule everywhere: a rep sees their own customers' data, a manager their team's
+(recursively), an admin everything. Out-of-scope objects are refused politely, never shown.
+"""
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import defaultdict
+from datetime import timedelta
+
+from sqlmodel import Session
+
+from bot.types import Reply
+from handlers import texts
+from handlers.router import Context, Router
+from store import repos
+from store.models import ActionItem, Customer, Deal, User
+
+router = Router()
+
+STAGE_ALIASES = {
+    "线索": "lead", "接触": "contacted", "初步接触": "contacted", "初次接触": "contacted",
+    "需求": "needs", "需求确认": "needs", "报价": "quote", "方案": "quote", "方案报价": "quote",
+    "试用": "trial", "试用验证": "trial", "poc": "trial", "演示": "trial", "谈判": "negotiation",
+    "商务谈判": "negotiation", "合同": "negotiation", "赢单": "won", "成交": "won", "签约": "won",
+    "输单": "lost", "丢单": "lost", "丢了": "lost",
+}
+
+
+def parse_stage(ctx: Context, text: str) -> str | None:
+    """A stage key from a key, a configured label or a common Chinese word for it."""
+    pipeline = ctx.svc.settings.pipeline
+    t = text.strip().lower()
+    for key in pipeline.stages:
+        if t == key or t == pipeline.labels[key].lower():
+            return key
+    key = STAGE_ALIASES.get(t)
+    return key if key in pipeline.stages else None
+
+
+def _stage_names(ctx: Context) -> str:
+    p = ctx.svc.settings.pipeline
+    return "、".join(p.labels[s] for s in p.stages)
+
+
+def _days_idle(ctx: Context, deal: Deal) -> int:
+    return (ctx.svc.today() - deal.last_activity_at.astimezone(ctx.svc.settings.tz).date()).days
+
+
+def _deal_line(ctx: Context, s: Session, deal: Deal, owner: bool = False) -> str:
+    customer = s.get(Customer, deal.customer_id)
+    line = (
+        f"#{deal.id} {customer.name if customer else '?'} · {ctx.svc.settings.stage_label(deal.stage)}"
+        f" · {texts.fmt_money(deal.amount)} · {_days_idle(ctx, deal)}天未更新"
+    )
+    if owner:
+        u = s.get(User, deal.owner_id)
+        line += f" · {u.name if u else '?'}"
+    return line
+
+
+def _item_line(ctx: Context, s: Session, item: ActionItem) -> str:
+    customer = s.get(Customer, item.customer_id) if item.customer_id else None
+    today = ctx.svc.today()
+    overdue = f" · 已逾期{(today - item.due).days}天" if item.due and item.due < today else ""
+    where = f"【{customer.name}】" if customer else ""
+    return f"#{item.id} {texts.fmt_date(item.due, today)} {where}{item.text}{overdue}"
+
+
+@router.command("帮助", "/help", "help", "？", "?")
+async def help_(ctx: Context) -> Reply:
+    return Reply(texts.HELP)
+
+
+@router.command("我的商机", "/deals")
+async def my_deals(ctx: Context) -> Reply:
+    def work(s: Session) -> Reply:
+        deals = repos.deals_owned(s, [ctx.user.id])  # type: ignore[list-item]
+        if not deals:
+            return Reply(texts.NO_DEALS)
+        total = sum((d.amount or 0) for d in deals)
+        lines = [f"你的进行中商机 {len(deals)} 个，合计 {texts.fmt_money(total)}（最久未更新的在前）："]
+        lines += [_deal_line(ctx, s, d) for d in deals]
+        return Reply("\n".join(lines))
+
+    return await ctx.svc.db.run(work)
+
+
+@router.command("查", "/customer", "查客户", glued=r"[^\s，。,.!！?？]{1,12}")
+async def query_customer(ctx: Context) -> Reply:
+    name = ctx.args.strip()
+    if not name:
+        return Reply(texts.USAGE_QUERY)
+    match = await asyncio.to_thread(ctx.svc.crm.match, name)
+
+    def work(s: Session) -> Reply:
+        user = s.get(User, ctx.user.id)
+        assert user is not None
+        if match.best is None:
+            cands = [
+                c for c in match.alternates
+                if (cust := s.get(Customer, int(c.id))) and repos.can_see_customer(s, user, cust)
+            ]
+            if cands:
+                return Reply(texts.ASK_PICK.format(options=texts.numbered(c.name for c in cands))
+                             .replace("回复序号即可", "请用完整名称再查一次"))
+            return Reply(texts.CUSTOMER_NOT_FOUND.format(name=name))
+        customer = s.get(Customer, int(match.best.id))
+        if customer is None:
+            return Reply(texts.CUSTOMER_NOT_FOUND.format(name=name))
+        if not repos.can_see_customer(s, user, customer):
+            return Reply(texts.NOT_YOUR_CUSTOMER.format(name=name))
+        return Reply(_render_card(ctx, s, repos.customer_card(s, customer.id)))  # type: ignore[arg-type]
+
+    return await ctx.svc.db.run(work)
+
+
+def _render_card(ctx: Context, s: Session, card: repos.CustomerCard) -> str:
+    c, tz, today = card.customer, ctx.svc.settings.tz, ctx.svc.today()
+    lines = [f"【{c.name}】#{c.id}" + (f" · {c.region}" if c.region else ""),
+             f"负责人：{card.owner.name if card.owner else '公海（未分配）'}"]
+    if card.contacts:
+        lines.append("联系人：" + "、".join(x.name for x in card.contacts))
+    lines.append("商机：" if card.deals else "商机：暂无")
+    lines += ["  " + _deal_line(ctx, s, d) + ("" if d.status == "open" else f"（{ctx.svc.settings.stage_label(d.stage)}）")
+              for d in card.deals]
+    lines.append("最近跟进：" if card.followups else "最近跟进：暂无")
+    for fu in card.followups:
+        when = texts.fmt_date(fu.created_at.astimezone(tz).date(), today)
+        author = s.get(User, fu.author_id)
+        text = fu.raw_text if len(fu.raw_text) <= 60 else fu.raw_text[:60] + "…"
+        lines.append(f"  #{fu.id} {when} {author.name if author else ''}：{text}")
+    lines.append("未完成待办：" if card.open_items else "未完成待办：无")
+    lines += ["  " + _item_line(ctx, s, i) for i in card.open_items]
+    return "\n".join(lines)
+
+
+@router.command("待办", "/todo", "我的待办")
+async def todo(ctx: Context) -> Reply:
+    def work(s: Session) -> Reply:
+        items = repos.open_items(s, [ctx.user.id])  # type: ignore[list-item]
+        if not items:
+            return Reply(texts.NO_ITEMS)
+        lines = [f"你有 {len(items)} 条未完成待办（按截止日期）："]
+        lines += [_item_line(ctx, s, i) for i in items]
+        lines.append("完成后回复「完成 编号」")
+        return Reply("\n".join(lines))
+
+    return await ctx.svc.db.run(work)
+
+
+@router.command("完成", "/done", glued=r"#?\d+")
+async def done(ctx: Context) -> Reply:
+    m = re.fullmatch(r"#?(\d+)", ctx.args.strip())
+    if not m:
+        return Reply(texts.USAGE_DONE)
+    item_id = int(m.group(1))
+
+    def work(s: Session) -> Reply:
+        item = s.get(ActionItem, item_id)
+        scope = repos.scope_user_ids(s, ctx.user)
+        if item is None or item.status == "cancelled" or (scope is not None and item.assignee_id not in scope):
+            return Reply(texts.ITEM_NOT_FOUND.format(id=item_id))
+        if item.status == "done":
+            return Reply(texts.ITEM_ALREADY_DONE.format(id=item_id, text=item.text))
+        item.status = "done"
+        item.done_at = ctx.svc.clock.now()
+        s.add(item)
+        return Reply(texts.ITEM_DONE.format(id=item_id, text=item.text))
+
+    return await ctx.svc.db.run(work)
+
+
+@router.command("阶段", "/stage", glued=r"#?\d+\s*\S+")
+async def stage(ctx: Context) -> Reply:
+    m = re.fullmatch(r"#?(\d+)\s*(\S+)", ctx.args.strip())
+    if not m:
+        return Reply(texts.USAGE_STAGE.format(stages=_stage_names(ctx)))
+    deal_id, new = int(m.group(1)), parse_stage(ctx, m.group(2))
+    if new is None:
+        return Reply(texts.BAD_STAGE.format(text=m.group(2), stages=_stage_names(ctx)))
+
+    def work(s: Session) -> Reply:
+        deal = s.get(Deal, deal_id)
+        scope = repos.scope_user_ids(s, ctx.user)
+        if deal is None or (scope is not None and deal.owner_id not in scope):
+            return Reply(texts.DEAL_NOT_FOUND.format(id=deal_id))
+        label = ctx.svc.settings.stage_label
+        if deal.stage == new:
+            return Reply(texts.STAGE_SAME.format(id=deal_id, stage=label(new)))
+        old = deal.stage
+        now = ctx.svc.clock.now()
+        repos.set_stage(s, deal, new, ctx.user, "command", now=now)
+        deal.last_activity_at = now
+        s.add(deal)
+        customer = s.get(Customer, deal.customer_id)
+        return Reply(texts.STAGE_MOVED.format(
+            id=deal_id, customer=customer.name if customer else "?", old=label(old), new=label(new)))
+
+    return await ctx.svc.db.run(work)
+
+
+@router.command("回款", "/receivables")
+async def receivables(ctx: Context) -> Reply:
+    def work(s: Session) -> Reply:
+        rows = repos.receivables(s, repos.scope_user_ids(s, ctx.user))
+        if not rows:
+            return Reply(texts.NO_RECEIVABLES)
+        today = ctx.svc.today()
+        total = sum(r.balance for r in rows)
+        lines = [f"未回款合同 {len(rows)} 份，待回款合计 {texts.fmt_money(total)}："]
+        for r in rows:
+            overdue = r.days_overdue(today)
+            status = f"已逾期{overdue}天" if overdue else f"应收日 {texts.fmt_date(r.contract.due_on, today)}"
+            lines.append(
+                f"合同 {r.contract.number or '#' + str(r.contract.id)} 【{r.customer.name}】"
+                f" 合同额 {texts.fmt_money(r.contract.amount)}，已回 {texts.fmt_money(r.paid)}，"
+                f"待回 {texts.fmt_money(r.balance)} · {status}"
+            )
+        return Reply("\n".join(lines))
+
+    return await ctx.svc.db.run(work)
+
+
+@router.command("团队", "/team")
+async def team(ctx: Context) -> Reply:
+    if ctx.user.role not in ("manager", "admin"):
+        return Reply(texts.TEAM_ONLY_MANAGERS)
+    stale_days = ctx.svc.settings.alerts.stale_deal_days
+
+    def work(s: Session) -> Reply:
+        scope = repos.scope_user_ids(s, ctx.user)
+        deals = repos.deals_owned(s, scope)
+        members = [u for u in repos.list_users(s) if scope is None or u.id in scope]
+        if len(members) <= 1 and not deals:
+            return Reply(texts.TEAM_EMPTY)
+        by_owner: dict[int, list[Deal]] = defaultdict(list)
+        for d in deals:
+            by_owner[d.owner_id].append(d)
+        cutoff = ctx.svc.clock.now() - timedelta(days=stale_days)
+        lines = ["团队商机概况（进行中）："]
+        for u in members:
+            ds = by_owner.get(u.id, [])  # type: ignore[arg-type]
+            stale = sum(1 for d in ds if d.last_activity_at < cutoff)
+            amount = sum((d.amount or 0) for d in ds)
+            lines.append(f"· {u.name}：{len(ds)} 个，{texts.fmt_money(amount)}，{stale} 个超过{stale_days}天未更新")
+        stale_deals = [d for d in deals if d.last_activity_at < cutoff]
+        if stale_deals:
+            lines.append(f"超过{stale_days}天未更新的商机：")
+            lines += ["  " + _deal_line(ctx, s, d, owner=True) for d in stale_deals[:15]]
+            if len(stale_deals) > 15:
+                lines.append(f"  ……还有 {len(stale_deals) - 15} 个")
+        return Reply("\n".join(lines))
+
+    return await ctx.svc.db.run(work)

@@ -1,0 +1,177 @@
+"""Every Simplified-Chinese string the bot says, and the renderers that build replies.
+
+Kept in one place so wording is consistent and the scheduler can reuse the same renderers.
+"""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any, Iterable
+
+WEEKDAYS = "一二三四五六日"
+
+HELP = """我是销售助手，直接发拜访记录（文字或语音）我就帮你整理成跟进记录。
+例如：今天去恒达见了王总，他们设备故障率高，想下周三前拿到报价，预算五十万左右
+
+常用命令：
+· 我的商机 — 我负责的商机：阶段、金额、多久没更新
+· 查 <客户> — 客户卡片：商机、最近跟进、未完成待办
+· 待办 — 我的待办，按截止日期排序
+· 完成 <待办编号> — 标记待办完成，如：完成 12
+· 阶段 <商机编号> <阶段> — 如：阶段 3 报价
+· 回款 — 已签合同的未回款金额和逾期天数
+· 团队 — （主管）每个人的商机数和久未更新的商机
+· 新建客户 <名称> — 新建客户并关联最近一条记录
+
+记录发错了？一条消息就能改：
+· 改 客户 恒达精密 ／ 改 日期 下周三 ／ 改 金额 50万
+· 撤销 — 删除最近一条记录
+· 确认 — 确认最近一条记录无误
+英文别名：/help /deals /customer /todo /done /stage /receivables /team /fix /undo /confirm /new"""
+
+NOT_REGISTERED = "你还没有开通销售助手账号，请联系管理员开通（管理员命令：salesbot users add）。"
+EMPTY = "收到一条空消息。直接发拜访记录就能记下来，发送「帮助」查看所有命令。"
+TOO_LONG = "这条消息有 {n} 个字，超过了单条 {limit} 字的上限，没有记录。请分几条发送。"
+NOT_UNDERSTOOD = "没看懂这条消息，也没找到可记录的拜访内容。直接描述拜访情况（客户、联系人、下一步），或发送「帮助」查看命令。"
+UNKNOWN_COMMAND = "没有「{word}」这个命令。发送「帮助」查看所有命令。"
+INTERNAL_ERROR = "抱歉，处理这条消息时出错了，已记录下来。请稍后再试；如果一直失败，请联系管理员。"
+UNSUPPORTED = "暂时只支持文字和语音消息，图片和文件还看不懂。请用文字或语音描述拜访情况。"
+NO_RECORD = "你还没有可修改的跟进记录。"
+USAGE_FIX = "用法：改 客户 <名称> ／ 改 日期 <日期> ／ 改 金额 <金额>，例如：改 日期 下周三"
+USAGE_DONE = "用法：完成 <待办编号>，例如：完成 12。发送「待办」查看编号。"
+USAGE_STAGE = "用法：阶段 <商机编号> <阶段>，例如：阶段 3 报价。可选阶段：{stages}"
+USAGE_QUERY = "用法：查 <客户名称>，例如：查 恒达"
+USAGE_NEW = "用法：新建客户 <名称>，例如：新建客户 苏州恒达精密机械有限公司"
+BAD_DATE = "没看懂日期「{text}」。可以写：明天、下周三、月底、3月15号 等。"
+BAD_AMOUNT = "没看懂金额「{text}」。可以写：50万、五十万、12000元、1.2亿 等。"
+BAD_STAGE = "没有「{text}」这个阶段。可选阶段：{stages}"
+NOT_YOUR_CUSTOMER = "「{name}」不是你负责的客户，不能查看它的资料。如需协作，请联系你的主管。"
+OWNED_BY_OTHER = "「{name}」由其他同事负责，这条记录没有关联到该客户。如需协作，请联系你的主管。"
+CUSTOMER_NOT_FOUND = "没找到客户「{name}」。回复「新建客户 {name}」新建，或检查一下名称。"
+ASK_PICK = "你说的是哪一家？\n{options}\n回复序号即可"
+PICK_OUT_OF_RANGE = "没有第 {n} 个选项，请回复 1 到 {max} 之间的序号。"
+NO_PENDING_PICK = "现在没有待选择的客户。"
+ITEM_NOT_FOUND = "没有编号为 {id} 的待办（或不是你的待办）。发送「待办」查看编号。"
+ITEM_ALREADY_DONE = "待办 #{id} 已经完成过了：{text}"
+ITEM_DONE = "已完成待办 #{id}：{text}"
+DEAL_NOT_FOUND = "没有编号为 {id} 的商机（或不是你负责的）。发送「我的商机」查看编号。"
+STAGE_SAME = "商机 #{id} 已经在「{stage}」阶段了。"
+STAGE_MOVED = "商机 #{id}（{customer}）阶段：{old} → {new}"
+NO_DEALS = "你目前没有进行中的商机。发拜访记录时提到阶段（如已报价、在试用），会自动建立商机。"
+NO_ITEMS = "没有未完成的待办，干得漂亮！"
+NO_RECEIVABLES = "没有未回款的合同。"
+TEAM_ONLY_MANAGERS = "「团队」只对主管开放。"
+TEAM_EMPTY = "你的团队里还没有成员。"
+UNDONE = "已撤销记录 #{id}（{customer}），相关待办和商机变化已还原。"
+UNDO_REPLAY = "记录 #{id} 已经撤销过了。"
+CONFIRMED = "已确认记录 #{id}。"
+CUSTOMER_EXISTS = "客户「{name}」已经存在（#{id}），不用新建。"
+CUSTOMER_CREATED = "已新建客户「{name}」（#{id}），负责人：{owner}。"
+LINKED = "已把记录 #{fid} 关联到客户「{name}」。"
+FIX_HINT = "改错请回复：改 客户 <名称> ／ 改 日期 <日期> ／ 改 金额 <金额> ／ 撤销"
+
+MISSING_LABELS = {
+    "customer": "客户",
+    "contacts": "联系人",
+    "next_follow_up": "下次跟进时间",
+}
+OWNER_LABELS = {"self": "我", "team": "同事", "customer": "客户", None: ""}
+PAIN_LABELS = {
+    "competitor": "竞品",
+    "price": "价格",
+    "budget": "预算",
+    "decision": "决策",
+    "quality": "质量",
+    "technical": "技术",
+    "delivery": "交付",
+    "inventory": "库存",
+    "service": "服务",
+    "other": "其他",
+}
+AMOUNT_KIND_LABELS = {
+    "budget": "预算",
+    "quote": "报价",
+    "order": "合同",
+    "payment": "回款",
+    "other": "其他",
+    None: "",
+}
+
+
+def fmt_date(d: date | None, today: date | None = None) -> str:
+    if d is None:
+        return "未定"
+    text = f"{d.month}月{d.day}日(周{WEEKDAYS[d.weekday()]})"
+    if today is not None and d.year != today.year:
+        text = f"{d.year}年{text}"
+    return text
+
+
+def fmt_money(v: Decimal | float | int | None) -> str:
+    if v is None:
+        return "未填"
+    x = Decimal(str(v))
+    if x >= 100_000_000:
+        return f"{_trim(x / 100_000_000)}亿"
+    if x >= 10_000:
+        return f"{_trim(x / 10_000)}万"
+    return f"{_trim(x)}元"
+
+
+def _trim(x: Decimal) -> str:
+    s = f"{x.quantize(Decimal('0.01')):f}".rstrip("0").rstrip(".")
+    return s or "0"
+
+
+def numbered(options: Iterable[str]) -> str:
+    return "\n".join(f"{i}) {o}" for i, o in enumerate(options, 1))
+
+
+def render_record(
+    fid: int,
+    record: dict[str, Any],
+    customer_name: str | None,
+    stage_label: str | None,
+    stage_move: tuple[str, str] | None,
+    deal_id: int | None,
+    item_ids: list[int],
+    today: date,
+    notice: str | None = None,
+) -> str:
+    """The confirmation after a note: what was recorded, what is missing, how to fix it."""
+    lines = [f"已记录 #{fid} · {customer_name or '未关联客户'}"]
+    if notice:
+        lines.append(notice)
+    if record.get("contacts"):
+        lines.append("联系人：" + "、".join(record["contacts"]))
+    if stage_label:
+        move = f"（商机 #{deal_id}：{stage_move[0]} → {stage_move[1]}）" if stage_move else ""
+        lines.append(f"阶段：{stage_label}{move}")
+    amounts = record.get("amounts") or []
+    if amounts:
+        lines.append(
+            "金额："
+            + "、".join(
+                fmt_money(a["value"]) + (f"（{AMOUNT_KIND_LABELS.get(a.get('kind'), '')}）" if a.get("kind") else "")
+                for a in amounts
+            )
+        )
+    pains = record.get("pain_points") or []
+    if pains:
+        lines.append("痛点：" + "；".join(f"[{PAIN_LABELS.get(p['category'], p['category'])}] {p['text']}" for p in pains))
+    if record.get("competitors"):
+        lines.append("竞品：" + "、".join(record["competitors"]))
+    items = record.get("action_items") or []
+    if items:
+        lines.append("待办：")
+        for iid, item in zip(item_ids, items):
+            due = date.fromisoformat(item["due"]) if item.get("due") else None
+            who = OWNER_LABELS.get(item.get("owner"), "")
+            lines.append(f"  #{iid} {item['text']} · {fmt_date(due, today)}" + (f" · {who}" if who else ""))
+    nf = record.get("next_follow_up")
+    lines.append("下次跟进：" + fmt_date(date.fromisoformat(nf), today) if nf else "下次跟进：未定")
+    missing = [MISSING_LABELS[m] for m in record.get("missing", []) if m in MISSING_LABELS]
+    if missing:
+        lines.append("缺少：" + "、".join(missing) + "（可直接补充一条消息）")
+    lines.append(FIX_HINT)
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Persistence: SQLModel models, engine/transactions, repository functions, migrations."""

@@ -1,0 +1,189 @@
+"""Database tables.
+
+Timestamps are UTC-aware datetimes; calendar dates (due dates, signing dates) are
+Asia/Shanghai local dates. Money is Decimal yuan.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+MONEY = {"max_digits": 16, "decimal_places": 2}
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True)
+    role: str = Field(default="rep")  # rep | manager | admin
+    manager_id: int | None = Field(default=None, foreign_key="users.id", index=True)
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class UserIdentity(SQLModel, table=True):
+    """One IM account of a user: a user may be on WeCom, DingTalk and the console at once."""
+
+    __tablename__ = "user_identities"
+    __table_args__ = (UniqueConstraint("channel", "im_id", name="uq_identity_channel_im"),)
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    channel: str
+    im_id: str
+
+
+class Customer(SQLModel, table=True):
+    __tablename__ = "customers"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    normalized_name: str = Field(index=True)
+    aliases: list[str] = Field(default_factory=list, sa_type=JSON)
+    region: str | None = None
+    owner_id: int | None = Field(default=None, foreign_key="users.id", index=True)
+    external_id: str | None = Field(default=None, index=True)
+    merged_into_id: int | None = Field(default=None, foreign_key="customers.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Contact(SQLModel, table=True):
+    __tablename__ = "contacts"
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customers.id", index=True)
+    name: str
+    title: str | None = None
+    phone: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Deal(SQLModel, table=True):
+    __tablename__ = "deals"
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customers.id", index=True)
+    owner_id: int = Field(foreign_key="users.id", index=True)
+    title: str
+    stage: str = "lead"
+    amount: Decimal | None = Field(default=None, **MONEY)
+    expected_close: date | None = None
+    status: str = Field(default="open", index=True)  # open | won | lost | cancelled
+    last_activity_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class StageChange(SQLModel, table=True):
+    __tablename__ = "stage_history"
+    id: int | None = Field(default=None, primary_key=True)
+    deal_id: int = Field(foreign_key="deals.id", index=True)
+    from_stage: str | None = None
+    to_stage: str
+    changed_by_id: int | None = Field(default=None, foreign_key="users.id")
+    followup_id: int | None = Field(default=None, foreign_key="followups.id")
+    source: str = "command"  # note | command | undo
+    at: datetime = Field(default_factory=utcnow)
+
+
+class FollowUp(SQLModel, table=True):
+    """One visit note turned into a record; `extracted` keeps every field with its evidence span."""
+
+    __tablename__ = "followups"
+    id: int | None = Field(default=None, primary_key=True)
+    source_key: str = Field(unique=True)  # "<channel>:<msg_id>": a replay stores nothing twice
+    inbox_id: int | None = Field(default=None, foreign_key="inbox.id")
+    author_id: int = Field(foreign_key="users.id", index=True)
+    customer_id: int | None = Field(default=None, foreign_key="customers.id", index=True)
+    deal_id: int | None = Field(default=None, foreign_key="deals.id", index=True)
+    raw_text: str
+    transcript: str | None = None
+    customer_mention: str | None = None
+    extracted: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    next_follow_up: date | None = None
+    stage: str | None = None
+    amount: Decimal | None = Field(default=None, **MONEY)
+    confirmed: bool = False
+    corrected: bool = False
+    corrections: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    status: str = Field(default="active", index=True)  # active | revoked
+    # What applying the note changed (deal before, rows created), so 撤销 and 改 can put it back.
+    effects: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    revoked_by_key: str | None = Field(default=None, index=True)  # the 撤销 message, for replays
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class ActionItem(SQLModel, table=True):
+    __tablename__ = "action_items"
+    id: int | None = Field(default=None, primary_key=True)
+    followup_id: int | None = Field(default=None, foreign_key="followups.id", index=True)
+    customer_id: int | None = Field(default=None, foreign_key="customers.id", index=True)
+    deal_id: int | None = Field(default=None, foreign_key="deals.id")
+    assignee_id: int = Field(foreign_key="users.id", index=True)  # the rep who follows it up
+    owner_kind: str | None = None  # self | team | customer
+    text: str
+    due: date | None = Field(default=None, index=True)
+    status: str = Field(default="open", index=True)  # open | done | cancelled
+    done_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Contract(SQLModel, table=True):
+    __tablename__ = "contracts"
+    id: int | None = Field(default=None, primary_key=True)
+    deal_id: int = Field(foreign_key="deals.id", index=True)
+    number: str | None = None
+    signed_on: date
+    amount: Decimal = Field(**MONEY)
+    due_on: date | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Payment(SQLModel, table=True):
+    __tablename__ = "payments"
+    id: int | None = Field(default=None, primary_key=True)
+    contract_id: int = Field(foreign_key="contracts.id", index=True)
+    amount: Decimal = Field(**MONEY)
+    paid_on: date
+    note: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class InboxMessage(SQLModel, table=True):
+    """Every inbound message, written before the platform is acknowledged."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (UniqueConstraint("channel", "msg_id", name="uq_inbox_channel_msg"),)
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str
+    msg_id: str
+    sender: str
+    kind: str
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    status: str = Field(default="pending", index=True)  # pending | done | failed
+    error: str | None = None
+    attempts: int = 0
+    received_at: datetime = Field(default_factory=utcnow)
+    processed_at: datetime | None = None
+
+
+class Notification(SQLModel, table=True):
+    """Outbox of pushes; the unique dedupe key (rule, object, period) makes reruns harmless."""
+
+    __tablename__ = "notifications"
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(unique=True)
+    recipient_id: int = Field(foreign_key="users.id", index=True)
+    body: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    status: str = Field(default="pending", index=True)  # pending | sent | failed
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, index=True)
+    last_error: str | None = None
+    sent_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)

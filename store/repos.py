@@ -1,0 +1,590 @@
+"""Queries and updates per aggregate.
+
+Every function takes an open Session and runs inside the caller's transaction
+(`Database.call` / `Database.run`), so a handler's changes commit or roll back together.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import func
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from store.models import (
+    ActionItem,
+    Contact,
+    Contract,
+    Customer,
+    Deal,
+    FollowUp,
+    InboxMessage,
+    Notification,
+    Payment,
+    StageChange,
+    User,
+    UserIdentity,
+    utcnow,
+)
+
+ROLES = ("rep", "manager", "admin")
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _insert_ignore(s: Session, model: type, values: dict[str, Any]) -> int | None:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id: the new id, or None for a duplicate.
+
+    RETURNING (not rowcount) tells a new row from a duplicate on every driver.
+    """
+    dialect = s.get_bind().dialect.name
+    ins = (postgresql if dialect == "postgresql" else sqlite).insert
+    stmt = ins(model).values(**values).on_conflict_do_nothing().returning(model.id)  # type: ignore[attr-defined]
+    return s.execute(stmt).scalar_one_or_none()
+
+
+# ---------------------------------------------------------------- users and scope
+
+
+def add_user(
+    s: Session,
+    name: str,
+    role: str = "rep",
+    manager: User | None = None,
+    identities: dict[str, str] | None = None,
+) -> User:
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {ROLES}")
+    user = User(name=name, role=role, manager_id=manager.id if manager else None)
+    s.add(user)
+    s.flush()
+    for channel, im_id in (identities or {}).items():
+        s.add(UserIdentity(user_id=user.id, channel=channel, im_id=im_id))  # type: ignore[arg-type]
+    s.flush()
+    return user
+
+
+def user_by_identity(s: Session, channel: str, im_id: str) -> User | None:
+    return s.exec(
+        select(User)
+        .join(UserIdentity, col(UserIdentity.user_id) == col(User.id))
+        .where(UserIdentity.channel == channel, UserIdentity.im_id == im_id, col(User.active))
+    ).first()
+
+
+def find_user(s: Session, key: str) -> User | None:
+    """A user by console id or display name (for `salesbot say --as`)."""
+    return user_by_identity(s, "console", key) or s.exec(
+        select(User).where(User.name == key, col(User.active))
+    ).first()
+
+
+def list_users(s: Session) -> list[User]:
+    return list(s.exec(select(User).order_by(col(User.id))))
+
+
+def identities_of(s: Session, user_id: int) -> list[UserIdentity]:
+    return list(s.exec(select(UserIdentity).where(UserIdentity.user_id == user_id)))
+
+
+def scope_user_ids(s: Session, user: User) -> set[int] | None:
+    """Whose data `user` may see: None means everyone (admin)."""
+    if user.role == "admin":
+        return None
+    ids = {user.id}
+    if user.role == "manager":
+        frontier = {user.id}
+        while frontier:
+            reports = set(s.exec(select(User.id).where(col(User.manager_id).in_(frontier))))
+            frontier = {r for r in reports if r not in ids}
+            ids |= frontier
+    return {i for i in ids if i is not None}
+
+
+def can_see_customer(s: Session, user: User, customer: Customer) -> bool:
+    """Unowned customers (the public pool) are visible to all; others by owner scope."""
+    scope = scope_user_ids(s, user)
+    return scope is None or customer.owner_id is None or customer.owner_id in scope
+
+
+# ---------------------------------------------------------------- customers
+
+
+def add_customer(
+    s: Session,
+    name: str,
+    normalized_name: str,
+    owner_id: int | None,
+    region: str | None = None,
+    aliases: Sequence[str] = (),
+    external_id: str | None = None,
+) -> Customer:
+    c = Customer(
+        name=name,
+        normalized_name=normalized_name,
+        owner_id=owner_id,
+        region=region,
+        aliases=list(aliases),
+        external_id=external_id,
+    )
+    s.add(c)
+    s.flush()
+    return c
+
+
+def all_customers(s: Session) -> list[Customer]:
+    return list(s.exec(select(Customer).where(col(Customer.merged_into_id).is_(None))))
+
+
+def customers_version(s: Session) -> tuple[int, datetime | None]:
+    """Cheap fingerprint of the customer list, to know when to rebuild match indexes."""
+    row = s.exec(select(func.count(col(Customer.id)), func.max(Customer.updated_at))).one()
+    return int(row[0]), row[1]
+
+
+def customer_by_normalized(s: Session, normalized: str) -> Customer | None:
+    return s.exec(
+        select(Customer).where(
+            Customer.normalized_name == normalized, col(Customer.merged_into_id).is_(None)
+        )
+    ).first()
+
+
+def claim_customer(s: Session, customer: Customer, user: User) -> None:
+    """A rep who records a note on a public-pool customer becomes its owner."""
+    if customer.owner_id is None:
+        customer.owner_id = user.id
+        customer.updated_at = utcnow()
+        s.add(customer)
+
+
+@dataclass
+class CustomerCard:
+    customer: Customer
+    owner: User | None
+    deals: list[Deal]
+    followups: list[FollowUp]
+    open_items: list[ActionItem]
+    contacts: list[Contact]
+
+
+def customer_card(s: Session, customer_id: int, followups: int = 3) -> CustomerCard:
+    c = s.get(Customer, customer_id)
+    assert c is not None
+    return CustomerCard(
+        customer=c,
+        owner=s.get(User, c.owner_id) if c.owner_id else None,
+        deals=list(
+            s.exec(select(Deal).where(Deal.customer_id == customer_id).order_by(col(Deal.id)))
+        ),
+        followups=list(
+            s.exec(
+                select(FollowUp)
+                .where(FollowUp.customer_id == customer_id, FollowUp.status == "active")
+                .order_by(col(FollowUp.created_at).desc(), col(FollowUp.id).desc())
+                .limit(followups)
+            )
+        ),
+        open_items=list(
+            s.exec(
+                select(ActionItem)
+                .where(ActionItem.customer_id == customer_id, ActionItem.status == "open")
+                .order_by(col(ActionItem.due).is_(None), col(ActionItem.due), col(ActionItem.id))
+            )
+        ),
+        contacts=list(s.exec(select(Contact).where(Contact.customer_id == customer_id))),
+    )
+
+
+def ensure_contact(s: Session, customer_id: int, name: str) -> Contact | None:
+    """Add a contact unless one with the same name (or containing it) exists; None if existed."""
+    existing = list(s.exec(select(Contact).where(Contact.customer_id == customer_id)))
+    for c in existing:
+        if c.name == name or name in c.name:
+            return None
+        if c.name in name:  # "王总" known, now "采购部王总": keep the fuller form
+            c.name = name
+            s.add(c)
+            return None
+    contact = Contact(customer_id=customer_id, name=name)
+    s.add(contact)
+    s.flush()
+    return contact
+
+
+# ---------------------------------------------------------------- deals
+
+
+def open_deal_for(s: Session, customer_id: int) -> Deal | None:
+    return s.exec(
+        select(Deal)
+        .where(Deal.customer_id == customer_id, Deal.status == "open")
+        .order_by(col(Deal.last_activity_at).desc(), col(Deal.id).desc())
+    ).first()
+
+
+def deals_owned(s: Session, owner_ids: Iterable[int] | None, status: str | None = "open") -> list[Deal]:
+    q = select(Deal)
+    if owner_ids is not None:
+        q = q.where(col(Deal.owner_id).in_(list(owner_ids)))
+    if status:
+        q = q.where(Deal.status == status)
+    return list(s.exec(q.order_by(col(Deal.last_activity_at))))
+
+
+def status_for_stage(stage: str) -> str:
+    return {"won": "won", "lost": "lost"}.get(stage, "open")
+
+
+def set_stage(
+    s: Session,
+    deal: Deal,
+    stage: str,
+    by: User | None,
+    source: str,
+    followup_id: int | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Move a deal to `stage` and write the history row; False when nothing changed."""
+    if deal.stage == stage:
+        return False
+    now = now or utcnow()
+    s.add(
+        StageChange(
+            deal_id=deal.id,  # type: ignore[arg-type]
+            from_stage=deal.stage,
+            to_stage=stage,
+            changed_by_id=by.id if by else None,
+            followup_id=followup_id,
+            source=source,
+            at=now,
+        )
+    )
+    deal.stage = stage
+    deal.status = status_for_stage(stage)
+    deal.updated_at = now
+    s.add(deal)
+    return True
+
+
+def stage_history(s: Session, deal_id: int) -> list[StageChange]:
+    return list(
+        s.exec(select(StageChange).where(StageChange.deal_id == deal_id).order_by(col(StageChange.id)))
+    )
+
+
+# ---------------------------------------------------------------- follow-ups
+
+
+def followup_by_source(s: Session, source_key: str) -> FollowUp | None:
+    return s.exec(select(FollowUp).where(FollowUp.source_key == source_key)).first()
+
+
+def last_followup(s: Session, author_id: int) -> FollowUp | None:
+    return s.exec(
+        select(FollowUp)
+        .where(FollowUp.author_id == author_id, FollowUp.status == "active")
+        .order_by(col(FollowUp.created_at).desc(), col(FollowUp.id).desc())
+    ).first()
+
+
+def followup_revoked_by(s: Session, source_key: str) -> FollowUp | None:
+    return s.exec(select(FollowUp).where(FollowUp.revoked_by_key == source_key)).first()
+
+
+def items_of_followup(s: Session, followup_id: int) -> list[ActionItem]:
+    return list(
+        s.exec(select(ActionItem).where(ActionItem.followup_id == followup_id).order_by(col(ActionItem.id)))
+    )
+
+
+STAGE_RANK_DEFAULT = ("lead", "contacted", "needs", "quote", "trial", "negotiation", "won")
+
+
+def _deal_amount(record: dict[str, Any]) -> Decimal | None:
+    """The amount a note puts on the deal: order > quote > budget > an unlabelled correction."""
+    by_kind: dict[str | None, float] = {}
+    for a in record.get("amounts") or []:
+        by_kind.setdefault(a.get("kind"), a["value"])
+    for kind in ("order", "quote", "budget", None):
+        if kind in by_kind:
+            return Decimal(str(by_kind[kind]))
+    return None
+
+
+def apply_followup(
+    s: Session,
+    fu: FollowUp,
+    author: User,
+    stage_order: Sequence[str] = STAGE_RANK_DEFAULT,
+    now: datetime | None = None,
+) -> None:
+    """Carry a follow-up's record into the CRM: deal, stage, amount, to-dos, contacts.
+
+    What it changes is written to `fu.effects` so `unapply_followup` can undo it exactly.
+    """
+    now = now or utcnow()
+    record = fu.extracted
+    effects: dict[str, Any] = {"action_item_ids": [], "contact_ids": []}
+    deal: Deal | None = None
+    if fu.customer_id is not None:
+        customer = s.get(Customer, fu.customer_id)
+        assert customer is not None
+        if customer.owner_id is None:
+            effects["claimed_customer"] = True
+            claim_customer(s, customer, author)
+        deal = open_deal_for(s, fu.customer_id)
+        stage = record.get("stage")
+        if deal is None and stage and stage != "lost":
+            deal = Deal(
+                customer_id=fu.customer_id,
+                owner_id=customer.owner_id or author.id,  # type: ignore[arg-type]
+                title=f"{customer.name} 商机",
+                stage=stage,
+                status=status_for_stage(stage),
+                last_activity_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+            s.add(deal)
+            s.flush()
+            s.add(StageChange(deal_id=deal.id, to_stage=stage, changed_by_id=author.id,  # type: ignore[arg-type]
+                              followup_id=fu.id, source="note", at=now))
+            effects["deal_created"] = True
+        elif deal is not None:
+            effects["prev_deal"] = {
+                "stage": deal.stage,
+                "status": deal.status,
+                "amount": str(deal.amount) if deal.amount is not None else None,
+                "last_activity_at": deal.last_activity_at.isoformat(),
+            }
+            if stage and _moves_forward(deal.stage, stage, stage_order):
+                set_stage(s, deal, stage, author, "note", fu.id, now)
+                effects["stage_set"] = stage
+            deal.last_activity_at = now
+        if deal is not None:
+            amount = _deal_amount(record)
+            if amount is not None:
+                deal.amount = amount
+            deal.updated_at = now
+            s.add(deal)
+        for name in record.get("contacts") or []:
+            contact = ensure_contact(s, fu.customer_id, name)
+            if contact is not None:
+                effects["contact_ids"].append(contact.id)
+    fu.deal_id = deal.id if deal else None
+    fu.stage = record.get("stage")
+    fu.next_follow_up = _date_or_none(record.get("next_follow_up"))
+    amount = _deal_amount(record)
+    fu.amount = amount
+    for item in record.get("action_items") or []:
+        ai = ActionItem(
+            followup_id=fu.id,
+            customer_id=fu.customer_id,
+            deal_id=fu.deal_id,
+            assignee_id=author.id,  # type: ignore[arg-type]
+            owner_kind=item.get("owner"),
+            text=item["text"],
+            due=_date_or_none(item.get("due")),
+            created_at=now,
+        )
+        s.add(ai)
+        s.flush()
+        effects["action_item_ids"].append(ai.id)
+    fu.effects = effects
+    s.add(fu)
+
+
+def unapply_followup(s: Session, fu: FollowUp, by: User | None, now: datetime | None = None) -> None:
+    """Undo exactly what `apply_followup` did (used by 撤销 and before re-applying a correction)."""
+    now = now or utcnow()
+    eff = fu.effects or {}
+    for item_id in eff.get("action_item_ids", []):
+        item = s.get(ActionItem, item_id)
+        if item is not None and item.status == "open":
+            s.delete(item)
+        elif item is not None:
+            item.followup_id = None  # keep finished work, detach from the record
+            s.add(item)
+    for contact_id in eff.get("contact_ids", []):
+        contact = s.get(Contact, contact_id)
+        if contact is not None:
+            s.delete(contact)
+    s.flush()
+    deal = s.get(Deal, fu.deal_id) if fu.deal_id else None
+    if deal is not None:
+        if eff.get("deal_created") and _deal_is_only(s, deal, fu):
+            for row in stage_history(s, deal.id):  # type: ignore[arg-type]
+                s.delete(row)
+            fu.deal_id = None
+            s.add(fu)
+            s.flush()
+            s.delete(deal)
+        elif "prev_deal" in eff:
+            prev = eff["prev_deal"]
+            if eff.get("stage_set") and deal.stage == eff["stage_set"]:
+                set_stage(s, deal, prev["stage"], by, "undo", fu.id, now)
+            deal.amount = Decimal(prev["amount"]) if prev["amount"] is not None else None
+            deal.last_activity_at = datetime.fromisoformat(prev["last_activity_at"])
+            deal.updated_at = now
+            s.add(deal)
+    if eff.get("claimed_customer") and fu.customer_id is not None:
+        customer = s.get(Customer, fu.customer_id)
+        if customer is not None:
+            customer.owner_id = None
+            s.add(customer)
+    fu.effects = {}
+    fu.deal_id = None
+    s.add(fu)
+    s.flush()
+
+
+def _deal_is_only(s: Session, deal: Deal, fu: FollowUp) -> bool:
+    """True when nothing but this follow-up ever touched the deal (safe to delete)."""
+    others = s.exec(
+        select(func.count(col(FollowUp.id))).where(
+            FollowUp.deal_id == deal.id, FollowUp.id != fu.id, FollowUp.status == "active"
+        )
+    ).one()
+    contracts = s.exec(select(func.count(col(Contract.id))).where(Contract.deal_id == deal.id)).one()
+    return not others and not contracts
+
+
+def _moves_forward(current: str, new: str, order: Sequence[str]) -> bool:
+    if new == "lost":
+        return current != "lost"
+    if current not in order or new not in order:
+        return current != new
+    return order.index(new) > order.index(current)
+
+
+def _date_or_none(v: Any) -> date | None:
+    if v is None or isinstance(v, date):
+        return v
+    return date.fromisoformat(v)
+
+
+# ---------------------------------------------------------------- action items
+
+
+def open_items(s: Session, assignee_ids: Iterable[int] | None) -> list[ActionItem]:
+    q = select(ActionItem).where(ActionItem.status == "open")
+    if assignee_ids is not None:
+        q = q.where(col(ActionItem.assignee_id).in_(list(assignee_ids)))
+    return list(
+        s.exec(q.order_by(col(ActionItem.due).is_(None), col(ActionItem.due), col(ActionItem.id)))
+    )
+
+
+# ---------------------------------------------------------------- contracts and payments
+
+
+@dataclass
+class Receivable:
+    contract: Contract
+    deal: Deal
+    customer: Customer
+    paid: Decimal
+
+    @property
+    def balance(self) -> Decimal:
+        return self.contract.amount - self.paid
+
+    def days_overdue(self, today: date) -> int:
+        due = self.contract.due_on
+        return max(0, (today - due).days) if due else 0
+
+
+def receivables(s: Session, owner_ids: Iterable[int] | None) -> list[Receivable]:
+    paid = (
+        select(Payment.contract_id, func.coalesce(func.sum(Payment.amount), 0).label("paid"))
+        .group_by(col(Payment.contract_id))
+        .subquery()
+    )
+    q = (
+        select(Contract, Deal, Customer, func.coalesce(paid.c.paid, 0))
+        .join(Deal, col(Deal.id) == col(Contract.deal_id))
+        .join(Customer, col(Customer.id) == col(Deal.customer_id))
+        .outerjoin(paid, paid.c.contract_id == col(Contract.id))
+    )
+    if owner_ids is not None:
+        q = q.where(col(Deal.owner_id).in_(list(owner_ids)))
+    out = []
+    for contract, deal, customer, paid_sum in s.exec(q):  # type: ignore[call-overload]
+        r = Receivable(contract, deal, customer, Decimal(str(paid_sum)))
+        if r.balance > 0:
+            out.append(r)
+    out.sort(key=lambda r: (r.contract.due_on or date.max, r.contract.id))
+    return out
+
+
+# ---------------------------------------------------------------- inbox
+
+
+def inbox_insert(s: Session, channel: str, msg_id: str, sender: str, kind: str,
+                 payload: dict[str, Any], received_at: datetime) -> int | None:
+    """Persist an inbound message; None when (channel, msg_id) was already stored."""
+    return _insert_ignore(
+        s,
+        InboxMessage,
+        {
+            "channel": channel,
+            "msg_id": msg_id,
+            "sender": sender,
+            "kind": kind,
+            "payload": payload,
+            "status": "pending",
+            "attempts": 0,
+            "received_at": received_at,
+        },
+    )
+
+
+def inbox_pending(s: Session) -> list[InboxMessage]:
+    return list(
+        s.exec(select(InboxMessage).where(InboxMessage.status == "pending").order_by(col(InboxMessage.id)))
+    )
+
+
+def inbox_started(s: Session, inbox_id: int) -> None:
+    row = s.get(InboxMessage, inbox_id)
+    if row is not None:
+        row.attempts += 1
+        s.add(row)
+
+
+def inbox_finish(s: Session, inbox_id: int, status: str, error: str | None = None) -> None:
+    row = s.get(InboxMessage, inbox_id)
+    if row is not None:
+        row.status = status
+        row.error = error
+        row.processed_at = utcnow()
+        s.add(row)
+
+
+# ---------------------------------------------------------------- notifications outbox
+
+
+def enqueue_notification(s: Session, dedupe_key: str, recipient_id: int, body: dict[str, Any]) -> bool:
+    """Queue a push once per dedupe key; False when it was already queued or sent."""
+    now = utcnow()
+    return (
+        _insert_ignore(
+            s,
+            Notification,
+            {
+                "dedupe_key": dedupe_key,
+                "recipient_id": recipient_id,
+                "body": body,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            },
+        )
+        is not None
+    )
