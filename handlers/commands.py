@@ -53,7 +53,7 @@ def _deal_line(ctx: Context, s: Session, deal: Deal, owner: bool = False) -> str
     customer = s.get(Customer, deal.customer_id)
     line = (
         f"#{deal.id} {customer.name if customer else '?'} · {ctx.svc.settings.stage_label(deal.stage)}"
-        f" · {texts.fmt_money(deal.amount)} · {_days_idle(ctx, deal)}天未更新"
+        f" · {texts.fmt_money(deal.amount)} · {texts.fmt_idle(_days_idle(ctx, deal))}"
     )
     if owner:
         u = s.get(User, deal.owner_id)

@@ -81,8 +81,8 @@ def _resolve_customer(
     return None, texts.CUSTOMER_NOT_FOUND.format(name=mention), []
 
 
-def _reply_for(s: Session, fu: FollowUp, today_ctx: Context, notice: str | None = None) -> Reply:
-    svc = today_ctx.svc
+def _reply_for(s: Session, fu: FollowUp, ctx: Context, notice: str | None = None) -> Reply:
+    svc = ctx.svc
     customer = s.get(Customer, fu.customer_id) if fu.customer_id else None
     deal = s.get(Deal, fu.deal_id) if fu.deal_id else None
     eff = fu.effects or {}
@@ -102,6 +102,7 @@ def _reply_for(s: Session, fu: FollowUp, today_ctx: Context, notice: str | None 
         list(eff.get("action_item_ids", [])),
         svc.today(),
         notice,
+        "已更新" if fu.corrected else "已记录",
     )
     return Reply(body, ref=f"followup:{fu.id}")
 

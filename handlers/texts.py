@@ -118,6 +118,10 @@ def fmt_money(v: Decimal | float | int | None) -> str:
     return f"{_trim(x)}元"
 
 
+def fmt_idle(days: int) -> str:
+    return "今天有更新" if days <= 0 else f"{days}天未更新"
+
+
 def _trim(x: Decimal) -> str:
     s = f"{x.quantize(Decimal('0.01')):f}".rstrip("0").rstrip(".")
     return s or "0"
@@ -137,9 +141,10 @@ def render_record(
     item_ids: list[int],
     today: date,
     notice: str | None = None,
+    verb: str = "已记录",
 ) -> str:
     """The confirmation after a note: what was recorded, what is missing, how to fix it."""
-    lines = [f"已记录 #{fid} · {customer_name or '未关联客户'}"]
+    lines = [f"{verb} #{fid} · {customer_name or '未关联客户'}"]
     if notice:
         lines.append(notice)
     if record.get("contacts"):
@@ -172,6 +177,6 @@ def render_record(
     lines.append("下次跟进：" + fmt_date(date.fromisoformat(nf), today) if nf else "下次跟进：未定")
     missing = [MISSING_LABELS[m] for m in record.get("missing", []) if m in MISSING_LABELS]
     if missing:
-        lines.append("缺少：" + "、".join(missing) + "（可直接补充一条消息）")
+        lines.append("缺少：" + "、".join(missing))
     lines.append(FIX_HINT)
     return "\n".join(lines)

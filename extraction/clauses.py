@@ -1,0 +1,115 @@
+"""Split a note into short clauses, also when dictated without punctuation.
+
+Pain points and action items are "the shortest clause that states X", so everything
+downstream works on clauses.  Hard boundaries are punctuation; soft boundaries are
+linking words (但是, 而且, 不然 …), a speech verb (…说 | …), a date expression, a
+contact name that starts a new subject, and a subject pronoun that is not the object of
+a preceding verb (给他们 is not a boundary, …了他们想… is).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterable
+
+from .lexload import load_list
+from .types import Span
+
+_HARD = re.compile(
+    r"[，。；;！!？?\n\r\t、,…~～：:（）()【】\[\]\"“”'‘’《》]+|(?<![A-Za-z0-9])\.(?![0-9])"
+    r"|(?<![A-Za-z0-9])\s+|\s+(?![A-Za-z0-9])"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    text: str
+    start: int
+    end: int
+
+    @property
+    def span(self) -> Span:
+        return Span(self.start, self.end)
+
+
+@lru_cache(maxsize=1)
+def _soft_before() -> re.Pattern[str]:
+    links = load_list("clause_links.txt")
+    alt = "|".join(map(re.escape, links))
+    return re.compile(rf"(?:{alt})")
+
+
+# verbs/prepositions after which a pronoun is an object, not a new subject
+_OBJ_VERB = set("给跟和比对让帮向替嫌找叫请把被为约见问告诉与同陪带催送发通知联系拜访回去到来在接看教等服满提醒要")
+_PRONOUN = re.compile(r"我们|他们|她们|我|他|她")
+_SPEECH = re.compile(r"(?<!书面)(?<!听)(?<!小)(?<!解)(?:说|表示|反馈|提到|告诉我|回复说|透露)(?![明法服话道])(?=[\u4e00-\u9fffA-Za-z0-9])")
+# 他/她 alone is usually an object; it starts a clause only before these
+_SINGLE_PRON_NEXT = re.compile(r"(?:说|觉得|想|希望|也|还|都|已经|现在|目前|那边|这边|认为|表示|反馈|答应|要求)")
+# "让我/让售后…" starts a new clause (requests and arrangements)
+_LET = re.compile(r"让(?=我|咱|售后|技术|工程|同事|研发|实施|客服)")
+# "量产的话": the condition starts a new clause two characters before 的话
+_DEHUA = re.compile(r"..的话")
+
+
+def split_clauses(text: str, extra_cuts: Iterable[int] = ()) -> list[Clause]:
+    """Clauses in order; `extra_cuts` are offsets where a new clause must start."""
+    cuts: set[int] = set(extra_cuts)
+    hard_spans: list[tuple[int, int]] = [m.span() for m in _HARD.finditer(text)]
+    for m in _soft_before().finditer(text):
+        if m.start() > 0 and text[m.start() - 1] == "的":  # "他们的要求" is a noun phrase
+            continue
+        if m.group(0) == "还有" and re.match(r"问题|点|些|一|不少|很多|待", text[m.end():m.end() + 2]):
+            continue  # "还有问题" is a predicate, not "in addition"
+        cuts.add(m.start())
+    for m in _SPEECH.finditer(text):
+        cuts.add(m.end())
+    for m in _LET.finditer(text):
+        cuts.add(m.start())
+    for m in _DEHUA.finditer(text):
+        cuts.add(m.start())
+    for m in _PRONOUN.finditer(text):
+        s = m.start()
+        if s == 0:
+            continue
+        if m.group(0) in ("他", "她") and not _SINGLE_PRON_NEXT.match(text, m.end()):
+            continue
+        prev = text[s - 1]
+        if prev in _OBJ_VERB or (s >= 2 and text[s - 2:s] in ("告诉", "通知", "联系", "拜访", "约了", "带着")):
+            continue
+        if prev == "的" or prev == "了" and m.group(0) in ("我", "他", "她"):
+            continue
+        cuts.add(s)
+    out: list[Clause] = []
+    pos = 0
+    segments: list[tuple[int, int]] = []
+    for hs, he in hard_spans:
+        if hs > pos:
+            segments.append((pos, hs))
+        pos = he
+    if pos < len(text):
+        segments.append((pos, len(text)))
+    for a, b in segments:
+        inner = sorted(c for c in cuts if a < c < b)
+        prev = a
+        for c in inner + [b]:
+            if c > prev:
+                out.append(Clause(text[prev:c], prev, c))
+            prev = c
+    return out
+
+
+def hard_clauses(text: str) -> list[Clause]:
+    """Punctuation-only clauses (used for stage cues and amount kinds)."""
+    return split_clauses(text, ()) if False else _hard_only(text)
+
+
+def _hard_only(text: str) -> list[Clause]:
+    out, pos = [], 0
+    for m in _HARD.finditer(text):
+        if m.start() > pos:
+            out.append(Clause(text[pos:m.start()], pos, m.start()))
+        pos = m.end()
+    if pos < len(text):
+        out.append(Clause(text[pos:], pos, len(text)))
+    return out

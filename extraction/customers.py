@@ -1,0 +1,500 @@
+"""Customer identity matching: a name as a rep or ASR writes it -> a CRM customer.
+
+Names are compared on the brand (苏州 *恒达* 精密机械有限公司) by characters and by toneless
+pinyin, so ASR homophones (横达) still link; region and industry words only veto (the same brand in
+another city, or in another line of business, is another company). A blocking index over brand
+character bigrams, pinyin-syllable bigrams and Latin prefixes keeps one query against 100,000
+customers to a few dozen scored candidates. The index is plain dicts built in one pass, so the app
+can rebuild it whenever the CRM changes.
+"""
+from __future__ import annotations
+
+import csv
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from rapidfuzz import fuzz
+
+from .normalize import (
+    ParsedName,
+    RegionInfo,
+    abbrev_alternative,
+    fuzzy_key,
+    has_cjk,
+    lexicon,
+    normalize_chars,
+    parse_name,
+    pinyin_key,
+    region_info,
+    regions_compatible,
+)
+from .types import Candidate, CustomerMention, CustomerRef, MatchResult, Span
+
+AUTO_LINK = 0.85  # >= : link automatically
+ASK = 0.60  # [ASK, AUTO_LINK): ask the rep to pick among `alternates`; below: no match
+AMBIGUOUS_MARGIN = 0.04  # two different customers this close at the top: ask, never guess
+MAX_ALTERNATES = 5
+MAX_SCORED = 400  # candidates scored per query after blocking (most shared keys first)
+
+# Brand similarity levels (multiplied by the region and industry factors below).
+SIM_EXACT = 1.0
+SIM_HOMOPHONE = 0.92  # same toneless pinyin: ASR / typing error
+SIM_FUZZY_SOUND = 0.84  # same after merging zh/z, n/l, in/ing ...: accent error; always ask
+SIM_LATIN = 0.95  # pinyin / English rendering equal to the brand's pinyin
+SIM_OTHER_SCALE = 0.75  # other brands: rapidfuzz ratio scaled into the ask / reject zone
+SIM_BLOCKED = 0.70  # the query's own characters are another customer's brand (华信 vs 华新): ask at most
+SIM_PREFIX = 0.90  # brand + an industry word the lexicon lacks (天合 vs 天合光伏)
+SIM_PREFIX_UNKNOWN = 0.80  # Latin rendering with an untranslated tail: ask
+MIN_PREFIX = 2
+REGION_UNKNOWN = 0.96  # one side names no region
+REGION_CONFLICT = 0.45
+INDUSTRY_CONFLICT = 0.50
+
+
+@dataclass(frozen=True, slots=True)
+class _Variant:
+    """One parsed spelling (name or alias) of a customer, with precomputed keys."""
+
+    idx: int
+    parsed: ParsedName
+    pinyin: tuple[str, ...]
+    fuzzy: tuple[str, ...]
+    latin_key: str
+
+
+def load_customers_csv(path: str | Path) -> list[CustomerRef]:
+    """Read id,name,region,owner[,aliases] (aliases separated by | or ;)."""
+    out: list[CustomerRef] = []
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        for row in csv.DictReader(fh):
+            cid = (row.get("id") or "").strip()
+            name = (row.get("name") or "").strip()
+            if not cid or not name:
+                continue
+            raw_aliases = (row.get("aliases") or "").replace(";", "|")
+            aliases = tuple(a.strip() for a in raw_aliases.split("|") if a.strip())
+            out.append(CustomerRef(cid, name, (row.get("region") or "").strip() or None, aliases))
+    return out
+
+
+def _bigrams(seq: Sequence[str]) -> Iterable[tuple[str, ...]]:
+    if len(seq) < 2:
+        yield tuple(seq)
+        return
+    for i in range(len(seq) - 1):
+        yield tuple(seq[i : i + 2])
+
+
+def _blocking_keys(p: ParsedName, pinyin: tuple[str, ...], fuzzy: tuple[str, ...],
+                   latin_key: str, for_query: bool) -> set[tuple]:
+    keys: set[tuple] = set()
+    if not p.latin:
+        keys.update(("c",) + g for g in _bigrams(tuple(p.brand)))
+        keys.update(("p",) + g for g in _bigrams(fuzzy))
+    if latin_key and not for_query:
+        keys.update(("l", latin_key[:n]) for n in range(3, min(5, len(latin_key)) + 1))
+    elif latin_key and not has_cjk(p.brand):  # a Chinese query needs no Latin-prefix lookups
+        keys.add(("l", latin_key[:5]))
+    return keys
+
+
+def _prefix_sim(q: ParsedName, c: ParsedName) -> float | None:
+    """One brand is the other plus a tail of two or more characters.
+
+    The tail is an industry word the lexicon does not know (天合 vs 天合光伏): compatible when the
+    other side names no industry, or an overlapping one; a conflict otherwise (北辰 vs 北辰物流).
+    """
+    if len(q.brand) >= MIN_PREFIX and c.brand.startswith(q.brand) and len(c.brand) - len(q.brand) >= 2:
+        tail, other = c.brand[len(q.brand):], q.industry
+    elif len(c.brand) >= MIN_PREFIX and q.brand.startswith(c.brand) and len(q.brand) - len(c.brand) >= 2:
+        tail, other = q.brand[len(c.brand):], c.industry
+    else:
+        return None
+    if not other or any(tail in w or w in tail for w in other):
+        return SIM_PREFIX
+    return SIM_PREFIX * INDUSTRY_CONFLICT
+
+
+def _industry_factor(q: ParsedName, c: ParsedName) -> float:
+    """Same brand in another line of business is another company (北辰物流 vs 北辰重工机械)."""
+    if not q.industry or not c.industry:
+        return 1.0
+    for a in q.industry:
+        for b in c.industry:
+            if a in b or b in a:
+                return 1.0
+    qc, cc = q.industry_categories - {"generic"}, c.industry_categories - {"generic"}
+    if not qc or not cc or qc & cc:
+        return 1.0
+    return INDUSTRY_CONFLICT
+
+
+def _region_factor(q: ParsedName, c: ParsedName) -> float:
+    ok = regions_compatible(q.regions, c.regions)
+    if ok is None:
+        return REGION_UNKNOWN
+    return 1.0 if ok else REGION_CONFLICT
+
+
+class CustomerIndex:
+    """In-memory matcher over a CRM snapshot; build a new one per CRM version."""
+
+    def __init__(self, customers: Sequence[CustomerRef]):
+        self.customers: list[CustomerRef] = list(customers)
+        self._variants: list[_Variant] = []
+        self._blocks: dict[tuple, list[int]] = defaultdict(list)  # key -> variant ids
+        self._brand_owners: dict[str, set[int]] = defaultdict(set)  # brand chars -> customer idx
+        self._by_brand: dict[str, list[int]] = defaultdict(list)  # brand chars -> variant ids
+        self._by_pinyin: dict[tuple[str, ...], list[int]] = defaultdict(list)
+        self._by_fuzzy: dict[tuple[str, ...], list[int]] = defaultdict(list)
+        self._by_latin: dict[str, list[int]] = defaultdict(list)
+        self._by_prefix: dict[str, list[int]] = defaultdict(list)  # first 2 chars of long brands
+        self._first_variant: dict[int, int] = {}
+        for idx, ref in enumerate(self.customers):
+            spellings = [parse_name(ref.name, ref.region)]
+            for alias in ref.aliases:
+                spellings.append(parse_name(alias, ref.region))
+            for p in spellings:
+                self._add(idx, p)
+        self._id_to_idx = {ref.id: i for i, ref in enumerate(self.customers)}
+        lengths = {len(v.parsed.brand) for v in self._variants if not v.parsed.latin}
+        if self._by_prefix:
+            lengths.add(2)
+        self.brand_lengths = sorted(lengths)  # substring lengths find_mention looks up
+
+    def _add(self, idx: int, p: ParsedName) -> None:
+        if not p.brand:
+            return
+        pinyin = p.brand_pinyin
+        fz = fuzzy_key(pinyin)
+        latin_key = "".join(pinyin)
+        v = _Variant(idx, p, pinyin, fz, latin_key)
+        vid = len(self._variants)
+        self._variants.append(v)
+        self._first_variant.setdefault(idx, vid)
+        for key in _blocking_keys(p, pinyin, fz, latin_key, for_query=False):
+            self._blocks[key].append(vid)
+        if not p.latin:
+            self._brand_owners[p.brand].add(idx)
+            self._by_brand[p.brand].append(vid)
+            self._by_pinyin[pinyin].append(vid)
+            self._by_fuzzy[fz].append(vid)
+            if len(p.brand) >= 4:  # 天合光伏: notes may say 常州天合
+                self._by_prefix[p.brand[:2]].append(vid)
+        self._by_latin[latin_key].append(vid)
+
+    # ------------------------------------------------------------ scoring
+
+    def _brand_sim(self, q: ParsedName, qpy: tuple[str, ...], qfz: tuple[str, ...], v: _Variant) -> float:
+        c = v.parsed
+        if q.latin or c.latin:
+            qk = "".join(qpy)
+            if qk == v.latin_key:
+                return SIM_EXACT if (q.latin and c.latin) else SIM_LATIN
+            if len(v.latin_key) >= 4 and qk.startswith(v.latin_key):  # HengdaJingmi, Hengda Precision
+                rest = qk[len(v.latin_key):]
+                industry_py = "".join("".join(pinyin_key(w)) for w in c.industry)
+                return SIM_LATIN if industry_py.startswith(rest) else SIM_PREFIX_UNKNOWN
+            return fuzz.ratio(qk, v.latin_key) / 100 * SIM_OTHER_SCALE
+        if q.brand == c.brand:
+            return SIM_EXACT
+        if self._brand_owners.get(q.brand):  # "the query's own characters decide"
+            return SIM_BLOCKED
+        if qpy == v.pinyin:
+            return SIM_HOMOPHONE
+        if qfz == v.fuzzy:
+            return SIM_FUZZY_SOUND
+        partial = _prefix_sim(q, c)
+        if partial is not None:
+            return partial
+        r = max(fuzz.ratio(q.brand, c.brand), fuzz.ratio(" ".join(qfz), " ".join(v.fuzzy)))
+        return r / 100 * SIM_OTHER_SCALE
+
+    def _score(self, q: ParsedName, qpy: tuple[str, ...], qfz: tuple[str, ...], v: _Variant) -> float:
+        s = self._brand_sim(q, qpy, qfz, v) * _region_factor(q, v.parsed) * _industry_factor(q, v.parsed)
+        return max(0.0, min(1.0, s))
+
+    def _candidates(self, q: ParsedName, qpy: tuple[str, ...], qfz: tuple[str, ...]) -> list[int]:
+        counts: dict[int, int] = defaultdict(int)
+        for key in _blocking_keys(q, qpy, qfz, "".join(qpy), for_query=True):
+            for vid in self._blocks.get(key, ()):
+                counts[vid] += 1
+        if len(counts) <= MAX_SCORED:
+            return list(counts)
+        return sorted(counts, key=counts.__getitem__, reverse=True)[:MAX_SCORED]
+
+    def _scores(self, q: ParsedName) -> dict[int, float]:
+        """Best score per customer index over the query's readings and the customer's spellings."""
+        best: dict[int, float] = {}
+        readings = [q]
+        alt = abbrev_alternative(q)
+        if alt is not None:
+            readings.append(alt)
+        for r in readings:
+            if not r.brand:
+                continue
+            rpy = r.brand_pinyin
+            rfz = fuzzy_key(rpy)
+            for vid in self._candidates(r, rpy, rfz):
+                v = self._variants[vid]
+                s = self._score(r, rpy, rfz, v)
+                if s > best.get(v.idx, -1.0):
+                    best[v.idx] = s
+        return best
+
+    def match_parsed(self, q: ParsedName) -> MatchResult:
+        """Match an already parsed name (find_mention parses spans itself)."""
+        scores = self._scores(q)
+        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], self.customers[kv[0]].id))
+        cands = [Candidate(self.customers[i].id, self.customers[i].name, round(s, 4)) for i, s in ranked[:MAX_ALTERNATES + 1]]
+        if not cands:
+            return MatchResult(None, 0.0, ())
+        top = cands[0]
+        ambiguous = len(cands) > 1 and cands[1].score >= max(ASK, top.score - AMBIGUOUS_MARGIN)
+        if top.score >= AUTO_LINK and not ambiguous:
+            alts = tuple(c for c in cands[1:MAX_ALTERNATES + 1] if c.score >= ASK)
+            return MatchResult(top, top.score, alts)
+        alts = tuple(c for c in cands[:MAX_ALTERNATES] if c.score >= ASK)
+        return MatchResult(None, top.score, alts)
+
+    def match(self, name: str, region: str | None = None) -> MatchResult:
+        """Match one customer name; `region` (e.g. from the rep's context) adds a region hint."""
+        if not name or not name.strip():
+            return MatchResult(None, 0.0, ())
+        return self.match_parsed(parse_name(name, region))
+
+    def find_mention(self, text: str) -> CustomerMention | None:
+        """The organisation a free-text note is about, matched against this index."""
+        return _find_mention(self, text)
+
+    def regions_of(self, customer_id: str) -> tuple[RegionInfo, ...]:
+        """Parsed regions of a customer (used to break ties with region words in a note)."""
+        idx = self._id_to_idx.get(customer_id)
+        if idx is None:
+            return ()
+        vid = self._first_variant.get(idx)
+        return self._variants[vid].parsed.regions if vid is not None else ()
+
+
+__all__ = ["ASK", "AUTO_LINK", "CustomerIndex", "lexicon", "load_customers_csv"]
+
+
+# ---------------------------------------------------------------- mentions in free text
+
+# Characters that never sit inside a company name; they end a guessed unknown brand.
+_STOP_CHARS = frozenset("的了在是和与跟去到把给我你他她它们这那个也都就还又说要会让被对从向为及或而但很已再先")
+_REFERRER_AFTER = ("介绍", "推荐", "引荐")
+_COMPETITOR_BEFORE = ("选了", "选择了", "用的是", "倾向于", "倾向", "在看", "对比", "不如", "竞品", "友商", "换成了")
+_COMPETITOR_AFTER = ("给他们报", "报的价", "比我们", "更便宜", "便宜")
+# A sound-alike hit with no region or industry word needs one of these around it (ASR text is
+# full of accidental homophones of two-syllable brands: 顺风 for 顺锋).
+_SOUND_CONTEXT_BEFORE = ("去", "去了", "跟", "和", "拜访", "拜访了", "从", "到", "到了", "见了", "联系", "联系了",
+                         "约了", "客户", "新客户", "跟进", "跟进了", "回访", "回访了")
+_SOUND_CONTEXT_AFTER = ("的", "那边", "这边", "那个", "这个", "那笔", "这单", "那单", "公司")
+_LATIN_RUN = re.compile(r"[a-z][a-z0-9&]*")
+_LATIN_PHRASE = re.compile(r"[a-z][a-z0-9&]*(?: [a-z][a-z0-9&]*)*")
+
+
+@dataclass(slots=True)
+class _Hit:
+    start: int
+    end: int
+    strength: int  # 3 exact chars, 2 same sound, 1 similar sound, 0 guessed unknown organisation
+    grounded: bool  # a region or industry word is attached
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u3400" <= ch <= "\u9fff"
+
+
+def _region_before(norm: str, i: int) -> int | None:
+    """Start of a region word (苏州, 江苏省) ending right before position i, if any."""
+    lx = lexicon()
+    end = i - 1 if i > 0 and norm[i - 1] in "省市" else i
+    for n in range(min(lx.max_region_len, end), 1, -1):
+        if norm[end - n : end] in lx.region_alias:
+            return end - n
+    return None
+
+
+def _region_at(norm: str, i: int) -> int | None:
+    """End of the longest region word starting at position i, if any."""
+    lx = lexicon()
+    for n in range(min(lx.max_region_len, len(norm) - i), 1, -1):
+        if norm[i : i + n] in lx.region_alias:
+            return i + n
+    return None
+
+
+def _suffix_after(norm: str, j: int) -> int:
+    """Consume industry words and legal forms that follow a brand (数控, 有限公司)."""
+    lx = lexicon()
+    words = lx.industry
+    forms = set(lx.legal_forms)
+    longest = max(lx.max_industry_len, max(len(f) for f in forms))
+    moved = True
+    while moved:
+        moved = False
+        for n in range(min(longest, len(norm) - j), 1, -1):
+            w = norm[j : j + n]
+            if w in words or w in forms:
+                j += n
+                moved = True
+                break
+    return j
+
+
+def _index_hits(index: CustomerIndex, text: str, norm: str) -> list[_Hit]:
+    """Spans whose characters, sound or Latin spelling equal a listed customer's brand."""
+    py = [_char_key(ch) for ch in norm]
+    hits: list[_Hit] = []
+    for i in range(len(norm)):
+        if not _is_cjk(norm[i]):
+            continue
+        for length in index.brand_lengths:
+            j = i + length
+            if j > len(norm) or not all(_is_cjk(c) for c in norm[i:j]):
+                break
+            sub = norm[i:j]
+            syl = tuple(py[i:j])
+            if sub in index._by_brand:
+                strength = 3
+            elif syl in index._by_pinyin:
+                strength = 2
+            elif fuzzy_key(syl) in index._by_fuzzy or sub in index._by_prefix:
+                strength = 1
+            else:
+                continue
+            start = _region_before(norm, i)
+            end = _suffix_after(norm, j)
+            grounded = start is not None or end > j
+            if strength < 3 and not grounded and not _sound_context(norm, i, j):
+                continue
+            hits.append(_Hit(start if start is not None else i, end, strength, grounded))
+    for start, end in _latin_brand_spans(index, text, norm):
+        region_start = _region_before(norm, start)
+        hits.append(_Hit(region_start if region_start is not None else start, _suffix_after(norm, end), 3, True))
+    return hits
+
+
+def _latin_brand_spans(index: CustomerIndex, text: str, norm: str) -> Iterable[tuple[int, int]]:
+    """Latin phrases (BKT, Weike Cloud, Hengda Precision) whose pinyin key is a listed brand."""
+    for m in _LATIN_PHRASE.finditer(norm):
+        words = list(_LATIN_RUN.finditer(norm, m.start(), m.end()))
+        for k in range(len(words), 0, -1):  # longest phrase first
+            end = words[k - 1].end()
+            p = parse_name(text[m.start() : end])
+            if len(p.brand) >= 3 and p.brand in index._by_latin:
+                yield m.start(), end
+                break
+
+
+def _char_key(ch: str) -> str:
+    return pinyin_key(ch)[0] if _is_cjk(ch) else ch
+
+
+def _sound_context(norm: str, i: int, j: int) -> bool:
+    before = norm[max(0, i - 3) : i]
+    if i == 0 or not (_is_cjk(norm[i - 1]) or norm[i - 1].isalnum()):
+        return True
+    return any(before.endswith(w) for w in _SOUND_CONTEXT_BEFORE) or any(
+        norm.startswith(w, j) for w in _SOUND_CONTEXT_AFTER
+    )
+
+
+def _unknown_hits(norm: str) -> list[_Hit]:
+    """Organisations not in the index: region + short brand + industry word or legal form."""
+    hits: list[_Hit] = []
+    for i in range(len(norm)):
+        r_end = _region_at(norm, i)
+        if r_end is None:
+            continue
+        for b in (2, 3, 4):
+            brand = norm[r_end : r_end + b]
+            if len(brand) < b or not all(_is_cjk(c) and c not in _STOP_CHARS for c in brand):
+                break
+            if brand[0] in "一某几每各" or any(brand.startswith(w) for w in _industry_heads()):
+                break
+            end = _suffix_after(norm, r_end + b)
+            if end > r_end + b:
+                hits.append(_Hit(i, end, 0, True))
+                break
+    for m in _LATIN_RUN.finditer(norm):
+        end = _suffix_after(norm, m.end())
+        if len(m.group()) >= 3 and (end > m.end() or norm[max(0, m.start() - 1) : m.start()] == "叫"):
+            hits.append(_Hit(m.start(), end, 0, True))
+    return hits
+
+
+@lru_cache(maxsize=1)
+def _industry_heads() -> tuple[str, ...]:
+    """Industry words (non-generic) that cannot start an unknown brand (深圳医疗展)."""
+    return tuple(w for w, cat in lexicon().industry.items() if cat != "generic")
+
+
+def _excluded(norm: str, hit: _Hit) -> bool:
+    """A referrer (上海华信介绍过来的) or a competitor (选了恒立) is not the customer."""
+    after = norm[hit.end : hit.end + 6]
+    before = norm[max(0, hit.start - 4) : hit.start]
+    if any(w in after for w in _REFERRER_AFTER):
+        return True
+    if any(before.endswith(w) for w in _COMPETITOR_BEFORE):
+        return True
+    return any(after.startswith((w, "的" + w)) for w in _COMPETITOR_AFTER)
+
+
+def _note_regions(norm: str, skip: _Hit) -> tuple[RegionInfo, ...]:
+    found: list[RegionInfo] = []
+    i = 0
+    while i < len(norm):
+        end = _region_at(norm, i)
+        if end is None or skip.start <= i < skip.end:
+            i += 1
+            continue
+        info = region_info(norm[i:end])
+        if info:
+            found.append(info)
+        i = end
+    return tuple(found)
+
+
+def _break_tie(index: CustomerIndex, norm: str, hit: _Hit, parsed: ParsedName, res: MatchResult) -> MatchResult:
+    """Two listed customers share the brand: a region named elsewhere in the note decides."""
+    if res.best is not None or parsed.regions:
+        return res
+    top = [c for c in res.alternates if c.score >= AUTO_LINK]
+    if len(top) < 2:
+        return res
+    regions = _note_regions(norm, hit)
+    fits = [c for c in top if regions_compatible(regions, index.regions_of(c.id))]
+    if len(fits) != 1:
+        return res
+    best = fits[0]
+    return MatchResult(best, best.score, tuple(c for c in res.alternates if c.id != best.id))
+
+
+def _find_mention(index: CustomerIndex, text: str) -> CustomerMention | None:
+    """The first organisation in the note that is not a referrer or a competitor."""
+    if not text:
+        return None
+    norm = normalize_chars(text)
+    hits = _index_hits(index, text, norm) + _unknown_hits(norm)
+    # Earliest first; at one place prefer a listed brand, then the longer span.
+    hits.sort(key=lambda h: (h.start, -h.strength, -(h.end - h.start)))
+    for hit in hits:
+        if _excluded(norm, hit):
+            continue
+        overlapping = [h for h in hits if h.start < hit.end and hit.start < h.end and h.strength > 0]
+        if hit.strength == 0 and overlapping:
+            hit = max(overlapping, key=lambda h: (h.strength, h.end - h.start))
+        span_text = norm[hit.start : hit.end]
+        parsed = parse_name(span_text)
+        res = _break_tie(index, norm, hit, parsed, index.match_parsed(parsed))
+        if res.best is None and hit.strength in (1, 2) and not hit.grounded:
+            continue  # a bare sound-alike that links nowhere is just a word (跟进了 ~ 晶乐)
+        return CustomerMention(text[hit.start : hit.end], Span(hit.start, hit.end), res)
+    return None

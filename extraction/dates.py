@@ -1,0 +1,240 @@
+"""Date expressions in Chinese sales notes -> calendar dates.
+
+Implements the conventions of the evaluation README §3 (weeks start on Monday, the
+reference date R is the local date of the message).  A single compiled regex scans the
+note once; each hit is resolved by a small function.  Vague references (过两天, 最近,
+上周 without a weekday, month names alone) are deliberately not matched, and counts
+measured from another event (验收后30天内, 周期压到6周以内) are treated as durations.
+"""
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import date, timedelta
+
+from .types import DateMention, Span
+
+_CN_DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
+             "六": 6, "七": 7, "八": 8, "九": 9}
+_WEEKDAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6,
+            "1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5, "7": 6}
+
+NUM = r"(?:\d{1,2}|[一二两三四五六七八九十]{1,3})"
+WD = r"[一二三四五六日天1-7]"
+WEEKWORD = r"(?:周|星期|礼拜)"
+
+
+def cn_small_int(s: str) -> int | None:
+    """Parse 1..99 written in Arabic digits or Chinese numerals (十五, 二十八, 两)."""
+    if not s:
+        return None
+    if s.isdigit():
+        return int(s)
+    if "十" in s:
+        head, _, tail = s.partition("十")
+        tens = _CN_DIGIT.get(head, None) if head else 1
+        ones = _CN_DIGIT.get(tail, None) if tail else 0
+        if tens is None or ones is None or "十" in tail:
+            return None
+        return tens * 10 + ones
+    if len(s) == 1 and s in _CN_DIGIT:
+        return _CN_DIGIT[s]
+    return None
+
+
+def _monday(d: date) -> date:
+    return d - timedelta(days=d.weekday())
+
+
+def _month_add(y: int, m: int, k: int) -> tuple[int, int]:
+    idx = y * 12 + (m - 1) + k
+    return idx // 12, idx % 12 + 1
+
+
+def _last_day(y: int, m: int) -> date:
+    return date(y, m, calendar.monthrange(y, m)[1])
+
+
+def _safe(y: int, m: int, d: int) -> date | None:
+    try:
+        return date(y, m, d)
+    except ValueError:
+        return None
+
+
+# Order matters: longer / more specific alternatives first.
+_PATTERNS: list[tuple[str, str]] = [
+    ("next_month_day", rf"下个?月(?P<nmd>{NUM})[号日]"),
+    ("next_month_end", r"下个?月底"),
+    ("next_month_start", r"下个?月初"),
+    ("next_month_mid", r"下个?月中(?!旬)"),
+    ("month_day", rf"(?:明年|今年)?(?P<mm>{NUM})月(?P<dd>{NUM})[号日]"),
+    ("month_end", rf"(?P<me>{NUM})月底"),
+    ("next_month", r"下个?月(?!份)"),
+    ("this_month_end", r"(?:这个|本)?月底"),
+    ("month_mid", r"(?<![上下])月中(?!旬)"),
+    ("year_end", r"(?:今年)?年底"),
+    ("nnext_week_day", rf"下下个?{WEEKWORD}(?P<w1>{WD})"),
+    ("next_week_day", rf"下个?{WEEKWORD}(?P<w2>{WD})"),
+    ("last_week_day", rf"上个?{WEEKWORD}(?P<w3>{WD})"),
+    ("this_week_day", rf"(?:这个?|本){WEEKWORD}(?P<w4>{WD})"),
+    ("next_week", rf"下个?{WEEKWORD}"),
+    ("week_day", rf"{WEEKWORD}(?P<w5>{WD})"),
+    ("rel_day", r"大后天|今天|今晚|今早|今日|明天|明早|明晚|明日|后天|昨天|昨晚|前天"),
+    ("half_month", r"半个月(?P<hm>[后内])"),
+    ("n_weeks", rf"(?P<nw>{NUM}|一个|两个)(?:周|星期|礼拜)(?P<wsuf>[后内]|以内|之内)"),
+    ("n_days", rf"(?P<nd>\d{{1,3}}|[一二两三四五六七八九十]{{1,3}})天(?P<dsuf>[后内]|以内|之内)"),
+    ("day_only", rf"(?P<do>{NUM})[号日](?![楼线机院店仓位码型])"),
+]
+_MASTER = re.compile("|".join(f"(?P<{k}>{p})" for k, p in _PATTERNS))
+
+# Words right before a count that make it a duration of something else.
+_DURATION_BEFORE = re.compile(r"(?:后|要|周期|压到|控制在|缩短到|延长|试了|试用|用了|晚了|晚到了|等了|需要|得)$")
+
+
+def _resolve(kind: str, m: re.Match[str], ref: date) -> date | None:
+    g = m.group
+    if kind == "rel_day":
+        w = g(kind)
+        off = {"大后天": 3, "后天": 2, "昨天": -1, "昨晚": -1, "前天": -2}.get(w)
+        if off is None:
+            off = 0 if w.startswith("今") else 1
+        return ref + timedelta(days=off)
+    if kind in ("week_day", "this_week_day", "next_week_day", "nnext_week_day", "last_week_day"):
+        wd = _WEEKDAY[g({"week_day": "w5", "this_week_day": "w4", "next_week_day": "w2",
+                          "nnext_week_day": "w1", "last_week_day": "w3"}[kind])]
+        mon = _monday(ref)
+        if kind == "week_day":
+            return ref + timedelta(days=(wd - ref.weekday()) % 7)
+        weeks = {"this_week_day": 0, "next_week_day": 1, "nnext_week_day": 2,
+                 "last_week_day": -1}[kind]
+        return mon + timedelta(days=7 * weeks + wd)
+    if kind == "next_week":
+        return _monday(ref) + timedelta(days=7)
+    if kind == "n_days":
+        n = cn_small_int(g("nd"))
+        return ref + timedelta(days=n) if n is not None and n <= 366 else None
+    if kind == "n_weeks":
+        raw = g("nw")
+        n = {"一个": 1, "两个": 2}.get(raw) or cn_small_int(raw)
+        return ref + timedelta(days=7 * n) if n is not None and n <= 52 else None
+    if kind == "half_month":
+        return ref + timedelta(days=14)
+    if kind == "this_month_end":
+        return _last_day(ref.year, ref.month)
+    if kind == "month_mid":
+        return date(ref.year, ref.month, 15) if ref.day <= 15 else None
+    if kind == "year_end":
+        return date(ref.year, 12, 31)
+    if kind in ("next_month_end", "next_month_start", "next_month_mid", "next_month",
+                "next_month_day"):
+        y, mth = _month_add(ref.year, ref.month, 1)
+        if kind == "next_month_end":
+            return _last_day(y, mth)
+        if kind == "next_month_mid":
+            return date(y, mth, 15)
+        if kind == "next_month_day":
+            d = cn_small_int(g("nmd"))
+            return _safe(y, mth, d) if d else None
+        return date(y, mth, 1)
+    if kind == "month_end":
+        mth = cn_small_int(g("me"))
+        if not mth or mth > 12:
+            return None
+        cand = _last_day(ref.year, mth)
+        return cand if cand >= ref else _last_day(ref.year + 1, mth)
+    if kind == "month_day":
+        mth, d = cn_small_int(g("mm")), cn_small_int(g("dd"))
+        if not mth or not d or mth > 12:
+            return None
+        cand = _safe(ref.year, mth, d)
+        if cand is None:
+            return None
+        return cand if cand >= ref else _safe(ref.year + 1, mth, d)
+    if kind == "day_only":
+        d = cn_small_int(g("do"))
+        if not d or d > 31:
+            return None
+        if d >= ref.day:
+            return _safe(ref.year, ref.month, d)
+        y, mth = _month_add(ref.year, ref.month, 1)
+        return _safe(y, mth, d)
+    return None
+
+
+def find_dates(text: str, ref: date) -> list[DateMention]:
+    """All resolvable date expressions in `text`, in order of appearance."""
+    out: list[DateMention] = []
+    pos = 0
+    n = len(text)
+    while pos < n:
+        m = _MASTER.search(text, pos)
+        if m is None:
+            break
+        kind = m.lastgroup or ""
+        # the outer named group is the one whose span equals the match
+        for k, _ in _PATTERNS:
+            if m.group(k) is not None:
+                kind = k
+                break
+        start, end = m.span()
+        # "申请一下下周二前" is 一下 + 下周二, not 下下周二
+        if kind == "nnext_week_day" and start > 0 and text[start - 1] == "一":
+            start += 1
+            kind = "next_week_day"
+            m2 = re.compile(_PATTERNS[[k for k, _ in _PATTERNS].index("next_week_day")][1]).match(text, start)
+            if m2 is None:
+                pos = end
+                continue
+            value = _resolve_simple_week(m2.group(0), ref)
+            if value:
+                out.append(DateMention(value, text[start:end], Span(start, end)))
+            pos = end
+            continue
+        if kind in ("n_days", "n_weeks") and _DURATION_BEFORE.search(text[max(0, start - 4):start]):
+            pos = end
+            continue
+        if kind == "day_only" and start > 0 and (text[start - 1].isdigit() or text[start - 1] in "第型编"):
+            pos = end
+            continue
+        if kind == "week_day" and start > 0 and text[start - 1] in "一每上下这本":
+            pos = end
+            continue
+        try:
+            value = _resolve(kind, m, ref)
+        except (ValueError, OverflowError, KeyError):
+            value = None
+        if value is not None:
+            out.append(DateMention(value, m.group(0), Span(start, end)))
+        pos = end
+    return out
+
+
+def _resolve_simple_week(s: str, ref: date) -> date | None:
+    wd = _WEEKDAY.get(s[-1])
+    if wd is None:
+        return None
+    return _monday(ref) + timedelta(days=7 + wd)
+
+
+def parse_date(phrase: str, ref: date) -> date | None:
+    """Parse one date phrase for the bot's correction command ("改 日期 下周三").
+
+    Accepts the note conventions plus ISO forms (2026-03-05, 2026/3/5, 3/5).
+    Returns None when nothing resolvable is found.
+    """
+    if not phrase:
+        return None
+    p = phrase.strip()
+    m = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})[日号]?", p)
+    if m:
+        return _safe(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    m = re.fullmatch(r"(\d{1,2})[/.](\d{1,2})", p)
+    if m:
+        mth, d = int(m.group(1)), int(m.group(2))
+        cand = _safe(ref.year, mth, d) if 1 <= mth <= 12 else None
+        if cand is not None and cand < ref:
+            cand = _safe(ref.year + 1, mth, d)
+        return cand
+    found = find_dates(p, ref)
+    return found[0].value if found else None

@@ -1,0 +1,110 @@
+"""Note text -> FollowUpDraft.  Pure: no I/O except loading lexicon files once.
+
+Pipeline: dates -> customer mention -> contacts -> clauses -> competitors -> pains ->
+actions -> next_follow_up -> amounts -> stage.  Each step is a small module; this file
+only wires them together and applies the record-level rules (README §2).
+"""
+from __future__ import annotations
+
+import unicodedata
+from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from .actions import find_actions
+from .amounts import find_amounts
+from .clauses import split_clauses
+from .contacts import find_contacts, mention_spans
+from .dates import find_dates
+from .pains import find_competitors, find_pains
+from .stage import find_stage
+from .types import CustomerMention, FollowUpDraft, Span
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .customers import CustomerIndex
+
+SHANGHAI = timezone(timedelta(hours=8))
+MAX_CHARS = 5000  # longer input is truncated: notes are short; bounds the run time
+
+
+def ref_date(ref_time: datetime) -> date:
+    """The local (Asia/Shanghai) date of the message."""
+    if ref_time.tzinfo is None:
+        return ref_time.date()
+    return ref_time.astimezone(SHANGHAI).date()
+
+
+def _clean(text: str) -> str:
+    """Replace control characters by spaces; keep length so spans stay valid."""
+    return "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Cs") and c != "\n" else c for c in text)
+
+
+def _find_mention(customers: Any, text: str) -> CustomerMention | None:
+    if customers is None:
+        return None
+    try:
+        return customers.find_mention(text)
+    except Exception:  # the matcher is someone else's module: never let it kill a note
+        return None
+
+
+def extract(text: str, *, ref_time: datetime, customers: "CustomerIndex | None" = None) -> FollowUpDraft:
+    """Turn one visit note into a follow-up record (see the evaluation README §2)."""
+    if not isinstance(text, str):
+        raise TypeError("text must be a str")
+    if not isinstance(ref_time, datetime):
+        raise TypeError("ref_time must be a datetime")
+    original = text
+    text = _clean(text[:MAX_CHARS])
+    ref = ref_date(ref_time)
+    draft = FollowUpDraft(text=original)
+    if not text.strip():
+        return draft
+
+    dates = find_dates(text, ref)
+    mention = _find_mention(customers, text)
+    draft.customer = mention
+    blocked = [d.span for d in dates]
+    if mention is not None:
+        blocked.append(mention.span)
+    contacts = find_contacts(text, blocked)
+    contact_spans = [c.span for c in contacts]
+    competitors = find_competitors(text, blocked + contact_spans)
+    # a competitor cannot also be a contact or the customer
+    cuts = [d.span.start for d in dates]
+    for d in dates:  # "周五前" -> the task clause starts after the deadline word
+        e = d.span.end
+        for suf in ("之前", "以前", "前", "之后", "以后", "后"):
+            if text.startswith(suf, e):
+                e += len(suf)
+                break
+        cuts.append(e)
+    clauses = split_clauses(text, cuts)
+    heads = contact_spans + ([mention.span] if mention else [])
+    pains = find_pains(text, clauses, competitors, heads + mention_spans(text, blocked)) \
+        if (mention is not None or contacts) else []
+    actions = find_actions(text, split_clauses(text, [d.span.start for d in dates]), dates, ref, contact_spans)
+    amounts = find_amounts(text, [d.span for d in dates])
+
+    # internal notes (no organisation, no person, only internal tasks) have no follow-up
+    has_customer = (mention is not None or bool(contacts)
+                    or any(a.involves_customer and a.owner in ("self", "team") for a in actions))
+    nfu = None
+    if has_customer:
+        cands = [a.due for a in actions
+                 if a.due is not None and a.due >= ref and a.owner in ("self", "team") and a.involves_customer]
+        nfu = min(cands) if cands else None
+    masked = [a.span for a in actions if a.owner in ("self", "team")] + contact_spans
+    stage, stage_span = find_stage(text, masked)
+    if not has_customer and stage in ("contacted", "needs"):
+        stage, stage_span = None, None
+
+    draft.contacts = contacts
+    draft.competitors = competitors
+    draft.pain_points = pains
+    draft.action_items = actions
+    draft.dates = dates
+    draft.next_follow_up = nfu
+    draft.amounts = amounts
+    draft.stage = stage
+    draft.stage_span = stage_span
+    return draft

@@ -1,0 +1,222 @@
+"""Competitors and pain points (README §2 competitors, pain_points).
+
+Competitors come from cue patterns around a brand slot (比X贵, 选了X, 倾向于X,
+用的是X, X给的价格 …; lexicon/competitor_cues.txt) plus a list of known brands
+(lexicon/competitors.txt).  Pain points are clauses matching a category cue
+(lexicon/pain_cues.txt); the span is the clause with its subject and linking words
+trimmed; any pain clause that names a competitor is category `competitor`.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Iterable
+
+from .clauses import Clause
+from .lexload import load_list, load_table
+from .types import PainPoint, Span, TextItem
+
+# A brand slot: 2-5 CJK chars without function characters, or a Latin word.
+_FUNC = "的了和是给比在也都就还说要跟与及对把被让向这那们我你他她它个些很太更最又再已呢吧啊吗"
+BRAND = rf"(?:[A-Za-z][A-Za-z0-9&\-]{{1,20}}|[^\W\d_{_FUNC}a-zA-Z]{{2,5}})"
+
+
+@lru_cache(maxsize=1)
+def _competitor_res() -> tuple[list[re.Pattern[str]], frozenset[str], re.Pattern[str] | None]:
+    pats = [re.compile(p.replace("BRAND", BRAND)) for p in load_list_raw("competitor_cues.txt")]
+    stop = frozenset(load_list("competitor_stop.txt"))
+    known = load_list("competitors.txt")
+    known_re = re.compile("|".join(map(re.escape, known))) if known else None
+    return pats, stop, known_re
+
+
+def load_list_raw(name: str) -> list[str]:
+    """Whole lines (regexes may contain spaces)."""
+    from .lexload import _lines
+    return list(_lines(name))
+
+
+def _overlaps(a: int, b: int, spans: Iterable[tuple[int, int]]) -> bool:
+    return any(not (b <= s or a >= e) for s, e in spans)
+
+
+def find_competitors(text: str, blocked: Iterable[Span] = ()) -> list[TextItem]:
+    """Competitor brands in order of first mention; `blocked` = customer/contact spans."""
+    pats, stop, known_re = _competitor_res()
+    blk = [(s.start, s.end) for s in blocked]
+    found: dict[str, TextItem] = {}
+    for p in pats:
+        for m in p.finditer(text):
+            x = m.group("X")
+            a, b = m.span("X")
+            x2 = _trim_brand(x)
+            b = a + len(x2)
+            if not x2 or x2 in stop or _overlaps(a, b, blk) or len(x2) < 2:
+                continue
+            if any(x2.startswith(s) or x2.endswith(s) for s in stop if len(s) >= 2):
+                continue
+            if x2.isascii() and x2.upper() in ("POC", "PO", "OK", "IT", "BI", "CRM", "ERP", "SAAS"):
+                continue
+            found.setdefault(x2, TextItem(x2, Span(a, b)))
+    if known_re is not None:
+        for m in known_re.finditer(text):
+            if not _overlaps(m.start(), m.end(), blk):
+                found.setdefault(m.group(0), TextItem(m.group(0), Span(m.start(), m.end())))
+    # all later mentions of a found brand are the same competitor
+    return sorted(found.values(), key=lambda t: t.span.start)
+
+
+_BRAND_TAIL = re.compile(r"(?:家|那边|这边|公司|的|报|给|价格|价|也|都)$")
+
+
+def _trim_brand(x: str) -> str:
+    prev = None
+    while x and x != prev:
+        prev = x
+        x = _BRAND_TAIL.sub("", x)
+    return x
+
+
+@lru_cache(maxsize=1)
+def _pain_res() -> tuple[list[tuple[str, re.Pattern[str]]], re.Pattern[str]]:
+    rows = [(cat, re.compile(rx, re.I)) for cat, rx in load_table("pain_cues.txt")]
+    neg = re.compile("|".join(map(re.escape, load_list("pain_negations.txt"))) or "(?!)")
+    return rows, neg
+
+
+_LEAD = re.compile(
+    r"(?:他们|她们|我们|他|她|客户|对方|说是|说|觉得|认为|反馈|表示|提到|但是|但|而且|并且|"
+    r"就是|不过|可是|只是|还有|另外|所以|因为|那边|这边|这个|那个|的|又说|还说|主要是|关键是|问题是|"
+    r"很不满意|不满意|投诉说|投诉|抱怨|问)+"
+)
+# tokens that stop the leftward extension of a cue (subject, linking and function words)
+_LEFT_STOP = frozenset(
+    "的 了 是 用的 说 觉得 认为 反馈 表示 就 剩 就剩 而且 但是 但 就是 不过 他们 我们 他 她 她们 "
+    "那台 这台 以后 之后 以前 之前 问 嫌 和 跟 又说 也说 还说 因为 所以 不然 其实 那边 这边".split()
+)
+_RIGHT_STOP = re.compile(r"(?:想|希望|要求|让|问|说|然后|不然|否则)")
+_TAIL = re.compile(r"(?:了吗|吗|呢|吧|啊|哈)+$")
+MAX_LEFT_TOKENS = 3
+MAX_LEFT_CHARS = 6
+
+
+def _best_cue(s: str) -> tuple[str, re.Match[str]] | None:
+    """Category of the first matching cue in file order; the longest match of that category."""
+    rows, _ = _pain_res()
+    cat = None
+    best: re.Match[str] | None = None
+    for c, rx in rows:
+        if cat is not None and c != cat:
+            continue
+        m = rx.search(s)
+        if m is None:
+            continue
+        cat = c
+        if best is None or (m.end() - m.start()) > (best.end() - best.start()):
+            best = m
+    return (cat, best) if cat and best else None
+
+
+def _left_extend(text: str, lo: int, cue_start: int, stops: list[tuple[int, int]]) -> int:
+    """Move left from the cue over at most a few content tokens of the same clause."""
+    if cue_start <= lo:
+        return lo
+    from .segment import token_spans  # lazy: jieba only when a pain cue is found
+    toks = token_spans(text[lo:cue_start])
+    start = cue_start
+    n = 0
+    for tok, a, b in reversed(toks):
+        a += lo
+        if tok in _LEFT_STOP or not re.fullmatch(r"[\u4e00-\u9fff]+", tok):
+            break
+        if any(s <= a < e for s, e in stops):
+            break
+        if cue_start - a > MAX_LEFT_CHARS or n >= MAX_LEFT_TOKENS:
+            break
+        start, n = a, n + 1
+    return start
+
+
+def _right_end(text: str, cue_end: int, hi: int, stops: list[tuple[int, int]]) -> int:
+    """Clause end, but stop after the first 了 that has more text after it, or before a
+    new speech/request verb or a person's name."""
+    seg = text[cue_end:hi]
+    end = hi
+    i = seg.find("了")
+    if 0 <= i < len(seg) - 1:
+        end = cue_end + i + 1
+    m = _RIGHT_STOP.search(seg)
+    if m and cue_end + m.start() < end:
+        end = cue_end + m.start()
+    for s, _e in stops:
+        if cue_end <= s < end:
+            end = s
+    return end
+
+
+def find_pains(
+    text: str,
+    clauses: list[Clause],
+    competitors: list[TextItem],
+    skip_prefixes: Iterable[Span] = (),
+) -> list[PainPoint]:
+    """Pain points per clause; `skip_prefixes` (contacts, customer) bound the spans."""
+    _, neg = _pain_res()
+    comp_names = [c.text for c in competitors]
+    pats, _stop, _ = _competitor_res()
+    heads = sorted(((s.start, s.end) for s in skip_prefixes))
+    out: list[PainPoint] = []
+    prev_comp: int | None = None  # index in `out` of a competitor pain ending the last clause
+    for ci, cl in enumerate(clauses):
+        s = cl.text
+        found = _best_cue(s)
+        has_comp = any(n in s for n in comp_names)
+        comp_m = None
+        if has_comp:
+            for p in pats:
+                m = p.search(s)
+                if m and m.group("X") and any(n in m.group(0) for n in comp_names):
+                    if comp_m is None or m.start() < comp_m.start():
+                        comp_m = m
+        # "最后选了恒立，价格比我们低了8万": a bare comparison continues the competitor pain
+        if not has_comp and prev_comp is not None and re.search(r"比我们.{0,3}(低|便宜|少|好|快)", s):
+            old = out[prev_comp]
+            b = cl.end
+            out[prev_comp] = PainPoint(old.category, text[old.span.start:b], Span(old.span.start, b))
+            prev_comp = None
+            continue
+        prev_comp = None
+        if found is None and comp_m is None:
+            continue
+        if found is not None and comp_m is None and neg.search(s):
+            continue
+        if comp_m is not None or (has_comp and found is not None):
+            cat = "competitor"
+            m = comp_m or found[1]
+        else:
+            cat, m = found
+        # trim leading names and linking words of the clause
+        a, b = cl.start, cl.end
+        changed = True
+        while changed and a < b:
+            changed = False
+            for hs, he in heads:
+                if hs <= a < he:
+                    a, changed = he, True
+            lm = _LEAD.match(text, a, b)
+            if lm and lm.end() > a:
+                a, changed = lm.end(), True
+        cue_start, cue_end = cl.start + m.start(), cl.start + m.end()
+        if cue_start < a:
+            cue_start = a
+        start = _left_extend(text, a, cue_start, heads)
+        end = b if cat == "competitor" else _right_end(text, max(cue_end, start), b, heads)
+        tm = _TAIL.search(text[start:end])
+        if tm:
+            end = start + tm.start()
+        if end - start < 2:
+            continue
+        out.append(PainPoint(cat, text[start:end], Span(start, end)))
+        if cat == "competitor":
+            prev_comp = len(out) - 1
+    return out

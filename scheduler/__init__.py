@@ -1,0 +1,1 @@
+"""Cron jobs for manager alerts; arrives with the scheduler issue."""

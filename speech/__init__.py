@@ -1,0 +1,1 @@
+"""Offline voice-note transcription (faster-whisper); arrives with the voice-notes issue."""

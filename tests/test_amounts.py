@@ -1,0 +1,44 @@
+"""Amount conventions of the evaluation README §2 (amounts)."""
+import pytest
+
+from extraction.amounts import find_amounts, parse_amount
+
+
+@pytest.mark.parametrize(
+    "phrase, value",
+    [
+        ("八十万", 800000), ("两百万", 2000000), ("三千块", 3000), ("一万二", 12000),
+        ("四万八", 48000), ("两千五", 2500), ("12.5万", 125000), ("1.2亿", 120000000),
+        ("三个亿", 300000000), ("每平米85.5元", 85.5), ("80万左右", 800000), ("大概八十万", 800000),
+        ("18w", 180000), ("50万", 500000), ("36万", 360000), ("3万5千", 35000),
+    ],
+)
+def test_parse_amount(phrase: str, value: float) -> None:
+    assert parse_amount(phrase) == pytest.approx(value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["比我们低5%", "降五个点", "打八折", "一年大概要三百万只", "5万个", "退了两吨", "寄200个过去",
+     "交货要45天", "两台螺杆机", "试用三成", "10家门店"],
+)
+def test_not_amounts(text: str) -> None:
+    assert find_amounts(text) == []
+
+
+def test_money_in_context_without_unit() -> None:
+    vals = [a.value for a in find_amounts("我们的冷柜一台6800比海尔贵了800块")]
+    assert vals == [6800, 800]
+    assert [a.value for a in find_amounts("单价能不能再让五十")] == [50]
+
+
+def test_kinds() -> None:
+    kinds = {a.value: a.kind for a in find_amounts("他们预算只有15万，我们的报价每年18w")}
+    assert kinds == {150000: "budget", 180000: "quote"}
+    kinds = {a.value: a.kind for a in find_amounts("尾款12.5万今天到账了")}
+    assert kinds == {125000: "payment"}
+
+
+def test_parse_amount_rejects_garbage() -> None:
+    assert parse_amount("") is None
+    assert parse_amount("没有") is None

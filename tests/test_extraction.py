@@ -1,0 +1,123 @@
+"""End-to-end extraction on a few labelled notes (fixtures copied from the dev set)."""
+from __future__ import annotations
+
+import io
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from extraction.cli import extract_main
+from extraction.customers import CustomerIndex, load_customers_csv
+from extraction.extractor import extract
+
+FIX = Path(__file__).parent / "fixtures"
+NOTES = [json.loads(line) for line in (FIX / "extract_notes.jsonl").read_text("utf-8").splitlines()]
+
+
+@pytest.fixture(scope="module")
+def index() -> CustomerIndex:
+    return CustomerIndex(load_customers_csv(FIX / "extract_customers.csv"))
+
+
+def _rec(note: dict, index: CustomerIndex) -> dict:
+    return extract(note["text"], ref_time=datetime.fromisoformat(note["ref_time"]), customers=index).to_record()
+
+
+@pytest.mark.parametrize("note", NOTES, ids=[n["id"] for n in NOTES])
+def test_scalar_and_set_fields(note: dict, index: CustomerIndex) -> None:
+    rec, gold = _rec(note, index), note["gold"]
+    assert rec["dates"] == gold["dates"]
+    assert rec["next_follow_up"] == gold["next_follow_up"]
+    assert sorted(rec["contacts"]) == sorted(gold["contacts"])
+    assert sorted(rec["competitors"]) == sorted(gold["competitors"])
+    assert sorted(a["value"] for a in rec["amounts"]) == sorted(a["value"] for a in gold["amounts"])
+    assert rec["stage"] == gold["stage"]
+
+
+@pytest.mark.parametrize("note", NOTES, ids=[n["id"] for n in NOTES])
+def test_items_have_matching_due_dates_and_categories(note: dict, index: CustomerIndex) -> None:
+    rec, gold = _rec(note, index), note["gold"]
+    assert sorted(a["due"] or "" for a in rec["action_items"]) == sorted(a["due"] or "" for a in gold["action_items"])
+    assert sorted(p["category"] for p in rec["pain_points"]) == sorted(p["category"] for p in gold["pain_points"])
+
+
+def test_spans_are_exact_substrings(index: CustomerIndex) -> None:
+    for note in NOTES:
+        text = note["text"]
+        d = extract(text, ref_time=datetime.fromisoformat(note["ref_time"]), customers=index)
+        for item in [*d.pain_points, *d.action_items, *d.amounts, *d.contacts, *d.competitors, *d.dates]:
+            assert text[item.span.start:item.span.end] == item.text
+
+
+def test_worked_example_d001(index: CustomerIndex) -> None:
+    note = next(n for n in NOTES if n["id"] == "d001")
+    rec = _rec(note, index)
+    assert rec["customer_id"] == "C001"
+    assert rec["contacts"] == ["采购部王总"]  # one entry per person, most complete form
+    assert rec["pain_points"][0]["category"] == "price"
+    assert rec["action_items"][0]["text"] == "把优化后的报价发给他"
+    assert rec["action_items"][0]["owner"] == "self"
+
+
+def test_our_people_are_not_contacts() -> None:
+    d = extract("苏州BKT传动的Kevin说demo挺满意，下周三前技术部张工把测试机送过去装好。明天让售后老徐过去看看。",
+                ref_time=datetime.fromisoformat("2026-02-03T10:00:00+08:00"))
+    assert [c.text for c in d.contacts] == ["Kevin"]
+    owners = {a.text: a.owner for a in d.action_items}
+    assert owners.get("技术部张工把测试机送过去装好") == "team"
+
+
+def test_internal_note_has_no_follow_up() -> None:
+    d = extract("提醒一下，周一上午部门例会要交三月份的回款明细，今天下班前找财务刘会计。",
+                ref_time=datetime.fromisoformat("2026-04-10T09:00:00+08:00"))
+    assert d.next_follow_up is None and d.stage is None and d.contacts == []
+    assert len(d.action_items) == 2
+
+
+def test_planned_step_does_not_set_stage() -> None:
+    d = extract("合肥美齿口腔的周院长今天见了，需要牙椅，预算80万左右。我下周三前把方案发过去。",
+                ref_time=datetime.fromisoformat("2026-05-12T10:00:00+08:00"))
+    assert d.stage == "needs"
+
+
+def test_works_without_customer_index() -> None:
+    d = extract("恒达王总说可以谈合同了，今天我把合同模板发过去。",
+                ref_time=datetime.fromisoformat("2026-11-02T10:00:00+08:00"))
+    assert d.customer is None
+    assert d.next_follow_up is not None and d.next_follow_up.isoformat() == "2026-11-02"
+    assert d.stage == "negotiation"
+
+
+def test_cli_reports_bad_lines_and_continues() -> None:
+    lines = [
+        json.dumps({"id": "a", "ref_time": "2026-01-05T11:40:00+08:00", "text": "周五前我把报价发给恒达王总"}),
+        "not json",
+        json.dumps({"id": "b", "ref_time": "yesterday", "text": "x"}),
+        json.dumps({"id": "c", "ref_time": "2026-01-05T11:40:00+08:00"}),
+        json.dumps({"id": "d", "ref_time": "2026-01-05T11:40:00+08:00", "text": "明天去拜访"}),
+    ]
+    out = io.StringIO()
+    rc = extract_main(str(FIX / "extract_customers.csv"), io.StringIO("\n".join(lines) + "\n"), out)
+    assert rc == 0
+    recs = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert len(recs) == 5
+    assert recs[0]["id"] == "a" and recs[0]["dates"] == ["2026-01-09"] and "error" not in recs[0]
+    assert "error" in recs[1] and "error" in recs[2] and "error" in recs[3]
+    assert recs[2]["id"] == "b"
+    assert recs[4]["dates"] == ["2026-01-06"]
+
+
+def test_cli_without_customers() -> None:
+    out = io.StringIO()
+    line = json.dumps({"id": "x", "ref_time": "2026-01-05T11:40:00+08:00", "text": "今天见了王总"})
+    assert extract_main(None, io.StringIO(line + "\n"), out) == 0
+    rec = json.loads(out.getvalue())
+    assert rec["customer_id"] is None and rec["contacts"] == ["王总"]
+
+
+def test_cli_bad_customer_file() -> None:
+    out = io.StringIO()
+    assert extract_main("/nonexistent/customers.csv", io.StringIO(""), out) == 2
+    assert "error" in json.loads(out.getvalue())
