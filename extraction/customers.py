@@ -202,7 +202,7 @@ class CustomerIndex:
             return fuzz.ratio(qk, v.latin_key) / 100 * SIM_OTHER_SCALE
         if q.brand == c.brand:
             return SIM_EXACT
-        if self._brand_owners.get(q.brand):  # "the query's own characters decide"
+        if self._brand_owners.get(q.brand, set()) - {v.idx}:  # "the query's own characters decide"
             return SIM_BLOCKED
         if qpy == v.pinyin:
             return SIM_HOMOPHONE
