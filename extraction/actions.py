@@ -27,6 +27,7 @@ def _res() -> dict[str, re.Pattern[str]]:
         "verb": re.compile(rf"(?:{_alt('action_verbs.txt')})"),
         "time": re.compile(
             rf"(?:{_alt('action_time_words.txt')}|(?:[一二两三四五六七八九十\d]{{1,3}})点(?:半|钟|\d{{1,2}}分?)?"
+            r"|(?:明年|今年|年后)?(?:[一二两三四五六七八九十\d]{1,3}月份|[上下]半年|年初|年后)|明年|今年"
             r"|(?:部门)?(?:例会|周会|晨会|月会|会议|会上)(?:上)?(?:要|得)?)+"
         ),
         "event": re.compile(rf"(?:{_alt('customer_events.txt')})"),
@@ -136,6 +137,8 @@ def find_actions(
             owner, keep_doer = "team", True
         else:
             m = _LEAD_SELF.match(text, a, b)
+            if m and m.group(0).startswith("要求") and not dated:
+                m = None  # "要求我们做二次开发": an undated requirement, not a task
             if m:
                 led_by_self = True
                 a = m.end()

@@ -41,7 +41,7 @@ def _soft_before() -> re.Pattern[str]:
 
 
 # verbs/prepositions after which a pronoun is an object, not a new subject
-_OBJ_VERB = set("给跟和比对让帮向替嫌找叫请把被为约见问告诉与同陪带催送发通知联系拜访回去到来在接看教等服满提醒要")
+_OBJ_VERB = set("给跟和比对让帮向替嫌找叫请把被为约见问告诉与同陪带催送发通知联系拜访回去到来在接看教等服满提醒要求")
 _PRONOUN = re.compile(r"我们|他们|她们|我|他|她")
 _SPEECH = re.compile(r"(?<!书面)(?<!听)(?<!小)(?<!解)(?:说|表示|反馈|提到|告诉我|回复说|透露)(?![明法服话道])(?=[\u4e00-\u9fffA-Za-z0-9])")
 # 他/她 alone is usually an object; it starts a clause only before these

@@ -38,6 +38,17 @@ def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
     return main, re.compile(rf"^(?:{sn})"), re.compile(tt)
 
 
+@lru_cache(maxsize=1)
+def _english_names() -> frozenset[str]:
+    return frozenset(load_list("english_names.txt"))
+
+
+def _cjk_context(text: str, a: int, b: int) -> bool:
+    """The word touches Chinese on its right (Kevin说, Kevin的) or sits between Chinese."""
+    nxt = text[b:b + 1]
+    return bool(nxt) and "\u4e00" <= nxt <= "\u9fff"
+
+
 def _is_word(s: str) -> bool:
     return s in _not_names()
 
@@ -91,6 +102,8 @@ def find_contacts(text: str, blocked: Iterable[Span] = (), *, our_task_people: b
         if person[0].isascii():
             if person.lower() in _english_stop():
                 continue
+            if person not in _english_names() and not _cjk_context(text, pa, pb):
+                continue  # a capitalised word inside English text ("Met", "Today")
             # part of a longer Latin token or a product name (e.g. "Apex", "ProMax")
             if pa > 0 and text[pa - 1].isascii() and text[pa - 1].isalpha():
                 continue

@@ -287,7 +287,10 @@ __all__ = ["ASK", "AUTO_LINK", "CustomerIndex", "lexicon", "load_customers_csv"]
 
 # Characters that never sit inside a company name; they end a guessed unknown brand.
 _STOP_CHARS = frozenset("的了在是和与跟去到把给我你他她它们这那个也都就还又说要会让被对从向为及或而但很已再先")
-_REFERRER_AFTER = ("介绍", "推荐", "引荐")
+# "上海华信介绍过来的", "恒达的王总推荐的" (but not "王总介绍了新产线的需求").
+_REFERRER_VERBS = ("介绍", "推荐", "引荐")
+_REFERRER_RE = re.compile(r"[^，。,.；;！!？?\s]{0,5}?(?:介绍|推荐|引荐)(?:过来|来的|的|给我)")
+_REFERRER_BEFORE = ("经", "通过", "由", "说是", "是")
 _COMPETITOR_BEFORE = ("选了", "选择了", "用的是", "倾向于", "倾向", "在看", "对比", "不如", "竞品", "友商", "换成了")
 _COMPETITOR_AFTER = ("给他们报", "报的价", "比我们", "更便宜", "便宜")
 # A sound-alike hit with no region or industry word needs one of these around it (ASR text is
@@ -440,7 +443,9 @@ def _excluded(norm: str, hit: _Hit) -> bool:
     """A referrer (上海华信介绍过来的) or a competitor (选了恒立) is not the customer."""
     after = norm[hit.end : hit.end + 6]
     before = norm[max(0, hit.start - 4) : hit.start]
-    if any(w in after for w in _REFERRER_AFTER):
+    if _REFERRER_RE.match(norm, hit.end) or (
+        before.endswith(_REFERRER_BEFORE) and any(w in after for w in _REFERRER_VERBS)
+    ):
         return True
     if any(before.endswith(w) for w in _COMPETITOR_BEFORE):
         return True

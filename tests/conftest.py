@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -62,8 +63,30 @@ class Bot:
         return self.app.svc.db.call(fn, *a)
 
 
+# Set to a PostgreSQL URL to run the suite there too (each test starts from an empty schema).
+PG_URL = os.environ.get("SALESBOT_TEST_DATABASE_URL")
+
+
+def db_url(path: Path) -> str:
+    return PG_URL or f"sqlite:///{path}"
+
+
+def reset_postgres() -> None:
+    from sqlalchemy import create_engine, text
+
+    from store.db import Database
+
+    engine = create_engine(PG_URL)  # type: ignore[arg-type]
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+    db = Database(PG_URL)  # type: ignore[arg-type]
+    db.upgrade()  # what `salesbot db upgrade` does
+    db.dispose()
+
+
 def make_app(path: Path, clock: FixedClock) -> tuple[App, FakeChannel]:
-    settings = load_settings(env={"SALESBOT_DATABASE_URL": f"sqlite:///{path}"})
+    settings = load_settings(env={"SALESBOT_DATABASE_URL": db_url(path)})
     app = build_app(settings, clock=clock)
     channel = FakeChannel("console")
     app.add_channel(channel)
@@ -84,6 +107,8 @@ def seed_team(app: App) -> None:
 @pytest.fixture
 def bot(tmp_path: Path) -> Bot:
     clock = FixedClock(NOW)
+    if PG_URL:
+        reset_postgres()
     app, channel = make_app(tmp_path / "salesbot.db", clock)
     seed_team(app)
     yield Bot(app, channel, clock, tmp_path / "salesbot.db")

@@ -137,6 +137,9 @@ def test_index_over_aliases():
         ("跟常州天合的王总通了电话，他们要扩产", "常州天合", "N04"),
         ("Weike Cloud的产品经理说要私有化部署", "Weike Cloud", "C028"),
         ("恒通的李经理说报价收到了，下周我去广州当面谈", "恒通", "C018"),
+        ("恒达王总介绍了新产线的需求", "恒达", "C001"),  # 介绍 here is not a referral
+        ("经苏州恒达王总介绍，认识了无锡宏远的李厂长", "无锡宏远", "C002"),
+        ("武漢楚天管業的孫總說明天給答覆", "武漢楚天管業", "C014"),
     ],
 )
 def test_find_mention_links(index, text, mention, expected):
