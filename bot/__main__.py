@@ -33,8 +33,8 @@ def _build(settings: Settings):  # type: ignore[no-untyped-def]
 
     app = build_app(settings)
     app.add_channel(ConsoleChannel())
-    _progress("正在加载客户索引和词典……")
-    app.svc.crm.index()
+    _progress("正在加载客户索引和分词词典……")
+    app.svc.crm.warm_up()
     _progress(f"就绪（{time.monotonic() - t0:.1f} 秒）")
     return app
 

@@ -53,5 +53,11 @@ class CrmIndex:
 
         return extract(text, ref_time=ref_time, customers=self.index())
 
+    def warm_up(self) -> None:
+        """Build the index and load the segmenter now, so the first note is not slow."""
+        from datetime import timezone
+
+        self.extract("预热", datetime.now(timezone.utc))
+
     def match(self, name: str, region: str | None = None) -> MatchResult:
         return self.index().match(name, region)
