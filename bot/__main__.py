@@ -191,6 +191,25 @@ def cmd_users(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_customers(args: argparse.Namespace) -> int:
+    from store import repos
+    from store.db import Database
+
+    settings = _settings(args)
+    db = Database(settings.database.url)
+    db.ensure_schema()
+    try:
+        r = db.call(repos.merge_customers, args.keep, args.drop)
+    except ValueError as exc:
+        _progress(f"不能合并：{exc}")
+        return 2
+    finally:
+        db.dispose()
+    print(f"已把 #{r.drop.id} {r.drop.name} 并入 #{r.keep.id} {r.keep.name}：商机 {r.deals}、联系人 {r.contacts}、"
+          f"跟进 {r.followups}、待办 {r.items}")
+    return 0
+
+
 def cmd_extract(args: argparse.Namespace) -> int:
     from extraction.cli import extract_main
 
@@ -238,6 +257,13 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--wecom")
     u.add_argument("--dingtalk")
     u.set_defaults(fn=cmd_users)
+
+    cu = sub.add_parser("customers", help="customer maintenance")
+    cu_sub = cu.add_subparsers(dest="action", required=True)
+    mg = cu_sub.add_parser("merge", help="fold customer DROP into KEEP (ids); DROP's names become aliases")
+    mg.add_argument("keep", type=int)
+    mg.add_argument("drop", type=int)
+    cu.set_defaults(fn=cmd_customers)
 
     x = sub.add_parser("extract", help="JSON lines in, extracted records out (no database)")
     x.add_argument("--customers", help="customers.csv: id,name,region,owner")

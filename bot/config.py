@@ -112,7 +112,7 @@ class AlertSettings(_Section):
 
 
 class MatchingSettings(_Section):
-    auto_link: float = Field(0.88, gt=0, le=1)
+    auto_link: float = Field(0.85, gt=0, le=1)
     ask: float = Field(0.6, gt=0, le=1)
 
     @model_validator(mode="after")

@@ -255,3 +255,44 @@ async def team(ctx: Context) -> Reply:
         return Reply("\n".join(lines))
 
     return await ctx.svc.db.run(work)
+
+
+def find_customer(ctx: Context, s: Session, user: User, name: str) -> tuple[Customer | None, str | None]:
+    """A visible customer for a name a user typed, or the reply that explains why not."""
+    if name.isdigit() and (c := s.get(Customer, int(name))) is not None and c.merged_into_id is None:
+        customer: Customer | None = c
+    else:
+        match = ctx.svc.crm.match(name)
+        customer = s.get(Customer, int(match.best.id)) if match.best else None
+    if customer is None:
+        return None, texts.CUSTOMER_NOT_FOUND.format(name=name)
+    if not repos.can_see_customer(s, user, customer):
+        return None, texts.NOT_YOUR_CUSTOMER.format(name=name)
+    return customer, None
+
+
+@router.command("合并客户", "/merge")
+async def merge(ctx: Context) -> Reply:
+    if ctx.user.role not in ("manager", "admin"):
+        return Reply(texts.MERGE_ONLY_MANAGERS)
+    parts = re.split(r"[\s,，、]+", ctx.args.strip())
+    if len(parts) != 2 or not all(parts):
+        return Reply(texts.USAGE_MERGE)
+    ctx.svc.crm.index()  # make sure matching sees the current CRM before the transaction
+
+    def work(s: Session) -> Reply:
+        user = s.get(User, ctx.user.id)
+        assert user is not None
+        keep, why = find_customer(ctx, s, user, parts[0])
+        if keep is None:
+            return Reply(why or texts.USAGE_MERGE)
+        drop, why = find_customer(ctx, s, user, parts[1])
+        if drop is None:
+            return Reply(why or texts.USAGE_MERGE)
+        if keep.id == drop.id:
+            return Reply(texts.MERGE_SAME.format(a=parts[0], b=parts[1]))
+        r = repos.merge_customers(s, keep.id, drop.id, ctx.svc.clock.now())  # type: ignore[arg-type]
+        return Reply(texts.MERGED.format(keep=r.keep.name, drop=r.drop.name, deals=r.deals,
+                                         contacts=r.contacts, followups=r.followups, items=r.items))
+
+    return await ctx.svc.db.run(work)

@@ -180,3 +180,9 @@ def render_record(
         lines.append("缺少：" + "、".join(missing))
     lines.append(FIX_HINT)
     return "\n".join(lines)
+
+USAGE_MERGE = "用法：合并客户 <保留的客户> <要并入的客户>，例如：合并客户 苏州恒达精密机械 恒达精密（两个名称用空格隔开）"
+MERGE_ONLY_MANAGERS = "「合并客户」只对主管和管理员开放。"
+MERGE_SAME = "「{a}」和「{b}」是同一个客户，不用合并。"
+MERGED = ("已把「{drop}」并入「{keep}」：移动商机 {deals} 个、联系人 {contacts} 个、跟进记录 {followups} 条、"
+          "待办 {items} 条。以后提到「{drop}」会自动对应到「{keep}」。")

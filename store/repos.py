@@ -588,3 +588,61 @@ def enqueue_notification(s: Session, dedupe_key: str, recipient_id: int, body: d
         )
         is not None
     )
+
+
+# ---------------------------------------------------------------- merge
+
+
+@dataclass
+class MergeResult:
+    keep: Customer
+    drop: Customer
+    deals: int
+    contacts: int
+    followups: int
+    items: int
+
+
+def merge_customers(s: Session, keep_id: int, drop_id: int, now: datetime | None = None) -> MergeResult:
+    """Fold customer `drop` into `keep` in one transaction; the dropped names become aliases.
+
+    The dropped row stays (merged_into_id set) so old references and audits still resolve.
+    """
+    if keep_id == drop_id:
+        raise ValueError("cannot merge a customer into itself")
+    keep, drop = s.get(Customer, keep_id), s.get(Customer, drop_id)
+    if keep is None or drop is None or keep.merged_into_id or drop.merged_into_id:
+        raise ValueError("both customers must exist and not be merged already")
+    now = now or utcnow()
+    moved = {"deals": 0, "contacts": 0, "followups": 0, "items": 0}
+    for deal in s.exec(select(Deal).where(Deal.customer_id == drop_id)):
+        deal.customer_id = keep_id
+        s.add(deal)
+        moved["deals"] += 1
+    known = {c.name for c in s.exec(select(Contact).where(Contact.customer_id == keep_id))}
+    for contact in s.exec(select(Contact).where(Contact.customer_id == drop_id)):
+        if contact.name in known:
+            s.delete(contact)
+        else:
+            contact.customer_id = keep_id
+            s.add(contact)
+            moved["contacts"] += 1
+    for fu in s.exec(select(FollowUp).where(FollowUp.customer_id == drop_id)):
+        fu.customer_id = keep_id
+        s.add(fu)
+        moved["followups"] += 1
+    for item in s.exec(select(ActionItem).where(ActionItem.customer_id == drop_id)):
+        item.customer_id = keep_id
+        s.add(item)
+        moved["items"] += 1
+    aliases = [a for a in [*keep.aliases, drop.name, *drop.aliases] if a != keep.name]
+    keep.aliases = list(dict.fromkeys(aliases))
+    if keep.owner_id is None:
+        keep.owner_id = drop.owner_id
+    keep.region = keep.region or drop.region
+    keep.updated_at = drop.updated_at = now
+    drop.merged_into_id = keep_id
+    s.add(keep)
+    s.add(drop)
+    s.flush()
+    return MergeResult(keep, drop, **moved)

@@ -38,6 +38,12 @@ def test_users_and_db_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "wecom:ZhangWei" in listing and "manager=1" in listing
     assert main(["--db", db, "say", "--as", "zhang", "我的商机"]) == 0
     assert "没有进行中的商机" in capsys.readouterr().out
+    assert main(["--db", db, "say", "--as", "zhang", "新建客户 北京华信科技有限公司"]) == 0
+    assert main(["--db", db, "say", "--as", "zhang", "新建客户 华信信息技术服务中心"]) == 0
+    capsys.readouterr()
+    assert main(["--db", db, "customers", "merge", "1", "2"]) == 0
+    assert "已把 #2" in capsys.readouterr().out
+    assert main(["--db", db, "customers", "merge", "1", "2"]) == 2
 
 
 def test_bad_config_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -237,3 +237,31 @@ def test_stage_history_written_for_note_moves(bot: Bot) -> None:
     deal = bot.db(repos.open_deal_for, 1)
     rows = bot.db(lambda s: list(s.exec(select(StageChange).where(StageChange.deal_id == deal.id))))
     assert rows and rows[0].source == "note" and rows[0].followup_id == 1
+
+
+def test_merge_customers_moves_everything_and_keeps_the_alias(bot: Bot) -> None:
+    def dup(s):  # type: ignore[no-untyped-def]
+        from handlers.crm import normalized_name
+
+        return repos.add_customer(s, "恒达精机", normalized_name("恒达精机"), 2, "苏州").id
+
+    dup_id = bot.db(dup)
+    bot.say("zhang", NOTE)
+    assert "只对主管和管理员开放" in bot.say("zhang", f"合并客户 1 {dup_id}")
+    # Put the note on the duplicate first, so the merge has something to move.
+    bot.say("zhang", f"改 客户 {'恒达精机'}")
+    assert _followups(bot)[0].customer_id == dup_id
+    reply = bot.say("wang", f"合并客户 1 {dup_id}")
+    assert "已把「恒达精机」并入「苏州恒达精密机械有限公司」" in reply
+    assert "跟进记录 1 条" in reply and "待办 1 条" in reply
+    assert _followups(bot)[0].customer_id == 1 and _items(bot)[0].customer_id == 1
+    assert bot.db(repos.open_deal_for, 1) is not None
+    from store.models import Customer
+
+    keep = bot.db(lambda s: s.get(Customer, 1))
+    assert "恒达精机" in keep.aliases
+    assert "用法" in bot.say("wang", "合并客户 恒达")
+    assert "同一个客户" in bot.say("wang", "合并客户 1 苏州恒达精密机械有限公司")
+    # The dropped name now finds the kept customer.
+    assert "【苏州恒达精密机械有限公司】" in bot.say("zhang", "查 恒达精机")
+    assert "不是你负责的客户" in bot.say("li", "查 恒达精机")
