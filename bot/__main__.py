@@ -210,6 +210,43 @@ def cmd_customers(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    from sqlmodel import Session
+
+    from store.db import Database
+    from store.importer import ImportError_, import_customers, terminal_progress, write_report
+
+    settings = _settings(args)
+    path = Path(args.file)
+    if not path.is_file():
+        _progress(f"找不到文件 {path}")
+        return 2
+    db = Database(settings.database.url)
+    db.ensure_schema()
+    _progress(f"读取 {path} ……")
+    try:
+        with Session(db.engine, expire_on_commit=False) as s:
+            result = import_customers(s, path, args.dry_run, terminal_progress("查重"))
+            if args.dry_run:
+                s.rollback()
+            else:
+                s.commit()
+    except ImportError_ as exc:
+        _progress(f"导入失败：{exc}")
+        return 2
+    finally:
+        db.dispose()
+    report = write_report(result, Path(args.report) if args.report else path.with_suffix(".dedupe-report.csv"))
+    head = "【试运行，未写入】" if args.dry_run else ""
+    print(f"{head}共 {len(result.rows)} 行：新建 {result.created} 个客户，更新 {result.updated} 个，"
+          f"无变化 {result.unchanged} 个，待核对 {result.review} 行，错误 {result.errors} 行")
+    for r in result.rows:
+        if r.errors:
+            print(f"  第 {r.number} 行：{'；'.join(r.errors)}")
+    print(f"查重报告：{report}")
+    return 0
+
+
 def cmd_extract(args: argparse.Namespace) -> int:
     from extraction.cli import extract_main
 
@@ -264,6 +301,13 @@ def build_parser() -> argparse.ArgumentParser:
     mg.add_argument("keep", type=int)
     mg.add_argument("drop", type=int)
     cu.set_defaults(fn=cmd_customers)
+
+    im = sub.add_parser("import", help="import data from Excel/CSV")
+    im.add_argument("what", choices=["customers"])
+    im.add_argument("file", help=".xlsx or .csv with a header row (客户名称, 地区, 负责人, 联系人, 电话)")
+    im.add_argument("--dry-run", action="store_true", help="check and write the report, change nothing")
+    im.add_argument("--report", help="where to write the dedupe report (default FILE.dedupe-report.csv)")
+    im.set_defaults(fn=cmd_import)
 
     x = sub.add_parser("extract", help="JSON lines in, extracted records out (no database)")
     x.add_argument("--customers", help="customers.csv: id,name,region,owner")
