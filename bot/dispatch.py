@@ -114,6 +114,8 @@ class Dispatcher:
         return reply
 
     async def _send(self, channel: Channel, msg: IncomingMessage, reply: Reply) -> None:
+        if not reply.text:
+            return
         try:
             await channel.send(msg.sender, reply)
         except Exception:
@@ -130,6 +132,8 @@ class Dispatcher:
         if handler is None:
             if msg.kind is Kind.TEXT and args:
                 return Reply(texts.UNKNOWN_COMMAND.format(word=args))
+            if msg.kind is Kind.EVENT:  # platform events we do not act on get no answer
+                return Reply("")
             return Reply(texts.UNSUPPORTED)
         channel = self.channels.get(msg.channel)
 

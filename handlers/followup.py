@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from bot.types import Reply
+from bot.types import Button, Reply
 from extraction.amounts import parse_amount
 from extraction.dates import parse_date
 from extraction.types import FollowUpDraft, MatchResult
@@ -104,7 +104,8 @@ def _reply_for(s: Session, fu: FollowUp, ctx: Context, notice: str | None = None
         notice,
         "已更新" if fu.corrected else "已记录",
     )
-    return Reply(body, ref=f"followup:{fu.id}")
+    buttons = (Button(f"confirm:{fu.id}", "确认"), Button(f"edit:{fu.id}", "修改"), Button(f"undo:{fu.id}", "撤销"))
+    return Reply(body, ref=f"followup:{fu.id}", buttons=buttons)
 
 
 def _stage_order(ctx: Context) -> list[str]:
@@ -302,23 +303,29 @@ async def fix(ctx: Context) -> Reply:
     return await ctx.svc.db.run(work)
 
 
+def _revoke(ctx: Context, s: Session, fu: FollowUp) -> Reply:
+    customer = s.get(Customer, fu.customer_id) if fu.customer_id else None
+    repos.unapply_followup(s, fu, ctx.user, ctx.svc.clock.now())
+    fu.status = "revoked"
+    fu.revoked_by_key = ctx.msg.source_key
+    s.add(fu)
+    return Reply(texts.UNDONE.format(id=fu.id, customer=customer.name if customer else "未关联客户"))
+
+
+def _confirm(s: Session, fu: FollowUp) -> Reply:
+    fu.confirmed = True
+    s.add(fu)
+    return Reply(texts.CONFIRMED.format(id=fu.id))
+
+
 @router.command("撤销", "/undo")
 async def undo(ctx: Context) -> Reply:
-    key = ctx.msg.source_key
-
     def work(s: Session) -> Reply:
-        done = repos.followup_revoked_by(s, key)
+        done = repos.followup_revoked_by(s, ctx.msg.source_key)
         if done is not None:  # a replay of the same 撤销 must not undo one more record
             return Reply(texts.UNDO_REPLAY.format(id=done.id))
         fu = repos.last_followup(s, ctx.user.id)  # type: ignore[arg-type]
-        if fu is None:
-            return Reply(texts.NO_RECORD)
-        customer = s.get(Customer, fu.customer_id) if fu.customer_id else None
-        repos.unapply_followup(s, fu, ctx.user, ctx.svc.clock.now())
-        fu.status = "revoked"
-        fu.revoked_by_key = key
-        s.add(fu)
-        return Reply(texts.UNDONE.format(id=fu.id, customer=customer.name if customer else "未关联客户"))
+        return _revoke(ctx, s, fu) if fu is not None else Reply(texts.NO_RECORD)
 
     return await ctx.svc.db.run(work)
 
@@ -327,13 +334,37 @@ async def undo(ctx: Context) -> Reply:
 async def confirm(ctx: Context) -> Reply:
     def work(s: Session) -> Reply:
         fu = repos.last_followup(s, ctx.user.id)  # type: ignore[arg-type]
-        if fu is None:
-            return Reply(texts.NO_RECORD)
-        fu.confirmed = True
-        s.add(fu)
-        return Reply(texts.CONFIRMED.format(id=fu.id))
+        return _confirm(s, fu) if fu is not None else Reply(texts.NO_RECORD)
 
     return await ctx.svc.db.run(work)
+
+
+@router.event("button")
+async def card_button(ctx: Context) -> Reply:
+    """确认 / 修改 / 撤销 pressed on the card of one record: act on that record, not the latest."""
+    m = re.fullmatch(r"(confirm|edit|undo):(\d+)", ctx.args.strip())
+    if not m:
+        return Reply(texts.UNKNOWN_BUTTON)
+    action, fid = m.group(1), int(m.group(2))
+
+    def work(s: Session) -> Reply:
+        fu = s.get(FollowUp, fid)
+        if fu is None or fu.author_id != ctx.user.id:
+            return Reply(texts.RECORD_NOT_FOUND.format(id=fid))
+        if fu.status == "revoked":
+            return Reply(texts.UNDO_REPLAY.format(id=fid))
+        if action == "confirm":
+            return _confirm(s, fu)
+        if action == "undo":
+            return _revoke(ctx, s, fu)
+        return Reply(texts.EDIT_HELP.format(id=fid))
+
+    return await ctx.svc.db.run(work)
+
+
+@router.event("enter")
+async def enter(ctx: Context) -> Reply:
+    return Reply(texts.GREETING.format(name=ctx.user.name))
 
 
 @router.command("", glued=r"\d{1,2}")

@@ -71,6 +71,7 @@ class Router:
         self.commands: list[_Command] = []
         self.note_handler: Handler | None = None
         self.voice_handler: Handler | None = None
+        self.event_handlers: dict[str, Handler] = {}
 
     def command(self, *words: str, glued: str | None = None) -> Callable[[Handler], Handler]:
         """Register a command; `glued` is a regex the text after a glued word must fully match."""
@@ -95,8 +96,18 @@ class Router:
 
         return deco
 
+    def event(self, name: str) -> Callable[[Handler], Handler]:
+        """Platform events: "enter" (opened the bot), "button" (a card button; text = its key)."""
+
+        def deco(fn: Handler) -> Handler:
+            self.event_handlers[name] = fn
+            return fn
+
+        return deco
+
     def include(self, other: "Router") -> None:
         self.commands.extend(other.commands)
+        self.event_handlers.update(other.event_handlers)
         self.note_handler = other.note_handler or self.note_handler
         self.voice_handler = other.voice_handler or self.voice_handler
 
@@ -104,6 +115,8 @@ class Router:
         """The handler for a message and the argument text; (None, word) for an unknown /command."""
         if msg.kind is Kind.VOICE:
             return self.voice_handler, ""
+        if msg.kind is Kind.EVENT:
+            return self.event_handlers.get(msg.event or ""), msg.text
         text = msg.text.strip()
         for cmd in self.commands:
             for word in cmd.words:

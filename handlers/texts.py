@@ -68,6 +68,10 @@ CONFIRMED = "已确认记录 #{id}。"
 CUSTOMER_EXISTS = "客户「{name}」已经存在（#{id}），不用新建。"
 CUSTOMER_CREATED = "已新建客户「{name}」（#{id}），负责人：{owner}。"
 LINKED = "已把记录 #{fid} 关联到客户「{name}」。"
+UNKNOWN_BUTTON = "这个按钮已经失效了，请直接发消息操作（发送「帮助」查看命令）。"
+RECORD_NOT_FOUND = "没有找到你的记录 #{id}。"
+EDIT_HELP = "要修改记录 #{id}，直接回复：改 客户 <名称> ／ 改 日期 <日期> ／ 改 金额 <金额>（修改的是你最近一条记录）"
+GREETING = "{name}你好！我是销售助手。拜访完直接发文字或语音，我帮你整理成跟进记录；发送「帮助」查看所有命令。"
 FIX_HINT = "改错请回复：改 客户 <名称> ／ 改 日期 <日期> ／ 改 金额 <金额> ／ 撤销"
 
 MISSING_LABELS = {

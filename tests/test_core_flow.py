@@ -265,3 +265,35 @@ def test_merge_customers_moves_everything_and_keeps_the_alias(bot: Bot) -> None:
     # The dropped name now finds the kept customer.
     assert "【苏州恒达精密机械有限公司】" in bot.say("zhang", "查 恒达精机")
     assert "不是你负责的客户" in bot.say("li", "查 恒达精机")
+
+
+def _event(bot: Bot, user: str, event: str, text: str = "", msg_id: str | None = None) -> str:
+    from bot.types import IncomingMessage, Kind, Peer
+
+    msg = IncomingMessage("console", msg_id or f"ev-{user}-{event}-{text}", Peer("console", user), Kind.EVENT,
+                          NOW, text=text, event=event)
+    before = len(bot.channel.sent)
+
+    async def go() -> None:
+        await bot.app.dispatcher.submit(msg)
+        await bot.app.dispatcher.drain()
+
+    asyncio.run(go())
+    return "\n".join(bot.channel.texts()[before:])
+
+
+def test_card_buttons_act_on_their_own_record(bot: Bot) -> None:
+    bot.say("zhang", NOTE)
+    keys = [b.key for b in bot.channel.sent[-1][1].buttons]
+    assert keys == ["confirm:1", "edit:1", "undo:1"]
+    bot.say("zhang", "今天去无锡宏远见了李厂长，下周二我过去量尺寸")
+    assert "已确认记录 #1" in _event(bot, "zhang", "button", "confirm:1")
+    assert _followups(bot)[0].confirmed and not _followups(bot)[1].confirmed
+    assert "没有找到你的记录 #1" in _event(bot, "li", "button", "undo:1")  # not li's record
+    assert "已撤销记录 #1" in _event(bot, "zhang", "button", "undo:1")
+    assert [f.status for f in _followups(bot)] == ["revoked", "active"]  # the newer one is untouched
+    assert "已经撤销过" in _event(bot, "zhang", "button", "undo:1", msg_id="again")
+    assert "改 日期" in _event(bot, "zhang", "button", "edit:2")
+    assert "失效" in _event(bot, "zhang", "button", "bogus")
+    assert "张伟你好" in _event(bot, "zhang", "enter")
+    assert _event(bot, "zhang", "subscribe") == ""  # events we do not handle stay silent
