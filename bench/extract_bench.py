@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,7 +93,7 @@ def ours_dates(notes: list[dict]) -> list[set[str]]:
 def jionlp_dates(notes: list[dict]) -> list[set[str]] | None:
     try:
         import jionlp as jio  # type: ignore
-    except Exception:
+    except Exception:  # noqa: BLE001
         return None
     out = []
     for n in notes:
@@ -101,7 +101,7 @@ def jionlp_dates(notes: list[dict]) -> list[set[str]] | None:
         got: set[str] = set()
         try:
             res = jio.ner.extract_time(n["text"], time_base=ref.timestamp(), with_parsing=True)
-        except Exception:
+        except Exception:  # noqa: BLE001
             res = []
         for r in res:
             det = r.get("detail") or {}
@@ -119,7 +119,7 @@ def jionlp_dates(notes: list[dict]) -> list[set[str]] | None:
 def dateparser_dates(notes: list[dict]) -> list[set[str]] | None:
     try:
         from dateparser.search import search_dates  # type: ignore
-    except Exception:
+    except Exception:  # noqa: BLE001
         return None
     out = []
     for n in notes:
@@ -127,7 +127,7 @@ def dateparser_dates(notes: list[dict]) -> list[set[str]] | None:
         try:
             res = search_dates(n["text"], languages=["zh"],
                                settings={"RELATIVE_BASE": ref, "PREFER_DATES_FROM": "future"}) or []
-        except Exception:
+        except Exception:  # noqa: BLE001
             res = []
         out.append({d.date().isoformat() for _, d in res})
     return out
@@ -205,8 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print("date resolver on dev notes (set F1 against gold `dates`):")
     print(f"{'resolver':34} {'F1':>6} {'tp':>4} {'fp':>4} {'fn':>4} {'ms/note':>8}")
-    for name, f1, tp, fp, fn, ms in rows:
-        print(f"{name:34} {f1:6.3f} {tp:4d} {fp:4d} {fn:4d} {ms:8.2f}")
+    for name, f1, tp, fp, fn_, ms in rows:
+        print(f"{name:34} {f1:6.3f} {tp:4d} {fp:4d} {fn_:4d} {ms:8.2f}")
     return 0
 
 

@@ -96,7 +96,7 @@ def _chat(settings: Settings, user: str, banner: bool) -> int:
         return app.svc.db.call(repos.user_by_identity, "console", name) is not None
 
     async def main() -> None:
-        await app.start()
+        await app.start(background=True)
         try:
             await repl(app.dispatcher.submit, app.dispatcher.drain, user, switch)
         finally:
@@ -247,6 +247,54 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_jobs(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from scheduler import jobs
+    from store.db import Database
+
+    settings = _settings(args)
+    if args.demo:
+        settings.database.url = f"sqlite:///{DEMO_DB}"
+        _seed_demo(settings, reset=False)
+    try:
+        now = datetime.fromisoformat(args.now) if args.now else datetime.now(timezone.utc)
+    except ValueError:
+        _progress(f"--now 需要 ISO 时间，例如 2026-03-02T10:00:00+08:00，收到 {args.now!r}")
+        return 2
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=settings.tz)
+    db = Database(settings.database.url)
+    db.ensure_schema()
+    names = tuple(args.rule) if args.rule else None
+    plan, new = db.call(jobs.run_rules, settings, now, names, args.dry_run)
+    db.dispose()
+    for user_id, items in jobs.group_by_recipient(plan).items():
+        print(f"→ 用户 #{user_id}（{len(items)} 条）")
+        for p in items:
+            print(f"  [{p.rule}] {p.line}".replace("\n", "\n    "))
+    verb = "试运行：将产生" if args.dry_run else f"新入队 {new} 条（其余已发过或已在队列），共计划"
+    print(f"{verb} {len(plan)} 条提醒 @ {now.astimezone(settings.tz).isoformat()}")
+    return 0
+
+
+def cmd_outbox(args: argparse.Namespace) -> int:
+    from store import alerts
+    from store.db import Database
+
+    settings = _settings(args)
+    db = Database(settings.database.url)
+    db.ensure_schema()
+    rows = db.call(alerts.notifications, args.status, None, None, args.limit)
+    for n in rows:
+        err = f" · {n.last_error}" if n.last_error else ""
+        print(f"#{n.id}\t{n.status}\tuser={n.recipient_id}\tattempts={n.attempts}\t{n.dedupe_key}\t"
+              f"{n.body.get('line', '')}{err}")
+    print(f"共 {len(rows)} 条；状态统计：{db.call(alerts.backlog)}")
+    db.dispose()
+    return 0
+
+
 def cmd_extract(args: argparse.Namespace) -> int:
     from extraction.cli import extract_main
 
@@ -301,6 +349,20 @@ def build_parser() -> argparse.ArgumentParser:
     mg.add_argument("keep", type=int)
     mg.add_argument("drop", type=int)
     cu.set_defaults(fn=cmd_customers)
+
+    j = sub.add_parser("jobs", help="alert rules")
+    j.add_argument("action", choices=["run-once"])
+    j.add_argument("--now", help="evaluate at this ISO time (default: now; no offset = configured zone)")
+    j.add_argument("--dry-run", action="store_true", help="print what would be pushed, enqueue nothing")
+    j.add_argument("--rule", action="append", choices=["stale_deals", "silent_customers", "unpaid_contracts",
+                                                       "quotes_without_reply", "due_items", "weekly_funnel"])
+    j.add_argument("--demo", action="store_true", help=f"use the demo database ({DEMO_DB})")
+    j.set_defaults(fn=cmd_jobs)
+
+    o = sub.add_parser("outbox", help="list queued/sent/dead pushes")
+    o.add_argument("--status", choices=["pending", "sent", "dead"])
+    o.add_argument("--limit", type=int, default=100)
+    o.set_defaults(fn=cmd_outbox)
 
     im = sub.add_parser("import", help="import data from Excel/CSV")
     im.add_argument("what", choices=["customers"])

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from bot.config import Settings
 from bot.dispatch import Dispatcher
+from bot.notifier import Notifier
 from bot.types import Channel
 from handlers import build_router
 from handlers.crm import CrmIndex
@@ -20,18 +21,34 @@ class App:
     settings: Settings
     svc: Services
     dispatcher: Dispatcher
+    notifier: Notifier
     channels: dict[str, Channel] = field(default_factory=dict)
+    scheduler: object | None = None
 
     def add_channel(self, channel: Channel) -> None:
         self.channels[channel.name] = channel
 
-    async def start(self) -> None:
-        """Resume work left pending by a crash, then open the channels."""
+    async def start(self, background: bool = False) -> None:
+        """Resume work left pending by a crash, then open the channels.
+
+        `background` also starts the outbox delivery loop and the cron scheduler (serve, demo).
+        """
         await self.dispatcher.resume_pending()
         for ch in self.channels.values():
             await ch.start(self.dispatcher.submit)
+        if background:
+            from scheduler.setup import build_scheduler
+
+            self.notifier.start()
+            sched = build_scheduler(self.svc)
+            sched.start()
+            self.scheduler = sched
 
     async def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)  # type: ignore[attr-defined]
+            self.scheduler = None
+        await self.notifier.stop()
         for ch in self.channels.values():
             await ch.stop()
         await self.dispatcher.drain()
@@ -44,4 +61,5 @@ def build_app(settings: Settings, clock: Clock | None = None, db: Database | Non
     svc = Services(settings=settings, db=db, clock=clock or SystemClock(), crm=CrmIndex(db))
     channels: dict[str, Channel] = {}
     dispatcher = Dispatcher(svc, build_router(), channels)
-    return App(settings=settings, svc=svc, dispatcher=dispatcher, channels=channels)
+    return App(settings=settings, svc=svc, dispatcher=dispatcher, notifier=Notifier(svc, channels),
+               channels=channels)

@@ -87,18 +87,30 @@ class PipelineSettings(_Section):
 
 
 class AlertSettings(_Section):
-    stale_deal_days: int = Field(7, ge=1)
-    silent_customer_days: list[int] = Field(default_factory=lambda: [14, 30, 60])
-    unpaid_after_signing_days: int = Field(30, ge=1)
-    quote_no_reply_days: int = Field(5, ge=1)
-    due_item_days_ahead: int = Field(1, ge=0)
-    quiet_hours: str = "21:00-08:00"
+    stale_deal_rep_days: int = Field(3, ge=1)  # working days without an update → the rep
+    stale_deal_manager_days: int = Field(5, ge=1)  # → also the rep's manager
+    silent_customer_days: list[int] = Field(default_factory=lambda: [15, 30])  # owner, then manager
+    unpaid_after_signing_days: int = Field(7, ge=1)  # signed, no payment at all → collection list
+    quote_no_reply_hours: int = Field(48, ge=1)
+    quiet_hours: str = "21:00-08:30"  # pushes inside this local window wait until it ends
+    digest_cron: str = "0 9 * * *"  # to-dos due today/overdue (working days only)
+    rules_cron: str = "0 10 * * *"  # stale deals, silent customers, payments, quotes
+    funnel_cron: str = "0 9 * * mon"  # weekly funnel report to managers
+    delivery_interval_seconds: int = Field(30, ge=1)
+    max_attempts: int = Field(6, ge=1)  # then the push is marked dead
+    retry_base_seconds: int = Field(60, ge=1)  # exponential backoff: base, 2×base, 4×base …
+
+    @model_validator(mode="after")
+    def _order(self) -> "AlertSettings":
+        if self.stale_deal_manager_days < self.stale_deal_rep_days:
+            raise ValueError("stale_deal_manager_days must be at least stale_deal_rep_days")
+        return self
 
     @field_validator("silent_customer_days")
     @classmethod
     def _ascending(cls, v: list[int]) -> list[int]:
         if not v or any(d < 1 for d in v) or v != sorted(set(v)):
-            raise ValueError("a non-empty ascending list of positive day counts, e.g. [14, 30, 60]")
+            raise ValueError("a non-empty ascending list of positive day counts, e.g. [15, 30]")
         return v
 
     @field_validator("quiet_hours")
@@ -106,8 +118,19 @@ class AlertSettings(_Section):
     def _quiet(cls, v: str) -> str:
         import re
 
-        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", v):
-            raise ValueError('a range "HH:MM-HH:MM", e.g. "21:00-08:00"')
+        if v and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", v):
+            raise ValueError('a range "HH:MM-HH:MM", e.g. "21:00-08:30", or "" for none')
+        return v
+
+    @field_validator("digest_cron", "rules_cron", "funnel_cron")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(v)
+        except ValueError as exc:
+            raise ValueError(f'a crontab expression "min hour day month weekday" ({exc})') from exc
         return v
 
 

@@ -58,7 +58,7 @@ _NOUNY_HEAD = ("交期", "交货", "报价", "发票", "价格", "付款", "出�
                "做工", "出货", "到货", "交付", "回款", "找到", "去年", "打折", "给力")
 
 
-_DOER_ONLY = re.compile(r"(?:我们|我)?(?:先|再|就)?(?P<doer>(?:让|派|安排|叫)[^，。我]{1,8})")
+_DOER_ONLY = re.compile(r"(?:我们|我)?(?:先|再|就)?(?P<doer>(?:让|派|安排|叫)[^，。我]{0,8})")
 
 
 def _date_only(text: str, cl: Clause, by_start: dict[int, DateMention]) -> DateMention | None:
@@ -102,7 +102,8 @@ def find_actions(
             s0 = a + md.start("doer")
             body = text[s0:nxt.end]
             if d.value >= ref and not re.search(r"了(?!解)", body):
-                own = "team" if res["team"].search(md.group("doer")) else "self"
+                own = "team" if (res["team"].search(md.group("doer"))
+                                 or res["team_work"].search(body)) else "self"
                 involves = not bool(res["internal"].search(body))
                 out.append(ActionItemDraft(body, Span(s0, nxt.end), d.value, own, involves))
                 consumed.add(ci + 1)
@@ -118,9 +119,9 @@ def find_actions(
             a = _strip_time(text, a, b)
         elif ci > 0:
             prev = clauses[ci - 1]
-            d = _date_only(text, prev, by_start)
-            if d is not None and prev.end == a:
-                due, dated = d.value, True
+            pd = _date_only(text, prev, by_start)
+            if pd is not None and prev.end == a:
+                due, dated = pd.value, True
                 ctx_end = prev.start
         # who: the words right before the clause (or before its date)
         ctx_start = max(0, ctx_end - 6)
@@ -153,7 +154,7 @@ def find_actions(
                                   "打算", "准备", "回去", "马上", "尽快"):
             a = _strip_time(text, mm.end(), b)
         if owner is None and not led_by_self:
-            if _SELF_CTX.search(ctx) and not re.search(r"(?:给|发给|约了?他们?)我们?$", ctx):
+            if _SELF_CTX.search(ctx) and not re.search(r"(?:给|发给|约了?他们?)我们?$", ctx) or re.search(r"我们?(?:就)?(?:说|表示|答应)$", ctx):
                 led_by_self = True
             elif _CUST_CTX.search(ctx) or any(e == ctx_end for e in contact_ends):
                 owner = "customer"
@@ -162,6 +163,8 @@ def find_actions(
             continue
         if not dated and not led_by_self:
             continue
+        if re.search(r"(?:想|希望|想要|打算)$", ctx) and not dated:
+            continue  # "想让我们再让一点": a wish of the customer, not a task
         if dated and due is not None and due < ref:
             continue
         if owner == "customer" and due is not None and due <= ref:
@@ -188,18 +191,6 @@ def find_actions(
         involves = not bool(res["internal"].search(body))
         out.append(ActionItemDraft(body, Span(a, b), due, owner, involves))
     return out
-
-
-def _doer_at(text: str, a: int, contact_spans: list[Span]) -> bool:
-    return any(s.start == a for s in contact_spans)
-
-
-def _lead_context(text: str, clauses: list[Clause], ci: int) -> str:
-    """Text of the previous clause (who is speaking / asking)."""
-    return clauses[ci - 1].text if ci > 0 else ""
-
-
-_SPEAKER = re.compile(r"(?:说|表示|答应|承诺|保证)$")
 
 
 def _owner(body: str, led_by_self: bool) -> str:

@@ -8,7 +8,7 @@ date numbers are not amounts; callers pass the date spans so they are skipped.
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from .lexload import load_list
 from .types import Amount, Span
@@ -20,13 +20,15 @@ _CN = "零〇一二两三四五六七八九十百千"
 
 # number, optional 个, unit.  Colloquial tail digit after 万/千 (一万二, 两千五).
 _AMOUNT_RE = re.compile(
-    rf"(?P<num>\d+(?:\.\d+)?|[{_CN}]+(?:点[{_CN}]+)?)"
-    r"(?P<ge>个)?"
+    rf"(?P<num>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)?|[{_CN}]+(?:点[{_CN}]+)?)"
+    r"(?P<ge>个|多|来|余)?"
     rf"(?P<unit>亿|万|[wW](?![a-zA-Z])|[kK](?![a-zA-Z])|千|块钱|块|元|RMB|rmb)"
     rf"(?:(?P<sub>[一二两三四五六七八九]|\d)千|(?P<tail>[一二两三四五六七八九])(?![千百十万亿个只台件吨套家人天月年号周倍点成折]))?"
 )
 # bare numbers (no unit) that may be money when the context says so
-_BARE_RE = re.compile(rf"(?<![\d.])(?P<num>\d{{2,9}}(?:\.\d+)?|[{_CN}]{{2,6}})(?![\d.%％])")
+_BARE_RE = re.compile(
+    rf"(?<![\d.,])(?P<num>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d{{2,9}}(?:\.\d+)?|[{_CN}]{{2,6}})(?![\d.,%％])"
+)
 
 _NOT_AFTER = re.compile(r"^(?:[%％]|个点|点|成|折|只|个|台|件|吨|套|家|人|天|周|月|年|号|日|倍|平|米|公斤|斤|箱|瓶|盒|张|次|条|款|辆|kg|KG|吨)")
 
@@ -70,7 +72,7 @@ _MULT = {"亿": 1e8, "万": 1e4, "w": 1e4, "W": 1e4, "k": 1e3, "K": 1e3, "千": 
 
 
 def _value(m: re.Match[str]) -> float | None:
-    num = m.group("num")
+    num = m.group("num").replace(",", "")
     unit = m.group("unit")
     # "两千五": the numeral regex swallows 千 into num when the unit is not 千;
     base = cn_to_number(num)
@@ -88,10 +90,10 @@ def _value(m: re.Match[str]) -> float | None:
     return round(v, 2)
 
 
-_KIND_CUES: dict[str, list[str]] = {}
+_KIND_CUES: dict[str, tuple[str, ...]] = {}
 
 
-def _kind_cues() -> dict[str, list[str]]:
+def _kind_cues() -> dict[str, tuple[str, ...]]:
     if not _KIND_CUES:
         for k in ("budget", "quote", "order", "payment", "other"):
             _KIND_CUES[k] = load_list(f"amount_{k}.txt")
@@ -120,7 +122,15 @@ def _kind(text: str, start: int, end: int) -> str | None:
                 dist = j + 2  # prefer cues on the left
                 if best is None or dist < best[0]:
                     best = (dist, kind)
-    return best[1] if best else "other"
+    if best:
+        return best[1]
+    # no cue near the number: a note about a signed deal talks about the order value
+    if _SIGNED.search(text):
+        return "order"
+    return "other"
+
+
+_SIGNED = re.compile(r"(?<!可以)(?<!准备)签了|签约了|签下来|下了?(?:PO|订单)|PO.{0,4}下来|中标|订单确认")
 
 
 _MONEY_CONTEXT = re.compile(r"(?:单价|价格|价|报价|一台|每台|一套|每套|一个|每个|让|降|便宜|贵|多|少|收费|费用|卖)$")
@@ -142,7 +152,7 @@ def find_amounts(text: str, skip: Iterable[Span] = ()) -> list[Amount]:
         # quantity right after the unit: 三百万只, 5万个
         if _NOT_AFTER.match(text[b:b + 3]) and m.group("unit") not in ("块", "块钱", "元", "RMB", "rmb"):
             continue
-        if m.group("unit") in ("千", "k", "K") and not re.match(r"[块元]", text[b:b + 1]) and not re.search(r"(?:价|钱|费|款|预算|贵|便宜)", text[max(0, a - 6):b + 4]):
+        if m.group("unit") in ("千", "k", "K") and not re.match(r"[块元]", text[b:b + 1]) and not re.search(r"(?:价|钱|费|款|金|额|预算|贵|便宜|付|收|报)", text[max(0, a - 6):b + 4]):
             continue
         # English letter words like "2w" inside identifiers
         if m.group("unit") in ("w", "W", "k", "K") and a > 0 and text[a - 1].isalpha() and text[a - 1].isascii():
@@ -161,9 +171,10 @@ def find_amounts(text: str, skip: Iterable[Span] = ()) -> list[Amount]:
         if _NOT_AFTER.match(after) or re.match(r"[a-zA-Z万千百亿块元wW]", after[:1]):
             continue
         before = text[max(0, a - 4):a]
-        if not _MONEY_CONTEXT.search(before) and not re.match(r"(?:比|块|元)", after):
+        if not _MONEY_CONTEXT.search(before) and not re.match(r"(?:比|块|元)", after) \
+                and not before.rstrip().endswith(("¥", "￥")):
             continue
-        num = m.group("num")
+        num = m.group("num").replace(",", "")
         if not num[0].isdigit() and not re.search(r"(?:让|降|便宜|贵)$", before):
             continue
         v = cn_to_number(num)

@@ -9,9 +9,9 @@ a preceding verb (给他们 is not a boundary, …了他们想… is).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable
 
 from .lexload import load_list
 from .types import Span
@@ -48,6 +48,8 @@ _SPEECH = re.compile(r"(?<!书面)(?<!听)(?<!小)(?<!解)(?:说|表示|反馈|�
 _SINGLE_PRON_NEXT = re.compile(r"(?:说|觉得|想|希望|也|还|都|已经|现在|目前|那边|这边|认为|表示|反馈|答应|要求)")
 # "让我/让售后…" starts a new clause (requests and arrangements)
 _LET = re.compile(r"让(?=我|咱|售后|技术|工程|同事|研发|实施|客服)")
+# a decision maker starting a new statement: "…两万块老板那边还在犹豫"
+_BOSS = re.compile(r"(?<![的们])(?:老板|领导|院长|董事长|总经理)(?=那边|还|也|说|在|觉得|想|又)")
 # "量产的话": the condition starts a new clause two characters before 的话
 _DEHUA = re.compile(r"..的话")
 
@@ -64,6 +66,8 @@ def split_clauses(text: str, extra_cuts: Iterable[int] = ()) -> list[Clause]:
         cuts.add(m.start())
     for m in _SPEECH.finditer(text):
         cuts.add(m.end())
+    for m in _BOSS.finditer(text):
+        cuts.add(m.start())
     for m in _LET.finditer(text):
         cuts.add(m.start())
     for m in _DEHUA.finditer(text):
@@ -75,7 +79,8 @@ def split_clauses(text: str, extra_cuts: Iterable[int] = ()) -> list[Clause]:
         if m.group(0) in ("他", "她") and not _SINGLE_PRON_NEXT.match(text, m.end()):
             continue
         prev = text[s - 1]
-        if prev in _OBJ_VERB or (s >= 2 and text[s - 2:s] in ("告诉", "通知", "联系", "拜访", "约了", "带着")):
+        directional = s >= 2 and text[s - 2:s] in ("过去", "过来", "回去", "回来", "出去", "进去", "下去", "上去")
+        if (prev in _OBJ_VERB and not directional) or (s >= 2 and text[s - 2:s] in ("告诉", "通知", "联系", "拜访", "约了", "带着")):
             continue
         if prev == "的" or prev == "了" and m.group(0) in ("我", "他", "她"):
             continue
@@ -91,20 +96,16 @@ def split_clauses(text: str, extra_cuts: Iterable[int] = ()) -> list[Clause]:
         segments.append((pos, len(text)))
     for a, b in segments:
         inner = sorted(c for c in cuts if a < c < b)
-        prev = a
+        last = a
         for c in inner + [b]:
-            if c > prev:
-                out.append(Clause(text[prev:c], prev, c))
-            prev = c
+            if c > last:
+                out.append(Clause(text[last:c], last, c))
+            last = c
     return out
 
 
 def hard_clauses(text: str) -> list[Clause]:
-    """Punctuation-only clauses (used for stage cues and amount kinds)."""
-    return split_clauses(text, ()) if False else _hard_only(text)
-
-
-def _hard_only(text: str) -> list[Clause]:
+    """Punctuation-only clauses."""
     out, pos = [], 0
     for m in _HARD.finditer(text):
         if m.start() > pos:

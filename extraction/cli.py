@@ -23,15 +23,9 @@ def extract_main(customers_csv: str | None, stdin: TextIO, stdout: TextIO) -> in
     """Process every line of `stdin`; return 0, or 2 when the customer file is unusable."""
     try:
         index = _load_index(customers_csv)
-    except Exception as exc:  # bad path / bad CSV: nothing can be matched
+    except Exception as exc:  # noqa: BLE001  # bad path / bad CSV: nothing can be matched
         stdout.write(json.dumps({"id": None, "error": f"customers: {exc}"}, ensure_ascii=False) + "\n")
         return 2
-    if index is not None:
-        try:
-            from .segment import ensure_user_words
-            ensure_user_words(c.name for c in getattr(index, "customers", []))
-        except Exception:
-            pass
     for lineno, line in enumerate(stdin, 1):
         if not line.strip():
             continue
@@ -39,18 +33,18 @@ def extract_main(customers_csv: str | None, stdin: TextIO, stdout: TextIO) -> in
         try:
             obj = json.loads(line)
             if not isinstance(obj, dict):
-                raise ValueError("line is not a JSON object")
+                raise TypeError("line is not a JSON object")
             rid = obj.get("id")
             text = obj.get("text")
             if not isinstance(text, str):
-                raise ValueError("missing or non-string 'text'")
+                raise TypeError("missing or non-string 'text'")
             rt = obj.get("ref_time")
             if not isinstance(rt, str):
-                raise ValueError("missing or non-string 'ref_time'")
+                raise TypeError("missing or non-string 'ref_time'")
             ref_time = datetime.fromisoformat(rt)
             rec = extract(text, ref_time=ref_time, customers=index).to_record()
             out = {"id": rid, **rec}
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001
             out = {"id": rid if rid is not None else f"line{lineno}", "error": f"{type(exc).__name__}: {exc}"}
         stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
     stdout.flush()

@@ -8,8 +8,8 @@ nameless roles (老板, 院长) are dropped; one entry per person, the most comp
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Iterable
 
 from .lexload import load_list
 from .types import Span, TextItem
@@ -20,13 +20,17 @@ def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
     surnames = sorted(load_list("surnames.txt"), key=len, reverse=True)
     titles = [t for t in load_list("contact_titles.txt") if t not in ("老板",)]
     # 总 is a title only when it does not start a word (总结, 总价, 总共 …)
-    titles = [t if t != "总" else "总(?![结价共部额体量数计算之是包账和线装监体裁])" for t in titles]
+    titles = [t if t != "总" else "总(?![结价共部额体量数计算之是包账线装监体裁])" for t in titles]
     prefixes = list(load_list("contact_prefixes.txt"))
     stems = load_list("dept_stems.txt")
     sn = "|".join(map(re.escape, surnames))
     tt = "|".join(t if t.startswith("总(") else re.escape(t) for t in titles)
-    dept = "(?:" + "|".join(map(re.escape, stems)) + ")(?:部门|部|科|处|中心|组)"
-    role = "|".join(map(re.escape, prefixes))
+    known = "(?:" + "|".join(map(re.escape, stems)) + ")(?:部门|部|科|处|中心|组)"
+    # any two-character stem + 部/科 also names a department (品控部, 信息科), except words
+    generic = (r"[\u4e00-\u9fff](?<![的们了和跟与说是在把给对从向及])"
+               r"[\u4e00-\u9fff](?<![总内全局外本干东西南北中专学])(?:部|科)")
+    dept = f"(?:{known}|{generic})"
+    role = "|".join(map(re.escape, prefixes)) + "|主管|专员|负责人|对接人"
     prefix = rf"(?P<pre>(?:{dept})?(?:{role})?)"
     person = (
         rf"(?P<person>(?:{sn})(?:{tt})"           # 王总, 欧阳经理
@@ -63,15 +67,16 @@ def _english_stop() -> frozenset[str]:
     return frozenset(w.lower() for w in load_list("english_stopwords.txt"))
 
 
-_OUR_SIDE_BEFORE = None
+@lru_cache(maxsize=1)
+def _arranged_re() -> re.Pattern[str]:
+    team = "|".join(map(re.escape, load_list("team_cues.txt")))
+    return re.compile(rf"(?:让|派|安排|叫)(?:我们的?|公司的?|我司的?)?(?:{team})+$")
 
 
+@lru_cache(maxsize=1)
 def _our_side_re() -> re.Pattern[str]:
-    global _OUR_SIDE_BEFORE
-    if _OUR_SIDE_BEFORE is None:
-        cues = load_list("our_side_cues.txt")
-        _OUR_SIDE_BEFORE = re.compile("(?:" + "|".join(map(re.escape, cues)) + ")$")
-    return _OUR_SIDE_BEFORE
+    cues = load_list("our_side_cues.txt")
+    return re.compile("(?:" + "|".join(map(re.escape, cues)) + ")$")
 
 
 # prefixes that by themselves mark our own department
@@ -115,12 +120,15 @@ def find_contacts(text: str, blocked: Iterable[Span] = (), *, our_task_people: b
                 continue
         pre = m.group("pre") or ""
         before = text[max(0, a - 4):a]
+        if _arranged_re().search(text[max(0, a - 10):a]):
+            continue  # "让售后工程师小吴…": a colleague the rep sends
         if _our_side_re().search(before) or _OUR_PREFIX.match(pre) or _OUR_PREFIX.match(person):
             continue
-        if pre and ("部" in pre or "科" in pre) and _OUR_TASK_AFTER.match(text[b:b + 2]) and our_task_people:
-            # "技术部张工把测试机送过去": a department person doing our delivery task
-            if re.search(r"(?:前|之前|以前|明天|后天|今天)$", text[max(0, a - 3):a]):
-                continue
+        # "下周三前技术部张工把测试机送过去": a department person doing our delivery task
+        if (our_task_people and pre and ("部" in pre or "科" in pre)
+                and _OUR_TASK_AFTER.match(text[b:b + 2])
+                and re.search(r"(?:前|之前|以前|明天|后天|今天)$", text[max(0, a - 3):a])):
+            continue
         # a prefix that is a department must not run into the previous word ("和生产部")
         found.append(TextItem(text[a:b], Span(a, b)))
     return _dedupe(found)

@@ -24,6 +24,7 @@ from .normalize import (
     RegionInfo,
     abbrev_alternative,
     fuzzy_key,
+    fuzzy_syllable,
     has_cjk,
     lexicon,
     normalize_chars,
@@ -31,6 +32,7 @@ from .normalize import (
     pinyin_key,
     region_info,
     regions_compatible,
+    split_industry,
 )
 from .types import Candidate, CustomerMention, CustomerRef, MatchResult, Span
 
@@ -53,6 +55,7 @@ MIN_PREFIX = 2
 REGION_UNKNOWN = 0.96  # one side names no region
 REGION_CONFLICT = 0.45
 INDUSTRY_CONFLICT = 0.50
+ORG_CLASS_CONFLICT = 0.85  # a company vs an institution (服务中心, 研究院) with one brand: ask
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,9 +131,14 @@ def _industry_factor(q: ParsedName, c: ParsedName) -> float:
             if a in b or b in a:
                 return 1.0
     qc, cc = q.industry_categories - {"generic"}, c.industry_categories - {"generic"}
-    if not qc or not cc or qc & cc:
+    if not qc or not cc or any(_related(a, b) for a in qc for b in cc):
         return 1.0
     return INDUSTRY_CONFLICT
+
+
+def _related(a: str, b: str) -> bool:
+    """Same category, or one is the parent of the other (medical / medical.pharma)."""
+    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
 
 
 def _region_factor(q: ParsedName, c: ParsedName) -> float:
@@ -202,20 +210,23 @@ class CustomerIndex:
             return fuzz.ratio(qk, v.latin_key) / 100 * SIM_OTHER_SCALE
         if q.brand == c.brand:
             return SIM_EXACT
+        partial = _prefix_sim(q, c)
+        if partial is not None:
+            return partial
         if self._brand_owners.get(q.brand, set()) - {v.idx}:  # "the query's own characters decide"
             return SIM_BLOCKED
         if qpy == v.pinyin:
             return SIM_HOMOPHONE
         if qfz == v.fuzzy:
             return SIM_FUZZY_SOUND
-        partial = _prefix_sim(q, c)
-        if partial is not None:
-            return partial
         r = max(fuzz.ratio(q.brand, c.brand), fuzz.ratio(" ".join(qfz), " ".join(v.fuzzy)))
         return r / 100 * SIM_OTHER_SCALE
 
     def _score(self, q: ParsedName, qpy: tuple[str, ...], qfz: tuple[str, ...], v: _Variant) -> float:
-        s = self._brand_sim(q, qpy, qfz, v) * _region_factor(q, v.parsed) * _industry_factor(q, v.parsed)
+        c = v.parsed
+        s = self._brand_sim(q, qpy, qfz, v) * _region_factor(q, c) * _industry_factor(q, c)
+        if q.org_class and c.org_class and q.org_class != c.org_class:
+            s *= ORG_CLASS_CONFLICT
         return max(0.0, min(1.0, s))
 
     def _candidates(self, q: ParsedName, qpy: tuple[str, ...], qfz: tuple[str, ...]) -> list[int]:
@@ -302,6 +313,10 @@ _LATIN_RUN = re.compile(r"[a-z][a-z0-9&]*")
 _LATIN_PHRASE = re.compile(r"[a-z][a-z0-9&]*(?: [a-z][a-z0-9&]*)*")
 
 
+_LEGAL_RE = re.compile("有限责任公司|股份有限公司|有限公司|集团|公司")
+_WALK_STOP = _STOP_CHARS | frozenset("叫个户家位回")
+
+
 @dataclass(slots=True)
 class _Hit:
     start: int
@@ -354,21 +369,22 @@ def _suffix_after(norm: str, j: int) -> int:
 def _index_hits(index: CustomerIndex, text: str, norm: str) -> list[_Hit]:
     """Spans whose characters, sound or Latin spelling equal a listed customer's brand."""
     py = [_char_key(ch) for ch in norm]
+    fz = [fuzzy_syllable(x) for x in py]
+    run = [0] * (len(norm) + 1)  # length of the CJK run starting at each position
+    for i in range(len(norm) - 1, -1, -1):
+        run[i] = run[i + 1] + 1 if _is_cjk(norm[i]) else 0
     hits: list[_Hit] = []
     for i in range(len(norm)):
-        if not _is_cjk(norm[i]):
-            continue
         for length in index.brand_lengths:
-            j = i + length
-            if j > len(norm) or not all(_is_cjk(c) for c in norm[i:j]):
+            if length > run[i]:
                 break
+            j = i + length
             sub = norm[i:j]
-            syl = tuple(py[i:j])
             if sub in index._by_brand:
                 strength = 3
-            elif syl in index._by_pinyin:
+            elif tuple(py[i:j]) in index._by_pinyin:
                 strength = 2
-            elif fuzzy_key(syl) in index._by_fuzzy or sub in index._by_prefix:
+            elif tuple(fz[i:j]) in index._by_fuzzy or sub in index._by_prefix:
                 strength = 1
             else:
                 continue
@@ -396,6 +412,7 @@ def _latin_brand_spans(index: CustomerIndex, text: str, norm: str) -> Iterable[t
                 break
 
 
+@lru_cache(maxsize=65536)
 def _char_key(ch: str) -> str:
     return pinyin_key(ch)[0] if _is_cjk(ch) else ch
 
@@ -420,12 +437,16 @@ def _unknown_hits(norm: str) -> list[_Hit]:
             brand = norm[r_end : r_end + b]
             if len(brand) < b or not all(_is_cjk(c) and c not in _STOP_CHARS for c in brand):
                 break
-            if brand[0] in "一某几每各" or any(brand.startswith(w) for w in _industry_heads()):
+            if brand[0] in "一某几每各" or any(brand[:n] in _industry_heads() for n in (2, 3, 4)):
                 break
             end = _suffix_after(norm, r_end + b)
             if end > r_end + b:
                 hits.append(_Hit(i, end, 0, True))
                 break
+    for m in _LEGAL_RE.finditer(norm):  # 鹭通物流有限公司 without a region
+        hit = _unknown_company_before(norm, m.start(), m.end())
+        if hit is not None:
+            hits.append(hit)
     for m in _LATIN_RUN.finditer(norm):
         end = _suffix_after(norm, m.end())
         if len(m.group()) >= 3 and (end > m.end() or norm[max(0, m.start() - 1) : m.start()] == "叫"):
@@ -433,10 +454,21 @@ def _unknown_hits(norm: str) -> list[_Hit]:
     return hits
 
 
+def _unknown_company_before(norm: str, start: int, end: int) -> _Hit | None:
+    """Brand + industry word right before a legal form: an organisation the CRM may lack."""
+    a = start
+    while a > 0 and start - a < 8 and _is_cjk(norm[a - 1]) and norm[a - 1] not in _WALK_STOP:
+        a -= 1
+    brand, industry = split_industry(norm[a:start])
+    if len(brand) < 2 or not industry or brand[0] in "一某几每各":
+        return None
+    return _Hit(a, end, 0, True)
+
+
 @lru_cache(maxsize=1)
-def _industry_heads() -> tuple[str, ...]:
+def _industry_heads() -> frozenset[str]:
     """Industry words (non-generic) that cannot start an unknown brand (深圳医疗展)."""
-    return tuple(w for w, cat in lexicon().industry.items() if cat != "generic")
+    return frozenset(w for w, cat in lexicon().industry.items() if cat != "generic")
 
 
 def _excluded(norm: str, hit: _Hit) -> bool:

@@ -83,7 +83,7 @@ _PATTERNS: list[tuple[str, str]] = [
     ("rel_day", r"大后天|今天|今晚|今早|今日|明天|明早|明晚|明日|后天|昨天|昨晚|前天"),
     ("half_month", r"半个月(?P<hm>[后内])"),
     ("n_weeks", rf"(?P<nw>{NUM}|一个|两个)(?:周|星期|礼拜)(?P<wsuf>[后内]|以内|之内)"),
-    ("n_days", rf"(?P<nd>\d{{1,3}}|[一二两三四五六七八九十]{{1,3}})天(?P<dsuf>[后内]|以内|之内)"),
+    ("n_days", r"(?P<nd>\d{1,3}|[一二两三四五六七八九十]{1,3})天(?P<dsuf>[后内]|以内|之内)"),
     ("day_only", rf"(?P<do>{NUM})[号日](?![楼线机院店仓位码型])"),
 ]
 _MASTER = re.compile("|".join(f"(?P<{k}>{p})" for k, p in _PATTERNS))
@@ -134,23 +134,23 @@ def _resolve(kind: str, m: re.Match[str], ref: date) -> date | None:
         if kind == "next_month_mid":
             return date(y, mth, 15)
         if kind == "next_month_day":
-            d = cn_small_int(g("nmd"))
-            return _safe(y, mth, d) if d else None
+            day = cn_small_int(g("nmd"))
+            return _safe(y, mth, day) if day else None
         return date(y, mth, 1)
     if kind == "month_end":
-        mth = cn_small_int(g("me"))
-        if not mth or mth > 12:
-            return None
-        cand = _last_day(ref.year, mth)
-        return cand if cand >= ref else _last_day(ref.year + 1, mth)
+        me = cn_small_int(g("me"))
+        if not me or me > 12:  # "百分之三十月底": the number belongs to the previous word
+            return _last_day(ref.year, ref.month)
+        end = _last_day(ref.year, me)
+        return end if end >= ref else _last_day(ref.year + 1, me)
     if kind == "month_day":
-        mth, d = cn_small_int(g("mm")), cn_small_int(g("dd"))
-        if not mth or not d or mth > 12:
+        mm, dd = cn_small_int(g("mm")), cn_small_int(g("dd"))
+        if not mm or not dd or mm > 12:
             return None
-        cand = _safe(ref.year, mth, d)
+        cand = _safe(ref.year, mm, dd)
         if cand is None:
             return None
-        return cand if cand >= ref else _safe(ref.year + 1, mth, d)
+        return cand if cand >= ref else _safe(ref.year + 1, mm, dd)
     if kind == "day_only":
         d = cn_small_int(g("do"))
         if not d or d > 31:
@@ -171,9 +171,8 @@ def find_dates(text: str, ref: date) -> list[DateMention]:
         m = _MASTER.search(text, pos)
         if m is None:
             break
-        kind = m.lastgroup or ""
-        # the outer named group is the one whose span equals the match
-        for k, _ in _PATTERNS:
+        kind = ""
+        for k, _ in _PATTERNS:  # the outer named group that matched
             if m.group(k) is not None:
                 kind = k
                 break

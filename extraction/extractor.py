@@ -6,6 +6,7 @@ only wires them together and applies the record-level rules (README §2).
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
@@ -17,11 +18,13 @@ from .contacts import find_contacts, mention_spans
 from .dates import find_dates
 from .pains import find_competitors, find_pains
 from .stage import find_stage
-from .types import CustomerMention, FollowUpDraft, Span
+from .types import CustomerMention, FollowUpDraft
 
 if TYPE_CHECKING:  # pragma: no cover
     from .customers import CustomerIndex
 
+# a clause that states what the customer wants, not what has happened
+_WISH = re.compile(r"^(?:他们|她们|他|她|客户|对方|老板)?(?:也|还|都)?(?:想|希望|想要|打算)")
 SHANGHAI = timezone(timedelta(hours=8))
 MAX_CHARS = 5000  # longer input is truncated: notes are short; bounds the run time
 
@@ -38,16 +41,31 @@ def _clean(text: str) -> str:
     return "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Cs") and c != "\n" else c for c in text)
 
 
+_USER_WORDS_FOR: int | None = None
+
+
+def _sync_user_words(customers: Any) -> None:
+    """Feed CRM names/aliases to jieba once per CustomerIndex object (cheap afterwards)."""
+    global _USER_WORDS_FOR
+    if customers is None or id(customers) == _USER_WORDS_FOR:
+        return
+    from .segment import ensure_user_words
+    refs = getattr(customers, "customers", None) or []
+    ensure_user_words([r.name for r in refs] + [a for r in refs for a in getattr(r, "aliases", ())])
+    _USER_WORDS_FOR = id(customers)
+
+
 def _find_mention(customers: Any, text: str) -> CustomerMention | None:
     if customers is None:
         return None
+    _sync_user_words(customers)
     try:
         return customers.find_mention(text)
-    except Exception:  # the matcher is someone else's module: never let it kill a note
+    except Exception:  # noqa: BLE001  # the matcher is someone else's module: never let it kill a note
         return None
 
 
-def extract(text: str, *, ref_time: datetime, customers: "CustomerIndex | None" = None) -> FollowUpDraft:
+def extract(text: str, *, ref_time: datetime, customers: CustomerIndex | None = None) -> FollowUpDraft:
     """Turn one visit note into a follow-up record (see the evaluation README §2)."""
     if not isinstance(text, str):
         raise TypeError("text must be a str")
@@ -94,7 +112,8 @@ def extract(text: str, *, ref_time: datetime, customers: "CustomerIndex | None" 
                  if a.due is not None and a.due >= ref and a.owner in ("self", "team") and a.involves_customer]
         nfu = min(cands) if cands else None
     masked = [a.span for a in actions if a.owner in ("self", "team")] + contact_spans
-    stage, stage_span = find_stage(text, masked)
+    wishes = [c.span for c in clauses if _WISH.match(c.text)]
+    stage, stage_span = find_stage(text, masked, wishes)
     if not has_customer and stage in ("contacted", "needs"):
         stage, stage_span = None, None
 

@@ -5,13 +5,13 @@ Files are read once per process and cached.
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 LEXICON_DIR = Path(__file__).resolve().parent / "lexicon"
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_list(name: str) -> tuple[str, ...]:
     """Entries of lexicon/<name>, longest first so alternations prefer longer cues."""
     items: list[str] = []
@@ -25,7 +25,7 @@ def load_list(name: str) -> tuple[str, ...]:
     return tuple(items)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _lines(name: str) -> tuple[str, ...]:
     path = LEXICON_DIR / name
     if not path.exists():
@@ -38,7 +38,7 @@ def _lines(name: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_table(name: str) -> tuple[tuple[str, str], ...]:
     """`key<TAB or space>value` lines of lexicon/<name> (e.g. category cue tables)."""
     out: list[tuple[str, str]] = []

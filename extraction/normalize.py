@@ -174,6 +174,7 @@ class Lexicon:
     region_abbrev: dict[str, str] = field(default_factory=dict)  # one char -> canonical
     region_pinyin: dict[str, str] = field(default_factory=dict)  # "beijing" -> 北京
     legal_forms: tuple[str, ...] = ()
+    legal_class: dict[str, str] = field(default_factory=dict)  # form -> company / institution ...
     industry: dict[str, str] = field(default_factory=dict)  # word -> category
     english: dict[str, str] = field(default_factory=dict)
     max_region_len: int = 0
@@ -195,7 +196,9 @@ def lexicon() -> Lexicon:
         lx.region_pinyin.setdefault("".join(lazy_pinyin(name)), name)
     for parts in _lines("region_abbrev.txt"):
         lx.region_abbrev[parts[0]] = parts[1]
-    lx.legal_forms = tuple(sorted((p[0] for p in _lines("legal_forms.txt")), key=len, reverse=True))
+    forms = _lines("legal_forms.txt")
+    lx.legal_forms = tuple(sorted((p[0] for p in forms), key=len, reverse=True))
+    lx.legal_class = {p[0]: (p[1] if len(p) > 1 else "company") for p in forms}
     for parts in _lines("industry.txt"):
         lx.industry[parts[0]] = parts[1]
     for parts in _lines("english_terms.txt"):
@@ -278,6 +281,17 @@ class ParsedName:
         return "".join(self.brand_pinyin)
 
     @property
+    def org_class(self) -> str | None:
+        """Kind of organisation the legal form names (company, institution, outlet), if any."""
+        if not self.legal_form:
+            return None
+        lx = lexicon()
+        for form in lx.legal_forms:  # the outermost (last) form decides: 华信中心有限公司 is a company
+            if self.legal_form.endswith(form):
+                return lx.legal_class.get(form, "company")
+        return "company"
+
+    @property
     def industry_categories(self) -> frozenset[str]:
         lx = lexicon()
         return frozenset(lx.industry.get(w, w) for w in self.industry)
@@ -333,8 +347,13 @@ def split_industry(core: str) -> tuple[str, tuple[str, ...]]:
     return s, tuple(words)
 
 
+@lru_cache(maxsize=262144)
 def parse_name(name: str, extra_region: str | None = None) -> ParsedName:
-    """Split a company name into region(s), brand, industry words and legal form."""
+    """Split a company name into region(s), brand, industry words and legal form.
+
+    Cached: ParsedName is immutable, and rebuilding the index for a new CRM version then only
+    parses the rows that changed.
+    """
     text = basic(name)
     regions: list[RegionInfo] = []
     for m in _BRACKET_RE.finditer(text):  # 康博生物医疗科技(上海)有限公司
@@ -386,12 +405,17 @@ def _split_region_suffix(s: str) -> tuple[RegionInfo | None, str]:
 def _parse_latin(raw: str, text: str, regions: list[RegionInfo], extra_region: str | None) -> ParsedName:
     """`YunFan Tech`, `Beijing Hengtong Medical`, `WeikeCloud`, `bkt`."""
     lx = lexicon()
-    tokens = [t.lower() for t in _CAMEL_RE.findall(unicodedata.normalize("NFKC", raw))]
+    unbracketed = _BRACKET_RE.sub(" ", _strip_accents(raw))  # case kept for CamelCase
+    tokens = [t.lower() for t in _CAMEL_RE.findall(unbracketed)]
     legal: list[str] = []
     while tokens and tokens[-1] in lx.legal_forms:
         legal.insert(0, tokens.pop())
     if len(tokens) > 1 and tokens[0] in lx.region_pinyin:
         regions.insert(0, lx.regions[lx.region_pinyin[tokens.pop(0)]])
+    if len(tokens) > 1 and tokens[-1] in lx.region_pinyin:  # Kangbo Biotech Shanghai
+        regions.append(lx.regions[lx.region_pinyin[tokens.pop()]])
+    while tokens and tokens[-1] in lx.legal_forms:
+        legal.insert(0, tokens.pop())
     industry: list[str] = []
     while len(tokens) > 1 and tokens[-1] in lx.english and lx.english[tokens[-1]] in lx.industry:
         industry.insert(0, lx.english[tokens.pop()])
@@ -401,6 +425,12 @@ def _parse_latin(raw: str, text: str, regions: list[RegionInfo], extra_region: s
         regions.append(extra)
     return ParsedName(raw, clean(text), tuple(regions), "".join(legal) or None,
                       brand + "".join(industry), brand, tuple(industry), latin=True)
+
+
+def _strip_accents(text: str) -> str:
+    """Héngdá -> Hengda (pinyin with tone marks); NFKC for full-width Latin."""
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("ü", "v")
 
 
 def abbrev_alternative(parsed: ParsedName) -> ParsedName | None:

@@ -9,8 +9,8 @@ trimmed; any pain clause that names a competitor is category `competitor`.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Iterable
 
 from .clauses import Clause
 from .lexload import load_list, load_table
@@ -79,7 +79,7 @@ def _trim_brand(x: str) -> str:
 
 @lru_cache(maxsize=1)
 def _pain_res() -> tuple[list[tuple[str, re.Pattern[str]]], re.Pattern[str]]:
-    rows = [(cat, re.compile(rx, re.I)) for cat, rx in load_table("pain_cues.txt")]
+    rows = [(cat, re.compile(rx, re.IGNORECASE)) for cat, rx in load_table("pain_cues.txt")]
     neg = re.compile("|".join(map(re.escape, load_list("pain_negations.txt"))) or "(?!)")
     return rows, neg
 
@@ -91,10 +91,12 @@ _LEAD = re.compile(
 )
 # tokens that stop the leftward extension of a cue (subject, linking and function words)
 _LEFT_STOP = frozenset(
-    "的 了 是 用的 说 觉得 认为 反馈 表示 就 剩 就剩 而且 但是 但 就是 不过 他们 我们 他 她 她们 "
-    "那台 这台 以后 之后 以前 之前 问 嫌 和 跟 又说 也说 还说 因为 所以 不然 其实 那边 这边".split()
+    ["的", "了", "是", "用的", "说", "觉得", "认为", "反馈", "表示", "就", "剩", "就剩", "而且", "但是", "但", "就是", "不过", "他们", "我们", "他", "她", "她们", "那台", "这台", "以后", "之后", "以前", "之前", "问", "嫌", "和", "跟", "又说", "也说", "还说", "因为", "所以", "不然", "其实", "那边", "这边"]
 )
-_RIGHT_STOP = re.compile(r"(?:想|希望|要求|让|问|说|然后|不然|否则)")
+_RIGHT_STOP = re.compile(
+    r"(?:想|希望|要求|让|问|说|然后|不然|否则"
+    r"|(?:老板|领导|院长|董事长|总经理|他们|她们)(?=那边|还|也|说|在|觉得|要|想|又))"
+)
 _TAIL = re.compile(r"(?:了吗|吗|呢|吧|啊|哈)+$")
 MAX_LEFT_TOKENS = 3
 MAX_LEFT_CHARS = 6
@@ -137,12 +139,13 @@ def _left_extend(text: str, lo: int, cue_start: int, stops: list[tuple[int, int]
     return start
 
 
-def _right_end(text: str, cue_end: int, hi: int, stops: list[tuple[int, int]]) -> int:
-    """Clause end, but stop after the first 了 that has more text after it, or before a
-    new speech/request verb or a person's name."""
+def _right_end(text: str, cue_end: int, hi: int, stops: list[tuple[int, int]],
+               min_le: int = 0) -> int:
+    """Clause end, but stop after the first 了 (at least `min_le` chars after the cue) that
+    has more text after it, or before a new speech/request verb, subject or person."""
     seg = text[cue_end:hi]
     end = hi
-    i = seg.find("了")
+    i = seg.find("了", min_le)
     if 0 <= i < len(seg) - 1:
         end = cue_end + i + 1
     m = _RIGHT_STOP.search(seg)
@@ -164,7 +167,7 @@ def find_pains(
     _, neg = _pain_res()
     comp_names = [c.text for c in competitors]
     pats, _stop, _ = _competitor_res()
-    heads = sorted(((s.start, s.end) for s in skip_prefixes))
+    heads = sorted((s.start, s.end) for s in skip_prefixes)
     out: list[PainPoint] = []
     prev_comp: int | None = None  # index in `out` of a competitor pain ending the last clause
     for ci, cl in enumerate(clauses):
@@ -175,9 +178,9 @@ def find_pains(
         if has_comp:
             for p in pats:
                 m = p.search(s)
-                if m and m.group("X") and any(n in m.group(0) for n in comp_names):
-                    if comp_m is None or m.start() < comp_m.start():
-                        comp_m = m
+                if (m and m.group("X") and any(n in m.group(0) for n in comp_names)
+                        and (comp_m is None or m.start() < comp_m.start())):
+                    comp_m = m
         # "最后选了恒立，价格比我们低了8万": a bare comparison continues the competitor pain
         if not has_comp and prev_comp is not None and re.search(r"比我们.{0,3}(低|便宜|少|好|快)", s):
             old = out[prev_comp]
@@ -190,11 +193,12 @@ def find_pains(
             continue
         if found is not None and comp_m is None and neg.search(s):
             continue
-        if comp_m is not None or (has_comp and found is not None):
-            cat = "competitor"
-            m = comp_m or found[1]
+        if comp_m is not None:
+            cat, m = "competitor", comp_m
+        elif found is not None:
+            cat, m = ("competitor" if has_comp else found[0]), found[1]
         else:
-            cat, m = found
+            continue
         # trim leading names and linking words of the clause
         a, b = cl.start, cl.end
         changed = True
@@ -207,10 +211,9 @@ def find_pains(
             if lm and lm.end() > a:
                 a, changed = lm.end(), True
         cue_start, cue_end = cl.start + m.start(), cl.start + m.end()
-        if cue_start < a:
-            cue_start = a
+        cue_start = max(cue_start, a)
         start = _left_extend(text, a, cue_start, heads)
-        end = b if cat == "competitor" else _right_end(text, max(cue_end, start), b, heads)
+        end = _right_end(text, max(cue_end, start), b, heads, 3 if cat == "competitor" else 0)
         tm = _TAIL.search(text[start:end])
         if tm:
             end = start + tm.start()

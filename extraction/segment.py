@@ -13,7 +13,7 @@ import logging
 import os
 import tempfile
 import threading
-from typing import Iterable
+from collections.abc import Iterable
 
 import jieba
 

@@ -9,8 +9,8 @@ nothing beyond `contacted` is present.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Iterable
 
 from .lexload import _lines
 from .types import Span
@@ -27,18 +27,28 @@ def _cues() -> list[tuple[str, re.Pattern[str]]]:
     return out
 
 
-def find_stage(text: str, masked: Iterable[Span]) -> tuple[str | None, Span | None]:
-    """(stage, evidence span); `masked` spans are blanked before searching."""
+_EARLY = ("lead", "contacted", "needs", "null")
+
+
+def _blank(text: str, spans: Iterable[Span]) -> str:
     chars = list(text)
-    for s in masked:
+    for s in spans:
         for i in range(max(0, s.start), min(len(chars), s.end)):
-            chars[i] = "　"
-    t = "".join(chars)
+            chars[i] = "\u3000"
+    return "".join(chars)
+
+
+def find_stage(text: str, masked: Iterable[Span], wishes: Iterable[Span] = ()) -> tuple[str | None, Span | None]:
+    """(stage, evidence span).  `masked` spans (planned actions, names) are blanked; in
+    `wishes` ("想看看我们的方案") only lead/contacted/needs cues count."""
+    masked = list(masked)
+    t = _blank(text, masked)
+    t_late = _blank(t, wishes)
     hits: dict[str, Span] = {}
     for stage, rx in _cues():
         if stage in hits:
             continue
-        m = rx.search(t)
+        m = rx.search(t if stage in _EARLY else t_late)
         if m:
             hits[stage] = Span(m.start(), m.end())
     if "lost" in hits:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from sqlmodel import Session
 
@@ -228,7 +228,7 @@ async def receivables(ctx: Context) -> Reply:
 async def team(ctx: Context) -> Reply:
     if ctx.user.role not in ("manager", "admin"):
         return Reply(texts.TEAM_ONLY_MANAGERS)
-    stale_days = ctx.svc.settings.alerts.stale_deal_days
+    stale_days = ctx.svc.settings.alerts.stale_deal_rep_days
 
     def work(s: Session) -> Reply:
         scope = repos.scope_user_ids(s, ctx.user)
@@ -239,16 +239,19 @@ async def team(ctx: Context) -> Reply:
         by_owner: dict[int, list[Deal]] = defaultdict(list)
         for d in deals:
             by_owner[d.owner_id].append(d)
-        cutoff = ctx.svc.clock.now() - timedelta(days=stale_days)
+        from scheduler.workdays import workday_cutoff
+
+        cut_day = workday_cutoff(ctx.svc.today(), stale_days) + timedelta(days=1)
+        cutoff = datetime.combine(cut_day, time.min, tzinfo=ctx.svc.settings.tz)
         lines = ["团队商机概况（进行中）："]
         for u in members:
             ds = by_owner.get(u.id, [])  # type: ignore[arg-type]
             stale = sum(1 for d in ds if d.last_activity_at < cutoff)
             amount = sum((d.amount or 0) for d in ds)
-            lines.append(f"· {u.name}：{len(ds)} 个，{texts.fmt_money(amount)}，{stale} 个超过{stale_days}天未更新")
+            lines.append(f"· {u.name}：{len(ds)} 个，{texts.fmt_money(amount)}，{stale} 个超过{stale_days}个工作日未更新")
         stale_deals = [d for d in deals if d.last_activity_at < cutoff]
         if stale_deals:
-            lines.append(f"超过{stale_days}天未更新的商机：")
+            lines.append(f"超过{stale_days}个工作日未更新的商机：")
             lines += ["  " + _deal_line(ctx, s, d, owner=True) for d in stale_deals[:15]]
             if len(stale_deals) > 15:
                 lines.append(f"  ……还有 {len(stale_deals) - 15} 个")
@@ -294,5 +297,71 @@ async def merge(ctx: Context) -> Reply:
         r = repos.merge_customers(s, keep.id, drop.id, ctx.svc.clock.now())  # type: ignore[arg-type]
         return Reply(texts.MERGED.format(keep=r.keep.name, drop=r.drop.name, deals=r.deals,
                                          contacts=r.contacts, followups=r.followups, items=r.items))
+
+    return await ctx.svc.db.run(work)
+
+
+@router.command("暂停提醒", "/snooze", glued=r"#?\d+\s+\d+")
+async def snooze(ctx: Context) -> Reply:
+    m = re.fullmatch(r"#?(\d+)\s+(\d+)\s*天?", ctx.args.strip())
+    if not m or not 1 <= int(m.group(2)) <= 365:
+        return Reply(texts.USAGE_SNOOZE)
+    deal_id, days = int(m.group(1)), int(m.group(2))
+
+    def work(s: Session) -> Reply:
+        deal = s.get(Deal, deal_id)
+        scope = repos.scope_user_ids(s, ctx.user)
+        if deal is None or (scope is not None and deal.owner_id not in scope):
+            return Reply(texts.DEAL_NOT_FOUND.format(id=deal_id))
+        until = ctx.svc.today() + timedelta(days=days)
+        deal.snoozed_until = until
+        s.add(deal)
+        customer = s.get(Customer, deal.customer_id)
+        return Reply(texts.SNOOZED.format(id=deal_id, customer=customer.name if customer else "?",
+                                          until=texts.fmt_date(until, ctx.svc.today())))
+
+    return await ctx.svc.db.run(work)
+
+
+@router.command("释放客户", "/release", glued=r"#?\d+")
+async def release(ctx: Context) -> Reply:
+    if ctx.user.role not in ("manager", "admin"):
+        return Reply(texts.RELEASE_ONLY_MANAGERS)
+    m = re.fullmatch(r"#?(\d+)", ctx.args.strip())
+    if not m:
+        return Reply(texts.USAGE_RELEASE)
+
+    def work(s: Session) -> Reply:
+        customer = s.get(Customer, int(m.group(1)))
+        scope = repos.scope_user_ids(s, ctx.user)
+        if customer is None or customer.merged_into_id or (scope is not None and customer.owner_id not in scope):
+            return Reply(texts.CUSTOMER_NOT_FOUND.format(name=m.group(1)))
+        customer.owner_id = None
+        customer.updated_at = ctx.svc.clock.now()
+        s.add(customer)
+        return Reply(texts.RELEASED.format(name=customer.name))
+
+    return await ctx.svc.db.run(work)
+
+
+@router.command("提醒记录", "/pushes")
+async def push_log(ctx: Context) -> Reply:
+    """What was pushed to whom in the last 7 days: a manager sees the team, a rep themself."""
+    from store import alerts
+
+    def work(s: Session) -> Reply:
+        scope = repos.scope_user_ids(s, ctx.user)
+        since = ctx.svc.clock.now() - timedelta(days=7)
+        rows = alerts.notifications(s, recipient_ids=scope, since=since, limit=50)
+        if not rows:
+            return Reply(texts.NO_PUSHES)
+        names = {u.id: u.name for u in repos.list_users(s)}
+        tz = ctx.svc.settings.tz
+        lines = [texts.PUSH_LOG_HEAD]
+        for n in rows:
+            when = (n.sent_at or n.created_at).astimezone(tz).strftime("%m-%d %H:%M")
+            status = texts.PUSH_STATUS.get(n.status, n.status)
+            lines.append(f"{when} → {names.get(n.recipient_id, '?')} [{status}] {n.body.get('line', '')}")
+        return Reply("\n".join(lines))
 
     return await ctx.svc.db.run(work)

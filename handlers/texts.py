@@ -22,12 +22,15 @@ HELP = """我是销售助手，直接发拜访记录（文字或语音）我就�
 · 回款 — 已签合同的未回款金额和逾期天数
 · 团队 — （主管）每个人的商机数和久未更新的商机
 · 新建客户 <名称> — 新建客户并关联最近一条记录
+· 暂停提醒 <商机编号> <天数> — 暂停某个商机的提醒
+· 提醒记录 — 最近 7 天发出的提醒（主管可看团队）
+· 合并客户 <客户A> <客户B> ／ 释放客户 <客户编号> — （主管）维护客户
 
 记录发错了？一条消息就能改：
 · 改 客户 恒达精密 ／ 改 日期 下周三 ／ 改 金额 50万
 · 撤销 — 删除最近一条记录
 · 确认 — 确认最近一条记录无误
-英文别名：/help /deals /customer /todo /done /stage /receivables /team /fix /undo /confirm /new"""
+英文别名：/help /deals /customer /todo /done /stage /receivables /team /fix /undo /confirm /new /snooze /pushes /merge /release"""
 
 NOT_REGISTERED = "你还没有开通销售助手账号，请联系管理员开通（管理员命令：salesbot users add）。"
 EMPTY = "收到一条空消息。直接发拜访记录就能记下来，发送「帮助」查看所有命令。"
@@ -190,3 +193,87 @@ MERGE_ONLY_MANAGERS = "「合并客户」只对主管和管理员开放。"
 MERGE_SAME = "「{a}」和「{b}」是同一个客户，不用合并。"
 MERGED = ("已把「{drop}」并入「{keep}」：移动商机 {deals} 个、联系人 {contacts} 个、跟进记录 {followups} 条、"
           "待办 {items} 条。以后提到「{drop}」会自动对应到「{keep}」。")
+
+
+# ---------------------------------------------------------------- alerts (scheduler)
+
+ALERT_STALE_REP = "这些商机已超过{n}个工作日没有更新，记得跟进："
+ALERT_STALE_MGR = "团队里这些商机已超过{n}个工作日没有更新："
+ALERT_SILENT_OWNER = "这些客户已超过{n}天没有跟进记录："
+ALERT_SILENT_MGR = "这些客户已超过{n}天没人跟进（可回复「释放客户 编号」放回公海）："
+ALERT_UNPAID = "这些合同签订已超过{n}天仍未回款，请安排催收："
+ALERT_OVERDUE = "这些合同回款已逾期（回复「暂停提醒 商机编号 天数」可暂停）："
+ALERT_QUOTE = "报价发出已超过{n}小时还没有客户回复，建议跟进一下："
+ALERT_TODO = "今天到期和已逾期的待办（完成后回复「完成 编号」）："
+ALERT_FUNNEL = "销售漏斗周报 · {week}"
+DIGEST_HEAD = "🔔 销售助手提醒"
+SNOOZED = "已暂停商机 #{id}（{customer}）的提醒，{until} 起恢复。"
+USAGE_SNOOZE = "用法：暂停提醒 <商机编号> <天数>，例如：暂停提醒 3 7"
+RELEASED = "已把客户「{name}」放回公海，之后第一个记录拜访的销售会成为负责人。"
+USAGE_RELEASE = "用法：释放客户 <客户编号>，例如：释放客户 12"
+RELEASE_ONLY_MANAGERS = "「释放客户」只对主管和管理员开放。"
+NO_PUSHES = "最近 7 天没有发出提醒。"
+PUSH_LOG_HEAD = "最近 7 天的提醒记录（最新在前）："
+PUSH_STATUS = {"pending": "待发送", "sent": "已发送", "dead": "发送失败"}
+
+
+def alert_deal_line(deal_id: int, customer: str, stage: str, amount: object, last: date) -> str:
+    return f"#{deal_id} {customer} · {stage} · {fmt_money(amount)} · 最后更新 {fmt_date(last)}"  # type: ignore[arg-type]
+
+
+def alert_customer_line(customer_id: int, customer: str, days: int) -> str:
+    return f"#{customer_id} {customer} · {days}天未跟进"
+
+
+def alert_contract_line(number: str, customer: str, amount: object, paid: object, status: str) -> str:
+    balance = Decimal(str(amount)) - Decimal(str(paid))
+    return f"合同 {number}【{customer}】合同额 {fmt_money(amount)}，待回 {fmt_money(balance)} · {status}"  # type: ignore[arg-type]
+
+
+def render_digest(bodies: list[dict[str, Any]]) -> str:
+    """Many pending pushes for one person → one message, grouped under their titles."""
+    groups: dict[str, list[str]] = {}
+    for b in bodies:
+        groups.setdefault(b["title"], []).append(b["line"])
+    parts = [DIGEST_HEAD]
+    for title, lines in groups.items():
+        parts.append(title)
+        parts.extend(("  " + ln) if "\n" not in ln else ln for ln in lines)
+    return "\n".join(parts)
+
+
+def render_funnel(settings: Any, deals: list[Any], entries: list[tuple[int, str, Any]],
+                  stall_cutoff: date, now: Any) -> str:
+    """Text table: per stage count, amount, conversion to the next stage, average days in stage."""
+    stages = [s for s in settings.pipeline.stages if s != "lost"]
+    order = {s: i for i, s in enumerate(stages)}
+    reached: dict[str, set[int]] = {s: set() for s in stages}
+    durations: dict[str, list[float]] = {s: [] for s in stages}
+    by_deal: dict[int, list[tuple[str, Any]]] = {}
+    for deal_id, stage, at in entries:
+        by_deal.setdefault(deal_id, []).append((stage, at))
+    for d in deals:
+        hist = by_deal.get(d.id) or [(d.stage, d.created_at)]
+        top = max((order[s] for s, _ in hist if s in order), default=-1)
+        for s in stages[: top + 1]:
+            reached[s].add(d.id)  # reaching a later stage implies passing the earlier ones
+        for (s, at), nxt in zip(hist, [*hist[1:], (None, now)]):
+            if s in durations:
+                durations[s].append((nxt[1] - at).total_seconds() / 86400)
+    lines = ["阶段 · 在手数量 · 金额 · 转入下一阶段 · 平均停留"]
+    open_deals = [d for d in deals if d.status == "open"]
+    for i, s in enumerate(stages):
+        here = [d for d in open_deals if d.stage == s] if s != "won" else [d for d in deals if d.status == "won"]
+        amount = sum((d.amount or 0) for d in here)
+        conv = "—"
+        if i + 1 < len(stages) and reached[s]:
+            conv = f"{100 * len(reached[stages[i + 1]] & reached[s]) / len(reached[s]):.0f}%"
+        avg = f"{sum(durations[s]) / len(durations[s]):.1f}天" if durations[s] and s != "won" else "—"
+        lines.append(f"{settings.stage_label(s)} · {len(here)} · {fmt_money(amount)} · {conv} · {avg}")
+    lost = sum(1 for d in deals if d.status == "lost")
+    lines.append(f"输单 · {lost}")
+    stalled = [d for d in open_deals if d.last_activity_at.astimezone(settings.tz).date() <= stall_cutoff]
+    lines.append(f"停滞商机（超过{settings.alerts.stale_deal_manager_days}个工作日未更新）：{len(stalled)} 个")
+    for d in sorted(stalled, key=lambda d: d.last_activity_at)[:10]:
+        lines.append(f"  #{d.id} {d.title} · {settings.stage_label(d.stage)} · {fmt_money(d.amount)}")
+    return "\n".join(lines)

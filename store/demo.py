@@ -1,5 +1,6 @@
 """Clearly labelled demo data: a manager, two reps, ten customers, deals at several stages,
-open to-dos and one overdue contract, so every chat command has something to show."""
+open to-dos, one overdue contract and one unpaid new one, so every chat command and alert
+rule has something to show."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -53,6 +54,7 @@ def seed_demo(s: Session, now: datetime, tz: ZoneInfo, normalize: Callable[[str]
     for i, (name, region, owner, stage, wan, idle) in enumerate(DEMO_CUSTOMERS, 1):
         cust = repos.add_customer(s, name, normalize(name), users[owner].id, region,
                                   external_id=f"DEMO-{i:03d}")
+        cust.created_at = now - timedelta(days=90)  # known for months: silence alerts have history
         at = now - timedelta(days=idle)
         deal = Deal(customer_id=cust.id, owner_id=users[owner].id, title=f"{name} 商机", stage=stage,  # type: ignore[arg-type]
                     amount=Decimal(wan * 10_000) if wan else None, status=repos.status_for_stage(stage),
@@ -69,6 +71,9 @@ def seed_demo(s: Session, now: datetime, tz: ZoneInfo, normalize: Callable[[str]
     s.flush()
     s.add(Payment(contract_id=contract.id, amount=Decimal(200_000), paid_on=today - timedelta(days=55),  # type: ignore[arg-type]
                   note="首付款"))
+    # Phase two, signed ten days ago and not paid yet: shows up on the collection list.
+    s.add(Contract(deal_id=won.id, number="HT-DEMO-002", signed_on=today - timedelta(days=10),  # type: ignore[arg-type]
+                   amount=Decimal(180_000), due_on=today + timedelta(days=20)))
     for n, (ci, ago, text, todo, due_in) in enumerate(DEMO_NOTES, 1):
         deal = deals[ci]
         fu = FollowUp(source_key=f"demo:{n}", author_id=deal.owner_id, customer_id=deal.customer_id,

@@ -75,7 +75,8 @@ class Deal(SQLModel, table=True):
     amount: Decimal | None = Field(default=None, **MONEY)
     expected_close: date | None = None
     status: str = Field(default="open", index=True)  # open | won | lost | cancelled
-    last_activity_at: datetime = Field(default_factory=utcnow)
+    last_activity_at: datetime = Field(default_factory=utcnow, index=True)
+    snoozed_until: date | None = None  # 暂停提醒: no alerts about this deal before this date
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -139,9 +140,9 @@ class Contract(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     deal_id: int = Field(foreign_key="deals.id", index=True)
     number: str | None = None
-    signed_on: date
+    signed_on: date = Field(index=True)
     amount: Decimal = Field(**MONEY)
-    due_on: date | None = None
+    due_on: date | None = Field(default=None, index=True)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -179,9 +180,10 @@ class Notification(SQLModel, table=True):
     __tablename__ = "notifications"
     id: int | None = Field(default=None, primary_key=True)
     dedupe_key: str = Field(unique=True)
+    rule: str = Field(default="message", index=True)  # stale_deal, silent_customer, … (digest grouping)
     recipient_id: int = Field(foreign_key="users.id", index=True)
     body: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
-    status: str = Field(default="pending", index=True)  # pending | sent | failed
+    status: str = Field(default="pending", index=True)  # pending | sent | dead
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow, index=True)
     last_error: str | None = None

@@ -31,11 +31,11 @@ def test_example_config_documents_every_setting_with_its_default() -> None:
 
 def test_toml_then_env_override(tmp_path: Path) -> None:
     cfg = tmp_path / "c.toml"
-    cfg.write_text('[alerts]\nstale_deal_days = 10\n[database]\nurl = "sqlite:///a.db"\n', encoding="utf-8")
+    cfg.write_text('[alerts]\nstale_deal_rep_days = 4\n[database]\nurl = "sqlite:///a.db"\n', encoding="utf-8")
     s = load_settings(cfg, env={"SALESBOT_DATABASE_URL": "sqlite:///b.db",
                                 "SALESBOT_ALERTS_SILENT_CUSTOMER_DAYS": "[7, 21]",
                                 "SALESBOT_WECOM_SECRET": "12345"})
-    assert s.alerts.stale_deal_days == 10
+    assert s.alerts.stale_deal_rep_days == 4
     assert s.database.url == "sqlite:///b.db"
     assert s.alerts.silent_customer_days == [7, 21]
     assert s.wecom.secret == "12345"  # string settings stay strings
@@ -44,12 +44,14 @@ def test_toml_then_env_override(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("env", "key", "expect"),
     [
-        ({"SALESBOT_ALERTS_STALE_DEAL_DAYS": "abc"}, "alerts.stale_deal_days", "integer"),
-        ({"SALESBOT_ALERTS_STALE_DEAL_DAYS": "0"}, "alerts.stale_deal_days", "greater than or equal to 1"),
+        ({"SALESBOT_ALERTS_STALE_DEAL_REP_DAYS": "abc"}, "alerts.stale_deal_rep_days", "integer"),
+        ({"SALESBOT_ALERTS_STALE_DEAL_REP_DAYS": "0"}, "alerts.stale_deal_rep_days", "greater than or equal to 1"),
+        ({"SALESBOT_ALERTS_RULES_CRON": "every day"}, "alerts.rules_cron", "crontab"),
         ({"SALESBOT_APP_TIMEZONE": "Mars/Base"}, "app.timezone", "IANA time zone"),
         ({"SALESBOT_DATABASE_URL": "mysql://x"}, "database.url", "sqlite:///"),
         ({"SALESBOT_ALERTS_QUIET_HOURS": "late"}, "alerts.quiet_hours", "HH:MM-HH:MM"),
         ({"SALESBOT_ALERTS_SILENT_CUSTOMER_DAYS": "[30, 14]"}, "alerts.silent_customer_days", "ascending"),
+        ({"SALESBOT_ALERTS_STALE_DEAL_MANAGER_DAYS": "2"}, "alerts", "at least stale_deal_rep_days"),
         ({"SALESBOT_MATCHING_ASK": "0.95"}, "matching", "lower than auto_link"),
     ],
 )

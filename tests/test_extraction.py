@@ -47,7 +47,8 @@ def test_spans_are_exact_substrings(index: CustomerIndex) -> None:
     for note in NOTES:
         text = note["text"]
         d = extract(text, ref_time=datetime.fromisoformat(note["ref_time"]), customers=index)
-        for item in [*d.pain_points, *d.action_items, *d.amounts, *d.contacts, *d.competitors, *d.dates]:
+        items: list = [*d.pain_points, *d.action_items, *d.amounts, *d.contacts, *d.competitors, *d.dates]
+        for item in items:
             assert text[item.span.start:item.span.end] == item.text
 
 
@@ -121,3 +122,46 @@ def test_cli_bad_customer_file() -> None:
     out = io.StringIO()
     assert extract_main("/nonexistent/customers.csv", io.StringIO(""), out) == 2
     assert "error" in json.loads(out.getvalue())
+
+
+REF_TIME = datetime.fromisoformat("2026-10-12T10:00:00+08:00")  # a Monday
+
+
+@pytest.mark.parametrize(
+    "text, contacts",
+    [
+        ("大连海川的品控部主管老周反馈封口不严", ["品控部主管老周"]),
+        ("恒达王总和生产部杨主管一起看了试机", ["王总", "生产部杨主管"]),
+        ("设备科的张科长说预算没批", ["张科长"]),  # joined with 的: the department is dropped
+        ("他们老板和院长都没来，只见了采购", []),  # nameless roles
+        ("Met David from Yuntu today, 云图那边对demo很感兴趣", ["David"]),
+        ("我让售后工程师小吴明早出发，顺便把丢单总结发给经理", []),  # our colleagues, not 单总
+    ],
+)
+def test_contact_forms(text: str, contacts: list[str]) -> None:
+    assert [c.text for c in extract(text, ref_time=REF_TIME).contacts] == contacts
+
+
+def test_competitor_from_cue_patterns() -> None:
+    d = extract("瑞达电气的黄工说价格比西门子的高了快20%，他们最后用了正泰的", ref_time=REF_TIME)
+    assert [c.text for c in d.competitors] == ["西门子", "正泰"]
+    assert {p.category for p in d.pain_points} == {"competitor"}
+    assert d.stage == "lost"
+
+
+def test_customer_wish_is_not_a_reached_stage() -> None:
+    d = extract("宏泰的邹总说想看看我们的替代方案", ref_time=REF_TIME)
+    assert d.stage != "quote"
+
+
+def test_customer_promise_does_not_set_follow_up() -> None:
+    d = extract("孙总说明天给答复，我后天带合同过去", ref_time=REF_TIME)
+    owners = {a.text: (a.owner, a.due.isoformat() if a.due else None) for a in d.action_items}
+    assert owners["给答复"] == ("customer", "2026-10-13")
+    assert d.next_follow_up is not None and d.next_follow_up.isoformat() == "2026-10-14"
+
+
+def test_doer_and_date_in_one_task() -> None:
+    d = extract("云图的Alice说测试环境老是超时，我让研发小周明天远程看一下", ref_time=REF_TIME)
+    assert [(a.text, a.owner) for a in d.action_items] == [("让研发小周明天远程看一下", "team")]
+    assert [p.category for p in d.pain_points] == ["quality"]

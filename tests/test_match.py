@@ -158,6 +158,7 @@ def test_find_mention_links(index, text, mention, expected):
         "新客户杭州远大科技的王总，之前在苏州恒达做采购，下周拜访",
         "他们现在用的是苏州恒达的设备，想换成我们的",  # competitor / incumbent supplier
         "恒通的李经理说报价收到了",  # two listed 恒通, nothing decides
+        "新客户叫鹭通物流有限公司，想了解我们给鹭美口腔做的方案",  # unlisted company comes first
     ],
 )
 def test_find_mention_unlisted_or_unclear(index, text):
@@ -165,7 +166,9 @@ def test_find_mention_unlisted_or_unclear(index, text):
     assert m is None or m.customer_id is None
 
 
-@pytest.mark.parametrize("text", ["提醒一下，周一上午部门例会要交回款明细。", "一路顺风，明天回公司", ""])
+@pytest.mark.parametrize(
+    "text", ["提醒一下，周一上午部门例会要交回款明细。", "一路顺风，明天回公司", "我们公司下周开年会", ""]
+)
 def test_find_mention_none_for_internal_notes(index, text):
     assert index.find_mention(text) is None
 
@@ -209,3 +212,23 @@ def test_never_raises_on_odd_input(index, text):
     m = index.find_mention(text)
     if m is not None:
         assert text[m.span.start : m.span.end] == m.text
+
+
+def test_related_industries_link_and_unrelated_do_not(index):
+    assert index.match("北京恒通器械").best.id == "C017"
+    assert index.match("北京恒通制药").best is None  # pharma is not a device maker
+    assert index.match("北京恒通医院").best is None
+
+
+def test_pinyin_with_tone_marks_and_brackets():
+    idx = CustomerIndex([CustomerRef("K1", "康博生物医疗科技(上海)有限公司", "上海")])
+    assert idx.match("Kāngbó").best.id == "K1"
+    assert idx.match("Kangbo Biotech (Shanghai)").best.id == "K1"
+    assert idx.match("Kangbo Biotech Beijing").best is None
+
+
+def test_company_and_institution_with_one_brand_are_only_offered():
+    idx = CustomerIndex([CustomerRef("1", "北京华信科技有限公司", None)])
+    assert idx.match("北京华信科技股份有限公司").best.id == "1"  # another company form: same
+    res = idx.match("华信信息技术服务中心")
+    assert res.best is None and [c.id for c in res.alternates] == ["1"]

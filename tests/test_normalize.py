@@ -113,3 +113,9 @@ def test_branch_region_and_district_are_regions():
     d = parse_name("上海浦东恒达科技")
     assert [r.name for r in d.regions] == ["上海", "浦东"] and d.brand == "恒达"
     assert regions_compatible(d.regions, (region_info("上海"),)) is True
+
+
+def test_org_class_from_legal_form():
+    assert parse_name("华信信息技术服务中心").org_class == "institution"
+    assert parse_name("北京华信科技股份有限公司").org_class == "company"
+    assert parse_name("华信").org_class is None

@@ -1,0 +1,91 @@
+"""Outbox delivery: pending pushes → one digest per recipient → their channel, with retries.
+
+Rows are only ever marked sent after the channel accepted the message, so a crash or a failed
+send means "try again later" (exponential backoff), never "lost"; after `max_attempts` a row
+is marked dead and shows up in `salesbot outbox --status dead`. Quiet hours defer, never drop.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, time
+from typing import Mapping
+
+from bot.config import Settings
+from bot.types import Channel, Peer, Reply
+from handlers import texts
+from handlers.router import Services
+from store import alerts, repos
+
+log = logging.getLogger(__name__)
+
+
+def in_quiet_hours(settings: Settings, now: datetime) -> bool:
+    if not settings.alerts.quiet_hours:
+        return False
+    start_s, end_s = settings.alerts.quiet_hours.split("-")
+    start, end = time.fromisoformat(start_s), time.fromisoformat(end_s)
+    t = now.astimezone(settings.tz).time()
+    return (start <= t or t < end) if start > end else (start <= t < end)
+
+
+class Notifier:
+    def __init__(self, svc: Services, channels: Mapping[str, Channel]) -> None:
+        self.svc = svc
+        self.channels = channels
+        self._task: asyncio.Task[None] | None = None
+
+    def _peer(self, user_id: int) -> tuple[Channel, Peer] | None:
+        """The user's first IM account on a running channel (channel registration order)."""
+        ids = {i.channel: i.im_id for i in self.svc.db.call(repos.identities_of, user_id)}
+        for name, channel in self.channels.items():
+            if name in ids:
+                return channel, Peer(name, ids[name])
+        return None
+
+    async def deliver_due(self, now: datetime | None = None) -> int:
+        """Send everything due now, merged per recipient; returns how many rows were sent."""
+        now = now or self.svc.clock.now()
+        if in_quiet_hours(self.svc.settings, now):
+            return 0
+        a = self.svc.settings.alerts
+        rows = await self.svc.db.run(alerts.due_notifications, now)
+        by_recipient: dict[int, list] = {}  # type: ignore[type-arg]
+        for r in rows:
+            by_recipient.setdefault(r.recipient_id, []).append(r)
+        sent = 0
+        for user_id, group in by_recipient.items():
+            ids = [r.id for r in group]
+            target = await asyncio.to_thread(self._peer, user_id)
+            if target is None:
+                await self.svc.db.run(alerts.mark_failed, ids, "no IM account on a running channel", now,
+                                      a.retry_base_seconds, a.max_attempts)
+                continue
+            channel, peer = target
+            try:
+                await channel.send(peer, Reply(texts.render_digest([r.body for r in group])))
+            except Exception as exc:  # any channel failure: retry later with backoff
+                log.warning("push to user %s failed: %s", user_id, exc)
+                await self.svc.db.run(alerts.mark_failed, ids, f"{type(exc).__name__}: {exc}", now,
+                                      a.retry_base_seconds, a.max_attempts)
+                continue
+            await self.svc.db.run(alerts.mark_sent, ids, now)
+            sent += len(ids)
+        return sent
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.deliver_due()
+            except Exception:
+                log.exception("outbox delivery failed; retrying next round")
+            await asyncio.sleep(self.svc.settings.alerts.delivery_interval_seconds)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None

@@ -1,0 +1,250 @@
+"""Set-based queries behind the alert rules: one statement per rule, never one per row.
+
+Each returns plain tuples with what the rule needs to address and word its alert (owner,
+owner's manager, names, amounts), so evaluation over a million deals stays a few queries.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Iterable
+
+from sqlalchemy import func, or_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from store.models import ActionItem, Contract, Customer, Deal, FollowUp, Notification, Payment, StageChange, User
+
+
+@dataclass(frozen=True, slots=True)
+class DealRow:
+    deal_id: int
+    customer_id: int
+    customer: str
+    stage: str
+    amount: Decimal | None
+    last_activity_at: datetime
+    owner_id: int
+    owner: str
+    manager_id: int | None
+
+
+def _deal_rows(s: Session, *where: Any) -> list[DealRow]:
+    owner = aliased(User)
+    q = (
+        select(Deal.id, Deal.customer_id, Customer.name, Deal.stage, Deal.amount, Deal.last_activity_at,
+               Deal.owner_id, owner.name, owner.manager_id)
+        .join(Customer, col(Customer.id) == col(Deal.customer_id))
+        .join(owner, col(owner.id) == col(Deal.owner_id))
+        .where(Deal.status == "open", *where)
+        .order_by(col(Deal.last_activity_at), col(Deal.id))
+    )
+    return [DealRow(*r) for r in s.exec(q)]  # type: ignore[call-overload]
+
+
+def _not_snoozed(today: date) -> Any:
+    return or_(col(Deal.snoozed_until).is_(None), col(Deal.snoozed_until) <= today)
+
+
+def stale_deals(s: Session, touched_before: datetime, today: date) -> list[DealRow]:
+    """Open, unsnoozed deals whose last activity is before the given instant."""
+    return _deal_rows(s, col(Deal.last_activity_at) < touched_before, _not_snoozed(today))
+
+
+def quotes_without_reply(s: Session, touched_by: datetime, today: date) -> list[DealRow]:
+    """Deals sitting in the quote stage with nothing recorded since (the quote was the last touch)."""
+    return _deal_rows(s, Deal.stage == "quote", col(Deal.last_activity_at) <= touched_by,
+                      _not_snoozed(today))
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerRow:
+    customer_id: int
+    customer: str
+    last_interaction: datetime
+    owner_id: int
+    owner: str
+    manager_id: int | None
+
+
+def silent_customers(s: Session, silent_since: datetime) -> list[CustomerRow]:
+    """Owned customers whose newest follow-up (or creation, if none) is at or before the instant."""
+    last_fu = (
+        select(FollowUp.customer_id, func.max(FollowUp.created_at).label("last"))
+        .where(FollowUp.status == "active", col(FollowUp.customer_id).is_not(None))
+        .group_by(col(FollowUp.customer_id))
+        .subquery()
+    )
+    last = func.coalesce(last_fu.c.last, Customer.created_at)
+    owner = aliased(User)
+    q = (
+        select(Customer.id, Customer.name, last, owner.id, owner.name, owner.manager_id)
+        .join(owner, col(owner.id) == col(Customer.owner_id))
+        .outerjoin(last_fu, last_fu.c.customer_id == col(Customer.id))
+        .where(col(Customer.merged_into_id).is_(None), last <= silent_since)
+        .order_by(last, col(Customer.id))
+    )
+    out = []
+    for cid, name, at, oid, oname, mid in s.exec(q):  # type: ignore[call-overload]
+        if isinstance(at, str):  # SQLite returns coalesce() of datetimes as text
+            at = datetime.fromisoformat(at)
+        out.append(CustomerRow(cid, name, at, oid, oname, mid))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ContractRow:
+    contract_id: int
+    number: str | None
+    deal_id: int
+    customer: str
+    signed_on: date
+    due_on: date | None
+    amount: Decimal
+    paid: Decimal
+    owner_id: int
+    owner: str
+    manager_id: int | None
+
+    @property
+    def balance(self) -> Decimal:
+        return self.amount - self.paid
+
+
+def _contract_rows(s: Session, *where: Any) -> list[ContractRow]:
+    paid = (
+        select(Payment.contract_id, func.sum(Payment.amount).label("paid"))
+        .group_by(col(Payment.contract_id))
+        .subquery()
+    )
+    owner = aliased(User)
+    paid_sum = func.coalesce(paid.c.paid, 0)
+    q = (
+        select(Contract.id, Contract.number, Deal.id, Customer.name, Contract.signed_on, Contract.due_on,
+               Contract.amount, paid_sum, owner.id, owner.name, owner.manager_id)
+        .join(Deal, col(Deal.id) == col(Contract.deal_id))
+        .join(Customer, col(Customer.id) == col(Deal.customer_id))
+        .join(owner, col(owner.id) == col(Deal.owner_id))
+        .outerjoin(paid, paid.c.contract_id == col(Contract.id))
+        .where(paid_sum < Contract.amount, *where)
+        .order_by(col(Contract.signed_on), col(Contract.id))
+    )
+    return [ContractRow(*r[:7], Decimal(str(r[7])), *r[8:]) for r in s.exec(q)]  # type: ignore[call-overload]
+
+
+def contracts_without_payment(s: Session, signed_on_or_before: date) -> list[ContractRow]:
+    no_payment = ~select(Payment.id).where(Payment.contract_id == Contract.id).exists()
+    return _contract_rows(s, col(Contract.signed_on) <= signed_on_or_before, no_payment)
+
+
+def overdue_contracts(s: Session, today: date) -> list[ContractRow]:
+    return _contract_rows(s, col(Contract.due_on) < today, _not_snoozed(today))
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRow:
+    item_id: int
+    text: str
+    due: date
+    customer: str | None
+    assignee_id: int
+
+
+def due_items(s: Session, today: date) -> list[ItemRow]:
+    q = (
+        select(ActionItem.id, ActionItem.text, ActionItem.due, Customer.name, ActionItem.assignee_id)
+        .outerjoin(Customer, col(Customer.id) == col(ActionItem.customer_id))
+        .where(ActionItem.status == "open", col(ActionItem.due) <= today)
+        .order_by(col(ActionItem.assignee_id), col(ActionItem.due), col(ActionItem.id))
+    )
+    return [ItemRow(*r) for r in s.exec(q)]  # type: ignore[call-overload]
+
+
+def managers(s: Session) -> list[User]:
+    return list(s.exec(select(User).where(User.role == "manager", col(User.active))))
+
+
+def stage_entries(s: Session, deal_ids: Iterable[int] | None = None) -> list[tuple[int, str, datetime]]:
+    """(deal, stage entered, when) for every stage change, oldest first: the funnel's raw material."""
+    q = select(StageChange.deal_id, StageChange.to_stage, StageChange.at).where(StageChange.source != "undo")
+    if deal_ids is not None:
+        q = q.where(col(StageChange.deal_id).in_(list(deal_ids)))
+    return [tuple(r) for r in s.exec(q.order_by(col(StageChange.deal_id), col(StageChange.at)))]  # type: ignore[misc]
+
+
+def deals_in_scope(s: Session, owner_ids: Iterable[int] | None) -> list[Deal]:
+    q = select(Deal)
+    if owner_ids is not None:
+        q = q.where(col(Deal.owner_id).in_(list(owner_ids)))
+    return list(s.exec(q))
+
+
+# ---------------------------------------------------------------- outbox
+
+
+def enqueue_many(s: Session, rows: list[dict[str, Any]]) -> int:
+    """Insert notifications, skipping dedupe keys already present; returns how many are new."""
+    if not rows:
+        return 0
+    dialect = s.get_bind().dialect.name
+    ins = (postgresql if dialect == "postgresql" else sqlite).insert
+    stmt = ins(Notification).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(Notification.id)
+    new = 0
+    for i in range(0, len(rows), 500):
+        new += len(s.execute(stmt, rows[i:i + 500]).all())
+    return new
+
+
+def due_notifications(s: Session, now: datetime, limit: int = 1000) -> list[Notification]:
+    return list(
+        s.exec(
+            select(Notification)
+            .where(Notification.status == "pending", col(Notification.next_attempt_at) <= now)
+            .order_by(col(Notification.recipient_id), col(Notification.id))
+            .limit(limit)
+        )
+    )
+
+
+def notifications(s: Session, status: str | None = None, recipient_ids: Iterable[int] | None = None,
+                  since: datetime | None = None, limit: int = 200) -> list[Notification]:
+    q = select(Notification)
+    if status:
+        q = q.where(Notification.status == status)
+    if recipient_ids is not None:
+        q = q.where(col(Notification.recipient_id).in_(list(recipient_ids)))
+    if since is not None:
+        q = q.where(col(Notification.created_at) >= since)
+    return list(s.exec(q.order_by(col(Notification.id).desc()).limit(limit)))
+
+
+def backlog(s: Session) -> dict[str, int]:
+    rows = s.exec(select(Notification.status, func.count()).group_by(col(Notification.status)))
+    return {status: int(n) for status, n in rows}  # type: ignore[misc]
+
+
+
+def mark_sent(s: Session, ids: list[int], now: datetime) -> None:
+    for n in s.exec(select(Notification).where(col(Notification.id).in_(ids))):
+        n.status, n.sent_at, n.attempts = "sent", now, n.attempts + 1
+        s.add(n)
+
+
+def mark_failed(s: Session, ids: list[int], error: str, now: datetime, base_seconds: int,
+                max_attempts: int) -> int:
+    """Count a failed attempt: back off exponentially, or mark dead after max attempts."""
+    from datetime import timedelta
+
+    dead = 0
+    for n in s.exec(select(Notification).where(col(Notification.id).in_(ids))):
+        n.attempts += 1
+        n.last_error = error[:500]
+        if n.attempts >= max_attempts:
+            n.status = "dead"
+            dead += 1
+        else:
+            n.next_attempt_at = now + timedelta(seconds=base_seconds * 2 ** (n.attempts - 1))
+        s.add(n)
+    return dead

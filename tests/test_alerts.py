@@ -1,0 +1,266 @@
+"""Alert rules at and just below their thresholds, working days, quiet hours and delivery."""
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import select
+
+from bot.app import App
+from bot.config import load_settings
+from scheduler import jobs
+from store import alerts, repos
+from store.models import ActionItem, Contract, Deal, FollowUp, Notification, Payment
+from tests.conftest import make_app, seed_team
+from tests.fakes import FakeChannel, FixedClock
+
+TZ = ZoneInfo("Asia/Shanghai")
+SETTINGS = load_settings(env={})
+
+
+def at(y: int, m: int, d: int, hh: int = 10, mm: int = 0) -> datetime:
+    return datetime(y, m, d, hh, mm, tzinfo=TZ)
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> App:
+    app, _ = make_app(tmp_path / "a.db", FixedClock(at(2026, 1, 14)))
+    seed_team(app)  # zhang (#2) and li (#3) report to wang (#1); customers 1-2 zhang's, 3-4 li's
+    yield app
+    app.svc.db.dispose()
+
+
+def deal(app: App, customer_id: int, owner_id: int, last: datetime, stage: str = "needs") -> int:
+    def add(s):  # type: ignore[no-untyped-def]
+        d = Deal(customer_id=customer_id, owner_id=owner_id, title=f"deal {customer_id}", stage=stage,
+                 amount=Decimal(100_000), last_activity_at=last, created_at=last)
+        s.add(d)
+        s.flush()
+        return d.id
+
+    return app.svc.db.call(add)
+
+
+def plan(app: App, now: datetime, *rules: str) -> list[jobs.Planned]:
+    return app.svc.db.call(jobs.evaluate, SETTINGS, now, rules)
+
+
+def keys(p: list[jobs.Planned]) -> set[tuple[str, int]]:
+    return {(x.rule, x.recipient_id) for x in p}
+
+
+def test_stale_deal_thresholds_in_working_days(app: App) -> None:
+    now = at(2026, 1, 14)  # Wednesday
+    deal(app, 1, 2, at(2026, 1, 12, 18))  # 2 working days: below
+    assert plan(app, now, "stale_deals") == []
+    d = deal(app, 2, 2, at(2026, 1, 11, 23, 59))  # Sunday night: Mon-Wed = 3 working days
+    assert keys(plan(app, now, "stale_deals")) == {("stale_deal", 2)}
+    app.svc.db.call(lambda s: setattr(s.get(Deal, d), "last_activity_at", at(2026, 1, 8, 9)))
+    assert keys(plan(app, now, "stale_deals")) == {("stale_deal", 2)}  # 4 working days: rep only
+    app.svc.db.call(lambda s: setattr(s.get(Deal, d), "last_activity_at", at(2026, 1, 7, 9)))
+    assert keys(plan(app, now, "stale_deals")) == {("stale_deal", 2), ("stale_deal_team", 1)}
+
+
+def test_statutory_holiday_and_make_up_working_day(app: App) -> None:
+    # New Year 2026: Jan 1-3 off, Sunday Jan 4 is a make-up working day.
+    now = at(2026, 1, 7)
+    deal(app, 1, 2, at(2025, 12, 31, 12))  # Jan 4, 5, 6, 7 = 4 working days (Mon-Fri alone would say 5)
+    assert keys(plan(app, now, "stale_deals")) == {("stale_deal", 2)}
+    deal(app, 3, 3, at(2025, 12, 30, 12))  # 5 working days: the manager too
+    assert ("stale_deal_team", 1) in keys(plan(app, now, "stale_deals"))
+    app.svc.db.call(lambda s: s.add(ActionItem(assignee_id=2, text="送样品", due=date(2026, 1, 1))))
+    assert plan(app, at(2026, 1, 3, 9), "due_items") == []  # holiday: no morning digest
+    sunday = plan(app, at(2026, 1, 4, 9), "due_items")  # the make-up Sunday is a working day
+    assert keys(sunday) == {("due_items", 2)} and "已逾期3天" in sunday[0].line
+    assert plan(app, at(2026, 1, 11, 9), "due_items") == []  # an ordinary Sunday
+
+
+def test_silent_customer_escalates(app: App) -> None:
+    now = at(2026, 3, 1)
+
+    def note(days: float, customer_id: int = 1) -> None:
+        app.svc.db.call(lambda s: s.add(FollowUp(source_key=f"k{customer_id}-{days}", author_id=2,
+                                                 customer_id=customer_id, raw_text="x",
+                                                 created_at=now - timedelta(days=days))))
+
+    def created(customer_id: int, days: int) -> None:
+        from store.models import Customer
+
+        app.svc.db.call(lambda s: setattr(s.get(Customer, customer_id), "created_at", now - timedelta(days=days)))
+
+    for cid in (1, 2, 3, 4):
+        created(cid, 100)
+        note(1, cid)
+    note(14.99, 2)
+    assert plan(app, now, "silent_customers") == []
+    note(15, 3)  # li's customer, with a newer note removed below
+    with app.svc.db.session() as s:
+        for fu in s.exec(select(FollowUp).where(FollowUp.customer_id == 3, FollowUp.created_at > now - timedelta(days=2))):
+            s.delete(fu)
+    assert keys(plan(app, now, "silent_customers")) == {("silent_customer", 3)}
+    with app.svc.db.session() as s:
+        for fu in s.exec(select(FollowUp).where(FollowUp.customer_id == 3)):
+            fu.created_at = now - timedelta(days=30)
+            s.add(fu)
+    p = plan(app, now, "silent_customers")
+    assert keys(p) == {("silent_customer", 3), ("silent_customer_team", 1)}
+    assert "释放客户" in next(x.title for x in p if x.rule == "silent_customer_team")
+
+
+def test_contract_rules(app: App) -> None:
+    now = at(2026, 3, 10)
+    d = deal(app, 1, 2, now, stage="won")
+
+    def contract(signed: date, due: date | None, amount: int, paid: int = 0) -> int:
+        def add(s):  # type: ignore[no-untyped-def]
+            c = Contract(deal_id=d, number=f"HT-{signed}", signed_on=signed, amount=Decimal(amount), due_on=due)
+            s.add(c)
+            s.flush()
+            if paid:
+                s.add(Payment(contract_id=c.id, amount=Decimal(paid), paid_on=signed))
+            return c.id
+
+        return app.svc.db.call(add)
+
+    contract(date(2026, 3, 4), date(2026, 4, 1), 50_000)  # 6 days: below
+    assert plan(app, now, "unpaid_contracts") == []
+    contract(date(2026, 3, 3), date(2026, 4, 1), 60_000)  # 7 days, no payment: collection list
+    assert keys(plan(app, now, "unpaid_contracts")) == {("unpaid_contract", 1)}
+    contract(date(2026, 1, 1), date(2026, 3, 10), 80_000, paid=30_000)  # due today: not yet overdue
+    assert len(plan(app, now, "unpaid_contracts")) == 1
+    late = plan(app, now + timedelta(days=1), "unpaid_contracts")
+    assert keys(late) == {("unpaid_contract", 1), ("payment_overdue", 2), ("payment_overdue", 1)}
+    assert "待回 5万" in next(x.line for x in late if x.rule == "payment_overdue")
+    # Daily until paid: a new key every day; snoozing the deal silences it.
+    day2 = plan(app, now + timedelta(days=2), "unpaid_contracts")
+    assert {x.key for x in day2} - {x.key for x in late}
+    app.svc.db.call(lambda s: setattr(s.get(Deal, d), "snoozed_until", date(2026, 3, 20)))
+    assert "payment_overdue" not in {x.rule for x in plan(app, now + timedelta(days=2), "unpaid_contracts")}
+
+
+def test_quote_without_reply(app: App) -> None:
+    now = at(2026, 3, 10)
+    deal(app, 1, 2, now - timedelta(hours=47, minutes=59), stage="quote")
+    deal(app, 2, 2, now - timedelta(hours=48), stage="needs")  # not a quote
+    assert plan(app, now, "quotes_without_reply") == []
+    deal(app, 3, 3, now - timedelta(hours=48), stage="quote")
+    assert keys(plan(app, now, "quotes_without_reply")) == {("quote_no_reply", 3)}
+
+
+def test_weekly_funnel_goes_to_managers(app: App) -> None:
+    now = at(2026, 3, 9, 9)
+    d = deal(app, 1, 2, now - timedelta(days=20), stage="quote")
+    app.svc.db.call(lambda s: repos.set_stage(s, s.get(Deal, d), "trial", None, "command",
+                                              now=now - timedelta(days=10)))
+    [report] = plan(app, now, "weekly_funnel")
+    assert report.recipient_id == 1 and "2026年第11周" in report.title
+    assert "试用验证 · 1 · 10万" in report.line and "停滞商机" in report.line
+
+
+def _notify(app: App, now: datetime, *rules: str) -> int:
+    _, new = app.svc.db.call(jobs.run_rules, SETTINGS, now, rules or None, False)
+    return new
+
+
+def _outbox(app: App) -> list[Notification]:
+    return app.svc.db.call(lambda s: list(s.exec(select(Notification).order_by(Notification.id))))
+
+
+def test_two_runs_one_notification_and_digest_merging(app: App) -> None:
+    now = at(2026, 1, 14)
+    for cid in (1, 2):
+        deal(app, cid, 2, at(2026, 1, 5))
+    assert _notify(app, now) >= 3
+    again = _notify(app, now + timedelta(hours=2))
+    assert again == 0
+    channel = FakeChannel("console")
+    app.add_channel(channel)
+    sent = asyncio.run(app.notifier.deliver_due(now))
+    assert sent == len(_outbox(app))
+    by_user = {p.user_id: r.text for p, r in channel.sent}
+    assert len(channel.sent) == 2  # zhang's two deals in one message, wang's digest in another
+    assert by_user["zhang"].count("#") >= 2 and "超过3个工作日" in by_user["zhang"]
+    assert "张伟" in by_user["wang"]
+    assert asyncio.run(app.notifier.deliver_due(now + timedelta(minutes=5))) == 0
+
+
+def test_quiet_hours_defer_and_restart_delivers_pending(app: App, tmp_path: Path) -> None:
+    night = at(2026, 1, 14, 22, 30)
+    deal(app, 1, 2, at(2026, 1, 5))
+    _notify(app, night)
+    channel = FakeChannel("console")
+    app.add_channel(channel)
+    assert asyncio.run(app.notifier.deliver_due(night)) == 0
+    assert asyncio.run(app.notifier.deliver_due(at(2026, 1, 15, 8, 29))) == 0
+    assert all(n.status == "pending" for n in _outbox(app))
+    # The process restarts: a new app on the same database delivers what is pending.
+    app2, channel2 = make_app(Path(app.svc.db.url.split("///")[1]), FixedClock(at(2026, 1, 15, 8, 31)))
+    assert asyncio.run(app2.notifier.deliver_due()) == len(_outbox(app))
+    assert len(channel2.sent) == 2 and channel.sent == []  # one digest each for zhang and wang
+    app2.svc.db.dispose()
+
+
+class FlakyChannel(FakeChannel):
+    def __init__(self, failures: int) -> None:
+        super().__init__("console")
+        self.failures = failures
+
+    async def send(self, to, reply):  # type: ignore[no-untyped-def]
+        if self.failures > 0:
+            self.failures -= 1
+            raise ConnectionError("gateway 502")
+        await super().send(to, reply)
+
+
+def test_failure_then_success_delivers_once_and_dead_after_max(app: App) -> None:
+    now = at(2026, 1, 14)
+    deal(app, 1, 2, at(2026, 1, 12, 9), stage="quote")  # quote > 48 h: zhang only
+    _notify(app, now, "quotes_without_reply")
+    flaky = FlakyChannel(failures=1)
+    app.add_channel(flaky)
+    assert asyncio.run(app.notifier.deliver_due(now)) == 0
+    [row] = _outbox(app)
+    assert row.status == "pending" and row.attempts == 1 and "502" in row.last_error
+    assert asyncio.run(app.notifier.deliver_due(now + timedelta(seconds=59))) == 0  # backing off
+    assert asyncio.run(app.notifier.deliver_due(now + timedelta(seconds=60))) == 1
+    assert len(flaky.sent) == 1 and _outbox(app)[0].status == "sent"
+
+    deal(app, 2, 2, at(2026, 1, 12, 9), stage="quote")
+    _notify(app, now, "quotes_without_reply")
+    flaky.failures = 100
+    t = now
+    for _ in range(SETTINGS.alerts.max_attempts):
+        asyncio.run(app.notifier.deliver_due(t))
+        t += timedelta(hours=1)  # past every backoff, outside quiet hours
+    rows = app.svc.db.call(alerts.notifications, "dead")
+    assert len(rows) == 1 and rows[0].attempts == SETTINGS.alerts.max_attempts
+    assert len(flaky.sent) == 1
+
+
+def test_snooze_release_and_push_log_commands(tmp_path: Path) -> None:
+    from tests.conftest import Bot
+
+    clock = FixedClock(at(2026, 1, 14))
+    app, channel = make_app(tmp_path / "b.db", clock)
+    seed_team(app)
+    bot = Bot(app, channel, clock, tmp_path / "b.db")
+    d = deal(app, 1, 2, at(2026, 1, 5))
+    assert "1月21日" in bot.say("zhang", f"暂停提醒 {d} 7")
+    assert plan(app, at(2026, 1, 14), "stale_deals") == []
+    assert keys(plan(app, at(2026, 1, 21), "stale_deals"))  # back after the snooze
+    assert "没有编号为" in bot.say("li", f"暂停提醒 {d} 7")
+    assert "用法" in bot.say("zhang", f"暂停提醒 {d}")
+    assert "只对主管" in bot.say("zhang", "释放客户 1")
+    assert "放回公海" in bot.say("wang", "释放客户 1")
+    assert app.svc.db.call(lambda s: s.get(__import__("store.models", fromlist=["Customer"]).Customer, 1)).owner_id is None
+    assert "没有发出提醒" in bot.say("wang", "提醒记录")
+    deal(app, 3, 3, at(2026, 1, 5))
+    _notify(app, at(2026, 1, 21))
+    log = bot.say("wang", "提醒记录")
+    assert "李娜" in log and "王经理" in log
+    assert "李娜" not in bot.say("zhang", "提醒记录")
+    app.svc.db.dispose()
