@@ -242,38 +242,35 @@ def render_digest(bodies: list[dict[str, Any]]) -> str:
     return "\n".join(parts)
 
 
-def render_funnel(settings: Any, deals: list[Any], entries: list[tuple[int, str, Any]],
-                  stall_cutoff: date, now: Any) -> str:
-    """Text table: per stage count, amount, conversion to the next stage, average days in stage."""
-    stages = [s for s in settings.pipeline.stages if s != "lost"]
-    order = {s: i for i, s in enumerate(stages)}
-    reached: dict[str, set[int]] = {s: set() for s in stages}
-    durations: dict[str, list[float]] = {s: [] for s in stages}
-    by_deal: dict[int, list[tuple[str, Any]]] = {}
-    for deal_id, stage, at in entries:
-        by_deal.setdefault(deal_id, []).append((stage, at))
-    for d in deals:
-        hist = by_deal.get(d.id) or [(d.stage, d.created_at)]
-        top = max((order[s] for s, _ in hist if s in order), default=-1)
-        for s in stages[: top + 1]:
-            reached[s].add(d.id)  # reaching a later stage implies passing the earlier ones
-        for (s, at), nxt in zip(hist, [*hist[1:], (None, now)]):
-            if s in durations:
-                durations[s].append((nxt[1] - at).total_seconds() / 86400)
+def render_funnel(settings: Any, stages: list[str], data: Any, scope: set[int] | None,
+                  stalled: list[Any]) -> str:
+    """Text table for one manager's team: count, amount, conversion to the next stage, dwell time."""
+    mine = (lambda owner: True) if scope is None else (lambda owner: owner in scope)
+    count: dict[tuple[str, str], int] = {}
+    amount: dict[tuple[str, str], Decimal] = {}
+    n_stalled = 0
+    for (owner, stage, status), cell in data.cells.items():
+        if mine(owner):
+            count[(stage, status)] = count.get((stage, status), 0) + cell.count
+            amount[(stage, status)] = amount.get((stage, status), Decimal(0)) + cell.amount
+            n_stalled += cell.stalled
+    reached = [0] * len(stages)
+    for (owner, rank), n in data.furthest.items():
+        if mine(owner) and rank >= 0:
+            for k in range(rank + 1):
+                reached[k] += n
     lines = ["阶段 · 在手数量 · 金额 · 转入下一阶段 · 平均停留"]
-    open_deals = [d for d in deals if d.status == "open"]
-    for i, s in enumerate(stages):
-        here = [d for d in open_deals if d.stage == s] if s != "won" else [d for d in deals if d.status == "won"]
-        amount = sum((d.amount or 0) for d in here)
-        conv = "—"
-        if i + 1 < len(stages) and reached[s]:
-            conv = f"{100 * len(reached[stages[i + 1]] & reached[s]) / len(reached[s]):.0f}%"
-        avg = f"{sum(durations[s]) / len(durations[s]):.1f}天" if durations[s] and s != "won" else "—"
-        lines.append(f"{settings.stage_label(s)} · {len(here)} · {fmt_money(amount)} · {conv} · {avg}")
-    lost = sum(1 for d in deals if d.status == "lost")
-    lines.append(f"输单 · {lost}")
-    stalled = [d for d in open_deals if d.last_activity_at.astimezone(settings.tz).date() <= stall_cutoff]
-    lines.append(f"停滞商机（超过{settings.alerts.stale_deal_manager_days}个工作日未更新）：{len(stalled)} 个")
-    for d in sorted(stalled, key=lambda d: d.last_activity_at)[:10]:
-        lines.append(f"  #{d.id} {d.title} · {settings.stage_label(d.stage)} · {fmt_money(d.amount)}")
+    for i, st in enumerate(stages):
+        key = (st, "won") if st == "won" else (st, "open")
+        conv = f"{100 * reached[i + 1] / reached[i]:.0f}%" if i + 1 < len(stages) and reached[i] else "—"
+        total, n = 0.0, 0
+        for (owner, stage), (t, k) in data.days_in_stage.items():
+            if stage == st and mine(owner):
+                total, n = total + t, n + k
+        avg = f"{total / n:.1f}天" if n and st != "won" else "—"
+        lines.append(f"{settings.stage_label(st)} · {count.get(key, 0)} · {fmt_money(amount.get(key, 0))} · {conv} · {avg}")
+    lines.append(f"输单 · {sum(n for (st, status), n in count.items() if status == 'lost')}")
+    lines.append(f"停滞商机（超过{settings.alerts.stale_deal_manager_days}个工作日未更新）：{n_stalled} 个")
+    for d in stalled:
+        lines.append(f"  #{d.deal_id} {d.customer} · {settings.stage_label(d.stage)} · {fmt_money(d.amount)} · {d.owner}")
     return "\n".join(lines)

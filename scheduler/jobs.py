@@ -140,16 +140,19 @@ def weekly_funnel(s: Session, settings: Settings, now: datetime) -> list[Planned
 
     today = _local(settings, now).date()
     year, week, _ = today.isocalendar()
+    stages = [st for st in settings.pipeline.stages if st != "lost"]
+    stall = _start_of(settings, workday_cutoff(today, settings.alerts.stale_deal_manager_days) + timedelta(days=1))
+    data = alerts.funnel_data(s, stages, stall, now - timedelta(days=FUNNEL_WINDOW_DAYS))
     out = []
-    stall = workday_cutoff(today, settings.alerts.stale_deal_manager_days)
     for m in alerts.managers(s):
         scope = repos.scope_user_ids(s, m)
-        deals = alerts.deals_in_scope(s, scope)
-        entries = alerts.stage_entries(s, [d.id for d in deals])  # type: ignore[misc]
-        report = texts.render_funnel(settings, deals, entries, stall, now)
+        report = texts.render_funnel(settings, stages, data, scope, alerts.stalled_deals(s, scope, stall))
         out.append(Planned(f"funnel:{m.id}:{year}-W{week:02d}", "weekly_funnel", m.id,  # type: ignore[arg-type]
                            texts.ALERT_FUNNEL.format(week=f"{year}年第{week}周"), report))
     return out
+
+
+FUNNEL_WINDOW_DAYS = 90  # closed deals and stage dwell times of the last quarter
 
 
 RULES: dict[str, Rule] = {

@@ -6,11 +6,11 @@ owner's manager, names, amounts), so evaluation over a million deals stays a few
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any, Iterable
 
-from sqlalchemy import func, or_
+from sqlalchemy import and_, case, func, or_, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -31,7 +31,7 @@ class DealRow:
     manager_id: int | None
 
 
-def _deal_rows(s: Session, *where: Any) -> list[DealRow]:
+def _deal_rows(s: Session, *where: Any, limit: int | None = None) -> list[DealRow]:
     owner = aliased(User)
     q = (
         select(Deal.id, Deal.customer_id, Customer.name, Deal.stage, Deal.amount, Deal.last_activity_at,
@@ -40,6 +40,7 @@ def _deal_rows(s: Session, *where: Any) -> list[DealRow]:
         .join(owner, col(owner.id) == col(Deal.owner_id))
         .where(Deal.status == "open", *where)
         .order_by(col(Deal.last_activity_at), col(Deal.id))
+        .limit(limit)
     )
     return [DealRow(*r) for r in s.exec(q)]  # type: ignore[call-overload]
 
@@ -70,26 +71,29 @@ class CustomerRow:
 
 
 def silent_customers(s: Session, silent_since: datetime) -> list[CustomerRow]:
-    """Owned customers whose newest follow-up (or creation, if none) is at or before the instant."""
-    last_fu = (
-        select(FollowUp.customer_id, func.max(FollowUp.created_at).label("last"))
-        .where(FollowUp.status == "active", col(FollowUp.customer_id).is_not(None))
-        .group_by(col(FollowUp.customer_id))
-        .subquery()
-    )
-    last = func.coalesce(last_fu.c.last, Customer.created_at)
+    """Owned customers whose newest interaction (a follow-up or deal activity; else their
+    creation) is at or before the instant."""
+    touches = union_all(
+        select(FollowUp.customer_id.label("cid"), FollowUp.created_at.label("at"))  # type: ignore[union-attr]
+        .where(FollowUp.status == "active", col(FollowUp.customer_id).is_not(None)),
+        select(Deal.customer_id.label("cid"), Deal.last_activity_at.label("at")),  # type: ignore[attr-defined]
+    ).subquery()
+    last_touch = select(touches.c.cid, func.max(touches.c.at).label("last")).group_by(touches.c.cid).subquery()
+    last = func.coalesce(last_touch.c.last, Customer.created_at)
     owner = aliased(User)
     q = (
         select(Customer.id, Customer.name, last, owner.id, owner.name, owner.manager_id)
         .join(owner, col(owner.id) == col(Customer.owner_id))
-        .outerjoin(last_fu, last_fu.c.customer_id == col(Customer.id))
+        .outerjoin(last_touch, last_touch.c.cid == col(Customer.id))
         .where(col(Customer.merged_into_id).is_(None), last <= silent_since)
         .order_by(last, col(Customer.id))
     )
     out = []
     for cid, name, at, oid, oname, mid in s.exec(q):  # type: ignore[call-overload]
-        if isinstance(at, str):  # SQLite returns coalesce() of datetimes as text
+        if isinstance(at, str):  # SQLite returns max()/coalesce() of datetimes as text
             at = datetime.fromisoformat(at)
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=timezone.utc)
         out.append(CustomerRow(cid, name, at, oid, oname, mid))
     return out
 
@@ -166,19 +170,76 @@ def managers(s: Session) -> list[User]:
     return list(s.exec(select(User).where(User.role == "manager", col(User.active))))
 
 
-def stage_entries(s: Session, deal_ids: Iterable[int] | None = None) -> list[tuple[int, str, datetime]]:
-    """(deal, stage entered, when) for every stage change, oldest first: the funnel's raw material."""
-    q = select(StageChange.deal_id, StageChange.to_stage, StageChange.at).where(StageChange.source != "undo")
-    if deal_ids is not None:
-        q = q.where(col(StageChange.deal_id).in_(list(deal_ids)))
-    return [tuple(r) for r in s.exec(q.order_by(col(StageChange.deal_id), col(StageChange.at)))]  # type: ignore[misc]
+@dataclass
+class FunnelCell:
+    count: int = 0
+    amount: Decimal = Decimal(0)
+    stalled: int = 0
 
 
-def deals_in_scope(s: Session, owner_ids: Iterable[int] | None) -> list[Deal]:
-    q = select(Deal)
+@dataclass
+class FunnelData:
+    """Aggregates per owner, so a manager's funnel is a sum over their team (no per-deal rows)."""
+
+    cells: dict[tuple[int, str, str], FunnelCell]  # (owner, stage, status)
+    furthest: dict[tuple[int, int], int]  # (owner, furthest stage rank) → deals
+    days_in_stage: dict[tuple[int, str], tuple[float, int]]  # (owner, stage) → (sum of days, n)
+
+
+def _rank(stage_col: Any, stages: list[str]) -> Any:
+    return case({s: i for i, s in enumerate(stages)}, value=stage_col, else_=-1)
+
+
+def _days_between(s: Session, later: Any, earlier: Any) -> Any:
+    if s.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", later - earlier) / 86400.0
+    return func.julianday(later) - func.julianday(earlier)
+
+
+def funnel_data(s: Session, stages: list[str], stall_before: datetime, since: datetime) -> FunnelData:
+    """Pipeline of open deals plus deals closed since `since`, aggregated in three statements."""
+    recent = or_(Deal.status == "open", col(Deal.updated_at) >= since)
+    stalled = func.sum(case((and_(Deal.status == "open", col(Deal.last_activity_at) < stall_before), 1), else_=0))
+    cells = {
+        (o, st, status): FunnelCell(int(n), Decimal(str(amt or 0)), int(stl or 0))
+        for o, st, status, n, amt, stl in s.exec(  # type: ignore[call-overload]
+            select(Deal.owner_id, Deal.stage, Deal.status, func.count(), func.sum(Deal.amount), stalled)
+            .where(recent).group_by(col(Deal.owner_id), col(Deal.stage), col(Deal.status)))
+    }
+    hist = (
+        select(StageChange.deal_id, func.max(_rank(StageChange.to_stage, stages)).label("r"))
+        .where(StageChange.source != "undo").group_by(col(StageChange.deal_id)).subquery()
+    )
+    now_rank, hist_rank = _rank(Deal.stage, stages), func.coalesce(hist.c.r, -1)
+    far = case((hist_rank > now_rank, hist_rank), else_=now_rank).label("far")
+    furthest = {
+        (o, int(r)): int(n)
+        for o, r, n in s.exec(  # type: ignore[call-overload]
+            select(Deal.owner_id, far, func.count()).outerjoin(hist, hist.c.deal_id == col(Deal.id))
+            .where(recent).group_by(col(Deal.owner_id), far))
+    }
+    nxt = func.lead(StageChange.at).over(partition_by=StageChange.deal_id, order_by=StageChange.at)
+    spans = (
+        select(StageChange.deal_id, StageChange.to_stage, StageChange.at, nxt.label("next_at"))
+        .where(StageChange.source != "undo", col(StageChange.at) >= since).subquery()
+    )
+    days = _days_between(s, spans.c.next_at, spans.c.at)
+    dwell = {
+        (o, st): (float(total or 0), int(n))
+        for o, st, total, n in s.exec(  # type: ignore[call-overload]
+            select(Deal.owner_id, spans.c.to_stage, func.sum(days), func.count(spans.c.next_at))
+            .join(Deal, col(Deal.id) == spans.c.deal_id)
+            .where(spans.c.next_at.is_not(None)).group_by(col(Deal.owner_id), spans.c.to_stage))
+    }
+    return FunnelData(cells, furthest, dwell)
+
+
+def stalled_deals(s: Session, owner_ids: Iterable[int] | None, stall_before: datetime,
+                  limit: int = 10) -> list[DealRow]:
+    where = [col(Deal.last_activity_at) < stall_before]
     if owner_ids is not None:
-        q = q.where(col(Deal.owner_id).in_(list(owner_ids)))
-    return list(s.exec(q))
+        where.append(col(Deal.owner_id).in_(list(owner_ids)))
+    return _deal_rows(s, *where, limit=limit)
 
 
 # ---------------------------------------------------------------- outbox
