@@ -6,19 +6,40 @@ import asyncio
 import logging
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
 
 from bot.config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from store.db import Database
 
 DEMO_DB = "salesbot-demo.db"
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    """Settings with --db applied; `--demo` (where a command has it) means the demo database."""
     settings = load_settings(args.config)
     if getattr(args, "db", None):
         url = args.db if "://" in args.db else f"sqlite:///{args.db}"
         settings.database.url = url
+    if getattr(args, "demo", False):
+        settings.database.url = f"sqlite:///{DEMO_DB}"
+        _seed_demo(settings, reset=False)
     return settings
+
+
+@contextmanager
+def _open_db(settings: Settings) -> Iterator["Database"]:
+    from store.db import Database
+
+    db = Database(settings.database.url)
+    try:
+        db.ensure_schema()
+        yield db
+    finally:
+        db.dispose()
 
 
 def _progress(msg: str) -> None:
@@ -42,20 +63,17 @@ def _build(settings: Settings):  # type: ignore[no-untyped-def]
 def _seed_demo(settings: Settings, reset: bool) -> None:
     from handlers.crm import normalized_name
     from store import repos
-    from store.db import Database
     from store.demo import seed_demo
 
     path = Path(settings.database.url.split("///", 1)[1])
     if reset:
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
-    db = Database(settings.database.url)
-    db.ensure_schema()
-    if not db.call(repos.list_users):
-        from bot.app import SystemClock
+    with _open_db(settings) as db:
+        if not db.call(repos.list_users):
+            from handlers.router import SystemClock
 
-        db.call(seed_demo, SystemClock().now(), settings.tz, normalized_name)
-    db.dispose()
+            db.call(seed_demo, SystemClock().now(), settings.tz, normalized_name)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -111,9 +129,6 @@ def cmd_say(args: argparse.Namespace) -> int:
     from store import repos
 
     settings = _settings(args)
-    if args.demo:
-        settings.database.url = f"sqlite:///{DEMO_DB}"
-        _seed_demo(settings, reset=False)
     from bot.app import build_app
     from bot.console import ConsoleChannel
 
@@ -159,16 +174,17 @@ def _safe_url(url: str) -> str:
 
 
 def cmd_users(args: argparse.Namespace) -> int:
-    from store import repos
-    from store.db import Database
+    if args.action == "add" and not args.name:
+        _progress("用法：salesbot users add NAME --role rep|manager|admin [--manager NAME] --console ID")
+        return 2
+    with _open_db(_settings(args)) as db:
+        return _users(args, db)
 
-    settings = _settings(args)
-    db = Database(settings.database.url)
-    db.ensure_schema()
+
+def _users(args: argparse.Namespace, db: "Database") -> int:
+    from store import repos
+
     if args.action == "add":
-        if not args.name:
-            _progress("用法：salesbot users add NAME --role rep|manager|admin [--manager NAME] --console ID")
-            return 2
 
         def add(s):  # type: ignore[no-untyped-def]
             manager = repos.find_user(s, args.manager) if args.manager else None
@@ -187,24 +203,18 @@ def cmd_users(args: argparse.Namespace) -> int:
         for u in db.call(repos.list_users):
             ids = ", ".join(f"{i.channel}:{i.im_id}" for i in db.call(repos.identities_of, u.id))
             print(f"#{u.id}\t{u.name}\t{u.role}\tmanager={u.manager_id}\t{ids}")
-    db.dispose()
     return 0
 
 
 def cmd_customers(args: argparse.Namespace) -> int:
     from store import repos
-    from store.db import Database
 
-    settings = _settings(args)
-    db = Database(settings.database.url)
-    db.ensure_schema()
     try:
-        r = db.call(repos.merge_customers, args.keep, args.drop)
+        with _open_db(_settings(args)) as db:
+            r = db.call(repos.merge_customers, args.keep, args.drop)
     except ValueError as exc:
         _progress(f"不能合并：{exc}")
         return 2
-    finally:
-        db.dispose()
     print(f"已把 #{r.drop.id} {r.drop.name} 并入 #{r.keep.id} {r.keep.name}：商机 {r.deals}、联系人 {r.contacts}、"
           f"跟进 {r.followups}、待办 {r.items}")
     return 0
@@ -213,7 +223,6 @@ def cmd_customers(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from sqlmodel import Session
 
-    from store.db import Database
     from store.importer import ImportError_, import_customers, terminal_progress, write_report
 
     settings = _settings(args)
@@ -221,11 +230,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     if not path.is_file():
         _progress(f"找不到文件 {path}")
         return 2
-    db = Database(settings.database.url)
-    db.ensure_schema()
     _progress(f"读取 {path} ……")
     try:
-        with Session(db.engine, expire_on_commit=False) as s:
+        with _open_db(settings) as db, Session(db.engine, expire_on_commit=False) as s:
             result = import_customers(s, path, args.dry_run, terminal_progress("查重"))
             if args.dry_run:
                 s.rollback()
@@ -234,8 +241,6 @@ def cmd_import(args: argparse.Namespace) -> int:
     except ImportError_ as exc:
         _progress(f"导入失败：{exc}")
         return 2
-    finally:
-        db.dispose()
     report = write_report(result, Path(args.report) if args.report else path.with_suffix(".dedupe-report.csv"))
     head = "【试运行，未写入】" if args.dry_run else ""
     print(f"{head}共 {len(result.rows)} 行：新建 {result.created} 个客户，更新 {result.updated} 个，"
@@ -251,12 +256,8 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
     from scheduler import jobs
-    from store.db import Database
 
     settings = _settings(args)
-    if args.demo:
-        settings.database.url = f"sqlite:///{DEMO_DB}"
-        _seed_demo(settings, reset=False)
     try:
         now = datetime.fromisoformat(args.now) if args.now else datetime.now(timezone.utc)
     except ValueError:
@@ -264,11 +265,9 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         return 2
     if now.tzinfo is None:
         now = now.replace(tzinfo=settings.tz)
-    db = Database(settings.database.url)
-    db.ensure_schema()
     names = tuple(args.rule) if args.rule else None
-    plan, new = db.call(jobs.run_rules, settings, now, names, args.dry_run)
-    db.dispose()
+    with _open_db(settings) as db:
+        plan, new = db.call(jobs.run_rules, settings, now, names, args.dry_run)
     for user_id, items in jobs.group_by_recipient(plan).items():
         print(f"→ 用户 #{user_id}（{len(items)} 条）")
         for p in items:
@@ -280,18 +279,15 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
 def cmd_outbox(args: argparse.Namespace) -> int:
     from store import alerts
-    from store.db import Database
 
-    settings = _settings(args)
-    db = Database(settings.database.url)
-    db.ensure_schema()
-    rows = db.call(alerts.notifications, args.status, None, None, args.limit)
+    with _open_db(_settings(args)) as db:
+        rows = db.call(alerts.notifications, args.status, None, None, args.limit)
+        backlog = db.call(alerts.backlog)
     for n in rows:
         err = f" · {n.last_error}" if n.last_error else ""
         print(f"#{n.id}\t{n.status}\tuser={n.recipient_id}\tattempts={n.attempts}\t{n.dedupe_key}\t"
               f"{n.body.get('line', '')}{err}")
-    print(f"共 {len(rows)} 条；状态统计：{db.call(alerts.backlog)}")
-    db.dispose()
+    print(f"共 {len(rows)} 条；状态统计：{backlog}")
     return 0
 
 
