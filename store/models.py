@@ -105,6 +105,7 @@ class FollowUp(SQLModel, table=True):
     deal_id: int | None = Field(default=None, foreign_key="deals.id", index=True)
     raw_text: str
     transcript: str | None = None
+    audio: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # duration, model, timings
     customer_mention: str | None = None
     extracted: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     next_follow_up: date | None = None
@@ -153,6 +154,18 @@ class Payment(SQLModel, table=True):
     amount: Decimal = Field(**MONEY)
     paid_on: date
     note: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class MediaBlob(SQLModel, table=True):
+    """Audio of a voice message, kept once fetched so a restart never needs the platform again."""
+
+    __tablename__ = "media"
+    id: int | None = Field(default=None, primary_key=True)
+    inbox_id: int = Field(foreign_key="inbox.id", unique=True)
+    fmt: str
+    data: bytes
+    size: int
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -22,6 +22,7 @@ from store.models import (
     Deal,
     FollowUp,
     InboxMessage,
+    MediaBlob,
     Notification,
     Payment,
     StageChange,
@@ -646,3 +647,30 @@ def merge_customers(s: Session, keep_id: int, drop_id: int, now: datetime | None
     s.add(drop)
     s.flush()
     return MergeResult(keep, drop, **moved)
+
+
+# ---------------------------------------------------------------- media
+
+
+def media_for(s: Session, inbox_id: int) -> MediaBlob | None:
+    return s.exec(select(MediaBlob).where(MediaBlob.inbox_id == inbox_id)).first()
+
+
+def save_media(s: Session, inbox_id: int, fmt: str, data: bytes) -> None:
+    """Keep fetched audio once per message (a replay finds it instead of downloading again)."""
+    _insert_ignore(s, MediaBlob, {"inbox_id": inbox_id, "fmt": fmt, "data": data, "size": len(data),
+                                  "created_at": utcnow()})
+
+
+def hotword_names(s: Session, user: User, limit: int = 30) -> list[str]:
+    """The rep's most recently active customers (brand as written) and their contacts, for ASR bias."""
+    scope = scope_user_ids(s, user)
+    q = select(Customer).where(col(Customer.merged_into_id).is_(None))
+    if scope is not None:
+        q = q.where(col(Customer.owner_id).in_(list(scope)))
+    customers = list(s.exec(q.order_by(col(Customer.updated_at).desc()).limit(limit)))
+    names = [c.name for c in customers]
+    if customers:
+        contacts = s.exec(select(Contact.name).where(col(Contact.customer_id).in_([c.id for c in customers])))
+        names += list(contacts)
+    return list(dict.fromkeys(names))[:limit]
