@@ -124,6 +124,21 @@ def _chat(settings: Settings, user: str, banner: bool) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the enabled channels, the scheduler, the outbox and /healthz + /metrics."""
+    from bot.app import build_app
+    from bot.http import serve
+
+    settings = _settings(args)
+    _progress(f"启动 salesbot：数据库 {_safe_url(settings.database.url)}，"
+              f"企业微信 {'开' if settings.wecom.enabled else '关'}，钉钉 {'开' if settings.dingtalk.enabled else '关'}，"
+              f"HTTP {settings.server.host}:{settings.server.port}")
+    app = build_app(settings)
+    app.svc.crm.warm_up()
+    asyncio.run(serve(app, settings))
+    return 0
+
+
 def cmd_say(args: argparse.Namespace) -> int:
     from bot.console import console_message
     from store import repos
@@ -313,6 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--user", default="zhang", help="console id to start as (default zhang)")
     d.add_argument("--keep", action="store_true", help="keep the existing demo database")
     d.set_defaults(fn=cmd_demo)
+
+    sv = sub.add_parser("serve", help="run WeCom/DingTalk channels, scheduler and HTTP endpoints")
+    sv.set_defaults(fn=cmd_serve)
 
     c = sub.add_parser("chat", help="interactive chat on the configured database")
     c.add_argument("--user", required=True, help="console id or name")

@@ -49,9 +49,9 @@ class App:
             self.scheduler.shutdown(wait=False)  # type: ignore[attr-defined]
             self.scheduler = None
         await self.notifier.stop()
+        await self.dispatcher.drain()  # late replies still have their channel
         for ch in self.channels.values():
             await ch.stop()
-        await self.dispatcher.drain()
         self.svc.db.dispose()
 
 

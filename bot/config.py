@@ -153,6 +153,9 @@ class WecomSettings(_Section):
     token: str = ""
     encoding_aes_key: str = ""
     api_base: str = "https://qyapi.weixin.qq.com"
+    callback_path: str = "/wecom/callback"
+    timestamp_window_s: int = Field(300, ge=10)
+    max_body_bytes: int = Field(65536, ge=1024)
 
 
 class DingtalkSettings(_Section):

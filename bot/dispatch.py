@@ -12,6 +12,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
+from bot import metrics
 from bot.types import Channel, IncomingMessage, Kind, Media, Peer, Reply
 from handlers import texts
 from handlers.router import Context, Router, Services
@@ -104,6 +105,7 @@ class Dispatcher:
         except Exception as exc:  # the user gets a friendly line; the operator gets the trace
             log.exception("handling %s failed", msg.source_key)
             await self.svc.db.run(repos.inbox_finish, inbox_id, "failed", f"{type(exc).__name__}: {exc}")
+            metrics.MESSAGES_FAILED.inc(channel=msg.channel)
             reply = Reply(texts.INTERNAL_ERROR)
             if channel is not None:
                 await self._send(channel, msg, reply)
@@ -111,6 +113,7 @@ class Dispatcher:
         if channel is not None:
             await self._send(channel, msg, reply)
         await self.svc.db.run(repos.inbox_finish, inbox_id, "done")
+        metrics.MESSAGES_PROCESSED.inc(channel=msg.channel)
         return reply
 
     async def _send(self, channel: Channel, msg: IncomingMessage, reply: Reply) -> None:

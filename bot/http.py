@@ -1,0 +1,116 @@
+"""The aiohttp server behind `salesbot serve`: WeCom callback, /healthz, /metrics.
+
+`serve()` owns the process lifetime: it adds the enabled channels to the app, starts the
+app (which first resumes inbox rows left pending by a crash), opens the HTTP port, and on
+SIGTERM/SIGINT stops accepting callbacks before draining the app, so nothing acknowledged
+is lost and nothing half-done is acknowledged.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from bot import metrics
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+APP_KEY = web.AppKey("salesbot_app", object)
+
+
+def _inbox_backlog(app: App) -> float:
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from store.models import InboxMessage
+
+    def count(s: Any) -> int:
+        return int(s.exec(select(func.count()).select_from(InboxMessage)
+                          .where(InboxMessage.status == "pending")).one())
+
+    return float(app.svc.db.call(count))
+
+
+async def healthz(request: web.Request) -> web.Response:
+    app: App = request.app[APP_KEY]  # type: ignore[assignment]
+    channels = {}
+    for name, ch in app.channels.items():
+        connected = getattr(ch, "connected", None)
+        channels[name] = "ok" if connected is None else ("connected" if connected else "reconnecting")
+    return web.json_response({"status": "ok", "channels": channels})
+
+
+async def metrics_view(request: web.Request) -> web.Response:
+    app: App = request.app[APP_KEY]  # type: ignore[assignment]
+    try:  # a scrape-time count, off the event loop
+        metrics.INBOX_BACKLOG.set(await asyncio.to_thread(_inbox_backlog, app))
+    except Exception:
+        log.warning("counting the inbox backlog failed", exc_info=True)
+    return web.Response(body=metrics.REGISTRY.render().encode(),
+                        headers={"Content-Type": metrics.CONTENT_TYPE})
+
+
+def build_web_app(app: App) -> web.Application:
+    """Routes for the channels already added to `app` (the WeCom callback when present)."""
+    web_app = web.Application(client_max_size=1024 * 1024)
+    web_app[APP_KEY] = app
+    web_app.router.add_get("/healthz", healthz)
+    web_app.router.add_get("/metrics", metrics_view)
+    for ch in app.channels.values():
+        install = getattr(ch, "install", None)
+        if install is not None:
+            install(web_app)
+    return web_app
+
+
+def add_enabled_channels(app: App, settings: Any) -> list[str]:
+    """Create the WeCom / DingTalk channels switched on in the settings."""
+    added = []
+    if settings.wecom.enabled:
+        from bot.wecom import WecomChannel
+
+        app.add_channel(WecomChannel(settings.wecom))
+        added.append("wecom")
+    if settings.dingtalk.enabled:
+        from bot.dingtalk import DingtalkChannel
+
+        app.add_channel(DingtalkChannel(settings.dingtalk))
+        added.append("dingtalk")
+    return added
+
+
+async def serve(app: App, settings: Any, *, stop: asyncio.Event | None = None,
+                ready: asyncio.Event | None = None) -> None:
+    """Run channels + HTTP until SIGTERM/SIGINT (or `stop` is set), then shut down cleanly."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread / platform
+            pass
+    names = add_enabled_channels(app, settings)
+    runner = web.AppRunner(build_web_app(app), access_log=None, shutdown_timeout=5)
+    try:
+        await app.start(background=True)  # also the scheduler and the outbox delivery
+        await runner.setup()
+        site = web.TCPSite(runner, settings.server.host, settings.server.port)
+        await site.start()
+        log.info("serving on %s:%s with channels %s", settings.server.host, settings.server.port,
+                 ", ".join(names) or "(none)")
+        if ready is not None:
+            ready.set()
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        await runner.cleanup()  # stop taking callbacks first …
+        await app.stop()  # … then close channels and finish queued work
+        for sig in installed:
+            loop.remove_signal_handler(sig)

@@ -1,0 +1,641 @@
+"""WeCom channel: official crypto vectors, the callback route, and end-to-end flows against
+a local fake of the WeCom API (tests/servers.py) with callbacks encrypted as WeCom does."""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import ClientSession, web
+from aiohttp.test_utils import TestClient, TestServer
+from sqlmodel import select
+from wechatpy.enterprise.crypto import WeChatCrypto
+from wechatpy.exceptions import InvalidSignatureException
+
+from bot import metrics
+from bot.app import App, build_app
+from bot.config import load_settings
+from bot.types import Button, IncomingMessage, Kind, Media, Peer, Reply
+from bot.wecom import (
+    CallbackVerifier,
+    MemberLimiter,
+    WecomChannel,
+    WecomError,
+    render,
+    split_bytes,
+    to_incoming,
+)
+from store.models import FollowUp, InboxMessage
+from tests import builders as b
+from tests.conftest import NOW
+from tests.fakes import FixedClock
+from tests.servers import FakeWecom, await_until
+
+NOTE = "今天去苏州恒达见了采购部王总，他们想换一批数控车床，预算大概八十万，周五前我把报价发给他。"
+IDS = {"zhang": "ZhangWei", "li": "LiNa", "wang": "WangJL"}
+ROOT = Path(__file__).resolve().parent.parent
+
+# ---------------------------------------------------------------- official test vectors
+# Copied from ../shared/PROTOCOLS.md A3 (WeCom doc 90968 samples, sbzhu/weworkapi_python
+# callback/Sample.py, wechatpy tests/test_crypto.py @ v1.8.18). Each row: token, key, receiveid.
+OFFICIAL = ("QDG6eK", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "wx5823bf96d3bd56c7")
+SBZHU = ("hJqcu3uJ9Tn2gXPmxx2w9kkCkCE2EPYo", "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt", "ww1436e0e65a779aee")
+WECHATPY = ("123456", "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR", "wx49f0ab532d5d035a")
+
+GET_VECTORS = [
+    (OFFICIAL, "5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3", "1409659589", "263014780",
+     "P9nAzCzyDtyTWESHep1vC5X9xho/qYX3Zpb4yKa9SKld1DsH3Iyt3tP3zNdtp+4RPcs8TgAE7OaBO+FZXvnaqQ==",
+     "1616140317555161061"),
+    (SBZHU, "012bc692d0a58dd4b10f8dfe5c4ac00ae211ebeb", "1476416373", "47744683",
+     "fsi1xnbH4yQh0+PJxcOdhhK6TDXkjMyhEPA7xB2TGz6b+g7xyAbEkRxN/3cNXW9qdqjnoVzEtpbhnFyq6SVHyA==",
+     "1288432023552776189"),
+    (WECHATPY, "dd6b9c95b495b3f7e2901bfbc76c664930ffdb96", "1411443780", "437374425",
+     "4ByGGj+sVCYcvGeQYhaKIk1o0pQRNbRjxybjTGblXrBaXlTXeOo1+bXFXDQQb1o6co6Yh9Bv41n7hOchLF6p+Q==",
+     "5927782489442352469"),
+]
+POST_VECTORS = [
+    (OFFICIAL, "477715d11cdb4164915debcba66cb864d751f3e6", "1409659813", "1372623149",
+     ("RypEvHKD8QQKFhvQ6QleEB4J58tiPdvo+rtK1I9qca6aM/wvqnLSV5zEPeusUiX5L5X/0lWfrf0QADHHhGd3QczcdCUpj911L3vg"
+      "3W/sYYvuJTs3TUUkSUXxaccAS0qhxchrRYt66wiSpGLYL42aM6A8dTT+6k4aSknmPj48kzJs8qLjvd4Xgpue06DOdnLxAUHzM6+k"
+      "DZ+HMZfJYuR+LtwGc2hgf5gsijff0ekUNXZiqATP7PF5mZxZ3Izoun1s4zG4LUMnvw2r+KqCKIw+3IQH03v+BCA9nMELNqbSf6ti"
+      "WSrXJB3LAVGUcallcrw8V2t9EL4EhzJWrQUax5wLVMNS0+rUPA3k22Ncx4XXZS9o0MBH27Bo6BpNelZpS+/uh9KsNlY6bHCmJU9p"
+      "8g7m3fVKn28H3KDYA5Pl/T8Z1ptDAVe0lXdQ2YoyyH2uyPIGHBZZIs2pDBS8R07+qN+E7Q=="),
+     {"FromUserName": "mycreate", "Content": "hello", "MsgId": "4561255354251345929", "AgentID": "218"}),
+    (SBZHU, "0c3914025cb4b4d68103f6bfc8db550f79dcf48e", "1476422779", "1597212914",
+     ("Kl7kjoSf6DMD1zh7rtrHjFaDapSCkaOnwu3bqLc5tAybhhMl9pFeK8NslNPVdMwmBQTNoW4mY7AIjeLvEl3NyeTkAgGzBhzTtRLN"
+      "shw2AEew+kkYcD+Fq72Kt00fT0WnN87hGrW8SqGc+NcT3mu87Ha3dz1pSDi6GaUA6A0sqfde0VJPQbZ9U+3JWcoD4Z5jaU0y9GSh"
+      "010wsHF8KZD24YhmZH4ch4Ka7ilEbjbfvhKkNL65HHL0J6EYJIZUC2pFrdkJ7MhmEbU2qARR4iQHE7wy24qy0cRX3Mfp6iELcDNf"
+      "SsPGjUQVDGxQDCWjayJOpcwocugux082f49HKYg84EpHSGXAyh+/oxwaWbvL6aSDPOYuPDGOCI8jmnKiypE+"),
+     {"FromUserName": "ChenJiaShun", "Content": "你好", "MsgId": "1456453720", "AgentID": "1000002"}),
+    (WECHATPY, "74d92dfeb87ba7c714f89d98870ae5eb62dff26d", "1411525903", "461056294",
+     ("RgqEoJj5A4EMYlLvWO1F86ioRjZfaex/gePD0gOXTxpsq5Yj4GNglrBb8I2BAJVODGajiFnXBu7mCPatfjsu6IHCrsTyeDXzF6Bv"
+      "283dGymzxh6ydJRvZsryDyZbLTE7rhnus50qGPMfp2wASFlzEgMW9z1ef/RD8XzaFYgm7iTdaXpXaG4+BiYyolBug/gYNx410cvk"
+      "KR2/nPwBiT+P4hIiOAQqGp/TywZBtDh1yCF2KOd0gpiMZ5jSw3e29mTvmUHzkVQiMS6td7vXUaWOMZnYZlF3So2SjHnwh4jYFxdg"
+      "pkHHqIrH/54SNdshoQgWYEvccTKe7FS709/5t6NMxuGhcUGAPOQipvWTT4dShyqio7mlsl5noTrb++x6En749zCpQVhDpbV6GDnT"
+      "bcX2e8K9QaNWHp91eBdCRxthuL0="),
+     {"FromUserName": "messense", "Content": "test"}),
+]
+
+
+@pytest.mark.parametrize("keys,sig,ts,nonce,echostr,plain", GET_VECTORS)
+def test_official_get_vectors(keys: tuple[str, str, str], sig: str, ts: str, nonce: str, echostr: str,
+                              plain: str) -> None:
+    verifier = CallbackVerifier(*keys, window_s=0)
+    assert verifier.echo({"msg_signature": sig, "timestamp": ts, "nonce": nonce, "echostr": echostr}) == plain
+
+
+def test_wechatpy_vector_wrong_nonce_fails() -> None:
+    _, sig, ts, _, echostr, _ = GET_VECTORS[2]
+    with pytest.raises(InvalidSignatureException):
+        WeChatCrypto(*WECHATPY).check_signature(sig, ts, "437374424", echostr)
+
+
+@pytest.mark.parametrize("keys,sig,ts,nonce,encrypt,expect", POST_VECTORS)
+def test_official_post_vectors(keys: tuple[str, str, str], sig: str, ts: str, nonce: str, encrypt: str,
+                               expect: dict[str, str]) -> None:
+    verifier = CallbackVerifier(*keys, window_s=0)
+    body = f"<xml><ToUserName><![CDATA[{keys[2]}]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+    d = verifier.message({"msg_signature": sig, "timestamp": ts, "nonce": nonce}, body.encode())
+    for k, v in expect.items():
+        assert d[k] == v
+
+
+def test_wechatpy_encrypt_vector() -> None:
+    """wechatpy's own encrypt test (random fixed to 1234567890123456) gives the expected signature."""
+    from wechatpy.enterprise import crypto as ecrypto
+
+    class FixedRandom(ecrypto.PrpCrypto):
+        def get_random_string(self) -> str:  # type: ignore[override]
+            return "1234567890123456"
+
+    reply = ("<xml>\n<MsgType><![CDATA[text]]></MsgType>\n<Content><![CDATA[test]]></Content>\n"
+             "<FromUserName><![CDATA[wx49f0ab532d5d035a]]></FromUserName>\n<ToUserName><![CDATA[messense]]>"
+             "</ToUserName>\n<AgentID>1</AgentID>\n<CreateTime>1411525903</CreateTime>\n</xml>")
+    out = WeChatCrypto(*WECHATPY)._encrypt_message(reply, "461056294", "1411525903", FixedRandom)
+    assert "<MsgSignature><![CDATA[407518b7649e86ef23978113f92d27afa9296533]]></MsgSignature>" in out
+
+
+def test_official_vector_tampered_signature_is_rejected() -> None:
+    keys, sig, ts, nonce, encrypt, _ = POST_VECTORS[0]
+    verifier = CallbackVerifier(*keys, window_s=0)
+    body = f"<xml><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>".encode()
+    from bot.wecom import Rejected
+
+    with pytest.raises(Rejected) as err:
+        verifier.message({"msg_signature": "0" + sig[1:], "timestamp": ts, "nonce": nonce}, body)
+    assert err.value.status == 403
+
+
+# ---------------------------------------------------------------- conversion and rendering
+
+
+def test_builder_roundtrip_and_conversion() -> None:
+    verifier = CallbackVerifier(b.TOKEN, b.AES_KEY, b.CORP_ID)
+    cb = b.encrypt_callback(b.voice_fields("ZhangWei", "MEDIA_VOICE_1", msg_id=42))
+    msg = to_incoming(verifier.message(cb.query, cb.body))
+    assert msg is not None and msg.kind is Kind.VOICE and msg.msg_id == "42"
+    assert msg.media == Media("MEDIA_VOICE_1", "amr") and msg.sender == Peer("wecom", "ZhangWei")
+
+    enter = to_incoming(b.event_fields("ZhangWei", "enter_agent", at=1700000000))
+    assert enter is not None and enter.kind is Kind.EVENT and enter.event == "enter"
+    press = to_incoming(b.card_event_fields("ZhangWei", "confirm:12", "followup_12-ab", "rc1", at=1700000000))
+    assert press is not None and press.event == "button" and press.text == "confirm:12"
+    other = to_incoming(b.card_event_fields("ZhangWei", "undo:12", "followup_12-ab", "rc2", at=1700000000))
+    assert other is not None and other.msg_id != press.msg_id  # same sender and second, other button
+    assert to_incoming(b.event_fields("ZhangWei", "subscribe")) is None
+    image = to_incoming(b.image_fields("ZhangWei"))
+    assert image is not None and image.kind is Kind.IMAGE
+
+
+def test_render_card_and_long_markdown() -> None:
+    buttons = (Button("confirm:12", "确认"), Button("edit:12", "修改"), Button("undo:12", "撤销"))
+    [card] = render(Reply("已记录 #12\n客户：恒达", buttons=buttons, ref="followup:12"))
+    tc = card["template_card"]
+    assert card["msgtype"] == "template_card" and tc["card_type"] == "button_interaction"
+    assert [x["key"] for x in tc["button_list"]] == ["confirm:12", "edit:12", "undo:12"]
+    assert tc["main_title"]["title"] == "已记录 #12" and tc["sub_title_text"] == "客户：恒达"
+    assert tc["task_id"].startswith("followup_12-")
+
+    long_body = "已记录 #12\n" + "\n".join(f"第{i}行：客户需求和下一步计划" for i in range(30))
+    parts = render(Reply(long_body, buttons=buttons))
+    assert [p["msgtype"] for p in parts] == ["text", "template_card"]
+    assert parts[0]["text"]["content"] == long_body
+
+    md = "\n".join(f"- 第{i}条 **商机** 进展说明：客户已确认预算和时间" for i in range(200))
+    chunks = render(Reply(md, markdown=True))
+    assert len(chunks) > 1
+    assert all(len(c["markdown"]["content"].encode()) <= 2048 for c in chunks)
+    assert "\n".join(c["markdown"]["content"] for c in chunks) == md
+    assert all(len(c.encode()) <= 2048 for c in split_bytes("长" * 5000))
+
+
+# ---------------------------------------------------------------- harness
+
+
+@dataclass
+class Harness:
+    app: App
+    channel: WecomChannel
+    client: TestClient
+    fake: FakeWecom
+
+    async def post(self, cb: b.Callback) -> tuple[int, str]:
+        r = await self.client.post(cb.path(), data=cb.body, headers={"Content-Type": "text/xml"})
+        return r.status, await r.text()
+
+    async def drain(self) -> None:
+        await self.app.dispatcher.drain()
+
+    def followups(self) -> list[FollowUp]:
+        return self.app.svc.db.call(lambda s: list(s.exec(select(FollowUp))))
+
+    def inbox(self) -> list[InboxMessage]:
+        return self.app.svc.db.call(lambda s: list(s.exec(select(InboxMessage))))
+
+
+def make_wecom_app(db_path: Path, fake: FakeWecom) -> tuple[App, WecomChannel]:
+    env = {"SALESBOT_DATABASE_URL": f"sqlite:///{db_path}", **b.wecom_settings(fake.url)}
+    settings = load_settings(env=env)
+    app = build_app(settings, clock=FixedClock(NOW))
+
+    async def no_sleep(_: float) -> None:
+        await asyncio.sleep(0)
+
+    channel = WecomChannel(settings.wecom, sleep=no_sleep)
+    channel.api.sleep = no_sleep
+    app.add_channel(channel)
+    return app, channel
+
+
+@asynccontextmanager
+async def harness(tmp_path: Path, fake: FakeWecom, seed: bool = True) -> AsyncIterator[Harness]:
+    app, channel = make_wecom_app(tmp_path / "salesbot.db", fake)
+    if seed:
+        b.seed_im_team(app, "wecom", IDS)
+    web_app = web.Application()
+    channel.install(web_app)
+    await app.start()
+    async with TestClient(TestServer(web_app)) as client:
+        try:
+            yield Harness(app, channel, client, fake)
+        finally:
+            await app.stop()
+
+
+@pytest.fixture
+def fake() -> Any:
+    server = FakeWecom(b.CORP_ID, b.SECRET, b.AGENT_ID).start()
+    yield server
+    server.stop()
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+# ---------------------------------------------------------------- callback route
+
+
+def test_url_verification_get(tmp_path: Path, fake: FakeWecom) -> None:
+    async def go() -> None:
+        async with harness(tmp_path, fake, seed=False) as h:
+            r = await h.client.get("/wecom/callback", params=b.echo_query("8712345678901234567"))
+            assert r.status == 200 and await r.text() == "8712345678901234567"
+            bad = b.echo_query("1", token="other")
+            r = await h.client.get("/wecom/callback", params=bad)
+            assert r.status == 403
+    run(go())
+
+
+def test_text_note_recorded_and_confirmed_with_card(tmp_path: Path, fake: FakeWecom) -> None:
+    async def go() -> None:
+        async with harness(tmp_path, fake) as h:
+            status, body = await h.post(b.encrypt_callback(b.text_fields("ZhangWei", NOTE)))
+            assert (status, body) == (200, "")  # acknowledged with an empty body …
+            assert len(h.inbox()) == 1  # … after the message was stored
+            await h.drain()
+            [fu] = h.followups()
+            assert fu.source_key.startswith("wecom:")
+            sent = fake.sent
+            assert all(s["touser"] == "ZhangWei" and s["agentid"] == b.AGENT_ID for s in sent)
+            cards = [s for s in sent if s["msgtype"] == "template_card"]
+            assert len(cards) == 1
+            keys = [x["key"] for x in cards[0]["template_card"]["button_list"]]
+            assert keys == [f"confirm:{fu.id}", f"edit:{fu.id}", f"undo:{fu.id}"]
+            assert any(f"#{fu.id}" in t for t in fake.texts())
+            assert metrics.ACK_SECONDS.count(channel="wecom") >= 1
+    run(go())
+
+
+def test_same_callback_three_times_one_record_one_reply(tmp_path: Path, fake: FakeWecom) -> None:
+    async def go() -> None:
+        async with harness(tmp_path, fake) as h:
+            cb = b.encrypt_callback(b.text_fields("ZhangWei", NOTE))
+            for _ in range(3):  # WeCom's retries carry the identical body and query
+                assert await h.post(cb) == (200, "")
+            await h.drain()
+            assert len(h.followups()) == 1 and len(h.inbox()) == 1
+            assert len([s for s in fake.sent if s["msgtype"] == "template_card"]) == 1
+            assert sum("已记录" in s.get("text", {}).get("content", "") for s in fake.sent) <= 1
+            assert len(fake.sent) <= 2  # one reply: a card, or the long text and then its card
+    run(go())
+
+
+def _bad_callbacks() -> dict[str, tuple[b.Callback, int]]:
+    good = b.encrypt_callback(b.text_fields("ZhangWei", NOTE))
+    tampered = b.Callback(dict(good.query, msg_signature="f" * 40), good.body)
+    stale = b.encrypt_callback(b.text_fields("ZhangWei", NOTE), timestamp=int(time.time()) - 3600)
+    other_key = b.encrypt_callback(b.text_fields("ZhangWei", NOTE),
+                                   aes_key="jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C")
+    other_corp = b.encrypt_callback(b.text_fields("ZhangWei", NOTE), corp_id="wwsomeoneelse")
+    dtd = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]>'
+           b'<xml><Encrypt>&lol2;</Encrypt></xml>')
+    doctype = b.Callback(good.query, dtd)
+    inner_dtd = b.encrypt_callback('<!DOCTYPE x [<!ENTITY e "e">]><xml><FromUserName>&e;</FromUserName></xml>')
+    malformed = b.Callback(good.query, b"<xml><Encrypt>unterminated")
+    huge = b.Callback(good.query, b"<xml><Encrypt>" + b"A" * 200_000 + b"</Encrypt></xml>")
+    no_params = b.Callback({}, good.body)
+    return {"tampered": (tampered, 403), "stale": (stale, 403), "other-key": (other_key, 400),
+            "other-corp": (other_corp, 403), "doctype": (doctype, 400), "inner-doctype": (inner_dtd, 400),
+            "malformed": (malformed, 400), "too-large": (huge, 413), "no-params": (no_params, 400)}
+
+
+def test_bad_callbacks_get_4xx_and_store_nothing(tmp_path: Path, fake: FakeWecom) -> None:
+    async def go() -> None:
+        async with harness(tmp_path, fake) as h:
+            for name, (cb, status) in _bad_callbacks().items():
+                got, _ = await h.post(cb)
+                assert got == status, name
+            await h.drain()
+            assert h.inbox() == [] and h.followups() == [] and fake.sent == []
+    run(go())
+
+
+def test_unregistered_sender_and_image_get_polite_text(tmp_path: Path, fake: FakeWecom) -> None:
+    async def go() -> None:
+        async with harness(tmp_path, fake) as h:
+            assert await h.post(b.encrypt_callback(b.text_fields("Stranger", "你好"))) == (200, "")
+            assert await h.post(b.encrypt_callback(b.image_fields("ZhangWei"))) == (200, "")
+            await h.drain()
+            who = {s["touser"]: s["text"]["content"] for s in fake.sent}
+            assert "开通" in who["Stranger"] and "图片" in who["ZhangWei"]
+    run(go())
+
+
+# ---------------------------------------------------------------- token, retries, rate limits
+
+
+def test_token_expired_mid_run_is_refreshed(tmp_path: Path, fake: FakeWecom) -> None:
+    async def go() -> None:
+        async with harness(tmp_path, fake) as h:
+            await h.post(b.encrypt_callback(b.text_fields("ZhangWei", "帮助")))
+            await h.drain()
+            assert fake.token_calls == 1 and len(fake.sent) >= 1
+            before = len(fake.sent)
+            fake.expire_tokens()  # two hours later: WeCom answers 42001
+            await h.post(b.encrypt_callback(b.text_fields("LiNa", "帮助")))
+            await h.drain()
+            assert fake.token_calls == 2
+            assert len(fake.sent) > before and fake.sent[-1]["touser"] == "LiNa"
+            fake.fail_next("send", 40014)  # expiry reported as 40014 also refreshes
+            await h.channel.send(Peer("wecom", "LiNa"), Reply("第二条"))
+            assert fake.token_calls == 3 and fake.sent[-1]["text"]["content"] == "第二条"
+    run(go())
+
+
+def test_token_retry_is_bounded(tmp_path: Path, fake: FakeWecom) -> None:
+    async def go() -> None:
+        async with harness(tmp_path, fake, seed=False) as h:
+            await h.channel.send(Peer("wecom", "ZhangWei"), Reply("热身"))
+            fake.fail_next("send", 42001, 42001, 42001)
+            attempts = len(fake.attempts)
+            with pytest.raises(WecomError) as err:
+                await h.channel.send(Peer("wecom", "ZhangWei"), Reply("不会死循环"))
+            assert err.value.errcode == 42001
+            assert len(fake.attempts) - attempts == 2  # the call and one retry with a fresh token
+    run(go())
+
+
+def test_send_fails_then_succeeds_delivered_once(tmp_path: Path, fake: FakeWecom) -> None:
+    async def go() -> None:
+        async with harness(tmp_path, fake) as h:
+            fake.fail_next("send", "5xx", 45009)  # a gateway error, then the API frequency limit
+            await h.post(b.encrypt_callback(b.text_fields("ZhangWei", "帮助")))
+            await h.drain()
+            assert len(fake.attempts) == 3
+            assert len(fake.sent) == 1 and fake.sent[0]["touser"] == "ZhangWei"
+            assert fake.sent[0].get("enable_duplicate_check") == 1  # a retry asks WeCom to dedupe
+    run(go())
+
+
+def test_send_gives_up_after_bounded_retries(tmp_path: Path, fake: FakeWecom) -> None:
+    async def go() -> None:
+        async with harness(tmp_path, fake, seed=False) as h:
+            fake.fail_next("send", *["5xx"] * 10)
+            with pytest.raises(WecomError):
+                await h.channel.send(Peer("wecom", "ZhangWei"), Reply("送不出去"))
+            assert len(fake.attempts) == h.channel.api.attempts
+    run(go())
+
+
+def test_member_rate_limit_queues_and_merges_never_drops(tmp_path: Path, fake: FakeWecom) -> None:
+    async def go() -> None:
+        clock = [1000.0]
+        stamps: list[float] = []
+
+        async def advance(s: float) -> None:
+            clock[0] += s
+            await asyncio.sleep(0)
+
+        async with harness(tmp_path, fake, seed=False) as h:
+            h.channel.limiter = MemberLimiter(((3, 60.0), (5, 3600.0)), clock=lambda: clock[0])
+            h.channel.sleep = advance
+            original = h.channel.send_body
+
+            async def stamped(user: str, body: dict[str, Any]) -> dict[str, Any]:
+                stamps.append(clock[0])
+                return await original(user, body)
+
+            h.channel.send_body = stamped  # type: ignore[method-assign]
+            peer = Peer("wecom", "ZhangWei")
+            await asyncio.gather(*(h.channel.send(peer, Reply(f"提醒{i}")) for i in range(12)))
+            contents = "\n".join(s["text"]["content"] for s in fake.sent)
+            assert all(contents.count(f"提醒{i}\n") + contents.endswith(f"提醒{i}") == 1 for i in range(12))
+            assert len(fake.sent) < 12  # merged while waiting
+            for i, t in enumerate(stamps):  # never more than 3 a minute or 5 an hour
+                assert sum(1 for u in stamps if t - 60 < u <= t) <= 3
+                assert sum(1 for u in stamps if t - 3600 < u <= t) <= 5
+            assert metrics.PUSHES_MERGED.value(channel="wecom") >= 1
+    run(go())
+
+
+# ---------------------------------------------------------------- voice, events, cards, media
+
+
+def test_voice_reaches_submit_and_media_downloads(tmp_path: Path, fake: FakeWecom) -> None:
+    async def go() -> None:
+        got: list[IncomingMessage] = []
+
+        async def submit(msg: IncomingMessage) -> bool:
+            got.append(msg)
+            return True
+
+        async with harness(tmp_path, fake, seed=False) as h:
+            await h.channel.start(submit)
+            assert await h.post(b.encrypt_callback(b.voice_fields("ZhangWei", "MEDIA_VOICE_1"))) == (200, "")
+            [msg] = got
+            assert msg.kind is Kind.VOICE and msg.media == Media("MEDIA_VOICE_1", "amr")
+            fake.expire_tokens()
+            data = await h.channel.fetch_media(msg.media)
+            assert data == fake.media["MEDIA_VOICE_1"] and data.startswith(b"#!AMR\n")
+            with pytest.raises(WecomError) as err:
+                await h.channel.fetch_media(Media("NO_SUCH_MEDIA"))
+            assert err.value.errcode == 40007
+    run(go())
+
+
+def test_events_and_card_press_update(tmp_path: Path, fake: FakeWecom) -> None:
+    async def go() -> None:
+        got: list[IncomingMessage] = []
+
+        async def submit(msg: IncomingMessage) -> bool:
+            if any(m.msg_id == msg.msg_id for m in got):
+                return False
+            got.append(msg)
+            return True
+
+        async with harness(tmp_path, fake, seed=False) as h:
+            await h.channel.start(submit)
+            await h.post(b.encrypt_callback(b.event_fields("ZhangWei", "enter_agent")))
+            press = b.encrypt_callback(b.card_event_fields("ZhangWei", "confirm:7", "followup_7-x", "RC-77"))
+            for _ in range(2):  # a retried press is one event
+                assert await h.post(press) == (200, "")
+            assert [(m.kind, m.event, m.text) for m in got] == [
+                (Kind.EVENT, "enter", ""), (Kind.EVENT, "button", "confirm:7")]
+            await h.channel.send(Peer("wecom", "ZhangWei"), Reply("已确认 #7", ref="followup:7"))
+            [upd] = fake.updates
+            assert upd["response_code"] == "RC-77" and upd["button"]["replace_name"] == "已确认 #7"
+            assert upd["userids"] == ["ZhangWei"] and upd["agentid"] == b.AGENT_ID
+            assert fake.sent[-1]["text"]["content"] == "已确认 #7"
+            await h.channel.send(Peer("wecom", "ZhangWei"), Reply("别的回复"))
+            assert len(fake.updates) == 1  # a response code is used once
+    run(go())
+
+
+def test_group_robot_webhook(tmp_path: Path, fake: FakeWecom) -> None:
+    async def go() -> None:
+        async with harness(tmp_path, fake, seed=False) as h:
+            await h.channel.send_group("KEY-123", Reply("## 本周漏斗\n- 线索 3", markdown=True))
+            [(key, body)] = fake.webhook
+            assert key == "KEY-123" and body["msgtype"] == "markdown"
+            assert body["markdown"]["content"].startswith("## 本周漏斗")
+    run(go())
+
+
+# ---------------------------------------------------------------- crash after the ack
+
+CRASHING_SERVER = """
+import asyncio, sys
+from bot.config import load_settings
+from bot.app import build_app
+from bot.dispatch import Dispatcher
+from bot.http import serve
+
+async def hang(self, inbox_id, msg):
+    print("PROCESSING", flush=True)
+    await asyncio.Event().wait()   # killed before the work is done
+
+Dispatcher.process = hang
+settings = load_settings()
+asyncio.run(serve(build_app(settings), settings))
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_killed_after_ack_and_restarted_records_once(tmp_path: Path, fake: FakeWecom) -> None:
+    db = tmp_path / "salesbot.db"
+    app, _ = make_wecom_app(db, fake)
+    b.seed_im_team(app, "wecom", IDS)
+    app.svc.db.dispose()
+    port = _free_port()
+    env = dict(os.environ, SALESBOT_DATABASE_URL=f"sqlite:///{db}", SALESBOT_SERVER_HOST="127.0.0.1",
+               SALESBOT_SERVER_PORT=str(port), **b.wecom_settings(fake.url), PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-c", CRASHING_SERVER], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    cb = b.encrypt_callback(b.text_fields("ZhangWei", NOTE))
+
+    async def post_when_up() -> int:
+        async with ClientSession() as s:
+            for _ in range(500):
+                try:
+                    async with s.post(f"http://127.0.0.1:{port}{cb.path()}", data=cb.body) as r:
+                        return r.status
+                except OSError:
+                    await asyncio.sleep(0.05)
+        raise AssertionError("server did not come up")
+
+    try:
+        assert run(post_when_up()) == 200
+        assert proc.stdout is not None and "PROCESSING" in proc.stdout.readline()
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    assert fake.sent == []  # acknowledged, not yet answered
+
+    async def restart() -> None:
+        async with harness(tmp_path, fake, seed=False) as h:  # start() resumes pending inbox rows
+            await h.drain()
+            assert len(h.followups()) == 1
+            assert await h.post(cb) == (200, "")  # WeCom's late retry of the same callback
+            await h.drain()
+            assert len(h.followups()) == 1 and len(h.inbox()) == 1
+            assert len([s for s in fake.sent if s["msgtype"] == "template_card"]) == 1
+    run(restart())
+
+
+# ---------------------------------------------------------------- salesbot serve
+
+
+def test_serve_healthz_metrics_and_clean_stop(tmp_path: Path, fake: FakeWecom) -> None:
+    from bot.http import serve
+
+    async def go() -> None:
+        port = _free_port()
+        env = {"SALESBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'salesbot.db'}", "SALESBOT_SERVER_HOST": "127.0.0.1",
+               "SALESBOT_SERVER_PORT": str(port), **b.wecom_settings(fake.url)}
+        settings = load_settings(env=env)
+        app = build_app(settings, clock=FixedClock(NOW))
+        b.seed_im_team(app, "wecom", IDS)
+        stop, ready = asyncio.Event(), asyncio.Event()
+        task = asyncio.create_task(serve(app, settings, stop=stop, ready=ready))
+        await asyncio.wait_for(ready.wait(), 30)
+        base = f"http://127.0.0.1:{port}"
+        async with ClientSession() as s:
+            async with s.get(base + "/healthz") as r:
+                assert r.status == 200 and await r.json() == {"status": "ok", "channels": {"wecom": "ok"}}
+            cb = b.encrypt_callback(b.text_fields("ZhangWei", "帮助"))
+            async with s.post(base + cb.path(), data=cb.body) as r:
+                assert r.status == 200 and await r.read() == b""
+            await app.dispatcher.drain()
+            async with s.get(base + "/metrics") as r:
+                assert r.status == 200 and r.headers["Content-Type"].startswith("text/plain")
+                text = await r.text()
+        assert 'salesbot_messages_received_total{channel="wecom"}' in text
+        assert "\nsalesbot_inbox_backlog 0\n" in text
+        assert 'salesbot_pushes_sent_total{channel="wecom"}' in text
+        stop.set()
+        await asyncio.wait_for(task, 30)
+        assert fake.sent and fake.sent[-1]["touser"] == "ZhangWei"
+    run(go())
+
+
+SERVER = """
+import asyncio
+from bot.config import load_settings
+from bot.app import build_app
+from bot.http import serve
+
+settings = load_settings()
+asyncio.run(serve(build_app(settings), settings))
+print("STOPPED", flush=True)
+"""
+
+
+def test_serve_stops_cleanly_on_sigterm(tmp_path: Path, fake: FakeWecom) -> None:
+    db = tmp_path / "salesbot.db"
+    app, _ = make_wecom_app(db, fake)
+    b.seed_im_team(app, "wecom", IDS)
+    app.svc.db.dispose()
+    port = _free_port()
+    env = dict(os.environ, SALESBOT_DATABASE_URL=f"sqlite:///{db}", SALESBOT_SERVER_HOST="127.0.0.1",
+               SALESBOT_SERVER_PORT=str(port), **b.wecom_settings(fake.url), PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-c", SERVER], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    cb = b.encrypt_callback(b.text_fields("ZhangWei", "帮助"))
+
+    async def post_when_up() -> int:
+        async with ClientSession() as s:
+            for _ in range(500):
+                try:
+                    async with s.post(f"http://127.0.0.1:{port}{cb.path()}", data=cb.body) as r:
+                        return r.status
+                except OSError:
+                    await asyncio.sleep(0.05)
+        raise AssertionError("server did not come up")
+
+    try:
+        assert run(post_when_up()) == 200
+        run(await_until(lambda: bool(fake.sent), what="the reply"))
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+        assert proc.returncode == 0 and "STOPPED" in out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
+def test_misconfigured_wecom_fails_at_start_with_the_key_to_fix(fake: FakeWecom) -> None:
+    from bot.config import ConfigError
+
+    settings = load_settings(env=b.wecom_settings(fake.url, encoding_aes_key="short"))
+    with pytest.raises(ConfigError, match="encoding_aes_key"):
+        WecomChannel(settings.wecom)
+    settings = load_settings(env=b.wecom_settings(fake.url, secret=""))
+    with pytest.raises(ConfigError, match="wecom.secret"):
+        WecomChannel(settings.wecom)
