@@ -144,7 +144,8 @@ class Dispatcher:
             if channel is not None:
                 await self._send(channel, msg, Reply(line))
 
-        ctx = Context(svc=self.svc, msg=msg, user=user, args=args, say=say, inbox_id=inbox_id)
+        ctx = Context(svc=self.svc, msg=msg, user=user, args=args, say=say, inbox_id=inbox_id,
+                      fetch_media=channel.fetch_media if channel is not None else None)
         return await handler(ctx)
 
     async def drain(self) -> None:

@@ -30,7 +30,10 @@ _BARE_RE = re.compile(
     rf"(?<![\d.,])(?P<num>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d{{2,9}}(?:\.\d+)?|[{_CN}]{{2,6}})(?![\d.,%％])"
 )
 
-_NOT_AFTER = re.compile(r"^(?:[%％]|个点|点|成|折|只|个|台|件|吨|套|家|人|天|周|月|年|号|日|倍|平|米|公斤|斤|箱|瓶|盒|张|次|条|款|辆|kg|KG|吨)")
+# A unit right after the number makes it a quantity (三百万只, 两周) — except a date that starts
+# there in unpunctuated speech: "预算八十万周五前…", "八十万月底…", "五十万年底".
+_NOT_AFTER = re.compile(r"^(?:[%％]|个点|点|成|折|只|个|台|件|吨|套|家|人|天|周(?![一二三四五六日天末])|"
+                        r"月(?![底初中])|年(?![底初])|号|日|倍|平|米|公斤|斤|箱|瓶|盒|张|次|条|款|辆|kg|KG|吨)")
 
 
 def cn_to_number(s: str) -> float | None:

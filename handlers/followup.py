@@ -6,12 +6,16 @@ source_key, corrections converge to the same state, and 撤销 remembers which m
 """
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from bot import metrics
 from bot.types import Button, Reply
 from extraction.amounts import parse_amount
 from extraction.dates import parse_date
@@ -23,6 +27,7 @@ from store import repos
 from store.models import Customer, Deal, FollowUp, User
 
 router = Router()
+log = logging.getLogger(__name__)
 
 MAX_NOTE_CHARS = 3000
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -112,7 +117,8 @@ def _stage_order(ctx: Context) -> list[str]:
     return [s for s in ctx.svc.settings.pipeline.stages if s != "lost"]
 
 
-async def record_note(ctx: Context, text: str, transcript: str | None = None) -> Reply:
+async def record_note(ctx: Context, text: str, transcript: str | None = None,
+                      audio: dict[str, Any] | None = None) -> Reply:
     """The one note path: extract → match → store + deal + to-dos in one transaction → reply."""
     text = text.strip()
     if not text:
@@ -146,6 +152,7 @@ async def record_note(ctx: Context, text: str, transcript: str | None = None) ->
                 customer_id=cid,
                 raw_text=text,
                 transcript=transcript,
+                audio=audio or {},
                 customer_mention=record.get("customer_mention"),
                 extracted=record,
                 created_at=svc.clock.now(),
@@ -162,14 +169,80 @@ async def record_note(ctx: Context, text: str, transcript: str | None = None) ->
 
 
 async def _extract(ctx: Context, text: str) -> FollowUpDraft:
-    import asyncio
-
     return await asyncio.to_thread(ctx.svc.crm.extract, text, ctx.msg.received_at)
 
 
 @router.note()
 async def text_note(ctx: Context) -> Reply:
     return await record_note(ctx, ctx.args)
+
+
+QUEUE_POLL_SECONDS = 1.0
+
+
+async def _audio(ctx: Context) -> tuple[bytes, str] | Reply:
+    """The voice message's audio: stored copy first (replays, restarts), else fetched and stored."""
+    media = ctx.msg.media
+    if media is None or ctx.fetch_media is None:
+        return Reply(texts.VOICE_NO_AUDIO)
+    if ctx.inbox_id is not None:
+        stored = await ctx.svc.db.run(repos.media_for, ctx.inbox_id)
+        if stored is not None:
+            return stored.data, stored.fmt
+    try:
+        data = await ctx.fetch_media(media)
+    except Exception:  # platform download failed: the rep can resend
+        log.exception("fetching voice media %s failed", media.key)
+        return Reply(texts.VOICE_FETCH_FAILED)
+    if ctx.inbox_id is not None:
+        await ctx.svc.db.run(repos.save_media, ctx.inbox_id, media.fmt, data)
+    return data, media.fmt
+
+
+async def _transcribe(ctx: Context, data: bytes, fmt: str) -> Any:
+    """Transcribe on the shared pool; when it is full, say so once and wait for a free slot."""
+    from speech import QueueFull
+
+    pool = ctx.svc.transcriber()
+    hotwords = await ctx.svc.db.run(repos.hotword_names, ctx.user)
+    told = False
+    while True:
+        try:
+            t = await pool.transcribe(data, fmt, hotwords)
+            break
+        except QueueFull:
+            if not told:
+                await ctx.say(QueueFull.user_message)
+                told = True
+            await asyncio.sleep(QUEUE_POLL_SECONDS)
+    metrics.ASR_SECONDS.inc(t.timings.get("transcribe", 0.0))
+    return t
+
+
+@router.voice()
+async def voice_note(ctx: Context) -> Reply:
+    """Voice is transcribed first, then follows exactly the text-note path."""
+    from speech import SpeechError
+
+    existing = await ctx.svc.db.run(repos.followup_by_source, ctx.msg.source_key)
+    if existing is not None:  # a replay: answer as the first time, without transcribing again
+        return await record_note(ctx, existing.raw_text)
+    got = await _audio(ctx)
+    if isinstance(got, Reply):
+        return got
+    await ctx.say(texts.TRANSCRIBING)
+    try:
+        t = await _transcribe(ctx, *got)
+    except SpeechError as exc:
+        log.warning("voice note %s: %s", ctx.msg.source_key, exc)
+        return Reply(exc.user_message)
+    text = t.text.strip() or (ctx.msg.platform_transcript or "").strip()
+    if not text:
+        return Reply(texts.VOICE_EMPTY)
+    audio = {"duration_s": round(t.duration_s, 2), "model": t.model, "timings": t.timings,
+             "platform_transcript": ctx.msg.platform_transcript}
+    reply = await record_note(ctx, text, transcript=t.text, audio=audio)
+    return replace(reply, text=texts.HEARD.format(text=text) + "\n" + reply.text)
 
 
 # ---------------------------------------------------------------- corrections
@@ -232,8 +305,6 @@ async def fix_customer(ctx: Context, name: str) -> Reply:
 
 
 async def _run_match(ctx: Context, name: str) -> MatchResult:
-    import asyncio
-
     return await asyncio.to_thread(ctx.svc.crm.match, name)
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from typing import TYPE_CHECKING, Awaitable, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Protocol
 
 from bot.config import Settings
-from bot.types import IncomingMessage, Kind, Reply
+from bot.types import IncomingMessage, Kind, Media, Reply
 from store.db import Database
 from store.models import User
 
@@ -37,9 +37,18 @@ class Services:
     db: Database
     clock: Clock
     crm: "CrmIndex"
+    speech: Any = None  # a speech.TranscriptionPool (or a test fake); built on first voice note
 
     def today(self) -> date:
         return self.clock.now().astimezone(self.settings.tz).date()
+
+    def transcriber(self) -> Any:
+        """The shared transcription pool, created (not yet loaded) on first use."""
+        if self.speech is None:
+            from speech import TranscriptionPool
+
+            self.speech = TranscriptionPool.from_settings(self.settings.speech)
+        return self.speech
 
 
 async def _no_progress(_: str) -> None:
@@ -54,6 +63,7 @@ class Context:
     args: str = ""
     say: Callable[[str], Awaitable[None]] = field(default=_no_progress)
     inbox_id: int | None = None
+    fetch_media: Callable[[Media], Awaitable[bytes]] | None = None
 
 
 Handler = Callable[[Context], Awaitable[Reply]]

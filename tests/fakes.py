@@ -22,7 +22,8 @@ class FakeChannel:
         self.sent.append((to, reply))
 
     async def fetch_media(self, media: Media) -> bytes:
-        raise FileNotFoundError(media.key)
+        with open(media.key, "rb") as f:  # like the console: the media key is a local path
+            return f.read()
 
     def texts(self) -> list[str]:
         return [r.text for _, r in self.sent]
@@ -40,3 +41,25 @@ class FixedClock:
 
     def advance(self, **kw: float) -> None:
         self.current += timedelta(**kw)
+
+
+class FakeTranscriber:
+    """Stands in for the speech pool: returns scripted text, can be full or fail first."""
+
+    def __init__(self, text: str, full_times: int = 0, error: Exception | None = None) -> None:
+        self.text = text
+        self.full_times = full_times
+        self.error = error
+        self.calls: list[tuple[bytes, str | None, tuple[str, ...]]] = []
+
+    async def transcribe(self, audio: bytes, fmt: str | None, hotwords=()):  # type: ignore[no-untyped-def]
+        from speech import QueueFull, Transcript
+
+        if self.full_times > 0:
+            self.full_times -= 1
+            raise QueueFull("busy")
+        if self.error is not None:
+            raise self.error
+        self.calls.append((audio, fmt, tuple(hotwords)))
+        return Transcript(text=self.text, raw_text=self.text, language="zh", duration_s=4.2,
+                          model="fake-whisper", timings={"decode": 0.01, "transcribe": 0.5})

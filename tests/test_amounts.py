@@ -42,3 +42,10 @@ def test_kinds() -> None:
 def test_parse_amount_rejects_garbage() -> None:
     assert parse_amount("") is None
     assert parse_amount("没有") is None
+
+
+@pytest.mark.parametrize("text", ["预算大概八十万周五前我把报价发给他", "预算大概80万周五前", "预算八十万月底前定下来"])
+def test_amount_followed_by_a_date_in_unpunctuated_speech(text: str) -> None:
+    from extraction.amounts import find_amounts
+
+    assert [a.value for a in find_amounts(text)] == [800000]

@@ -1,0 +1,91 @@
+"""Voice notes through the console channel with a scripted transcriber (the real model is
+exercised in test_speech_whisper.py and test_voice_real.py)."""
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from bot.console import console_message
+from speech import AudioError
+from store.models import FollowUp, MediaBlob
+from tests.conftest import NOW, Bot, make_app
+from tests.fakes import FakeTranscriber, FixedClock
+
+SPOKEN = "今天去苏州恒达见了采购部王总预算大概八十万周五前我把报价发给他"
+
+
+@pytest.fixture
+def clip(tmp_path: Path) -> Path:
+    p = tmp_path / "note.amr"
+    p.write_bytes(b"#!AMR\n" + bytes(range(256)) * 4)
+    return p
+
+
+def test_voice_note_is_transcribed_then_recorded_like_text(bot: Bot, clip: Path) -> None:
+    fake = FakeTranscriber(SPOKEN)
+    bot.app.svc.speech = fake
+    reply = bot.say("zhang", f"/voice {clip}")
+    lines = reply.splitlines()
+    assert lines[0] == "正在识别…"
+    assert "🎙 识别内容：" + SPOKEN in reply and "已记录 #1 · 苏州恒达精密机械有限公司" in reply
+    assert "80万" in reply
+    [(audio, fmt, hotwords)] = fake.calls
+    assert audio == clip.read_bytes() and fmt == "amr"
+    assert "苏州恒达精密机械有限公司" in hotwords and "康博生物医疗科技(上海)有限公司" not in hotwords  # own CRM only
+    fu = bot.db(lambda s: s.exec(select(FollowUp)).one())
+    assert fu.transcript == SPOKEN and fu.audio["model"] == "fake-whisper" and fu.audio["duration_s"] == 4.2
+    blob = bot.db(lambda s: s.exec(select(MediaBlob)).one())
+    assert blob.data == clip.read_bytes()
+
+
+def test_full_queue_answers_then_records(bot: Bot, clip: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("handlers.followup.QUEUE_POLL_SECONDS", 0.01)
+    bot.app.svc.speech = FakeTranscriber(SPOKEN, full_times=3)
+    reply = bot.say("zhang", f"/voice {clip}")
+    assert reply.count("排队中，稍后回复") == 1 and "已记录 #1" in reply
+
+
+def test_bad_audio_and_silence_get_clear_replies(bot: Bot, clip: Path) -> None:
+    bot.app.svc.speech = FakeTranscriber("", error=AudioError("unreadable", "invalid data"))
+    assert "无法解析" in bot.say("zhang", f"/voice {clip}")
+    bot.app.svc.speech = FakeTranscriber("   ")
+    assert "没有听到说话内容" in bot.say("zhang", f"/voice {clip}")
+    assert "下载失败" in bot.say("zhang", f"/voice {clip}.missing")
+    assert bot.db(lambda s: list(s.exec(select(FollowUp)))) == []
+
+
+def test_restart_resumes_voice_from_stored_audio(bot: Bot, clip: Path) -> None:
+    """The audio is kept once fetched: a restart transcribes it even if the source is gone."""
+    app1 = bot.app
+    app1.svc.speech = FakeTranscriber(SPOKEN, error=RuntimeError("process killed mid-transcription"))
+
+    async def crash() -> None:
+        await app1.dispatcher.submit(console_message("zhang", f"/voice {clip}", "v-1", NOW))
+        await app1.dispatcher.drain()
+
+    asyncio.run(crash())
+    assert bot.db(lambda s: s.exec(select(MediaBlob)).one()).size == clip.stat().st_size
+    clip.unlink()
+    with app1.svc.db.session() as s:  # what a crash leaves: the inbox row still pending
+        from store.models import InboxMessage
+
+        row = s.exec(select(InboxMessage)).one()
+        row.status = "pending"
+        s.add(row)
+    app2, channel2 = make_app(bot.path, FixedClock(NOW))
+    app2.svc.speech = FakeTranscriber(SPOKEN)
+
+    async def restart() -> None:
+        await app2.start()
+        await app2.dispatcher.drain()
+
+    asyncio.run(restart())
+    assert "已记录 #1" in channel2.last()
+    assert len(bot.db(lambda s: list(s.exec(select(FollowUp))))) == 1
+    # And a redelivery of the same voice message stores nothing new.
+    asyncio.run(app2.dispatcher.process(1, console_message("zhang", "/voice gone.amr", "v-1", NOW)))
+    assert len(bot.db(lambda s: list(s.exec(select(FollowUp))))) == 1
+    app2.svc.db.dispose()
