@@ -135,6 +135,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
               f"HTTP {settings.server.host}:{settings.server.port}")
     app = build_app(settings)
     app.svc.crm.warm_up()
+    app.svc.transcriber().warm_up()  # loads the speech model in the background
     asyncio.run(serve(app, settings))
     return 0
 

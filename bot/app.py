@@ -52,6 +52,8 @@ class App:
         await self.dispatcher.drain()  # late replies still have their channel
         for ch in self.channels.values():
             await ch.stop()
+        if self.svc.speech is not None and hasattr(self.svc.speech, "aclose"):
+            await self.svc.speech.aclose()
         self.svc.db.dispose()
 
 

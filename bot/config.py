@@ -173,6 +173,17 @@ class SpeechSettings(_Section):
     cpu_threads: int = Field(1, ge=1)
     workers: int = Field(2, ge=1)
     beam_size: int = Field(5, ge=1)
+    queue_size: int = Field(8, ge=0)  # voice notes that may wait beyond the running ones
+    max_duration_s: float = Field(120, gt=0)
+    cache_dir: str = ""  # where the bundled model is assembled; "" = $SALESBOT_CACHE_DIR or ~/.cache/salesbot
+    pool_mode: str = "thread"
+
+    @field_validator("pool_mode")
+    @classmethod
+    def _mode(cls, v: str) -> str:
+        if v not in ("thread", "process"):
+            raise ValueError('"thread" (default: the model releases the GIL) or "process"')
+        return v
 
 
 class ServerSettings(_Section):

@@ -215,7 +215,8 @@ async def _transcribe(ctx: Context, data: bytes, fmt: str) -> Any:
                 await ctx.say(QueueFull.user_message)
                 told = True
             await asyncio.sleep(QUEUE_POLL_SECONDS)
-    metrics.ASR_SECONDS.inc(t.timings.get("transcribe", 0.0))
+    metrics.ASR_SECONDS.inc(t.timings.get("transcribe_s", 0.0))
+    metrics.ASR_QUEUE_DEPTH.set(getattr(pool, "queued", 0))
     return t
 
 

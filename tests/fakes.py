@@ -62,4 +62,4 @@ class FakeTranscriber:
             raise self.error
         self.calls.append((audio, fmt, tuple(hotwords)))
         return Transcript(text=self.text, raw_text=self.text, language="zh", duration_s=4.2,
-                          model="fake-whisper", timings={"decode": 0.01, "transcribe": 0.5})
+                          model="fake-whisper", timings={"decode_s": 0.01, "transcribe_s": 0.5})

