@@ -307,6 +307,35 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_transcribe(args: argparse.Namespace) -> int:
+    """One JSON line per audio file; errors are reported per file and the run goes on."""
+    import json
+
+    from speech import SpeechError, WhisperTranscriber
+
+    settings = _settings(args)
+    speech = settings.speech.model_copy(update={"model": args.model} if args.model else {})
+    hotwords: list[str] = []
+    if args.customers:
+        from extraction.customers import load_customers_csv
+
+        hotwords = [c.name for c in load_customers_csv(args.customers)][:HOTWORD_LIMIT]
+    transcriber = WhisperTranscriber.from_settings(speech)
+    for name in args.files:
+        try:
+            data = Path(name).read_bytes()
+            t = transcriber.transcribe(data, Path(name).suffix.lstrip(".").lower() or None, hotwords)
+            out = {"file": name, "text": t.text, "duration_s": round(t.duration_s, 2),
+                   "elapsed_s": round(t.timings.get("transcribe_s", 0.0), 3), "model": t.model}
+        except (OSError, SpeechError) as exc:
+            out = {"file": name, "error": str(exc)}
+        print(json.dumps(out, ensure_ascii=False), flush=True)
+    return 0
+
+
+HOTWORD_LIMIT = 30  # as many CRM names as the bot gives the model for one rep
+
+
 def cmd_extract(args: argparse.Namespace) -> int:
     from extraction.cli import extract_main
 
@@ -385,6 +414,12 @@ def build_parser() -> argparse.ArgumentParser:
     im.add_argument("--dry-run", action="store_true", help="check and write the report, change nothing")
     im.add_argument("--report", help="where to write the dedupe report (default FILE.dedupe-report.csv)")
     im.set_defaults(fn=cmd_import)
+
+    tr = sub.add_parser("transcribe", help="transcribe audio files offline (JSON lines out)")
+    tr.add_argument("files", nargs="+", metavar="FILE")
+    tr.add_argument("--customers", help="customers.csv whose names bias the model, as for their owner")
+    tr.add_argument("--model", help="faster-whisper model directory or name (default: speech.model)")
+    tr.set_defaults(fn=cmd_transcribe)
 
     x = sub.add_parser("extract", help="JSON lines in, extracted records out (no database)")
     x.add_argument("--customers", help="customers.csv: id,name,region,owner")

@@ -15,7 +15,7 @@ from typing import Any
 from bot import metrics
 from bot.types import Channel, IncomingMessage, Kind, Media, Peer, Reply
 from handlers import texts
-from handlers.router import Context, Router, Services
+from handlers.router import Context, Rejected, Router, Services
 from store import repos
 
 log = logging.getLogger(__name__)
@@ -102,6 +102,12 @@ class Dispatcher:
         channel = self.channels.get(msg.channel)
         try:
             reply = await self.handle(msg, inbox_id)
+        except Rejected as exc:  # an input we cannot use: a clear answer, and the row says why
+            await self.svc.db.run(repos.inbox_finish, inbox_id, "failed", str(exc))
+            metrics.MESSAGES_FAILED.inc(channel=msg.channel)
+            if channel is not None:
+                await self._send(channel, msg, exc.reply)
+            return exc.reply
         except Exception as exc:  # the user gets a friendly line; the operator gets the trace
             log.exception("handling %s failed", msg.source_key)
             await self.svc.db.run(repos.inbox_finish, inbox_id, "failed", f"{type(exc).__name__}: {exc}")

@@ -22,7 +22,7 @@ from extraction.dates import parse_date
 from extraction.types import FollowUpDraft, MatchResult
 from handlers import texts
 from handlers.crm import normalized_name
-from handlers.router import Context, Router
+from handlers.router import Context, Rejected, Router
 from store import repos
 from store.models import Customer, Deal, FollowUp, User
 
@@ -230,16 +230,16 @@ async def voice_note(ctx: Context) -> Reply:
         return await record_note(ctx, existing.raw_text)
     got = await _audio(ctx)
     if isinstance(got, Reply):
-        return got
+        raise Rejected(got, "voice media unavailable")
     await ctx.say(texts.TRANSCRIBING)
     try:
         t = await _transcribe(ctx, *got)
     except SpeechError as exc:
         log.warning("voice note %s: %s", ctx.msg.source_key, exc)
-        return Reply(exc.user_message)
+        raise Rejected(Reply(exc.user_message), f"{type(exc).__name__}: {exc}") from exc
     text = t.text.strip() or (ctx.msg.platform_transcript or "").strip()
     if not text:
-        return Reply(texts.VOICE_EMPTY)
+        raise Rejected(Reply(texts.VOICE_EMPTY), "no speech in the audio")
     audio = {"duration_s": round(t.duration_s, 2), "model": t.model, "timings": t.timings,
              "platform_transcript": ctx.msg.platform_transcript}
     reply = await record_note(ctx, text, transcript=t.text, audio=audio)

@@ -69,6 +69,14 @@ class Context:
 Handler = Callable[[Context], Awaitable[Reply]]
 
 
+class Rejected(Exception):
+    """The message cannot be processed (bad audio …): answer `reply`, keep the inbox row as failed."""
+
+    def __init__(self, reply: Reply, error: str) -> None:
+        super().__init__(error)
+        self.reply = reply
+
+
 @dataclass
 class _Command:
     words: tuple[str, ...]

@@ -55,6 +55,10 @@ def test_bad_audio_and_silence_get_clear_replies(bot: Bot, clip: Path) -> None:
     assert "没有听到说话内容" in bot.say("zhang", f"/voice {clip}")
     assert "下载失败" in bot.say("zhang", f"/voice {clip}.missing")
     assert bot.db(lambda s: list(s.exec(select(FollowUp)))) == []
+    from store.models import InboxMessage
+
+    rows = bot.db(lambda s: list(s.exec(select(InboxMessage))))
+    assert [r.status for r in rows] == ["failed"] * 3 and "unreadable" in rows[0].error
 
 
 def test_restart_resumes_voice_from_stored_audio(bot: Bot, clip: Path) -> None:

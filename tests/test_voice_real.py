@@ -42,3 +42,19 @@ def test_silence_is_not_a_note(bot: Bot, pool) -> None:  # type: ignore[no-untyp
     bot.app.svc.speech = pool
     assert "没有听到说话内容" in bot.say("zhang", f"/voice {AUDIO / 'silence.amr'}")
     assert bot.db(lambda s: list(s.exec(select(FollowUp)))) == []
+
+
+def test_transcribe_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from bot.__main__ import main
+
+    csv = tmp_path / "customers.csv"
+    csv.write_text("id,name,region,owner\nC1,苏州恒达精密机械有限公司,苏州,张伟\n", encoding="utf-8")
+    broken = tmp_path / "broken.amr"
+    broken.write_bytes(b"#!AMR\n\x00\x01garbage")
+    assert main(["transcribe", "--customers", str(csv), str(AUDIO / "note_hengda.amr"), str(broken)]) == 0
+    first, second = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert set(first) == {"file", "text", "duration_s", "elapsed_s", "model"}
+    assert "恒达" in first["text"] and "報價" not in first["text"] and first["elapsed_s"] > 0
+    assert second["file"] == str(broken) and "error" in second
