@@ -37,7 +37,6 @@ from bot.types import IncomingMessage, Kind, Media, Peer, Reply, Submit
 log = logging.getLogger(__name__)
 
 CHANNEL = "wecom"
-CALLBACK_PATH = "/wecom/callback"
 TEXT_LIMIT = 2048  # bytes, text and markdown content (longer is truncated by WeCom)
 GROUP_MARKDOWN_LIMIT = 4096  # bytes, group robot markdown
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})  # invalid/expired access token
