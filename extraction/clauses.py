@@ -102,15 +102,3 @@ def split_clauses(text: str, extra_cuts: Iterable[int] = ()) -> list[Clause]:
                 out.append(Clause(text[last:c], last, c))
             last = c
     return out
-
-
-def hard_clauses(text: str) -> list[Clause]:
-    """Punctuation-only clauses."""
-    out, pos = [], 0
-    for m in _HARD.finditer(text):
-        if m.start() > pos:
-            out.append(Clause(text[pos:m.start()], pos, m.start()))
-        pos = m.end()
-    if pos < len(text):
-        out.append(Clause(text[pos:], pos, len(text)))
-    return out

@@ -104,8 +104,7 @@ async def query_customer(ctx: Context) -> Reply:
                 if (cust := s.get(Customer, int(c.id))) and repos.can_see_customer(s, user, cust)
             ]
             if cands:
-                return Reply(texts.ASK_PICK.format(options=texts.numbered(c.name for c in cands))
-                             .replace("回复序号即可", "请用完整名称再查一次"))
+                return Reply(texts.ASK_QUERY.format(options=texts.numbered(c.name for c in cands)))
             return Reply(texts.CUSTOMER_NOT_FOUND.format(name=name))
         customer = s.get(Customer, int(match.best.id))
         if customer is None:

@@ -52,6 +52,7 @@ NOT_YOUR_CUSTOMER = "「{name}」不是你负责的客户，不能查看它的�
 OWNED_BY_OTHER = "「{name}」由其他同事负责，这条记录没有关联到该客户。如需协作，请联系你的主管。"
 CUSTOMER_NOT_FOUND = "没找到客户「{name}」。回复「新建客户 {name}」新建，或检查一下名称。"
 ASK_PICK = "你说的是哪一家？\n{options}\n回复序号即可"
+ASK_QUERY = "你要查的是哪一家？\n{options}\n请用完整名称再查一次"
 PICK_OUT_OF_RANGE = "没有第 {n} 个选项，请回复 1 到 {max} 之间的序号。"
 NO_PENDING_PICK = "现在没有待选择的客户。"
 ITEM_NOT_FOUND = "没有编号为 {id} 的待办（或不是你的待办）。发送「待办」查看编号。"

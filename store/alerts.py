@@ -11,10 +11,10 @@ from decimal import Decimal
 from typing import Any, Iterable
 
 from sqlalchemy import and_, case, func, or_, union_all
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from store.db import insert_ignoring_duplicates
 from store.models import ActionItem, Contract, Customer, Deal, FollowUp, Notification, Payment, StageChange, User
 
 
@@ -249,9 +249,7 @@ def enqueue_many(s: Session, rows: list[dict[str, Any]]) -> int:
     """Insert notifications, skipping dedupe keys already present; returns how many are new."""
     if not rows:
         return 0
-    dialect = s.get_bind().dialect.name
-    ins = (postgresql if dialect == "postgresql" else sqlite).insert
-    stmt = ins(Notification).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(Notification.id)
+    stmt = insert_ignoring_duplicates(s, Notification)
     new = 0
     for i in range(0, len(rows), 500):
         new += len(s.execute(stmt, rows[i:i + 500]).all())

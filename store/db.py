@@ -24,6 +24,17 @@ T = TypeVar("T")
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
+def insert_ignoring_duplicates(s: Session, model: type) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING … RETURNING id for the session's dialect.
+
+    RETURNING (not rowcount) tells new rows from duplicates on every driver.
+    """
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    ins = (postgresql if s.get_bind().dialect.name == "postgresql" else sqlite).insert
+    return ins(model).on_conflict_do_nothing().returning(model.id)  # type: ignore[attr-defined]
+
+
 class DatabaseError(Exception):
     """A database problem an operator must fix (message says how)."""
 

@@ -11,9 +11,9 @@ from decimal import Decimal
 from typing import Any, Iterable, Sequence
 
 from sqlalchemy import func
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from store.db import insert_ignoring_duplicates
 from store.models import (
     ActionItem,
     Contact,
@@ -23,7 +23,6 @@ from store.models import (
     FollowUp,
     InboxMessage,
     MediaBlob,
-    Notification,
     Payment,
     StageChange,
     User,
@@ -38,14 +37,8 @@ ROLES = ("rep", "manager", "admin")
 
 
 def _insert_ignore(s: Session, model: type, values: dict[str, Any]) -> int | None:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING id: the new id, or None for a duplicate.
-
-    RETURNING (not rowcount) tells a new row from a duplicate on every driver.
-    """
-    dialect = s.get_bind().dialect.name
-    ins = (postgresql if dialect == "postgresql" else sqlite).insert
-    stmt = ins(model).values(**values).on_conflict_do_nothing().returning(model.id)  # type: ignore[attr-defined]
-    return s.execute(stmt).scalar_one_or_none()
+    """The new row's id, or None when a unique key says it is a duplicate."""
+    return s.execute(insert_ignoring_duplicates(s, model).values(**values)).scalar_one_or_none()
 
 
 # ---------------------------------------------------------------- users and scope
@@ -297,15 +290,6 @@ def followup_revoked_by(s: Session, source_key: str) -> FollowUp | None:
     return s.exec(select(FollowUp).where(FollowUp.revoked_by_key == source_key)).first()
 
 
-def items_of_followup(s: Session, followup_id: int) -> list[ActionItem]:
-    return list(
-        s.exec(select(ActionItem).where(ActionItem.followup_id == followup_id).order_by(col(ActionItem.id)))
-    )
-
-
-STAGE_RANK_DEFAULT = ("lead", "contacted", "needs", "quote", "trial", "negotiation", "won")
-
-
 def _deal_amount(record: dict[str, Any]) -> Decimal | None:
     """The amount a note puts on the deal: order > quote > budget > an unlabelled correction."""
     by_kind: dict[str | None, float] = {}
@@ -321,7 +305,7 @@ def apply_followup(
     s: Session,
     fu: FollowUp,
     author: User,
-    stage_order: Sequence[str] = STAGE_RANK_DEFAULT,
+    stage_order: Sequence[str],
     now: datetime | None = None,
 ) -> None:
     """Carry a follow-up's record into the CRM: deal, stage, amount, to-dos, contacts.
@@ -565,30 +549,6 @@ def inbox_finish(s: Session, inbox_id: int, status: str, error: str | None = Non
         row.error = error
         row.processed_at = utcnow()
         s.add(row)
-
-
-# ---------------------------------------------------------------- notifications outbox
-
-
-def enqueue_notification(s: Session, dedupe_key: str, recipient_id: int, body: dict[str, Any]) -> bool:
-    """Queue a push once per dedupe key; False when it was already queued or sent."""
-    now = utcnow()
-    return (
-        _insert_ignore(
-            s,
-            Notification,
-            {
-                "dedupe_key": dedupe_key,
-                "recipient_id": recipient_id,
-                "body": body,
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            },
-        )
-        is not None
-    )
 
 
 # ---------------------------------------------------------------- merge

@@ -14,7 +14,7 @@ import threading
 import uuid
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import WSMsgType, web
 
@@ -86,7 +86,31 @@ class _Failures:
 # ================================================================ WeCom
 
 
-class FakeWecom:
+class _FakeService:
+    """Start/stop in a thread and scripted failures, shared by the fake platforms."""
+
+    server: ServerThread
+    lock: threading.Lock
+    failures: _Failures
+
+    def start(self) -> Self:
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def fail_next(self, endpoint: str, *failures: Any) -> None:
+        """Make the next calls of `endpoint` fail: an errcode, or "5xx" (see each fake's routes)."""
+        with self.lock:
+            self.failures.add(endpoint, *failures)
+
+
+class FakeWecom(_FakeService):
     """gettoken, message/send, message/update_template_card, media/get, webhook/send."""
 
     def __init__(self, corp_id: str = "wwcorp", secret: str = "s3cret", agent_id: int = 1000002) -> None:
@@ -110,22 +134,6 @@ class FakeWecom:
         self.server = ServerThread(app)
 
     # -- control ------------------------------------------------------------------
-
-    def start(self) -> FakeWecom:
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    def fail_next(self, endpoint: str, *failures: Any) -> None:
-        """endpoint: "send", "update", "media", "gettoken", "webhook"; failure: errcode or "5xx"."""
-        with self.lock:
-            self.failures.add(endpoint, *failures)
 
     def expire_tokens(self) -> None:
         """Every issued token becomes invalid (WeCom answers 42001), as two hours later."""
@@ -231,7 +239,7 @@ class FakeWecom:
 # ================================================================ DingTalk
 
 
-class FakeDingtalk:
+class FakeDingtalk(_FakeService):
     """Stream gateway (connections/open + websocket) plus the robot OpenAPI endpoints.
 
     Frames follow open-dingtalk/developerpedia docs/learn/stream/protocol.md: the server
@@ -269,21 +277,6 @@ class FakeDingtalk:
         self.server = ServerThread(app)
         self.token = "dt-" + uuid.uuid4().hex
 
-    def start(self) -> FakeDingtalk:
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    def fail_next(self, endpoint: str, *failures: Any) -> None:
-        """endpoint: "open", "batch", "webhook", "download"; failure: "5xx"."""
-        with self.lock:
-            self.failures.add(endpoint, *failures)
 
     # -- driving the stream from a test (thread-safe, blocking) -------------------
 

@@ -17,11 +17,11 @@ NOTE = "今天去苏州恒达见了采购部王总，他们想换一批数控车
 
 
 def _followups(bot: Bot) -> list[FollowUp]:
-    return bot.db(lambda s: list(s.exec(select(FollowUp))))
+    return bot.db(lambda s: list(s.exec(select(FollowUp).order_by(FollowUp.id))))
 
 
 def _items(bot: Bot) -> list[ActionItem]:
-    return bot.db(lambda s: list(s.exec(select(ActionItem))))
+    return bot.db(lambda s: list(s.exec(select(ActionItem).order_by(ActionItem.id))))
 
 
 def test_note_is_recorded_and_shown_by_query(bot: Bot) -> None:

@@ -9,7 +9,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
-from store import repos
+from store import alerts, repos
 from store.db import Database
 from store.models import User
 
@@ -40,8 +40,11 @@ def test_inbox_and_outbox_deduplicate(tmp_path: Path) -> None:
     other = db.call(repos.inbox_insert, "dingtalk", "m1", "u", "text", {}, now)
     assert first is not None and again is None and other not in (None, first)
     uid = db.call(lambda s: repos.add_user(s, "张伟").id)
-    assert db.call(repos.enqueue_notification, "stale:deal:1:2026-W02", uid, {"text": "x"})
-    assert not db.call(repos.enqueue_notification, "stale:deal:1:2026-W02", uid, {"text": "x"})
+    row = {"dedupe_key": "stale:deal:1:2026-W02", "rule": "stale_deal", "recipient_id": uid,
+           "body": {"title": "t", "line": "x"}, "status": "pending", "attempts": 0,
+           "next_attempt_at": now, "created_at": now}
+    assert db.call(alerts.enqueue_many, [row]) == 1
+    assert db.call(alerts.enqueue_many, [row]) == 0
     user = db.call(lambda s: s.get(User, uid))
     assert user.created_at.tzinfo is not None and user.created_at.utcoffset().total_seconds() == 0
     db.dispose()
