@@ -282,27 +282,38 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     if now.tzinfo is None:
         now = now.replace(tzinfo=settings.tz)
     names = tuple(args.rule) if args.rule else None
+    when = now.astimezone(settings.tz).isoformat()
     with _open_db(settings) as db:
-        plan, new = db.call(jobs.run_rules, settings, now, names, args.dry_run)
+        if not args.dry_run:
+            new = db.call(jobs.run_rules, settings, now, names)
+            detail = "，".join(f"{rule} {n}" for rule, n in new.items())
+            print(f"新入队 {sum(new.values())} 条提醒（{detail}；已发过或已在队列的不再入队）@ {when}")
+            print("查看：salesbot outbox")
+            return 0
+        plan = db.call(jobs.evaluate, settings, now, names)
     for user_id, items in jobs.group_by_recipient(plan).items():
         print(f"→ 用户 #{user_id}（{len(items)} 条）")
         for p in items:
             print(f"  [{p.rule}] {p.line}".replace("\n", "\n    "))
-    verb = "试运行：将产生" if args.dry_run else f"新入队 {new} 条（其余已发过或已在队列），共计划"
-    print(f"{verb} {len(plan)} 条提醒 @ {now.astimezone(settings.tz).isoformat()}")
+    print(f"试运行：将产生 {len(plan)} 条提醒（含已在队列的）@ {when}")
     return 0
 
 
 def cmd_outbox(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from handlers import texts
     from store import alerts
 
-    with _open_db(_settings(args)) as db:
+    settings = _settings(args)
+    now = datetime.now(timezone.utc)
+    with _open_db(settings) as db:
         rows = db.call(alerts.notifications, args.status, None, None, args.limit)
         backlog = db.call(alerts.backlog)
     for n in rows:
         err = f" · {n.last_error}" if n.last_error else ""
-        print(f"#{n.id}\t{n.status}\tuser={n.recipient_id}\tattempts={n.attempts}\t{n.dedupe_key}\t"
-              f"{n.body.get('line', '')}{err}")
+        line = texts.alert_text(settings, n.rule, n.body, n.sent_at or now)[1].split("\n")[0]
+        print(f"#{n.id}\t{n.status}\tuser={n.recipient_id}\tattempts={n.attempts}\t{n.dedupe_key}\t{line}{err}")
     print(f"共 {len(rows)} 条；状态统计：{backlog}")
     return 0
 

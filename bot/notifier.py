@@ -63,7 +63,8 @@ class Notifier:
                 continue
             channel, peer = target
             try:
-                await channel.send(peer, Reply(texts.render_digest([r.body for r in group])))
+                await channel.send(peer, Reply(texts.render_digest(
+                    [texts.alert_text(self.svc.settings, r.rule, r.body, now) for r in group])))
             except Exception as exc:  # any channel failure: retry later with backoff
                 log.warning("push to user %s failed: %s", user_id, exc)
                 await self.svc.db.run(alerts.mark_failed, ids, f"{type(exc).__name__}: {exc}", now,

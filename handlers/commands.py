@@ -360,7 +360,8 @@ async def push_log(ctx: Context) -> Reply:
         for n in rows:
             when = (n.sent_at or n.created_at).astimezone(tz).strftime("%m-%d %H:%M")
             status = texts.PUSH_STATUS.get(n.status, n.status)
-            lines.append(f"{when} → {names.get(n.recipient_id, '?')} [{status}] {n.body.get('line', '')}")
+            line = texts.alert_text(ctx.svc.settings, n.rule, n.body, n.sent_at or n.created_at)[1].split("\n")[0]
+            lines.append(f"{when} → {names.get(n.recipient_id, '?')} [{status}] {line}")
         return Reply("\n".join(lines))
 
     return await ctx.svc.db.run(work)

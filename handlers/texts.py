@@ -4,7 +4,7 @@ Kept in one place so wording is consistent and the scheduler can reuse the same 
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any, Iterable
 
@@ -236,11 +236,51 @@ def alert_contract_line(number: str, customer: str, amount: object, paid: object
     return f"合同 {number}【{customer}】合同额 {fmt_money(amount)}，待回 {fmt_money(balance)} · {status}"  # type: ignore[arg-type]
 
 
-def render_digest(bodies: list[dict[str, Any]]) -> str:
+def _utc(v: str) -> datetime:
+    at = datetime.fromisoformat(v)
+    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+
+
+def alert_text(settings: Any, rule: str, f: dict[str, Any], now: datetime) -> tuple[str, str]:
+    """(title, line) of one outbox row, worded from its facts at `now` (delivery or dry-run time)."""
+    a, tz = settings.alerts, settings.tz
+    today = now.astimezone(tz).date()
+    team = f" · {f['owner']}" if rule.endswith("_team") or f.get("team") else ""
+    if rule in ("stale_deal", "stale_deal_team", "quote_no_reply"):
+        last = _utc(f["last"]).astimezone(tz).date()
+        line = alert_deal_line(f["deal_id"], f["customer"], settings.stage_label(f["stage"]), f["amount"], last)
+        title = {"stale_deal": ALERT_STALE_REP.format(n=a.stale_deal_rep_days),
+                 "stale_deal_team": ALERT_STALE_MGR.format(n=a.stale_deal_manager_days),
+                 "quote_no_reply": ALERT_QUOTE.format(n=a.quote_no_reply_hours)}[rule]
+        return title, line + team
+    if rule in ("silent_customer", "silent_customer_team"):
+        days = (now - _utc(f["last"])).days
+        levels = a.silent_customer_days
+        title = (ALERT_SILENT_MGR.format(n=levels[1]) if team else ALERT_SILENT_OWNER.format(n=levels[0]))
+        return title, alert_customer_line(f["customer_id"], f["customer"], days) + team
+    if rule in ("unpaid_contract", "payment_overdue"):
+        number = f["number"] or f"#{f['contract_id']}"
+        if rule == "unpaid_contract":
+            status = f"签订于 {fmt_date(date.fromisoformat(f['signed_on']), today)}"
+            title, team = ALERT_UNPAID.format(n=a.unpaid_after_signing_days), f" · {f['owner']}"
+        else:
+            status = f"已逾期{(today - date.fromisoformat(f['due_on'])).days}天"
+            title = ALERT_OVERDUE
+        return title, alert_contract_line(number, f["customer"], f["amount"], f["paid"], status) + team
+    if rule == "due_items":
+        late = (today - date.fromisoformat(f["due"])).days
+        line = f"#{f['item_id']} " + (f"【{f['customer']}】" if f.get("customer") else "") + f["text"]
+        return ALERT_TODO, line + (f" · 已逾期{late}天" if late > 0 else " · 今天到期")
+    if rule == "weekly_funnel":
+        return ALERT_FUNNEL.format(week=f["week"]), f["text"]
+    return f.get("title", DIGEST_HEAD), f.get("line", "")
+
+
+def render_digest(items: list[tuple[str, str]]) -> str:
     """Many pending pushes for one person → one message, grouped under their titles."""
     groups: dict[str, list[str]] = {}
-    for b in bodies:
-        groups.setdefault(b["title"], []).append(b["line"])
+    for title, line in items:
+        groups.setdefault(title, []).append(line)
     parts = [DIGEST_HEAD]
     for title, lines in groups.items():
         parts.append(title)
@@ -248,34 +288,14 @@ def render_digest(bodies: list[dict[str, Any]]) -> str:
     return "\n".join(parts)
 
 
-def render_funnel(settings: Any, stages: list[str], data: Any, scope: set[int] | None,
-                  stalled: list[Any]) -> str:
+def render_funnel(settings: Any, rows: list[Any], lost: int, n_stalled: int, stalled: list[Any]) -> str:
     """Text table for one manager's team: count, amount, conversion to the next stage, dwell time."""
-    mine = (lambda owner: True) if scope is None else (lambda owner: owner in scope)
-    count: dict[tuple[str, str], int] = {}
-    amount: dict[tuple[str, str], Decimal] = {}
-    n_stalled = 0
-    for (owner, stage, status), cell in data.cells.items():
-        if mine(owner):
-            count[(stage, status)] = count.get((stage, status), 0) + cell.count
-            amount[(stage, status)] = amount.get((stage, status), Decimal(0)) + cell.amount
-            n_stalled += cell.stalled
-    reached = [0] * len(stages)
-    for (owner, rank), n in data.furthest.items():
-        if mine(owner) and rank >= 0:
-            for k in range(rank + 1):
-                reached[k] += n
     lines = ["阶段 · 在手数量 · 金额 · 转入下一阶段 · 平均停留"]
-    for i, st in enumerate(stages):
-        key = (st, "won") if st == "won" else (st, "open")
-        conv = f"{100 * reached[i + 1] / reached[i]:.0f}%" if i + 1 < len(stages) and reached[i] else "—"
-        total, n = 0.0, 0
-        for (owner, stage), (t, k) in data.days_in_stage.items():
-            if stage == st and mine(owner):
-                total, n = total + t, n + k
-        avg = f"{total / n:.1f}天" if n and st != "won" else "—"
-        lines.append(f"{settings.stage_label(st)} · {count.get(key, 0)} · {fmt_money(amount.get(key, 0))} · {conv} · {avg}")
-    lines.append(f"输单 · {sum(n for (st, status), n in count.items() if status == 'lost')}")
+    for r in rows:
+        conv = f"{100 * r.conversion:.0f}%" if r.conversion is not None else "—"
+        avg = f"{r.avg_days:.1f}天" if r.avg_days is not None else "—"
+        lines.append(f"{settings.stage_label(r.stage)} · {r.count} · {fmt_money(r.amount)} · {conv} · {avg}")
+    lines.append(f"输单 · {lost}")
     lines.append(f"停滞商机（超过{settings.alerts.stale_deal_manager_days}个工作日未更新）：{n_stalled} 个")
     for d in stalled:
         lines.append(f"  #{d.deal_id} {d.customer} · {settings.stage_label(d.stage)} · {fmt_money(d.amount)} · {d.owner}")

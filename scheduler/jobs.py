@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Callable
+from decimal import Decimal
+from typing import Any, Callable
 
+from sqlalchemy import Select
 from sqlmodel import Session
 
 from bot.config import Settings
@@ -21,19 +23,23 @@ from store import alerts
 
 @dataclass(frozen=True, slots=True)
 class Planned:
+    """One push as a dry run shows it (the outbox stores key, rule, recipient and facts)."""
+
     key: str
     rule: str
     recipient_id: int
+    facts: dict[str, Any]
     title: str
     line: str
 
     def row(self, now: datetime) -> dict[str, object]:
         return {"dedupe_key": self.key, "rule": self.rule, "recipient_id": self.recipient_id,
-                "body": {"title": self.title, "line": self.line}, "status": "pending", "attempts": 0,
-                "next_attempt_at": now, "created_at": now}
+                "body": self.facts, "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
 
 
-Rule = Callable[[Session, Settings, datetime], list[Planned]]
+# A rule yields SQL candidate queries (store/alerts.py) — enqueued without leaving the database —
+# or, for the few per-manager reports, pushes planned in Python.
+Rule = Callable[[Session, Settings, datetime], list["Select[Any] | Planned"]]
 
 
 def _local(settings: Settings, now: datetime) -> datetime:
@@ -45,97 +51,85 @@ def _start_of(settings: Settings, d: date) -> datetime:
     return datetime.combine(d, time.min, tzinfo=settings.tz)
 
 
-def _day(settings: Settings, at: datetime) -> date:
-    return at.astimezone(settings.tz).date()
-
-
-def stale_deals(s: Session, settings: Settings, now: datetime) -> list[Planned]:
+def stale_deals(s: Session, settings: Settings, now: datetime) -> list[Select[Any] | Planned]:
     """≥ N working days untouched → the rep; ≥ M → also the rep's manager. Once per idle spell."""
     a = settings.alerts
     today = _local(settings, now).date()
-    rep_cut = workday_cutoff(today, a.stale_deal_rep_days)
-    mgr_cut = workday_cutoff(today, a.stale_deal_manager_days)
-    out = []
-    for d in alerts.stale_deals(s, _start_of(settings, rep_cut + timedelta(days=1)), today):
-        last = _day(settings, d.last_activity_at)
-        line = texts.alert_deal_line(d.deal_id, d.customer, settings.stage_label(d.stage), d.amount, last)
-        out.append(Planned(f"stale:{d.deal_id}:rep:{last}", "stale_deal", d.owner_id,
-                           texts.ALERT_STALE_REP.format(n=a.stale_deal_rep_days), line))
-        if last <= mgr_cut and d.manager_id is not None:
-            out.append(Planned(f"stale:{d.deal_id}:mgr:{last}", "stale_deal_team", d.manager_id,
-                               texts.ALERT_STALE_MGR.format(n=a.stale_deal_manager_days),
-                               f"{line} · {d.owner}"))
-    return out
+    rep_cut = _start_of(settings, workday_cutoff(today, a.stale_deal_rep_days) + timedelta(days=1))
+    mgr_cut = _start_of(settings, workday_cutoff(today, a.stale_deal_manager_days) + timedelta(days=1))
+    return [alerts.stale_deals(s, rep_cut, today), alerts.stale_deals(s, mgr_cut, today, manager=True)]
 
 
-def silent_customers(s: Session, settings: Settings, now: datetime) -> list[Planned]:
+def silent_customers(s: Session, settings: Settings, now: datetime) -> list[Select[Any] | Planned]:
     """No interaction for the first threshold → owner; for the second → manager, who may release."""
-    levels = settings.alerts.silent_customer_days
-    out = []
-    for c in alerts.silent_customers(s, now - timedelta(days=levels[0])):
-        days = (now - c.last_interaction).days
-        last = _day(settings, c.last_interaction)
-        reached = [n for n in levels if days >= n]
-        line = texts.alert_customer_line(c.customer_id, c.customer, days)
-        out.append(Planned(f"silent:{c.customer_id}:1:{last}", "silent_customer", c.owner_id,
-                           texts.ALERT_SILENT_OWNER.format(n=levels[0]), line))
-        if len(reached) >= 2 and c.manager_id is not None:
-            out.append(Planned(f"silent:{c.customer_id}:2:{last}", "silent_customer_team", c.manager_id,
-                               texts.ALERT_SILENT_MGR.format(n=levels[1]), f"{line} · {c.owner}"))
-    return out
+    levels = settings.alerts.silent_customer_days[:2]
+    return [alerts.silent_customers(s, now - timedelta(days=n), level) for level, n in enumerate(levels, 1)]
 
 
-def unpaid_contracts(s: Session, settings: Settings, now: datetime) -> list[Planned]:
+def unpaid_contracts(s: Session, settings: Settings, now: datetime) -> list[Select[Any] | Planned]:
     """Signed ≥ N days with no payment → collection list to the manager; overdue → rep + manager daily."""
     today = _local(settings, now).date()
     n = settings.alerts.unpaid_after_signing_days
-    out = []
-    for c in alerts.contracts_without_payment(s, today - timedelta(days=n)):
-        to = c.manager_id or c.owner_id
-        line = texts.alert_contract_line(c.number or f"#{c.contract_id}", c.customer, c.amount, c.paid,
-                                         f"签订于 {texts.fmt_date(c.signed_on, today)}") + f" · {c.owner}"
-        out.append(Planned(f"unpaid:{c.contract_id}", "unpaid_contract", to,
-                           texts.ALERT_UNPAID.format(n=n), line))
-    for c in alerts.overdue_contracts(s, today):
-        assert c.due_on is not None
-        line = texts.alert_contract_line(c.number or f"#{c.contract_id}", c.customer, c.amount, c.paid,
-                                         f"已逾期{(today - c.due_on).days}天")
-        for who, suffix in ((c.owner_id, ""), (c.manager_id, f" · {c.owner}")):
-            if who is not None:
-                out.append(Planned(f"overdue:{c.contract_id}:{who}:{today}", "payment_overdue", who,
-                                   texts.ALERT_OVERDUE, line + suffix))
-    return out
+    return [alerts.contracts_without_payment(s, today - timedelta(days=n)),
+            alerts.overdue_contracts(s, today, to_manager=False), alerts.overdue_contracts(s, today, to_manager=True)]
 
 
-def quotes_without_reply(s: Session, settings: Settings, now: datetime) -> list[Planned]:
-    hours = settings.alerts.quote_no_reply_hours
+def quotes_without_reply(s: Session, settings: Settings, now: datetime) -> list[Select[Any] | Planned]:
     today = _local(settings, now).date()
-    out = []
-    for d in alerts.quotes_without_reply(s, now - timedelta(hours=hours), today):
-        last = _day(settings, d.last_activity_at)
-        line = texts.alert_deal_line(d.deal_id, d.customer, settings.stage_label(d.stage), d.amount, last)
-        out.append(Planned(f"quote:{d.deal_id}:{d.last_activity_at.isoformat()}", "quote_no_reply",
-                           d.owner_id, texts.ALERT_QUOTE.format(n=hours), line))
-    return out
+    return [alerts.quotes_without_reply(s, now - timedelta(hours=settings.alerts.quote_no_reply_hours), today)]
 
 
-def due_items(s: Session, settings: Settings, now: datetime) -> list[Planned]:
+def due_items(s: Session, settings: Settings, now: datetime) -> list[Select[Any] | Planned]:
     """Morning digest of to-dos due today or overdue, per rep, on working days only."""
     today = _local(settings, now).date()
-    if not is_workday(today):
-        return []
-    out = []
-    for it in alerts.due_items(s, today):
-        late = (today - it.due).days
-        line = f"#{it.item_id} " + (f"【{it.customer}】" if it.customer else "") + it.text + (
-            f" · 已逾期{late}天" if late else " · 今天到期")
-        out.append(Planned(f"todo:{it.item_id}:{today}", "due_items", it.assignee_id,
-                           texts.ALERT_TODO, line))
-    return out
+    return [alerts.due_items(s, today)] if is_workday(today) else []
 
 
-def weekly_funnel(s: Session, settings: Settings, now: datetime) -> list[Planned]:
-    """Per manager: count, amount, conversion, days in stage and stalled deals, one message a week."""
+@dataclass(frozen=True, slots=True)
+class FunnelRow:
+    stage: str
+    count: int  # deals in the stage now (won: closed won in the window)
+    amount: Decimal
+    conversion: float | None  # share of deals that reached this stage and went on to the next
+    avg_days: float | None  # mean dwell time of stage spells that ended in the window
+
+
+def funnel_rows(stages: list[str], data: alerts.FunnelData, scope: set[int] | None) -> tuple[list[FunnelRow], int, int]:
+    """One team's funnel from the per-owner aggregates: (rows, lost deals, stalled deals)."""
+    def mine(owner: int) -> bool:
+        return scope is None or owner in scope
+
+    count: dict[tuple[str, str], int] = defaultdict(int)
+    amount: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    n_stalled = 0
+    for (owner, stage, status), cell in data.cells.items():
+        if mine(owner):
+            count[(stage, status)] += cell.count
+            amount[(stage, status)] += cell.amount
+            n_stalled += cell.stalled
+    reached = [0] * len(stages)
+    for (owner, rank), n in data.furthest.items():
+        if mine(owner) and rank >= 0:
+            for k in range(rank + 1):
+                reached[k] += n
+    rows = []
+    for i, st in enumerate(stages):
+        key = (st, "won") if st == "won" else (st, "open")
+        conv = reached[i + 1] / reached[i] if i + 1 < len(stages) and reached[i] else None
+        total, n = 0.0, 0
+        for (owner, stage), (t, k) in data.days_in_stage.items():
+            if stage == st and mine(owner):
+                total, n = total + t, n + k
+        rows.append(FunnelRow(st, count[key], amount[key], conv, total / n if n and st != "won" else None))
+    lost = sum(n for (_, status), n in count.items() if status == "lost")
+    return rows, lost, n_stalled
+
+
+def weekly_funnel(s: Session, settings: Settings, now: datetime) -> list[Select[Any] | Planned]:
+    """Per manager: count, amount, conversion, days in stage and stalled deals, one message a week.
+
+    The facts keep the per-stage numbers too, so a channel that takes images gets a chart.
+    """
     from store import repos
 
     today = _local(settings, now).date()
@@ -143,15 +137,21 @@ def weekly_funnel(s: Session, settings: Settings, now: datetime) -> list[Planned
     stages = [st for st in settings.pipeline.stages if st != "lost"]
     stall = _start_of(settings, workday_cutoff(today, settings.alerts.stale_deal_manager_days) + timedelta(days=1))
     data = alerts.funnel_data(s, stages, stall, now - timedelta(days=FUNNEL_WINDOW_DAYS))
-    out = []
+    stalled_by_owner = alerts.stalled_by_owner(s, stall, STALLED_LISTED)
+    out: list[Select[Any] | Planned] = []
     for m in alerts.managers(s):
         scope = repos.scope_user_ids(s, m)
-        report = texts.render_funnel(settings, stages, data, scope, alerts.stalled_deals(s, scope, stall))
-        out.append(Planned(f"funnel:{m.id}:{year}-W{week:02d}", "weekly_funnel", m.id,  # type: ignore[arg-type]
-                           texts.ALERT_FUNNEL.format(week=f"{year}年第{week}周"), report))
+        owners = stalled_by_owner if scope is None else scope
+        stalled = sorted((d for o in owners for d in stalled_by_owner.get(o, ())),
+                         key=lambda d: (d.last_activity_at, d.deal_id))[:STALLED_LISTED]
+        rows, lost, n_stalled = funnel_rows(stages, data, scope)
+        facts = {"week": f"{year}年第{week}周", "text": texts.render_funnel(settings, rows, lost, n_stalled, stalled),
+                 "bars": [[settings.stage_label(r.stage), r.count, str(r.amount), r.conversion] for r in rows]}
+        out.append(_planned(settings, now, f"funnel:{m.id}:{year}-W{week:02d}", "weekly_funnel", m.id, facts))  # type: ignore[arg-type]
     return out
 
 
+STALLED_LISTED = 10  # stalled deals named in a weekly report (all are counted)
 FUNNEL_WINDOW_DAYS = 90  # closed deals and stage dwell times of the last quarter
 
 
@@ -166,20 +166,36 @@ RULES: dict[str, Rule] = {
 DAILY_RULES = ("stale_deals", "silent_customers", "unpaid_contracts", "quotes_without_reply")
 
 
+def _planned(settings: Settings, now: datetime, key: str, rule: str, recipient_id: int,
+             facts: dict[str, Any]) -> Planned:
+    title, line = texts.alert_text(settings, rule, facts, now)
+    return Planned(key, rule, recipient_id, facts, title, line)
+
+
 def evaluate(s: Session, settings: Settings, now: datetime, names: tuple[str, ...] | None = None) -> list[Planned]:
+    """Everything the rules would push now, rendered (dry runs and tests; enqueue with run_rules)."""
     out: list[Planned] = []
     for name in names or tuple(RULES):
-        out.extend(RULES[name](s, settings, now))
+        for part in RULES[name](s, settings, now):
+            if isinstance(part, Planned):
+                out.append(part)
+            else:
+                out.extend(_planned(settings, now, *row) for row in alerts.planned_rows(s, part))
     return out
 
 
-def run_rules(s: Session, settings: Settings, now: datetime, names: tuple[str, ...] | None = None,
-              dry_run: bool = False) -> tuple[list[Planned], int]:
-    """Evaluate rules and (unless dry run) enqueue; returns the plan and how many rows were new."""
-    plan = evaluate(s, settings, now, names)
-    if dry_run:
-        return plan, 0
-    return plan, alerts.enqueue_many(s, [p.row(now) for p in plan])
+def run_rules(s: Session, settings: Settings, now: datetime, names: tuple[str, ...] | None = None) -> dict[str, int]:
+    """Evaluate rules straight into the outbox; returns the new rows per rule (already queued ones skip)."""
+    new: dict[str, int] = {}
+    for name in names or tuple(RULES):
+        n = 0
+        for part in RULES[name](s, settings, now):
+            if isinstance(part, Planned):
+                n += alerts.enqueue_many(s, [part.row(now)])
+            else:
+                n += alerts.enqueue_select(s, part, now)
+        new[name] = n
+    return new
 
 
 def group_by_recipient(plan: list[Planned]) -> dict[int, list[Planned]]:

@@ -17,9 +17,9 @@ log = logging.getLogger(__name__)
 
 async def run_job(svc: Services, names: tuple[str, ...]) -> int:
     now = svc.clock.now()
-    _, new = await svc.db.run(jobs.run_rules, svc.settings, now, names)
-    log.info("rules %s at %s: %d new notifications", ",".join(names), now.isoformat(), new)
-    return new
+    new = await svc.db.run(jobs.run_rules, svc.settings, now, names)
+    log.info("rules at %s: new notifications %s", now.isoformat(), new)
+    return sum(new.values())
 
 
 def build_scheduler(svc: Services) -> AsyncIOScheduler:

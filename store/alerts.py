@@ -1,169 +1,198 @@
-"""Set-based queries behind the alert rules: one statement per rule, never one per row.
-
-Each returns plain tuples with what the rule needs to address and word its alert (owner,
-owner's manager, names, amounts), so evaluation over a million deals stays a few queries.
-"""
+"""Set-based queries behind the alert rules and the outbox: one statement per rule, never one per row."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Iterable
 
-from sqlalchemy import and_, case, func, or_, union_all
+from sqlalchemy import Select, String, and_, case, cast, func, literal, or_, text, true, union_all
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from store.db import insert_ignoring_duplicates
-from store.models import ActionItem, Contract, Customer, Deal, FollowUp, Notification, Payment, StageChange, User
+from store.models import (DEAL_CLOSED, ActionItem, Contract, Customer, Deal, FollowUp, Notification, Payment,
+                          StageChange, User)
 
 
-@dataclass(frozen=True, slots=True)
-class DealRow:
-    deal_id: int
-    customer_id: int
-    customer: str
-    stage: str
-    amount: Decimal | None
-    last_activity_at: datetime
-    owner_id: int
-    owner: str
-    manager_id: int | None
+# ---------------------------------------------------------------- rule candidates
+#
+# Each rule is one SELECT of (dedupe_key, rule, recipient_id, body) computed entirely in SQL, so a
+# run over a million deals is `INSERT … SELECT … ON CONFLICT DO NOTHING` (see `enqueue_select`):
+# Python never sees the rows, and objects already alerted for the period cost one index probe.
+# The body holds the facts; the words are rendered at delivery (handlers/texts.alert_text), so a
+# deferred push still says how many days it has been *now*.
 
 
-def _deal_rows(s: Session, *where: Any, limit: int | None = None) -> list[DealRow]:
-    owner = aliased(User)
-    q = (
-        select(Deal.id, Deal.customer_id, Customer.name, Deal.stage, Deal.amount, Deal.last_activity_at,
-               Deal.owner_id, owner.name, owner.manager_id)
-        .join(Customer, col(Customer.id) == col(Deal.customer_id))
-        .join(owner, col(owner.id) == col(Deal.owner_id))
-        .where(Deal.status == "open", *where)
-        .order_by(col(Deal.last_activity_at), col(Deal.id))
-        .limit(limit)
-    )
-    return [DealRow(*r) for r in s.exec(q)]  # type: ignore[call-overload]
+def _dialect(s: Session) -> str:
+    return s.get_bind().dialect.name
+
+
+def _stamp(s: Session, at: Any) -> Any:
+    """A UTC timestamp as 'YYYY-MM-DD HH:MM:SS.ffffff' text on every dialect (keys and facts)."""
+    if _dialect(s) == "postgresql":
+        return func.to_char(func.timezone("UTC", at), "YYYY-MM-DD HH24:MI:SS.US")
+    return cast(at, String)  # SQLAlchemy already stores SQLite datetimes in exactly this form
+
+
+def _text(x: Any) -> Any:
+    return cast(x, String)
+
+
+def _key(*parts: Any) -> Any:
+    """'part:part:…' built in SQL (|| on both dialects)."""
+    out = None
+    for p in parts:
+        p = literal(p, String) if isinstance(p, str) else _text(p)
+        out = p if out is None else out + literal(":", String) + p
+    return out
+
+
+def _facts(s: Session, **fields: Any) -> Any:
+    args: list[Any] = []
+    for k, v in fields.items():
+        args += [literal(k, String), v]
+    return (func.json_build_object if _dialect(s) == "postgresql" else func.json_object)(*args)
+
+
+def _greatest(s: Session, *xs: Any) -> Any:
+    fn = func.greatest if _dialect(s) == "postgresql" else func.max
+    return fn(*xs, type_=Deal.__table__.c.last_activity_at.type)
+
+
+def _candidates(key: Any, rule: str, recipient: Any, body: Any) -> Select:  # type: ignore[type-arg]
+    return select(key.label("dedupe_key"), literal(rule, String).label("rule"),
+                  recipient.label("recipient_id"), body.label("body"))
 
 
 def _not_snoozed(today: date) -> Any:
     return or_(col(Deal.snoozed_until).is_(None), col(Deal.snoozed_until) <= today)
 
 
-def stale_deals(s: Session, touched_before: datetime, today: date) -> list[DealRow]:
-    """Open, unsnoozed deals whose last activity is before the given instant."""
-    return _deal_rows(s, col(Deal.last_activity_at) < touched_before, _not_snoozed(today))
-
-
-def quotes_without_reply(s: Session, touched_by: datetime, today: date) -> list[DealRow]:
-    """Deals sitting in the quote stage with nothing recorded since (the quote was the last touch)."""
-    return _deal_rows(s, Deal.stage == "quote", col(Deal.last_activity_at) <= touched_by,
-                      _not_snoozed(today))
-
-
-@dataclass(frozen=True, slots=True)
-class CustomerRow:
-    customer_id: int
-    customer: str
-    last_interaction: datetime
-    owner_id: int
-    owner: str
-    manager_id: int | None
-
-
-def silent_customers(s: Session, silent_since: datetime) -> list[CustomerRow]:
-    """Owned customers whose newest interaction (a follow-up or deal activity; else their
-    creation) is at or before the instant."""
-    touches = union_all(
-        select(FollowUp.customer_id.label("cid"), FollowUp.created_at.label("at"))  # type: ignore[union-attr]
-        .where(FollowUp.status == "active", col(FollowUp.customer_id).is_not(None)),
-        select(Deal.customer_id.label("cid"), Deal.last_activity_at.label("at")),  # type: ignore[attr-defined]
-    ).subquery()
-    last_touch = select(touches.c.cid, func.max(touches.c.at).label("last")).group_by(touches.c.cid).subquery()
-    last = func.coalesce(last_touch.c.last, Customer.created_at)
+def _deal_candidates(s: Session, rule: str, key_prefix: str, *where: Any, manager: bool = False) -> Select:  # type: ignore[type-arg]
+    """Open, unsnoozed deals matching `where`, to their rep (or the rep's manager), once per idle spell."""
     owner = aliased(User)
-    q = (
-        select(Customer.id, Customer.name, last, owner.id, owner.name, owner.manager_id)
-        .join(owner, col(owner.id) == col(Customer.owner_id))
-        .outerjoin(last_touch, last_touch.c.cid == col(Customer.id))
-        .where(col(Customer.merged_into_id).is_(None), last <= silent_since)
-        .order_by(last, col(Customer.id))
+    last = _stamp(s, Deal.last_activity_at)
+    to = owner.manager_id if manager else owner.id
+    body = _facts(s, deal_id=Deal.id, customer=Customer.name, stage=Deal.stage, amount=Deal.amount, last=last,
+                  owner=owner.name)
+    return (
+        _candidates(_key(key_prefix, Deal.id, "mgr" if manager else "rep", last), rule, to, body)
+        .join(Customer, col(Customer.id) == col(Deal.customer_id))
+        .join(owner, col(owner.id) == col(Deal.owner_id))
+        .where(Deal.status == "open", *where, to.is_not(None))
     )
-    out = []
-    for cid, name, at, oid, oname, mid in s.exec(q):  # type: ignore[call-overload]
-        if isinstance(at, str):  # SQLite returns max()/coalesce() of datetimes as text
-            at = datetime.fromisoformat(at)
-        if at.tzinfo is None:
-            at = at.replace(tzinfo=timezone.utc)
-        out.append(CustomerRow(cid, name, at, oid, oname, mid))
-    return out
 
 
-@dataclass(frozen=True, slots=True)
-class ContractRow:
-    contract_id: int
-    number: str | None
-    deal_id: int
-    customer: str
-    signed_on: date
-    due_on: date | None
-    amount: Decimal
-    paid: Decimal
-    owner_id: int
-    owner: str
-    manager_id: int | None
-
-    @property
-    def balance(self) -> Decimal:
-        return self.amount - self.paid
+def stale_deals(s: Session, touched_before: datetime, today: date, manager: bool = False) -> Select:  # type: ignore[type-arg]
+    """Open, unsnoozed deals whose last activity is before the given instant."""
+    return _deal_candidates(s, "stale_deal_team" if manager else "stale_deal", "stale",
+                            col(Deal.last_activity_at) < touched_before, _not_snoozed(today), manager=manager)
 
 
-def _contract_rows(s: Session, *where: Any) -> list[ContractRow]:
-    paid = (
-        select(Payment.contract_id, func.sum(Payment.amount).label("paid"))
-        .group_by(col(Payment.contract_id))
+def quotes_without_reply(s: Session, touched_by: datetime, today: date) -> Select:  # type: ignore[type-arg]
+    """Deals sitting in the quote stage with nothing recorded since (the quote was the last touch)."""
+    return _deal_candidates(s, "quote_no_reply", "quote", Deal.stage == "quote",
+                            col(Deal.last_activity_at) <= touched_by, _not_snoozed(today))
+
+
+def silent_customers(s: Session, silent_since: datetime, level: int) -> Select:  # type: ignore[type-arg]
+    """Owned customers whose newest interaction (an active follow-up or deal activity; else their
+    creation) is at or before the instant; level 1 → the owner, level 2 → the owner's manager.
+
+    The newest touch is two correlated max() lookups per customer, each one seek in a
+    (customer_id, …, time) index, not a GROUP BY over every follow-up and deal.
+    """
+    fu = (select(func.max(FollowUp.created_at)).where(FollowUp.customer_id == Customer.id,
+                                                       FollowUp.status == "active").scalar_subquery())
+    dl = select(func.max(Deal.last_activity_at)).where(Deal.customer_id == Customer.id).scalar_subquery()
+    last_at = _greatest(s, func.coalesce(fu, Customer.created_at), func.coalesce(dl, Customer.created_at))
+    owner = aliased(User)
+    to = owner.id if level == 1 else owner.manager_id
+    inner = (
+        select(Customer.id.label("cid"), Customer.name.label("name"), last_at.label("last_at"),  # type: ignore[union-attr]
+               owner.name.label("owner"), to.label("to"))
+        # "+ 0": SQLite must walk customers in table order and look owners up by key, not walk
+        # owners and fetch each one's customers through the owner index (2x slower here).
+        .join(owner, col(owner.id) == col(Customer.owner_id) + 0)
+        .where(col(Customer.merged_into_id).is_(None), to.is_not(None))
+        .offset(0)  # a fence: keeps SQLite from copying the two lookups into every use of last_at
         .subquery()
     )
+    last = _stamp(s, inner.c.last_at)
+    body = _facts(s, customer_id=inner.c.cid, customer=inner.c.name, last=last, owner=inner.c.owner)
+    rule = "silent_customer" if level == 1 else "silent_customer_team"
+    return _candidates(_key("silent", inner.c.cid, str(level), last), rule, inner.c.to, body).where(
+        inner.c.last_at <= silent_since)
+
+
+def _contract_candidates(s: Session, rule: str, key: Any, to_manager: bool | None, *where: Any) -> Select:  # type: ignore[type-arg]
+    """Contracts with a balance; to the rep (False), the manager (True) or manager-else-rep (None)."""
+    paid_sum = (select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.contract_id == Contract.id)
+                .scalar_subquery())
     owner = aliased(User)
-    paid_sum = func.coalesce(paid.c.paid, 0)
-    q = (
-        select(Contract.id, Contract.number, Deal.id, Customer.name, Contract.signed_on, Contract.due_on,
-               Contract.amount, paid_sum, owner.id, owner.name, owner.manager_id)
+    to = {False: owner.id, True: owner.manager_id, None: func.coalesce(owner.manager_id, owner.id)}[to_manager]
+    body = _facts(s, contract_id=Contract.id, number=Contract.number, customer=Customer.name,
+                  signed_on=Contract.signed_on, due_on=Contract.due_on, amount=Contract.amount, paid=paid_sum,
+                  owner=owner.name, team=literal(bool(to_manager)))
+    return (
+        _candidates(key(to), rule, to, body)
+        .select_from(Contract)
         .join(Deal, col(Deal.id) == col(Contract.deal_id))
         .join(Customer, col(Customer.id) == col(Deal.customer_id))
         .join(owner, col(owner.id) == col(Deal.owner_id))
-        .outerjoin(paid, paid.c.contract_id == col(Contract.id))
-        .where(paid_sum < Contract.amount, *where)
-        .order_by(col(Contract.signed_on), col(Contract.id))
+        .where(paid_sum < Contract.amount, to.is_not(None), *where)
     )
-    return [ContractRow(*r[:7], Decimal(str(r[7])), *r[8:]) for r in s.exec(q)]  # type: ignore[call-overload]
 
 
-def contracts_without_payment(s: Session, signed_on_or_before: date) -> list[ContractRow]:
+def contracts_without_payment(s: Session, signed_on_or_before: date) -> Select:  # type: ignore[type-arg]
+    """Signed long enough ago with no payment at all → one collection line to the manager."""
     no_payment = ~select(Payment.id).where(Payment.contract_id == Contract.id).exists()
-    return _contract_rows(s, col(Contract.signed_on) <= signed_on_or_before, no_payment)
+    return _contract_candidates(s, "unpaid_contract", lambda to: _key("unpaid", Contract.id), None,
+                                col(Contract.signed_on) <= signed_on_or_before, no_payment)
 
 
-def overdue_contracts(s: Session, today: date) -> list[ContractRow]:
-    return _contract_rows(s, col(Contract.due_on) < today, _not_snoozed(today))
+def overdue_contracts(s: Session, today: date, to_manager: bool) -> Select:  # type: ignore[type-arg]
+    """Past the payment due date with a balance → rep and manager, a new key every day."""
+    return _contract_candidates(s, "payment_overdue", lambda to: _key("overdue", Contract.id, to, today.isoformat()),
+                                to_manager, col(Contract.due_on) < today, _not_snoozed(today))
 
 
-@dataclass(frozen=True, slots=True)
-class ItemRow:
-    item_id: int
-    text: str
-    due: date
-    customer: str | None
-    assignee_id: int
-
-
-def due_items(s: Session, today: date) -> list[ItemRow]:
-    q = (
-        select(ActionItem.id, ActionItem.text, ActionItem.due, Customer.name, ActionItem.assignee_id)
+def due_items(s: Session, today: date) -> Select:  # type: ignore[type-arg]
+    """Open to-dos due today or earlier → their assignee's morning digest, once a day."""
+    body = _facts(s, item_id=ActionItem.id, text=ActionItem.text, due=ActionItem.due, customer=Customer.name)
+    return (
+        _candidates(_key("todo", ActionItem.id, today.isoformat()), "due_items", ActionItem.assignee_id, body)
+        .select_from(ActionItem)
         .outerjoin(Customer, col(Customer.id) == col(ActionItem.customer_id))
         .where(ActionItem.status == "open", col(ActionItem.due) <= today)
-        .order_by(col(ActionItem.assignee_id), col(ActionItem.due), col(ActionItem.id))
     )
-    return [ItemRow(*r) for r in s.exec(q)]  # type: ignore[call-overload]
+
+
+def planned_rows(s: Session, candidates: Select) -> list[tuple[str, str, int, dict[str, Any]]]:  # type: ignore[type-arg]
+    """What a rule would push (dry runs, tests): (dedupe_key, rule, recipient_id, facts)."""
+    rows = s.exec(candidates.order_by(text("recipient_id"), text("dedupe_key")))  # type: ignore[call-overload]
+    return [(k, r, int(to), body if isinstance(body, dict) else json.loads(body)) for k, r, to, body in rows]
+
+
+def enqueue_select(s: Session, candidates: Select, now: datetime) -> int:  # type: ignore[type-arg]
+    """INSERT the rule's candidates into the outbox, skipping dedupe keys already there; returns new rows."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    c = candidates.subquery()
+    queued = aliased(Notification)
+    src = select(
+        c.c.dedupe_key, c.c.rule, c.c.recipient_id, c.c.body,
+        literal("pending", String).label("status"), literal(0).label("attempts"),
+        literal(now, Notification.__table__.c.next_attempt_at.type).label("next_attempt_at"),
+        literal(now, Notification.__table__.c.created_at.type).label("created_at"),
+    ).where(~select(queued.id).where(queued.dedupe_key == c.c.dedupe_key).exists())
+    # The anti-join skips queued keys before their facts are built; ON CONFLICT still guards
+    # against a concurrent run (a WHERE is also what keeps SQLite from parsing it as a join).
+    cols = ["dedupe_key", "rule", "recipient_id", "body", "status", "attempts", "next_attempt_at", "created_at"]
+    ins = (postgresql if _dialect(s) == "postgresql" else sqlite).insert(Notification)
+    return int(s.execute(ins.from_select(cols, src).on_conflict_do_nothing()).rowcount or 0)  # type: ignore[attr-defined]
 
 
 def managers(s: Session) -> list[User]:
@@ -197,27 +226,35 @@ def _days_between(s: Session, later: Any, earlier: Any) -> Any:
 
 
 def funnel_data(s: Session, stages: list[str], stall_before: datetime, since: datetime) -> FunnelData:
-    """Pipeline of open deals plus deals closed since `since`, aggregated in three statements."""
-    recent = or_(Deal.status == "open", col(Deal.updated_at) >= since)
-    stalled = func.sum(case((and_(Deal.status == "open", col(Deal.last_activity_at) < stall_before), 1), else_=0))
-    cells = {
-        (o, st, status): FunnelCell(int(n), Decimal(str(amt or 0)), int(stl or 0))
-        for o, st, status, n, amt, stl in s.exec(  # type: ignore[call-overload]
-            select(Deal.owner_id, Deal.stage, Deal.status, func.count(), func.sum(Deal.amount), stalled)
-            .where(recent).group_by(col(Deal.owner_id), col(Deal.stage), col(Deal.status)))
-    }
+    """Pipeline of open deals plus deals closed since `since`, aggregated in two statements.
+
+    The deals come from two index range scans (open; closed and updated since) rather than a
+    scan of every deal ever closed.
+    """
+    cols = (Deal.id, Deal.owner_id, Deal.stage, Deal.status, Deal.amount, Deal.last_activity_at)
+    d = union_all(
+        select(*cols).where(Deal.status == "open"),
+        select(*cols).where(col(Deal.status).in_(DEAL_CLOSED), col(Deal.updated_at) >= since),
+    ).subquery()
     hist = (
         select(StageChange.deal_id, func.max(_rank(StageChange.to_stage, stages)).label("r"))
         .where(StageChange.source != "undo").group_by(col(StageChange.deal_id)).subquery()
     )
-    now_rank, hist_rank = _rank(Deal.stage, stages), func.coalesce(hist.c.r, -1)
+    now_rank, hist_rank = _rank(d.c.stage, stages), func.coalesce(hist.c.r, -1)
     far = case((hist_rank > now_rank, hist_rank), else_=now_rank).label("far")
-    furthest = {
-        (o, int(r)): int(n)
-        for o, r, n in s.exec(  # type: ignore[call-overload]
-            select(Deal.owner_id, far, func.count()).outerjoin(hist, hist.c.deal_id == col(Deal.id))
-            .where(recent).group_by(col(Deal.owner_id), far))
-    }
+    stalled = func.sum(case((and_(d.c.status == "open", d.c.last_activity_at < stall_before), 1), else_=0))
+    cells: dict[tuple[int, str, str], FunnelCell] = {}
+    furthest: dict[tuple[int, int], int] = {}
+    # One pass over the deals feeds both the stage cells and the furthest-stage counts.
+    for o, st, status, r, n, amt, stl in s.exec(  # type: ignore[call-overload]
+            select(d.c.owner_id, d.c.stage, d.c.status, far, func.count(), func.sum(d.c.amount), stalled)
+            .outerjoin(hist, hist.c.deal_id == d.c.id)
+            .group_by(d.c.owner_id, d.c.stage, d.c.status, far)):
+        cell = cells.setdefault((o, st, status), FunnelCell())
+        cell.count += int(n)
+        cell.amount += Decimal(str(amt or 0))
+        cell.stalled += int(stl or 0)
+        furthest[(o, int(r))] = furthest.get((o, int(r)), 0) + int(n)
     nxt = func.lead(StageChange.at).over(partition_by=StageChange.deal_id, order_by=StageChange.at)
     spans = (
         select(StageChange.deal_id, StageChange.to_stage, StageChange.at, nxt.label("next_at"))
@@ -234,12 +271,42 @@ def funnel_data(s: Session, stages: list[str], stall_before: datetime, since: da
     return FunnelData(cells, furthest, dwell)
 
 
-def stalled_deals(s: Session, owner_ids: Iterable[int] | None, stall_before: datetime,
-                  limit: int = 10) -> list[DealRow]:
-    where = [col(Deal.last_activity_at) < stall_before]
-    if owner_ids is not None:
-        where.append(col(Deal.owner_id).in_(list(owner_ids)))
-    return _deal_rows(s, *where, limit=limit)
+@dataclass(frozen=True, slots=True)
+class DealRow:
+    deal_id: int
+    customer_id: int
+    customer: str
+    stage: str
+    amount: Decimal | None
+    last_activity_at: datetime
+    owner_id: int
+    owner: str
+    manager_id: int | None
+
+
+def stalled_by_owner(s: Session, stall_before: datetime, limit: int = 10) -> dict[int, list[DealRow]]:
+    """Each rep's `limit` longest-idle open deals, in one statement: any team's top `limit` is
+    among its members' lists, so the weekly report needs no query per manager."""
+    owner = aliased(User)
+    rn = func.row_number().over(partition_by=Deal.owner_id,
+                                order_by=(col(Deal.last_activity_at), col(Deal.id))).label("rn")
+    ranked = (
+        select(Deal.id, Deal.customer_id, Deal.stage, Deal.amount, Deal.last_activity_at, Deal.owner_id, rn)
+        .where(Deal.status == "open", col(Deal.last_activity_at) < stall_before)
+        .subquery()
+    )
+    q = (
+        select(ranked.c.id, ranked.c.customer_id, Customer.name, ranked.c.stage, ranked.c.amount,
+               ranked.c.last_activity_at, ranked.c.owner_id, owner.name, owner.manager_id)
+        .join(Customer, col(Customer.id) == ranked.c.customer_id)
+        .join(owner, col(owner.id) == ranked.c.owner_id)
+        .where(ranked.c.rn <= limit)
+    )
+    out: dict[int, list[DealRow]] = {}
+    for r in s.exec(q):  # type: ignore[call-overload]
+        row = DealRow(*r)
+        out.setdefault(row.owner_id, []).append(row)
+    return out
 
 
 # ---------------------------------------------------------------- outbox

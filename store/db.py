@@ -45,6 +45,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=5000")
     cur.execute("PRAGMA synchronous=NORMAL")
+    # Memory-mapped reads: the alert scans over a large CRM would otherwise spend half their
+    # time in read() syscalls through SQLite's small page cache.
+    cur.execute("PRAGMA mmap_size=1073741824")
     cur.close()
 
 

@@ -9,7 +9,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, UniqueConstraint
+from sqlalchemy import JSON, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -65,8 +65,17 @@ class Contact(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+DEAL_CLOSED = ("won", "lost", "cancelled")  # every Deal.status but "open"
+
+
 class Deal(SQLModel, table=True):
     __tablename__ = "deals"
+    # Alert scans: open deals by last activity and recently closed ones (not the million closed
+    # long ago), and a customer's
+    # newest deal activity as one index seek (silent customers).
+    __table_args__ = (Index("ix_deals_status_activity", "status", "last_activity_at"),
+                      Index("ix_deals_status_updated", "status", "updated_at"),
+                      Index("ix_deals_customer_activity", "customer_id", "last_activity_at"))
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customers.id", index=True)
     owner_id: int = Field(foreign_key="users.id", index=True)
@@ -97,6 +106,8 @@ class FollowUp(SQLModel, table=True):
     """One visit note turned into a record; `extracted` keeps every field with its evidence span."""
 
     __tablename__ = "followups"
+    # A customer's newest active follow-up is one index seek (silent-customer alerts).
+    __table_args__ = (Index("ix_followups_customer_status_created", "customer_id", "status", "created_at"),)
     id: int | None = Field(default=None, primary_key=True)
     source_key: str = Field(unique=True)  # "<channel>:<msg_id>": a replay stores nothing twice
     inbox_id: int | None = Field(default=None, foreign_key="inbox.id")

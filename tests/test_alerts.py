@@ -162,8 +162,7 @@ def test_weekly_funnel_goes_to_managers(app: App) -> None:
 
 
 def _notify(app: App, now: datetime, *rules: str) -> int:
-    _, new = app.svc.db.call(jobs.run_rules, SETTINGS, now, rules or None, False)
-    return new
+    return sum(app.svc.db.call(jobs.run_rules, SETTINGS, now, rules or None).values())
 
 
 def _outbox(app: App) -> list[Notification]:
