@@ -63,7 +63,7 @@ def stale_deals(s: Session, settings: Settings, now: datetime) -> list[Select[An
 def silent_customers(s: Session, settings: Settings, now: datetime) -> list[Select[Any] | Planned]:
     """No interaction for the first threshold → owner; for the second → manager, who may release."""
     levels = settings.alerts.silent_customer_days[:2]
-    return [alerts.silent_customers(s, now - timedelta(days=n), level) for level, n in enumerate(levels, 1)]
+    return [alerts.silent_customers(s, [now - timedelta(days=n) for n in levels])]
 
 
 def unpaid_contracts(s: Session, settings: Settings, now: datetime) -> list[Select[Any] | Planned]:

@@ -97,34 +97,37 @@ def quotes_without_reply(s: Session, touched_by: datetime, today: date) -> Selec
                             col(Deal.last_activity_at) <= touched_by, _not_snoozed(today))
 
 
-def silent_customers(s: Session, silent_since: datetime, level: int) -> Select:  # type: ignore[type-arg]
+def silent_customers(s: Session, silent_since: list[datetime]) -> Any:
     """Owned customers whose newest interaction (an active follow-up or deal activity; else their
-    creation) is at or before the instant; level 1 → the owner, level 2 → the owner's manager.
+    creation) is at or before the instant of a level: level 1 → the owner, 2 → the owner's manager.
 
     The newest touch is two correlated max() lookups per customer, each one seek in a
-    (customer_id, …, time) index, not a GROUP BY over every follow-up and deal.
+    (customer_id, …, time) index, not a GROUP BY over every follow-up and deal; it is computed
+    once (a CTE used by every level is materialized) however many levels there are.
     """
     fu = (select(func.max(FollowUp.created_at)).where(FollowUp.customer_id == Customer.id,
                                                        FollowUp.status == "active").scalar_subquery())
     dl = select(func.max(Deal.last_activity_at)).where(Deal.customer_id == Customer.id).scalar_subquery()
     last_at = _greatest(s, func.coalesce(fu, Customer.created_at), func.coalesce(dl, Customer.created_at))
     owner = aliased(User)
-    to = owner.id if level == 1 else owner.manager_id
-    inner = (
+    touch = (
         select(Customer.id.label("cid"), Customer.name.label("name"), last_at.label("last_at"),  # type: ignore[union-attr]
-               owner.name.label("owner"), to.label("to"))
+               owner.name.label("owner"), owner.id.label("owner_id"), owner.manager_id.label("manager_id"))
         # "+ 0": SQLite must walk customers in table order and look owners up by key, not walk
         # owners and fetch each one's customers through the owner index (2x slower here).
         .join(owner, col(owner.id) == col(Customer.owner_id) + 0)
-        .where(col(Customer.merged_into_id).is_(None), to.is_not(None))
-        .offset(0)  # a fence: keeps SQLite from copying the two lookups into every use of last_at
-        .subquery()
+        .where(col(Customer.merged_into_id).is_(None), Customer.created_at <= silent_since[0])
+        .cte("touch")
     )
-    last = _stamp(s, inner.c.last_at)
-    body = _facts(s, customer_id=inner.c.cid, customer=inner.c.name, last=last, owner=inner.c.owner)
-    rule = "silent_customer" if level == 1 else "silent_customer_team"
-    return _candidates(_key("silent", inner.c.cid, str(level), last), rule, inner.c.to, body).where(
-        inner.c.last_at <= silent_since)
+    last = _stamp(s, touch.c.last_at)
+    body = _facts(s, customer_id=touch.c.cid, customer=touch.c.name, last=last, owner=touch.c.owner)
+    parts = []
+    for level, since in enumerate(silent_since, 1):
+        to = touch.c.owner_id if level == 1 else touch.c.manager_id
+        rule = "silent_customer" if level == 1 else "silent_customer_team"
+        parts.append(_candidates(_key("silent", touch.c.cid, str(level), last), rule, to, body)
+                     .where(touch.c.last_at <= since, to.is_not(None)))
+    return parts[0] if len(parts) == 1 else union_all(*parts)
 
 
 def _contract_candidates(s: Session, rule: str, key: Any, to_manager: bool | None, *where: Any) -> Select:  # type: ignore[type-arg]
@@ -192,7 +195,10 @@ def enqueue_select(s: Session, candidates: Select, now: datetime) -> int:  # typ
     # against a concurrent run (a WHERE is also what keeps SQLite from parsing it as a join).
     cols = ["dedupe_key", "rule", "recipient_id", "body", "status", "attempts", "next_attempt_at", "created_at"]
     ins = (postgresql if _dialect(s) == "postgresql" else sqlite).insert(Notification)
-    return int(s.execute(ins.from_select(cols, src).on_conflict_do_nothing()).rowcount or 0)  # type: ignore[attr-defined]
+    result = s.execute(ins.from_select(cols, src).on_conflict_do_nothing())  # type: ignore[attr-defined]
+    if _dialect(s) == "sqlite":  # Python's sqlite3 reports no rowcount for a WITH … INSERT
+        return int(s.execute(text("SELECT changes()")).scalar_one())
+    return int(result.rowcount)
 
 
 def managers(s: Session) -> list[User]:
