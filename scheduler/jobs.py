@@ -57,7 +57,7 @@ def stale_deals(s: Session, settings: Settings, now: datetime) -> list[Select[An
     today = _local(settings, now).date()
     rep_cut = _start_of(settings, workday_cutoff(today, a.stale_deal_rep_days) + timedelta(days=1))
     mgr_cut = _start_of(settings, workday_cutoff(today, a.stale_deal_manager_days) + timedelta(days=1))
-    return [alerts.stale_deals(s, rep_cut, today), alerts.stale_deals(s, mgr_cut, today, manager=True)]
+    return [alerts.stale_deals(s, rep_cut, mgr_cut, today)]
 
 
 def silent_customers(s: Session, settings: Settings, now: datetime) -> list[Select[Any] | Planned]:
@@ -71,7 +71,7 @@ def unpaid_contracts(s: Session, settings: Settings, now: datetime) -> list[Sele
     today = _local(settings, now).date()
     n = settings.alerts.unpaid_after_signing_days
     return [alerts.contracts_without_payment(s, today - timedelta(days=n)),
-            alerts.overdue_contracts(s, today, to_manager=False), alerts.overdue_contracts(s, today, to_manager=True)]
+            alerts.overdue_contracts(s, today)]
 
 
 def quotes_without_reply(s: Session, settings: Settings, now: datetime) -> list[Select[Any] | Planned]:

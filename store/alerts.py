@@ -70,25 +70,40 @@ def _not_snoozed(today: date) -> Any:
     return or_(col(Deal.snoozed_until).is_(None), col(Deal.snoozed_until) <= today)
 
 
-def _deal_candidates(s: Session, rule: str, key_prefix: str, *where: Any, manager: bool = False) -> Select:  # type: ignore[type-arg]
-    """Open, unsnoozed deals matching `where`, to their rep (or the rep's manager), once per idle spell."""
+def _deal_candidates(s: Session, rule: str, key_prefix: str, *where: Any) -> Select:  # type: ignore[type-arg]
+    """Open deals matching `where`, to their rep, once per idle spell."""
     owner = aliased(User)
     last = _stamp(s, Deal.last_activity_at)
-    to = owner.manager_id if manager else owner.id
     body = _facts(s, deal_id=Deal.id, customer=Customer.name, stage=Deal.stage, amount=Deal.amount, last=last,
                   owner=owner.name)
     return (
-        _candidates(_key(key_prefix, Deal.id, "mgr" if manager else "rep", last), rule, to, body)
+        _candidates(_key(key_prefix, Deal.id, "rep", last), rule, owner.id, body)
         .join(Customer, col(Customer.id) == col(Deal.customer_id))
         .join(owner, col(owner.id) == col(Deal.owner_id))
-        .where(Deal.status == "open", *where, to.is_not(None))
+        .where(Deal.status == "open", *where)
     )
 
 
-def stale_deals(s: Session, touched_before: datetime, today: date, manager: bool = False) -> Select:  # type: ignore[type-arg]
-    """Open, unsnoozed deals whose last activity is before the given instant."""
-    return _deal_candidates(s, "stale_deal_team" if manager else "stale_deal", "stale",
-                            col(Deal.last_activity_at) < touched_before, _not_snoozed(today), manager=manager)
+def stale_deals(s: Session, rep_before: datetime, manager_before: datetime, today: date) -> Any:
+    """Open, unsnoozed deals idle since before `rep_before` → their rep; before `manager_before`
+    → also the rep's manager. One scan serves both (a CTE used twice is materialized)."""
+    owner = aliased(User)
+    idle = (
+        select(Deal.id, Customer.name.label("customer"), Deal.stage, Deal.amount, Deal.last_activity_at,
+               owner.id.label("owner_id"), owner.name.label("owner"), owner.manager_id)
+        .join(Customer, col(Customer.id) == col(Deal.customer_id))
+        .join(owner, col(owner.id) == col(Deal.owner_id))
+        .where(Deal.status == "open", col(Deal.last_activity_at) < rep_before, _not_snoozed(today))
+        .cte("idle")
+    )
+    last = _stamp(s, idle.c.last_activity_at)
+    body = _facts(s, deal_id=idle.c.id, customer=idle.c.customer, stage=idle.c.stage, amount=idle.c.amount,
+                  last=last, owner=idle.c.owner)
+    return union_all(
+        _candidates(_key("stale", idle.c.id, "rep", last), "stale_deal", idle.c.owner_id, body),
+        _candidates(_key("stale", idle.c.id, "mgr", last), "stale_deal_team", idle.c.manager_id, body)
+        .where(idle.c.last_activity_at < manager_before, idle.c.manager_id.is_not(None)),
+    )
 
 
 def quotes_without_reply(s: Session, touched_by: datetime, today: date) -> Select:  # type: ignore[type-arg]
@@ -130,36 +145,48 @@ def silent_customers(s: Session, silent_since: list[datetime]) -> Any:
     return parts[0] if len(parts) == 1 else union_all(*parts)
 
 
-def _contract_candidates(s: Session, rule: str, key: Any, to_manager: bool | None, *where: Any) -> Select:  # type: ignore[type-arg]
-    """Contracts with a balance; to the rep (False), the manager (True) or manager-else-rep (None)."""
-    paid_sum = (select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.contract_id == Contract.id)
-                .scalar_subquery())
+def _owed(*where: Any) -> Any:
+    """Contracts matching `where` that still have a balance, with what the alert needs."""
+    paid = (select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.contract_id == Contract.id)
+            .scalar_subquery())
     owner = aliased(User)
-    to = {False: owner.id, True: owner.manager_id, None: func.coalesce(owner.manager_id, owner.id)}[to_manager]
-    body = _facts(s, contract_id=Contract.id, number=Contract.number, customer=Customer.name,
-                  signed_on=Contract.signed_on, due_on=Contract.due_on, amount=Contract.amount, paid=paid_sum,
-                  owner=owner.name, team=literal(bool(to_manager)))
     return (
-        _candidates(key(to), rule, to, body)
+        select(Contract.id, Contract.number, Customer.name.label("customer"), Contract.signed_on, Contract.due_on,
+               Contract.amount, paid.label("paid"), owner.id.label("owner_id"), owner.name.label("owner"),
+               owner.manager_id)
         .select_from(Contract)
         .join(Deal, col(Deal.id) == col(Contract.deal_id))
         .join(Customer, col(Customer.id) == col(Deal.customer_id))
         .join(owner, col(owner.id) == col(Deal.owner_id))
-        .where(paid_sum < Contract.amount, to.is_not(None), *where)
+        .where(paid < Contract.amount, *where)
+        .cte("owed")
     )
 
 
+def _contract_facts(s: Session, c: Any, team: bool) -> Any:
+    return _facts(s, contract_id=c.id, number=c.number, customer=c.customer, signed_on=c.signed_on,
+                  due_on=c.due_on, amount=c.amount, paid=c.paid, owner=c.owner, team=literal(team))
+
+
 def contracts_without_payment(s: Session, signed_on_or_before: date) -> Select:  # type: ignore[type-arg]
-    """Signed long enough ago with no payment at all → one collection line to the manager."""
+    """Signed long enough ago with no payment at all → one collection line to the manager (else the rep)."""
     no_payment = ~select(Payment.id).where(Payment.contract_id == Contract.id).exists()
-    return _contract_candidates(s, "unpaid_contract", lambda to: _key("unpaid", Contract.id), None,
-                                col(Contract.signed_on) <= signed_on_or_before, no_payment)
+    c = _owed(col(Contract.signed_on) <= signed_on_or_before, no_payment).c
+    to = func.coalesce(c.manager_id, c.owner_id)
+    return _candidates(_key("unpaid", c.id), "unpaid_contract", to, _contract_facts(s, c, False))
 
 
-def overdue_contracts(s: Session, today: date, to_manager: bool) -> Select:  # type: ignore[type-arg]
-    """Past the payment due date with a balance → rep and manager, a new key every day."""
-    return _contract_candidates(s, "payment_overdue", lambda to: _key("overdue", Contract.id, to, today.isoformat()),
-                                to_manager, col(Contract.due_on) < today, _not_snoozed(today))
+def overdue_contracts(s: Session, today: date) -> Any:
+    """Past the payment due date with a balance → rep and manager, a new key every day.
+    One scan serves both recipients (a CTE used twice is materialized)."""
+    c = _owed(col(Contract.due_on) < today, _not_snoozed(today)).c
+    day = today.isoformat()
+    return union_all(
+        _candidates(_key("overdue", c.id, c.owner_id, day), "payment_overdue", c.owner_id,
+                    _contract_facts(s, c, False)),
+        _candidates(_key("overdue", c.id, c.manager_id, day), "payment_overdue", c.manager_id,
+                    _contract_facts(s, c, True)).where(c.manager_id.is_not(None)),
+    )
 
 
 def due_items(s: Session, today: date) -> Select:  # type: ignore[type-arg]
