@@ -164,6 +164,7 @@ class DingtalkSettings(_Section):
     client_secret: str = ""
     robot_code: str = ""
     openapi_endpoint: str = "https://api.dingtalk.com"
+    card_template_id: str = ""  # interactive card template for 确认/修改/撤销 buttons; "" = text replies
 
 
 class SpeechSettings(_Section):

@@ -2,14 +2,19 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
+import tempfile
 import uuid
-from datetime import datetime, timezone
-from typing import Callable, TextIO
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
 
 from bot.types import IncomingMessage, Kind, Media, Peer, Reply, Submit
 
 CHANNEL = "console"
+IMAGE_LINE = "  🖼 图片已保存：{path}"  # a terminal cannot show the chart: say where it is
 
 
 def console_message(user: str, text: str, msg_id: str | None = None,
@@ -24,7 +29,7 @@ def console_message(user: str, text: str, msg_id: str | None = None,
         msg_id=msg_id or uuid.uuid4().hex,
         sender=Peer(CHANNEL, user),
         kind=kind,
-        received_at=received_at or datetime.now(timezone.utc),
+        received_at=received_at or datetime.now(UTC),
         text=text,
         media=media,
     )
@@ -32,10 +37,12 @@ def console_message(user: str, text: str, msg_id: str | None = None,
 
 class ConsoleChannel:
     name = CHANNEL
+    takes_images = True  # Reply.image: saved as a file
 
-    def __init__(self, out: TextIO | None = None) -> None:
+    def __init__(self, out: TextIO | None = None, image_dir: Path | str | None = None) -> None:
         self.out = out or sys.stdout
         self._submit: Submit | None = None
+        self._image_dir = Path(image_dir) if image_dir is not None else None
 
     async def start(self, submit: Submit) -> None:
         self._submit = submit
@@ -45,14 +52,26 @@ class ConsoleChannel:
 
     async def send(self, to: Peer, reply: Reply) -> None:
         body = "\n".join("  " + line for line in reply.text.splitlines())
+        if reply.image:
+            path = await asyncio.to_thread(self.save_image, to.user_id, reply.image)
+            body = f"{body}\n{IMAGE_LINE.format(path=path)}" if body else IMAGE_LINE.format(path=path)
         print(f"🤖 → {to.user_id}\n{body}\n", file=self.out, flush=True)
 
+    def save_image(self, user: str, png: bytes) -> Path:
+        """Write a reply's PNG to the image directory (a temp dir unless given) and return its path."""
+        if self._image_dir is None:
+            self._image_dir = Path(tempfile.mkdtemp(prefix="salesbot-images-"))
+        self._image_dir.mkdir(parents=True, exist_ok=True)
+        safe = re.sub(r"[^A-Za-z0-9_-]", "_", user)[:40] or "user"
+        path = self._image_dir / f"{safe}-{datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}.png"
+        path.write_bytes(png)
+        return path
+
     async def fetch_media(self, media: Media) -> bytes:
-        with open(media.key, "rb") as f:
-            return f.read()
+        return await asyncio.to_thread(Path(media.key).read_bytes)
 
 
-async def repl(submit: Submit, drain: Callable[[], "asyncio.Future[None] | object"],
+async def repl(submit: Submit, drain: Callable[[], asyncio.Future[None] | object],
                user: str, switch_user: Callable[[str], bool], inp: TextIO | None = None) -> None:
     """Read lines from the terminal; `/as NAME` switches user, `/quit` leaves."""
     inp = inp or sys.stdin

@@ -6,7 +6,14 @@ cannot be cancelled and reconnects without backoff. The handler persists each ro
 through `submit` and returns at once; the SDK acks after it returns, so an acked message is
 always in the inbox, and DingTalk's redeliveries (same `msgId`) are dropped there.
 Outbound: markdown/text through the message's `sessionWebhook` while it is valid (≈90 min),
-else the robot APIs `oToMessages/batchSend` (1:1) or `groupMessages/send` (groups).
+else the robot APIs `oToMessages/batchSend` (1:1) or `groupMessages/send` (groups); long
+replies are split into several messages. A reply with buttons (a recorded note's 确认 / 修改 /
+撤销) becomes an interactive card (`card/instances/createAndDeliver`, callbackType STREAM)
+when a card template is configured: presses come back over the same stream on
+`/v1.0/card/instances/callback`, are stored like messages (one per card, user and button)
+and become the same `button` event a WeCom card press produces; the card then shows the
+answer (`PUT card/instances`). Without a template the commands are listed in the text.
+Pictures are left out: robots can only send images by public URL.
 Every URL comes from `settings.dingtalk.openapi_endpoint`, never from the SDK's
 import-time `DINGTALK_OPENAPI_ENDPOINT`.
 """
@@ -16,8 +23,11 @@ import asyncio
 import json
 import logging
 import random
+import re
 import time
+import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote_plus
@@ -29,13 +39,30 @@ import websockets
 from dingtalk_stream import AckMessage, CallbackMessage, ChatbotMessage
 
 from bot import metrics
-from bot.types import IncomingMessage, Kind, Media, Peer, Reply, Submit
+from bot.textsplit import split_bytes
+from bot.types import IncomingMessage, Kind, Media, Peer, Reply, Submit, answers_press
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "dingtalk"
 WEBHOOK_MARGIN_S = 60  # don't use a sessionWebhook in its last minute
 TITLE_MAX = 20
+# UTF-8 bytes of text/markdown per message. DingTalk rejects robot request bodies over
+# 20,000 bytes (errcode 460101 "message too long, exceed 20000 bytes"); 4,000 bytes stay under
+# it even when every character is JSON-escaped twice (msgParam is a JSON string inside JSON),
+# and under the ~3,500 characters beyond which markdown is reported not to render.
+TEXT_LIMIT = 4000
+CARD_TOPIC = "/v1.0/card/instances/callback"
+CARD_STATUS_MAX = 40  # characters of the answer shown on a pressed card
+CARD_TITLE_MAX = 60
+
+# User-facing strings of this channel (the rest is in handlers/texts.py).
+DEFAULT_TITLE = "销售助手"
+CONTINUED_TITLE = "{title}（{n}/{total}）"
+CARD_SEE_ABOVE = "请确认以上内容"
+CARD_DONE = "已处理"
+CARD_FALLBACK = "可直接回复：{commands}（作用于你最近一条记录）"
+BUTTON_COMMANDS = {"confirm": "确认", "edit": "改 客户／日期／金额 <新值>", "undo": "撤销"}
 
 
 class DingtalkError(Exception):
@@ -54,6 +81,10 @@ class _QuietPings(logging.Filter):
 
 
 # ---------------------------------------------------------------- conversion
+
+
+def _clip(s: str, n: int) -> str:
+    return s if len(s) <= n else s[: n - 1] + "…"
 
 
 def to_incoming(d: dict[str, Any]) -> IncomingMessage | None:
@@ -91,6 +122,67 @@ def to_incoming(d: dict[str, Any]) -> IncomingMessage | None:
     code = content.get("downloadCode")
     return IncomingMessage(kind=Kind.FILE, media=Media(str(code), mtype) if code else None,
                            **base)
+
+
+_TRACK = re.compile(r"^[A-Za-z]+_(?P<id>\d+)-[0-9a-f]+$")
+
+
+def card_track_id(ref: str | None) -> str:
+    """A new card's outTrackId; it carries the record ref ("followup_12-…"), so a press names
+    its record even after a restart and with templates whose buttons only send an action."""
+    base = re.sub(r"[^A-Za-z0-9_\-]", "_", ref or "card")[:64]
+    return f"{base}-{uuid.uuid4().hex[:16]}"
+
+
+def press_key(d: dict[str, Any]) -> str | None:
+    """The pressed button's key ("undo:12") from a card callback payload.
+
+    The reference template sends the key as the request parameter `key`; a template with fixed
+    buttons may send `action` (or only its actionId) = confirm / edit / undo instead, and the
+    record id then comes from the outTrackId.
+    """
+    raw = d.get("content")
+    try:
+        content = json.loads(raw) if isinstance(raw, str) else (raw or {})
+    except ValueError:
+        return None
+    private = content.get("cardPrivateData") if isinstance(content, dict) else None
+    if not isinstance(private, dict):
+        return None
+    raw_params = private.get("params")
+    params: dict[str, Any] = raw_params if isinstance(raw_params, dict) else {}
+    key = params.get("key")
+    if isinstance(key, str) and key.strip():
+        return key.strip()
+    raw_ids = private.get("actionIds")
+    ids: list[Any] = raw_ids if isinstance(raw_ids, list) else []
+    action = params.get("action") or (ids[0] if ids else None)
+    if not isinstance(action, str) or not action:
+        return None
+    m = _TRACK.match(str(d.get("outTrackId") or ""))
+    return f"{action}:{m.group('id')}" if m and ":" not in action else action
+
+
+def card_press_to_incoming(d: dict[str, Any], peer: Peer | None = None,
+                           born_ms: int | None = None) -> IncomingMessage | None:
+    """A /v1.0/card/instances/callback payload → the `button` event a WeCom card press gives.
+
+    The idempotency key is card + user + button: a redelivered press is dropped by the inbox,
+    and the card shows the answer after the first press anyway.
+    """
+    track, user = d.get("outTrackId"), d.get("userId")
+    key = press_key(d)
+    if not track or not user or not key:
+        return None
+    if peer is None or peer.user_id != str(user):
+        group = str(d.get("spaceType") or "").upper() == "IM_GROUP" and d.get("spaceId")
+        peer = Peer(CHANNEL, str(user), str(d["spaceId"]) if group else None)
+    try:
+        when = datetime.fromtimestamp(int(born_ms) / 1000, UTC) if born_ms else datetime.now(UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        when = datetime.now(UTC)
+    return IncomingMessage(CHANNEL, f"card:{track}:{user}:{key}", peer, Kind.EVENT, when, text=key,
+                           event="button")
 
 
 # ---------------------------------------------------------------- SDK glue
@@ -140,6 +232,24 @@ class _Handler(dingtalk_stream.ChatbotHandler):
         return await self.channel.accept(data)
 
 
+class _CardHandler(dingtalk_stream.CallbackHandler):
+    """Card button presses (topic /v1.0/card/instances/callback): persist, then ack."""
+
+    def __init__(self, channel: DingtalkChannel) -> None:
+        super().__init__()
+        self.channel = channel
+
+    async def process(self, callback: CallbackMessage) -> tuple[int, Any]:
+        data = callback.data if isinstance(callback.data, dict) else {}
+        return await self.channel.accept_card(data, callback.headers.time)
+
+
+@dataclass
+class _Press:
+    out_track_id: str
+    key: str
+
+
 # ---------------------------------------------------------------- the channel
 
 
@@ -147,11 +257,12 @@ class DingtalkChannel:
     """The DingTalk robot (stream mode) as a `Channel`."""
 
     name = CHANNEL
+    takes_images = False  # Reply.image: robots send images only by public URL
 
     def __init__(self, settings: Any, *, backoff: tuple[float, float] = (1.0, 60.0), timeout_s: float = 10.0,
                  attempts: int = 4, retry_s: float = 0.5,
                  sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-                 now: Callable[[], float] = time.time) -> None:
+                 now: Callable[[], float] = time.time, card_template_id: str | None = None) -> None:
         if not settings.client_id or not settings.client_secret:
             from bot.config import ConfigError
 
@@ -160,6 +271,10 @@ class DingtalkChannel:
         self.settings = settings
         self.endpoint = str(settings.openapi_endpoint).rstrip("/")
         self.robot_code = settings.robot_code or settings.client_id
+        # the operator's card template (卡片平台 → 模板ID); without one, buttons become text commands
+        self.card_template_id = card_template_id if card_template_id is not None else settings.card_template_id
+        self._presses: dict[str, list[_Press]] = {}  # user → presses awaiting their answer
+        self._card_peers: dict[str, Peer] = {}  # outTrackId → where the card was delivered
         self.backoff, self.timeout_s, self.attempts, self.retry_s = backoff, timeout_s, max(1, attempts), retry_s
         self.sleep, self.now = sleep, now
         self.connected = False
@@ -177,6 +292,8 @@ class DingtalkChannel:
         self.client = _StreamClient(dingtalk_stream.Credential(settings.client_id, settings.client_secret),
                                     self.endpoint + "/v1.0/gateway/connections/open", timeout_s, sdk_log)
         self.client.register_callback_handler(ChatbotMessage.TOPIC, _Handler(self))
+        if self.card_template_id:  # subscribe to presses only when cards are sent at all
+            self.client.register_callback_handler(CARD_TOPIC, _CardHandler(self))
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -274,6 +391,25 @@ class DingtalkChannel:
         metrics.ACK_SECONDS.observe(time.perf_counter() - t0, channel=CHANNEL)
         return AckMessage.STATUS_OK, "OK"
 
+    async def accept_card(self, data: dict[str, Any], born_ms: int | None = None) -> tuple[int, Any]:
+        """Convert and persist one card press; the card itself is updated once it is answered."""
+        t0 = time.perf_counter()
+        msg = card_press_to_incoming(data, self._card_peers.get(str(data.get("outTrackId") or "")), born_ms)
+        if msg is None or self._submit is None:
+            return AckMessage.STATUS_OK, {}
+        try:
+            fresh = await self._submit(msg)
+        except Exception:  # not stored: a failure ack lets DingTalk deliver it again
+            log.exception("storing DingTalk card press %s failed", msg.source_key)
+            return AckMessage.STATUS_SYSTEM_EXCEPTION, {}
+        if fresh:
+            presses = self._presses.setdefault(msg.sender.user_id, [])
+            presses.append(_Press(str(data["outTrackId"]), msg.text))
+            del presses[:-20]
+        (metrics.MESSAGES_RECEIVED if fresh else metrics.MESSAGES_DUPLICATE).inc(channel=CHANNEL)
+        metrics.ACK_SECONDS.observe(time.perf_counter() - t0, channel=CHANNEL)
+        return AckMessage.STATUS_OK, {}
+
     def _remember_webhook(self, peer: Peer, data: dict[str, Any]) -> None:
         url, expires = data.get("sessionWebhook"), data.get("sessionWebhookExpiredTime")
         if url and expires:
@@ -291,35 +427,86 @@ class DingtalkChannel:
         return self._session
 
     async def send(self, to: Peer, reply: Reply) -> None:
-        """sessionWebhook while valid, else the robot API; raises DingtalkError when both fail."""
+        """Deliver a reply as one or more messages (and a card); raises DingtalkError on failure."""
+        if reply.image is not None:
+            log.info("DingTalk reply: picture left out (robots send images only by public URL)")
+        press = self._take_press(to.user_id, reply)
+        if press is not None:
+            await self._update_card(press, reply)
+        if not (reply.buttons and self.card_template_id):
+            for message in self._messages(reply):
+                await self._send_one(to, *message)
+            return
+        lines = reply.text.strip().splitlines() or [""]
+        title, body = _clip(lines[0].lstrip("#* ").strip(), CARD_TITLE_MAX), "\n".join(lines[1:]).strip()
+        text_first = len(reply.text.encode()) > TEXT_LIMIT
+        if text_first:  # too long for one card: the text first, then a short card with the buttons
+            for message in self._messages(Reply(reply.text, markdown=reply.markdown)):
+                await self._send_one(to, *message)
+            body = CARD_SEE_ABOVE
+        if await self._send_card(to, reply, title, body):
+            return
+        if text_first:  # the card failed: the commands as text
+            hint = self._hint(reply, reply.text)
+            if hint:
+                await self._send_one(to, False, self._title(reply.text), hint)
+        else:
+            for message in self._messages(reply):
+                await self._send_one(to, *message)
+
+    @staticmethod
+    def _hint(reply: Reply, text: str) -> str:
+        """The buttons as commands to type; those the text's last line already names are left out."""
+        last = (text.strip().splitlines() or [""])[-1]
+        commands = dict.fromkeys(BUTTON_COMMANDS.get(b.key.split(":", 1)[0], b.label) for b in reply.buttons)
+        todo = [c for c in commands if c.split()[0] not in last]
+        return CARD_FALLBACK.format(commands="".join(f"「{c}」" for c in todo)) if todo else ""
+
+    def _messages(self, reply: Reply) -> list[tuple[bool, str, str]]:
+        """(markdown?, title, text) per message: split under TEXT_LIMIT, buttons as commands."""
+        text = reply.text.rstrip()
+        hint = self._hint(reply, text) if reply.buttons else ""
+        if hint:
+            text = text + "\n" + hint
+        if not text.strip():
+            return []
+        chunks = split_bytes(text, TEXT_LIMIT)
+        title = self._title(text)
+        if len(chunks) == 1:
+            return [(reply.markdown, title, chunks[0])]
+        short = _clip(title, TITLE_MAX - 6)
+        return [(reply.markdown, CONTINUED_TITLE.format(title=short, n=i, total=len(chunks)), c)
+                for i, c in enumerate(chunks, 1)]
+
+    async def _send_one(self, to: Peer, markdown: bool, title: str, text: str) -> None:
+        """One message: the sessionWebhook while valid, else the robot API."""
         key = to.conversation_id or to.user_id
         hook = self._webhooks.get(key)
         if hook is not None and hook[1] - WEBHOOK_MARGIN_S > self.now():
             try:
-                await self._post_webhook(hook[0], to, reply)
+                await self._post_webhook(hook[0], to, markdown, title, text)
                 metrics.PUSHES_SENT.inc(channel=CHANNEL)
                 return
             except DingtalkError as exc:
                 log.warning("sessionWebhook failed (%s); using the robot API", exc)
                 self._webhooks.pop(key, None)
         try:
-            await self._proactive(to, reply)
+            await self._proactive(to, markdown, title, text)
         except DingtalkError:
             metrics.PUSHES_FAILED.inc(channel=CHANNEL)
             raise
         metrics.PUSHES_SENT.inc(channel=CHANNEL)
 
     @staticmethod
-    def _title(reply: Reply) -> str:
-        first = (reply.text.strip().splitlines() or ["销售助手"])[0].lstrip("#* ").strip()
-        return first[:TITLE_MAX] or "销售助手"
+    def _title(text: str) -> str:
+        first = (text.strip().splitlines() or [DEFAULT_TITLE])[0].lstrip("#* ").strip()
+        return first[:TITLE_MAX] or DEFAULT_TITLE
 
-    async def _post_webhook(self, url: str, to: Peer, reply: Reply) -> None:
-        if reply.markdown:
-            body: dict[str, Any] = {"msgtype": "markdown",
-                                    "markdown": {"title": self._title(reply), "text": reply.text}}
+    async def _post_webhook(self, url: str, to: Peer, markdown: bool, title: str, text: str) -> None:
+        if markdown:
+            body: dict[str, Any] = {"msgtype": "markdown", "markdown": {"title": title, "text": text}}
         else:
-            body = {"msgtype": "text", "text": {"content": reply.text}}
+            body = {"msgtype": "text", "text": {"content": text}}
         if to.conversation_id:
             body["at"] = {"atUserIds": [to.user_id], "isAtAll": False}
         try:
@@ -330,11 +517,11 @@ class DingtalkChannel:
         except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
             raise DingtalkError(f"webhook {type(exc).__name__}") from None
 
-    async def _proactive(self, to: Peer, reply: Reply) -> None:
-        if reply.markdown:
-            key, param = "sampleMarkdown", {"title": self._title(reply), "text": reply.text}
+    async def _proactive(self, to: Peer, markdown: bool, title: str, text: str) -> None:
+        if markdown:
+            key, param = "sampleMarkdown", {"title": title, "text": text}
         else:
-            key, param = "sampleText", {"content": reply.text}
+            key, param = "sampleText", {"content": text}
         body: dict[str, Any] = {"robotCode": self.robot_code, "msgKey": key,
                                 "msgParam": json.dumps(param, ensure_ascii=False)}
         if to.conversation_id:
@@ -343,6 +530,64 @@ class DingtalkChannel:
         else:
             body["userIds"] = [to.user_id]
             await self.api("POST", "/v1.0/robot/oToMessages/batchSend", body)
+
+    # -- interactive cards --------------------------------------------------------
+
+    async def _send_card(self, to: Peer, reply: Reply, title: str, body: str) -> bool:
+        """createAndDeliver a card with request buttons; False (logged) when DingTalk refuses it."""
+        track = card_track_id(reply.ref)
+        params = {"title": title or DEFAULT_TITLE, "content": body, "status": "",
+                  "buttons": json.dumps([{"text": b.label, "key": b.key} for b in reply.buttons],
+                                        ensure_ascii=False)}
+        payload: dict[str, Any] = {"cardTemplateId": self.card_template_id, "outTrackId": track,
+                                   "callbackType": "STREAM", "userIdType": 1,
+                                   "cardData": {"cardParamMap": params}}
+        preview = {"ZH_CN": title or DEFAULT_TITLE}
+        if to.conversation_id:
+            payload["openSpaceId"] = f"dtv1.card//IM_GROUP.{to.conversation_id}"
+            payload["imGroupOpenSpaceModel"] = {"supportForward": False, "lastMessageI18n": preview}
+            payload["imGroupOpenDeliverModel"] = {"robotCode": self.robot_code}
+        else:
+            payload["openSpaceId"] = f"dtv1.card//IM_ROBOT.{to.user_id}"
+            payload["imRobotOpenSpaceModel"] = {"supportForward": False, "lastMessageI18n": preview}
+            payload["imRobotOpenDeliverModel"] = {"spaceType": "IM_ROBOT", "robotCode": self.robot_code}
+        try:
+            data = await self.api("POST", "/v1.0/card/instances/createAndDeliver", payload)
+        except DingtalkError as exc:
+            log.warning("sending the card failed (%s); listing the commands instead", exc)
+            return False
+        raw_result = data.get("result")
+        result: dict[str, Any] = raw_result if isinstance(raw_result, dict) else {}
+        delivered = [d for d in result.get("deliverResults") or [] if isinstance(d, dict)]
+        if data.get("success") is False or not delivered or not all(d.get("success") for d in delivered):
+            errors = [d.get("errorMsg") for d in delivered]
+            log.warning("card not delivered (%s); listing the commands instead", errors)
+            return False
+        self._card_peers[track] = to
+        if len(self._card_peers) > 1000:  # only a hint for group presses: keep it bounded
+            self._card_peers.pop(next(iter(self._card_peers)))
+        metrics.PUSHES_SENT.inc(channel=CHANNEL)
+        return True
+
+    def _take_press(self, user: str, reply: Reply) -> _Press | None:
+        """The card press this reply answers (same record), oldest first; None for other replies."""
+        presses = self._presses.get(user)
+        if not presses:
+            return None
+        for i, p in enumerate(presses):
+            if answers_press(reply, p.key):
+                return presses.pop(i)
+        return None
+
+    async def _update_card(self, press: _Press, reply: Reply) -> None:
+        """Show the answer on the pressed card (the reference template then hides its buttons)."""
+        status = _clip((reply.text.strip().splitlines() or [CARD_DONE])[0], CARD_STATUS_MAX)
+        try:
+            await self.api("PUT", "/v1.0/card/instances", {
+                "outTrackId": press.out_track_id, "cardData": {"cardParamMap": {"status": status}},
+                "cardUpdateOptions": {"updateCardDataByKey": True}})
+        except DingtalkError as exc:  # cosmetic: the reply itself still goes out
+            log.warning("updating the pressed card failed: %s", exc)
 
     async def fetch_media(self, media: Media) -> bytes:
         """messageFiles/download → temporary downloadUrl → bytes (voice is AMR)."""

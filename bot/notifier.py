@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, time
-from typing import Mapping
+from decimal import Decimal
+from typing import Any, Mapping
 
 from bot.config import Settings
 from bot.types import Channel, Peer, Reply
@@ -27,6 +28,18 @@ def in_quiet_hours(settings: Settings, now: datetime) -> bool:
     start, end = time.fromisoformat(start_s), time.fromisoformat(end_s)
     t = now.astimezone(settings.tz).time()
     return (start <= t or t < end) if start > end else (start <= t < end)
+
+
+def _funnel_chart(settings: Settings, rows: list[Any]) -> bytes | None:
+    """The weekly funnel as a chart (the newest report in the digest), for channels that take images."""
+    from scheduler.chart import FunnelBar, funnel_chart_png
+
+    reports = [r.body for r in rows if r.rule == "weekly_funnel" and r.body.get("bars")]
+    if not reports:
+        return None
+    f = reports[-1]
+    bars = [FunnelBar(label, count, Decimal(amount), conv) for label, count, amount, conv in f["bars"]]
+    return funnel_chart_png(texts.ALERT_FUNNEL.format(week=f["week"]), bars)
 
 
 class Notifier:
@@ -63,8 +76,10 @@ class Notifier:
                 continue
             channel, peer = target
             try:
-                await channel.send(peer, Reply(texts.render_digest(
-                    [texts.alert_text(self.svc.settings, r.rule, r.body, now) for r in group])))
+                text = texts.render_digest([texts.alert_text(self.svc.settings, r.rule, r.body, now) for r in group])
+                image = (await asyncio.to_thread(_funnel_chart, self.svc.settings, group)
+                         if channel.takes_images else None)
+                await channel.send(peer, Reply(text, image=image))
             except Exception as exc:  # any channel failure: retry later with backoff
                 log.warning("push to user %s failed: %s", user_id, exc)
                 await self.svc.db.run(alerts.mark_failed, ids, f"{type(exc).__name__}: {exc}", now,

@@ -5,9 +5,10 @@ This module imports nothing else from the project, so every layer can depend on 
 from __future__ import annotations
 
 import enum
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Awaitable, Callable, Protocol
+from typing import Protocol
 
 
 class Kind(str, enum.Enum):
@@ -58,12 +59,47 @@ class Button:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """What the bot says: plain text, optionally markdown and buttons for rich channels."""
+    """What the bot says: plain text, optionally markdown, buttons and a picture for rich channels.
+
+    `image` is a PNG (e.g. the weekly funnel chart) sent after the text where the platform
+    can upload pictures (WeCom); the console saves it to a file, DingTalk leaves it out.
+    """
 
     text: str
     markdown: bool = False
     buttons: tuple[Button, ...] = field(default_factory=tuple)
     ref: str | None = None  # e.g. "followup:12" so a card press can act on that record
+    image: bytes | None = None
+
+
+def ref_id(ref_or_key: str | None) -> str | None:
+    """The record id in a ref or button key: "followup:12" / "undo:12" → "12"."""
+    if not ref_or_key or ":" not in ref_or_key:
+        return None
+    return ref_or_key.rsplit(":", 1)[-1] or None
+
+
+def answers_press(reply: Reply, key: str) -> bool:
+    """Whether `reply` is the answer to a press of the card button `key` (e.g. "undo:12").
+
+    Matched on the record id: the reply's ref, or, for replies without a ref (the button
+    handlers answer in text), a "#12" in the text. Unrelated replies (a progress line, a
+    command's answer) therefore never consume a press, and the pressed card is updated with
+    the right answer.
+    """
+    rid = ref_id(key)
+    if rid is None:
+        return False
+    if reply.ref is not None:
+        return ref_id(reply.ref) == rid
+    text = reply.text
+    at = text.find(f"#{rid}")
+    while at != -1:
+        end = at + 1 + len(rid)
+        if end == len(text) or not text[end].isdigit():
+            return True
+        at = text.find(f"#{rid}", end)
+    return False
 
 
 Submit = Callable[[IncomingMessage], Awaitable[bool]]
@@ -71,6 +107,7 @@ Submit = Callable[[IncomingMessage], Awaitable[bool]]
 
 class Channel(Protocol):
     name: str
+    takes_images: bool  # whether send() delivers Reply.image (else only the text goes out)
 
     async def start(self, submit: Submit) -> None: ...
 

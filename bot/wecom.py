@@ -3,11 +3,11 @@
 Inbound: an aiohttp callback route verifies, decrypts (wechatpy's enterprise crypto) and
 converts each callback, persists it through `submit`, and only then answers 200 with an empty
 body, so WeCom never retries a stored message and a crash after the ack loses nothing.
-Outbound: `message/send` (text, markdown, button cards) through a small async client with
-a cached access token, one bounded token retry, bounded transient retries and per-member
-queues that wait and merge instead of exceeding WeCom's 30/min and 1000/h limits (WeCom
-silently drops the excess). wechatpy's own HTTP client is not used: it is synchronous, has
-no template-card types and its token retry has no bound.
+Outbound: `message/send` (text, markdown, button cards, images uploaded with `media/upload`)
+through a small async client with a cached access token, one bounded token retry, bounded
+transient retries and per-member queues that wait and merge instead of exceeding WeCom's
+30/min and 1000/h limits (WeCom silently drops the excess). wechatpy's own HTTP client is
+not used: it is synchronous, has no template-card types and its token retry has no bound.
 """
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 
 from bot import metrics
-from bot.types import IncomingMessage, Kind, Media, Peer, Reply, Submit
+from bot.textsplit import split_bytes
+from bot.types import IncomingMessage, Kind, Media, Peer, Reply, Submit, answers_press
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ CARD_TITLE_MAX = 26  # characters, "建议不超过26个字"
 CARD_BODY_MAX = 112  # characters of sub_title_text
 CARD_BUTTON_MAX = 10  # characters of a button label / replace_name
 MAX_MEDIA_BYTES = 20 * 1024 * 1024  # media/get without Range
+IMAGE_MAX_BYTES = 10 * 1024 * 1024  # media/upload type=image: JPG/PNG, 5 B … 10 MB (doc 90253)
 
 
 class WecomError(Exception):
@@ -244,10 +246,12 @@ class WecomApi:
             return self._token
 
     async def _once(self, method: str, path: str, params: dict[str, Any], payload: Any,
-                    raw: bool) -> tuple[dict[str, Any] | None, bytes]:
+                    raw: bool, form: Callable[[], aiohttp.FormData] | None = None,
+                    ) -> tuple[dict[str, Any] | None, bytes]:
         """One HTTP request; (json, b"") for JSON replies, (None, body) for binary ones."""
+        body_kw: dict[str, Any] = {"data": form()} if form is not None else {"json": payload}
         try:
-            async with self.session.request(method, self.base + path, params=params, json=payload) as r:
+            async with self.session.request(method, self.base + path, params=params, **body_kw) as r:
                 if r.status >= 500:
                     raise _Transient(f"HTTP {r.status}")
                 if r.status >= 400:
@@ -266,15 +270,20 @@ class WecomApi:
             raise _Transient("unparsable response") from None
 
     async def call(self, method: str, path: str, payload: Any = None, params: dict[str, Any] | None = None,
-                   *, raw: bool = False, on_retry: Callable[[Any], Any] | None = None) -> Any:
-        """An authenticated call: one token refresh at most, bounded transient retries."""
+                   *, raw: bool = False, on_retry: Callable[[Any], Any] | None = None,
+                   form: Callable[[], aiohttp.FormData] | None = None) -> Any:
+        """An authenticated call: one token refresh at most, bounded transient retries.
+
+        `form` builds a multipart body (uploads); a fresh one per attempt, as aiohttp's
+        FormData can be sent only once.
+        """
         refreshed = False
         attempt = 0
         while True:
             tok = await self.token()
             q = dict(params or {}, access_token=tok)
             try:
-                data, blob = await self._once(method, path, q, payload, raw)
+                data, blob = await self._once(method, path, q, payload, raw, form)
             except _Transient as exc:
                 attempt += 1
                 if attempt >= self.attempts:
@@ -325,29 +334,6 @@ class _Transient(Exception):
 # ---------------------------------------------------------------- rendering
 
 
-def split_bytes(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Split at line ends (else characters) so every chunk is ≤ limit UTF-8 bytes."""
-    chunks: list[str] = []
-    cur = ""
-    for line in text.splitlines(keepends=True):
-        while len(line.encode()) > limit:  # one line longer than the limit: cut it
-            cut = line
-            while len(cut.encode()) > limit:
-                cut = cut[: max(1, len(cut) * limit // len(cut.encode()) - 1)]
-            if cur:
-                chunks.append(cur)
-                cur = ""
-            chunks.append(cut)
-            line = line[len(cut):]
-        if len((cur + line).encode()) > limit:
-            chunks.append(cur)
-            cur = ""
-        cur += line
-    if cur or not chunks:
-        chunks.append(cur)
-    return [c.rstrip("\n") or c for c in chunks]
-
-
 def _clip(s: str, n: int) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
 
@@ -381,7 +367,7 @@ def render(reply: Reply) -> list[dict[str, Any]]:
     if not reply.text.strip():
         return []
     kind = "markdown" if reply.markdown else "text"
-    return [{"msgtype": kind, kind: {"content": chunk}} for chunk in split_bytes(reply.text)]
+    return [{"msgtype": kind, kind: {"content": chunk}} for chunk in split_bytes(reply.text, TEXT_LIMIT)]
 
 
 def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any] | None:
@@ -462,6 +448,7 @@ class WecomChannel:
     """The WeCom self-built app as a `Channel`; mount `callback` on an aiohttp app."""
 
     name = CHANNEL
+    takes_images = True  # Reply.image: media/upload + image message
 
     def __init__(self, settings: Any, *, api: WecomApi | None = None, now: Callable[[], float] = time.time,
                  limiter: MemberLimiter | None = None,
@@ -557,25 +544,48 @@ class WecomChannel:
         del presses[:-20]  # response codes are single-use and expire after 72 h anyway
 
     def _take_press(self, user: str, reply: Reply) -> _Press | None:
-        """The card press this reply answers: same record id as the reply's ref, else the oldest."""
+        """The card press this reply answers (same record), oldest first; None for other replies."""
         presses = self._presses.get(user)
         if not presses:
             return None
-        ref_id = reply.ref.rsplit(":", 1)[-1] if reply.ref else None
         for i, p in enumerate(presses):
-            if ref_id is None or p.key.rsplit(":", 1)[-1] == ref_id:
+            if answers_press(reply, p.key):
                 return presses.pop(i)
         return None
 
     # -- outbound -----------------------------------------------------------------
 
     async def send(self, to: Peer, reply: Reply) -> None:
-        """Deliver a reply; returns once WeCom accepted it, raises WecomError otherwise."""
+        """Deliver a reply; returns once WeCom accepted it, raises WecomError otherwise.
+
+        A picture is uploaded before anything is sent, so a failed upload fails the whole
+        reply (the outbox retries it) instead of leaving the text sent without its chart.
+        """
+        bodies = render(reply)
+        if reply.image:
+            media_id = await self.upload_image(reply.image)
+            bodies.append({"msgtype": "image", "image": {"media_id": media_id}})
         press = self._take_press(to.user_id, reply)
         if press is not None:
             await self._update_card(to.user_id, press, reply)
-        futures = [self._enqueue(to.user_id, body) for body in render(reply)]
+        futures = [self._enqueue(to.user_id, body) for body in bodies]
         await asyncio.gather(*futures)
+
+    async def upload_image(self, png: bytes, filename: str = "chart.png") -> str:
+        """media/upload?type=image (multipart, field "media"); the media_id is valid for 3 days."""
+        if not 5 < len(png) <= IMAGE_MAX_BYTES:
+            raise WecomError(-413, f"image of {len(png)} bytes is outside WeCom's 5 B … 10 MB")
+
+        def form() -> aiohttp.FormData:
+            data = aiohttp.FormData()
+            data.add_field("media", png, filename=filename, content_type="image/png")
+            return data
+
+        got: dict[str, Any] = await self.api.call("POST", "media/upload", params={"type": "image"}, form=form)
+        media_id = got.get("media_id")
+        if not media_id:
+            raise WecomError(-1, "media/upload answered without media_id")
+        return str(media_id)
 
     async def _update_card(self, user: str, press: _Press, reply: Reply) -> None:
         label = _clip((reply.text.strip().splitlines() or ["已处理"])[0], CARD_BUTTON_MAX)

@@ -7,6 +7,8 @@ from bot.types import Media, Peer, Reply, Submit
 
 
 class FakeChannel:
+    takes_images = True
+
     def __init__(self, name: str = "console") -> None:
         self.name = name
         self.sent: list[tuple[Peer, Reply]] = []

@@ -10,13 +10,28 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable
 from typing import Any, Self
 
-from aiohttp import WSMsgType, web
+from aiohttp import BodyPartReader, WSMsgType, web
+
+
+def tiny_png(width: int = 4, height: int = 3) -> bytes:
+    """A valid RGB PNG (signature, IHDR, IDAT, IEND with CRCs), e.g. a stand-in funnel chart."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + bytes([200, 60, 60]) * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
 def amr_clip(frames: int = 50) -> bytes:
@@ -110,8 +125,17 @@ class _FakeService:
             self.failures.add(endpoint, *failures)
 
 
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+JPEG_MAGIC = b"\xff\xd8\xff"
+
+
 class FakeWecom(_FakeService):
-    """gettoken, message/send, message/update_template_card, media/get, webhook/send."""
+    """gettoken, message/send, message/update_template_card, media/get, media/upload, webhook/send.
+
+    media/upload follows doc 90253: multipart/form-data with the file in the field "media";
+    images must be JPG/PNG of 5 B … 10 MB; the media_id can be fetched back with media/get and
+    sent as `msgtype: image`.
+    """
 
     def __init__(self, corp_id: str = "wwcorp", secret: str = "s3cret", agent_id: int = 1000002) -> None:
         self.corp_id, self.secret, self.agent_id = corp_id, secret, agent_id
@@ -123,13 +147,15 @@ class FakeWecom(_FakeService):
         self.updates: list[dict[str, Any]] = []
         self.webhook: list[tuple[str, dict[str, Any]]] = []
         self.media: dict[str, bytes] = {"MEDIA_VOICE_1": amr_clip()}
+        self.uploads: list[dict[str, Any]] = []  # accepted media/upload parts
         self.failures = _Failures()
         self._codes = itertools.count(1)
-        app = web.Application()
+        app = web.Application(client_max_size=32 * 1024 * 1024)
         app.router.add_get("/cgi-bin/gettoken", self._gettoken)
         app.router.add_post("/cgi-bin/message/send", self._send)
         app.router.add_post("/cgi-bin/message/update_template_card", self._update)
         app.router.add_get("/cgi-bin/media/get", self._media)
+        app.router.add_post("/cgi-bin/media/upload", self._upload)
         app.router.add_post("/cgi-bin/webhook/send", self._webhook)
         self.server = ServerThread(app)
 
@@ -151,6 +177,11 @@ class FakeWecom(_FakeService):
                     card = b["template_card"]
                     out.append(card["main_title"]["title"] + "\n" + card.get("sub_title_text", ""))
             return out
+
+    def images(self) -> list[bytes]:
+        """The pictures sent with `msgtype: image`, as uploaded."""
+        with self.lock:
+            return [self.media[b["image"]["media_id"]] for b in self.sent if b["msgtype"] == "image"]
 
     # -- handlers -----------------------------------------------------------------
 
@@ -195,6 +226,11 @@ class FakeWecom(_FakeService):
         mtype = body.get("msgtype")
         if mtype in ("text", "markdown") and len(body[mtype]["content"].encode()) > 2048:
             return web.json_response({"errcode": 44004, "errmsg": "content exceeds 2048 bytes"})
+        if mtype == "image":
+            with self.lock:
+                known = (body.get("image") or {}).get("media_id") in self.media
+            if not known:
+                return web.json_response({"errcode": 40007, "errmsg": "invalid media_id"})
         resp: dict[str, Any] = {"errcode": 0, "errmsg": "ok", "invaliduser": ""}
         with self.lock:
             if body.get("enable_duplicate_check") and body in self.sent[-20:]:
@@ -227,6 +263,37 @@ class FakeWecom(_FakeService):
         return web.Response(body=data, content_type="audio/amr",
                             headers={"Content-Disposition": 'attachment; filename="voice.amr"'})
 
+    async def _upload(self, request: web.Request) -> web.Response:
+        if (r := self._auth(request)) is not None:
+            return r
+        if (r := self._injected("upload")) is not None:
+            return r
+        mtype = request.query.get("type", "")
+        if mtype not in ("image", "voice", "video", "file"):
+            return web.json_response({"errcode": 40004, "errmsg": "invalid media type"})
+        if not request.content_type.startswith("multipart/"):
+            return web.json_response({"errcode": 44001, "errmsg": "empty media data"})
+        part: dict[str, Any] | None = None
+        reader = await request.multipart()
+        async for field in reader:
+            if isinstance(field, BodyPartReader) and field.name == "media":
+                part = {"type": mtype, "filename": field.filename,
+                        "content_type": field.headers.get("Content-Type", ""), "data": bytes(await field.read())}
+        if part is None or not part["data"]:
+            return web.json_response({"errcode": 44001, "errmsg": "empty media data"})
+        data = part["data"]
+        if mtype == "image":
+            if not data.startswith((PNG_MAGIC, JPEG_MAGIC)):
+                return web.json_response({"errcode": 40005, "errmsg": "invalid file type"})
+            if not 5 < len(data) <= 10 * 1024 * 1024:
+                return web.json_response({"errcode": 40006, "errmsg": "invalid file size"})
+        media_id = f"MEDIA_UP_{uuid.uuid4().hex[:12]}"
+        with self.lock:
+            self.uploads.append(part)
+            self.media[media_id] = data
+        return web.json_response({"errcode": 0, "errmsg": "", "type": mtype, "media_id": media_id,
+                                  "created_at": str(int(time.time()))})
+
     async def _webhook(self, request: web.Request) -> web.Response:
         body = await request.json()
         if (r := self._injected("webhook")) is not None:
@@ -239,16 +306,36 @@ class FakeWecom(_FakeService):
 # ================================================================ DingTalk
 
 
+CARD_TOPIC = "/v1.0/card/instances/callback"
+WEBHOOK_BODY_LIMIT = 20_000  # bytes; errcode 460101 "message too long, exceed 20000 bytes"
+_SPACE = re.compile(r"^dtv1\.card//(IM_ROBOT|IM_GROUP)\.(.+)$")
+
+
 class FakeDingtalk(_FakeService):
     """Stream gateway (connections/open + websocket) plus the robot OpenAPI endpoints.
 
     Frames follow open-dingtalk/developerpedia docs/learn/stream/protocol.md: the server
     pushes `{"specVersion","type","headers","data"}` with `data` a JSON string and expects an
     ack `{"code","headers":{"messageId"},"message","data"}` for each.
+
+    Interactive cards follow the card-instance API the dingtalk-stream SDK uses
+    (card_replier.py): `POST /v1.0/card/instances/createAndDeliver` (template id, outTrackId,
+    cardData.cardParamMap with string values, openSpaceId `dtv1.card//IM_ROBOT.<userId>` or
+    `…IM_GROUP.<openConversationId>` and the matching deliver model) and
+    `PUT /v1.0/card/instances` (updateCardDataByKey). `press()` plays a user pressing a button
+    of a delivered card the way the reference template does: a CALLBACK frame on
+    `/v1.0/card/instances/callback` whose data is card_callback.py's CardCallbackMessage
+    (outTrackId, userId, content = JSON string of cardPrivateData.actionIds/params), sent only
+    if the client subscribed to that topic.
     """
 
-    def __init__(self, client_id: str = "dingclient", client_secret: str = "dingsecret") -> None:
+    def __init__(self, client_id: str = "dingclient", client_secret: str = "dingsecret",
+                 card_template: str = "salesbot-record.schema") -> None:
         self.client_id, self.client_secret = client_id, client_secret
+        self.card_templates = {card_template}
+        self.cards: dict[str, dict[str, Any]] = {}  # outTrackId → delivered card (params updated in place)
+        self.card_sends: list[dict[str, Any]] = []  # accepted createAndDeliver bodies
+        self.card_updates: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         self.tickets: set[str] = set()
         self.opens: list[dict[str, Any]] = []  # connections/open request bodies
@@ -272,6 +359,8 @@ class FakeDingtalk(_FakeService):
         app.router.add_post("/v1.0/robot/oToMessages/batchSend", self._batch_send)
         app.router.add_post("/v1.0/robot/groupMessages/send", self._group_send)
         app.router.add_post("/v1.0/robot/messageFiles/download", self._download)
+        app.router.add_post("/v1.0/card/instances/createAndDeliver", self._card_create)
+        app.router.add_put("/v1.0/card/instances", self._card_update)
         app.router.add_get("/files/{code}", self._file)
         app.router.add_post("/robot/sendBySession/{session}", self._session_webhook)
         self.server = ServerThread(app)
@@ -317,6 +406,29 @@ class FakeDingtalk(_FakeService):
     def push_bot_message(self, data: dict[str, Any], **kw: Any) -> dict[str, Any] | None:
         return self.push("CALLBACK", "/v1.0/im/bot/messages/get", data, **kw)
 
+    def subscribed(self, topic: str) -> bool:
+        """Whether the latest connections/open asked for CALLBACK frames of `topic`."""
+        with self.lock:
+            subs = self.opens[-1].get("subscriptions", []) if self.opens else []
+        return any(x.get("type") == "CALLBACK" and x.get("topic") in (topic, "*") for x in subs)
+
+    def press(self, out_track_id: str, user_id: str, label: str, **kw: Any) -> dict[str, Any] | None:
+        """A user presses the button `label` on a delivered card; returns the client's ack."""
+        with self.lock:
+            card = self.cards[out_track_id]
+            buttons = json.loads(card["params"].get("buttons", "[]"))
+        [(i, button)] = [(i, x) for i, x in enumerate(buttons) if x["text"] == label]
+        private = {"actionIds": [f"button_{i}"], "params": {"key": button["key"]}}
+        data = {"extension": "{}", "corpId": "dingcorp", "type": "actionCallback", "userId": user_id,
+                "userIdType": 1, "content": json.dumps({"cardPrivateData": private}, ensure_ascii=False),
+                "spaceType": card["space_type"], "spaceId": card["space_id"], "outTrackId": out_track_id}
+        return self.push_card_callback(data, **kw)
+
+    def push_card_callback(self, data: dict[str, Any], **kw: Any) -> dict[str, Any] | None:
+        if not self.subscribed(CARD_TOPIC):
+            raise AssertionError("the client did not subscribe to card callbacks; DingTalk would not push them")
+        return self.push("CALLBACK", CARD_TOPIC, data, **kw)
+
     def ping(self, opaque: str = "opaque-1") -> dict[str, Any] | None:
         return self.push("SYSTEM", "ping", {"opaque": opaque})
 
@@ -328,7 +440,7 @@ class FakeDingtalk(_FakeService):
         """Cut the websocket without a close handshake, as a network failure does."""
         async def _drop() -> None:
             if self._transport is not None:
-                self._transport.abort()
+                self._transport.abort()  # type: ignore[attr-defined]
         self.server.call(_drop())
 
     # -- HTTP handlers ------------------------------------------------------------
@@ -421,10 +533,63 @@ class FakeDingtalk(_FakeService):
     async def _file(self, request: web.Request) -> web.Response:
         return web.Response(body=self.files[request.match_info["code"]], content_type="audio/amr")
 
+    async def _card_create(self, request: web.Request) -> web.Response:
+        if not self._authed(request):
+            return web.json_response({"code": "InvalidAuthentication"}, status=401)
+        if (r := self._injected("card")) is not None:
+            return r
+        body = await request.json()
+
+        def bad(message: str) -> web.Response:
+            return web.json_response({"code": "InvalidParameter", "message": message}, status=400)
+
+        if body.get("cardTemplateId") not in self.card_templates:
+            return bad("cardTemplateId not found")
+        track = body.get("outTrackId")
+        if not track or body.get("callbackType") not in ("STREAM", "HTTP"):
+            return bad("outTrackId / callbackType")
+        m = _SPACE.match(str(body.get("openSpaceId") or ""))
+        if m is None:
+            return bad("openSpaceId")
+        space_type, space_id = m.groups()
+        deliver = body.get("imRobotOpenDeliverModel" if space_type == "IM_ROBOT" else "imGroupOpenDeliverModel")
+        if not isinstance(deliver, dict) or (space_type == "IM_ROBOT" and deliver.get("spaceType") != "IM_ROBOT"):
+            return bad("deliver model")
+        params = (body.get("cardData") or {}).get("cardParamMap")
+        if not isinstance(params, dict) or not all(isinstance(v, str) for v in params.values()):
+            return bad("cardParamMap values must be strings")
+        with self.lock:
+            if track in self.cards:
+                return bad("outTrackId already exists")
+            self.card_sends.append(body)
+            self.cards[track] = {"template": body["cardTemplateId"], "params": dict(params),
+                                 "space_type": space_type, "space_id": space_id}
+        return web.json_response({"success": True, "result": {"outTrackId": track, "deliverResults": [
+            {"spaceType": space_type, "spaceId": space_id, "success": True, "carrierId": uuid.uuid4().hex}]}})
+
+    async def _card_update(self, request: web.Request) -> web.Response:
+        if not self._authed(request):
+            return web.json_response({"code": "InvalidAuthentication"}, status=401)
+        body = await request.json()
+        params = (body.get("cardData") or {}).get("cardParamMap") or {}
+        with self.lock:
+            card = self.cards.get(body.get("outTrackId"))
+            if card is None:
+                return web.json_response({"code": "InvalidParameter", "message": "card not found"}, status=400)
+            self.card_updates.append(body)
+            if (body.get("cardUpdateOptions") or {}).get("updateCardDataByKey"):
+                card["params"].update(params)
+            else:
+                card["params"] = dict(params)
+        return web.json_response({"success": True, "result": True})
+
     async def _session_webhook(self, request: web.Request) -> web.Response:
         if (r := self._injected("webhook")) is not None:
             return r
-        body = await request.json()
+        raw = await request.read()
+        if len(raw) > WEBHOOK_BODY_LIMIT:
+            return web.json_response({"errcode": 460101, "errmsg": "message too long, exceed 20000 bytes"})
+        body = json.loads(raw)
         with self.lock:
             self.webhook_posts.append((request.match_info["session"], body))
         return web.json_response({"errcode": 0, "errmsg": "ok"})

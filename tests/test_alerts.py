@@ -263,3 +263,35 @@ def test_snooze_release_and_push_log_commands(tmp_path: Path) -> None:
     assert "李娜" in log and "王经理" in log
     assert "李娜" not in bot.say("zhang", "提醒记录")
     app.svc.db.dispose()
+
+
+def test_weekly_funnel_is_delivered_with_a_chart(app: App) -> None:
+    now = at(2026, 3, 9, 9)
+    deal(app, 1, 2, now - timedelta(days=20), stage="quote")
+    assert _notify(app, now, "weekly_funnel") == 1
+    channel = FakeChannel("console")
+    app.add_channel(channel)
+    assert asyncio.run(app.notifier.deliver_due(now)) == 1
+    [(peer, reply)] = channel.sent
+    assert peer.user_id == "wang" and "销售漏斗周报" in reply.text and "方案报价 · 1 · 10万" in reply.text
+    assert reply.image is not None and reply.image.startswith(b"\x89PNG")
+
+
+def test_cron_job_on_the_real_clock_with_time_machine(tmp_path: Path) -> None:
+    """The production path (SystemClock, cron job, delivery loop) with the wall clock moved."""
+    import time_machine
+
+    from handlers.router import SystemClock
+    from scheduler.setup import run_job
+
+    app, channel = make_app(tmp_path / "tm.db", SystemClock())  # type: ignore[arg-type]
+    seed_team(app)
+    deal(app, 1, 2, at(2026, 1, 5))
+    with time_machine.travel(at(2026, 1, 14, 22, 0), tick=False):  # Wednesday night: queued, not sent
+        assert asyncio.run(run_job(app.svc, jobs.DAILY_RULES)) == 2  # zhang, and wang after 5 working days
+        assert asyncio.run(app.notifier.deliver_due()) == 0
+        assert asyncio.run(run_job(app.svc, jobs.DAILY_RULES)) == 0  # a second run adds nothing
+    with time_machine.travel(at(2026, 1, 15, 8, 31), tick=False):  # quiet hours over
+        assert asyncio.run(app.notifier.deliver_due()) == 2
+    assert {p.user_id for p, _ in channel.sent} == {"zhang", "wang"}
+    app.svc.db.dispose()

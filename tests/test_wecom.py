@@ -25,6 +25,7 @@ from wechatpy.exceptions import InvalidSignatureException
 from bot import metrics
 from bot.app import App, build_app
 from bot.config import load_settings
+from bot.textsplit import split_bytes
 from bot.types import Button, IncomingMessage, Kind, Media, Peer, Reply
 from bot.wecom import (
     CallbackVerifier,
@@ -32,14 +33,13 @@ from bot.wecom import (
     WecomChannel,
     WecomError,
     render,
-    split_bytes,
     to_incoming,
 )
 from store.models import FollowUp, InboxMessage
 from tests import builders as b
 from tests.conftest import NOW
 from tests.fakes import FixedClock
-from tests.servers import FakeWecom, await_until
+from tests.servers import FakeWecom, await_until, tiny_png
 
 NOTE = "今天去苏州恒达见了采购部王总，他们想换一批数控车床，预算大概八十万，周五前我把报价发给他。"
 IDS = {"zhang": "ZhangWei", "li": "LiNa", "wang": "WangJL"}
@@ -176,7 +176,7 @@ def test_render_card_and_long_markdown() -> None:
     assert len(chunks) > 1
     assert all(len(c["markdown"]["content"].encode()) <= 2048 for c in chunks)
     assert "\n".join(c["markdown"]["content"] for c in chunks) == md
-    assert all(len(c.encode()) <= 2048 for c in split_bytes("长" * 5000))
+    assert all(len(c.encode()) <= 2048 for c in split_bytes("长" * 5000, 2048))
 
 
 # ---------------------------------------------------------------- harness
@@ -469,6 +469,51 @@ def test_events_and_card_press_update(tmp_path: Path, fake: FakeWecom) -> None:
             assert fake.sent[-1]["text"]["content"] == "已确认 #7"
             await h.channel.send(Peer("wecom", "ZhangWei"), Reply("别的回复"))
             assert len(fake.updates) == 1  # a response code is used once
+    run(go())
+
+
+def test_reply_with_picture_uploads_then_sends_image(tmp_path: Path, fake: FakeWecom) -> None:
+    async def go() -> None:
+        async with harness(tmp_path, fake, seed=False) as h:
+            png = tiny_png()
+            peer = Peer("wecom", "WangJL")
+            await h.channel.send(peer, Reply("## 本周漏斗\n- 报价 3 个", markdown=True, image=png))
+            [up] = fake.uploads
+            assert (up["type"], up["filename"], up["content_type"], up["data"]) == ("image", "chart.png",
+                                                                                   "image/png", png)
+            assert [x["msgtype"] for x in fake.sent] == ["markdown", "image"]  # the text, then the chart
+            assert fake.images() == [png] and fake.sent[1]["touser"] == "WangJL"
+
+            fake.expire_tokens()  # the upload refreshes the token like every other call
+            await h.channel.send(peer, Reply("图表", image=png))
+            assert len(fake.uploads) == 2 and fake.images() == [png, png]
+
+            sent = len(fake.sent)
+            with pytest.raises(WecomError) as err:  # not a PNG/JPG: refused, and nothing is sent
+                await h.channel.send(peer, Reply("坏图", image=b"GIF89a" + bytes(64)))
+            assert err.value.errcode == 40005 and len(fake.sent) == sent
+            fake.fail_next("upload", "5xx")  # a transient upload failure is retried
+            await h.channel.send(peer, Reply("", image=png))
+            assert fake.sent[-1]["msgtype"] == "image" and len(fake.sent) == sent + 1
+    run(go())
+
+
+def test_card_press_is_not_taken_by_unrelated_replies(tmp_path: Path, fake: FakeWecom) -> None:
+    async def go() -> None:
+        async def submit(msg: IncomingMessage) -> bool:
+            return True
+
+        async with harness(tmp_path, fake, seed=False) as h:
+            await h.channel.start(submit)
+            press = b.encrypt_callback(b.card_event_fields("ZhangWei", "undo:9", "followup_9-x", "RC-9"))
+            assert await h.post(press) == (200, "")
+            peer = Peer("wecom", "ZhangWei")
+            await h.channel.send(peer, Reply("正在识别…"))  # a progress line of another message
+            await h.channel.send(peer, Reply("已记录 #19 · 恒达", ref="followup:19"))
+            assert fake.updates == []
+            await h.channel.send(peer, Reply("已撤销记录 #9（苏州恒达精密机械有限公司）"))  # the answer, no ref
+            [upd] = fake.updates
+            assert upd["response_code"] == "RC-9" and upd["button"]["replace_name"].startswith("已撤销记录")
     run(go())
 
 
