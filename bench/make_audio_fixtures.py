@@ -45,7 +45,7 @@ def synthesize(tts: object, text: str) -> np.ndarray:
     return audio * (0.7 / peak)
 
 
-def encode(samples: np.ndarray, rate: int, fmt: str, dtx: bool = False) -> bytes:
+def encode(samples: np.ndarray, rate: int, fmt: str, dtx: bool = False, bit_rate: int | None = None) -> bytes:
     """Encode mono float32 samples with PyAV into the container/codec a channel would deliver."""
     spec = {  # fmt -> (container, codec, sample rate, bit rate)
         "wav": ("wav", "pcm_s16le", 16000, None),
@@ -54,7 +54,8 @@ def encode(samples: np.ndarray, rate: int, fmt: str, dtx: bool = False) -> bytes
         "mp3": ("mp3", "libmp3lame", 16000, 32000),
         "m4a": ("ipod", "aac", 16000, 32000),
     }[fmt]
-    container_fmt, codec, out_rate, bit_rate = spec
+    container_fmt, codec, out_rate, default_rate = spec
+    bit_rate = bit_rate or default_rate
     buf = io.BytesIO()
     with av.open(buf, "w", format=container_fmt) as out:
         stream = out.add_stream(codec, rate=out_rate)
