@@ -8,20 +8,22 @@ callbacks, and prints callbacks/s and ack latency p50/p99:
   bare-decrypt   aiohttp handler that only decrypts the body with wechatpy and returns 200
   channel        bot.wecom route (size/DTD checks, signature, time window, decrypt, parse,
                  convert) with a no-op submit: the channel's own cost
-  inbox          the real app: route + Dispatcher.submit (one SQLite transaction per message);
-                 processing paused, so rows stay pending as in a burst
-  inbox+asr      as `inbox` while two threads burn both cores in GIL-free native code, as two
-                 faster-whisper workers do when the ASR queue is saturated
-  batched(+asr)  as inbox(+asr) with a group-commit submit defined here (not in bot/dispatch.py):
-                 concurrent callbacks share one inbox transaction (≤256 rows), each still
-                 acknowledged only after its row is committed — a proposal for the core;
-                 `+asr-nice`: the two ASR threads at nice 10 (os.setpriority on their thread ids)
+  inbox          the real app: route + Dispatcher.submit (group commit: callbacks arriving
+                 together share one inbox transaction, each acknowledged only after its row is
+                 committed); processing paused, so rows stay pending as in a burst
+  single         as `inbox` with the former submit (one transaction per message), for comparison
   pipeline       the real app with processing on (200 registered reps send 帮助; replies go to a
                  fake WeCom API in another process, at most 30/min per rep as WeCom allows)
 
+Any mode + `+asr`: two threads burn both cores in GIL-free native code, as two faster-whisper
+workers do when the ASR queue is saturated; `+asr-nice`: those threads at nice 10
+(os.setpriority on their thread ids). The "× bare-decrypt" column compares with bare-decrypt
+under the same load (bare-decrypt+asr for +asr modes) when that mode ran.
+
 For the inbox modes the bench checks that every acknowledged callback is in the inbox.
+`--profile DIR` runs each server under cProfile and prints its top functions (slows it down).
 Needs `apt-get install wrk`. Usage (repo root):
-  .venv/bin/python bench/webhook_bench.py [--duration 10] [--connections 32] [--modes ...]
+  .venv/bin/python bench/webhook_bench.py [--duration 10] [--connections 32] [--repeat 3] [--modes ...]
 """
 from __future__ import annotations
 
@@ -43,8 +45,8 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-MODES = ["bare-200", "bare-decrypt", "channel", "inbox", "inbox+asr", "batched", "batched+asr",
-         "batched+asr-nice", "pipeline"]
+MODES = ["bare-200", "bare-decrypt", "bare-decrypt+asr", "channel", "single", "single+asr", "inbox",
+         "inbox+asr", "inbox+asr-nice", "pipeline"]
 REPS = 200  # registered reps Rep0..Rep199; callbacks cycle through them
 NOTE = "帮助"
 
@@ -91,19 +93,20 @@ def _burn(stop: threading.Event, nice: int) -> None:
         hashlib.sha256(buf).digest()
 
 
-async def _serve(mode: str, port: int, db: str, api: str) -> None:
+async def _serve(mode: str, port: int, db: str, api: str, profile: str | None) -> None:
     from aiohttp import web
 
     from tests.builders import AES_KEY, CORP_ID, TOKEN
 
     web_app = web.Application()
     app = None
-    if mode == "bare-200":
+    server = mode.split("+", 1)[0]
+    if server == "bare-200":
         async def ok(request: web.Request) -> web.Response:
             await request.read()
             return web.Response(status=200)
         web_app.router.add_post("/wecom/callback", ok)
-    elif mode == "bare-decrypt":
+    elif server == "bare-decrypt":
         from wechatpy.enterprise.crypto import WeChatCrypto
 
         crypto = WeChatCrypto(TOKEN, AES_KEY, CORP_ID)
@@ -123,18 +126,18 @@ async def _serve(mode: str, port: int, db: str, api: str) -> None:
         channel = WecomChannel(settings.wecom)
         channel.verifier.window_s = 3600  # callbacks were encrypted before the run
         channel.install(web_app)
-        if mode == "channel":
+        if server == "channel":
             async def noop(msg: object) -> bool:
                 return True
             await channel.start(noop)
         else:
-            if mode != "pipeline":
+            if server != "pipeline":
                 Dispatcher._enqueue = lambda self, inbox_id, msg: None  # type: ignore[method-assign]
             app = build_app(settings)
             app.add_channel(channel)
             await app.start()
-            if mode.startswith("batched"):
-                await channel.start(_group_commit(app.dispatcher))  # type: ignore[arg-type]
+            if server == "single":
+                await channel.start(_single_submit(app.dispatcher))  # type: ignore[arg-type]
     stop = threading.Event()
     if "+asr" in mode:
         for _ in range(2):
@@ -142,8 +145,17 @@ async def _serve(mode: str, port: int, db: str, api: str) -> None:
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port, backlog=1024).start()
+    prof = None
+    if profile:
+        import cProfile
+
+        prof = cProfile.Profile()
+        prof.enable()
     print("READY", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)  # parent closes stdin
+    if prof is not None and profile:
+        prof.disable()
+        prof.dump_stats(profile)
     stop.set()
     await runner.cleanup()
     if app is not None:  # a pipeline backlog is left pending, as a crash would leave it
@@ -151,52 +163,19 @@ async def _serve(mode: str, port: int, db: str, api: str) -> None:
     os._exit(0)
 
 
-def _group_commit(dispatcher: object) -> object:
-    """A Dispatcher.submit replacement: callbacks arriving together share one transaction."""
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
+def _single_submit(dispatcher: object) -> object:
+    """The former Dispatcher.submit: one inbox transaction (and thread hop) per message."""
     from bot.dispatch import to_payload
-    from store.models import InboxMessage
+    from store import repos
 
-    pending: list[tuple[object, asyncio.Future[bool]]] = []
-    flushing = False
-
-    def insert_many(s: Any, batch: list) -> list:
-        """One multi-row INSERT … ON CONFLICT DO NOTHING RETURNING: new ids, None for duplicates."""
-        rows = [{"channel": m.channel, "msg_id": m.msg_id, "sender": m.sender.user_id, "kind": m.kind.value,
-                 "payload": to_payload(m), "status": "pending", "received_at": m.received_at} for m in batch]
-        stmt = (sqlite_insert(InboxMessage).values(rows).on_conflict_do_nothing()
-                .returning(InboxMessage.id, InboxMessage.channel, InboxMessage.msg_id))  # type: ignore[arg-type]
-        new = {(c, mid): i for i, c, mid in s.execute(stmt).all()}
-        return [new.pop((m.channel, m.msg_id), None) for m in batch]
-
-    async def flush() -> None:
-        nonlocal flushing
-        try:
-            while pending:
-                batch = pending[:256]
-                del pending[:256]
-                try:
-                    ids = await dispatcher.svc.db.run(insert_many, [m for m, _ in batch])  # type: ignore[attr-defined]
-                except Exception as exc:  # noqa: BLE001 - every waiter gets the error (→ HTTP 500)
-                    for _, fut in batch:
-                        fut.set_exception(exc)
-                    continue
-                for (msg, fut), inbox_id in zip(batch, ids):
-                    if inbox_id is not None:
-                        dispatcher._enqueue(inbox_id, msg)  # type: ignore[attr-defined]
-                    fut.set_result(inbox_id is not None)
-        finally:
-            flushing = False
-
-    async def submit(msg: object) -> bool:
-        nonlocal flushing
-        fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        pending.append((msg, fut))
-        if not flushing:
-            flushing = True
-            asyncio.get_running_loop().create_task(flush())
-        return await fut
+    async def submit(msg: Any) -> bool:
+        inbox_id = await dispatcher.svc.db.run(  # type: ignore[attr-defined]
+            repos.inbox_insert, msg.channel, msg.msg_id, msg.sender.user_id, msg.kind.value,
+            to_payload(msg), msg.received_at)
+        if inbox_id is None:
+            return False
+        dispatcher._enqueue(inbox_id, msg)  # type: ignore[attr-defined]
+        return True
 
     return submit
 
@@ -259,11 +238,14 @@ def _inbox_rows(db: str) -> tuple[int, int]:
 
 def run_mode(mode: str, args: argparse.Namespace, reqs: Path, lua: Path, tmp: Path, api: str) -> dict:
     db = str(tmp / f"{mode}.db")
+    for leftover in (db, db + "-wal", db + "-shm"):  # a fresh inbox every round
+        Path(leftover).unlink(missing_ok=True)
     _seed(db, api)
     port = _free_port()
+    prof = str(Path(args.profile).resolve() / f"{mode}.prof") if args.profile else None
     server = subprocess.Popen([sys.executable, __file__, "--serve", mode, "--port", str(port), "--db", db,
-                               "--api", api], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                              cwd=ROOT)
+                               "--api", api, *(["--prof-out", prof] if prof else [])],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
     assert server.stdout is not None and server.stdout.readline().strip() == "READY", mode
     wrk = subprocess.run(["wrk", "-t1", f"-c{args.connections}", f"-d{args.duration}s", "--timeout", "5s",
                           "-s", str(lua), f"http://127.0.0.1:{port}/wecom/callback", "--", str(reqs)],
@@ -275,7 +257,12 @@ def run_mode(mode: str, args: argparse.Namespace, reqs: Path, lua: Path, tmp: Pa
     ok = int(total - non2xx)
     out = {"mode": mode, "rps": ok / (dur_us / 1e6), "acked": ok, "non2xx": int(non2xx),
            "socket_errors": int(sock_err), "p50_ms": p50 / 1000, "p99_ms": p99 / 1000, "max_ms": pmax / 1000}
-    if mode.startswith(("inbox", "batched", "pipeline")):
+    if prof:
+        import pstats
+
+        print(f"--- profile {mode} (cProfile, by own time)", file=sys.stderr)
+        pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime").print_stats(args.profile_top)
+    if mode.startswith(("inbox", "single", "pipeline")):
         rows, done = _inbox_rows(db)
         out["inbox_rows"], out["processed"] = rows, done
         out["durable"] = rows >= ok
@@ -288,19 +275,26 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--requests", type=int, default=120_000, help="unique pre-encrypted callbacks")
     ap.add_argument("--modes", nargs="*", default=MODES)
+    ap.add_argument("--repeat", type=int, default=1, help="rounds over all modes; the table shows medians")
+    ap.add_argument("--profile", metavar="DIR", help="run each server under cProfile, stats into DIR")
+    ap.add_argument("--profile-top", type=int, default=25)
     ap.add_argument("--serve", help=argparse.SUPPRESS)
+    ap.add_argument("--prof-out", help=argparse.SUPPRESS)
     ap.add_argument("--fake-api", help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--db", help=argparse.SUPPRESS)
     ap.add_argument("--api", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
-        asyncio.run(_serve(args.serve, args.port, args.db, args.api))
+        asyncio.run(_serve(args.serve, args.port, args.db, args.api, args.prof_out))
         return
     if args.fake_api:
         _fake_api(args.fake_api)
         return
 
+    if args.profile:
+        Path(args.profile).mkdir(parents=True, exist_ok=True)
+    load_before = Path("/proc/loadavg").read_text().split()[:3]
     with tempfile.TemporaryDirectory(prefix="webhook-bench-") as d:
         tmp = Path(d)
         t0 = time.perf_counter()
@@ -314,27 +308,61 @@ def main() -> None:
         while not port_file.exists() or not port_file.read_text():
             time.sleep(0.05)
         api = port_file.read_text()
-        results = []
+        rounds: list[dict[str, dict]] = []
         try:
-            for mode in args.modes:
-                r = run_mode(mode, args, reqs, lua, tmp, api)
-                results.append(r)
-                print(json.dumps(r), file=sys.stderr, flush=True)
+            for i in range(args.repeat):  # modes interleaved, so drift in the machine's load hits all
+                rounds.append({})
+                for mode in args.modes:
+                    r = run_mode(mode, args, reqs, lua, tmp, api)
+                    rounds[-1][mode] = r
+                    print(json.dumps(dict(r, round=i + 1)), file=sys.stderr, flush=True)
         finally:
             api_proc.stdin.close()  # type: ignore[union-attr]
             sent = api_proc.stdout.readline() if api_proc.stdout else ""
             api_proc.wait(30)
-        decrypt = next((r["rps"] for r in results if r["mode"] == "bare-decrypt"), None)
-        print(f"\nwrk -t1 -c{args.connections} -d{args.duration}s, {os.cpu_count()} CPUs; fake API: {sent.strip()}")
-        print("| server | callbacks/s | × bare-decrypt | p50 ack ms | p99 ack ms | max ms | non-2xx | durable |")
+        load_after = Path("/proc/loadavg").read_text().split()[:3]
+        print(f"\nwrk -t1 -c{args.connections} -d{args.duration}s, {os.cpu_count()} CPUs, load average "
+              f"{' '.join(load_before)} before / {' '.join(load_after)} after; fake API: {sent.strip()}"
+              + ("; PROFILED (cProfile overhead)" if args.profile else "")
+              + (f"; median of {args.repeat} interleaved rounds" if args.repeat > 1 else ""))
+        print("| server | callbacks/s | × bare-decrypt (same load) | p50 ack ms | p99 ack ms | max ms | non-2xx "
+              "| durable |")
         print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-        for r in results:
-            ratio = f"{r['rps'] / decrypt:.2f}" if decrypt else "-"
+        verdicts = []
+        for mode in args.modes:
+            s = _summary(mode, rounds)
+            spread = f" ({s['rps_min']:.0f}–{s['rps_max']:.0f})" if args.repeat > 1 else ""
+            ratio = f"{s['ratio']:.2f}" if s["ratio"] is not None else "-"
             durable = "-"
-            if "durable" in r:
-                durable = f"{'yes' if r['durable'] else 'NO'} ({r['inbox_rows']} rows, {r['processed']} processed)"
-            print(f"| {r['mode']} | {r['rps']:.0f} | {ratio} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
-                  f"{r['max_ms']:.1f} | {r['non2xx'] + r['socket_errors']} | {durable} |")
+            if s["durable"] is not None:
+                durable = f"{'yes' if s['durable'] else 'NO'} ({s['rows']} rows, {s['processed']} processed)"
+            print(f"| {mode} | {s['rps']:.0f}{spread} | {ratio} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | "
+                  f"{s['max_ms']:.1f} | {s['errors']} | {durable} |")
+            if mode.startswith("inbox"):
+                ok = (s["rps"] >= 3000, s["ratio"] is None or s["ratio"] >= 0.4, s["p99_ms"] <= 50)
+                verdicts.append(f"{mode}: ≥3,000/s {'yes' if ok[0] else 'no'}, ≥0.4× bare-decrypt "
+                                f"{'yes' if ok[1] else 'no'}, p99 ≤ 50 ms {'yes' if ok[2] else 'no'}")
+        if verdicts:
+            print("\ntargets — " + "; ".join(verdicts))
+
+
+def _summary(mode: str, rounds: list[dict[str, dict]]) -> dict[str, Any]:
+    """Medians over rounds; the ratio is taken within each round (same load), then the median."""
+    import statistics
+
+    runs = [r[mode] for r in rounds]
+    load = mode[len(mode.split("+", 1)[0]):]  # "", "+asr", "+asr-nice"
+    ratios = [r[mode]["rps"] / r["bare-decrypt" + load]["rps"] for r in rounds if "bare-decrypt" + load in r]
+    med = statistics.median
+    return {
+        "rps": med(x["rps"] for x in runs), "rps_min": min(x["rps"] for x in runs),
+        "rps_max": max(x["rps"] for x in runs), "ratio": med(ratios) if ratios else None,
+        "p50_ms": med(x["p50_ms"] for x in runs), "p99_ms": med(x["p99_ms"] for x in runs),
+        "max_ms": max(x["max_ms"] for x in runs),
+        "errors": sum(x["non2xx"] + x["socket_errors"] for x in runs),
+        "durable": all(x["durable"] for x in runs) if "durable" in runs[0] else None,
+        "rows": sum(x.get("inbox_rows", 0) for x in runs), "processed": sum(x.get("processed", 0) for x in runs),
+    }
 
 
 if __name__ == "__main__":
