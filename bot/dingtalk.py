@@ -27,7 +27,6 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote_plus
@@ -40,7 +39,7 @@ from dingtalk_stream import AckMessage, CallbackMessage, ChatbotMessage
 
 from bot import metrics
 from bot.textsplit import split_bytes
-from bot.types import IncomingMessage, Kind, Media, Peer, Reply, Submit, answers_press
+from bot.types import IncomingMessage, Kind, Media, PendingPresses, Peer, Press, Reply, Submit
 
 log = logging.getLogger(__name__)
 
@@ -244,12 +243,6 @@ class _CardHandler(dingtalk_stream.CallbackHandler):
         return await self.channel.accept_card(data, callback.headers.time)
 
 
-@dataclass
-class _Press:
-    out_track_id: str
-    key: str
-
-
 # ---------------------------------------------------------------- the channel
 
 
@@ -273,7 +266,7 @@ class DingtalkChannel:
         self.robot_code = settings.robot_code or settings.client_id
         # the operator's card template (卡片平台 → 模板ID); without one, buttons become text commands
         self.card_template_id = card_template_id if card_template_id is not None else settings.card_template_id
-        self._presses: dict[str, list[_Press]] = {}  # user → presses awaiting their answer
+        self._presses = PendingPresses()  # user → presses awaiting their answer
         self._card_peers: dict[str, Peer] = {}  # outTrackId → where the card was delivered
         self.backoff, self.timeout_s, self.attempts, self.retry_s = backoff, timeout_s, max(1, attempts), retry_s
         self.sleep, self.now = sleep, now
@@ -403,9 +396,7 @@ class DingtalkChannel:
             log.exception("storing DingTalk card press %s failed", msg.source_key)
             return AckMessage.STATUS_SYSTEM_EXCEPTION, {}
         if fresh:
-            presses = self._presses.setdefault(msg.sender.user_id, [])
-            presses.append(_Press(str(data["outTrackId"]), msg.text))
-            del presses[:-20]
+            self._presses.add(msg.sender.user_id, Press(str(data["outTrackId"]), msg.text))
         (metrics.MESSAGES_RECEIVED if fresh else metrics.MESSAGES_DUPLICATE).inc(channel=CHANNEL)
         metrics.ACK_SECONDS.observe(time.perf_counter() - t0, channel=CHANNEL)
         return AckMessage.STATUS_OK, {}
@@ -430,7 +421,7 @@ class DingtalkChannel:
         """Deliver a reply as one or more messages (and a card); raises DingtalkError on failure."""
         if reply.image is not None:
             log.info("DingTalk reply: picture left out (robots send images only by public URL)")
-        press = self._take_press(to.user_id, reply)
+        press = self._presses.take(to.user_id, reply)
         if press is not None:
             await self._update_card(press, reply)
         if not (reply.buttons and self.card_template_id):
@@ -569,22 +560,12 @@ class DingtalkChannel:
         metrics.PUSHES_SENT.inc(channel=CHANNEL)
         return True
 
-    def _take_press(self, user: str, reply: Reply) -> _Press | None:
-        """The card press this reply answers (same record), oldest first; None for other replies."""
-        presses = self._presses.get(user)
-        if not presses:
-            return None
-        for i, p in enumerate(presses):
-            if answers_press(reply, p.key):
-                return presses.pop(i)
-        return None
-
-    async def _update_card(self, press: _Press, reply: Reply) -> None:
+    async def _update_card(self, press: Press, reply: Reply) -> None:
         """Show the answer on the pressed card (the reference template then hides its buttons)."""
         status = _clip((reply.text.strip().splitlines() or [CARD_DONE])[0], CARD_STATUS_MAX)
         try:
             await self.api("PUT", "/v1.0/card/instances", {
-                "outTrackId": press.out_track_id, "cardData": {"cardParamMap": {"status": status}},
+                "outTrackId": press.token, "cardData": {"cardParamMap": {"status": status}},
                 "cardUpdateOptions": {"updateCardDataByKey": True}})
         except DingtalkError as exc:  # cosmetic: the reply itself still goes out
             log.warning("updating the pressed card failed: %s", exc)

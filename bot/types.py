@@ -116,3 +116,33 @@ class Channel(Protocol):
     async def send(self, to: Peer, reply: Reply) -> None: ...
 
     async def fetch_media(self, media: Media) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Press:
+    """A card button press awaiting its answer: the platform's handle to update that card
+    (WeCom response_code, DingTalk outTrackId) and the button key (e.g. "undo:12")."""
+
+    token: str
+    key: str
+
+
+class PendingPresses:
+    """Per user, the card presses not answered yet (bounded: handles expire on the platforms)."""
+
+    def __init__(self, keep: int = 20) -> None:
+        self.keep = keep
+        self._by_user: dict[str, list[Press]] = {}
+
+    def add(self, user: str, press: Press) -> None:
+        presses = self._by_user.setdefault(user, [])
+        presses.append(press)
+        del presses[:-self.keep]
+
+    def take(self, user: str, reply: Reply) -> Press | None:
+        """The press this reply answers (same record), oldest first; None for other replies."""
+        presses = self._by_user.get(user, [])
+        for i, p in enumerate(presses):
+            if answers_press(reply, p.key):
+                return presses.pop(i)
+        return None

@@ -33,7 +33,7 @@ from wechatpy.exceptions import InvalidSignatureException
 
 from bot import metrics
 from bot.textsplit import split_bytes
-from bot.types import IncomingMessage, Kind, Media, Peer, Reply, Submit, answers_press
+from bot.types import IncomingMessage, Kind, Media, PendingPresses, Peer, Press, Reply, Submit
 
 log = logging.getLogger(__name__)
 
@@ -417,12 +417,6 @@ class _Pending:
     futures: list[asyncio.Future[None]] = field(default_factory=list)
 
 
-@dataclass
-class _Press:
-    response_code: str
-    key: str
-
-
 # ---------------------------------------------------------------- the channel
 
 
@@ -465,7 +459,7 @@ class WecomChannel:
         self._submit: Submit | None = None
         self._queues: dict[str, list[_Pending]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
-        self._presses: dict[str, list[_Press]] = {}
+        self._presses = PendingPresses()
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -517,7 +511,7 @@ class WecomChannel:
             if fresh:
                 metrics.MESSAGES_RECEIVED.inc(channel=CHANNEL)
                 if msg.event == "button" and d.get("ResponseCode"):
-                    self._remember_press(msg.sender.user_id, _Press(str(d["ResponseCode"]), msg.text))
+                    self._presses.add(msg.sender.user_id, Press(str(d["ResponseCode"]), msg.text))
             else:
                 metrics.MESSAGES_DUPLICATE.inc(channel=CHANNEL)
         metrics.ACK_SECONDS.observe(time.perf_counter() - t0, channel=CHANNEL)
@@ -538,21 +532,6 @@ class WecomChannel:
         log.warning("WeCom callback rejected: %s", exc.reason)
         return web.Response(status=exc.status, text=exc.reason)
 
-    def _remember_press(self, user: str, press: _Press) -> None:
-        presses = self._presses.setdefault(user, [])
-        presses.append(press)
-        del presses[:-20]  # response codes are single-use and expire after 72 h anyway
-
-    def _take_press(self, user: str, reply: Reply) -> _Press | None:
-        """The card press this reply answers (same record), oldest first; None for other replies."""
-        presses = self._presses.get(user)
-        if not presses:
-            return None
-        for i, p in enumerate(presses):
-            if answers_press(reply, p.key):
-                return presses.pop(i)
-        return None
-
     # -- outbound -----------------------------------------------------------------
 
     async def send(self, to: Peer, reply: Reply) -> None:
@@ -565,7 +544,7 @@ class WecomChannel:
         if reply.image:
             media_id = await self.upload_image(reply.image)
             bodies.append({"msgtype": "image", "image": {"media_id": media_id}})
-        press = self._take_press(to.user_id, reply)
+        press = self._presses.take(to.user_id, reply)
         if press is not None:
             await self._update_card(to.user_id, press, reply)
         futures = [self._enqueue(to.user_id, body) for body in bodies]
@@ -587,11 +566,11 @@ class WecomChannel:
             raise WecomError(-1, "media/upload answered without media_id")
         return str(media_id)
 
-    async def _update_card(self, user: str, press: _Press, reply: Reply) -> None:
+    async def _update_card(self, user: str, press: Press, reply: Reply) -> None:
         label = _clip((reply.text.strip().splitlines() or ["已处理"])[0], CARD_BUTTON_MAX)
         try:
             await self.api.call("POST", "message/update_template_card", {
-                "userids": [user], "agentid": self.agent_id, "response_code": press.response_code,
+                "userids": [user], "agentid": self.agent_id, "response_code": press.token,
                 "button": {"replace_name": label}})
         except WecomError as exc:  # cosmetic: the reply itself still goes out
             log.warning("updating the pressed card failed: %s", exc)

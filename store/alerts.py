@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Iterable
 
-from sqlalchemy import Select, String, and_, case, cast, func, literal, or_, text, true, union_all
+from sqlalchemy import Select, String, and_, case, cast, func, literal, or_, text, union_all
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from bot.__main__ import main
 from store import repos
