@@ -91,6 +91,15 @@ def _cpu_s() -> float:
     return total
 
 
+class Clip:
+    def __init__(self, name: str, data: bytes, fmt: str, meta: dict[str, Any]) -> None:
+        self.name, self.data, self.fmt = name, data, fmt
+        self.text: str = meta["text"]
+        self.customer_id: str = meta["customer_id"]
+        self.mention: str = meta["mention"]
+        self.long = meta["duration_s"] > 20
+
+
 def load_clips() -> list[Clip]:
     """Every bench clip twice: the AMR-NB file as WeCom delivers it, and a 16 kHz WAV."""
     import numpy as np
@@ -110,15 +119,6 @@ def load_clips() -> list[Clip]:
             w.writeframes(pcm.tobytes())
         out.append(Clip(f"{name}.wav", buf.getvalue(), "wav", m))
     return out
-
-
-class Clip:
-    def __init__(self, name: str, data: bytes, fmt: str, meta: dict[str, Any]) -> None:
-        self.name, self.data, self.fmt = name, data, fmt
-        self.text: str = meta["text"]
-        self.customer_id: str = meta["customer_id"]
-        self.mention: str = meta["mention"]
-        self.long = meta["duration_s"] > 20
 
 
 def crm() -> tuple[Any, dict[str, list[str]]]:

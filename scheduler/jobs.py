@@ -188,13 +188,10 @@ def run_rules(s: Session, settings: Settings, now: datetime, names: tuple[str, .
     """Evaluate rules straight into the outbox; returns the new rows per rule (already queued ones skip)."""
     new: dict[str, int] = {}
     for name in names or tuple(RULES):
-        n = 0
-        for part in RULES[name](s, settings, now):
-            if isinstance(part, Planned):
-                n += alerts.enqueue_many(s, [part.row(now)])
-            else:
-                n += alerts.enqueue_select(s, part, now)
-        new[name] = n
+        parts = RULES[name](s, settings, now)
+        planned = [p.row(now) for p in parts if isinstance(p, Planned)]
+        new[name] = alerts.enqueue_many(s, planned) + sum(
+            alerts.enqueue_select(s, p, now) for p in parts if not isinstance(p, Planned))
     return new
 
 

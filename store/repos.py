@@ -512,21 +512,9 @@ def receivables(s: Session, owner_ids: Iterable[int] | None) -> list[Receivable]
 
 def inbox_insert(s: Session, channel: str, msg_id: str, sender: str, kind: str,
                  payload: dict[str, Any], received_at: datetime) -> int | None:
-    """Persist an inbound message; None when (channel, msg_id) was already stored."""
-    return _insert_ignore(
-        s,
-        InboxMessage,
-        {
-            "channel": channel,
-            "msg_id": msg_id,
-            "sender": sender,
-            "kind": kind,
-            "payload": payload,
-            "status": "pending",
-            "attempts": 0,
-            "received_at": received_at,
-        },
-    )
+    """Persist one inbound message; None when (channel, msg_id) was already stored."""
+    return inbox_insert_many(s, [{"channel": channel, "msg_id": msg_id, "sender": sender, "kind": kind,
+                                  "payload": payload, "received_at": received_at}])[0]
 
 
 def inbox_insert_many(s: Session, rows: Sequence[dict[str, Any]]) -> list[int | None]:

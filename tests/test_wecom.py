@@ -552,7 +552,8 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_killed_after_ack_and_restarted_records_once(tmp_path: Path, fake: FakeWecom) -> None:
+def _server_process(tmp_path: Path, fake: FakeWecom, script: str, stderr: int) -> tuple[subprocess.Popen[str], int]:
+    """`script` run as a separate salesbot process on a seeded SQLite file and a free port."""
     db = tmp_path / "salesbot.db"
     app, _ = make_wecom_app(db, fake)
     b.seed_im_team(app, "wecom", IDS)
@@ -560,22 +561,28 @@ def test_killed_after_ack_and_restarted_records_once(tmp_path: Path, fake: FakeW
     port = _free_port()
     env = dict(os.environ, SALESBOT_DATABASE_URL=f"sqlite:///{db}", SALESBOT_SERVER_HOST="127.0.0.1",
                SALESBOT_SERVER_PORT=str(port), **b.wecom_settings(fake.url), PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, "-c", CRASHING_SERVER], env=env, cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=stderr, text=True)
+    return proc, port
+
+
+async def _post_when_up(port: int, cb: b.Callback) -> int:
+    """POST the callback once the server accepts connections; its HTTP status."""
+    async with ClientSession() as s:
+        for _ in range(500):
+            try:
+                async with s.post(f"http://127.0.0.1:{port}{cb.path()}", data=cb.body) as r:
+                    return r.status
+            except OSError:
+                await asyncio.sleep(0.05)
+    raise AssertionError("server did not come up")
+
+
+def test_killed_after_ack_and_restarted_records_once(tmp_path: Path, fake: FakeWecom) -> None:
+    proc, port = _server_process(tmp_path, fake, CRASHING_SERVER, stderr=subprocess.STDOUT)
     cb = b.encrypt_callback(b.text_fields("ZhangWei", NOTE))
-
-    async def post_when_up() -> int:
-        async with ClientSession() as s:
-            for _ in range(500):
-                try:
-                    async with s.post(f"http://127.0.0.1:{port}{cb.path()}", data=cb.body) as r:
-                        return r.status
-                except OSError:
-                    await asyncio.sleep(0.05)
-        raise AssertionError("server did not come up")
-
     try:
-        assert run(post_when_up()) == 200
+        assert run(_post_when_up(port, cb)) == 200
         assert proc.stdout is not None and "PROCESSING" in proc.stdout.readline()
     finally:
         proc.send_signal(signal.SIGKILL)
@@ -642,29 +649,10 @@ print("STOPPED", flush=True)
 
 
 def test_serve_stops_cleanly_on_sigterm(tmp_path: Path, fake: FakeWecom) -> None:
-    db = tmp_path / "salesbot.db"
-    app, _ = make_wecom_app(db, fake)
-    b.seed_im_team(app, "wecom", IDS)
-    app.svc.db.dispose()
-    port = _free_port()
-    env = dict(os.environ, SALESBOT_DATABASE_URL=f"sqlite:///{db}", SALESBOT_SERVER_HOST="127.0.0.1",
-               SALESBOT_SERVER_PORT=str(port), **b.wecom_settings(fake.url), PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, "-c", SERVER], env=env, cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
+    proc, port = _server_process(tmp_path, fake, SERVER, stderr=subprocess.DEVNULL)
     cb = b.encrypt_callback(b.text_fields("ZhangWei", "帮助"))
-
-    async def post_when_up() -> int:
-        async with ClientSession() as s:
-            for _ in range(500):
-                try:
-                    async with s.post(f"http://127.0.0.1:{port}{cb.path()}", data=cb.body) as r:
-                        return r.status
-                except OSError:
-                    await asyncio.sleep(0.05)
-        raise AssertionError("server did not come up")
-
     try:
-        assert run(post_when_up()) == 200
+        assert run(_post_when_up(port, cb)) == 200
         run(await_until(lambda: bool(fake.sent), what="the reply"))
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)
