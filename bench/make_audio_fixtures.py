@@ -12,7 +12,7 @@ the project's:
     /tmp/ttsvenv/bin/python bench/make_audio_fixtures.py [--out tests/fixtures/audio]
 
 The output is deterministic apart from encoder versions; clips are a few seconds each
-(total well under 1 MB). AMR-WB is not produced: PyAV ships no AMR-WB encoder.
+(total well under 1 MB). AMR-WB: PyAV ships no AMR-WB encoder; bench/make_amrwb_fixture.py writes note_hengda.awb.
 """
 from __future__ import annotations
 

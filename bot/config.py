@@ -178,6 +178,7 @@ class SpeechSettings(_Section):
     max_duration_s: float = Field(120, gt=0)
     cache_dir: str = ""  # where the bundled model is assembled; "" = $SALESBOT_CACHE_DIR or ~/.cache/salesbot
     pool_mode: str = "thread"
+    correct: bool = True  # rewrite misheard words toward the rep's CRM names and sales terms by sound
 
     @field_validator("pool_mode")
     @classmethod

@@ -241,6 +241,7 @@ async def voice_note(ctx: Context) -> Reply:
     if not text:
         raise Rejected(Reply(texts.VOICE_EMPTY), "no speech in the audio")
     audio = {"duration_s": round(t.duration_s, 2), "model": t.model, "timings": t.timings,
+             "model_text": t.raw_text, "fixes": [list(f) for f in t.fixes],
              "platform_transcript": ctx.msg.platform_transcript}
     reply = await record_note(ctx, text, transcript=t.text, audio=audio)
     return replace(reply, text=texts.HEARD.format(text=text) + "\n" + reply.text)

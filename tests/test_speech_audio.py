@@ -19,7 +19,7 @@ from speech.base import AudioError
 AUDIO = Path(__file__).parent / "fixtures" / "audio"
 MANIFEST = json.loads((AUDIO / "manifest.json").read_text(encoding="utf-8"))
 SPEECH_FILES = ["note_hengda.wav", "note_hengda.amr", "note_hengda.ogg", "note_hengda.mp3",
-                "note_hengda.m4a", "note_hengda_dtx.amr", "note_hongyuan.amr", "name_kangbo.wav",
+                "note_hengda.m4a", "note_hengda.awb", "note_hengda_dtx.amr", "note_hongyuan.amr", "name_kangbo.wav",
                 "note_long.amr"]
 
 

@@ -36,6 +36,10 @@ def test_amr_voice_note_lands_on_the_customer(bot: Bot, pool) -> None:  # type: 
     fu = bot.db(lambda s: s.exec(select(FollowUp)).one())
     assert fu.customer_id == 1 and fu.transcript and fu.audio["duration_s"] > 3
     assert fu.audio["model"] and fu.audio["timings"]["transcribe_s"] > 0
+    # the model's own words and every rewrite by sound are kept beside the corrected transcript
+    assert fu.audio["model_text"] and isinstance(fu.audio["fixes"], list)
+    for heard, written in fu.audio["fixes"]:
+        assert written in fu.transcript and len(heard) == len(written)
 
 
 def test_silence_is_not_a_note(bot: Bot, pool) -> None:  # type: ignore[no-untyped-def]

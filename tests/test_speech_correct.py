@@ -1,0 +1,76 @@
+"""ASR transcript correction by sound toward the rep's CRM names and the sales terms.
+
+The heard sentences are real Whisper base outputs on the bench's AMR clips (bench/asr_bench.py).
+"""
+from __future__ import annotations
+
+import pytest
+
+from speech.correct import Corrector, correct_text, default_corrector, name_forms
+
+REP = ["青岛瑞丰机械有限公司", "杭州青梧数据科技有限公司", "四川蜀星新型建材有限公司", "上海易企通软件有限公司",
+       "上海优鲜汇超市有限公司"]
+
+
+@pytest.mark.parametrize(("heard", "written"), [
+    ("授务去了清导瑞丰，借了设备部的赵经领。", "青岛瑞丰"),  # region + brand, exact homophone
+    ("一起通软件的未经理说他们还在比较", "易企通软件"),  # brand heard as an everyday word
+    ("航周七五数据约了周四开会", "杭州青梧数据"),  # one syllable off (qi / qing) in a long name
+    ("拜访了书新建材，吴总对样品很满意", "蜀星建材"),  # in / ing
+])
+def test_crm_names_are_written_as_in_the_crm(heard: str, written: str) -> None:
+    text, fixes = correct_text(heard, REP)
+    assert written in text, text
+    assert fixes and all(len(f.heard) == len(f.written) for f in fixes)
+
+
+def test_sales_terms_replace_nonsense_homophones() -> None:
+    text, _ = correct_text("刚跟固邦防水的材购州经理聊完，他们闲交获州期太长。但是单心数据安全", REP)
+    assert "采购" in text and "交货周期" in text and "担心" in text
+
+
+def test_without_crm_names_a_rep_name_is_not_invented() -> None:
+    text, _ = correct_text("航周七五数据约了周四开会")
+    assert text == "杭州七五数据约了周四开会"  # the city is a common word; the brand is nobody's
+
+
+def test_a_brand_between_region_and_industry_stays_unless_it_is_a_crm_name() -> None:
+    assert correct_text("武汉知行软件的韩经理")[0] == "武汉知行软件的韩经理"  # not 执行
+    assert correct_text("陈经理反亏系统太慢")[0] == "陈经理反馈系统太慢"  # 系统 alone is no brand cue
+
+
+@pytest.mark.parametrize("clean", [
+    "今天去佛山顺锋空压机拜访了生产部的陶经理，他们的车间有二十多台空压机，能耗很高。",
+    "让我下周一把试用协议发给他们的华经理。",
+    "觉得投资回报周期太长，陶经理说下周会跟老板汇报。",
+    "武汉知行软件的韩经理说报价已经收到了，内部还在走审批，让我们下周再问。",
+    "郑工说领导出差了，等下周一回来再定。",
+])
+def test_correct_text_is_left_alone(clean: str) -> None:
+    assert correct_text(clean, REP + ["佛山顺锋空压机有限公司"]) == (clean, [])
+
+
+def test_surname_before_a_title_is_never_rewritten() -> None:
+    # "的华" would read as the common word 的话; 华经理 is a person
+    assert correct_text("发给他们的华经理")[0] == "发给他们的华经理"
+
+
+def test_only_hanzi_runs_change_and_offsets_point_at_the_fix() -> None:
+    heard = "预算120万，ok，但是单心数据安全"
+    text, fixes = correct_text(heard)
+    assert text == "预算120万，ok，但是担心数据安全"
+    assert [(f.start, f.heard, f.written) for f in fixes] == [(heard.index("单心"), "单", "担")]
+
+
+def test_name_forms_cover_how_reps_say_a_name() -> None:
+    forms = name_forms("杭州青梧数据科技有限公司")
+    assert {"青梧", "青梧数据", "青梧数据科技", "杭州青梧", "杭州青梧数据"} <= forms
+    assert all(2 <= len(f) <= 8 for f in forms)
+
+
+def test_a_custom_corrector_only_boosts_its_own_terms() -> None:
+    freq = {"经历": 5000, "经理": 3000}
+    corr = Corrector(["回款"], [], freq, 60_000_000)
+    assert corr.correct("催一下会款")[0] == "催一下回款"
+    assert corr.correct("他的经历")[0] == "他的经历"  # both words: the likelier one was heard
+    assert default_corrector() is default_corrector()
