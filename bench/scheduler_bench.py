@@ -26,6 +26,7 @@ from bot.config import load_settings  # noqa: E402
 from scheduler import jobs  # noqa: E402
 from store.db import Database  # noqa: E402
 from store.models import Contract, Customer, Deal, FollowUp, Payment, User  # noqa: E402
+from store.touch import refresh_last_touch  # noqa: E402
 
 NOW = datetime(2026, 6, 17, 2, 0, tzinfo=timezone.utc)  # Wednesday 10:00 Asia/Shanghai
 STAGES = ["lead", "contacted", "needs", "quote", "trial", "negotiation"]
@@ -48,7 +49,8 @@ def populate(db: Database, scale: float, rng: random.Random) -> dict[str, int]:
         owners = [rep() for _ in range(n_customers)]
         conn.execute(insert(Customer), [{"id": i + 1, "name": f"客户{i}", "normalized_name": f"客户{i}",
                                          "aliases": [], "owner_id": owners[i], "updated_at": NOW,
-                                         "created_at": NOW - timedelta(days=400)} for i in range(n_customers)])
+                                         "created_at": NOW - timedelta(days=400),
+                                         "last_touch_at": NOW - timedelta(days=400)} for i in range(n_customers)])
         progress("follow-ups: one to three per customer")
         fus = []
         for i in range(n_customers):
@@ -88,6 +90,8 @@ def populate(db: Database, scale: float, rng: random.Random) -> dict[str, int]:
                                  "paid_on": signed + timedelta(days=30), "created_at": NOW})
         conn.execute(insert(Contract), contracts)
         conn.execute(insert(Payment), payments)
+        progress("newest touch per customer")
+        refresh_last_touch(conn)  # bulk inserts bypass the ORM hook that keeps it
     with db.engine.connect() as conn:
         conn.execute(text("ANALYZE"))
     return {"deals": n_deals, "customers": n_customers, "contracts": n_contracts, "follow_ups": len(fus)}

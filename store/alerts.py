@@ -12,7 +12,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from store.db import insert_ignoring_duplicates
-from store.models import (DEAL_CLOSED, ActionItem, Contract, Customer, Deal, FollowUp, Notification, Payment,
+from store.models import (DEAL_CLOSED, ActionItem, Contract, Customer, Deal, Notification, Payment,
                           StageChange, User)
 
 
@@ -54,11 +54,6 @@ def _facts(s: Session, **fields: Any) -> Any:
     for k, v in fields.items():
         args += [literal(k, String), v]
     return (func.json_build_object if _dialect(s) == "postgresql" else func.json_object)(*args)
-
-
-def _greatest(s: Session, *xs: Any) -> Any:
-    fn = func.greatest if _dialect(s) == "postgresql" else func.max
-    return fn(*xs, type_=Deal.__table__.c.last_activity_at.type)
 
 
 def _candidates(key: Any, rule: str, recipient: Any, body: Any) -> Select:  # type: ignore[type-arg]
@@ -116,32 +111,20 @@ def silent_customers(s: Session, silent_since: list[datetime]) -> Any:
     """Owned customers whose newest interaction (an active follow-up or deal activity; else their
     creation) is at or before the instant of a level: level 1 → the owner, 2 → the owner's manager.
 
-    The newest touch is two correlated max() lookups per customer, each one seek in a
-    (customer_id, …, time) index, not a GROUP BY over every follow-up and deal; it is computed
-    once (a CTE used by every level is materialized) however many levels there are.
+    The newest touch is kept in `customers.last_touch_at` (store/touch.py), so each level is one
+    range scan of the live-customer index by touch; the name is only read for a new alert.
     """
-    fu = (select(func.max(FollowUp.created_at)).where(FollowUp.customer_id == Customer.id,
-                                                       FollowUp.status == "active").scalar_subquery())
-    dl = select(func.max(Deal.last_activity_at)).where(Deal.customer_id == Customer.id).scalar_subquery()
-    last_at = _greatest(s, func.coalesce(fu, Customer.created_at), func.coalesce(dl, Customer.created_at))
-    owner = aliased(User)
-    touch = (
-        select(Customer.id.label("cid"), Customer.name.label("name"), last_at.label("last_at"),  # type: ignore[union-attr]
-               owner.name.label("owner"), owner.id.label("owner_id"), owner.manager_id.label("manager_id"))
-        # "+ 0": SQLite must walk customers in table order and look owners up by key, not walk
-        # owners and fetch each one's customers through the owner index (2x slower here).
-        .join(owner, col(owner.id) == col(Customer.owner_id) + 0)
-        .where(col(Customer.merged_into_id).is_(None), Customer.created_at <= silent_since[0])
-        .cte("touch")
-    )
-    last = _stamp(s, touch.c.last_at)
-    body = _facts(s, customer_id=touch.c.cid, customer=touch.c.name, last=last, owner=touch.c.owner)
     parts = []
     for level, since in enumerate(silent_since, 1):
-        to = touch.c.owner_id if level == 1 else touch.c.manager_id
+        owner = aliased(User)
+        last = _stamp(s, Customer.last_touch_at)
+        to = owner.id if level == 1 else owner.manager_id
         rule = "silent_customer" if level == 1 else "silent_customer_team"
-        parts.append(_candidates(_key("silent", touch.c.cid, str(level), last), rule, to, body)
-                     .where(touch.c.last_at <= since, to.is_not(None)))
+        body = _facts(s, customer_id=Customer.id, customer=Customer.name, last=last, owner=owner.name)
+        parts.append(_candidates(_key("silent", Customer.id, str(level), last), rule, to, body)
+                     .join(owner, col(owner.id) == col(Customer.owner_id))
+                     .where(col(Customer.merged_into_id).is_(None), Customer.created_at <= silent_since[0],
+                            col(Customer.last_touch_at) <= since, to.is_not(None)))
     return parts[0] if len(parts) == 1 else union_all(*parts)
 
 

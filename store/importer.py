@@ -337,6 +337,7 @@ def import_customers(s: Session, path: Path, dry_run: bool = False,
                 "external_id": next((r.external_id for r in cluster if r.external_id), None),
                 "aliases": list(dict.fromkeys(r.name for r in cluster if clean(r.name) != clean(primary.name))),
                 "created_at": now, "updated_at": now,
+                "last_touch_at": now,  # a new customer's newest touch is its creation (store/touch.py)
             }
             created.append((values, cluster))
             for r in cluster:

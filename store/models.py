@@ -9,7 +9,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Index, UniqueConstraint
+from sqlalchemy import JSON, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -41,8 +41,14 @@ class UserIdentity(SQLModel, table=True):
     im_id: str
 
 
+NOT_MERGED = text("merged_into_id IS NULL")
+
+
 class Customer(SQLModel, table=True):
     __tablename__ = "customers"
+    # Silent customers: a range scan over live customers by newest touch, covering the key's columns.
+    __table_args__ = (Index("ix_customers_live_touch", "last_touch_at", "owner_id", "created_at", "merged_into_id",
+                            sqlite_where=NOT_MERGED, postgresql_where=NOT_MERGED),)
     id: int | None = Field(default=None, primary_key=True)
     name: str
     normalized_name: str = Field(index=True)
@@ -53,6 +59,9 @@ class Customer(SQLModel, table=True):
     merged_into_id: int | None = Field(default=None, foreign_key="customers.id")
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    # Newest interaction (active follow-up or deal activity, else creation), kept by store/touch.py
+    # on every flush that changes it; None only until the first flush.
+    last_touch_at: datetime | None = Field(default=None, nullable=False)
 
 
 class Contact(SQLModel, table=True):

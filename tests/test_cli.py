@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
+from store.db import Database
 
 
 def test_say_records_a_note_that_query_then_shows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -27,7 +28,8 @@ def test_say_records_a_note_that_query_then_shows(tmp_path: Path, monkeypatch: p
 def test_users_and_db_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = str(tmp_path / "prod.db")
     assert main(["--db", db, "db", "upgrade"]) == 0
-    assert "当前版本：0004" in capsys.readouterr().out
+    head = Database(f"sqlite:///{db}").head_revision()
+    assert f"当前版本：{head}（最新：{head}）" in capsys.readouterr().out
     assert main(["--db", db, "users", "add", "王经理", "--role", "manager", "--console", "wang"]) == 0
     assert main(["--db", db, "users", "add", "张伟", "--manager", "王经理", "--console", "zhang",
                  "--wecom", "ZhangWei"]) == 0
