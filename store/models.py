@@ -75,14 +75,16 @@ class Contact(SQLModel, table=True):
 
 
 DEAL_CLOSED = ("won", "lost", "cancelled")  # every Deal.status but "open"
+OPEN = text("status = 'open'")
 
 
 class Deal(SQLModel, table=True):
     __tablename__ = "deals"
-    # Alert scans: open deals by last activity and recently closed ones (not the million closed
-    # long ago), and a customer's
-    # newest deal activity as one index seek (silent customers).
-    __table_args__ = (Index("ix_deals_status_activity", "status", "last_activity_at"),
+    # Alert scans: open deals by last activity (partial and covering: the stale, quote, funnel and
+    # stalled-deal scans never read the table), recently closed ones (not the million closed long
+    # ago), and a customer's newest deal activity as one index seek (store/touch.py).
+    __table_args__ = (Index("ix_deals_open_activity", "status", "last_activity_at", "snoozed_until", "owner_id",
+                            "customer_id", "stage", "amount", sqlite_where=OPEN, postgresql_where=OPEN),
                       Index("ix_deals_status_updated", "status", "updated_at"),
                       Index("ix_deals_customer_activity", "customer_id", "last_activity_at"))
     id: int | None = Field(default=None, primary_key=True)
@@ -169,8 +171,10 @@ class Contract(SQLModel, table=True):
 
 class Payment(SQLModel, table=True):
     __tablename__ = "payments"
+    # A contract's paid sum from the index alone (contract alerts sum payments per contract).
+    __table_args__ = (Index("ix_payments_contract_amount", "contract_id", "amount"),)
     id: int | None = Field(default=None, primary_key=True)
-    contract_id: int = Field(foreign_key="contracts.id", index=True)
+    contract_id: int = Field(foreign_key="contracts.id")
     amount: Decimal = Field(**MONEY)
     paid_on: date
     note: str | None = None
