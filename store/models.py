@@ -215,14 +215,17 @@ class Notification(SQLModel, table=True):
     """Outbox of pushes; the unique dedupe key (rule, object, period) makes reruns harmless."""
 
     __tablename__ = "notifications"
+    # Every index is paid for by each queued alert (a rule run can queue 400k): the dedupe key, the
+    # recipient, and what is due (status, next attempt) for delivery; nothing looks rows up by rule.
+    __table_args__ = (Index("ix_notifications_due", "status", "next_attempt_at"),)
     id: int | None = Field(default=None, primary_key=True)
     dedupe_key: str = Field(unique=True)
-    rule: str = Field(default="message", index=True)  # stale_deal, silent_customer, … (digest grouping)
+    rule: str = "message"  # stale_deal, silent_customer, … (digest grouping)
     recipient_id: int = Field(foreign_key="users.id", index=True)
     body: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
-    status: str = Field(default="pending", index=True)  # pending | sent | dead
+    status: str = "pending"  # pending | sent | dead
     attempts: int = 0
-    next_attempt_at: datetime = Field(default_factory=utcnow, index=True)
+    next_attempt_at: datetime = Field(default_factory=utcnow)
     last_error: str | None = None
     sent_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
