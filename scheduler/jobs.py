@@ -96,30 +96,28 @@ class FunnelRow:
 
 def funnel_rows(stages: list[str], data: alerts.FunnelData, scope: set[int] | None) -> tuple[list[FunnelRow], int, int]:
     """One team's funnel from the per-owner aggregates: (rows, lost deals, stalled deals)."""
-    def mine(owner: int) -> bool:
-        return scope is None or owner in scope
-
+    data = data.of(scope)
     count: dict[tuple[str, str], int] = defaultdict(int)
     amount: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     n_stalled = 0
-    for (owner, stage, status), cell in data.cells.items():
-        if mine(owner):
-            count[(stage, status)] += cell.count
-            amount[(stage, status)] += cell.amount
-            n_stalled += cell.stalled
+    for (_, stage, status), cell in data.cells.items():
+        count[(stage, status)] += cell.count
+        amount[(stage, status)] += cell.amount
+        n_stalled += cell.stalled
     reached = [0] * len(stages)
-    for (owner, rank), n in data.furthest.items():
-        if mine(owner) and rank >= 0:
+    for (_, rank), n in data.furthest.items():
+        if rank >= 0:
             for k in range(rank + 1):
                 reached[k] += n
+    dwell: dict[str, tuple[float, int]] = {}
+    for (_, stage), (t, k) in data.days_in_stage.items():
+        total, n = dwell.get(stage, (0.0, 0))
+        dwell[stage] = (total + t, n + k)
     rows = []
     for i, st in enumerate(stages):
         key = (st, "won") if st == "won" else (st, "open")
         conv = reached[i + 1] / reached[i] if i + 1 < len(stages) and reached[i] else None
-        total, n = 0.0, 0
-        for (owner, stage), (t, k) in data.days_in_stage.items():
-            if stage == st and mine(owner):
-                total, n = total + t, n + k
+        total, n = dwell.get(st, (0.0, 0))
         rows.append(FunnelRow(st, count[key], amount[key], conv, total / n if n and st != "won" else None))
     lost = sum(n for (_, status), n in count.items() if status == "lost")
     return rows, lost, n_stalled
@@ -139,8 +137,10 @@ def weekly_funnel(s: Session, settings: Settings, now: datetime) -> list[Select[
     data = alerts.funnel_data(s, stages, stall, now - timedelta(days=FUNNEL_WINDOW_DAYS))
     stalled_by_owner = alerts.stalled_by_owner(s, stall, STALLED_LISTED)
     out: list[Select[Any] | Planned] = []
-    for m in alerts.managers(s):
-        scope = repos.scope_user_ids(s, m)
+    managers = alerts.managers(s)
+    scopes = repos.scopes_of(s, managers)
+    for m in managers:
+        scope = scopes[m.id]  # type: ignore[index]
         owners = stalled_by_owner if scope is None else scope
         stalled = sorted((d for o in owners for d in stalled_by_owner.get(o, ())),
                          key=lambda d: (d.last_activity_at, d.deal_id))[:STALLED_LISTED]

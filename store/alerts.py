@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Iterable
@@ -222,6 +222,24 @@ class FunnelData:
     cells: dict[tuple[int, str, str], FunnelCell]  # (owner, stage, status)
     furthest: dict[tuple[int, int], int]  # (owner, furthest stage rank) → deals
     days_in_stage: dict[tuple[int, str], tuple[float, int]]  # (owner, stage) → (sum of days, n)
+    _by_owner: dict[int, FunnelData] = field(default_factory=dict, repr=False, compare=False)
+
+    def of(self, owners: set[int] | None) -> FunnelData:
+        """The aggregates of these owners only (None: everyone's), without walking every owner's
+        for each team: the per-owner split is made once."""
+        if owners is None:
+            return self
+        if not self._by_owner:
+            for parts, ix in ((self.cells, "cells"), (self.furthest, "furthest"), (self.days_in_stage, "days_in_stage")):
+                for k, v in parts.items():  # type: ignore[attr-defined]
+                    getattr(self._by_owner.setdefault(k[0], FunnelData({}, {}, {})), ix)[k] = v
+        out = FunnelData({}, {}, {})
+        for o in owners:
+            if (part := self._by_owner.get(o)) is not None:
+                out.cells.update(part.cells)
+                out.furthest.update(part.furthest)
+                out.days_in_stage.update(part.days_in_stage)
+        return out
 
 
 def _rank(stage_col: Any, stages: list[str]) -> Any:

@@ -99,6 +99,26 @@ def scope_user_ids(s: Session, user: User) -> set[int] | None:
     return {i for i in ids if i is not None}
 
 
+def scopes_of(s: Session, users: Sequence[User]) -> dict[int, set[int] | None]:
+    """`scope_user_ids` of many users from one read of the reporting lines (weekly reports)."""
+    reports: dict[int, set[int]] = {}
+    for uid, manager in s.exec(select(User.id, User.manager_id).where(col(User.manager_id).is_not(None))):
+        reports.setdefault(manager, set()).add(uid)  # type: ignore[arg-type]
+    out: dict[int, set[int] | None] = {}
+    for user in users:
+        assert user.id is not None
+        if user.role == "admin":
+            out[user.id] = None
+            continue
+        ids = {user.id}
+        frontier = {user.id} if user.role == "manager" else set()
+        while frontier:
+            frontier = {r for f in frontier for r in reports.get(f, ())} - ids
+            ids |= frontier
+        out[user.id] = ids
+    return out
+
+
 def can_see_customer(s: Session, user: User, customer: Customer) -> bool:
     """Unowned customers (the public pool) are visible to all; others by owner scope."""
     scope = scope_user_ids(s, user)

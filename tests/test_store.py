@@ -59,6 +59,8 @@ def test_scope_follows_the_management_chain(tmp_path: Path) -> None:
         lead = repos.add_user(s, "组长", "manager", boss)
         rep = repos.add_user(s, "销售", "rep", lead)
         admin = repos.add_user(s, "管理员", "admin")
+        users = [boss, lead, rep, admin]
+        assert repos.scopes_of(s, users) == {u.id: repos.scope_user_ids(s, u) for u in users}  # one read for all
         return (repos.scope_user_ids(s, boss), repos.scope_user_ids(s, lead),
                 repos.scope_user_ids(s, rep), repos.scope_user_ids(s, admin), boss.id, lead.id, rep.id)
 
