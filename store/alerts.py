@@ -198,7 +198,8 @@ def enqueue_select(s: Session, candidates: Select, now: datetime) -> int:  # typ
     # against a concurrent run (a WHERE is also what keeps SQLite from parsing it as a join).
     cols = ["dedupe_key", "rule", "recipient_id", "body", "status", "attempts", "next_attempt_at", "created_at"]
     ins = (postgresql if _dialect(s) == "postgresql" else sqlite).insert(Notification)
-    result = s.execute(ins.from_select(cols, src).on_conflict_do_nothing())  # type: ignore[attr-defined]
+    result = s.execute(ins.from_select(cols, src).on_conflict_do_nothing(),  # type: ignore[attr-defined]
+                       execution_options={"preserve_rowcount": True})  # else -1 on PostgreSQL
     if _dialect(s) == "sqlite":  # Python's sqlite3 reports no rowcount for a WITH … INSERT
         return int(s.execute(text("SELECT changes()")).scalar_one())
     return int(result.rowcount)
