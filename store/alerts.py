@@ -231,9 +231,9 @@ class FunnelData:
         if owners is None:
             return self
         if not self._by_owner:
-            for parts, ix in ((self.cells, "cells"), (self.furthest, "furthest"), (self.days_in_stage, "days_in_stage")):
-                for k, v in parts.items():  # type: ignore[attr-defined]
-                    getattr(self._by_owner.setdefault(k[0], FunnelData({}, {}, {})), ix)[k] = v
+            for name in ("cells", "furthest", "days_in_stage"):
+                for k, v in getattr(self, name).items():
+                    getattr(self._by_owner.setdefault(k[0], FunnelData({}, {}, {})), name)[k] = v
         out = FunnelData({}, {}, {})
         for o in owners:
             if (part := self._by_owner.get(o)) is not None:
