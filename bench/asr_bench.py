@@ -162,8 +162,10 @@ def score(clips: list[Clip], texts: list[str], index: Any) -> dict[str, float]:
             cers = [cer(c.text, t) for c, t in zip(clips, texts) if c.fmt == fmt and c.long == want]
             if cers:
                 out[f"cer_{length}_{fmt}"] = round(statistics.mean(cers), 3)
-        out[f"cer_mean_{fmt}"] = round(statistics.mean(cer(c.text, t) for c, t in zip(clips, texts) if c.fmt == fmt), 3)
-        out[f"cer_corpus_{fmt}"] = round(corpus_cer([(c.text, t) for c, t in zip(clips, texts) if c.fmt == fmt]), 3)
+        pairs = [(c.text, t) for c, t in zip(clips, texts) if c.fmt == fmt]
+        if pairs:
+            out[f"cer_mean_{fmt}"] = round(statistics.mean(cer(r, h) for r, h in pairs), 3)
+            out[f"cer_corpus_{fmt}"] = round(corpus_cer(pairs), 3)
     out["name_heard"] = round(statistics.mean(c.mention in t for c, t in zip(clips, texts)), 3)
     linked = [extract(t, ref_time=REF_TIME, customers=index).to_record().get("customer_id") == c.customer_id
               for c, t in zip(clips, texts)]

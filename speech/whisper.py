@@ -27,6 +27,7 @@ from .models import resolve_model
 
 LANGUAGE = "zh"
 MAX_HOTWORDS = 30
+TOPICS = "聊了预算、报价和合同"  # what sales notes are about: biases the decoder toward these words
 MAX_PROMPT_TOKENS = 150  # faster-whisper truncates the hotword prompt at 223 tokens; stay well below
 _PAREN = re.compile(r"[（(][^）)]*[）)]")
 _LEGAL = re.compile(r"(股份有限公司|有限责任公司|有限公司|股份公司|集团公司|公司|厂)$")
@@ -93,9 +94,11 @@ def hotword_sentence(names: Sequence[str]) -> str:
         listed = names[0]
     else:
         listed = "、".join(names[:-1]) + "和" + names[-1]
-    # Measured best: a plain visit sentence. A framing sentence ("提到的客户有…") recognised
-    # fewer names; a comma list produced garbage characters and dropped words.
-    return f"今天拜访了{listed}。"
+    # Measured best: a plain visit sentence plus the topics of nearly every note (corpus CER after
+    # correction 0.105 -> 0.097 on the bench clips; three wordings of the topic clause all helped).
+    # A framing sentence ("提到的客户有…") recognised fewer names; a comma list produced garbage
+    # characters and dropped words.
+    return f"今天拜访了{listed}，{TOPICS}。"
 
 
 def _display_name(spec: str) -> str:

@@ -101,7 +101,9 @@ def test_hotword_sentence_is_one_natural_simplified_sentence() -> None:
     assert names.count("王总") == 1 and "" not in names
     sentence = hotword_sentence(names)
     assert sentence.startswith("今天拜访了") and sentence.endswith("。")
-    assert "，" not in sentence and "," not in sentence  # a comma list made the model loop
+    listed, topics = sentence.removeprefix("今天拜访了").removesuffix("。").split("，")  # one comma: the topics
+    assert "," not in listed and listed.startswith("恒达精密机械、宏远数控设备")  # a comma list made the model loop
+    assert "报价" in topics
     assert hotword_sentence([]) == ""
     assert len(hotword_names([f"客户{i}号公司" for i in range(100)])) == 30
 
