@@ -20,6 +20,7 @@ from pathlib import Path
 
 TERMS_FILE = Path(__file__).resolve().parent / "lexicon" / "sales_terms.txt"
 CHANGE_COST = 4.0  # nats per rewritten character (≈ the written word must be 55× likelier per char)
+COMMON_CHANGE_COST = 5.0  # everyday words (not sales terms) need more evidence: 鸿达见 must not become 鸿搭建
 NAME_CHANGE_COST = 2.5  # a rep's own CRM name is what they most likely said: cheaper to write
 FUZZY_COST = 1.5  # extra nats per syllable that matches a CRM name only under fuzzy pinyin
 LOOSE_COST = 3.0  # extra nats for the one syllable of a long name that shares only its initial
@@ -127,7 +128,8 @@ class Corrector:
                     is_name = w in name_freq
                     if any(k in people or (k in brands and not is_name) for k in changed):
                         continue
-                    per_char = NAME_CHANGE_COST if is_name else CHANGE_COST
+                    per_char = (NAME_CHANGE_COST if is_name else CHANGE_COST if w in self.term_set
+                                else COMMON_CHANGE_COST)
                     score = base + self._logp(w, name_freq) - per_char * len(changed) - extra
                     if score > best[j][0]:
                         best[j] = (score, i, w)

@@ -74,3 +74,9 @@ def test_a_custom_corrector_only_boosts_its_own_terms() -> None:
     assert corr.correct("催一下会款")[0] == "催一下回款"
     assert corr.correct("他的经历")[0] == "他的经历"  # both words: the likelier one was heard
     assert default_corrector() is default_corrector()
+
+
+def test_everyday_words_need_more_evidence_than_sales_terms() -> None:
+    # Whisper heard 恒达见了 as 鸿达建了; 达建 → 搭建 (an everyday word) would only add an error
+    assert correct_text("今天去鸿达建了王总")[0] == "今天去鸿达建了王总"
+    assert correct_text("他们闲交获州期太长")[0] == "他们闲交货周期太长"  # sales terms still are

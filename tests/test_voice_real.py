@@ -62,3 +62,68 @@ def test_transcribe_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert set(first) == {"file", "text", "duration_s", "elapsed_s", "model"}
     assert "恒达" in first["text"] and "報價" not in first["text"] and first["elapsed_s"] > 0
     assert second["file"] == str(broken) and "error" in second
+
+
+def test_restart_resumes_a_pending_voice_note_with_the_real_model(bot: Bot, pool, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Killed mid-transcription: the stored audio is transcribed by the next process, once."""
+    import asyncio
+    import shutil
+
+    from bot.console import console_message
+    from store.models import InboxMessage, MediaBlob
+    from tests.conftest import NOW, make_app
+    from tests.fakes import FakeTranscriber, FixedClock
+
+    note = tmp_path / "note.amr"
+    shutil.copy(AUDIO / "note_hengda.amr", note)
+    app1 = bot.app
+    app1.svc.speech = FakeTranscriber("", error=RuntimeError("process killed mid-transcription"))
+
+    async def crash() -> None:
+        await app1.dispatcher.submit(console_message("zhang", f"/voice {note}", "v-1", NOW))
+        await app1.dispatcher.drain()
+
+    asyncio.run(crash())
+    note.unlink()  # the source is gone; the stored copy must be enough
+    with app1.svc.db.session() as s:  # what a crash leaves behind: the inbox row still pending
+        row = s.exec(select(InboxMessage)).one()
+        row.status = "pending"
+        s.add(row)
+    assert bot.db(lambda s: s.exec(select(MediaBlob)).one()).fmt == "amr"
+    app2, channel2 = make_app(bot.path, FixedClock(NOW))
+    app2.svc.speech = pool
+
+    async def restart() -> None:
+        await app2.start()
+        await app2.dispatcher.drain()
+
+    asyncio.run(restart())
+    assert "已记录 #1 · 苏州恒达精密机械有限公司" in channel2.last()
+    fu = bot.db(lambda s: s.exec(select(FollowUp)).one())
+    assert fu.audio["model"] == "whisper-base" and fu.audio["duration_s"] > 4
+    asyncio.run(app2.dispatcher.process(1, console_message("zhang", "/voice gone.amr", "v-1", NOW)))
+    assert len(bot.db(lambda s: list(s.exec(select(FollowUp))))) == 1  # a redelivery adds nothing
+    app2.svc.db.dispose()
+
+
+def test_bad_voice_inputs_get_clear_replies_and_no_record(bot: Bot, pool, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from store.models import InboxMessage
+
+    bot.app.svc.speech = pool
+    empty, broken, text = tmp_path / "empty.amr", tmp_path / "broken.amr", tmp_path / "notes.ogg"
+    empty.write_bytes(b"")
+    broken.write_bytes(b"#!AMR\n\x00\x01garbage")  # a header, then nothing decodable
+    text.write_text("不是音频文件", encoding="utf-8")
+    assert "语音是空的" in bot.say("zhang", f"/voice {empty}")
+    assert "无法解析" in bot.say("zhang", f"/voice {broken}")
+    assert "无法解析" in bot.say("zhang", f"/voice {text}")
+    assert "没有听到说话内容" in bot.say("zhang", f"/voice {AUDIO / 'noise.ogg'}")
+    shared = pool._shared  # the one WhisperTranscriber behind the thread pool
+    shared.max_duration_s, limit = 5.0, shared.max_duration_s
+    try:
+        assert "语音太长了（最长 5 秒）" in bot.say("zhang", f"/voice {AUDIO / 'note_long.amr'}")
+    finally:
+        shared.max_duration_s = limit
+    assert bot.db(lambda s: list(s.exec(select(FollowUp)))) == []
+    rows = bot.db(lambda s: list(s.exec(select(InboxMessage))))
+    assert [r.status for r in rows] == ["failed"] * 5 and all(r.error for r in rows)
