@@ -189,4 +189,8 @@ def test_migration_backfills_existing_customers(tmp_path: Path) -> None:
     t = touches(db)
     assert [t[i].isoformat() for i in (1, 2, 3)] == [
         "2026-02-01T00:00:00+00:00", "2026-02-15T00:00:00+00:00", "2026-01-01T00:00:00+00:00"]
+    with db.engine.begin() as conn:  # and back down, in place (customers is referenced by other tables)
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0004")
+    assert db.current_revision() == "0004"
     db.dispose()

@@ -42,5 +42,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index('ix_customers_live_touch', table_name='customers')
-    with op.batch_alter_table('customers', schema=None) as batch_op:
-        batch_op.drop_column('last_touch_at')
+    # ALTER TABLE … DROP COLUMN (SQLite ≥ 3.35), not a batch rebuild of a table others point at.
+    op.drop_column('customers', 'last_touch_at')
