@@ -4,10 +4,12 @@ Whisper base on 8 kHz voice notes mostly keeps the sound and loses the character
 是用 for 试用, 清导瑞丰 for 青岛瑞丰 (measured: half the character errors on the bench clips are
 exact toneless-pinyin homophones). So each run of hanzi is re-segmented as a best path over words
 that sound like it: the heard characters themselves, sales terms (speech/lexicon/sales_terms.txt)
-with the same toneless pinyin, and the rep's CRM names with the same fuzzy pinyin (zh/z, in/ing …).
-A path scores jieba's unigram log-probabilities minus a cost per changed character, so a word is
-only rewritten when the written word is much likelier than what was heard. A surname right before a
-title (华经理, 郑工) is never rewritten: people's names are not in any dictionary.
+and common jieba words with the same toneless pinyin, and the rep's CRM names with the same fuzzy
+pinyin (zh/z, in/ing …; one syllable may differ in a long name). A path scores jieba's unigram
+log-probabilities minus a cost per changed character, highest for everyday words and lowest for
+the rep's own CRM names, so a word is only rewritten when the written word is much likelier than
+what was heard. A surname right before a title (华经理, 郑工) is never rewritten, since people's names
+are in no dictionary; a brand between a region and an industry word (武汉知行软件) only into a CRM name.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from pathlib import Path
 
 TERMS_FILE = Path(__file__).resolve().parent / "lexicon" / "sales_terms.txt"
 CHANGE_COST = 4.0  # nats per rewritten character (≈ the written word must be 55× likelier per char)
-COMMON_CHANGE_COST = 5.0  # everyday words (not sales terms) need more evidence: 鸿达见 must not become 鸿搭建
+COMMON_CHANGE_COST = 5.0  # everyday words (not sales terms) need more evidence: 鸿达建 must not become 鸿搭建
 NAME_CHANGE_COST = 2.5  # a rep's own CRM name is what they most likely said: cheaper to write
 FUZZY_COST = 1.5  # extra nats per syllable that matches a CRM name only under fuzzy pinyin
 LOOSE_COST = 3.0  # extra nats for the one syllable of a long name that shares only its initial
@@ -56,9 +58,9 @@ class Corrector:
 
         self.freq, self.log_total = freq, math.log(total)
         self.term_set = {w for w in terms if 2 <= len(w) <= MAX_WORD and _HANZI_RUN.fullmatch(w)}
-        self.terms: dict[tuple[str, ...], list[str]] = {}
+        self.by_sound: dict[tuple[str, ...], list[str]] = {}
         for w in self.term_set | {w for w in common if 2 <= len(w) <= MAX_WORD and _HANZI_RUN.fullmatch(w)}:
-            self.terms.setdefault(_py(w), []).append(w)
+            self.by_sound.setdefault(_py(w), []).append(w)
         from extraction.normalize import lexicon
 
         self.surnames = frozenset("".join(load_list("surnames.txt")))
@@ -71,8 +73,8 @@ class Corrector:
         return math.log(max(f, 0.5)) - self.log_total
 
     def _protected(self, run: str) -> tuple[set[int], set[int]]:
-        """Positions only a CRM name may rewrite: a surname before a title (华经理 is a person, not
-        的话经理), and a brand between a region and an industry word (武汉知行软件 is not 执行)."""
+        """Positions never rewritten: a surname before a title (华经理 is a person, not 的话经理);
+        positions only a CRM name may rewrite: a brand between region and industry (武汉知行软件)."""
         people = {i for i, ch in enumerate(run) if ch in self.surnames and run.startswith(self.titles, i + 1)}
         brands = {k for i in range(2, len(run)) if run.startswith(self.industry, i)
                   and any(run.endswith(r, 0, i - 2) for r in self.regions) for k in (i - 2, i - 1)}
@@ -113,7 +115,7 @@ class Corrector:
                 cands: dict[str, float] = {}
                 if j - i == 1 or span in self.freq or span in self.term_set or span in name_freq:
                     cands[span] = 0.0
-                for w in self.terms.get(py[i:j], ()):
+                for w in self.by_sound.get(py[i:j], ()):
                     cands.setdefault(w, 0.0)
                 for w in names.get(fz[i:j], ()):
                     extra = FUZZY_COST * sum(a != b for a, b in zip(_py(w), py[i:j]))
