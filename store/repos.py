@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -85,18 +85,21 @@ def identities_of(s: Session, user_id: int) -> list[UserIdentity]:
     return list(s.exec(select(UserIdentity).where(UserIdentity.user_id == user_id)))
 
 
-def scope_user_ids(s: Session, user: User) -> set[int] | None:
-    """Whose data `user` may see: None means everyone (admin)."""
+def _scope(user: User, reports_of: Callable[[set[int]], set[int]]) -> set[int] | None:
+    """Whose data `user` may see, walking the reporting chain down with `reports_of(managers)`."""
     if user.role == "admin":
         return None
-    ids = {user.id}
-    if user.role == "manager":
-        frontier = {user.id}
-        while frontier:
-            reports = set(s.exec(select(User.id).where(col(User.manager_id).in_(frontier))))
-            frontier = {r for r in reports if r not in ids}
-            ids |= frontier
-    return {i for i in ids if i is not None}
+    ids: set[int] = {user.id} if user.id is not None else set()
+    frontier = set(ids) if user.role == "manager" else set()
+    while frontier:
+        frontier = reports_of(frontier) - ids
+        ids |= frontier
+    return ids
+
+
+def scope_user_ids(s: Session, user: User) -> set[int] | None:
+    """Whose data `user` may see: None means everyone (admin)."""
+    return _scope(user, lambda managers: set(s.exec(select(User.id).where(col(User.manager_id).in_(managers)))))
 
 
 def scopes_of(s: Session, users: Sequence[User]) -> dict[int, set[int] | None]:
@@ -104,19 +107,8 @@ def scopes_of(s: Session, users: Sequence[User]) -> dict[int, set[int] | None]:
     reports: dict[int, set[int]] = {}
     for uid, manager in s.exec(select(User.id, User.manager_id).where(col(User.manager_id).is_not(None))):
         reports.setdefault(manager, set()).add(uid)  # type: ignore[arg-type]
-    out: dict[int, set[int] | None] = {}
-    for user in users:
-        assert user.id is not None
-        if user.role == "admin":
-            out[user.id] = None
-            continue
-        ids = {user.id}
-        frontier = {user.id} if user.role == "manager" else set()
-        while frontier:
-            frontier = {r for f in frontier for r in reports.get(f, ())} - ids
-            ids |= frontier
-        out[user.id] = ids
-    return out
+    return {u.id: _scope(u, lambda managers: {r for m in managers for r in reports.get(m, ())})  # type: ignore[misc]
+            for u in users}
 
 
 def can_see_customer(s: Session, user: User, customer: Customer) -> bool:
