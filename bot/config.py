@@ -39,6 +39,7 @@ class _Section(BaseModel):
 class AppSettings(_Section):
     timezone: str = "Asia/Shanghai"
     log_level: str = "INFO"
+    undo_window_hours: int = Field(24, ge=1)  # 撤销 without a number reaches back this far
 
     @field_validator("timezone")
     @classmethod

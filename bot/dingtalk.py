@@ -64,6 +64,14 @@ CARD_FALLBACK = "可直接回复：{commands}（作用于你最近一条记录�
 BUTTON_COMMANDS = {"confirm": "确认", "edit": "改 客户／日期／金额 <新值>", "undo": "撤销"}
 
 
+def _button_command(key: str, label: str) -> str:
+    """What to type instead of pressing: an answer button "answer:12:1" is "#12 1"."""
+    action, _, rest = key.partition(":")
+    if action == "answer":
+        return "#" + rest.replace(":", " ")
+    return BUTTON_COMMANDS.get(action, label)
+
+
 class DingtalkError(Exception):
     """A DingTalk API failure; never carries tokens or secrets."""
 
@@ -449,7 +457,7 @@ class DingtalkChannel:
     def _hint(reply: Reply, text: str) -> str:
         """The buttons as commands to type; those the text's last line already names are left out."""
         last = (text.strip().splitlines() or [""])[-1]
-        commands = dict.fromkeys(BUTTON_COMMANDS.get(b.key.split(":", 1)[0], b.label) for b in reply.buttons)
+        commands = dict.fromkeys(_button_command(b.key, b.label) for b in reply.buttons)
         todo = [c for c in commands if c.split()[0] not in last]
         return CARD_FALLBACK.format(commands="".join(f"「{c}」" for c in todo)) if todo else ""
 

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +35,27 @@ BATCH_MAX = 256  # messages per inbox transaction: bounds one batch's time on th
 _MSG_FIELDS = tuple(f.name for f in fields(IncomingMessage))
 _PEER_FIELDS = tuple(f.name for f in fields(Peer))
 _MEDIA_FIELDS = tuple(f.name for f in fields(Media))
+
+
+# Terminal escape sequences (CSI such as "\x1b[31m", OSC, and two-character ESC forms).
+_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+_INVISIBLE = frozenset(("Cc", "Cf", "Cs", "Co"))
+
+
+def clean_text(text: str) -> str:
+    """Invisible junk out before anything is stored or echoed: terminal escapes, control and
+    format characters (zero-width spaces, bidi overrides); line breaks and tabs stay."""
+    if text.isprintable():
+        return text
+    text = _ESCAPES.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return "".join(c for c in text if c in "\n\t" or unicodedata.category(c) not in _INVISIBLE)
+
+
+def clean_message(msg: IncomingMessage) -> IncomingMessage:
+    if msg.text.isprintable() and (msg.platform_transcript or "").isprintable():
+        return msg
+    transcript = clean_text(msg.platform_transcript) if msg.platform_transcript else msg.platform_transcript
+    return replace(msg, text=clean_text(msg.text), platform_transcript=transcript)
 
 
 class InboxWriteError(Exception):
@@ -93,6 +116,7 @@ class Dispatcher:
         Returns only once the transaction holding the message has committed; raises
         InboxWriteError when it failed (nothing of that batch is stored).
         """
+        msg = clean_message(msg)
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[bool] = loop.create_future()
         self._intake.append((msg, _inbox_row(msg), fut))

@@ -173,6 +173,11 @@ class CustomerIndex:
         if self._by_prefix:
             lengths.add(2)
         self.brand_lengths = sorted(lengths)  # substring lengths find_mention looks up
+        # First character / syllable of every brand key: a note position whose own character and
+        # sounds start no key cannot start a hit, so the scan skips it (same hits, less work).
+        self._first_chars = frozenset(k[0] for k in (*self._by_brand, *self._by_prefix) if k)
+        self._first_pinyin = frozenset(k[0] for k in self._by_pinyin if k)
+        self._first_fuzzy = frozenset(k[0] for k in self._by_fuzzy if k)
 
     def _add(self, idx: int, p: ParsedName) -> None:
         if not p.brand:
@@ -282,6 +287,17 @@ class CustomerIndex:
         """The organisation a free-text note is about, matched against this index."""
         return _find_mention(self, text)
 
+    def find_mentions(self, text: str, *, repeats: bool = False) -> list[CustomerMention]:
+        """Every organisation in the note that may be a customer, in text order.
+
+        Same rules as `find_mention` (referrers and competitors are skipped, overlapping hits
+        resolve the same way, so the first item is what `find_mention` returns), one item per
+        organisation: its first mention, keyed by customer id or, for an organisation the CRM
+        lacks, by its normalized brand. `repeats=True` keeps every later mention too (a note that
+        goes back to an earlier customer), which is what splitting a note by customer needs.
+        """
+        return _find_mentions(self, text, repeats)
+
     def regions_of(self, customer_id: str) -> tuple[RegionInfo, ...]:
         """Parsed regions of a customer (used to break ties with region words in a note)."""
         idx = self._id_to_idx.get(customer_id)
@@ -329,37 +345,71 @@ def _is_cjk(ch: str) -> bool:
     return "\u3400" <= ch <= "\u9fff"
 
 
+@dataclass(frozen=True, slots=True)
+class _Edges:
+    """Lexicon facts the text scans test at every position, computed once per process."""
+
+    region_first: dict[str, tuple[int, ...]]  # first character -> lengths of region words (2+ chars)
+    region_last: dict[str, tuple[int, ...]]  # last character -> lengths, longest first
+    suffix_words: frozenset[str]  # industry words and legal forms
+    suffix_first: frozenset[str]  # their first characters (2+ chars)
+    suffix_longest: int
+
+
+@lru_cache(maxsize=1)
+def _edges() -> _Edges:
+    lx = lexicon()
+    first: dict[str, set[int]] = defaultdict(set)
+    last: dict[str, set[int]] = defaultdict(set)
+    for a in lx.region_alias:
+        if len(a) >= 2:
+            first[a[0]].add(len(a))
+            last[a[-1]].add(len(a))
+    words = set(lx.industry) | set(lx.legal_forms)
+    return _Edges(
+        {c: tuple(sorted(n, reverse=True)) for c, n in first.items()},
+        {c: tuple(sorted(n, reverse=True)) for c, n in last.items()},
+        frozenset(words),
+        frozenset(w[0] for w in words if len(w) >= 2),
+        max(lx.max_industry_len, max(len(f) for f in lx.legal_forms)),
+    )
+
+
 def _region_before(norm: str, i: int) -> int | None:
     """Start of a region word (苏州, 江苏省) ending right before position i, if any."""
-    lx = lexicon()
     end = i - 1 if i > 0 and norm[i - 1] in "省市" else i
-    for n in range(min(lx.max_region_len, end), 1, -1):
-        if norm[end - n : end] in lx.region_alias:
+    if end < 2:
+        return None
+    aliases = lexicon().region_alias
+    for n in _edges().region_last.get(norm[end - 1], ()):  # longest first, as a full scan would
+        if n <= end and norm[end - n : end] in aliases:
             return end - n
     return None
 
 
 def _region_at(norm: str, i: int) -> int | None:
     """End of the longest region word starting at position i, if any."""
-    lx = lexicon()
-    for n in range(min(lx.max_region_len, len(norm) - i), 1, -1):
-        if norm[i : i + n] in lx.region_alias:
+    if i >= len(norm):
+        return None
+    aliases = lexicon().region_alias
+    for n in _edges().region_first.get(norm[i], ()):  # longest first, as a full scan would
+        if i + n <= len(norm) and norm[i : i + n] in aliases:
             return i + n
     return None
 
 
 def _suffix_after(norm: str, j: int) -> int:
     """Consume industry words and legal forms that follow a brand (数控, 有限公司)."""
-    lx = lexicon()
-    words = lx.industry
-    forms = set(lx.legal_forms)
-    longest = max(lx.max_industry_len, max(len(f) for f in forms))
+    edges = _edges()
+    words = edges.suffix_words
+    longest = edges.suffix_longest
     moved = True
     while moved:
         moved = False
+        if j >= len(norm) or norm[j] not in edges.suffix_first:
+            break
         for n in range(min(longest, len(norm) - j), 1, -1):
-            w = norm[j : j + n]
-            if w in words or w in forms:
+            if norm[j : j + n] in words:
                 j += n
                 moved = True
                 break
@@ -369,14 +419,19 @@ def _suffix_after(norm: str, j: int) -> int:
 def _index_hits(index: CustomerIndex, text: str, norm: str) -> list[_Hit]:
     """Spans whose characters, sound or Latin spelling equal a listed customer's brand."""
     py = [_char_key(ch) for ch in norm]
-    fz = [fuzzy_syllable(x) for x in py]
-    run = [0] * (len(norm) + 1)  # length of the CJK run starting at each position
-    for i in range(len(norm) - 1, -1, -1):
-        run[i] = run[i + 1] + 1 if _is_cjk(norm[i]) else 0
+    fz = [_fuzzy_char(x) for x in py]
     hits: list[_Hit] = []
-    for i in range(len(norm)):
+    firsts, first_py, first_fz = index._first_chars, index._first_pinyin, index._first_fuzzy
+    longest = index.brand_lengths[-1] if index.brand_lengths else 0
+    n_chars = len(norm)
+    for i in range(n_chars):
+        if norm[i] not in firsts and py[i] not in first_py and fz[i] not in first_fz:
+            continue  # no brand key starts with this character or sound
+        run = 0  # length of the CJK run starting here (no brand is longer than `longest`)
+        while run < longest and i + run < n_chars and _is_cjk(norm[i + run]):
+            run += 1
         for length in index.brand_lengths:
-            if length > run[i]:
+            if length > run:
                 break
             j = i + length
             sub = norm[i:j]
@@ -417,6 +472,11 @@ def _char_key(ch: str) -> str:
     return pinyin_key(ch)[0] if _is_cjk(ch) else ch
 
 
+@lru_cache(maxsize=65536)
+def _fuzzy_char(syllable: str) -> str:
+    return fuzzy_syllable(syllable)
+
+
 def _sound_context(norm: str, i: int, j: int) -> bool:
     before = norm[max(0, i - 3) : i]
     if i == 0 or not (_is_cjk(norm[i - 1]) or norm[i - 1].isalnum()):
@@ -429,7 +489,10 @@ def _sound_context(norm: str, i: int, j: int) -> bool:
 def _unknown_hits(norm: str) -> list[_Hit]:
     """Organisations not in the index: region + short brand + industry word or legal form."""
     hits: list[_Hit] = []
-    for i in range(len(norm)):
+    region_first = _edges().region_first
+    for i, ch in enumerate(norm):
+        if ch not in region_first:
+            continue
         r_end = _region_at(norm, i)
         if r_end is None:
             continue
@@ -514,24 +577,79 @@ def _break_tie(index: CustomerIndex, norm: str, hit: _Hit, parsed: ParsedName, r
     return MatchResult(best, best.score, tuple(c for c in res.alternates if c.id != best.id))
 
 
+def _sorted_hits(index: CustomerIndex, text: str, norm: str) -> list[_Hit]:
+    """All hits, earliest first; at one place a listed brand first, then the longer span."""
+    hits = _index_hits(index, text, norm) + _unknown_hits(norm)
+    hits.sort(key=lambda h: (h.start, -h.strength, -(h.end - h.start)))
+    return hits
+
+
+def _resolve(hits: list[_Hit], hit: _Hit) -> _Hit:
+    """A guessed unknown organisation that overlaps listed-brand hits becomes the strongest one."""
+    if hit.strength != 0:
+        return hit
+    overlapping = [h for h in hits if h.start < hit.end and hit.start < h.end and h.strength > 0]
+    return max(overlapping, key=lambda h: (h.strength, h.end - h.start)) if overlapping else hit
+
+
+def _mention(index: CustomerIndex, text: str, norm: str, hit: _Hit) -> CustomerMention | None:
+    """Match one resolved hit; None for a bare sound-alike that links nowhere (跟进了 ~ 晶乐)."""
+    parsed = parse_name(norm[hit.start : hit.end])
+    res = _break_tie(index, norm, hit, parsed, index.match_parsed(parsed))
+    if res.best is None and hit.strength in (1, 2) and not hit.grounded:
+        return None
+    return CustomerMention(text[hit.start : hit.end], Span(hit.start, hit.end), res)
+
+
 def _find_mention(index: CustomerIndex, text: str) -> CustomerMention | None:
     """The first organisation in the note that is not a referrer or a competitor."""
     if not text:
         return None
     norm = normalize_chars(text)
-    hits = _index_hits(index, text, norm) + _unknown_hits(norm)
-    # Earliest first; at one place prefer a listed brand, then the longer span.
-    hits.sort(key=lambda h: (h.start, -h.strength, -(h.end - h.start)))
+    hits = _sorted_hits(index, text, norm)
     for hit in hits:
         if _excluded(norm, hit):
             continue
-        overlapping = [h for h in hits if h.start < hit.end and hit.start < h.end and h.strength > 0]
-        if hit.strength == 0 and overlapping:
-            hit = max(overlapping, key=lambda h: (h.strength, h.end - h.start))
-        span_text = norm[hit.start : hit.end]
-        parsed = parse_name(span_text)
-        res = _break_tie(index, norm, hit, parsed, index.match_parsed(parsed))
-        if res.best is None and hit.strength in (1, 2) and not hit.grounded:
-            continue  # a bare sound-alike that links nowhere is just a word (跟进了 ~ 晶乐)
-        return CustomerMention(text[hit.start : hit.end], Span(hit.start, hit.end), res)
+        found = _mention(index, text, norm, _resolve(hits, hit))
+        if found is not None:
+            return found
     return None
+
+
+def _org_key(mention: CustomerMention) -> str:
+    """One key per organisation: the linked id, else the normalized brand (else the name)."""
+    if mention.customer_id is not None:
+        return "id:" + mention.customer_id
+    norm = normalize_chars(mention.text)
+    return "name:" + (parse_name(norm).brand or norm)
+
+
+def _find_mentions(index: CustomerIndex, text: str, repeats: bool) -> list[CustomerMention]:
+    """Every customer-candidate mention, decided hit by hit exactly as `_find_mention` does."""
+    if not text:
+        return []
+    norm = normalize_chars(text)
+    hits = _sorted_hits(index, text, norm)
+    taken: list[tuple[int, int]] = []
+    found: list[CustomerMention] = []
+    for hit in hits:
+        if _excluded(norm, hit):
+            continue
+        hit = _resolve(hits, hit)
+        if any(hit.start < e and s < hit.end for s, e in taken):
+            continue  # these words already gave a mention
+        mention = _mention(index, text, norm, hit)
+        if mention is not None:
+            taken.append((hit.start, hit.end))
+            found.append(mention)
+    found.sort(key=lambda m: m.span.start)
+    if repeats:
+        return found
+    seen: set[str] = set()
+    out: list[CustomerMention] = []
+    for m in found:
+        key = _org_key(m)
+        if key not in seen:
+            seen.add(key)
+            out.append(m)
+    return out

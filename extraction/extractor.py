@@ -11,7 +11,7 @@ import unicodedata
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from .actions import find_actions
+from .actions import find_actions, finish_actions
 from .amounts import find_amounts
 from .clauses import split_clauses
 from .contacts import find_contacts, mention_spans
@@ -100,7 +100,10 @@ def extract(text: str, *, ref_time: datetime, customers: CustomerIndex | None = 
     heads = contact_spans + ([mention.span] if mention else [])
     pains = find_pains(text, clauses, competitors, heads + mention_spans(text, blocked)) \
         if (mention is not None or contacts) else []
-    actions = find_actions(text, split_clauses(text, [d.span.start for d in dates]), dates, ref, contact_spans)
+    action_clauses = split_clauses(text, [d.span.start for d in dates])
+    actions = find_actions(text, action_clauses, dates, ref, contact_spans)
+    actions = finish_actions(text, actions, dates, contacts, mention.text if mention else None,
+                             ref=ref, clauses=action_clauses)
     amounts = find_amounts(text, [d.span for d in dates])
 
     # internal notes (no organisation, no person, only internal tasks) have no follow-up

@@ -98,11 +98,17 @@ class Amount:
 
 @dataclass(frozen=True, slots=True)
 class ActionItemDraft:
+    """A to-do.  `text` is the exact span of the note (what the evaluation scores);
+    `summary` is the same task rewritten to stand alone in a to-do list a week later:
+    pronouns resolved to the contact or customer, a bare verb given its object, the
+    doer named for customer commitments, no time words (the due date is shown apart)."""
+
     text: str
     span: Span
     due: date | None = None
     owner: str | None = None  # "self" | "team" | "customer"
     involves_customer: bool = True
+    summary: str = ""
 
 
 @dataclass(slots=True)
@@ -155,6 +161,7 @@ class FollowUpDraft:
                     "text": a.text,
                     "due": a.due.isoformat() if a.due else None,
                     "owner": a.owner,
+                    "summary": a.summary or a.text,
                     "span": a.span.to_list(),
                 }
                 for a in self.action_items

@@ -66,7 +66,8 @@ def _item_line(ctx: Context, s: Session, item: ActionItem) -> str:
     today = ctx.svc.today()
     overdue = f" · 已逾期{(today - item.due).days}天" if item.due and item.due < today else ""
     where = f"【{customer.name}】" if customer else ""
-    return f"#{item.id} {texts.fmt_date(item.due, today)} {where}{item.text}{overdue}"
+    what = texts.item_text(item.text, item.owner_kind)
+    return f"#{item.id} {texts.fmt_date(item.due, today)} {where}{what}{overdue}"
 
 
 @router.command("帮助", "/help", "help", "？", "?")
@@ -142,8 +143,13 @@ async def todo(ctx: Context) -> Reply:
         items = repos.open_items(s, [ctx.user.id])  # type: ignore[list-item]
         if not items:
             return Reply(texts.NO_ITEMS)
-        lines = [f"你有 {len(items)} 条未完成待办（按截止日期）："]
-        lines += [_item_line(ctx, s, i) for i in items]
+        mine = [i for i in items if i.owner_kind != "customer"]
+        theirs = [i for i in items if i.owner_kind == "customer"]
+        lines = [f"你有 {len(mine)} 条未完成待办（按截止日期）："] if mine else []
+        lines += [_item_line(ctx, s, i) for i in mine]
+        if theirs:  # the customer's promises: the rep chases them, but does not do them
+            lines.append(texts.TODO_CUSTOMER_HEAD.format(n=len(theirs)))
+            lines += [_item_line(ctx, s, i) for i in theirs]
         lines.append("完成后回复「完成 编号」")
         return Reply("\n".join(lines))
 
@@ -197,28 +203,6 @@ async def stage(ctx: Context) -> Reply:
         customer = s.get(Customer, deal.customer_id)
         return Reply(texts.STAGE_MOVED.format(
             id=deal_id, customer=customer.name if customer else "?", old=label(old), new=label(new)))
-
-    return await ctx.svc.db.run(work)
-
-
-@router.command("回款", "/receivables")
-async def receivables(ctx: Context) -> Reply:
-    def work(s: Session) -> Reply:
-        rows = repos.receivables(s, repos.scope_user_ids(s, ctx.user))
-        if not rows:
-            return Reply(texts.NO_RECEIVABLES)
-        today = ctx.svc.today()
-        total = sum(r.balance for r in rows)
-        lines = [f"未回款合同 {len(rows)} 份，待回款合计 {texts.fmt_money(total)}："]
-        for r in rows:
-            overdue = r.days_overdue(today)
-            status = f"已逾期{overdue}天" if overdue else f"应收日 {texts.fmt_date(r.contract.due_on, today)}"
-            lines.append(
-                f"合同 {r.contract.number or '#' + str(r.contract.id)} 【{r.customer.name}】"
-                f" 合同额 {texts.fmt_money(r.contract.amount)}，已回 {texts.fmt_money(r.paid)}，"
-                f"待回 {texts.fmt_money(r.balance)} · {status}"
-            )
-        return Reply("\n".join(lines))
 
     return await ctx.svc.db.run(work)
 

@@ -1,8 +1,9 @@
-"""Visit notes → follow-up records, and the one-message corrections (改 / 撤销 / 确认 / 序号).
+"""Visit notes → follow-up records, and the reply that shows what the note changed.
 
-Voice (a later issue) is transcribed first and then calls `record_note`, so there is one note path.
-Every mutation is idempotent for a replayed message: notes are keyed by the message's
-source_key, corrections converge to the same state, and 撤销 remembers which message undid what.
+Voice is transcribed first and then calls `record_note`, so there is one note path. A note is
+stored under the message's source_key (a replay stores nothing twice); a note naming several
+customers becomes one record per customer (`<key>`, `<key>#2`, …). What the bot is unsure of
+becomes a question on the record, answered later by `#<record> <n>` (handlers/corrections.py).
 """
 from __future__ import annotations
 
@@ -17,20 +18,28 @@ from sqlmodel import Session
 
 from bot import metrics
 from bot.types import Button, Reply
-from extraction.amounts import parse_amount
-from extraction.dates import parse_date
 from extraction.types import FollowUpDraft, MatchResult
 from handlers import texts
-from handlers.crm import normalized_name
 from handlers.router import Context, Rejected, Router
 from store import repos
 from store.models import Customer, Deal, FollowUp, User
+from store.records import (
+    AmountRec,
+    ContractRec,
+    DealAmount,
+    Effects,
+    InstallmentRec,
+    NoteRecord,
+    Option,
+    Question,
+)
 
 router = Router()
 log = logging.getLogger(__name__)
 
 MAX_NOTE_CHARS = 3000
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+_BASIS_OF_ROLE = {"order": "order", "our_quote": "quote", "total": "quote", "budget": "budget"}
 
 
 def _looks_like_note(text: str, draft: FollowUpDraft) -> bool:
@@ -48,73 +57,214 @@ def _looks_like_note(text: str, draft: FollowUpDraft) -> bool:
     return bool(found) and len(_CJK.findall(text)) >= 4
 
 
-def _record_from_draft(draft: FollowUpDraft) -> dict[str, Any]:
-    record = draft.to_record()
-    record["missing"] = draft.missing()
-    return record
+def build_record(draft: FollowUpDraft, text: str, ctx: Context) -> NoteRecord:
+    """The typed record of a draft plus what the policy needs: amount roles, signing, quote facts."""
+    from extraction import intent
+    from extraction.contract_terms import find_contract_terms
+    from extraction.deal_amount import amount_facts, deal_amount_proposal
+
+    rec = NoteRecord.load(draft.to_record())
+    facts = {(f.span.start, f.span.end): f for f in amount_facts(draft)}
+    rec.amounts = [AmountRec(value=a.value, kind=a.kind, text=a.text, span=a.span.to_list(),
+                             role=facts[(a.span.start, a.span.end)].role
+                             if (a.span.start, a.span.end) in facts else None)
+                   for a in draft.amounts]
+    rec.amounts += [AmountRec(value=f.value, kind=f.kind, text=f.text, span=f.span.to_list(), role=f.role)
+                    for f in facts.values() if f.role == "total"]
+    proposal = deal_amount_proposal(draft)
+    if proposal is not None and proposal.basis is not None or (proposal is not None and proposal.ambiguous):
+        rec.deal_amount = DealAmount(value=proposal.value, basis=proposal.basis,  # type: ignore[arg-type]
+                                     text=proposal.text, ambiguous=proposal.ambiguous)
+        if proposal.ambiguous:
+            rec.ask(Question(kind="amount", options=[
+                Option(name=texts.amount_text(o.value, o.kind, o.role), value=o.value,
+                       basis=_BASIS_OF_ROLE.get(o.role)) for o in proposal.options]))
+    todo_spans = [a.span for a in draft.action_items]
+    rec.quote_sent = intent.quote_sent(text, todo_spans)
+    rec.quote_no_reply = intent.quote_no_reply(text)
+    rec.new_opportunity = intent.new_opportunity(text)
+    terms = find_contract_terms(text, ctx.svc.today())
+    if terms is not None:
+        rec.contract = ContractRec(amount=terms.amount, installments=[
+            InstallmentRec(label=i.label, ratio=i.ratio, amount=i.amount, due=i.due) for i in terms.installments])
+        rec.ask(Question(kind="contract"))
+    return rec
 
 
-def _candidates(match: MatchResult) -> list[dict[str, Any]]:
-    return [{"id": int(c.id), "name": c.name, "score": round(c.score, 3)} for c in match.alternates]
+def _industry_differs(mention: str, name: str) -> bool:
+    """The note names a line of business the matched customer's name does not have (恒达自动化 vs
+    恒达精密机械): likely another company with the same brand, so ask instead of linking."""
+    from extraction.normalize import parse_name
+
+    q, c = parse_name(mention), parse_name(name)
+    if not q.industry or not c.industry:
+        return False
+    return not any(a in c.text or a in b or b in a for a in q.industry for b in c.industry)
 
 
-def _visible_candidates(s: Session, user: User, cands: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    out = []
-    for c in cands:
-        cust = s.get(Customer, c["id"])
+def _options(s: Session, user: User, match: MatchResult, extra: list[Customer] = ()) -> list[Option]:  # type: ignore[assignment]
+    """Candidates the rep may see, best first, each once."""
+    out: list[Option] = []
+    ids = [int(c.id) for c in ((match.best,) if match.best else ()) + match.alternates] + [c.id for c in extra]
+    for cid in dict.fromkeys(ids):
+        cust = s.get(Customer, cid)
         if cust is not None and cust.merged_into_id is None and repos.can_see_customer(s, user, cust):
-            out.append(c)
+            out.append(Option(id=cust.id, name=cust.name))
     return out
 
 
-def _resolve_customer(
-    s: Session, user: User, mention: str | None, match: MatchResult | None
-) -> tuple[int | None, str | None, list[dict[str, Any]]]:
-    """(customer id to link, notice for the reply, candidates to ask about)."""
+def resolve_customer(s: Session, user: User, mention: str | None,
+                     match: MatchResult | None) -> tuple[int | None, str | None, Question | None]:
+    """(customer id to link, notice for the reply, question to ask instead of linking)."""
     if match is None or mention is None:
-        return None, None, []
+        return None, None, None
     if match.best is not None:
         cust = s.get(Customer, int(match.best.id))
         if cust is None:
-            return None, None, []
-        if repos.can_see_customer(s, user, cust):
-            return cust.id, None, []
-        return None, texts.OWNED_BY_OTHER.format(name=mention), []
-    cands = _visible_candidates(s, user, _candidates(match))
-    if cands:
-        return None, texts.ASK_PICK.format(options=texts.numbered(c["name"] for c in cands)), cands
-    return None, texts.CUSTOMER_NOT_FOUND.format(name=mention), []
+            return None, None, None
+        if not repos.can_see_customer(s, user, cust):
+            return None, texts.OWNED_BY_OTHER.format(name=mention), None
+        if not _industry_differs(mention, cust.name):
+            return cust.id, None, None
+        match = MatchResult(None, match.score, (match.best, *match.alternates))
+    opts = _options(s, user, match)
+    if opts:
+        return None, None, Question(kind="customer", options=opts)
+    return None, texts.CUSTOMER_NOT_FOUND.format(name=mention), None
 
 
-def _reply_for(s: Session, fu: FollowUp, ctx: Context, notice: str | None = None) -> Reply:
-    svc = ctx.svc
+def _question_lines(rec: NoteRecord, fid: int, customer: Customer | None) -> list[str]:
+    out = []
+    for q in rec.open_questions():
+        opts = texts.numbered(o.name for o in q.options)
+        if q.kind == "customer":
+            out.append(texts.Q_CUSTOMER.format(options=opts, fid=fid))
+        elif q.kind == "new_deal":
+            out.append(texts.Q_NEW_DEAL.format(customer=customer.name if customer else "", fid=fid))
+        elif q.kind == "amount":
+            out.append(texts.Q_AMOUNT.format(options=opts, fid=fid))
+        elif q.kind == "contract" and rec.contract is not None:
+            out.append(texts.Q_CONTRACT.format(amount=texts.fmt_money(rec.contract.amount), fid=fid,
+                                               plan=_plan_text(rec.contract)))
+    return out
+
+
+def _plan_text(c: ContractRec) -> str:
+    if not c.installments:
+        return ""
+    parts = []
+    for i in c.installments:
+        share = f"{i.ratio * 100:g}%" if i.ratio is not None else texts.fmt_money(i.amount)
+        due = f"（{texts.fmt_date(i.due)}前）" if i.due else ""
+        parts.append(f"{i.label} {share}{due}")
+    return texts.Q_CONTRACT_PLAN.format(plan="、".join(parts))
+
+
+def _change_lines(ctx: Context, deal: Deal, eff: Effects) -> list[str]:
+    label = ctx.svc.settings.stage_label
+    lines = []
+    for c in eff.changes:
+        if c.reverted:
+            continue
+        if c.field == "stage":
+            lines.append(texts.change_line(deal.id, "stage", label(c.old or ""), label(c.new or "")))  # type: ignore[arg-type]
+        elif c.field == "amount":
+            old = texts.fmt_money(c.old) if c.old is not None else texts.fmt_money(None)  # type: ignore[arg-type]
+            lines.append(texts.change_line(deal.id, "amount", old, texts.fmt_money(c.new)))  # type: ignore[arg-type]
+        elif c.field == "quote_sent_at":
+            lines.append(f"  商机 #{deal.id} {texts.CHANGE_LABELS['quote_sent_at']}：{texts.QUOTE_SENT}")
+        elif c.field == "quote_answered_at":
+            lines.append(f"  商机 #{deal.id} {texts.CHANGE_LABELS['quote_sent_at']}：{texts.QUOTE_ANSWERED}")
+    return lines
+
+
+def _missing(s: Session, rec: NoteRecord, customer_id: int | None, deal: Deal | None) -> list[str]:
+    """What a rep is expected to give; the next follow-up only where it helps (not on a won or lost
+    deal, not when a to-do already has a date)."""
+    out = []
+    if customer_id is None:
+        out.append("customer")
+    if not rec.contacts:
+        out.append("contacts")
+    closed = deal.status != "open" if deal is not None else (
+        customer_id is not None and repos.has_won_deal(s, customer_id))
+    if rec.next_follow_up is None and not closed and not any(i.due for i in rec.action_items):
+        out.append("next_follow_up")
+    return out
+
+
+def reply_for(s: Session, fu: FollowUp, ctx: Context, notice: str | None = None) -> Reply:
+    """The card of one record: the deal as it stands now, what this note changed, open questions."""
     customer = s.get(Customer, fu.customer_id) if fu.customer_id else None
     deal = s.get(Deal, fu.deal_id) if fu.deal_id else None
-    eff = fu.effects or {}
-    move = None
-    if eff.get("stage_set") and "prev_deal" in eff:
-        move = (svc.settings.stage_label(eff["prev_deal"]["stage"]), svc.settings.stage_label(eff["stage_set"]))
-    stage = fu.extracted.get("stage")
+    rec, eff = NoteRecord.load(fu.extracted), Effects.load(fu.effects)
+    deal_text, changes = None, []
+    if deal is not None:
+        deal_text = texts.deal_line(deal.id, ctx.svc.settings.stage_label(deal.stage),  # type: ignore[arg-type]
+                                    deal.amount, deal.amount_kind)
+        changes = _change_lines(ctx, deal, eff)
+        if eff.deal_created:
+            changes.insert(0, texts.NEW_DEAL_LINE.format(id=deal.id))
     if notice is None and fu.customer_id is None:
-        notice = fu.extracted.get("notice")
+        notice = rec.notice
+    labels = {iid: item for iid, item in zip(eff.action_item_ids, _unique_items(rec))}
     body = texts.render_record(
-        fu.id,  # type: ignore[arg-type]
-        fu.extracted,
-        customer.name if customer else None,
-        svc.settings.stage_label(stage) if stage else None,
-        move,
-        deal.id if deal else None,
-        list(eff.get("action_item_ids", [])),
-        svc.today(),
-        notice,
-        "已更新" if fu.corrected else "已记录",
+        fu.id, rec, customer.name if customer else None, deal_text, changes,  # type: ignore[arg-type]
+        list(labels.items()), ctx.svc.today(), notice, "已更新" if fu.corrected else "已记录",
+        _question_lines(rec, fu.id, customer), _missing(s, rec, fu.customer_id, deal),  # type: ignore[arg-type]
     )
     buttons = (Button(f"confirm:{fu.id}", "确认"), Button(f"edit:{fu.id}", "修改"), Button(f"undo:{fu.id}", "撤销"))
+    q = next(iter(rec.open_questions()), None)
+    if q is not None and q.kind in ("new_deal", "contract"):
+        yes = texts.NEW_DEAL_OPTIONS[0] if q.kind == "new_deal" else texts.CONTRACT_OPTIONS[0]
+        buttons = (Button(f"answer:{fu.id}:1", yes), *buttons)
     return Reply(body, ref=f"followup:{fu.id}", buttons=buttons)
 
 
-def _stage_order(ctx: Context) -> list[str]:
+def _unique_items(rec: NoteRecord) -> list[Any]:
+    """The record's to-dos as `apply_followup` created them (a task said twice is one row)."""
+    seen, out = set(), []
+    for item in rec.action_items:
+        if (item.label, item.due) not in seen:
+            seen.add((item.label, item.due))
+            out.append(item)
+    return out
+
+
+def stage_order(ctx: Context) -> list[str]:
     return [s for s in ctx.svc.settings.pipeline.stages if s != "lost"]
+
+
+def _new_followup(ctx: Context, s: Session, user: User, key: str, text: str, rec: NoteRecord,
+                  cid: int | None, transcript: str | None, audio: dict[str, Any] | None) -> FollowUp:
+    fu = FollowUp(source_key=key, inbox_id=ctx.inbox_id, author_id=user.id,  # type: ignore[arg-type]
+                  customer_id=cid, raw_text=text, transcript=transcript, audio=audio or {},
+                  customer_mention=rec.customer_mention, extracted=rec.dump(), created_at=ctx.svc.clock.now())
+    s.add(fu)
+    s.flush()
+    repos.apply_followup(s, fu, user, stage_order(ctx), ctx.svc.clock.now())
+    return fu
+
+
+def _store_one(ctx: Context, s: Session, user: User, key: str, text: str, draft: FollowUpDraft,
+               transcript: str | None, audio: dict[str, Any] | None, found: list[Option]) -> FollowUp:
+    """Store one record; `found` lists the customers of a note that could not be split (then ask)."""
+    rec = build_record(draft, text, ctx)
+    if found:
+        cid, question = None, _which_of(s, user, found)
+        rec.notice = texts.Q_SPLIT_NOTICE.format(names="、".join(o.name for o in found))
+    else:
+        cid, rec.notice, question = resolve_customer(s, user, rec.customer_mention,
+                                                     draft.customer.match if draft.customer else None)
+    if question is not None:
+        rec.ask(question)
+    return _new_followup(ctx, s, user, key, text, rec, cid, transcript, audio)
+
+
+def _which_of(s: Session, user: User, found: list[Option]) -> Question | None:
+    opts = [o for o in found if o.id is not None
+            and (c := s.get(Customer, o.id)) is not None and repos.can_see_customer(s, user, c)]
+    return Question(kind="customer", options=opts) if opts else None
 
 
 async def record_note(ctx: Context, text: str, transcript: str | None = None,
@@ -126,46 +276,48 @@ async def record_note(ctx: Context, text: str, transcript: str | None = None,
     if len(text) > MAX_NOTE_CHARS:
         return Reply(texts.TOO_LONG.format(n=len(text), limit=MAX_NOTE_CHARS))
     svc, key = ctx.svc, ctx.msg.source_key
-    existing = await svc.db.run(repos.followup_by_source, key)
-    if existing is None:
+    existing = await svc.db.run(repos.followups_for_message, key)
+    parts: list[tuple[str, FollowUpDraft]] = []
+    unclear: list[Option] = []
+    if not existing:
         draft = await _extract(ctx, text)
         if not _looks_like_note(text, draft):
             return Reply(texts.NOT_UNDERSTOOD)
-        record = _record_from_draft(draft)
-    else:
-        record = {}
+        parts, unclear = await _split(ctx, text, draft)
 
     def save(s: Session) -> Reply:
-        fu = repos.followup_by_source(s, key)
-        if fu is None:
+        fus = repos.followups_for_message(s, key)
+        if not fus:
             user = s.get(User, ctx.user.id)
             assert user is not None
-            cid, notice, cands = _resolve_customer(
-                s, user, record.get("customer_mention"), draft.customer.match if draft.customer else None
-            )
-            record["notice"] = notice
-            record["candidates"] = cands
-            fu = FollowUp(
-                source_key=key,
-                inbox_id=ctx.inbox_id,
-                author_id=user.id,  # type: ignore[arg-type]
-                customer_id=cid,
-                raw_text=text,
-                transcript=transcript,
-                audio=audio or {},
-                customer_mention=record.get("customer_mention"),
-                extracted=record,
-                created_at=svc.clock.now(),
-            )
-            s.add(fu)
-            s.flush()
-            repos.apply_followup(s, fu, user, _stage_order(ctx), svc.clock.now())
-        return _reply_for(s, fu, ctx)
+            for i, (part, d) in enumerate(parts):
+                fus.append(_store_one(ctx, s, user, key if i == 0 else f"{key}#{i + 1}", part, d,
+                                      transcript, audio, unclear))
+        replies = [reply_for(s, fu, ctx) for fu in fus]
+        if len(replies) == 1:
+            return replies[0]
+        head = texts.SPLIT_HEAD.format(n=len(replies))
+        return replace(replies[0], text="\n\n".join([head, *(r.text for r in replies)]))
 
     try:
         return await svc.db.run(save)
     except IntegrityError:  # the same message raced in twice: the first one won
-        return await svc.db.run(lambda s: _reply_for(s, repos.followup_by_source(s, key), ctx))  # type: ignore[arg-type]
+        return await svc.db.run(save)
+
+
+async def _split(ctx: Context, text: str, draft: FollowUpDraft) -> tuple[list[tuple[str, FollowUpDraft]], list[Option]]:
+    """One (text, draft) per customer when the note clearly covers several; else the whole note,
+    with the customers found when they could not be told apart."""
+    from extraction.split import split_by_customer
+
+    sp = await asyncio.to_thread(split_by_customer, text, ctx.svc.crm.index())
+    found = [Option(id=int(m.match.best.id) if m.match.best else None, name=m.match.best.name if m.match.best else m.text)
+             for m in sp.mentions]
+    if sp.segments and sp.clear:
+        return [(seg.text, await _extract(ctx, seg.text)) for seg in sp.segments], []
+    if len(sp.mentions) >= 2:
+        return [(text, draft)], found
+    return [(text, draft)], []
 
 
 async def _extract(ctx: Context, text: str) -> FollowUpDraft:
@@ -245,244 +397,3 @@ async def voice_note(ctx: Context) -> Reply:
              "platform_transcript": ctx.msg.platform_transcript}
     reply = await record_note(ctx, text, transcript=t.text, audio=audio)
     return replace(reply, text=texts.HEARD.format(text=text) + "\n" + reply.text)
-
-
-# ---------------------------------------------------------------- corrections
-
-
-def _reapply(ctx: Context, s: Session, fu: FollowUp, user: User, change: dict[str, Any]) -> None:
-    """Undo the record's effects, change it, apply again: one code path for every correction."""
-    now = ctx.svc.clock.now()
-    repos.unapply_followup(s, fu, user, now)
-    fu.corrected = True
-    fu.corrections = [*fu.corrections, {**change, "by": ctx.msg.source_key, "at": now.isoformat()}]
-    repos.apply_followup(s, fu, user, _stage_order(ctx), now)
-
-
-def _missing_after(record: dict[str, Any], customer_id: int | None) -> list[str]:
-    missing = [m for m in record.get("missing", []) if m != "customer" or customer_id is None]
-    if record.get("next_follow_up") and "next_follow_up" in missing:
-        missing.remove("next_follow_up")
-    if customer_id is None and "customer" not in missing:
-        missing.insert(0, "customer")
-    return missing
-
-
-def _link_customer(ctx: Context, s: Session, fu: FollowUp, user: User, customer: Customer) -> None:
-    record = dict(fu.extracted)
-    record["candidates"] = []
-    record["notice"] = None
-    fu.customer_id = customer.id
-    fu.customer_mention = fu.customer_mention or customer.name
-    record["missing"] = _missing_after(record, customer.id)
-    fu.extracted = record
-    _reapply(ctx, s, fu, user, {"field": "customer", "value": customer.id})
-
-
-async def fix_customer(ctx: Context, name: str) -> Reply:
-    if not name:
-        return Reply(texts.USAGE_FIX)
-    match = await _run_match(ctx, name)
-
-    def work(s: Session) -> Reply:
-        user = s.get(User, ctx.user.id)
-        fu = repos.last_followup(s, ctx.user.id)  # type: ignore[arg-type]
-        if fu is None or user is None:
-            return Reply(texts.NO_RECORD)
-        cid, notice, cands = _resolve_customer(s, user, name, match)
-        if cid is None:
-            if cands:
-                record = dict(fu.extracted)
-                record["candidates"] = cands
-                fu.extracted = record
-                s.add(fu)
-            return Reply(notice or texts.CUSTOMER_NOT_FOUND.format(name=name))
-        customer = s.get(Customer, cid)
-        assert customer is not None
-        if fu.customer_id != cid:
-            _link_customer(ctx, s, fu, user, customer)
-        return _reply_for(s, fu, ctx)
-
-    return await ctx.svc.db.run(work)
-
-
-async def _run_match(ctx: Context, name: str) -> MatchResult:
-    return await asyncio.to_thread(ctx.svc.crm.match, name)
-
-
-def _fix_date(ctx: Context, s: Session, fu: FollowUp, user: User, phrase: str) -> Reply:
-    ref = fu.created_at.astimezone(ctx.svc.settings.tz).date()
-    new = parse_date(phrase, ref)
-    if new is None:
-        return Reply(texts.BAD_DATE.format(text=phrase))
-    record = dict(fu.extracted)
-    old = record.get("next_follow_up")
-    items = [dict(i) for i in record.get("action_items") or []]
-    target = next((i for i in items if old and i.get("due") == old), None)
-    if target is None:
-        target = next((i for i in items if i.get("owner") in ("self", "team", None)), None)
-    if target is None:
-        target = {"text": "跟进客户", "due": None, "owner": "self", "span": None}
-        items.append(target)
-    target["due"] = new.isoformat()
-    record["action_items"] = items
-    record["next_follow_up"] = new.isoformat()
-    record["dates"] = sorted({*record.get("dates", []), new.isoformat()} - ({old} if old else set()))
-    record["missing"] = _missing_after(record, fu.customer_id)
-    fu.extracted = record
-    _reapply(ctx, s, fu, user, {"field": "date", "value": new.isoformat()})
-    return _reply_for(s, fu, ctx)
-
-
-def _fix_amount(ctx: Context, s: Session, fu: FollowUp, user: User, phrase: str) -> Reply:
-    value = parse_amount(phrase)
-    if value is None or value <= 0:
-        return Reply(texts.BAD_AMOUNT.format(text=phrase))
-    record = dict(fu.extracted)
-    amounts = [dict(a) for a in record.get("amounts") or []]
-    if amounts:
-        # The corrected amount replaces the one the deal uses (order > quote > budget).
-        order = {"order": 0, "quote": 1, "budget": 2}
-        main = min(amounts, key=lambda a: order.get(a.get("kind"), 3))
-        main["value"] = value
-        main["kind"] = main.get("kind") if main.get("kind") in order else None
-    else:
-        amounts.append({"value": value, "kind": None, "text": phrase, "span": None})
-    record["amounts"] = amounts
-    fu.extracted = record
-    _reapply(ctx, s, fu, user, {"field": "amount", "value": value})
-    return _reply_for(s, fu, ctx)
-
-
-_FIX_FIELDS = {"客户": "customer", "日期": "date", "时间": "date", "金额": "amount", "钱": "amount"}
-
-
-@router.command("改", "/fix", glued=r"(客户|日期|时间|金额).*")
-async def fix(ctx: Context) -> Reply:
-    m = re.match(r"(客户|日期|时间|金额)\s*(.*)", ctx.args, re.S)
-    if not m or not m.group(2).strip():
-        return Reply(texts.USAGE_FIX)
-    field, value = _FIX_FIELDS[m.group(1)], m.group(2).strip()
-    if field == "customer":
-        return await fix_customer(ctx, value)
-
-    def work(s: Session) -> Reply:
-        user = s.get(User, ctx.user.id)
-        fu = repos.last_followup(s, ctx.user.id)  # type: ignore[arg-type]
-        if fu is None or user is None:
-            return Reply(texts.NO_RECORD)
-        return (_fix_date if field == "date" else _fix_amount)(ctx, s, fu, user, value)
-
-    return await ctx.svc.db.run(work)
-
-
-def _revoke(ctx: Context, s: Session, fu: FollowUp) -> Reply:
-    customer = s.get(Customer, fu.customer_id) if fu.customer_id else None
-    repos.unapply_followup(s, fu, ctx.user, ctx.svc.clock.now())
-    fu.status = "revoked"
-    fu.revoked_by_key = ctx.msg.source_key
-    s.add(fu)
-    return Reply(texts.UNDONE.format(id=fu.id, customer=customer.name if customer else "未关联客户"))
-
-
-def _confirm(s: Session, fu: FollowUp) -> Reply:
-    fu.confirmed = True
-    s.add(fu)
-    return Reply(texts.CONFIRMED.format(id=fu.id))
-
-
-@router.command("撤销", "/undo")
-async def undo(ctx: Context) -> Reply:
-    def work(s: Session) -> Reply:
-        done = repos.followup_revoked_by(s, ctx.msg.source_key)
-        if done is not None:  # a replay of the same 撤销 must not undo one more record
-            return Reply(texts.UNDO_REPLAY.format(id=done.id))
-        fu = repos.last_followup(s, ctx.user.id)  # type: ignore[arg-type]
-        return _revoke(ctx, s, fu) if fu is not None else Reply(texts.NO_RECORD)
-
-    return await ctx.svc.db.run(work)
-
-
-@router.command("确认", "/confirm")
-async def confirm(ctx: Context) -> Reply:
-    def work(s: Session) -> Reply:
-        fu = repos.last_followup(s, ctx.user.id)  # type: ignore[arg-type]
-        return _confirm(s, fu) if fu is not None else Reply(texts.NO_RECORD)
-
-    return await ctx.svc.db.run(work)
-
-
-@router.event("button")
-async def card_button(ctx: Context) -> Reply:
-    """确认 / 修改 / 撤销 pressed on the card of one record: act on that record, not the latest."""
-    m = re.fullmatch(r"(confirm|edit|undo):(\d+)", ctx.args.strip())
-    if not m:
-        return Reply(texts.UNKNOWN_BUTTON)
-    action, fid = m.group(1), int(m.group(2))
-
-    def work(s: Session) -> Reply:
-        fu = s.get(FollowUp, fid)
-        if fu is None or fu.author_id != ctx.user.id:
-            return Reply(texts.RECORD_NOT_FOUND.format(id=fid))
-        if fu.status == "revoked":
-            return Reply(texts.UNDO_REPLAY.format(id=fid))
-        if action == "confirm":
-            return _confirm(s, fu)
-        if action == "undo":
-            return _revoke(ctx, s, fu)
-        return Reply(texts.EDIT_HELP.format(id=fid))
-
-    return await ctx.svc.db.run(work)
-
-
-@router.event("enter")
-async def enter(ctx: Context) -> Reply:
-    return Reply(texts.GREETING.format(name=ctx.user.name))
-
-
-@router.command("", glued=r"\d{1,2}")
-async def pick(ctx: Context) -> Reply:
-    """A bare number answers the last 'which customer did you mean?' question."""
-    n = int(ctx.args)
-
-    def work(s: Session) -> Reply:
-        user = s.get(User, ctx.user.id)
-        fu = repos.last_followup(s, ctx.user.id)  # type: ignore[arg-type]
-        cands = (fu.extracted.get("candidates") if fu else None) or []
-        if fu is None or user is None or not cands:
-            return Reply(texts.NO_PENDING_PICK)
-        if not 1 <= n <= len(cands):
-            return Reply(texts.PICK_OUT_OF_RANGE.format(n=n, max=len(cands)))
-        customer = s.get(Customer, cands[n - 1]["id"])
-        if customer is None or not repos.can_see_customer(s, user, customer):
-            return Reply(texts.NO_PENDING_PICK)
-        _link_customer(ctx, s, fu, user, customer)
-        return _reply_for(s, fu, ctx)
-
-    return await ctx.svc.db.run(work)
-
-
-@router.command("新建客户", "/new", glued=r".+")
-async def new_customer(ctx: Context) -> Reply:
-    name = ctx.args.strip()
-    if not name:
-        return Reply(texts.USAGE_NEW)
-    match = await _run_match(ctx, name)
-
-    def work(s: Session) -> Reply:
-        user = s.get(User, ctx.user.id)
-        assert user is not None
-        existing = repos.customer_by_normalized(s, normalized_name(name))
-        if existing is None and match.best is not None and match.score >= ctx.svc.settings.matching.auto_link:
-            existing = s.get(Customer, int(match.best.id))
-        if existing is not None:
-            return Reply(texts.CUSTOMER_EXISTS.format(name=existing.name, id=existing.id))
-        customer = repos.add_customer(s, name, normalized_name(name), user.id)
-        lines = [texts.CUSTOMER_CREATED.format(name=name, id=customer.id, owner=user.name)]
-        fu = repos.last_followup(s, user.id)  # type: ignore[arg-type]
-        if fu is not None and fu.customer_id is None:
-            _link_customer(ctx, s, fu, user, customer)
-            lines.append(texts.LINKED.format(fid=fu.id, name=name))
-        return Reply("\n".join(lines))
-
-    return await ctx.svc.db.run(work)

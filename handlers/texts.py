@@ -19,18 +19,23 @@ HELP = """我是销售助手，直接发拜访记录（文字或语音）我就�
 · 待办 — 我的待办，按截止日期排序
 · 完成 <待办编号> — 标记待办完成，如：完成 12
 · 阶段 <商机编号> <阶段> — 如：阶段 3 报价
-· 回款 — 已签合同的未回款金额和逾期天数
+· 回款 — 已签合同的未回款金额、下一期应收和逾期天数
+· 签约 <客户> <金额> [首付30% 下周五] — 记录签约和回款计划
+· 收款 <客户或合同号> <金额> — 记录收到的回款
 · 团队 — （主管）每个人的商机数和久未更新的商机
-· 新建客户 <名称> — 新建客户并关联最近一条记录
+· 新建客户 <名称> — 新建客户并关联最近一条未关联的记录
+· 待关联 — 还没关联客户的记录
 · 暂停提醒 <商机编号> <天数> — 暂停某个商机的提醒
 · 提醒记录 — 最近 7 天发出的提醒（主管可看团队）
 · 合并客户 <客户A> <客户B> ／ 释放客户 <客户编号> — （主管）维护客户
 
-记录发错了？一条消息就能改：
-· 改 客户 恒达精密 ／ 改 日期 下周三 ／ 改 金额 50万
-· 撤销 — 删除最近一条记录
+记录发错了？一条消息就能改（改更早的记录加编号，如 改 客户 #12 恒达）：
+· 改 客户 恒达精密 ／ 改 日期 下周三 ／ 改 金额 50万 ／ 不是这家
+· 撤销 — 撤销最近一条记录（默认24小时内的）；撤销 #12 — 撤销更早的记录
+· 撤销 金额 ／ 撤销 阶段 — 只撤回记录对商机的某一项改动
+· 回答提问：直接回复序号，或「#12 1」回答记录 #12 的提问
 · 确认 — 确认最近一条记录无误
-英文别名：/help /deals /customer /todo /done /stage /receivables /team /fix /undo /confirm /new /snooze /pushes /merge /release"""
+英文别名：/help /deals /customer /todo /done /stage /receivables /sign /paid /team /fix /undo /confirm /new /unlinked /notthis /snooze /pushes /merge /release"""
 
 NOT_REGISTERED = "你还没有开通销售助手账号，请联系管理员开通（管理员命令：salesbot users add）。"
 EMPTY = "收到一条空消息。直接发拜访记录就能记下来，发送「帮助」查看所有命令。"
@@ -40,7 +45,7 @@ UNKNOWN_COMMAND = "没有「{word}」这个命令。发送「帮助」查看所�
 INTERNAL_ERROR = "抱歉，处理这条消息时出错了，已记录下来。请稍后再试；如果一直失败，请联系管理员。"
 UNSUPPORTED = "暂时只支持文字和语音消息，图片和文件还看不懂。请用文字或语音描述拜访情况。"
 NO_RECORD = "你还没有可修改的跟进记录。"
-USAGE_FIX = "用法：改 客户 <名称> ／ 改 日期 <日期> ／ 改 金额 <金额>，例如：改 日期 下周三"
+USAGE_FIX = "用法：改 客户 <名称> ／ 改 日期 <日期> ／ 改 金额 <金额>，例如：改 日期 下周三；改更早的记录加编号：改 客户 #12 恒达"
 USAGE_DONE = "用法：完成 <待办编号>，例如：完成 12。发送「待办」查看编号。"
 USAGE_STAGE = "用法：阶段 <商机编号> <阶段>，例如：阶段 3 报价。可选阶段：{stages}"
 USAGE_QUERY = "用法：查 <客户名称>，例如：查 恒达"
@@ -54,7 +59,7 @@ CUSTOMER_NOT_FOUND = "没找到客户「{name}」。回复「新建客户 {name}
 ASK_PICK = "你说的是哪一家？\n{options}\n回复序号即可"
 ASK_QUERY = "你要查的是哪一家？\n{options}\n请用完整名称再查一次"
 PICK_OUT_OF_RANGE = "没有第 {n} 个选项，请回复 1 到 {max} 之间的序号。"
-NO_PENDING_PICK = "现在没有待选择的客户。"
+NO_PENDING_PICK = "现在没有等你回答的问题。发送「待关联」查看还没关联客户的记录。"
 ITEM_NOT_FOUND = "没有编号为 {id} 的待办（或不是你的待办）。发送「待办」查看编号。"
 ITEM_ALREADY_DONE = "待办 #{id} 已经完成过了：{text}"
 ITEM_DONE = "已完成待办 #{id}：{text}"
@@ -79,9 +84,9 @@ VOICE_NO_AUDIO = "没收到语音文件，请重新发送。"
 VOICE_FETCH_FAILED = "语音文件下载失败了，请重新发送这条语音（或改发文字）。"
 UNKNOWN_BUTTON = "这个按钮已经失效了，请直接发消息操作（发送「帮助」查看命令）。"
 RECORD_NOT_FOUND = "没有找到你的记录 #{id}。"
-EDIT_HELP = "要修改记录 #{id}，直接回复：改 客户 <名称> ／ 改 日期 <日期> ／ 改 金额 <金额>（修改的是你最近一条记录）"
+EDIT_HELP = "要修改记录 #{id}，直接回复：改 客户 #{id} <名称> ／ 改 日期 #{id} <日期> ／ 改 金额 #{id} <金额> ／ 不是这家 #{id}"
 GREETING = "{name}你好！我是销售助手。拜访完直接发文字或语音，我帮你整理成跟进记录；发送「帮助」查看所有命令。"
-FIX_HINT = "改错请回复：改 客户 <名称> ／ 改 日期 <日期> ／ 改 金额 <金额> ／ 撤销"
+FIX_HINT = "改错请回复：改 客户 <名称> ／ 改 日期 <日期> ／ 改 金额 <金额> ／ 不是这家 ／ 撤销"
 
 MISSING_LABELS = {
     "customer": "客户",
@@ -144,55 +149,125 @@ def numbered(options: Iterable[str]) -> str:
     return "\n".join(f"{i}) {o}" for i, o in enumerate(options, 1))
 
 
+AMOUNT_ROLE_LABELS = {
+    "order": "合同", "our_quote": "我方报价", "budget": "预算", "competitor": "竞品报价", "unit_price": "单价",
+    "total": "总价", "deposit": "定金/首付", "difference": "差额", "payment": "回款", "other": "其他",
+}
+BASIS_LABELS = {"order": "合同", "quote": "报价", "budget": "预算", "manual": "手动"}
+CHANGE_LABELS = {"stage": "阶段", "amount": "金额", "quote_sent_at": "报价", "quote_answered_at": "报价回复"}
+QUOTE_SENT = "已发出（48小时内没回复会提醒）"
+QUOTE_ANSWERED = "客户已回复"
+CUSTOMER_TAG = "【客户】"
+UNDO_FIELD_HINT = "撤销其中一项：撤销 金额 ／ 撤销 阶段"
+Q_CUSTOMER = "你说的是哪一家？\n{options}\n回复「#{fid} 序号」；都不是请回复「新建客户 <名称>」"
+Q_SPLIT_NOTICE = "这条消息提到了几家客户（{names}），分不清哪些内容属于哪家，先没有关联客户。"
+NEW_DEAL_LINE = "  新建了商机 #{id}"
+Q_NEW_DEAL = "「{customer}」已有赢单的商机。这次是新商机吗？回复「#{fid} 1」新建商机，「#{fid} 2」不是（只记跟进）"
+Q_AMOUNT = "这条记录里有几个金额，商机金额用哪个？\n{options}\n回复「#{fid} 序号」；都不对就不用回，商机金额不变"
+Q_CONTRACT = "记到签约：合同额 {amount}{plan}。回复「#{fid} 1」建合同和回款计划，「#{fid} 2」先不建"
+Q_CONTRACT_PLAN = "，回款计划：{plan}"
+NEW_DEAL_OPTIONS = ("是，新建商机", "不是，只记跟进")
+CONTRACT_OPTIONS = ("建合同和回款计划", "先不建")
+ANSWERED_NO_DEAL = "好的，记录 #{fid} 只记为跟进，不建商机。"
+ANSWERED_NO_CONTRACT = "好的，记录 #{fid} 先不建合同。需要时可用「签约 <客户> <金额>」。"
+CONTRACT_NEEDS_DEAL = "记录 #{fid} 还没有关联客户的商机，建不了合同。先「改 客户 #{fid} <名称>」，或用「签约 <客户> <金额>」。"
+NO_OPEN_QUESTION = "记录 #{fid} 没有待回答的问题。"
+SPLIT_HEAD = "这条消息提到 {n} 家客户，已按客户分成 {n} 条记录："
+UNDO_TOO_OLD = ("你最近的记录 #{id} 是 {ago}前的，超过了 {hours} 小时的撤销时限，没有撤销。"
+                "确实要撤销请回复「撤销 #{id}」。")
+UNDO_CONFIRM = ("确定撤销记录 #{id} 吗？（{customer}，{when}：{text}）相关待办和商机变化会还原。"
+                "确认请回复「撤销 #{id} 确认」")
+FIELD_UNDONE = "已撤销记录 #{id} 对商机 #{deal} 的{field}改动：{new} → {old}"
+NO_FIELD_CHANGE = "记录 #{id} 没有改动商机的{field}，没有可撤销的。"
+USAGE_UNDO = "用法：撤销 ／ 撤销 #记录编号 ／ 撤销 金额 ／ 撤销 阶段 ／ 撤销 #记录编号 金额"
+NO_UNLINKED = "没有待关联客户的记录。"
+UNLINKED_HEAD = "待关联客户的记录 {n} 条："
+UNLINKED_TAIL = "回复「改 客户 #编号 <客户名称>」关联；新客户请回复「新建客户 <名称>」"
+NOT_THIS = ("已取消记录 #{id} 与「{name}」的关联（相关商机变化已还原）。"
+            "回复「改 客户 #{id} <名称>」关联到正确的客户，或「新建客户 <名称>」新建。")
+NOT_LINKED = "记录 #{id} 没有关联客户。"
+CUSTOMER_SIMILAR = ("已有相似的客户「{name}」（#{id}）。是同一家请回复「改 客户 {name}」；"
+                    "确认是另一家公司，请回复「新建客户 {new} 确认」")
+AGO_HOURS = "{n}小时"
+AGO_DAYS = "{n}天"
+TODO_CUSTOMER_HEAD = "等客户做的事（{n} 条）："
+
+
+def ago(hours: float) -> str:
+    return AGO_DAYS.format(n=int(hours // 24)) if hours >= 48 else AGO_HOURS.format(n=max(1, int(hours)))
+
+
+def deal_line(deal_id: int, stage: str, amount: object, basis: str | None) -> str:
+    """The deal as it stands after the note (its current stage, never the note's guess)."""
+    b = f"（{BASIS_LABELS[basis]}）" if basis in BASIS_LABELS and amount is not None else ""
+    return f"商机 #{deal_id} · {stage} · {fmt_money(amount)}{b}"  # type: ignore[arg-type]
+
+
+def change_line(deal_id: int, field: str, old: str, new: str) -> str:
+    return f"  商机 #{deal_id} {CHANGE_LABELS.get(field, field)}：{old} → {new}"
+
+
+def amount_text(value: float, kind: str | None, role: str | None, shown: str = "") -> str:
+    """An amount with its role; a computed total shows its working (2800元/台 × 30台 = 8.4万)."""
+    if role == "total" and shown:
+        return f"{shown}（{AMOUNT_ROLE_LABELS['total']}）"
+    label = AMOUNT_ROLE_LABELS.get(role or "") or AMOUNT_KIND_LABELS.get(kind, "")
+    return fmt_money(value) + (f"（{label}）" if label else "")
+
+
+def item_text(text: str, owner: str | None) -> str:
+    """A to-do as listed: the customer's commitments are marked, the rep's are plain."""
+    return (CUSTOMER_TAG + text) if owner == "customer" else text
+
+
 def render_record(
     fid: int,
-    record: dict[str, Any],
+    record: Any,
     customer_name: str | None,
-    stage_label: str | None,
-    stage_move: tuple[str, str] | None,
-    deal_id: int | None,
-    item_ids: list[int],
+    deal: str | None,
+    changes: list[str],
+    items: list[tuple[int, Any]],
     today: date,
     notice: str | None = None,
     verb: str = "已记录",
+    questions: list[str] | None = None,
+    missing: list[str] | None = None,
 ) -> str:
-    """The confirmation after a note: what was recorded, what is missing, how to fix it."""
+    """The confirmation after a note: what was recorded, what changed on the deal, what is asked."""
     lines = [f"{verb} #{fid} · {customer_name or '未关联客户'}"]
     if notice:
         lines.append(notice)
-    if record.get("contacts"):
-        lines.append("联系人：" + "、".join(record["contacts"]))
-    if stage_label:
-        move = f"（商机 #{deal_id}：{stage_move[0]} → {stage_move[1]}）" if stage_move else ""
-        lines.append(f"阶段：{stage_label}{move}")
-    amounts = record.get("amounts") or []
-    if amounts:
-        lines.append(
-            "金额："
-            + "、".join(
-                fmt_money(a["value"]) + (f"（{AMOUNT_KIND_LABELS.get(a.get('kind'), '')}）" if a.get("kind") else "")
-                for a in amounts
-            )
-        )
-    pains = record.get("pain_points") or []
-    if pains:
-        lines.append("痛点：" + "；".join(f"[{PAIN_LABELS.get(p['category'], p['category'])}] {p['text']}" for p in pains))
-    if record.get("competitors"):
-        lines.append("竞品：" + "、".join(record["competitors"]))
-    items = record.get("action_items") or []
+    if deal:
+        lines.append(deal)
+    if changes:
+        lines.extend(changes)
+    if record.contacts:
+        lines.append("联系人：" + "、".join(record.contacts))
+    if record.amounts:
+        lines.append("金额：" + "、".join(amount_text(a.value, a.kind, a.role, a.text) for a in record.amounts))
+    if record.pain_points:
+        lines.append("痛点：" + "；".join(f"[{PAIN_LABELS.get(p.category, p.category)}] {p.text}"
+                                        for p in record.pain_points))
+    if record.competitors:
+        lines.append("竞品：" + "、".join(record.competitors))
     if items:
         lines.append("待办：")
-        for iid, item in zip(item_ids, items):
-            due = date.fromisoformat(item["due"]) if item.get("due") else None
-            who = OWNER_LABELS.get(item.get("owner"), "")
-            lines.append(f"  #{iid} {item['text']} · {fmt_date(due, today)}" + (f" · {who}" if who else ""))
-    nf = record.get("next_follow_up")
-    lines.append("下次跟进：" + fmt_date(date.fromisoformat(nf), today) if nf else "下次跟进：未定")
-    missing = [MISSING_LABELS[m] for m in record.get("missing", []) if m in MISSING_LABELS]
-    if missing:
-        lines.append("缺少：" + "、".join(missing))
+        for iid, item in items:
+            who = OWNER_LABELS.get(item.owner, "")
+            lines.append(f"  #{iid} {item_text(item.label, item.owner)} · {fmt_date(item.due, today)}"
+                         + (f" · {who}" if who and item.owner != "customer" else ""))
+    nf = record.next_follow_up
+    lines.append("下次跟进：" + fmt_date(nf, today))
+    labels = [MISSING_LABELS[m] for m in (missing or []) if m in MISSING_LABELS]
+    if labels:
+        lines.append("缺少：" + "、".join(labels))
+    for q in questions or []:
+        lines.append("❓ " + q)
+    if changes:
+        lines.append(UNDO_FIELD_HINT)
     lines.append(FIX_HINT)
     return "\n".join(lines)
+
 
 USAGE_MERGE = "用法：合并客户 <保留的客户> <要并入的客户>，例如：合并客户 苏州恒达精密机械 恒达精密（两个名称用空格隔开）"
 MERGE_ONLY_MANAGERS = "「合并客户」只对主管和管理员开放。"

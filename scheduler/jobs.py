@@ -7,10 +7,11 @@ restart enqueues nothing twice. Delivery (quiet hours, retries, digests) is bot/
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import Select
 from sqlmodel import Session
@@ -70,11 +71,12 @@ def unpaid_contracts(s: Session, settings: Settings, now: datetime) -> list[Sele
     """Signed ≥ N days with no payment → collection list to the manager; overdue → rep + manager daily."""
     today = _local(settings, now).date()
     n = settings.alerts.unpaid_after_signing_days
-    return [alerts.contracts_without_payment(s, today - timedelta(days=n)),
+    return [alerts.contracts_without_payment(s, today - timedelta(days=n), today),
             alerts.overdue_contracts(s, today)]
 
 
 def quotes_without_reply(s: Session, settings: Settings, now: datetime) -> list[Select[Any] | Planned]:
+    """A quote sent ≥ N hours ago (deals.quote_sent_at) with no answer since → the rep, once per quote."""
     today = _local(settings, now).date()
     return [alerts.quotes_without_reply(s, now - timedelta(hours=settings.alerts.quote_no_reply_hours), today)]
 

@@ -2,19 +2,29 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import Select, String, and_, case, cast, func, literal, or_, text, union_all
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from store.db import insert_ignoring_duplicates
-from store.models import (DEAL_CLOSED, ActionItem, Contract, Customer, Deal, Notification, Payment,
-                          StageChange, User)
-
+from store.models import (
+    DEAL_CLOSED,
+    ActionItem,
+    Contract,
+    Customer,
+    Deal,
+    Installment,
+    Notification,
+    Payment,
+    StageChange,
+    User,
+)
 
 # ---------------------------------------------------------------- rule candidates
 #
@@ -93,10 +103,23 @@ def stale_deals(s: Session, rep_before: datetime, manager_before: datetime, toda
     )
 
 
-def quotes_without_reply(s: Session, touched_by: datetime, today: date) -> Select:  # type: ignore[type-arg]
-    """Deals sitting in the quote stage with nothing recorded since (the quote was the last touch)."""
-    return _deal_candidates(s, "quote_no_reply", "quote", "rep", Deal.stage == "quote",
-                            col(Deal.last_activity_at) <= touched_by, _not_snoozed(today))
+def quotes_without_reply(s: Session, sent_by: datetime, today: date) -> Select:  # type: ignore[type-arg]
+    """Open, unsnoozed deals whose latest quote went out at or before `sent_by` and has no answer
+    since (`quote_answered_at` missing or older than the quote) → their rep, once per quote: the
+    key holds the quote's stamp, so a new quote can alert again. The stage plays no part; the
+    scan is a range scan of the partial index over open deals with a quote out."""
+    owner = aliased(User)
+    sent = _stamp(s, Deal.quote_sent_at)
+    body = _facts(s, deal_id=Deal.id, customer=Customer.name, stage=Deal.stage, amount=Deal.amount,
+                  last=_stamp(s, Deal.last_activity_at), sent=sent, owner=owner.name)
+    unanswered = or_(col(Deal.quote_answered_at).is_(None), col(Deal.quote_answered_at) < col(Deal.quote_sent_at))
+    return (
+        _candidates(_key("quote", Deal.id, sent), "quote_no_reply", owner.id, body)
+        .join(Customer, col(Customer.id) == col(Deal.customer_id))
+        .join(owner, col(owner.id) == col(Deal.owner_id))
+        .where(col(Deal.status) == "open", col(Deal.quote_sent_at).is_not(None), col(Deal.quote_sent_at) <= sent_by,
+               unanswered, _not_snoozed(today))
+    )
 
 
 def silent_customers(s: Session, silent_since: list[datetime]) -> Any:
@@ -120,10 +143,39 @@ def silent_customers(s: Session, silent_since: list[datetime]) -> Any:
     return parts[0] if len(parts) == 1 else union_all(*parts)
 
 
-def _owed(*where: Any) -> Any:
-    """Contracts matching `where` that still have a balance, with what the alert needs."""
-    paid = (select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.contract_id == Contract.id)
+def _paid() -> Any:
+    return (select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.contract_id == Contract.id)
             .scalar_subquery())
+
+
+def _scheduled() -> Any:
+    """The contract has a payment schedule (one probe of the installments index)."""
+    return select(Installment.id).where(Installment.contract_id == Contract.id).exists()
+
+
+def _due_before(today: date) -> Any:
+    """What the contract's schedule asked for before `today` (dated installments only)."""
+    return (select(func.coalesce(func.sum(Installment.amount), 0))
+            .where(Installment.contract_id == Contract.id, col(Installment.due_on) < today).scalar_subquery())
+
+
+def _overdue_since(c: Any, today: date) -> Any:
+    """For a row `c` of the owed CTE: the due date of the earliest installment that payments
+    (applied earliest due first) do not cover and that fell due before `today`; the contract's
+    own due date without a schedule. Evaluated only for new keys (it sits in the facts)."""
+    i, j = aliased(Installment), aliased(Installment)
+    upto = (select(func.sum(j.amount))
+            .where(j.contract_id == i.contract_id, col(j.due_on).is_not(None),
+                   or_(col(j.due_on) < col(i.due_on), and_(col(j.due_on) == col(i.due_on), col(j.seq) <= col(i.seq))))
+            .scalar_subquery())
+    first = (select(func.min(i.due_on))
+             .where(i.contract_id == c.id, col(i.due_on) < today, upto > c.paid).scalar_subquery())
+    return func.coalesce(first, c.due_on)
+
+
+def _owed(where: Callable[[Any], list[Any]]) -> Any:
+    """Contracts matching `where(paid)` that still have a balance, with what the alert needs."""
+    paid = _paid()
     owner = aliased(User)
     return (
         select(Contract.id, Contract.number, Deal.customer_id, Contract.signed_on, Contract.due_on,
@@ -132,36 +184,51 @@ def _owed(*where: Any) -> Any:
         .select_from(Contract)
         .join(Deal, col(Deal.id) == col(Contract.deal_id))
         .join(owner, col(owner.id) == col(Deal.owner_id))
-        .where(paid < Contract.amount, *where)
+        .where(paid < Contract.amount, *where(paid))
         .cte("owed")
     )
 
 
-def _contract_facts(s: Session, c: Any, team: bool) -> Any:
+def _contract_facts(s: Session, c: Any, team: bool, due_on: Any = None) -> Any:
     # The name is looked up in the facts, which are only built for keys not queued yet.
     customer = select(Customer.name).where(Customer.id == c.customer_id).scalar_subquery()
     return _facts(s, contract_id=c.id, number=c.number, customer=customer, signed_on=c.signed_on,
-                  due_on=c.due_on, amount=c.amount, paid=c.paid, owner=c.owner, team=literal(team))
+                  due_on=c.due_on if due_on is None else due_on, amount=c.amount, paid=c.paid, owner=c.owner,
+                  team=literal(team))
 
 
-def contracts_without_payment(s: Session, signed_on_or_before: date) -> Select:  # type: ignore[type-arg]
-    """Signed long enough ago with no payment at all → one collection line to the manager (else the rep)."""
+def contracts_without_payment(s: Session, signed_on_or_before: date, today: date) -> Select:  # type: ignore[type-arg]
+    """Signed long enough ago with no payment at all → one collection line to the manager (else the rep).
+
+    With a schedule, only once its first dated installment is due (a 首付 due next month is not
+    late yet); a schedule without dates, or no schedule, goes by the signing date alone."""
     no_payment = ~select(Payment.id).where(Payment.contract_id == Contract.id).exists()
-    c = _owed(col(Contract.signed_on) <= signed_on_or_before, no_payment).c
+    first_due = or_(col(Contract.due_on).is_(None), col(Contract.due_on) <= today, ~_scheduled())
+    c = _owed(lambda paid: [col(Contract.signed_on) <= signed_on_or_before, no_payment, first_due]).c
     to = func.coalesce(c.manager_id, c.owner_id)
     return _candidates(_key("unpaid", c.id), "unpaid_contract", to, _contract_facts(s, c, False))
 
 
 def overdue_contracts(s: Session, today: date) -> Any:
-    """Past the payment due date with a balance → rep and manager, a new key every day.
-    One scan serves both recipients (a CTE used twice is materialized)."""
-    c = _owed(col(Contract.due_on) < today, _not_snoozed(today)).c
+    """Money due before today and not paid → rep and manager, a new key every day.
+
+    Without a schedule: past the contract's due date with a balance. With one: the
+    installments due before today add up to more than was paid (a paid 首付 leaves the contract
+    quiet until the next installment falls due); the facts' `due_on` is when the unpaid money
+    fell due. `Contract.due_on` is the earliest installment, so the range scan on it still
+    selects the candidates. One scan serves both recipients (a CTE used twice is materialized)."""
+    def where(paid: Any) -> list[Any]:
+        return [col(Contract.due_on) < today, _not_snoozed(today),
+                or_(~_scheduled(), _due_before(today) > paid)]
+
+    c = _owed(where).c
+    since = _overdue_since(c, today)
     day = today.isoformat()
     return union_all(
         _candidates(_key("overdue", c.id, c.owner_id, day), "payment_overdue", c.owner_id,
-                    _contract_facts(s, c, False)),
+                    _contract_facts(s, c, False, since)),
         _candidates(_key("overdue", c.id, c.manager_id, day), "payment_overdue", c.manager_id,
-                    _contract_facts(s, c, True)).where(c.manager_id.is_not(None)),
+                    _contract_facts(s, c, True, since)).where(c.manager_id.is_not(None)),
     )
 
 

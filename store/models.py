@@ -5,7 +5,7 @@ Asia/Shanghai local dates. Money is Decimal yuan.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +14,7 @@ from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
@@ -76,6 +76,8 @@ class Contact(SQLModel, table=True):
 
 DEAL_CLOSED = ("won", "lost", "cancelled")  # every Deal.status but "open"
 OPEN = text("status = 'open'")
+QUOTE_OUT = text("status = 'open' AND quote_sent_at IS NOT NULL")
+AMOUNT_KINDS = ("order", "quote", "budget", "manual")  # what Deal.amount is based on
 
 
 class Deal(SQLModel, table=True):
@@ -86,17 +88,25 @@ class Deal(SQLModel, table=True):
     __table_args__ = (Index("ix_deals_open_activity", "status", "last_activity_at", "snoozed_until", "owner_id",
                             "customer_id", "stage", "amount", sqlite_where=OPEN, postgresql_where=OPEN),
                       Index("ix_deals_status_updated", "status", "updated_at"),
-                      Index("ix_deals_customer_activity", "customer_id", "last_activity_at"))
+                      Index("ix_deals_customer_activity", "customer_id", "last_activity_at"),
+                      # Quotes awaiting an answer: only open deals with a quote out are in it.
+                      Index("ix_deals_open_quote", "quote_sent_at", "quote_answered_at", "snoozed_until",
+                            "owner_id", sqlite_where=QUOTE_OUT, postgresql_where=QUOTE_OUT))
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customers.id", index=True)
     owner_id: int = Field(foreign_key="users.id", index=True)
     title: str
     stage: str = "lead"
     amount: Decimal | None = Field(default=None, **MONEY)
+    amount_kind: str | None = None  # AMOUNT_KINDS: what `amount` rests on; None on rows from before 0008
     expected_close: date | None = None
     status: str = Field(default="open", index=True)  # open | won | lost | cancelled
     last_activity_at: datetime = Field(default_factory=utcnow, index=True)
     snoozed_until: date | None = None  # 暂停提醒: no alerts about this deal before this date
+    # Facts, not stages, drive the "quote without reply" alert: when our latest quote went out,
+    # and when the customer last answered one (an answer older than the quote answers nothing).
+    quote_sent_at: datetime | None = None
+    quote_answered_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -160,24 +170,46 @@ class ActionItem(SQLModel, table=True):
 
 class Contract(SQLModel, table=True):
     __tablename__ = "contracts"
+    # A chat command stores its message's source_key: a replayed message finds its contract.
+    __table_args__ = (Index("ux_contracts_source_key", "source_key", unique=True),)
     id: int | None = Field(default=None, primary_key=True)
     deal_id: int = Field(foreign_key="deals.id", index=True)
     number: str | None = None
     signed_on: date = Field(index=True)
     amount: Decimal = Field(**MONEY)
+    # The earliest dated installment when there is a schedule (the alert scans start from it).
     due_on: date | None = Field(default=None, index=True)
+    followup_id: int | None = Field(default=None, foreign_key="followups.id", index=True)  # the note
+    created_by_id: int | None = Field(default=None, foreign_key="users.id")
+    source_key: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class Installment(SQLModel, table=True):
+    """One line of a contract's payment schedule (首付 30% by a date, 尾款 after acceptance)."""
+
+    __tablename__ = "installments"
+    # A contract's schedule, and what is due by a day, from the index alone (overdue alerts).
+    __table_args__ = (Index("ix_installments_contract_due", "contract_id", "due_on", "seq", "amount"),)
+    id: int | None = Field(default=None, primary_key=True)
+    contract_id: int = Field(foreign_key="contracts.id")
+    seq: int
+    amount: Decimal = Field(max_digits=16, decimal_places=2)  # MONEY
+    due_on: date | None = None  # None: not tied to a date (e.g. "after acceptance")
+    label: str
 
 
 class Payment(SQLModel, table=True):
     __tablename__ = "payments"
     # A contract's paid sum from the index alone (contract alerts sum payments per contract).
-    __table_args__ = (Index("ix_payments_contract_amount", "contract_id", "amount"),)
+    __table_args__ = (Index("ix_payments_contract_amount", "contract_id", "amount"),
+                      Index("ux_payments_source_key", "source_key", unique=True))
     id: int | None = Field(default=None, primary_key=True)
     contract_id: int = Field(foreign_key="contracts.id")
     amount: Decimal = Field(**MONEY)
     paid_on: date
     note: str | None = None
+    source_key: str | None = None  # the chat message that recorded it (replays store it once)
     created_at: datetime = Field(default_factory=utcnow)
 
 

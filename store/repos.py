@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Sequence
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -29,6 +30,9 @@ from store.models import (
     UserIdentity,
     utcnow,
 )
+from store.records import BASIS_RANK, Change, ContractRec, Effects, NoteRecord, Question, iso
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")  # local dates (contract signing) of UTC instants
 
 ROLES = ("rep", "manager", "admin")
 
@@ -290,6 +294,40 @@ def followup_by_source(s: Session, source_key: str) -> FollowUp | None:
     return s.exec(select(FollowUp).where(FollowUp.source_key == source_key)).first()
 
 
+def followups_for_message(s: Session, source_key: str) -> list[FollowUp]:
+    """The records one message became: `<key>`, then `<key>#2`, … when it named several customers."""
+    like = source_key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "#%"
+    rows = s.exec(select(FollowUp).where((FollowUp.source_key == source_key)
+                                         | col(FollowUp.source_key).like(like, escape="\\")))
+    return sorted(rows, key=lambda f: f.id)  # type: ignore[arg-type, return-value]
+
+
+def followup_of(s: Session, author_id: int, followup_id: int) -> FollowUp | None:
+    """An active record by number, only the author's own (records are edited by who wrote them)."""
+    fu = s.get(FollowUp, followup_id)
+    return fu if fu is not None and fu.author_id == author_id else None
+
+
+def recent_followups(s: Session, author_id: int, limit: int = 50) -> list[FollowUp]:
+    return list(s.exec(
+        select(FollowUp)
+        .where(FollowUp.author_id == author_id, FollowUp.status == "active")
+        .order_by(col(FollowUp.created_at).desc(), col(FollowUp.id).desc())
+        .limit(limit)
+    ))
+
+
+def unlinked_followups(s: Session, author_id: int, limit: int = 20) -> list[FollowUp]:
+    """The author's active records without a customer, newest first (待关联)."""
+    return list(s.exec(
+        select(FollowUp)
+        .where(FollowUp.author_id == author_id, FollowUp.status == "active",
+               col(FollowUp.customer_id).is_(None))
+        .order_by(col(FollowUp.created_at).desc(), col(FollowUp.id).desc())
+        .limit(limit)
+    ))
+
+
 def last_followup(s: Session, author_id: int) -> FollowUp | None:
     return s.exec(
         select(FollowUp)
@@ -302,17 +340,6 @@ def followup_revoked_by(s: Session, source_key: str) -> FollowUp | None:
     return s.exec(select(FollowUp).where(FollowUp.revoked_by_key == source_key)).first()
 
 
-def _deal_amount(record: dict[str, Any]) -> Decimal | None:
-    """The amount a note puts on the deal: order > quote > budget > an unlabelled correction."""
-    by_kind: dict[str | None, float] = {}
-    for a in record.get("amounts") or []:
-        by_kind.setdefault(a.get("kind"), a["value"])
-    for kind in ("order", "quote", "budget", None):
-        if kind in by_kind:
-            return Decimal(str(by_kind[kind]))
-    return None
-
-
 def apply_followup(
     s: Session,
     fu: FollowUp,
@@ -320,116 +347,217 @@ def apply_followup(
     stage_order: Sequence[str],
     now: datetime | None = None,
 ) -> None:
-    """Carry a follow-up's record into the CRM: deal, stage, amount, to-dos, contacts.
+    """Carry a follow-up's record into the CRM: deal, stage, amount, quote facts, to-dos, contacts.
 
-    What it changes is written to `fu.effects` so `unapply_followup` can undo it exactly.
+    The policy (what a note may change) lives here; what it did change is written to `fu.effects`
+    as typed `Effects`, so `unapply_followup` can undo exactly that. Questions the bot needs
+    answered first (a new deal on a won customer, an ambiguous amount) go onto the record.
     """
     now = now or utcnow()
-    record = fu.extracted
-    effects: dict[str, Any] = {"action_item_ids": [], "contact_ids": []}
+    rec = NoteRecord.load(fu.extracted)
+    eff = Effects()
     deal: Deal | None = None
     if fu.customer_id is not None:
         customer = s.get(Customer, fu.customer_id)
         assert customer is not None
         if customer.owner_id is None:
-            effects["claimed_customer"] = True
+            eff.claimed_customer = True
             claim_customer(s, customer, author)
-        deal = open_deal_for(s, fu.customer_id)
-        stage = record.get("stage")
-        if deal is None and stage and stage != "lost":
-            deal = Deal(
-                customer_id=fu.customer_id,
-                owner_id=customer.owner_id or author.id,  # type: ignore[arg-type]
-                title=f"{customer.name} 商机",
-                stage=stage,
-                status=status_for_stage(stage),
-                last_activity_at=now,
-                created_at=now,
-                updated_at=now,
-            )
-            s.add(deal)
-            s.flush()
-            s.add(StageChange(deal_id=deal.id, to_stage=stage, changed_by_id=author.id,  # type: ignore[arg-type]
-                              followup_id=fu.id, source="note", at=now))
-            effects["deal_created"] = True
-        elif deal is not None:
-            effects["prev_deal"] = {
-                "stage": deal.stage,
-                "status": deal.status,
-                "amount": str(deal.amount) if deal.amount is not None else None,
-                "last_activity_at": deal.last_activity_at.isoformat(),
-            }
-            if stage and _moves_forward(deal.stage, stage, stage_order):
-                set_stage(s, deal, stage, author, "note", fu.id, now)
-                effects["stage_set"] = stage
-            deal.last_activity_at = now
+        deal = _deal_for_note(s, fu, customer, rec, author, now, eff)
         if deal is not None:
-            amount = _deal_amount(record)
-            if amount is not None:
-                deal.amount = amount
-            deal.updated_at = now
-            s.add(deal)
-        for name in record.get("contacts") or []:
+            _update_deal(s, deal, fu, rec, author, stage_order, now, eff)
+            if rec.contract is not None and rec.contract_ok:
+                _make_contract(s, deal, fu, rec.contract, author, now, eff)
+        for name in rec.contacts:
             contact = ensure_contact(s, fu.customer_id, name)
             if contact is not None:
-                effects["contact_ids"].append(contact.id)
+                eff.contact_ids.append(contact.id)  # type: ignore[arg-type]
     fu.deal_id = deal.id if deal else None
-    fu.stage = record.get("stage")
-    fu.next_follow_up = _date_or_none(record.get("next_follow_up"))
-    amount = _deal_amount(record)
-    fu.amount = amount
-    for item in record.get("action_items") or []:
-        ai = ActionItem(
-            followup_id=fu.id,
-            customer_id=fu.customer_id,
-            deal_id=fu.deal_id,
-            assignee_id=author.id,  # type: ignore[arg-type]
-            owner_kind=item.get("owner"),
-            text=item["text"],
-            due=_date_or_none(item.get("due")),
-            created_at=now,
-        )
+    fu.stage = rec.stage
+    fu.next_follow_up = rec.next_follow_up
+    da = rec.deal_amount
+    fu.amount = Decimal(str(da.value)) if da and da.value is not None and not da.ambiguous else None
+    seen: set[tuple[str, date | None]] = set()
+    for item in rec.action_items:
+        if (item.label, item.due) in seen:  # the same task said twice in one note
+            continue
+        seen.add((item.label, item.due))
+        ai = ActionItem(followup_id=fu.id, customer_id=fu.customer_id, deal_id=fu.deal_id,
+                        assignee_id=author.id, owner_kind=item.owner, text=item.label,  # type: ignore[arg-type]
+                        due=item.due, created_at=now)
         s.add(ai)
         s.flush()
-        effects["action_item_ids"].append(ai.id)
-    fu.effects = effects
+        eff.action_item_ids.append(ai.id)  # type: ignore[arg-type]
+    fu.extracted = rec.dump()
+    fu.effects = eff.dump()
     s.add(fu)
+
+
+def _deal_for_note(s: Session, fu: FollowUp, customer: Customer, rec: NoteRecord, author: User,
+                   now: datetime, eff: Effects) -> Deal | None:
+    """The deal a note is about: the open one, else a new one only when the note shows an opportunity.
+
+    A customer whose deal is won gets no new deal from after-sales talk; a new opportunity there
+    ("想加购10台") is asked about first ("新商机？").
+    """
+    deal = open_deal_for(s, customer.id)  # type: ignore[arg-type]
+    if deal is not None:
+        return deal
+    if has_won_deal(s, customer.id):  # type: ignore[arg-type]
+        if rec.new_deal_ok:
+            return _create_deal(s, fu, customer, rec.stage or "needs", author, now, eff)
+        if rec.new_opportunity and not any(q.kind == "new_deal" for q in rec.questions):
+            rec.ask(Question(kind="new_deal"))
+        return None
+    if rec.new_deal_ok or (rec.stage and rec.stage != "lost"):
+        return _create_deal(s, fu, customer, rec.stage or "needs", author, now, eff)
+    return None
+
+
+def has_won_deal(s: Session, customer_id: int) -> bool:
+    return s.exec(select(Deal.id).where(Deal.customer_id == customer_id, Deal.status == "won")).first() is not None
+
+
+def _create_deal(s: Session, fu: FollowUp, customer: Customer, stage: str, author: User, now: datetime,
+                 eff: Effects) -> Deal:
+    deal = Deal(customer_id=customer.id, owner_id=customer.owner_id or author.id,  # type: ignore[arg-type]
+                title=f"{customer.name} 商机", stage=stage, status=status_for_stage(stage),
+                last_activity_at=now, created_at=now, updated_at=now)
+    s.add(deal)
+    s.flush()
+    s.add(StageChange(deal_id=deal.id, to_stage=stage, changed_by_id=author.id,  # type: ignore[arg-type]
+                      followup_id=fu.id, source="note", at=now))
+    eff.deal_created = True
+    return deal
+
+
+def _update_deal(s: Session, deal: Deal, fu: FollowUp, rec: NoteRecord, author: User,
+                 stage_order: Sequence[str], now: datetime, eff: Effects) -> None:
+    """Stage forward only, amount by its basis, quote facts, activity: each change recorded."""
+    if not eff.deal_created:
+        eff.changes.append(Change(field="last_activity_at", old=iso(deal.last_activity_at), new=iso(now)))
+        deal.last_activity_at = now
+        if rec.stage and "stage" not in rec.skip and _moves_forward(deal.stage, rec.stage, stage_order):
+            eff.changes.append(Change(field="stage", old=deal.stage, new=rec.stage))
+            set_stage(s, deal, rec.stage, author, "note", fu.id, now)
+    if "amount" not in rec.skip:
+        _update_amount(deal, rec, eff)
+    if "quote" not in rec.skip:
+        _quote_facts(deal, rec, now, eff)
+    deal.updated_at = now
+    s.add(deal)
+
+
+def _update_amount(deal: Deal, rec: NoteRecord, eff: Effects) -> None:
+    """Order over quote over budget: a budget only fills an empty amount; ambiguity is asked."""
+    da = rec.deal_amount
+    if da is None or da.basis is None:
+        return
+    if da.ambiguous or da.value is None:
+        return  # the question was put on the record when it was extracted
+    new = Decimal(str(da.value))
+    if deal.amount == new and deal.amount_kind == da.basis:
+        return
+    if deal.amount is not None and (da.basis == "budget" or BASIS_RANK[da.basis] < BASIS_RANK.get(deal.amount_kind, 0)):
+        return
+    eff.changes.append(Change(field="amount", old=_money(deal.amount), new=_money(new),
+                              old_basis=deal.amount_kind, new_basis=da.basis))
+    deal.amount = new
+    deal.amount_kind = da.basis
+
+
+def _quote_facts(deal: Deal, rec: NoteRecord, now: datetime, eff: Effects) -> None:
+    """Our quote sent stamps the deal; a later note with the customer's answer stamps the answer."""
+    if rec.quote_sent:
+        eff.changes.append(Change(field="quote_sent_at", old=iso(deal.quote_sent_at), new=iso(now)))
+        deal.quote_sent_at = now
+        return
+    sent, answered = deal.quote_sent_at, deal.quote_answered_at
+    if sent is not None and sent < now and (answered is None or answered < sent) and not rec.quote_no_reply:
+        eff.changes.append(Change(field="quote_answered_at", old=iso(answered), new=iso(now)))
+        deal.quote_answered_at = now
+
+
+def _make_contract(s: Session, deal: Deal, fu: FollowUp, terms: ContractRec, author: User, now: datetime,
+                   eff: Effects) -> None:
+    """The signing the rep confirmed: a contract with its payment plan; the deal is won at that value."""
+    from store.contracts import create_contract
+
+    value = terms.amount if terms.amount is not None else (float(deal.amount) if deal.amount is not None else None)
+    if value is None:
+        return
+    if deal.stage != "won":
+        eff.changes.append(Change(field="stage", old=deal.stage, new="won"))
+        set_stage(s, deal, "won", author, "note", fu.id, now)
+    amount = Decimal(str(value))
+    if deal.amount != amount or deal.amount_kind != "order":
+        eff.changes.append(Change(field="amount", old=_money(deal.amount), new=_money(amount),
+                                  old_basis=deal.amount_kind, new_basis="order"))
+        deal.amount, deal.amount_kind = amount, "order"
+    plan = [(i.label, Decimal(str(i.amount if i.amount is not None else round(value * (i.ratio or 0), 2))), i.due)
+            for i in terms.installments if i.amount is not None or i.ratio]
+    contract = create_contract(s, deal, amount, now.astimezone(SHANGHAI).date(), plan,
+                               followup_id=fu.id, created_by_id=author.id)
+    eff.contract_id = contract.id
+
+
+def _money(v: Decimal | None) -> str | None:
+    return str(v) if v is not None else None
+
+
+def _restore(deal: Deal, c: Change, s: Session, by: User | None, fu: FollowUp, now: datetime) -> None:
+    """Put one changed deal field back, unless something later changed it again."""
+    if c.field == "stage":
+        if deal.stage == c.new and c.old is not None:
+            set_stage(s, deal, c.old, by, "undo", fu.id, now)
+    elif c.field == "amount":
+        if _money(deal.amount) == c.new or (deal.amount is not None and c.new is not None
+                                             and deal.amount == Decimal(c.new)):
+            deal.amount = Decimal(c.old) if c.old is not None else None
+            deal.amount_kind = c.old_basis
+    else:
+        current = getattr(deal, c.field)
+        if current is not None and iso(current) == c.new or (
+                current is not None and c.new is not None and current == datetime.fromisoformat(c.new)):
+            setattr(deal, c.field, datetime.fromisoformat(c.old) if c.old is not None else None)
+    deal.updated_at = now
+    s.add(deal)
 
 
 def unapply_followup(s: Session, fu: FollowUp, by: User | None, now: datetime | None = None) -> None:
     """Undo exactly what `apply_followup` did (used by 撤销 and before re-applying a correction)."""
     now = now or utcnow()
-    eff = fu.effects or {}
-    for item_id in eff.get("action_item_ids", []):
+    eff = Effects.load(fu.effects)
+    for item_id in eff.action_item_ids:
         item = s.get(ActionItem, item_id)
         if item is not None and item.status == "open":
             s.delete(item)
         elif item is not None:
             item.followup_id = None  # keep finished work, detach from the record
             s.add(item)
-    for contact_id in eff.get("contact_ids", []):
+    for contact_id in eff.contact_ids:
         contact = s.get(Contact, contact_id)
         if contact is not None:
             s.delete(contact)
     s.flush()
+    if eff.contract_id is not None:
+        from store.contracts import delete_contract
+
+        delete_contract(s, eff.contract_id)
     deal = s.get(Deal, fu.deal_id) if fu.deal_id else None
     if deal is not None:
-        if eff.get("deal_created") and _deal_is_only(s, deal, fu):
+        if eff.deal_created and _deal_is_only(s, deal, fu):
             for row in stage_history(s, deal.id):  # type: ignore[arg-type]
                 s.delete(row)
             fu.deal_id = None
             s.add(fu)
             s.flush()
             s.delete(deal)
-        elif "prev_deal" in eff:
-            prev = eff["prev_deal"]
-            if eff.get("stage_set") and deal.stage == eff["stage_set"]:
-                set_stage(s, deal, prev["stage"], by, "undo", fu.id, now)
-            deal.amount = Decimal(prev["amount"]) if prev["amount"] is not None else None
-            deal.last_activity_at = datetime.fromisoformat(prev["last_activity_at"])
-            deal.updated_at = now
-            s.add(deal)
-    if eff.get("claimed_customer") and fu.customer_id is not None:
+        else:
+            for c in reversed(eff.changes):
+                if not c.reverted:
+                    _restore(deal, c, s, by, fu, now)
+    if eff.claimed_customer and fu.customer_id is not None:
         customer = s.get(Customer, fu.customer_id)
         if customer is not None:
             customer.owner_id = None
@@ -438,6 +566,29 @@ def unapply_followup(s: Session, fu: FollowUp, by: User | None, now: datetime | 
     fu.deal_id = None
     s.add(fu)
     s.flush()
+
+
+def revert_change(s: Session, fu: FollowUp, field: str, by: User | None, now: datetime) -> Change | None:
+    """Take back one deal change of a record (撤销 金额 / 撤销 阶段); the record keeps the rest.
+
+    The field is also remembered on the record, so a later correction does not re-apply it.
+    """
+    eff = Effects.load(fu.effects)
+    names = ("quote_sent_at", "quote_answered_at") if field == "quote" else (field,)
+    found = [c for c in eff.changes if c.field in names and not c.reverted]
+    deal = s.get(Deal, fu.deal_id) if fu.deal_id else None
+    if not found or deal is None:
+        return None
+    for c in found:
+        _restore(deal, c, s, by, fu, now)
+        c.reverted = True
+    rec = NoteRecord.load(fu.extracted)
+    rec.skip = sorted({*rec.skip, field})
+    fu.extracted = rec.dump()
+    fu.effects = eff.dump()
+    s.add(fu)
+    s.flush()
+    return found[0]
 
 
 def _deal_is_only(s: Session, deal: Deal, fu: FollowUp) -> bool:

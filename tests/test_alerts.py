@@ -15,7 +15,7 @@ from bot.config import load_settings
 from scheduler import jobs
 from store import alerts, repos
 from store.models import ActionItem, Contract, Deal, FollowUp, Notification, Payment
-from tests.conftest import make_app, seed_team
+from tests.conftest import PG_URL, make_app, reset_postgres, seed_team
 from tests.fakes import FakeChannel, FixedClock
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -28,16 +28,20 @@ def at(y: int, m: int, d: int, hh: int = 10, mm: int = 0) -> datetime:
 
 @pytest.fixture
 def app(tmp_path: Path) -> App:
+    if PG_URL:  # each test starts from an empty schema there too
+        reset_postgres()
     app, _ = make_app(tmp_path / "a.db", FixedClock(at(2026, 1, 14)))
     seed_team(app)  # zhang (#2) and li (#3) report to wang (#1); customers 1-2 zhang's, 3-4 li's
     yield app
     app.svc.db.dispose()
 
 
-def deal(app: App, customer_id: int, owner_id: int, last: datetime, stage: str = "needs") -> int:
+def deal(app: App, customer_id: int, owner_id: int, last: datetime, stage: str = "needs",
+         quote_sent: datetime | None = None, quote_answered: datetime | None = None) -> int:
     def add(s):  # type: ignore[no-untyped-def]
         d = Deal(customer_id=customer_id, owner_id=owner_id, title=f"deal {customer_id}", stage=stage,
-                 amount=Decimal(100_000), last_activity_at=last, created_at=last)
+                 amount=Decimal(100_000), last_activity_at=last, created_at=last,
+                 quote_sent_at=quote_sent, quote_answered_at=quote_answered)
         s.add(d)
         s.flush()
         return d.id
@@ -142,13 +146,90 @@ def test_contract_rules(app: App) -> None:
     assert "payment_overdue" not in {x.rule for x in plan(app, now + timedelta(days=2), "unpaid_contracts")}
 
 
-def test_quote_without_reply(app: App) -> None:
+def test_quote_without_reply_is_driven_by_the_quote_facts(app: App) -> None:
     now = at(2026, 3, 10)
-    deal(app, 1, 2, now - timedelta(hours=47, minutes=59), stage="quote")
-    deal(app, 2, 2, now - timedelta(hours=48), stage="needs")  # not a quote
+    h = timedelta(hours=1)
+    deal(app, 1, 2, now - 60 * h, stage="quote")  # in the quote stage, but no quote stamped: nothing
+    deal(app, 2, 2, now - 60 * h, quote_sent=now - 47 * h - timedelta(minutes=59))  # just below 48 h
+    deal(app, 3, 3, now - 60 * h, quote_sent=now - 49 * h, quote_answered=now - 2 * h)  # answered
     assert plan(app, now, "quotes_without_reply") == []
-    deal(app, 3, 3, now - timedelta(hours=48), stage="quote")
-    assert keys(plan(app, now, "quotes_without_reply")) == {("quote_no_reply", 3)}
+    # Stamped 49 h ago and unanswered: the rep is reminded, whatever the stage says.
+    late = deal(app, 4, 3, now - 60 * h, stage="needs", quote_sent=now - 49 * h)
+    [p] = plan(app, now, "quotes_without_reply")
+    assert (p.rule, p.recipient_id) == ("quote_no_reply", 3) and f"#{late}" in p.line
+    assert "sent" in p.facts
+    # An answer older than the quote answers an earlier quote, not this one.
+    old = deal(app, 2, 2, now - 60 * h, quote_sent=now - 50 * h, quote_answered=now - 70 * h)
+    assert keys(plan(app, now, "quotes_without_reply")) == {("quote_no_reply", 2), ("quote_no_reply", 3)}
+    app.svc.db.call(lambda s: setattr(s.get(Deal, old), "snoozed_until", date(2026, 3, 20)))
+    app.svc.db.call(lambda s: setattr(s.get(Deal, late), "status", "lost"))
+    assert plan(app, now, "quotes_without_reply") == []  # snoozed, closed
+
+
+def test_a_new_quote_can_alert_again(app: App) -> None:
+    from store.contracts import stamp_quote_answered, stamp_quote_sent
+
+    now = at(2026, 3, 10)
+    d = deal(app, 1, 2, now - timedelta(days=5), quote_sent=now - timedelta(hours=50))
+    assert _notify(app, now, "quotes_without_reply") == 1
+    assert _notify(app, now + timedelta(hours=5), "quotes_without_reply") == 0  # once per quote
+    app.svc.db.call(lambda s: stamp_quote_answered(s.get(Deal, d), now + timedelta(hours=6)))
+    assert _notify(app, now + timedelta(days=3), "quotes_without_reply") == 0
+    app.svc.db.call(lambda s: stamp_quote_sent(s.get(Deal, d), now + timedelta(days=1)))  # a revised quote
+    assert _notify(app, now + timedelta(days=1, hours=47), "quotes_without_reply") == 0
+    assert _notify(app, now + timedelta(days=3), "quotes_without_reply") == 1
+    assert len({n.dedupe_key for n in _outbox(app)}) == 2
+
+
+def _scheduled_contract(app: App, deal_id: int, signed: date, amount: int,
+                        plan_rows: list[tuple[str, int, date | None]], paid: int = 0) -> int:
+    from store import contracts
+
+    def add(s):  # type: ignore[no-untyped-def]
+        c = contracts.create_contract(s, s.get(Deal, deal_id), Decimal(amount), signed,
+                                      [(label, Decimal(a), due) for label, a, due in plan_rows],
+                                      number=f"HT-{signed}")
+        if paid:
+            contracts.record_payment(s, c, Decimal(paid), signed)
+        return c.id
+
+    return app.svc.db.call(add)
+
+
+def test_overdue_and_unpaid_follow_the_installments(app: App) -> None:
+    now = at(2026, 3, 10)
+    d = deal(app, 1, 2, now, stage="won")
+    schedule = [("首付", 30_000, date(2026, 3, 1)), ("尾款", 70_000, date(2026, 4, 1))]
+    c = _scheduled_contract(app, d, date(2026, 2, 20), 100_000, schedule)
+    p = plan(app, now, "unpaid_contracts")
+    assert keys(p) == {("unpaid_contract", 1), ("payment_overdue", 2), ("payment_overdue", 1)}
+    overdue = next(x for x in p if x.rule == "payment_overdue")
+    assert overdue.facts["due_on"] == "2026-03-01" and "已逾期9天" in overdue.line
+    # 首付 partly paid: still overdue since the 1st; fully paid: quiet until the 尾款 falls due.
+    app.svc.db.call(lambda s: s.add(Payment(contract_id=c, amount=Decimal(20_000), paid_on=date(2026, 3, 5))))
+    assert "payment_overdue" in {x.rule for x in plan(app, now, "unpaid_contracts")}
+    app.svc.db.call(lambda s: s.add(Payment(contract_id=c, amount=Decimal(10_000), paid_on=date(2026, 3, 6))))
+    assert plan(app, now, "unpaid_contracts") == []
+    assert plan(app, at(2026, 4, 1), "unpaid_contracts") == []  # the 尾款 is due today: not late yet
+    # Another contract's payments count for that contract only.
+    _scheduled_contract(app, deal(app, 2, 2, now, stage="won"), date(2026, 3, 1), 900_000,
+                        [("首付", 300_000, date(2026, 12, 1))], paid=500_000)
+    late = [x for x in plan(app, at(2026, 4, 3), "unpaid_contracts") if x.rule == "payment_overdue"]
+    assert {x.facts["due_on"] for x in late} == {"2026-04-01"} and "已逾期2天" in late[0].line
+
+
+def test_unpaid_after_signing_waits_for_the_first_installment(app: App) -> None:
+    now = at(2026, 3, 10)
+    d = deal(app, 1, 2, now, stage="won")
+    # Signed 9 days ago, nothing paid, but the 首付 is only due next month: nobody is chased yet.
+    _scheduled_contract(app, d, date(2026, 3, 1), 100_000, [("首付", 30_000, date(2026, 4, 1)),
+                                                            ("尾款", 70_000, None)])
+    assert plan(app, now, "unpaid_contracts") == []
+    # A schedule without any date goes by the signing date, like a contract without a schedule.
+    _scheduled_contract(app, d, date(2026, 3, 2), 50_000, [("首付", 20_000, None), ("尾款", 30_000, None)])
+    assert keys(plan(app, now, "unpaid_contracts")) == {("unpaid_contract", 1)}
+    assert {x.rule for x in plan(app, at(2026, 4, 2), "unpaid_contracts")} == {"unpaid_contract",
+                                                                                "payment_overdue"}
 
 
 def test_weekly_funnel_goes_to_managers(app: App) -> None:
@@ -197,7 +278,7 @@ def test_quiet_hours_defer_and_restart_delivers_pending(app: App, tmp_path: Path
     assert asyncio.run(app.notifier.deliver_due(at(2026, 1, 15, 8, 29))) == 0
     assert all(n.status == "pending" for n in _outbox(app))
     # The process restarts: a new app on the same database delivers what is pending.
-    app2, channel2 = make_app(Path(app.svc.db.url.split("///")[1]), FixedClock(at(2026, 1, 15, 8, 31)))
+    app2, channel2 = make_app(tmp_path / "a.db", FixedClock(at(2026, 1, 15, 8, 31)))  # the fixture's database
     assert asyncio.run(app2.notifier.deliver_due()) == len(_outbox(app))
     assert len(channel2.sent) == 2 and channel.sent == []  # one digest each for zhang and wang
     app2.svc.db.dispose()
@@ -217,7 +298,7 @@ class FlakyChannel(FakeChannel):
 
 def test_failure_then_success_delivers_once_and_dead_after_max(app: App) -> None:
     now = at(2026, 1, 14)
-    deal(app, 1, 2, at(2026, 1, 12, 9), stage="quote")  # quote > 48 h: zhang only
+    deal(app, 1, 2, at(2026, 1, 12, 9), stage="quote", quote_sent=at(2026, 1, 12, 9))  # quote > 48 h: zhang only
     _notify(app, now, "quotes_without_reply")
     flaky = FlakyChannel(failures=1)
     app.add_channel(flaky)
@@ -228,7 +309,7 @@ def test_failure_then_success_delivers_once_and_dead_after_max(app: App) -> None
     assert asyncio.run(app.notifier.deliver_due(now + timedelta(seconds=60))) == 1
     assert len(flaky.sent) == 1 and _outbox(app)[0].status == "sent"
 
-    deal(app, 2, 2, at(2026, 1, 12, 9), stage="quote")
+    deal(app, 2, 2, at(2026, 1, 12, 9), stage="quote", quote_sent=at(2026, 1, 12, 9))
     _notify(app, now, "quotes_without_reply")
     flaky.failures = 100
     t = now
@@ -244,6 +325,8 @@ def test_snooze_release_and_push_log_commands(tmp_path: Path) -> None:
     from tests.conftest import Bot
 
     clock = FixedClock(at(2026, 1, 14))
+    if PG_URL:
+        reset_postgres()
     app, channel = make_app(tmp_path / "b.db", clock)
     seed_team(app)
     bot = Bot(app, channel, clock, tmp_path / "b.db")
@@ -284,6 +367,8 @@ def test_cron_job_on_the_real_clock_with_time_machine(tmp_path: Path) -> None:
     from handlers.router import SystemClock
     from scheduler.setup import run_job
 
+    if PG_URL:
+        reset_postgres()
     app, channel = make_app(tmp_path / "tm.db", SystemClock())  # type: ignore[arg-type]
     seed_team(app)
     deal(app, 1, 2, at(2026, 1, 5))

@@ -19,7 +19,7 @@ def test_say_records_a_note_that_query_then_shows(tmp_path: Path, monkeypatch: p
     assert (tmp_path / "salesbot-demo.db").exists()
     assert main(["say", "--demo", "--as", "张伟", "查 宏远"]) == 0  # by display name too
     card = capsys.readouterr().out
-    assert "下周二我过去量尺寸" in card and "过去量尺寸" in card.split("未完成待办")[1]
+    assert "下周二我过去量尺寸" in card and "量尺寸" in card.split("未完成待办")[1]
     assert main(["say", "--demo", "--as", "li", "查 宏远"]) == 0
     assert "不是你负责的客户" in capsys.readouterr().out
     assert main(["say", "--demo", "--as", "nobody", "帮助"]) == 2
@@ -41,7 +41,10 @@ def test_users_and_db_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert main(["--db", db, "say", "--as", "zhang", "我的商机"]) == 0
     assert "没有进行中的商机" in capsys.readouterr().out
     assert main(["--db", db, "say", "--as", "zhang", "新建客户 北京华信科技有限公司"]) == 0
+    capsys.readouterr()
     assert main(["--db", db, "say", "--as", "zhang", "新建客户 华信信息技术服务中心"]) == 0
+    assert "相似的客户「北京华信科技有限公司」" in capsys.readouterr().out  # asked before a near-duplicate
+    assert main(["--db", db, "say", "--as", "zhang", "新建客户 华信信息技术服务中心 确认"]) == 0
     capsys.readouterr()
     assert main(["--db", db, "customers", "merge", "1", "2"]) == 0
     assert "已把 #2" in capsys.readouterr().out

@@ -218,7 +218,7 @@ def test_ambiguous_customer_is_asked_and_picked(bot: Bot) -> None:
     picked = bot.say("zhang", n)
     assert "已更新 #1 · 苏州恒达精密机械有限公司" in picked
     assert _followups(bot)[0].customer_id == 1
-    assert "没有待选择的客户" in bot.say("zhang", "1")
+    assert "没有等你回答的问题" in bot.say("zhang", "1")
 
 
 def test_unknown_customer_can_be_created(bot: Bot) -> None:
