@@ -84,6 +84,15 @@ def load_customers_csv(path: str | Path) -> list[CustomerRef]:
     return out
 
 
+def _lengths_by_first(keys: Iterable[Sequence[str]]) -> dict[str, frozenset[int]]:
+    """First element of each key -> the lengths of the keys that start with it."""
+    out: dict[str, set[int]] = defaultdict(set)
+    for k in keys:
+        if k:
+            out[k[0]].add(len(k))
+    return {first: frozenset(lengths) for first, lengths in out.items()}
+
+
 def _bigrams(seq: Sequence[str]) -> Iterable[tuple[str, ...]]:
     if len(seq) < 2:
         yield tuple(seq)
@@ -173,11 +182,12 @@ class CustomerIndex:
         if self._by_prefix:
             lengths.add(2)
         self.brand_lengths = sorted(lengths)  # substring lengths find_mention looks up
-        # First character / syllable of every brand key: a note position whose own character and
-        # sounds start no key cannot start a hit, so the scan skips it (same hits, less work).
-        self._first_chars = frozenset(k[0] for k in (*self._by_brand, *self._by_prefix) if k)
-        self._first_pinyin = frozenset(k[0] for k in self._by_pinyin if k)
-        self._first_fuzzy = frozenset(k[0] for k in self._by_fuzzy if k)
+        # Key lengths by first character / syllable: the text scan tries only the lengths some key
+        # starting with that character or sound has (same hits as trying every length, less work).
+        self._len_by_char = _lengths_by_first(self._by_brand)
+        self._len_by_prefix = _lengths_by_first(self._by_prefix)
+        self._len_by_pinyin = _lengths_by_first(self._by_pinyin)
+        self._len_by_fuzzy = _lengths_by_first(self._by_fuzzy)
 
     def _add(self, idx: int, p: ParsedName) -> None:
         if not p.brand:
@@ -421,11 +431,15 @@ def _index_hits(index: CustomerIndex, text: str, norm: str) -> list[_Hit]:
     py = [_char_key(ch) for ch in norm]
     fz = [_fuzzy_char(x) for x in py]
     hits: list[_Hit] = []
-    firsts, first_py, first_fz = index._first_chars, index._first_pinyin, index._first_fuzzy
+    none: frozenset[int] = frozenset()
     longest = index.brand_lengths[-1] if index.brand_lengths else 0
     n_chars = len(norm)
     for i in range(n_chars):
-        if norm[i] not in firsts and py[i] not in first_py and fz[i] not in first_fz:
+        by_char = index._len_by_char.get(norm[i], none)
+        by_prefix = index._len_by_prefix.get(norm[i], none)
+        by_py = index._len_by_pinyin.get(py[i], none)
+        by_fz = index._len_by_fuzzy.get(fz[i], none)
+        if not (by_char or by_prefix or by_py or by_fz):
             continue  # no brand key starts with this character or sound
         run = 0  # length of the CJK run starting here (no brand is longer than `longest`)
         while run < longest and i + run < n_chars and _is_cjk(norm[i + run]):
@@ -434,12 +448,12 @@ def _index_hits(index: CustomerIndex, text: str, norm: str) -> list[_Hit]:
             if length > run:
                 break
             j = i + length
-            sub = norm[i:j]
-            if sub in index._by_brand:
+            if length in by_char and norm[i:j] in index._by_brand:
                 strength = 3
-            elif tuple(py[i:j]) in index._by_pinyin:
+            elif length in by_py and tuple(py[i:j]) in index._by_pinyin:
                 strength = 2
-            elif tuple(fz[i:j]) in index._by_fuzzy or sub in index._by_prefix:
+            elif (length in by_fz and tuple(fz[i:j]) in index._by_fuzzy) or \
+                    (length in by_prefix and norm[i:j] in index._by_prefix):
                 strength = 1
             else:
                 continue

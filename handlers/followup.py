@@ -136,7 +136,7 @@ def resolve_customer(s: Session, user: User, mention: str | None,
 def _question_lines(rec: NoteRecord, fid: int, customer: Customer | None) -> list[str]:
     out = []
     for q in rec.open_questions():
-        opts = texts.numbered(o.name for o in q.options)
+        opts = texts.numbered(o.name or texts.amount_text(o.value or 0, o.basis, None) for o in q.options)
         if q.kind == "customer":
             out.append(texts.Q_CUSTOMER.format(options=opts, fid=fid))
         elif q.kind == "new_deal":

@@ -30,9 +30,12 @@ from store.models import (
     UserIdentity,
     utcnow,
 )
-from store.records import BASIS_RANK, Change, ContractRec, Effects, NoteRecord, Question, iso
+from store.records import BASIS_RANK, Change, ContractRec, Effects, NoteRecord, Option, Question, iso
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")  # local dates (contract signing) of UTC instants
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# A quote this many times above or below the deal's amount is more likely a part, a unit price or a
+# slip than the new deal value: the rep is asked which one stands.
+JUMP_RATIO = 3  # local dates (contract signing) of UTC instants
 
 ROLES = ("rep", "manager", "admin")
 
@@ -460,6 +463,13 @@ def _update_amount(deal: Deal, rec: NoteRecord, eff: Effects) -> None:
         return
     if deal.amount is not None and (da.basis == "budget" or BASIS_RANK[da.basis] < BASIS_RANK.get(deal.amount_kind, 0)):
         return
+    if deal.amount and da.basis == "quote" and not JUMP_RATIO >= new / deal.amount >= 1 / JUMP_RATIO:
+        if not any(q.kind == "amount" for q in rec.questions):  # asked once; the answer is final
+            rec.ask(Question(kind="amount", options=[Option(name="", value=float(new), basis=da.basis),
+                                                     Option(name="", value=float(deal.amount),
+                                                            basis=deal.amount_kind or "quote")]))
+        if rec.question("amount") is not None:
+            return
     eff.changes.append(Change(field="amount", old=_money(deal.amount), new=_money(new),
                               old_basis=deal.amount_kind, new_basis=da.basis))
     deal.amount = new

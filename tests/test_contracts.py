@@ -251,3 +251,10 @@ def test_migration_0008_up_and_down_with_data(tmp_path: Path) -> None:
     db.dispose()
     if PG_URL:
         reset_postgres()  # leave an empty schema for the tests that follow
+
+
+def test_a_past_date_outside_the_schedule_is_the_signing_date(bot: Bot) -> None:
+    reply = bot.say("li", "签约 锦泰 20万 上周五 首付一半 月底")
+    [c] = rows(bot, Contract)
+    assert c.signed_on == date(2026, 1, 2) and c.due_on == date(2026, 1, 31)
+    assert "签约日期 1月2日(周五)" in reply and "首付 10万 · 1月31日(周六)" in reply

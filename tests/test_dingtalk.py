@@ -456,3 +456,31 @@ def test_unmodified_sdk_client_connects_to_fake_gateway(fake: FakeDingtalk) -> N
     finally:
         proc.kill()
         proc.wait(10)
+
+
+def test_a_question_on_a_card_is_answered_by_its_button(tmp_path: Path, fake: FakeDingtalk) -> None:
+    """Issue 12 on DingTalk: "新商机？" comes with a button, and pressing it answers that record."""
+    from decimal import Decimal
+
+    from store import repos
+    from store.models import Deal
+
+    async def go() -> None:
+        async with harness(tmp_path, fake, card_template=CARD_TEMPLATE) as h:
+            h.app.svc.db.call(lambda s: s.add(Deal(customer_id=1, owner_id=2, title="一期", stage="won",
+                                                   status="won", amount=Decimal(900_000), amount_kind="order")))
+            await h.push(b.ding_text("staff-zhang", "苏州恒达王总说三期还想追加8台，预算大概三十万",
+                                     webhook=fake.session_webhook("s1")))
+            await h.app.dispatcher.drain()
+            [fu] = h.followups()
+            [card] = fake.card_sends
+            assert _card_labels(card)[0] == ("是，新建商机", f"answer:{fu.id}:1")
+            assert "新商机吗" in card["cardData"]["cardParamMap"]["content"]
+            assert h.app.svc.db.call(repos.open_deal_for, 1) is None  # nothing invented before the answer
+            ack = await asyncio.to_thread(fake.press, card["outTrackId"], "staff-zhang", "是，新建商机",
+                                          message_id="press-q")
+            assert ack is not None and ack["code"] == 200
+            await h.app.dispatcher.drain()
+            deal = h.app.svc.db.call(repos.open_deal_for, 1)
+            assert deal is not None and deal.amount == 300_000
+    run(go())

@@ -4,7 +4,6 @@ Sentences are written for these tests (made-up companies), not taken from the ev
 """
 from __future__ import annotations
 
-import time
 
 from extraction.customers import CustomerIndex
 from extraction.split import Split, split_by_customer
@@ -146,14 +145,3 @@ def test_long_note_splits_into_three() -> None:
     s = _split(LONG_NOTE)
     assert s.clear and _ids(s) == ["K1", "K2", "K3"]
     assert [t[:5] for t in _texts(s)] == ["今天上午先", "下午又去了", "回来路上顺"]
-
-
-def test_find_mentions_is_fast() -> None:
-    assert len(LONG_NOTE) >= 200
-    INDEX.find_mentions(LONG_NOTE)  # warm caches (lexicons, pinyin)
-    runs = 200
-    start = time.perf_counter()
-    for _ in range(runs):
-        INDEX.find_mentions(LONG_NOTE)
-    per_call = (time.perf_counter() - start) / runs
-    assert per_call < 0.005  # typically 0.3-0.5 ms; the bound is loose for a loaded CI machine

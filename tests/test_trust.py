@@ -256,3 +256,14 @@ def test_control_characters_are_stripped_before_storing_and_echoing(bot: Bot) ->
     assert fu.raw_text == "恒达王总说下周二来公司看样机"
     card = bot.say("zhang", "查 恒达")
     assert "\x1b" not in card and "\u200b" not in card and "恒达王总说下周二来公司看样机" in card
+
+
+def test_a_quote_far_from_the_deal_amount_is_asked_before_it_is_written(bot: Bot) -> None:
+    deal = _deal(bot, 2, amount=450_000, kind="quote")
+    reply = bot.say("zhang", "无锡宏远张工确认要12台，我们报价单价3000元/台")
+    assert _get(bot, Deal, deal).amount == 450_000
+    assert "商机金额用哪个" in reply and "3.6万" in reply and "45万" in reply
+    fid = _followups(bot)[-1].id
+    bot.say("zhang", "1")  # a bare number answers the newest open question
+    assert _get(bot, Deal, deal).amount == 36_000
+    assert not NoteRecord.load(_get(bot, FollowUp, fid).extracted).open_questions()
