@@ -362,6 +362,7 @@ def _object_re() -> re.Pattern[str]:
     return re.compile(rf"{mods}(?:{nouns})")
 
 
+@lru_cache(maxsize=4096)
 def short_name(contact: str) -> str:
     """The part of a contact string a to-do line needs: 采购部王总 -> 王总."""
     m = _person_re().search(contact)
@@ -430,9 +431,15 @@ class _Resolver:
         return self.person(start)
 
 
+_SENT_BREAK = re.compile(r"[。！？!?；;\n]")
+
+
 def _sentence_start(text: str, pos: int) -> int:
-    i = max(text.rfind(ch, 0, pos) for ch in "。！？!?；;\n")
-    return i + 1
+    """Where the sentence holding `pos` starts (just after the last 。！？；or newline)."""
+    start = 0
+    for m in _SENT_BREAK.finditer(text, 0, pos):
+        start = m.end()
+    return start
 
 
 def _nearest_object(text: str, lo: int, hi: int) -> str | None:
@@ -472,17 +479,17 @@ def summarize(text: str, item: ActionItemDraft, dates: list[DateMention], who: _
     the doer named for customer commitments, time words left out, at most 30 characters."""
     a, b = item.span.start, item.span.end
     body = _strip_times(text, a, b, dates)
-    body = _FILLER.sub("", body)
+    if "嗯" in body or "呃" in body:
+        body = _FILLER.sub("", body)
     body = _LEAD_FILLER.sub("", body)
     body = body[_strip_time(body, 0, len(body)):]
     body = _TRAIL.sub("", body).strip() or item.text
     customer = item.owner == "customer"
-    sent0 = _sentence_start(text, a)
 
     # a transfer verb without its object takes the deliverable named earlier in the sentence
     mb = _BARE.match(body)
     if mb:
-        obj = _nearest_object(text, sent0, a)
+        obj = _nearest_object(text, _sentence_start(text, a), a)
         v, tail, adv = mb.group("v"), mb.group("tail") or "", mb.group("adv") or ""
         rcp = mb.group("rcp")
         if rcp is not None:
@@ -510,10 +517,12 @@ def summarize(text: str, item: ActionItemDraft, dates: list[DateMention], who: _
                 body = f"{adv}给{p}{v}" if v.startswith(("回电话", "回个电话", "打电话", "打个电话")) \
                     else f"{adv}{v}{p}"
     # pronouns -> the contact or the customer (offsets do not matter past this point)
-    body = _PRON_SUM.sub(lambda m: who.resolve(m.group(0), a), _SEND_PRON.sub(r"\1给\2", body))
-    body = _CLIENT_OBJ.sub(lambda m: who.organisation(a), body)
+    if "他" in body or "她" in body or "对方" in body:
+        body = _PRON_SUM.sub(lambda m: who.resolve(m.group(0), a), _SEND_PRON.sub(r"\1给\2", body))
+    if "客户" in body:
+        body = _CLIENT_OBJ.sub(lambda m: who.organisation(a), body)
     # "把合同发过去" -> "把合同发给王总", "带样品过去" -> "带样品去恒达"
-    if not customer:
+    if not customer and "过去" in body:
         rcp = who.person(a) if who.person_near(a) else who.org
         if rcp and rcp not in body:
             body = _SEND_THERE.sub(lambda m: f"{m.group(1)}给{rcp}", body, count=1)

@@ -22,7 +22,6 @@ from extraction.contract_terms import ScheduleError, installment_schedule, parse
 from extraction.dates import find_dates
 from extraction.types import Span
 from handlers import texts
-from handlers import texts_money as tm
 from handlers.commands import find_customer
 from handlers.router import Context, Router
 from store import contracts, repos
@@ -87,22 +86,22 @@ def parse_sign(args: str, today: date) -> SignArgs | str:
     dates = find_dates(rest, today)
     bad = _bad_amount(rest, [d.span for d in dates])
     if bad:
-        return tm.NEGATIVE_AMOUNT.format(text=bad)
+        return texts.NEGATIVE_AMOUNT.format(text=bad)
     terms = parse_terms(rest, today)
     if not name or terms.amount is None:
-        return tm.SIGN_NO_AMOUNT
+        return texts.SIGN_NO_AMOUNT
     amount = Decimal(str(terms.amount)).quantize(Decimal("0.01"))
     try:
         schedule = installment_schedule(terms, amount)
     except ScheduleError as exc:
         if exc.reason == "over":
-            return tm.SCHEDULE_OVER.format(amount=texts.fmt_money(amount))
-        return tm.SCHEDULE_MISSING.format(label=exc.label)
+            return texts.SCHEDULE_OVER.format(amount=texts.fmt_money(amount))
+        return texts.SCHEDULE_MISSING.format(label=exc.label)
     in_terms = [t.text for t in terms.installments]
     stray = [d for d in dates if not any(d.text in t for t in in_terms)]
     signed_on = stray[0].value if stray else today
     if signed_on > today:
-        return tm.SIGN_FUTURE_DATE.format(text=stray[0].text)
+        return texts.SIGN_FUTURE_DATE.format(text=stray[0].text)
     return SignArgs(name, amount, schedule, number, signed_on)
 
 
@@ -120,13 +119,13 @@ def parse_paid(args: str, today: date) -> PaidArgs | str:
     skip = [d.span for d in dates]
     bad = _bad_amount(rest, skip)
     if bad:
-        return tm.NEGATIVE_AMOUNT.format(text=bad)
+        return texts.NEGATIVE_AMOUNT.format(text=bad)
     found = find_amounts(rest, skip=skip)
     if not target or not found:
-        return tm.PAID_NO_AMOUNT
+        return texts.PAID_NO_AMOUNT
     paid_on = dates[0].value if dates else today
     if paid_on > today:
-        return tm.PAID_FUTURE_DATE.format(text=dates[0].text)
+        return texts.PAID_FUTURE_DATE.format(text=dates[0].text)
     return PaidArgs(target, Decimal(str(found[0].value)).quantize(Decimal("0.01")), paid_on)
 
 
@@ -146,16 +145,16 @@ def _signed_reply(s: Session, c: Contract, today: date) -> Reply:
     deal = s.get(Deal, c.deal_id)
     customer = s.get(Customer, deal.customer_id) if deal else None
     name = customer.name if customer else "?"
-    head = tm.SIGNED_HEAD_NUMBERED if c.number else tm.SIGNED_HEAD
+    head = texts.SIGNED_HEAD_NUMBERED if c.number else texts.SIGNED_HEAD
     lines = [head.format(number=c.number, id=c.id, customer=name),
-             tm.SIGNED_BODY.format(amount=texts.fmt_money(c.amount), signed=texts.fmt_date(c.signed_on, today),
+             texts.SIGNED_BODY.format(amount=texts.fmt_money(c.amount), signed=texts.fmt_date(c.signed_on, today),
                                    deal=c.deal_id)]
     schedule = contracts.installments_of(s, c.id)  # type: ignore[arg-type]
-    lines.append(tm.SCHEDULE_HEAD if schedule else tm.SCHEDULE_NONE)
-    lines += [tm.SCHEDULE_LINE.format(seq=i.seq, label=i.label, amount=texts.fmt_money(i.amount),
-                                      due=texts.fmt_date(i.due_on, today) if i.due_on else tm.DUE_UNDATED)
+    lines.append(texts.SCHEDULE_HEAD if schedule else texts.SCHEDULE_NONE)
+    lines += [texts.SCHEDULE_LINE.format(seq=i.seq, label=i.label, amount=texts.fmt_money(i.amount),
+                                      due=texts.fmt_date(i.due_on, today) if i.due_on else texts.DUE_UNDATED)
               for i in schedule]
-    lines.append(tm.PAID_HINT.format(ref=_ref(c)))
+    lines.append(texts.PAID_HINT.format(ref=_ref(c)))
     return Reply("\n".join(lines))
 
 
@@ -165,42 +164,42 @@ def _paid_reply(s: Session, p: Payment, today: date) -> Reply:
     deal = s.get(Deal, c.deal_id)
     customer = s.get(Customer, deal.customer_id) if deal else None
     paid = contracts.paid_total(s, c.id)  # type: ignore[arg-type]
-    lines = [tm.PAID_HEAD.format(ref=_ref(c), customer=customer.name if customer else "?",
+    lines = [texts.PAID_HEAD.format(ref=_ref(c), customer=customer.name if customer else "?",
                                  amount=texts.fmt_money(p.amount), date=texts.fmt_date(p.paid_on, today)),
-             tm.PAID_BALANCE.format(paid=texts.fmt_money(paid), total=texts.fmt_money(c.amount),
+             texts.PAID_BALANCE.format(paid=texts.fmt_money(paid), total=texts.fmt_money(c.amount),
                                     balance=texts.fmt_money(max(c.amount - paid, Decimal(0))))]
     nxt = next((x for x in contracts.allocate(contracts.installments_of(s, c.id), paid)  # type: ignore[arg-type]
                 if x.outstanding > 0), None)
     if paid >= c.amount:
-        lines.append(tm.PAID_ALL)
+        lines.append(texts.PAID_ALL)
     elif nxt is not None:
         due = nxt.installment.due_on
-        lines.append(tm.PAID_NEXT.format(label=nxt.installment.label, amount=texts.fmt_money(nxt.outstanding),
-                                         due=texts.fmt_date(due, today) if due else tm.DUE_UNDATED))
+        lines.append(texts.PAID_NEXT.format(label=nxt.installment.label, amount=texts.fmt_money(nxt.outstanding),
+                                         due=texts.fmt_date(due, today) if due else texts.DUE_UNDATED))
     return Reply("\n".join(lines))
 
 
 def _status(due: date | None, today: date, dated_line: bool = False) -> str:
     """Overdue / due today / when (a line that shows its date already just says it waits)."""
     if due is None:
-        return tm.STATUS_WAITING
+        return texts.STATUS_WAITING
     if due < today:
-        return tm.STATUS_OVERDUE.format(days=(today - due).days)
+        return texts.STATUS_OVERDUE.format(days=(today - due).days)
     if due == today:
-        return tm.STATUS_DUE_TODAY
-    return tm.STATUS_WAITING if dated_line else tm.STATUS_DUE_ON.format(due=texts.fmt_date(due, today))
+        return texts.STATUS_DUE_TODAY
+    return texts.STATUS_WAITING if dated_line else texts.STATUS_DUE_ON.format(due=texts.fmt_date(due, today))
 
 
 def _receivable_lines(r: contracts.Receivable, today: date) -> list[str]:
-    lines = [tm.RECEIVABLE_LINE.format(ref=_ref(r.contract), customer=r.customer.name,
+    lines = [texts.RECEIVABLE_LINE.format(ref=_ref(r.contract), customer=r.customer.name,
                                        amount=texts.fmt_money(r.contract.amount), paid=texts.fmt_money(r.paid),
                                        balance=texts.fmt_money(r.balance), status=_status(r.due_date(), today))]
     for x in r.schedule():
         if x.outstanding > 0:
             due = x.installment.due_on
-            lines.append(tm.RECEIVABLE_INSTALLMENT.format(
+            lines.append(texts.RECEIVABLE_INSTALLMENT.format(
                 label=x.installment.label, amount=texts.fmt_money(x.outstanding),
-                due=texts.fmt_date(due, today) if due else tm.DUE_UNDATED, status=_status(due, today, True)))
+                due=texts.fmt_date(due, today) if due else texts.DUE_UNDATED, status=_status(due, today, True)))
     return lines
 
 
@@ -220,18 +219,18 @@ def _sign(s: Session, ctx: Context, a: SignArgs, key: str) -> Reply:
     user = _user(s, ctx)
     customer, why = find_customer(ctx, s, user, a.name)
     if customer is None:
-        return Reply(why or tm.USAGE_SIGN)
+        return Reply(why or texts.USAGE_SIGN)
     if a.number and (taken := contracts.contract_by_number(s, a.number)) is not None:
         owner = s.get(Deal, taken.deal_id)
         other = s.get(Customer, owner.customer_id) if owner else None
-        return Reply(tm.NUMBER_TAKEN.format(number=a.number, id=taken.id, customer=other.name if other else "?"))
+        return Reply(texts.NUMBER_TAKEN.format(number=a.number, id=taken.id, customer=other.name if other else "?"))
     deal = repos.open_deal_for(s, customer.id)  # type: ignore[arg-type]
     scope = repos.scope_user_ids(s, user)
     if deal is not None and scope is not None and deal.owner_id not in scope:
-        return Reply(tm.NOT_YOUR_DEAL.format(customer=customer.name, deal=deal.id))
+        return Reply(texts.NOT_YOUR_DEAL.format(customer=customer.name, deal=deal.id))
     now = ctx.svc.clock.now()
     repos.claim_customer(s, customer, user)  # a public-pool customer belongs to who signs it
-    deal, _ = contracts.sign_deal(s, customer, deal, a.amount, user, tm.DEAL_TITLE.format(customer=customer.name), now)
+    deal, _ = contracts.sign_deal(s, customer, deal, a.amount, user, texts.DEAL_TITLE.format(customer=customer.name), now)
     c = contracts.create_contract(s, deal, a.amount, a.signed_on, a.schedule, created_by_id=user.id,
                                   number=a.number, source_key=key, now=now)
     return _signed_reply(s, c, _msg_day(ctx))
@@ -241,7 +240,7 @@ def _sign(s: Session, ctx: Context, a: SignArgs, key: str) -> Reply:
 async def sign(ctx: Context) -> Reply:
     """Record a signed contract with its payment schedule; the customer's deal becomes won."""
     if not ctx.args.strip():
-        return Reply(tm.USAGE_SIGN)
+        return Reply(texts.USAGE_SIGN)
     parsed = parse_sign(ctx.args, _msg_day(ctx))
     if isinstance(parsed, str):
         return Reply(parsed)
@@ -273,19 +272,19 @@ def _pick_contract(ctx: Context, s: Session, user: User, a: PaidArgs) -> Contrac
     """The contract a payment goes to: the one named, else the customer's only one with a balance."""
     found = _contract_in_scope(s, user, a.target)
     if found is None:
-        return Reply(tm.CONTRACT_NOT_FOUND.format(ref=a.target))
+        return Reply(texts.CONTRACT_NOT_FOUND.format(ref=a.target))
     if isinstance(found, Contract):
         return found
     customer, why = find_customer(ctx, s, user, a.target)
     if customer is None:
-        return Reply((why or "") + "\n" + tm.USAGE_PAID)
+        return Reply((why or "") + "\n" + texts.USAGE_PAID)
     open_ = contracts.receivables(s, repos.scope_user_ids(s, user), customer_id=customer.id)
     if not open_:
-        return Reply(tm.NO_OPEN_CONTRACT.format(customer=customer.name))
+        return Reply(texts.NO_OPEN_CONTRACT.format(customer=customer.name))
     if len(open_) > 1:
         options = texts.numbered(f"{_ref(r.contract)} · 合同额 {texts.fmt_money(r.contract.amount)}"
                                  f" · 待回 {texts.fmt_money(r.balance)}" for r in open_)
-        return Reply(tm.ASK_CONTRACT.format(customer=customer.name, n=len(open_), options=options,
+        return Reply(texts.ASK_CONTRACT.format(customer=customer.name, n=len(open_), options=options,
                                             amount=texts.fmt_money(a.amount)))
     return open_[0].contract
 
@@ -300,9 +299,9 @@ def _paid(s: Session, ctx: Context, a: PaidArgs, key: str) -> Reply:
         return picked
     balance = picked.amount - contracts.paid_total(s, picked.id)  # type: ignore[arg-type]
     if balance <= 0:
-        return Reply(tm.CONTRACT_PAID_OFF.format(ref=_ref(picked)))
+        return Reply(texts.CONTRACT_PAID_OFF.format(ref=_ref(picked)))
     if a.amount > balance:
-        return Reply(tm.OVERPAID.format(amount=texts.fmt_money(a.amount), ref=_ref(picked),
+        return Reply(texts.OVERPAID.format(amount=texts.fmt_money(a.amount), ref=_ref(picked),
                                         balance=texts.fmt_money(balance)))
     p = contracts.record_payment(s, picked, a.amount, a.paid_on, source_key=key, now=ctx.svc.clock.now())
     return _paid_reply(s, p, _msg_day(ctx))
@@ -312,7 +311,7 @@ def _paid(s: Session, ctx: Context, a: PaidArgs, key: str) -> Reply:
 async def paid(ctx: Context) -> Reply:
     """Record a payment received on a contract (named by number, or the customer's only one)."""
     if not ctx.args.strip():
-        return Reply(tm.USAGE_PAID)
+        return Reply(texts.USAGE_PAID)
     parsed = parse_paid(ctx.args, _msg_day(ctx))
     if isinstance(parsed, str):
         return Reply(parsed)
@@ -337,7 +336,7 @@ async def receivables(ctx: Context) -> Reply:
             return Reply(texts.NO_RECEIVABLES)
         today = ctx.svc.today()
         total = sum((r.balance for r in rows), Decimal(0))
-        lines = [tm.RECEIVABLES_HEAD.format(n=len(rows), total=texts.fmt_money(total))]
+        lines = [texts.RECEIVABLES_HEAD.format(n=len(rows), total=texts.fmt_money(total))]
         for r in rows:
             lines += _receivable_lines(r, today)
         return Reply("\n".join(lines))

@@ -58,6 +58,9 @@ def seed_demo(s: Session, now: datetime, tz: ZoneInfo, normalize: Callable[[str]
         at = now - timedelta(days=idle)
         deal = Deal(customer_id=cust.id, owner_id=users[owner].id, title=f"{name} 商机", stage=stage,  # type: ignore[arg-type]
                     amount=Decimal(wan * 10_000) if wan else None, status=repos.status_for_stage(stage),
+                    amount_kind=("order" if stage == "won" else "quote" if stage in ("quote", "trial", "negotiation")
+                                 else "budget") if wan else None,
+                    quote_sent_at=at if stage == "quote" else None,  # a quote out, no answer yet
                     last_activity_at=at, created_at=at - timedelta(days=30), updated_at=at)
         s.add(deal)
         s.flush()

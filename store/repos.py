@@ -24,7 +24,6 @@ from store.models import (
     FollowUp,
     InboxMessage,
     MediaBlob,
-    Payment,
     StageChange,
     User,
     UserIdentity,
@@ -504,11 +503,23 @@ def _make_contract(s: Session, deal: Deal, fu: FollowUp, terms: ContractRec, aut
         eff.changes.append(Change(field="amount", old=_money(deal.amount), new=_money(amount),
                                   old_basis=deal.amount_kind, new_basis="order"))
         deal.amount, deal.amount_kind = amount, "order"
-    plan = [(i.label, Decimal(str(i.amount if i.amount is not None else round(value * (i.ratio or 0), 2))), i.due)
-            for i in terms.installments if i.amount is not None or i.ratio]
+    plan = _plan(terms, amount)
     contract = create_contract(s, deal, amount, now.astimezone(SHANGHAI).date(), plan,
                                followup_id=fu.id, created_by_id=author.id)
     eff.contract_id = contract.id
+
+
+def _plan(terms: ContractRec, total: Decimal) -> list[tuple[str, Decimal, date | None]]:
+    """The payment plan of a confirmed signing; a plan that does not add up keeps its stated rows."""
+    from extraction.contract_terms import ContractTerms, InstallmentTerm, ScheduleError, installment_schedule
+
+    ct = ContractTerms(float(total), tuple(InstallmentTerm(i.label, i.ratio, i.amount, i.due, "")
+                                           for i in terms.installments))
+    try:
+        return installment_schedule(ct, total)
+    except ScheduleError:
+        return [(i.label, Decimal(str(i.amount if i.amount is not None else float(total) * (i.ratio or 0))), i.due)
+                for i in terms.installments if i.amount is not None or i.ratio]
 
 
 def _money(v: Decimal | None) -> str | None:
@@ -639,45 +650,6 @@ def open_items(s: Session, assignee_ids: Iterable[int] | None) -> list[ActionIte
 
 
 # ---------------------------------------------------------------- contracts and payments
-
-
-@dataclass
-class Receivable:
-    contract: Contract
-    deal: Deal
-    customer: Customer
-    paid: Decimal
-
-    @property
-    def balance(self) -> Decimal:
-        return self.contract.amount - self.paid
-
-    def days_overdue(self, today: date) -> int:
-        due = self.contract.due_on
-        return max(0, (today - due).days) if due else 0
-
-
-def receivables(s: Session, owner_ids: Iterable[int] | None) -> list[Receivable]:
-    paid = (
-        select(Payment.contract_id, func.coalesce(func.sum(Payment.amount), 0).label("paid"))
-        .group_by(col(Payment.contract_id))
-        .subquery()
-    )
-    q = (
-        select(Contract, Deal, Customer, func.coalesce(paid.c.paid, 0))
-        .join(Deal, col(Deal.id) == col(Contract.deal_id))
-        .join(Customer, col(Customer.id) == col(Deal.customer_id))
-        .outerjoin(paid, paid.c.contract_id == col(Contract.id))
-    )
-    if owner_ids is not None:
-        q = q.where(col(Deal.owner_id).in_(list(owner_ids)))
-    out = []
-    for contract, deal, customer, paid_sum in s.exec(q):  # type: ignore[call-overload]
-        r = Receivable(contract, deal, customer, Decimal(str(paid_sum)))
-        if r.balance > 0:
-            out.append(r)
-    out.sort(key=lambda r: (r.contract.due_on or date.max, r.contract.id))
-    return out
 
 
 # ---------------------------------------------------------------- inbox

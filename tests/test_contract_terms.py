@@ -46,6 +46,7 @@ def test_signing_with_percent_schedule_and_contract_value() -> None:
     ("没想到合同这么快就签了", None),
     ("客户终于签下来了，订单金额12万", 120_000),
     ("双签版回来了，合同总额一百五十万", 1_500_000),
+    ("昨天已经跟他们签合同了，金额66万", 660_000),
 ])
 def test_phrasings_of_a_completed_signing(text: str, amount: float | None) -> None:
     assert terms(text).amount == amount
