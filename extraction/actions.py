@@ -66,7 +66,7 @@ def _strip_time(text: str, a: int, b: int) -> int:
 
 _TEAM_LEAD = re.compile(r"(?:让|派|安排|叫|请)(?:我们的?|我司的?|公司的?)?")
 _SELF_CTX = re.compile(r"(?:让我们|让我|要求我们|要求我|叫我|请我|约我|约了|我们|我)$")
-_CUST_CTX = re.compile(r"(?:说|答应|承诺|保证|表示|他们|她们|他|她|对方|那边)$")
+_CUST_CTX = re.compile(r"(?:说|答应|承诺|保证|表示|他们|她们|他|她|对方|那边|客户)$")
 _NOUNY_HEAD = ("交期", "交货", "报价", "发票", "价格", "付款", "出厂", "送货", "发货", "开会", "见面",
                "做工", "出货", "到货", "交付", "回款", "找到", "去年", "打折", "给力")
 
@@ -97,7 +97,7 @@ def _date_only(text: str, cl: Clause, by_start: dict[int, DateMention],
 
 
 # a pronoun that is the object of a verb ("发给他", "跟他们") says nothing about the doer
-_PRON_OBJ = re.compile(r"(?:给|跟|和|找|约|发|问|陪|带|向|让|帮|通知|告诉|联系)(?:他们|她们|他|她)$")
+_PRON_OBJ = re.compile(r"(?:给|跟|和|找|约|发|问|陪|带|向|让|帮|通知|告诉|联系)(?:他们|她们|他|她|客户)$")
 # something we do together with the customer: the rep's to-do even when the customer proposes it
 _JOINT = re.compile(r"^(?:再|先|一起)?(?:碰|见面|见个面|面谈|当面谈|聊|谈)")
 # what the customer commits to us: send, give, pay, reply, confirm, prepare (README §2)

@@ -112,6 +112,18 @@ def test_customer_bare_transfer_gets_the_money_object(index: CustomerIndex) -> N
     assert items == [("打过来", NEXT_WED, "customer", "刘总：把尾款打过来")]
 
 
+@pytest.mark.parametrize("subject", ["客户", "对方", "他们", "刘总"])
+@pytest.mark.parametrize("task", ["下周一前把货款付了", "明天回复", "周五前给答复", "下周三前把图纸发过来",
+                                  "月底前提供开票信息", "后天确认订单"])
+@pytest.mark.parametrize("said", ["，{s}说", "{s}"])
+def test_customer_commitment_constructions(subject: str, task: str, said: str, index: CustomerIndex) -> None:
+    d = _run("启明阀门那边" + said.format(s=subject) + task + "。", index)
+    assert [a.owner for a in d.action_items] == ["customer"]
+    doer = "刘总" if subject == "刘总" else "启明阀门"
+    assert d.action_items[0].summary.startswith(doer + "：")
+    assert d.next_follow_up is None
+
+
 def test_customer_commitments_do_not_set_next_follow_up(index: CustomerIndex) -> None:
     assert _run("启明阀门的刘总说下周二前给答复。", index).next_follow_up is None
 
