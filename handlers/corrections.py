@@ -227,8 +227,8 @@ async def undo(ctx: Context) -> Reply:
         done = repos.followup_revoked_by(s, ctx.msg.source_key)
         if done is not None:  # a replay of the same 撤销 must not undo one more record
             return Reply(texts.UNDO_REPLAY.format(id=done.id))
-        if fid is not None and (old := repos.followup_of(s, ctx.user.id, fid)) is not None \
-                and old.status == "revoked":  # type: ignore[arg-type]
+        old = repos.followup_of(s, ctx.user.id, fid) if fid is not None else None  # type: ignore[arg-type]
+        if old is not None and old.status == "revoked":
             return Reply(texts.UNDO_REPLAY.format(id=fid))
         fu = _record(s, ctx, fid)
         if fu is None:

@@ -24,6 +24,7 @@ from handlers.router import Context, Rejected, Router
 from store import repos
 from store.models import Customer, Deal, FollowUp, User
 from store.records import (
+    AmountBasis,
     AmountRec,
     ContractRec,
     DealAmount,
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 
 MAX_NOTE_CHARS = 3000
 _CJK = re.compile(r"[\u4e00-\u9fff]")
-_BASIS_OF_ROLE = {"order": "order", "our_quote": "quote", "total": "quote", "budget": "budget"}
+_BASIS_OF_ROLE: dict[str, AmountBasis] = {"order": "order", "our_quote": "quote", "total": "quote", "budget": "budget"}
 
 
 def _looks_like_note(text: str, draft: FollowUpDraft) -> bool:
@@ -213,7 +214,7 @@ def reply_for(s: Session, fu: FollowUp, ctx: Context, notice: str | None = None)
         list(labels.items()), ctx.svc.today(), notice, "已更新" if fu.corrected else "已记录",
         _question_lines(rec, fu.id, customer), _missing(s, rec, fu.customer_id, deal),  # type: ignore[arg-type]
     )
-    buttons = (Button(f"confirm:{fu.id}", "确认"), Button(f"edit:{fu.id}", "修改"), Button(f"undo:{fu.id}", "撤销"))
+    buttons: tuple[Button, ...] = (Button(f"confirm:{fu.id}", "确认"), Button(f"edit:{fu.id}", "修改"), Button(f"undo:{fu.id}", "撤销"))
     q = next(iter(rec.open_questions()), None)
     if q is not None and q.kind in ("new_deal", "contract"):
         yes = texts.NEW_DEAL_OPTIONS[0] if q.kind == "new_deal" else texts.CONTRACT_OPTIONS[0]
@@ -237,7 +238,7 @@ def stage_order(ctx: Context) -> list[str]:
 
 def _new_followup(ctx: Context, s: Session, user: User, key: str, text: str, rec: NoteRecord,
                   cid: int | None, transcript: str | None, audio: dict[str, Any] | None) -> FollowUp:
-    fu = FollowUp(source_key=key, inbox_id=ctx.inbox_id, author_id=user.id,  # type: ignore[arg-type]
+    fu = FollowUp(source_key=key, inbox_id=ctx.inbox_id, author_id=user.id,  # type: ignore[arg-type, call-arg]
                   customer_id=cid, raw_text=text, transcript=transcript, audio=audio or {},
                   customer_mention=rec.customer_mention, extracted=rec.dump(), created_at=ctx.svc.clock.now())
     s.add(fu)

@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from store.db import insert_ignoring_duplicates
@@ -29,7 +29,7 @@ from store.models import (
     UserIdentity,
     utcnow,
 )
-from store.records import BASIS_RANK, Change, ContractRec, Effects, NoteRecord, Option, Question, iso
+from store.records import BASIS_RANK, AmountBasis, Change, ContractRec, Effects, NoteRecord, Option, Question, iso
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # A quote this many times above or below the deal's amount is more likely a part, a unit price or a
@@ -299,8 +299,8 @@ def followup_by_source(s: Session, source_key: str) -> FollowUp | None:
 def followups_for_message(s: Session, source_key: str) -> list[FollowUp]:
     """The records one message became: `<key>`, then `<key>#2`, … when it named several customers."""
     like = source_key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "#%"
-    rows = s.exec(select(FollowUp).where((FollowUp.source_key == source_key)
-                                         | col(FollowUp.source_key).like(like, escape="\\")))
+    rows = s.exec(select(FollowUp).where(or_(col(FollowUp.source_key) == source_key,
+                                             col(FollowUp.source_key).like(like, escape="\\"))))
     return sorted(rows, key=lambda f: f.id)  # type: ignore[arg-type, return-value]
 
 
@@ -422,7 +422,7 @@ def has_won_deal(s: Session, customer_id: int) -> bool:
 
 def _create_deal(s: Session, fu: FollowUp, customer: Customer, stage: str, author: User, now: datetime,
                  eff: Effects) -> Deal:
-    deal = Deal(customer_id=customer.id, owner_id=customer.owner_id or author.id,  # type: ignore[arg-type]
+    deal = Deal(customer_id=customer.id, owner_id=customer.owner_id or author.id,  # type: ignore[arg-type, call-arg]
                 title=f"{customer.name} 商机", stage=stage, status=status_for_stage(stage),
                 last_activity_at=now, created_at=now, updated_at=now)
     s.add(deal)
@@ -466,7 +466,7 @@ def _update_amount(deal: Deal, rec: NoteRecord, eff: Effects) -> None:
         if not any(q.kind == "amount" for q in rec.questions):  # asked once; the answer is final
             rec.ask(Question(kind="amount", options=[Option(name="", value=float(new), basis=da.basis),
                                                      Option(name="", value=float(deal.amount),
-                                                            basis=deal.amount_kind or "quote")]))
+                                                            basis=cast(AmountBasis, deal.amount_kind or "quote"))]))
         if rec.question("amount") is not None:
             return
     eff.changes.append(Change(field="amount", old=_money(deal.amount), new=_money(new),
