@@ -22,7 +22,7 @@ from extraction.types import FollowUpDraft, MatchResult
 from handlers import texts
 from handlers.router import Context, Rejected, Router
 from store import repos
-from store.models import Customer, Deal, FollowUp, User
+from store.models import Contract, Customer, Deal, FollowUp, User
 from store.records import (
     AmountBasis,
     AmountRec,
@@ -206,6 +206,9 @@ def reply_for(s: Session, fu: FollowUp, ctx: Context, notice: str | None = None)
         changes = _change_lines(ctx, deal, eff)
         if eff.deal_created:
             changes.insert(0, texts.NEW_DEAL_LINE.format(id=deal.id))
+        contract = s.get(Contract, eff.contract_id) if eff.contract_id else None
+        if contract is not None:
+            changes.append(texts.CONTRACT_LINE.format(id=contract.id, amount=texts.fmt_money(contract.amount)))
     if notice is None and fu.customer_id is None:
         notice = rec.notice
     labels = {iid: item for iid, item in zip(eff.action_item_ids, _unique_items(rec))}

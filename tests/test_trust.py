@@ -185,8 +185,9 @@ def test_a_signing_in_a_note_creates_contract_and_schedule_after_one_confirmatio
     assert bot.db(lambda s: list(s.exec(select(Contract)))) == []
     assert "建合同" in reply
     fid = _followups(bot)[-1].id
-    bot.say("zhang", f"#{fid} 1")
+    reply = bot.say("zhang", f"#{fid} 1")
     [c] = bot.db(lambda s: list(s.exec(select(Contract))))
+    assert f"建了合同 #{c.id}（合同额 120万）" in reply
     assert c.amount == 1_200_000 and c.deal_id == deal
     plan = bot.db(lambda s: list(s.exec(select(Installment).order_by(Installment.seq))))
     assert plan[0].amount == 360_000 and plan[0].due_on == date(2026, 1, 16)
