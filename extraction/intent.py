@@ -8,7 +8,7 @@ inside a to-do (a quote still to be sent) never counts as sent.
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from .types import Span
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Callable
 
 from sqlmodel import Session
 
@@ -156,7 +156,7 @@ def _fix_amount(ctx: Context, s: Session, fu: FollowUp, user: User, phrase: str)
 
 @router.command("改", "/fix", glued=r"(客户|日期|时间|金额).*")
 async def fix(ctx: Context) -> Reply:
-    m = re.match(r"(客户|日期|时间|金额)\s*(.*)", ctx.args, re.S)
+    m = re.match(r"(客户|日期|时间|金额)\s*(.*)", ctx.args, re.DOTALL)
     if not m:
         return Reply(texts.USAGE_FIX)
     fid, value = _number(m.group(2))

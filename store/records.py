@@ -123,7 +123,7 @@ class NoteRecord(_Model):
     skip: list[str] = Field(default_factory=list)  # deal fields the rep took back (撤销 金额)
 
     @classmethod
-    def load(cls, data: dict[str, Any] | None) -> "NoteRecord":
+    def load(cls, data: dict[str, Any] | None) -> NoteRecord:
         return cls.model_validate(data or {})
 
     def dump(self) -> dict[str, Any]:
@@ -170,7 +170,7 @@ class Effects(_Model):
     contract_id: int | None = None
 
     @classmethod
-    def load(cls, data: dict[str, Any] | None) -> "Effects":
+    def load(cls, data: dict[str, Any] | None) -> Effects:
         return cls.model_validate(data or {})
 
     def dump(self) -> dict[str, Any]:
