@@ -476,7 +476,16 @@ def deal_amount_proposal(draft: FollowUpDraft) -> DealAmountProposal | None:
     basis has no amount stated outright. Two values in the top basis: the one a 最终/最后/改成
     cue marks wins (the last such), otherwise the proposal is ambiguous and lists the options.
     """
+    return _propose(_analyse(draft))
+
+
+def read_amounts(draft: FollowUpDraft) -> tuple[list[AmountFact], DealAmountProposal | None]:
+    """`amount_facts` and `deal_amount_proposal` from one analysis (the note path needs both)."""
     an = _analyse(draft)
+    return list(an.facts), _propose(an)
+
+
+def _propose(an: _Analysis) -> DealAmountProposal | None:
     for basis in BASES:
         idx = [i for i, f in enumerate(an.facts) if _basis(f) == basis]
         if not idx:
@@ -499,4 +508,4 @@ def deal_amount_proposal(draft: FollowUpDraft) -> DealAmountProposal | None:
     return None
 
 
-__all__ = ["ROLES", "AmountFact", "DealAmountProposal", "amount_facts", "deal_amount_proposal"]
+__all__ = ["ROLES", "AmountFact", "DealAmountProposal", "amount_facts", "deal_amount_proposal", "read_amounts"]

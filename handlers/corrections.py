@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
-from datetime import timedelta
 
 from sqlmodel import Session
 
@@ -52,12 +50,15 @@ def _missing_reply(fid: int | None) -> Reply:
 
 
 def _reapply(ctx: Context, s: Session, fu: FollowUp, user: User, rec: NoteRecord,
-             change: dict[str, object], customer_id: int | None = -1) -> None:
-    """Undo the record's effects, change it, apply again: one code path for every correction."""
+             change: dict[str, object]) -> None:
+    """Undo the record's effects, change it, apply again: one code path for every correction.
+
+    A customer change ({"field": "customer", "value": id or None}) relinks the record in between.
+    """
     now = ctx.svc.clock.now()
     repos.unapply_followup(s, fu, user, now)
-    if customer_id != -1:
-        fu.customer_id = customer_id
+    if change["field"] == "customer":
+        fu.customer_id = change["value"]  # type: ignore[assignment]
     fu.extracted = rec.dump()
     fu.corrected = True
     fu.corrections = [*fu.corrections, {**change, "by": ctx.msg.source_key, "at": now.isoformat()}]
@@ -75,7 +76,7 @@ def link_customer(ctx: Context, s: Session, fu: FollowUp, user: User, customer: 
     rec.close("customer")
     rec.notice = None
     fu.customer_mention = fu.customer_mention or customer.name
-    _reapply(ctx, s, fu, user, rec, {"field": "customer", "value": customer.id}, customer.id)
+    _reapply(ctx, s, fu, user, rec, {"field": "customer", "value": customer.id})
 
 
 # ---------------------------------------------------------------- 改
@@ -132,7 +133,7 @@ def _fix_date(ctx: Context, s: Session, fu: FollowUp, user: User, phrase: str) -
     if target is None:
         target = next((i for i in rec.action_items if i.owner in ("self", "team", None)), None)
     if target is None:
-        target = ItemRec(text="跟进客户", owner="self")
+        target = ItemRec(text=texts.DEFAULT_TODO, owner="self")
         rec.action_items.append(target)
     target.due = new
     rec.next_follow_up = new
@@ -184,7 +185,7 @@ def _revoke(ctx: Context, s: Session, fu: FollowUp) -> Reply:
     fu.status = "revoked"
     fu.revoked_by_key = ctx.msg.source_key
     s.add(fu)
-    return Reply(texts.UNDONE.format(id=fu.id, customer=customer.name if customer else "未关联客户"))
+    return Reply(texts.UNDONE.format(id=fu.id, customer=customer.name if customer else texts.NO_CUSTOMER))
 
 
 def _age_hours(ctx: Context, fu: FollowUp) -> float:
@@ -199,7 +200,7 @@ def _confirm_undo(ctx: Context, s: Session, fu: FollowUp) -> Reply:
     customer = s.get(Customer, fu.customer_id) if fu.customer_id else None
     text = fu.raw_text if len(fu.raw_text) <= 30 else fu.raw_text[:30] + "…"
     when = texts.fmt_date(fu.created_at.astimezone(ctx.svc.settings.tz).date(), ctx.svc.today())
-    return Reply(texts.UNDO_CONFIRM.format(id=fu.id, customer=customer.name if customer else "未关联客户",
+    return Reply(texts.UNDO_CONFIRM.format(id=fu.id, customer=customer.name if customer else texts.NO_CUSTOMER,
                                            when=when, text=text))
 
 
@@ -207,12 +208,22 @@ def _undo_field(ctx: Context, s: Session, fu: FollowUp, field: str, label: str) 
     change = repos.revert_change(s, fu, field, ctx.user, ctx.svc.clock.now())
     if change is None:
         return Reply(texts.NO_FIELD_CHANGE.format(id=fu.id, field=label))
-    show: Callable[[str | None], str] = (
-        (lambda v: ctx.svc.settings.stage_label(v or "")) if field == "stage"
-        else (lambda v: texts.fmt_money(v)) if field == "amount"  # type: ignore[arg-type]
-        else (lambda v: texts.QUOTE_SENT if v else "—"))
     return Reply(texts.FIELD_UNDONE.format(id=fu.id, deal=fu.deal_id, field=label,
-                                           new=show(change.new), old=show(change.old)))
+                                           new=_shown(ctx, field, change.new), old=_shown(ctx, field, change.old)))
+
+
+def _shown(ctx: Context, field: str, v: str | None) -> str:
+    """A changed deal value as the rep reads it (stage label, money, or whether a quote was out)."""
+    if field == "stage":
+        return ctx.svc.settings.stage_label(v or "")
+    if field == "amount":
+        return texts.fmt_money(v)  # type: ignore[arg-type]
+    return texts.QUOTE_SENT if v else "—"
+
+
+def _too_old(ctx: Context, fu: FollowUp) -> Reply:
+    return Reply(texts.UNDO_TOO_OLD.format(id=fu.id, ago=texts.ago(_age_hours(ctx, fu)),
+                                           hours=ctx.svc.settings.app.undo_window_hours))
 
 
 @router.command("撤销", "/undo", glued=r"(#\s*\d+.*|金额|阶段|报价)")
@@ -235,15 +246,11 @@ async def undo(ctx: Context) -> Reply:
             return _missing_reply(fid)
         if rest:
             if fid is None and not _within_window(ctx, fu):
-                return Reply(texts.UNDO_TOO_OLD.format(id=fu.id, ago=texts.ago(_age_hours(ctx, fu)),
-                                                       hours=ctx.svc.settings.app.undo_window_hours))
+                return _too_old(ctx, fu)
             return _undo_field(ctx, s, fu, _UNDO_FIELDS[rest], rest)
         if _within_window(ctx, fu) or confirmed:
             return _revoke(ctx, s, fu)
-        if fid is None:
-            return Reply(texts.UNDO_TOO_OLD.format(id=fu.id, ago=texts.ago(_age_hours(ctx, fu)),
-                                                   hours=ctx.svc.settings.app.undo_window_hours))
-        return _confirm_undo(ctx, s, fu)
+        return _too_old(ctx, fu) if fid is None else _confirm_undo(ctx, s, fu)
 
     return await ctx.svc.db.run(work)
 
@@ -351,9 +358,7 @@ async def unlinked(ctx: Context) -> Reply:
         lines = [texts.UNLINKED_HEAD.format(n=len(rows))]
         for fu in rows:
             when = texts.fmt_date(fu.created_at.astimezone(tz).date(), today)
-            text = fu.raw_text if len(fu.raw_text) <= 40 else fu.raw_text[:40] + "…"
-            lines.append(f"#{fu.id} {when}" + (f"「{fu.customer_mention}」" if fu.customer_mention else "")
-                         + f"：{text}")
+            lines.append(texts.unlinked_line(fu.id, when, fu.customer_mention, fu.raw_text))  # type: ignore[arg-type]
         lines.append(texts.UNLINKED_TAIL)
         return Reply("\n".join(lines))
 
@@ -374,7 +379,7 @@ async def not_this(ctx: Context) -> Reply:
             return Reply(texts.NOT_LINKED.format(id=fu.id))
         rec = NoteRecord.load(fu.extracted)
         rec.close("customer")
-        _reapply(ctx, s, fu, _user(s, ctx), rec, {"field": "customer", "value": None}, None)
+        _reapply(ctx, s, fu, _user(s, ctx), rec, {"field": "customer", "value": None})
         return Reply(texts.NOT_THIS.format(id=fu.id, name=customer.name))
 
     return await ctx.svc.db.run(work)
@@ -401,7 +406,7 @@ async def new_customer(ctx: Context) -> Reply:
         customer = repos.add_customer(s, name, normalized_name(name), user.id)
         lines = [texts.CUSTOMER_CREATED.format(name=name, id=customer.id, owner=user.name)]
         fu = _record(s, ctx, fid) if fid is not None else next(iter(repos.unlinked_followups(s, user.id, 1)), None)  # type: ignore[arg-type]
-        if fu is not None and fu.customer_id is None and _recent_enough(ctx, fu, fid):
+        if fu is not None and fu.customer_id is None and (fid is not None or _within_window(ctx, fu)):
             link_customer(ctx, s, fu, user, customer)
             lines.append(texts.LINKED.format(fid=fu.id, name=name))
         return Reply("\n".join(lines))
@@ -412,12 +417,6 @@ async def new_customer(ctx: Context) -> Reply:
 def _similar(s: Session, match: MatchResult) -> Customer | None:
     cand = match.best or next(iter(match.alternates), None)
     return s.get(Customer, int(cand.id)) if cand is not None else None
-
-
-def _recent_enough(ctx: Context, fu: FollowUp, fid: int | None) -> bool:
-    """Without a number, only a record from the undo window is linked implicitly."""
-    return fid is not None or ctx.svc.clock.now() - fu.created_at <= timedelta(
-        hours=ctx.svc.settings.app.undo_window_hours)
 
 
 # ---------------------------------------------------------------- card buttons and events

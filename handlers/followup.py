@@ -62,18 +62,18 @@ def build_record(draft: FollowUpDraft, text: str, ctx: Context) -> NoteRecord:
     """The typed record of a draft plus what the policy needs: amount roles, signing, quote facts."""
     from extraction import intent
     from extraction.contract_terms import find_contract_terms
-    from extraction.deal_amount import amount_facts, deal_amount_proposal
+    from extraction.deal_amount import read_amounts
 
     rec = NoteRecord.load(draft.to_record())
-    facts = {(f.span.start, f.span.end): f for f in amount_facts(draft)}
+    found, proposal = read_amounts(draft)
+    facts = {(f.span.start, f.span.end): f for f in found}
     rec.amounts = [AmountRec(value=a.value, kind=a.kind, text=a.text, span=a.span.to_list(),
                              role=facts[(a.span.start, a.span.end)].role
                              if (a.span.start, a.span.end) in facts else None)
                    for a in draft.amounts]
     rec.amounts += [AmountRec(value=f.value, kind=f.kind, text=f.text, span=f.span.to_list(), role=f.role)
                     for f in facts.values() if f.role == "total"]
-    proposal = deal_amount_proposal(draft)
-    if proposal is not None and proposal.basis is not None or (proposal is not None and proposal.ambiguous):
+    if proposal is not None and (proposal.basis is not None or proposal.ambiguous):
         rec.deal_amount = DealAmount(value=proposal.value, basis=proposal.basis,  # type: ignore[arg-type]
                                      text=proposal.text, ambiguous=proposal.ambiguous)
         if proposal.ambiguous:
@@ -103,10 +103,10 @@ def _industry_differs(mention: str, name: str) -> bool:
     return not any(a in c.text or a in b or b in a for a in q.industry for b in c.industry)
 
 
-def _options(s: Session, user: User, match: MatchResult, extra: list[Customer] = ()) -> list[Option]:  # type: ignore[assignment]
+def _options(s: Session, user: User, match: MatchResult) -> list[Option]:
     """Candidates the rep may see, best first, each once."""
     out: list[Option] = []
-    ids = [int(c.id) for c in ((match.best,) if match.best else ()) + match.alternates] + [c.id for c in extra]
+    ids = [int(c.id) for c in ((match.best,) if match.best else ()) + match.alternates]
     for cid in dict.fromkeys(ids):
         cust = s.get(Customer, cid)
         if cust is not None and cust.merged_into_id is None and repos.can_see_customer(s, user, cust):
@@ -146,19 +146,8 @@ def _question_lines(rec: NoteRecord, fid: int, customer: Customer | None) -> lis
             out.append(texts.Q_AMOUNT.format(options=opts, fid=fid))
         elif q.kind == "contract" and rec.contract is not None:
             out.append(texts.Q_CONTRACT.format(amount=texts.fmt_money(rec.contract.amount), fid=fid,
-                                               plan=_plan_text(rec.contract)))
+                                               plan=texts.contract_plan(rec.contract.installments)))
     return out
-
-
-def _plan_text(c: ContractRec) -> str:
-    if not c.installments:
-        return ""
-    parts = []
-    for i in c.installments:
-        share = f"{i.ratio * 100:g}%" if i.ratio is not None else texts.fmt_money(i.amount)
-        due = f"（{texts.fmt_date(i.due)}前）" if i.due else ""
-        parts.append(f"{i.label} {share}{due}")
-    return texts.Q_CONTRACT_PLAN.format(plan="、".join(parts))
 
 
 def _change_lines(ctx: Context, deal: Deal, eff: Effects) -> list[str]:
@@ -170,12 +159,10 @@ def _change_lines(ctx: Context, deal: Deal, eff: Effects) -> list[str]:
         if c.field == "stage":
             lines.append(texts.change_line(deal.id, "stage", label(c.old or ""), label(c.new or "")))  # type: ignore[arg-type]
         elif c.field == "amount":
-            old = texts.fmt_money(c.old) if c.old is not None else texts.fmt_money(None)  # type: ignore[arg-type]
-            lines.append(texts.change_line(deal.id, "amount", old, texts.fmt_money(c.new)))  # type: ignore[arg-type]
-        elif c.field == "quote_sent_at":
-            lines.append(f"  商机 #{deal.id} {texts.CHANGE_LABELS['quote_sent_at']}：{texts.QUOTE_SENT}")
-        elif c.field == "quote_answered_at":
-            lines.append(f"  商机 #{deal.id} {texts.CHANGE_LABELS['quote_sent_at']}：{texts.QUOTE_ANSWERED}")
+            lines.append(texts.change_line(deal.id, "amount", texts.fmt_money(c.old),  # type: ignore[arg-type]
+                                           texts.fmt_money(c.new)))  # type: ignore[arg-type]
+        elif c.field in ("quote_sent_at", "quote_answered_at"):
+            lines.append(texts.quote_line(deal.id, c.field == "quote_sent_at"))  # type: ignore[arg-type]
     return lines
 
 
@@ -211,7 +198,7 @@ def reply_for(s: Session, fu: FollowUp, ctx: Context, notice: str | None = None)
             changes.append(texts.CONTRACT_LINE.format(id=contract.id, amount=texts.fmt_money(contract.amount)))
     if notice is None and fu.customer_id is None:
         notice = rec.notice
-    labels = {iid: item for iid, item in zip(eff.action_item_ids, _unique_items(rec))}
+    labels = {iid: item for iid, item in zip(eff.action_item_ids, rec.unique_items())}
     body = texts.render_record(
         fu.id, rec, customer.name if customer else None, deal_text, changes,  # type: ignore[arg-type]
         list(labels.items()), ctx.svc.today(), notice, "已更新" if fu.corrected else "已记录",
@@ -223,16 +210,6 @@ def reply_for(s: Session, fu: FollowUp, ctx: Context, notice: str | None = None)
         yes = texts.NEW_DEAL_OPTIONS[0] if q.kind == "new_deal" else texts.CONTRACT_OPTIONS[0]
         buttons = (Button(f"answer:{fu.id}:1", yes), *buttons)
     return Reply(body, ref=f"followup:{fu.id}", buttons=buttons)
-
-
-def _unique_items(rec: NoteRecord) -> list[Any]:
-    """The record's to-dos as `apply_followup` created them (a task said twice is one row)."""
-    seen, out = set(), []
-    for item in rec.action_items:
-        if (item.label, item.due) not in seen:
-            seen.add((item.label, item.due))
-            out.append(item)
-    return out
 
 
 def stage_order(ctx: Context) -> list[str]:

@@ -162,6 +162,8 @@ UNDO_FIELD_HINT = "撤销其中一项：撤销 金额 ／ 撤销 阶段"
 Q_CUSTOMER = "你说的是哪一家？\n{options}\n回复「#{fid} 序号」；都不是请回复「新建客户 <名称>」"
 Q_SPLIT_NOTICE = "这条消息提到了几家客户（{names}），分不清哪些内容属于哪家，先没有关联客户。"
 NEW_DEAL_LINE = "  新建了商机 #{id}"
+NO_CUSTOMER = "未关联客户"
+DEFAULT_TODO = "跟进客户"  # the to-do `改 日期` adds to a record that had none
 CONTRACT_LINE = "  建了合同 #{id}（合同额 {amount}），回款计划发送「回款」查看"
 Q_NEW_DEAL = "「{customer}」已有赢单的商机。这次是新商机吗？回复「#{fid} 1」新建商机，「#{fid} 2」不是（只记跟进）"
 Q_AMOUNT = "这条记录里有几个金额，商机金额用哪个？\n{options}\n回复「#{fid} 序号」；都不对就不用回，商机金额不变"
@@ -208,6 +210,25 @@ def change_line(deal_id: int, field: str, old: str, new: str) -> str:
     return f"  商机 #{deal_id} {CHANGE_LABELS.get(field, field)}：{old} → {new}"
 
 
+def unlinked_line(fid: int, when: str, mention: str | None, text: str) -> str:
+    short = text if len(text) <= 40 else text[:40] + "…"
+    return f"#{fid} {when}" + (f"「{mention}」" if mention else "") + f"：{short}"
+
+
+def quote_line(deal_id: int, sent: bool) -> str:
+    """A quote fact the note stamped on the deal: sent (the 48-hour clock starts) or answered."""
+    return f"  商机 #{deal_id} {CHANGE_LABELS['quote_sent_at']}：{QUOTE_SENT if sent else QUOTE_ANSWERED}"
+
+
+def contract_plan(installments: Iterable[Any]) -> str:
+    """"，回款计划：首付 30%（12月11日(周五)前）、…" for a signing's installments; "" without a plan."""
+    parts = []
+    for i in installments:
+        share = f"{i.ratio * 100:g}%" if i.ratio is not None else fmt_money(i.amount)
+        parts.append(f"{i.label} {share}" + (f"（{fmt_date(i.due)}前）" if i.due else ""))
+    return Q_CONTRACT_PLAN.format(plan="、".join(parts)) if parts else ""
+
+
 def amount_text(value: float, kind: str | None, role: str | None, shown: str = "") -> str:
     """An amount with its role; a computed total shows its working (2800元/台 × 30台 = 8.4万)."""
     if role == "total" and shown:
@@ -235,7 +256,7 @@ def render_record(
     missing: list[str] | None = None,
 ) -> str:
     """The confirmation after a note: what was recorded, what changed on the deal, what is asked."""
-    lines = [f"{verb} #{fid} · {customer_name or '未关联客户'}"]
+    lines = [f"{verb} #{fid} · {customer_name or NO_CUSTOMER}"]
     if notice:
         lines.append(notice)
     if deal:

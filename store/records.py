@@ -129,6 +129,16 @@ class NoteRecord(_Model):
     def dump(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
+    def unique_items(self) -> list[ItemRec]:
+        """The to-dos as stored: a task said twice in one note (same wording and due) is one row."""
+        seen: set[tuple[str, date | None]] = set()
+        out = []
+        for item in self.action_items:
+            if (item.label, item.due) not in seen:
+                seen.add((item.label, item.due))
+                out.append(item)
+        return out
+
     def question(self, kind: QuestionKind) -> Question | None:
         return next((q for q in self.questions if q.kind == kind and q.open), None)
 

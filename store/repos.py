@@ -31,10 +31,10 @@ from store.models import (
 )
 from store.records import BASIS_RANK, AmountBasis, Change, ContractRec, Effects, NoteRecord, Option, Question, iso
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+SHANGHAI = ZoneInfo("Asia/Shanghai")  # local dates (contract signing) of UTC instants
 # A quote this many times above or below the deal's amount is more likely a part, a unit price or a
 # slip than the new deal value: the rep is asked which one stands.
-JUMP_RATIO = 3  # local dates (contract signing) of UTC instants
+JUMP_RATIO = 3
 
 ROLES = ("rep", "manager", "admin")
 
@@ -379,11 +379,7 @@ def apply_followup(
     fu.next_follow_up = rec.next_follow_up
     da = rec.deal_amount
     fu.amount = Decimal(str(da.value)) if da and da.value is not None and not da.ambiguous else None
-    seen: set[tuple[str, date | None]] = set()
-    for item in rec.action_items:
-        if (item.label, item.due) in seen:  # the same task said twice in one note
-            continue
-        seen.add((item.label, item.due))
+    for item in rec.unique_items():
         ai = ActionItem(followup_id=fu.id, customer_id=fu.customer_id, deal_id=fu.deal_id,
                         assignee_id=author.id, owner_kind=item.owner, text=item.label,  # type: ignore[arg-type]
                         due=item.due, created_at=now)
@@ -526,21 +522,24 @@ def _money(v: Decimal | None) -> str | None:
     return str(v) if v is not None else None
 
 
+def _decimal(v: str | None) -> Decimal | None:
+    return Decimal(v) if v is not None else None
+
+
+def _instant(v: str | None) -> datetime | None:
+    return datetime.fromisoformat(v) if v is not None else None
+
+
 def _restore(deal: Deal, c: Change, s: Session, by: User | None, fu: FollowUp, now: datetime) -> None:
     """Put one changed deal field back, unless something later changed it again."""
     if c.field == "stage":
         if deal.stage == c.new and c.old is not None:
             set_stage(s, deal, c.old, by, "undo", fu.id, now)
     elif c.field == "amount":
-        if _money(deal.amount) == c.new or (deal.amount is not None and c.new is not None
-                                             and deal.amount == Decimal(c.new)):
-            deal.amount = Decimal(c.old) if c.old is not None else None
-            deal.amount_kind = c.old_basis
-    else:
-        current = getattr(deal, c.field)
-        if current is not None and iso(current) == c.new or (
-                current is not None and c.new is not None and current == datetime.fromisoformat(c.new)):
-            setattr(deal, c.field, datetime.fromisoformat(c.old) if c.old is not None else None)
+        if deal.amount == _decimal(c.new):
+            deal.amount, deal.amount_kind = _decimal(c.old), c.old_basis
+    elif getattr(deal, c.field) == _instant(c.new):
+        setattr(deal, c.field, _instant(c.old))
     deal.updated_at = now
     s.add(deal)
 
@@ -631,12 +630,6 @@ def _moves_forward(current: str, new: str, order: Sequence[str]) -> bool:
     return order.index(new) > order.index(current)
 
 
-def _date_or_none(v: Any) -> date | None:
-    if v is None or isinstance(v, date):
-        return v
-    return date.fromisoformat(v)
-
-
 # ---------------------------------------------------------------- action items
 
 
@@ -647,9 +640,6 @@ def open_items(s: Session, assignee_ids: Iterable[int] | None) -> list[ActionIte
     return list(
         s.exec(q.order_by(col(ActionItem.due).is_(None), col(ActionItem.due), col(ActionItem.id)))
     )
-
-
-# ---------------------------------------------------------------- contracts and payments
 
 
 # ---------------------------------------------------------------- inbox
