@@ -8,10 +8,12 @@ before the inbox row was closed) answers again without signing or booking anythi
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -236,20 +238,26 @@ def _sign(s: Session, ctx: Context, a: SignArgs, key: str) -> Reply:
     return _signed_reply(s, c, _msg_day(ctx))
 
 
-@router.command("签约", "/sign")
-async def sign(ctx: Context) -> Reply:
-    """Record a signed contract with its payment schedule; the customer's deal becomes won."""
+async def _keyed(ctx: Context, usage: str, parse: Callable[[str, date], Any], work: Callable[..., Reply]) -> Reply:
+    """Parse a money command, then run `work` once per message: the row carries the message's
+    source_key, so a message that raced in twice finds the first one's row on the retry."""
     if not ctx.args.strip():
-        return Reply(texts.USAGE_SIGN)
-    parsed = parse_sign(ctx.args, _msg_day(ctx))
+        return Reply(usage)
+    parsed = parse(ctx.args, _msg_day(ctx))
     if isinstance(parsed, str):
         return Reply(parsed)
     await asyncio.to_thread(ctx.svc.crm.index)  # matching sees the current CRM before the transaction
     key = ctx.msg.source_key
     try:
-        return await ctx.svc.db.run(_sign, ctx, parsed, key)
+        return await ctx.svc.db.run(work, ctx, parsed, key)
     except IntegrityError:  # the same message raced in twice: the first one won
-        return await ctx.svc.db.run(_sign, ctx, parsed, key)
+        return await ctx.svc.db.run(work, ctx, parsed, key)
+
+
+@router.command("签约", "/sign")
+async def sign(ctx: Context) -> Reply:
+    """Record a signed contract with its payment schedule; the customer's deal becomes won."""
+    return await _keyed(ctx, texts.USAGE_SIGN, parse_sign, _sign)
 
 
 # ---------------------------------------------------------------- 收款
@@ -310,17 +318,7 @@ def _paid(s: Session, ctx: Context, a: PaidArgs, key: str) -> Reply:
 @router.command("收款", "/paid")
 async def paid(ctx: Context) -> Reply:
     """Record a payment received on a contract (named by number, or the customer's only one)."""
-    if not ctx.args.strip():
-        return Reply(texts.USAGE_PAID)
-    parsed = parse_paid(ctx.args, _msg_day(ctx))
-    if isinstance(parsed, str):
-        return Reply(parsed)
-    await asyncio.to_thread(ctx.svc.crm.index)
-    key = ctx.msg.source_key
-    try:
-        return await ctx.svc.db.run(_paid, ctx, parsed, key)
-    except IntegrityError:  # the same message raced in twice: the first one won
-        return await ctx.svc.db.run(_paid, ctx, parsed, key)
+    return await _keyed(ctx, texts.USAGE_PAID, parse_paid, _paid)
 
 
 # ---------------------------------------------------------------- 回款
