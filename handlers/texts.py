@@ -352,6 +352,7 @@ ALERT_UNPAID = "这些合同签订已超过{n}天仍未回款，请安排催收�
 ALERT_OVERDUE = "这些合同回款已逾期（回复「暂停提醒 商机编号 天数」可暂停）："
 ALERT_QUOTE = "报价发出已超过{n}小时还没有客户回复，建议跟进一下："
 ALERT_TODO = "今天到期和已逾期的待办（完成后回复「完成 编号」）："
+ALERT_TODO_CUSTOMER = "客户答应今天前做到的事，记得跟进确认（做到了回复「完成 编号」）："
 ALERT_FUNNEL = "销售漏斗周报 · {week}"
 DIGEST_HEAD = "🔔 销售助手提醒"
 SNOOZED = "已暂停商机 #{id}（{customer}）的提醒，{until} 起恢复。"
@@ -413,8 +414,10 @@ def alert_text(settings: Any, rule: str, f: dict[str, Any], now: datetime) -> tu
         return title, alert_contract_line(number, f["customer"], f["amount"], f["paid"], status) + team
     if rule == "due_items":
         late = (today - date.fromisoformat(f["due"])).days
-        line = f"#{f['item_id']} " + (f"【{f['customer']}】" if f.get("customer") else "") + f["text"]
-        return ALERT_TODO, line + (f" · 已逾期{late}天" if late > 0 else " · 今天到期")
+        theirs = f.get("owner") == "customer"
+        line = (f"#{f['item_id']} " + (f"【{f['customer']}】" if f.get("customer") else "")
+                + item_text(f["text"], f.get("owner")))
+        return (ALERT_TODO_CUSTOMER if theirs else ALERT_TODO), line + (f" · 已逾期{late}天" if late > 0 else " · 今天到期")
     if rule == "weekly_funnel":
         return ALERT_FUNNEL.format(week=f["week"]), f["text"]
     return f.get("title", DIGEST_HEAD), f.get("line", "")

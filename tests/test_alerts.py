@@ -380,3 +380,21 @@ def test_cron_job_on_the_real_clock_with_time_machine(tmp_path: Path) -> None:
         assert asyncio.run(app.notifier.deliver_due()) == 2
     assert {p.user_id for p, _ in channel.sent} == {"zhang", "wang"}
     app.svc.db.dispose()
+
+
+def test_morning_digest_lists_the_customers_commitments_apart(app: App) -> None:
+    from handlers import texts
+
+    app.svc.db.call(lambda s: s.add_all([
+        ActionItem(assignee_id=2, customer_id=1, text="寄样品给王总", due=date(2026, 1, 13), owner_kind="self"),
+        ActionItem(assignee_id=2, customer_id=1, text="恒达：付首款", due=date(2026, 1, 12), owner_kind="customer"),
+    ]))
+    pushes = plan(app, at(2026, 1, 13, 9), "due_items")
+    by_title = {p.title: p.line for p in pushes}
+    assert set(by_title) == {texts.ALERT_TODO, texts.ALERT_TODO_CUSTOMER}
+    assert "【客户】恒达：付首款" in by_title[texts.ALERT_TODO_CUSTOMER] and "已逾期1天" in by_title[
+        texts.ALERT_TODO_CUSTOMER]
+    assert "【客户】" not in by_title[texts.ALERT_TODO]
+    lines = texts.render_digest([(p.title, p.line) for p in pushes]).splitlines()
+    assert "付首款" in lines[lines.index(texts.ALERT_TODO_CUSTOMER) + 1]  # each under its own heading
+    assert "寄样品给王总" in lines[lines.index(texts.ALERT_TODO) + 1]
