@@ -672,3 +672,31 @@ def test_misconfigured_wecom_fails_at_start_with_the_key_to_fix(fake: FakeWecom)
     settings = load_settings(env=b.wecom_settings(fake.url, secret=""))
     with pytest.raises(ConfigError, match="wecom.secret"):
         WecomChannel(settings.wecom)
+
+
+def test_a_question_on_a_card_is_answered_by_its_button(tmp_path: Path, fake: FakeWecom) -> None:
+    """Issue 12 on WeCom: "新商机？" comes as a card button, and its press answers that record."""
+    from decimal import Decimal
+
+    from store import repos
+    from store.models import Deal
+
+    async def go() -> None:
+        async with harness(tmp_path, fake) as h:
+            h.app.svc.db.call(lambda s: s.add(Deal(customer_id=1, owner_id=2, title="一期", stage="won",
+                                                   status="won", amount=Decimal(900_000), amount_kind="order")))
+            await h.post(b.encrypt_callback(b.text_fields("ZhangWei", "苏州恒达王总说下半年想增购6台，预算四十万左右")))
+            await h.drain()
+            [fu] = h.followups()
+            [card] = [s for s in fake.sent if s["msgtype"] == "template_card"]
+            buttons = [(x["text"], x["key"]) for x in card["template_card"]["button_list"]]
+            assert buttons[0] == ("是，新建商机", f"answer:{fu.id}:1")
+            assert h.app.svc.db.call(repos.open_deal_for, 1) is None  # nothing invented before the answer
+            press = b.encrypt_callback(b.card_event_fields("ZhangWei", f"answer:{fu.id}:1", "t-1", "RC-1"))
+            assert await h.post(press) == (200, "")
+            await h.drain()
+            deal = h.app.svc.db.call(repos.open_deal_for, 1)
+            assert deal is not None and deal.amount == 400_000
+            [upd] = fake.updates  # the pressed card is updated with the answer
+            assert upd["response_code"] == "RC-1" and f"#{fu.id}" in upd["button"]["replace_name"]
+    run(go())
