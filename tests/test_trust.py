@@ -268,3 +268,11 @@ def test_a_quote_far_from_the_deal_amount_is_asked_before_it_is_written(bot: Bot
     bot.say("zhang", "1")  # a bare number answers the newest open question
     assert _get(bot, Deal, deal).amount == 36_000
     assert not NoteRecord.load(_get(bot, FollowUp, fid).extracted).open_questions()
+
+
+def test_talk_about_a_sample_machine_is_not_trial_evidence(bot: Bot) -> None:
+    deal = _deal(bot, 1, stage="quote")
+    bot.say("zhang", "恒达刘工说下周四带人来厂里看一下样机")
+    assert _get(bot, Deal, deal).stage == "quote"
+    bot.say("zhang", "恒达的样机已经装好试了三天，刘工反馈稳定")
+    assert _get(bot, Deal, deal).stage == "trial"
