@@ -280,10 +280,7 @@ async def record_note(ctx: Context, text: str, transcript: str | None = None,
         head = texts.SPLIT_HEAD.format(n=len(replies))
         return replace(replies[0], text="\n\n".join([head, *(r.text for r in replies)]))
 
-    try:
-        return await svc.db.run(save)
-    except IntegrityError:  # the same message raced in twice: the first one won
-        return await svc.db.run(save)
+    return await _run_once(ctx, save)
 
 
 async def _split(ctx: Context, text: str, draft: FollowUpDraft) -> tuple[list[tuple[str, FollowUpDraft]], list[Option]]:
@@ -303,6 +300,47 @@ async def _split(ctx: Context, text: str, draft: FollowUpDraft) -> tuple[list[tu
 
 async def _extract(ctx: Context, text: str) -> FollowUpDraft:
     return await asyncio.to_thread(ctx.svc.crm.extract, text, ctx.msg.received_at)
+
+
+@router.command("报价", "/quote")
+async def quote_command(ctx: Context) -> Reply:
+    """`报价 <客户> [金额]`: our quote went out. Stored as a record like a note saying so, so the
+    same policy stamps the deal (stage, amount as a quote, the 48-hour clock) and 撤销 undoes it."""
+    from extraction.amounts import parse_amount
+    from handlers.commands import find_customer
+
+    m = re.fullmatch(r"(\S+)\s*(.*)", ctx.args.strip(), re.S)
+    if not m:
+        return Reply(texts.USAGE_QUOTE)
+    name, rest = m.group(1), m.group(2).strip()
+    value = parse_amount(rest) if rest else None
+    if rest and (value is None or value <= 0):
+        return Reply(texts.BAD_AMOUNT.format(text=rest))
+    await asyncio.to_thread(ctx.svc.crm.index)  # matching sees the current CRM before the transaction
+    key = ctx.msg.source_key
+
+    def work(s: Session) -> Reply:
+        fu = repos.followup_by_source(s, key)
+        if fu is None:
+            user = s.get(User, ctx.user.id)
+            assert user is not None
+            customer, why = find_customer(ctx, s, user, name)
+            if customer is None:
+                return Reply(why or texts.USAGE_QUOTE)
+            rec = NoteRecord(customer_mention=name, stage="quote", quote_sent=True, deal_amount=DealAmount(
+                value=value, basis="quote", text=rest) if value is not None else None)
+            fu = _new_followup(ctx, s, user, key, ctx.msg.text.strip(), rec, customer.id, None, None)
+        return reply_for(s, fu, ctx)
+
+    return await _run_once(ctx, work)
+
+
+async def _run_once(ctx: Context, work: Any) -> Reply:
+    """Run a keyed write; if the same message raced in twice, the retry finds the first one's rows."""
+    try:
+        return await ctx.svc.db.run(work)
+    except IntegrityError:  # the same message raced in twice: the first one won
+        return await ctx.svc.db.run(work)
 
 
 @router.note()

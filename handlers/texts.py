@@ -20,6 +20,7 @@ HELP = """我是销售助手，直接发拜访记录（文字或语音）我就�
 · 完成 <待办编号> — 标记待办完成，如：完成 12
 · 阶段 <商机编号> <阶段> — 如：阶段 3 报价
 · 回款 — 已签合同的未回款金额、下一期应收和逾期天数
+· 报价 <客户> [金额] — 记下报价已发出（48小时没回复会提醒）
 · 签约 <客户> <金额> [首付30% 下周五] — 记录签约和回款计划
 · 收款 <客户或合同号> <金额> — 记录收到的回款
 · 团队 — （主管）每个人的商机数和久未更新的商机
@@ -35,7 +36,7 @@ HELP = """我是销售助手，直接发拜访记录（文字或语音）我就�
 · 撤销 金额 ／ 撤销 阶段 — 只撤回记录对商机的某一项改动
 · 回答提问：直接回复序号，或「#12 1」回答记录 #12 的提问
 · 确认 — 确认最近一条记录无误
-英文别名：/help /deals /customer /todo /done /stage /receivables /sign /paid /team /fix /undo /confirm /new /unlinked /notthis /snooze /pushes /merge /release"""
+英文别名：/help /deals /customer /todo /done /stage /receivables /quote /sign /paid /team /fix /undo /confirm /new /unlinked /notthis /snooze /pushes /merge /release"""
 
 NOT_REGISTERED = "你还没有开通销售助手账号，请联系管理员开通（管理员命令：salesbot users add）。"
 EMPTY = "收到一条空消息。直接发拜访记录就能记下来，发送「帮助」查看所有命令。"
@@ -163,6 +164,7 @@ Q_CUSTOMER = "你说的是哪一家？\n{options}\n回复「#{fid} 序号」；�
 Q_SPLIT_NOTICE = "这条消息提到了几家客户（{names}），分不清哪些内容属于哪家，先没有关联客户。"
 NEW_DEAL_LINE = "  新建了商机 #{id}"
 NO_CUSTOMER = "未关联客户"
+USAGE_QUOTE = "用法：报价 <客户> [金额]，例如：报价 恒达 78万（记下报价已发出，48小时没回复会提醒）"
 DEFAULT_TODO = "跟进客户"  # the to-do `改 日期` adds to a record that had none
 CONTRACT_LINE = "  建了合同 #{id}（合同额 {amount}），回款计划发送「回款」查看"
 Q_NEW_DEAL = "「{customer}」已有赢单的商机。这次是新商机吗？回复「#{fid} 1」新建商机，「#{fid} 2」不是（只记跟进）"

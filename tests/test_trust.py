@@ -276,3 +276,17 @@ def test_talk_about_a_sample_machine_is_not_trial_evidence(bot: Bot) -> None:
     assert _get(bot, Deal, deal).stage == "quote"
     bot.say("zhang", "恒达的样机已经装好试了三天，刘工反馈稳定")
     assert _get(bot, Deal, deal).stage == "trial"
+
+
+def test_quote_command_stamps_the_deal_through_the_note_policy(bot: Bot) -> None:
+    deal = _deal(bot, 1, stage="needs", amount=500_000, kind="budget")
+    reply = bot.say("zhang", "报价 恒达 62万", msg_id="q1")
+    d = _get(bot, Deal, deal)
+    assert (d.stage, d.amount, d.amount_kind, d.quote_sent_at) == ("quote", 620_000, "quote", NOW)
+    assert f"商机 #{deal} 金额：50万 → 62万" in reply and "已发出" in reply
+    bot.say("zhang", "报价 恒达 62万", msg_id="q1")  # a redelivery records nothing twice
+    assert len(_followups(bot)) == 1
+    assert "用法" in bot.say("zhang", "报价") and "没看懂金额" in bot.say("zhang", "报价 恒达 很多")
+    bot.say("zhang", "撤销")
+    d = _get(bot, Deal, deal)
+    assert (d.stage, d.amount, d.quote_sent_at) == ("needs", 500_000, None)
