@@ -16,7 +16,8 @@ from .amounts import find_amounts
 from .clauses import split_clauses
 from .contacts import find_contacts, mention_spans
 from .dates import find_dates
-from .pains import find_competitors, find_pains
+from .competitors import find_competitors
+from .pains import find_pains
 from .stage import find_stage
 from .types import CustomerMention, FollowUpDraft
 

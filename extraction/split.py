@@ -21,7 +21,7 @@ from itertools import pairwise
 from .customers import CustomerIndex, _org_key
 from .lexload import load_table
 from .normalize import has_cjk, normalize_chars, parse_name
-from .pains import find_competitors
+from .competitors import find_competitors
 from .types import CustomerMention, Span
 
 
