@@ -60,7 +60,7 @@ class App:
 def build_app(settings: Settings, clock: Clock | None = None, db: Database | None = None) -> App:
     db = db or Database(settings.database.url, settings.database.echo)
     db.ensure_schema()
-    svc = Services(settings=settings, db=db, clock=clock or SystemClock(), crm=CrmIndex(db))
+    svc = Services(settings=settings, db=db, clock=clock or SystemClock(), crm=CrmIndex(db, settings.extraction.competitors))
     channels: dict[str, Channel] = {}
     dispatcher = Dispatcher(svc, build_router(), channels)
     return App(settings=settings, svc=svc, dispatcher=dispatcher, notifier=Notifier(svc, channels),

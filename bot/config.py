@@ -146,6 +146,20 @@ class MatchingSettings(_Section):
         return self
 
 
+class ExtractionSettings(_Section):
+    # Company-wide competitor brands: found in every note wherever they are mentioned, on top of
+    # those the extractor recognises by how they are talked about and those reps confirmed (改 竞品).
+    competitors: list[str] = Field(default_factory=list)
+
+    @field_validator("competitors")
+    @classmethod
+    def _names(cls, v: list[str]) -> list[str]:
+        names = [x.strip() for x in v if x.strip()]
+        if any(len(x) < 2 for x in names):
+            raise ValueError("competitor names need at least two characters")
+        return list(dict.fromkeys(names))
+
+
 class WecomSettings(_Section):
     enabled: bool = False
     corp_id: str = ""
@@ -200,6 +214,7 @@ class Settings(_Section):
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     matching: MatchingSettings = Field(default_factory=MatchingSettings)
+    extraction: ExtractionSettings = Field(default_factory=ExtractionSettings)
     wecom: WecomSettings = Field(default_factory=WecomSettings)
     dingtalk: DingtalkSettings = Field(default_factory=DingtalkSettings)
     speech: SpeechSettings = Field(default_factory=SpeechSettings)

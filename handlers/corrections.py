@@ -27,7 +27,9 @@ from store.records import DealAmount, ItemRec, NoteRecord, Option
 router = Router()
 
 _NUM = re.compile(r"#\s*(\d+)\s*")
-_FIX_FIELDS = {"客户": "customer", "日期": "date", "时间": "date", "金额": "amount", "钱": "amount"}
+_FIX_FIELDS = {"客户": "customer", "日期": "date", "时间": "date", "金额": "amount", "钱": "amount",
+               "竞品": "competitors"}
+_NONE = {"无", "没有", "空", "清空", "-"}
 _UNDO_FIELDS = {"金额": "amount", "阶段": "stage", "报价": "quote"}
 
 
@@ -155,9 +157,28 @@ def _fix_amount(ctx: Context, s: Session, fu: FollowUp, user: User, phrase: str)
     return reply_for(s, fu, ctx)
 
 
-@router.command("改", "/fix", glued=r"(客户|日期|时间|金额).*")
+def _fix_competitors(ctx: Context, s: Session, fu: FollowUp, user: User, phrase: str) -> Reply:
+    """The record's competitors are what the rep says; each becomes known for every later note."""
+    names = [] if phrase in _NONE else [n for n in re.split(r"[、,，;；\s]+|和|及", phrase) if len(n) >= 2]
+    if phrase not in _NONE and not names:
+        return Reply(texts.USAGE_FIX)
+    rec = NoteRecord.load(fu.extracted)
+    rec.competitors, rec.competitor_spans = list(dict.fromkeys(names)), []
+    fu.extracted = rec.dump()
+    fu.corrected = True
+    fu.corrections = [*fu.corrections, {"field": "competitors", "value": rec.competitors,
+                                        "by": ctx.msg.source_key, "at": ctx.svc.clock.now().isoformat()}]
+    s.add(fu)
+    repos.remember_competitors(s, rec.competitors, user.id)
+    return reply_for(s, fu, ctx)
+
+
+_FIXERS = {"date": _fix_date, "amount": _fix_amount, "competitors": _fix_competitors}
+
+
+@router.command("改", "/fix", glued=r"(客户|日期|时间|金额|竞品).*")
 async def fix(ctx: Context) -> Reply:
-    m = re.match(r"(客户|日期|时间|金额)\s*(.*)", ctx.args, re.DOTALL)
+    m = re.match(r"(客户|日期|时间|金额|竞品)\s*(.*)", ctx.args, re.DOTALL)
     if not m:
         return Reply(texts.USAGE_FIX)
     fid, value = _number(m.group(2))
@@ -171,7 +192,7 @@ async def fix(ctx: Context) -> Reply:
         fu = _record(s, ctx, fid)
         if fu is None:
             return _missing_reply(fid)
-        return (_fix_date if field == "date" else _fix_amount)(ctx, s, fu, _user(s, ctx), value)
+        return _FIXERS[field](ctx, s, fu, _user(s, ctx), value)
 
     return await ctx.svc.db.run(work)
 

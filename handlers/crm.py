@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 
 from sqlmodel import Session
@@ -29,8 +30,9 @@ def _ref(c: Customer) -> CustomerRef:
 
 
 class CrmIndex:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, competitors: Sequence[str] = ()) -> None:
         self._db = db
+        self._competitors = tuple(competitors)  # the company-wide list from config
         self._lock = threading.Lock()
         self._version: Any = None
         self._index: CustomerIndex | None = None
@@ -47,6 +49,10 @@ class CrmIndex:
                 self._index = CustomerIndex(refs)
                 self._version = version
             return self._index
+
+    def known_competitors(self) -> tuple[str, ...]:
+        """Config's company-wide brands and those reps confirmed (改 竞品), each once."""
+        return tuple(dict.fromkeys((*self._competitors, *self._db.call(repos.known_competitors))))
 
     def extract(self, text: str, ref_time: datetime) -> FollowUpDraft:
         from extraction.extractor import extract  # heavy (jieba): loaded on first note

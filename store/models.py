@@ -213,6 +213,16 @@ class Payment(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class KnownCompetitor(SQLModel, table=True):
+    """A competitor brand a rep confirmed (改 竞品): found in every later note (config adds more)."""
+
+    __tablename__ = "known_competitors"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    added_by_id: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class MediaBlob(SQLModel, table=True):
     """Audio of a voice message, kept once fetched so a restart never needs the platform again."""
 

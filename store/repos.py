@@ -23,6 +23,7 @@ from store.models import (
     Deal,
     FollowUp,
     InboxMessage,
+    KnownCompetitor,
     MediaBlob,
     StageChange,
     User,
@@ -640,6 +641,20 @@ def open_items(s: Session, assignee_ids: Iterable[int] | None) -> list[ActionIte
     return list(
         s.exec(q.order_by(col(ActionItem.due).is_(None), col(ActionItem.due), col(ActionItem.id)))
     )
+
+
+# ---------------------------------------------------------------- competitors
+
+
+def known_competitors(s: Session) -> list[str]:
+    """Competitor brands reps confirmed (改 竞品), oldest first."""
+    return list(s.exec(select(KnownCompetitor.name).order_by(col(KnownCompetitor.id))))
+
+
+def remember_competitors(s: Session, names: Iterable[str], user_id: int | None) -> None:
+    """Make confirmed brands known for every later note; a name already known is kept once."""
+    for name in names:
+        _insert_ignore(s, KnownCompetitor, {"name": name, "added_by_id": user_id, "created_at": utcnow()})
 
 
 # ---------------------------------------------------------------- inbox
