@@ -1,152 +1,667 @@
-"""Customer-side contact people (README §2 contacts).
+"""Customer-side contact people (README §2 contacts), with phone / WeChat written next to them.
 
-A contact is a surname + title (王总, 李厂长), a nickname (小林, 老徐, 刘姐) or an English
-given name (Kevin), optionally with a department/role written directly in front
-(采购部王总, 采购小赵).  Our own colleagues (让售后老徐…, 技术部张工把测试机送过去) and
-nameless roles (老板, 院长) are dropped; one entry per person, the most complete form.
+A contact is a person reference that carries a name, built from a few constructions:
+
+* surname + title / kinship word: 王总, 欧阳主任, 麦老板, 刘姐, 卓先生;
+* 小/老 + surname: 小林, 老王;
+* a full name with a title after it (钱立军经理) or a role before it (采购经理赵敏,
+  采购部主管 钱立军), or introduced as a person (对接人是孙晓峰, 名叫孙晓峰);
+* an English given name (Kevin, Linda), optionally with a romanised surname (Kevin Zhang).
+
+A department or role written directly in front stays part of the string (采购部王总, 品类经理Jerry,
+COO Ansel); one joined with 的 does not.  Matching runs on a same-length folded copy of the note
+(full-width → half-width, Traditional → Simplified, character by character), so 王總 / 張經理 are
+recognised while the string returned is the one written in the note.
+
+Names come from the surname list (lexicon/surnames.txt) and jieba word boundaries, never from a
+list of people: the surname must start a word and the title must end one, so 抓包工具 is not 包工
+and 老冷库 is not 老冷.  Our own colleagues (研发老赵, 我们技术部张工, 让技术员小宁…), people of
+other organisations (竞品的销售小王, a referrer: 通过X的Howard认识) and competitor brands that look
+like names (柳工, 徐工) are dropped.  One entry per person, in the most complete form: 赵经理 and
+钱总 merge into 采购经理赵敏 / 采购部主管钱立军 when the surname matches the one full name.
+
+Phones: a mobile, landline or WeChat id written after a contact in the same sentence is attached
+to it.  Phones are normalised to digits: a Chinese mobile to its 11 digits (a +86 / 86 country code
+is dropped), a landline to area code + number, and an extension (转 8, ext 8, -8, 分机8) as ``-8``:
+``021-5888 1234 转 8`` → ``02158881234-8``.  WeChat ids are kept as written (no spaces).
 """
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 from .lexload import load_list
-from .types import Span, TextItem
+from .types import Contact, Span, TextItem
+
+_CJK = "\u4e00-\u9fff"
+# sentence and clause ends: a phone is attached to a contact in the same sentence only
+_SENT_END = "。！？!?；;\n"
+_CLAUSE_END = _SENT_END + "，,、：:（）()"
+
+
+# ------------------------------------------------------------------ folding (same length)
 
 
 @lru_cache(maxsize=1)
-def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
-    surnames = sorted(load_list("surnames.txt"), key=len, reverse=True)
-    titles = [t for t in load_list("contact_titles.txt") if t not in ("老板",)]
-    # 总 is a title only when it does not start a word (总结, 总价, 总共 …)
-    titles = [t if t != "总" else "总(?![结价共部额体量数计算之是包账线装监体裁])" for t in titles]
-    prefixes = list(load_list("contact_prefixes.txt"))
-    stems = load_list("dept_stems.txt")
-    sn = "|".join(map(re.escape, surnames))
-    tt = "|".join(t if t.startswith("总(") else re.escape(t) for t in titles)
-    known = "(?:" + "|".join(map(re.escape, stems)) + ")(?:部门|部|科|处|中心|组)"
-    # any two-character stem + 部/科 also names a department (品控部, 信息科), except words
-    generic = (r"[\u4e00-\u9fff](?<![的们了和跟与说是在把给对从向及])"
-               r"[\u4e00-\u9fff](?<![总内全局外本干东西南北中专学])(?:部|科)")
-    dept = f"(?:{known}|{generic})"
-    role = "|".join(map(re.escape, prefixes)) + "|主管|专员|负责人|对接人"
-    prefix = rf"(?P<pre>(?:{dept})?(?:{role})?)"
-    person = (
-        rf"(?P<person>(?:{sn})(?:{tt})"           # 王总, 欧阳经理
-        rf"|[小老](?:{sn})(?![\u4e00-\u9fff]{{0,0}}[总工])"  # 小赵, 老徐
-        rf"|(?:{sn})[姐哥](?!们)"
-        rf"|[A-Z][a-z]{{2,11}}(?![A-Za-z]))"      # Kevin
+def _t2s_chars() -> dict[str, str]:
+    """Traditional → Simplified, one character to one character (keeps offsets valid)."""
+    table: dict[str, str] = {}
+    try:
+        import opencc  # opencc-python-reimplemented ships the character table
+        path = Path(opencc.__file__).parent / "dictionary" / "TSCharacters.txt"
+        for line in path.read_text(encoding="utf-8").splitlines():
+            parts = line.split("\t")
+            if len(parts) == 2 and len(parts[0]) == 1:
+                tgt = parts[1].split()[0]
+                if len(tgt) == 1:
+                    table[parts[0]] = tgt
+    except (ImportError, OSError):  # pragma: no cover - a small table keeps the titles working
+        table = dict(zip("總經長張陳楊黃趙劉孫吳鄭馮蔣葉賈謝韓", "总经长张陈杨黄赵刘孙吴郑冯蒋叶贾谢韩"))
+    return table
+
+
+@lru_cache(maxsize=1)
+def _fold_table() -> dict[int, str]:
+    """str.translate table: full-width ASCII → ASCII, ideographic space → space, T → S."""
+    table = {ord(k): v for k, v in _t2s_chars().items()}
+    for cp in range(0xFF01, 0xFF5F):
+        table[cp] = chr(cp - 0xFEE0)
+    table[0x3000] = " "
+    return table
+
+
+def fold(text: str) -> str:
+    """Same-length copy for matching (full-width → half-width, Traditional → Simplified)."""
+    return text.translate(_fold_table())
+
+
+# ------------------------------------------------------------------ lexicons
+
+
+@dataclass(frozen=True)
+class _Lex:
+    single: frozenset[str]
+    compound: frozenset[str]
+    title_re: re.Pattern[str]
+    strong_title_re: re.Pattern[str]
+    prefix_re: re.Pattern[str]
+    eng_prefix_re: re.Pattern[str]
+    stop: frozenset[str]
+    follow_re: re.Pattern[str]
+    not_names: frozenset[str]
+    brands: frozenset[str]
+    english_names: frozenset[str]
+    english_stop: frozenset[str]
+    roman_surnames: frozenset[str]
+    our_side_re: re.Pattern[str]
+    arranged_re: re.Pattern[str]
+    other_org_re: re.Pattern[str]
+
+
+def _alt(words: Iterable[str]) -> str:
+    return "|".join(map(re.escape, sorted(set(words), key=len, reverse=True)))
+
+
+@lru_cache(maxsize=1)
+def _lex() -> _Lex:
+    surnames = load_list("surnames.txt")
+    single = frozenset(s for s in surnames if len(s) == 1)
+    compound = frozenset(s for s in surnames if len(s) == 2)
+    titles = [t for t in load_list("contact_titles.txt") if t != "总"]
+    # 总 is a title only when it does not start a word (总结, 总价 …); jieba checks the rest
+    tt = _alt(titles) + "|总(?![结价共部额体量数计算之是包账线装监体裁])"
+    strong = "总经理|总监|总|经理|主任|老板|厂长|院长|科长|部长|处长|主管|先生|女士"
+    depts = list(load_list("dept_stems.txt"))
+    stems = depts + list(load_list("contact_role_stems.txt"))
+    dept = (rf"(?:(?:{_alt(depts)})(?:部门|部|科|处|中心|组|室)?"
+            # any two-character stem + 部/科/室 also names a department (技工室, 器械科)
+            rf"|[{_CJK}](?<![的们了和跟与说是在把给对从向及])[{_CJK}](?<![总内全局外本干东西南北中专学])(?:部|科|室))")
+    roles = _alt(load_list("contact_roles.txt"))
+    fixed = _alt(load_list("contact_prefixes.txt"))
+    prefix = rf"(?:{dept})?(?:(?:{_alt(stems)})?(?:{roles}))?|{fixed}"
+    prefix_re = re.compile(rf"(?:{prefix})(?:\s?)")
+    eng_roles = "VP|CEO|COO|CTO|CFO|CIO|CMO|CPO|GM|HR|PM|IT|BD|Manager|Director|Buyer"
+    eng_prefix_re = re.compile(rf"(?:(?:{dept})?(?:{eng_roles})|(?:{prefix}))(?:\s?)")
+    stop = frozenset(load_list("contact_name_stop.txt"))
+    follow_re = re.compile("(?:" + _alt(load_list("contact_name_follow.txt")) + ")")
+    our = list(load_list("our_side_cues.txt"))
+    our_side_re = re.compile(
+        "(?:" + _alt(our) + f"|(?<![{_CJK}A-Za-z0-9])(?:本公司|公司)的?)$")
+    staff = list(load_list("team_cues.txt")) + list(load_list("contact_our_staff.txt"))
+    arranged_re = re.compile(rf"(?:让|派|安排|叫)(?:我们的?|公司的?|我司的?|我方的?)?(?:{_alt(staff)})+\s?$")
+    others = list(load_list("contact_other_org.txt")) + list(load_list("competitors.txt"))
+    other_org_re = re.compile(rf"(?:{_alt(others)})(?:那边|公司|厂家)?的?(?:销售|业务员|业务|代表)?$")
+    roman: set[str] = set()
+    try:
+        from pypinyin import lazy_pinyin
+        for s in surnames:
+            roman.add("".join(lazy_pinyin(s)).capitalize())
+    except ImportError:  # pragma: no cover
+        pass
+    roman.update("Wong Chan Cheung Lee Ho Ng Lau Leung Tan Lim Chang Lin Tsai Hsu Kuo Yeung Chow Chiu "
+                 "Kwok Fung Tang Yip Mak Tse Lam Cheng Teo Goh Koh".split())
+    return _Lex(
+        single=single, compound=compound,
+        title_re=re.compile(f"(?:{tt})"),
+        strong_title_re=re.compile(f"(?:{strong})"),
+        prefix_re=prefix_re, eng_prefix_re=eng_prefix_re,
+        stop=stop, follow_re=follow_re,
+        not_names=frozenset(load_list("not_names.txt")),
+        brands=frozenset(load_list("competitors.txt")),
+        english_names=frozenset(load_list("english_names.txt")),
+        english_stop=frozenset(w.lower() for w in load_list("english_stopwords.txt")),
+        roman_surnames=frozenset(roman),
+        our_side_re=our_side_re, arranged_re=arranged_re, other_org_re=other_org_re,
     )
-    main = re.compile(prefix + person)
-    return main, re.compile(rf"^(?:{sn})"), re.compile(tt)
 
 
-@lru_cache(maxsize=1)
-def _english_names() -> frozenset[str]:
-    return frozenset(load_list("english_names.txt"))
+# ------------------------------------------------------------------ jieba word boundaries
+
+# jieba cuts each run of these characters independently, so cutting one run gives the same
+# words as cutting the whole note
+_RUN_RE = re.compile(r"[\u4E00-\u9FD5a-zA-Z0-9+#&\._%\-]+")
 
 
-def _cjk_context(text: str, a: int, b: int) -> bool:
-    """The word touches Chinese on its right (Kevin说, Kevin的) or sits between Chinese."""
-    nxt = text[b:b + 1]
-    return bool(nxt) and "\u4e00" <= nxt <= "\u9fff"
+_WIN = 14   # characters cut on each side of a position
+_EDGE = 6   # characters next to a window edge that are not trusted
+_GLUE_AFTER = "和说也还都的在跟就又对让把给是要会"
+_GLUE_BEFORE = "的了和跟与给见找约"
 
 
-def _is_word(s: str) -> bool:
-    return s in _not_names()
+class _Bounds:
+    """Word boundaries of the folded note, computed lazily per run (most runs are never cut)."""
+
+    __slots__ = ("_done", "_runs", "_set", "_starts", "_tokens", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._runs = [(m.start(), m.end()) for m in _RUN_RE.finditer(text)]
+        self._starts = [a for a, _ in self._runs]
+        self._done: list[tuple[int, int]] = []
+        self._set: set[int] = set()
+        self._tokens: dict[int, int] = {}  # token start -> token end
+
+    def _run_of(self, pos: int) -> int:
+        """Index of the run containing `pos` (a run's end counts), or -1."""
+        k = bisect_right(self._starts, pos) - 1
+        if k >= 0 and pos <= self._runs[k][1]:
+            return k
+        return -1
+
+    def _ensure(self, pos: int) -> None:
+        """Cut the words around `pos`: a window of the run (jieba's choice settles within a few
+        characters, so only the window's inner part is trusted), or the whole run if short."""
+        if any(lo <= pos <= hi for lo, hi in self._done):
+            return
+        k = self._run_of(pos)
+        if k < 0:
+            return
+        a, b = self._runs[k]
+        wa, wb = max(a, pos - _WIN), min(b, pos + _WIN)
+        from .segment import cut
+        p = wa
+        for tok in cut(self.text[wa:wb]):
+            self._set.add(p)
+            self._tokens[p] = p + len(tok)
+            p += len(tok)
+        self._set.add(wb)
+        # trusted part: all of it at a run edge, else away from the cut edges
+        self._done.append((wa if wa == a else wa + _EDGE, wb if wb == b else wb - _EDGE))
+
+    def at(self, pos: int) -> bool:
+        """True when `pos` is a word boundary (or not inside a run at all)."""
+        if pos <= 0 or pos >= len(self.text):
+            return True
+        k = self._run_of(pos)
+        if k < 0 or pos == self._runs[k][0] or pos == self._runs[k][1]:
+            return True
+        self._ensure(pos)
+        return pos in self._set
+
+    def end_ok(self, pos: int) -> bool:
+        """A name may end at `pos`: a boundary, or jieba glued one particle to it (王总|和 → 总和)."""
+        return self.at(pos) or (pos < len(self.text) and self.text[pos] in _GLUE_AFTER and self.at(pos + 1))
+
+    def start_ok(self, pos: int) -> bool:
+        """A name may start at `pos`: a boundary, or jieba glued a particle in front (的|王)."""
+        return self.at(pos) or (pos > 0 and self.text[pos - 1] in _GLUE_BEFORE and self.at(pos - 1))
+
+    def token(self, pos: int) -> tuple[int, int] | None:
+        """The token that starts at `pos`, if any."""
+        self._ensure(pos)
+        end = self._tokens.get(pos)
+        return (pos, end) if end is not None else None
 
 
-@lru_cache(maxsize=1)
-def _not_names() -> frozenset[str]:
-    return frozenset(load_list("not_names.txt"))
+# ------------------------------------------------------------------ candidates
 
 
-@lru_cache(maxsize=1)
-def _english_stop() -> frozenset[str]:
-    return frozenset(w.lower() for w in load_list("english_stopwords.txt"))
+@dataclass
+class _Cand:
+    start: int            # with the prefix
+    pstart: int           # the person part
+    end: int
+    kind: str             # title | full | nick | en
+    surname: str = ""
+    given: str = ""       # given name (full Chinese names, English given name)
+    title: str = ""
+    spans: list[Span] = field(default_factory=list)
+
+    @property
+    def plen(self) -> int:
+        return self.end - self.pstart
 
 
-@lru_cache(maxsize=1)
-def _arranged_re() -> re.Pattern[str]:
-    team = "|".join(map(re.escape, load_list("team_cues.txt")))
-    return re.compile(rf"(?:让|派|安排|叫)(?:我们的?|公司的?|我司的?)?(?:{team})+$")
+def _surname_at(s: str, i: int, lex: _Lex) -> str:
+    if s[i:i + 2] in lex.compound:
+        return s[i:i + 2]
+    if s[i:i + 1] in lex.single:
+        return s[i]
+    return ""
 
 
-@lru_cache(maxsize=1)
-def _our_side_re() -> re.Pattern[str]:
-    cues = load_list("our_side_cues.txt")
-    return re.compile("(?:" + "|".join(map(re.escape, cues)) + ")$")
+def _given_name(s: str, j: int, lex: _Lex, bounds: _Bounds, limit: int) -> int:
+    """Length (0-2) of a given name starting at `j`: single-character words that are not
+    function words (jieba leaves unknown names in single characters), or one two-character word
+    that jieba knows as a whole (晓峰)."""
+    whole = bounds.token(j - 1) if j > 0 and len(s[j - 1:j]) == 1 else None
+    if whole is None and j >= 2:
+        whole = bounds.token(j - 2)  # a compound surname
+    if whole is not None and j < whole[1] <= j + limit and _rare(s[whole[0]:whole[1]]):
+        # jieba knows the whole name as one word (李文博)
+        g = whole[1] - j
+        return g if all(_name_char(c, lex) for c in s[j:j + g]) else 0
+    n = 0
+    while n < limit and j + n < len(s):
+        ch = s[j + n]
+        if not _name_char(ch, lex):
+            break
+        tok = bounds.token(j + n)
+        if tok is None:
+            break
+        if tok[1] - tok[0] == 1:
+            n += 1
+            continue
+        if n == 0 and tok[1] - tok[0] == 2 and not lex.follow_re.match(s, j) \
+                and s[tok[0]:tok[1]] not in lex.not_names:
+            return 2 if all(_name_char(c, lex) for c in s[j:j + 2]) else 0
+        break
+    if n and lex.follow_re.match(s, j + n - 1) and n == 2:
+        n = 1  # "赵敏说": the second character starts a follow word
+    return n
 
 
-# prefixes that by themselves mark our own department
+_RARE_FREQ = 20  # jieba knows some names (李文博: 7); ordinary words are far more frequent (常驻: 462)
+
+
+def _rare(word: str) -> bool:
+    """A dictionary word rare enough to be a person's name rather than a common word."""
+    from .segment import tokenizer
+    return (tokenizer().FREQ.get(word) or 0) <= _RARE_FREQ
+
+
+# common in given names although they are also everyday words (邬国栋, 孙家明, 王大伟)
+_NAME_OK = frozenset("国家天正大小新年春")
+
+
+def _name_char(ch: str, lex: _Lex) -> bool:
+    """A character that can stand in a given name."""
+    return "\u4e00" <= ch <= "\u9fff" and (ch not in lex.stop or ch in _NAME_OK)
+
+
+def _chinese(s: str, lex: _Lex, bounds: _Bounds) -> list[_Cand]:
+    """Every Chinese person-like mention (ours and theirs), without prefixes yet."""
+    out: list[_Cand] = []
+    n = len(s)
+    i = 0
+    while i < n:
+        ch = s[i]
+        if not ("\u4e00" <= ch <= "\u9fff"):
+            i += 1
+            continue
+        # 小林 / 老王
+        if ch in "小老":
+            sn = _surname_at(s, i + 1, lex)
+            if sn and len(sn) == 1:
+                e = i + 2
+                if s[i:e] not in lex.not_names and bounds.start_ok(i) and bounds.end_ok(e) and s[i:e] not in lex.not_names \
+                        and not _nick_is_word(s, e):
+                    out.append(_Cand(i, i, e, "nick", surname=sn))
+        sn = _surname_at(s, i, lex)
+        if sn:
+            j = i + len(sn)
+            best: _Cand | None = None
+            m = lex.title_re.match(s, j)
+            if m:
+                if bounds.start_ok(i) and bounds.end_ok(m.end()):
+                    best = _Cand(i, i, m.end(), "title", surname=sn, title=m.group(0))
+            else:
+                # a full name: only worth the word boundaries when a title follows within two
+                # characters or a role / introducing word stands right in front
+                titled = any(lex.title_re.match(s, j + g) for g in (1, 2))
+                named = _INTRO_RE.search(s, max(0, i - 6), i) or _ROLE_END_RE.search(s, max(0, i - 8), i) \
+                    or (_left_edge(s, i) and any(_SPEECH_RE.match(s, j + g) for g in (1, 2)))
+                g = _given_name(s, j, lex, bounds, 2) if (titled or named) and bounds.start_ok(i) else 0
+                if g:
+                    m2 = lex.title_re.match(s, j + g)
+                    # "没弄成禹经理": a one-character given name that is itself a surname is
+                    # the person only after a clear left edge
+                    loose = g == 1 and s[j] in lex.single and not _left_edge(s, i)
+                    if m2 and bounds.end_ok(m2.end()) and m2.group(0) not in ("姐", "哥", "工") and not loose:
+                        best = _Cand(i, i, m2.end(), "full", surname=sn, given=s[j:j + g], title=m2.group(0))
+                    elif named:
+                        best = _Cand(i, i, j + g, "bare", surname=sn, given=s[j:j + g])
+            if best is not None:
+                out.append(best)
+        elif not sn and ch not in lex.stop and ch not in "小老" and _left_edge(s, i):
+            # a surname missing from the list: a one-character word + a strong title, right
+            # after a clear left edge (start, punctuation, 的/了/跟/和/见 …)
+            m = lex.strong_title_re.match(s, i + 1)
+            if m and bounds.at(i) and bounds.at(i + 1) and bounds.at(m.end()):
+                out.append(_Cand(i, i, m.end(), "title", surname=ch, title=m.group(0)))
+        i += 1
+    return out
+
+
+def _left_edge(s: str, i: int) -> bool:
+    """Position `i` clearly starts a name: text start, punctuation or a short linking word."""
+    return i == 0 or s[i - 1] in "的了们跟和与给找见约问是说位 " + _CLAUSE_END
+
+
+def _nick_is_word(s: str, e: int) -> bool:
+    """小时 / 小程序 style words: 小X followed by a character that makes it a word."""
+    return e < len(s) and s[e] in "时程区组型批"
+
+
+_EN_RE = re.compile(r"(?<![A-Za-z0-9_@.])[A-Z][a-z]{1,11}(?![A-Za-z0-9_])")
+
+
+def _english(s: str, lex: _Lex) -> list[_Cand]:
+    """Capitalised given names, with a romanised surname after them when there is one (Kevin Zhang)."""
+    out: list[_Cand] = []
+    words = list(_EN_RE.finditer(s))
+    used_as_surname: set[int] = set()
+    for k, m in enumerate(words):
+        if m.start() in used_as_surname:
+            continue
+        first = m.group(0)
+        if first.lower() in lex.english_stop:
+            continue
+        nxt = words[k + 1] if k + 1 < len(words) else None
+        adjacent = nxt is not None and s[m.end():nxt.start()] == " "
+        prev_adjacent = k > 0 and s[words[k - 1].end():m.start()] == " " \
+            and words[k - 1].group(0).lower() not in lex.english_stop
+        if adjacent and nxt is not None and nxt.group(0) in lex.roman_surnames:
+            used_as_surname.add(nxt.start())
+            out.append(_Cand(m.start(), m.start(), nxt.end(), "en", given=first, surname=nxt.group(0)))
+            continue
+        if (adjacent and nxt is not None and nxt.group(0).lower() not in lex.english_stop) or prev_adjacent:
+            if first not in lex.english_names:
+                continue  # "Lumina Textiles": a multi-word name of a company or product
+        out.append(_Cand(m.start(), m.start(), m.end(), "en", given=first))
+    return out
+
+
+# ------------------------------------------------------------------ context
+
+
+def _prefix_start(s: str, c: _Cand, lex: _Lex, bounds: _Bounds) -> int:
+    """Start of the department / role written directly in front of the person (or pstart)."""
+    lo = max(0, c.pstart - 16)
+    pat = lex.eng_prefix_re if c.kind == "en" else lex.prefix_re
+    for k in range(lo, c.pstart):
+        if pat.fullmatch(s, k, c.pstart) and bounds.at(k) and not s[k].isspace():
+            return k
+    return c.pstart
+
+
+_INTRO_RE = re.compile(r"(?:名叫|叫做|叫|名字是|姓名|对接人是|负责人是|联系人是|接口人是|对接人为|负责人为"
+                       r"|联系人为|对接人|负责人|联系人|接口人)[：:]?\s?$")
+_ROLE_END_RE = re.compile(r"(?:经理|总监|主管|专员|负责人|对接人|联系人|接口人|工程师|主任|助理|总|总裁|董事长"
+                          r"|创始人|合伙人|店长|厂长|院长|科长|部长|处长|顾问|VP|CEO|COO|CTO|CFO|部|科|室)\s?$")
+# a bare full name as the subject of what the customer said (孙晓峰说…, 郑宇表示…)
+_SPEECH_RE = re.compile(r"(?:说|表示|觉得|认为|反馈|提到|提出|答应|同意|希望|担心|嫌|抱怨|问|回复|确认)")
+_REFERRER_BEFORE = re.compile(r"(?:通过|经由|经过|经)[^" + _SENT_END + "，,]{0,16}$")
+_REFERRER_AFTER = re.compile(r"^[^" + _SENT_END + "，,]{0,6}?(?:认识|介绍|引荐|牵线|推荐)")
+_REFERRER_DIRECT = re.compile(r"^(?:介绍|推荐|引荐)(?:过来|来|的|给|了我们)")
+_REFERRER_NAMED = re.compile(r"(?:介绍人|推荐人|引荐人)(?:是|为|：|:)?[^，。；,;]{0,8}$")
 _OUR_PREFIX = re.compile(r"^(?:售后|财务|研发|实施|技术支持|客服)")
+# a customer's finance head (财务总监吴敏) is theirs; 财务刘会计 is our accountant
+_SENIOR_FINANCE = re.compile(r"^财务(?:部)?(?:总监|经理|负责人|主管|VP|总)")
 # a person followed by a delivery/visit verb phrase is our colleague doing our task
 _OUR_TASK_AFTER = re.compile(r"^(?:把|去|过去|带|送|上门|负责|跟进)")
 
 
+def _is_ours(s: str, c: _Cand, lex: _Lex, our_task_people: bool) -> bool:
+    a, pre = c.start, s[c.start:c.pstart]
+    before = s[max(0, a - 10):a]
+    intro = c.kind == "bare" and bool(_INTRO_RE.search(s[max(0, c.pstart - 6):c.pstart]))
+    if lex.arranged_re.search(before):
+        return True
+    if lex.our_side_re.search(before[-6:]):
+        # 叫 names the person in "他们采购叫孙晓峰", it does not send a colleague
+        return not (intro and before.endswith("叫"))
+    if (_OUR_PREFIX.match(pre) and not _SENIOR_FINANCE.match(pre)) or (not pre and _OUR_PREFIX.match(s[c.pstart:c.end])):
+        return True
+    if (our_task_people and pre and ("部" in pre or "科" in pre)
+            and _OUR_TASK_AFTER.match(s[c.end:c.end + 2])
+            and re.search(r"(?:前|之前|以前|明天|后天|今天)$", s[max(0, a - 3):a])):
+        return True  # "下周三前技术部张工把测试机送过去": a department person doing our task
+    return False
+
+
+def _is_other_org(s: str, c: _Cand, lex: _Lex) -> bool:
+    a = c.start
+    sent_start = max((s.rfind(ch, 0, a) for ch in _SENT_END), default=-1) + 1
+    before = s[sent_start:a]
+    after = s[c.end:c.end + 12]
+    if lex.other_org_re.search(before[-14:]):
+        return True
+    if _REFERRER_NAMED.search(before[-14:]) or _REFERRER_DIRECT.match(after):
+        return True
+    return bool(_REFERRER_BEFORE.search(before) and _REFERRER_AFTER.match(after))
+
+
+def _valid(s: str, c: _Cand, lex: _Lex) -> bool:
+    """Reject words that only look like names."""
+    person = s[c.pstart:c.end]
+    if person in lex.brands:
+        return False  # 柳工 / 徐工: a brand, listed as a competitor
+    if c.kind == "en":
+        if c.given not in lex.english_names:
+            nxt = s[c.end:c.end + 1]
+            if not (nxt and "\u4e00" <= nxt <= "\u9fff") and c.start == c.pstart:
+                return False  # a capitalised word inside English text ("Met", "Today")
+        return True
+    if person in lex.not_names or person[:2] in lex.not_names:
+        return False
+    if c.kind == "nick" and person in lex.not_names:
+        return False
+    if c.kind == "bare":
+        # a bare full name needs a role in front or a word that introduces a person
+        pre = s[c.start:c.pstart]
+        head = s[max(0, c.pstart - 6):c.pstart]
+        if not (_INTRO_RE.search(head) or (pre and _ROLE_END_RE.search(pre))
+                or (_left_edge(s, c.pstart) and _SPEECH_RE.match(s, c.end))):
+            return False
+        # and must end where a word ends: punctuation, a follow word (说, 负责 …) or the text end
+        e = c.end
+        if e < len(s) and "\u4e00" <= s[e] <= "\u9fff" and not lex.follow_re.match(s, e):
+            return False
+    return True
+
+
+# ------------------------------------------------------------------ phones / WeChat
+
+_MOBILE = r"(?:\+?86[\s-]?)?1[3-9]\d(?:[\s-]?\d{4}){2}"
+_LANDLINE = r"(?:\(?0\d{2,3}\)?[\s-]?)\d{3,4}[\s-]?\d{4}(?:\s*(?:转|ext\.?|EXT\.?|x|分机|-)\s*\d{1,5})?"
+_PHONE_RE = re.compile(rf"(?<![\d+])(?:{_MOBILE}|{_LANDLINE})(?!\d)")
+_WECHAT_RE = re.compile(r"(?:微信号?|WeChat|wechat|Wechat|vx|VX|wx|WX|V信)\s*(?:号)?\s*(?:是|为|:|：)?\s*"
+                        r"([A-Za-z][A-Za-z0-9_-]{4,19}|1[3-9]\d{9})(?![A-Za-z0-9_-])")
+
+
+_MAYBE_PHONE = re.compile(r"\d{3}|微信|wx|WX|vx|VX|V信|[Ww]e[Cc]hat")
+
+
+def normalize_phone(raw: str) -> str:
+    """Digits only; +86/86 before a mobile dropped; an extension as '-N' (02158881234-8)."""
+    ext = ""
+    m = re.search(r"(?:转|ext\.?|EXT\.?|x|分机)\s*(\d{1,5})$", raw)
+    body = raw
+    if m:
+        ext, body = m.group(1), raw[:m.start()]
+    digits = re.sub(r"\D", "", body)
+    if not m and raw.lstrip("(").startswith("0"):
+        # "021-5888-1234-8": a trailing 1-5 digit group after a full number is an extension
+        g = re.findall(r"\d+", body)
+        if len(g) >= 3 and len(g[-1]) <= 5 and len("".join(g[:-1])) >= 10:
+            ext, digits = g[-1], "".join(g[:-1])
+    if len(digits) == 13 and digits.startswith("86") and digits[2] == "1":
+        digits = digits[2:]
+    return digits + (f"-{ext}" if ext else "")
+
+
+def find_phones(text: str, folded: str | None = None) -> list[tuple[Span, str, str]]:
+    """(span, kind 'phone'|'wechat', normalised value) for every phone / WeChat id in the note."""
+    s = folded if folded is not None else fold(text)
+    out: list[tuple[Span, str, str]] = []
+    for m in _WECHAT_RE.finditer(s):
+        out.append((Span(m.start(), m.end()), "wechat", m.group(1)))
+    for m in _PHONE_RE.finditer(s):
+        if any(sp.start <= m.start() < sp.end for sp, _, _ in out):
+            continue
+        val = normalize_phone(m.group(0))
+        if len(val.split("-")[0]) >= 10:
+            out.append((Span(m.start(), m.end()), "phone", val))
+    out.sort(key=lambda x: x[0].start)
+    return out
+
+
+# ------------------------------------------------------------------ main
+
+
+@lru_cache(maxsize=32)
+def _analyse(text: str, blocked: tuple[tuple[int, int], ...],
+             our_task_people: bool) -> tuple[tuple[Span, ...], tuple[Contact, ...]]:
+    lex = _lex()
+    s = fold(text)
+    bounds = _Bounds(s)
+    phones = find_phones(text, s) if _MAYBE_PHONE.search(s) else []
+    blk = list(blocked) + [(sp.start, sp.end) for sp, _, _ in phones]
+
+    def hit(a: int, b: int) -> bool:
+        return any(not (b <= x or a >= y) for x, y in blk)
+
+    cands = [c for c in _chinese(s, lex, bounds) + _english(s, lex) if not hit(c.pstart, c.end)]
+    # overlapping mentions: keep the longest person part (钱立军经理 over 军经理)
+    cands.sort(key=lambda c: (-c.plen, c.pstart))
+    chosen: list[_Cand] = []
+    for c in cands:
+        if all(c.end <= o.pstart or c.pstart >= o.end for o in chosen):
+            chosen.append(c)
+    chosen.sort(key=lambda c: c.pstart)
+    for c in chosen:
+        k = _prefix_start(s, c, lex, bounds)
+        if not hit(k, c.pstart):
+            c.start = k
+    mentions = tuple(Span(c.start, c.end) for c in chosen if c.kind != "bare" or _valid(s, c, lex))
+    kept = [c for c in chosen
+            if _valid(s, c, lex) and not _is_ours(s, c, lex, our_task_people) and not _is_other_org(s, c, lex)]
+    merged = _dedupe(s, kept)
+    contacts = tuple(_attach(text, s, merged, phones))
+    return mentions, contacts
+
+
+def _same_person(a: _Cand, b: _Cand, s: str) -> bool:
+    """b is another mention of a (a is at least as complete)."""
+    ta, tb = s[a.pstart:a.end], s[b.pstart:b.end]
+    if a.kind == "en" or b.kind == "en":
+        return a.kind == b.kind and a.given == b.given and (not b.surname or a.surname == b.surname)
+    if ta == tb or s[a.start:a.end].endswith(s[b.start:b.end]):
+        return True
+    if a.surname != b.surname:
+        return False
+    if a.given and b.given:
+        return a.given == b.given
+    return bool(a.given) and not b.given
+
+
+def _dedupe(s: str, items: list[_Cand]) -> list[_Cand]:
+    """One entry per person: the most complete form, in order of first mention."""
+    # the full names per surname: a bare 钱总 only merges when one full name has that surname
+    fulls: dict[str, set[str]] = {}
+    for c in items:
+        if c.given and c.kind != "en":
+            fulls.setdefault(c.surname, set()).add(c.given)
+    groups: list[list[_Cand]] = []
+    for c in items:
+        for g in groups:
+            rep = max(g, key=lambda x: _rank(s, x))
+            a, b = (rep, c) if _rank(s, rep) >= _rank(s, c) else (c, rep)
+            if not b.given and b.kind != "en" and len(fulls.get(b.surname, ())) > 1:
+                if not s[a.start:a.end].endswith(s[b.start:b.end]):
+                    continue
+            if _same_person(a, b, s):
+                g.append(c)
+                break
+        else:
+            groups.append([c])
+    out = []
+    for g in groups:
+        best = max(g, key=lambda x: _rank(s, x))
+        first = min(x.start for x in g)
+        best.spans = [Span(x.start, x.end) for x in g]
+        out.append((first, best))
+    return [c for _, c in sorted(out, key=lambda x: x[0])]
+
+
+def _rank(s: str, c: _Cand) -> tuple[int, int, int]:
+    """Completeness: a full name beats a title form; then the longer string; then the earlier."""
+    return (1 if (c.given and c.kind != "en") or c.surname else 0, c.end - c.start, -c.start)
+
+
+def _attach(text: str, s: str, items: list[_Cand], phones: list[tuple[Span, str, str]]) -> list[Contact]:
+    """Contacts with the phone / WeChat written right after one of their mentions."""
+    got: dict[int, dict[str, str]] = {}
+    for sp, kind, val in phones:
+        best: tuple[int, int] | None = None  # (distance, item index)
+        for idx, c in enumerate(items):
+            for m in c.spans:
+                if m.end <= sp.start:
+                    gap = s[m.end:sp.start]
+                    dist = len(gap)
+                elif sp.end <= m.start:
+                    gap = s[sp.end:m.start]
+                    dist = len(gap) + 12  # a number before the name: only when very close
+                else:
+                    continue
+                if dist > 24 or any(ch in _SENT_END for ch in gap):
+                    continue
+                if best is None or dist < best[0]:
+                    best = (dist, idx)
+        if best is not None:
+            got.setdefault(best[1], {}).setdefault(kind, val)
+    return [Contact(text[c.start:c.end], Span(c.start, c.end),
+                    phone=got.get(i, {}).get("phone"), wechat=got.get(i, {}).get("wechat"))
+            for i, c in enumerate(items)]
+
+
+def _key(blocked: Iterable[Span]) -> tuple[tuple[int, int], ...]:
+    return tuple(sorted((b.start, b.end) for b in blocked))
+
+
 def mention_spans(text: str, blocked: Iterable[Span] = ()) -> list[Span]:
     """Spans of every person-like mention (ours and theirs, repeats included)."""
-    main, _, _ = _patterns()
-    blk = [(s.start, s.end) for s in blocked]
-    return [Span(*m.span()) for m in main.finditer(text)
-            if not any(not (m.end() <= s or m.start() >= e) for s, e in blk)]
+    return list(_analyse(text, _key(blocked), True)[0])
 
 
 def find_contacts(text: str, blocked: Iterable[Span] = (), *, our_task_people: bool = True) -> list[TextItem]:
-    """Contacts in order of first mention; `blocked` spans (customer name, dates) are skipped."""
-    main, _, _ = _patterns()
-    blk = [(s.start, s.end) for s in blocked]
-    found: list[TextItem] = []
-    for m in main.finditer(text):
-        a, b = m.span()
-        pa, pb = m.span("person")
-        person = m.group("person")
-        if any(not (pb <= s or pa >= e) for s, e in blk):
-            continue
-        if person[0].isascii():
-            if person.lower() in _english_stop():
-                continue
-            if person not in _english_names() and not _cjk_context(text, pa, pb):
-                continue  # a capitalised word inside English text ("Met", "Today")
-            # part of a longer Latin token or a product name (e.g. "Apex", "ProMax")
-            if pa > 0 and text[pa - 1].isascii() and text[pa - 1].isalpha():
-                continue
-        else:
-            if _is_word(person[:2]) or _is_word(person):
-                continue
-            # 老板 / 院长 style roles are excluded by the title list; 小X must not be a longer word
-            if person[0] in "小老" and len(person) == 2 and pb < len(text) and text[pb] in "时程区组型批":
-                continue
-        pre = m.group("pre") or ""
-        before = text[max(0, a - 4):a]
-        if _arranged_re().search(text[max(0, a - 10):a]):
-            continue  # "让售后工程师小吴…": a colleague the rep sends
-        if _our_side_re().search(before) or _OUR_PREFIX.match(pre) or _OUR_PREFIX.match(person):
-            continue
-        # "下周三前技术部张工把测试机送过去": a department person doing our delivery task
-        if (our_task_people and pre and ("部" in pre or "科" in pre)
-                and _OUR_TASK_AFTER.match(text[b:b + 2])
-                and re.search(r"(?:前|之前|以前|明天|后天|今天)$", text[max(0, a - 3):a])):
-            continue
-        # a prefix that is a department must not run into the previous word ("和生产部")
-        found.append(TextItem(text[a:b], Span(a, b)))
-    return _dedupe(found)
+    """Customer-side contacts in order of first mention; `blocked` spans (customer, dates) are skipped.
 
-
-def _dedupe(items: list[TextItem]) -> list[TextItem]:
-    """One entry per person: keep the longest form; order of first mention."""
-    out: list[TextItem] = []
-    for it in items:
-        merged = False
-        for i, ex in enumerate(out):
-            if it.text == ex.text or ex.text.endswith(it.text):
-                merged = True
-                break
-            if it.text.endswith(ex.text):
-                out[i] = it
-                merged = True
-                break
-        if not merged:
-            out.append(it)
-    return out
+    Each item is a `Contact` (a `TextItem` with `phone` and `wechat`); the list is typed as
+    `TextItem` so callers and `FollowUpDraft.contacts` keep their types."""
+    return list(_analyse(text, _key(blocked), our_task_people)[1])

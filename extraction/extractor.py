@@ -18,7 +18,7 @@ from .contacts import find_contacts, mention_spans
 from .dates import find_dates
 from .competitors import find_competitors
 from .pains import find_pains
-from .stage import find_stage
+from .stage import find_stage, future_spans
 from .types import CustomerMention, FollowUpDraft
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -115,9 +115,13 @@ def extract(text: str, *, ref_time: datetime, customers: CustomerIndex | None = 
         cands = [a.due for a in actions
                  if a.due is not None and a.due >= ref and a.owner in ("self", "team") and a.involves_customer]
         nfu = min(cands) if cands else None
-    masked = [a.span for a in actions if a.owner in ("self", "team")] + contact_spans
+    masked = [a.span for a in actions if a.owner in ("self", "team")]
     wishes = [c.span for c in clauses if _WISH.match(c.text)]
-    stage, stage_span = find_stage(text, masked, wishes)
+    # stage: a cue next to a future date is a plan; who signed decides won vs lost
+    ours = contact_spans + ([mention.span] if mention else [])
+    stage, stage_span = find_stage(text, masked, wishes,
+                                   future_dates=future_spans(text, ((d.value, d.span) for d in dates), ref),
+                                   ours=ours, rivals=[c.span for c in competitors])
     if not has_customer and stage in ("contacted", "needs"):
         stage, stage_span = None, None
 

@@ -1,98 +1,421 @@
 """Pain points (README §2 pain_points).
 
-Pain points are clauses matching a category cue
-(lexicon/pain_cues.txt); the span is the clause with its subject and linking words
-trimmed; any pain clause that names a competitor is category `competitor`.
+Pain detection works on cue CLASSES that describe how Chinese states a problem, not on the
+phrases of one data set:
+
+- competitor: a named or referenced competitor that is in place, chosen, preferred, compared
+  with us or reported on (现在用的是X, 最后给了X, 倾向于X, 比X贵, X给的价低);
+- table: explicit category regexes an admin can extend (lexicon/pain_cues.txt);
+- demand: a demand for contract terms or a technical condition (要求质保五年, 要求数据留在本地);
+- wait: waiting and blockage (要等…批, 还在犹豫, 没批下来, 卡在…上, 等了三天才到, 一拖再拖);
+- unmet: unmet specs and thresholds (达不到, 只做到, 只有92%, 容量不够, 覆盖不到);
+- defect: failure verbs and states (坏, 跳闸, 掉线, 开胶 …; lexicon/pain_defects.txt);
+- eval: negative evaluation and comparison (太X, 偏X, X了点, 不够X, 比…X; pain_adjectives.txt);
+- concern: worries and complaints (担心…, 嫌…, 心有余悸).
+
+The category comes from the class and the object nearest to the cue (pain_objects.txt):
+"交期太长" is delivery, "预算还没定" budget, "备件等了一周才到" service.  A pain about a named or
+referenced competitor is `competitor` (it takes precedence).  Negations and hedges next to the cue
+(价格倒不是问题, 不算贵, 还行; pain_negations.txt) cancel it.  The span starts at the predicate,
+extended left over a few content words of the clause (its topic, not its subject or linking
+words), and ends with the predicate and its complement.
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 
 from .clauses import Clause
-from .competitors import cue_patterns
-from .lexload import load_list, load_table
+from .lexload import _lines, load_list, load_table
 from .types import PainPoint, Span, TextItem
 
-@lru_cache(maxsize=1)
-def _pain_res() -> tuple[list[tuple[str, re.Pattern[str]]], re.Pattern[str]]:
-    rows = [(cat, re.compile(rx, re.IGNORECASE)) for cat, rx in load_table("pain_cues.txt")]
-    neg = re.compile("|".join(map(re.escape, load_list("pain_negations.txt"))) or "(?!)")
-    return rows, neg
-
+_CJK = r"\u4e00-\u9fff"
+# a brand-like slot: 2-6 CJK chars without function characters, or a Latin word
+_FUNC = "的了和是给比在也都就还说要跟与及对把被让向这那们我你他她它个些很太更最又再已呢吧啊吗没不有"
+_SLOT = rf"(?:[A-Za-z][A-Za-z0-9&\-]{{1,20}}|[^\W\d_{_FUNC}a-zA-Z]{{2,6}})"
+_NUM = r"[0-9一二两三四五六七八九十百千万几多半.]+"
+_UNIT = r"(?:个点|个月|小时|分钟|块钱|块|元|万|千|百|成|%|天|周|个|台|箱|双|卷|次|倍|项|家|吨|件|套|转|毛|分)"
+# complement after a predicate: 了点, 不少, 一截, 了三天, 20万, 一个月 …
+_TAIL = re.compile(
+    rf"(?:了|得)?(?:(?:一)?点儿?|一些|些|不少|很多|好多|太多|许多|一截|一大截|严重|厉害|得厉害|得多|多了"
+    rf"|差不多{_NUM}{_UNIT}?|大概{_NUM}{_UNIT}?|{_NUM}{_UNIT}多?)?(?:了)?"
+)
+_PARTICLE_END = re.compile(r"(?:了吗|吗|呢|吧|啊|哈|嘛|的话)+$")
 
 _LEAD = re.compile(
-    r"(?:他们|她们|我们|他|她|客户|对方|说是|说|觉得|认为|反馈|表示|提到|但是|但|而且|并且|"
+    r"(?:他们|她们|我们|他|她|客户|对方|说是|说|觉得|认为|反馈|反映|表示|提到|但是|但|而且|并且|"
     r"就是|不过|可是|只是|还有|另外|所以|因为|那边|这边|这个|那个|的|又说|还说|主要是|关键是|问题是|"
-    r"很不满意|不满意|投诉说|投诉|抱怨|问)+"
+    r"然后|嗯|呃|那个|也挺|很不满意|不满意|投诉说|投诉|抱怨说|问)+"
 )
 # tokens that stop the leftward extension of a cue (subject, linking and function words)
 _LEFT_STOP = frozenset(
-    ["的", "了", "是", "用的", "说", "觉得", "认为", "反馈", "表示", "就", "剩", "就剩", "而且", "但是", "但", "就是", "不过", "他们", "我们", "他", "她", "她们", "那台", "这台", "以后", "之后", "以前", "之前", "问", "嫌", "和", "跟", "又说", "也说", "还说", "因为", "所以", "不然", "其实", "那边", "这边"]
+    ["了", "是", "用的", "说", "觉得", "认为", "反馈", "反映", "表示", "就", "剩", "就剩", "而且", "但是", "但",
+     "就是", "不过", "他们", "我们", "他", "她", "她们", "以后", "之后", "以前", "问", "嫌",
+     "和", "跟", "又说", "也说", "还说", "因为", "所以", "不然", "其实", "那边", "这边", "然后", "嗯", "担心",
+     "主要", "对方", "客户", "投诉", "要求", "希望", "想", "想要", "打算", "都", "说是", "提了", "提到"]
 )
 _RIGHT_STOP = re.compile(
-    r"(?:想|希望|要求|让|问|说|然后|不然|否则"
+    r"(?:想|希望|要求|让|问|说|然后|不然|否则|我们?(?=[会要得先再去来把给])"
     r"|(?:老板|领导|院长|董事长|总经理|他们|她们)(?=那边|还|也|说|在|觉得|要|想|又))"
 )
-_TAIL = re.compile(r"(?:了吗|吗|呢|吧|啊|哈)+$")
-MAX_LEFT_TOKENS = 3
-MAX_LEFT_CHARS = 6
+MAX_LEFT_TOKENS = 5
+MAX_LEFT_CHARS = 10
 
 
-def _best_cue(s: str) -> tuple[str, re.Match[str]] | None:
-    """Category of the first matching cue in file order; the longest match of that category."""
-    rows, _ = _pain_res()
-    cat = None
-    best: re.Match[str] | None = None
-    for c, rx in rows:
-        if cat is not None and c != cat:
-            continue
-        m = rx.search(s)
-        if m is None:
-            continue
-        cat = c
-        if best is None or (m.end() - m.start()) > (best.end() - best.start()):
-            best = m
-    return (cat, best) if cat and best else None
+@dataclass(frozen=True, slots=True)
+class _Cue:
+    """One cue match inside a clause (offsets relative to the clause)."""
+
+    kind: str  # cue class
+    cat: str  # category hint ("" = decide from the object)
+    start: int
+    end: int
+    tight: bool  # the span ends with the predicate, not at the clause end
+
+
+@dataclass(frozen=True, slots=True)
+class _Res:
+    table: tuple[tuple[str, re.Pattern[str]], ...]
+    table_any: re.Pattern[str]  # union of the table rows: most clauses match none
+    negation: re.Pattern[str]
+    objects: dict[str, str]  # lower-cased word -> category
+    objects_re: re.Pattern[str]
+    defect: re.Pattern[str]
+    delay: re.Pattern[str]
+    eval_: re.Pattern[str]
+    wait: re.Pattern[str]
+    unmet: re.Pattern[str]
+    demand: re.Pattern[str]
+    concern: re.Pattern[str]
+    concern_back: re.Pattern[str]
+    refs: tuple[str, ...]
+    slot_stop: frozenset[str]
+    product_heads: tuple[str, ...]
+
+
+def _alt(words: Iterable[str]) -> str:
+    ws = sorted(set(words), key=len, reverse=True)
+    return "|".join(map(re.escape, ws)) or "(?!)"
+
+
+@lru_cache(maxsize=1)
+def _res() -> _Res:
+    """Compile the cue classes once; lexicon words fill their open slots."""
+    table = tuple((cat, re.compile(rx, re.IGNORECASE)) for cat, rx in load_table("pain_cues.txt"))
+    neg = re.compile(_alt(load_list("pain_negations.txt")), re.IGNORECASE)
+    objs: list[tuple[str, str]] = []
+    for line in _lines("pain_objects.txt"):
+        cat, *words = line.split()
+        objs.extend((w, cat) for w in words)
+    objs.sort(key=lambda x: len(x[0]), reverse=True)
+    objects_re = re.compile(_alt(w for w, _ in objs), re.IGNORECASE)
+    adj: dict[str, list[str]] = {"neg": [], "dir": [], "pos": []}
+    for line in _lines("pain_adjectives.txt"):
+        kind, *words = line.split()
+        adj.setdefault(kind, []).extend(words)
+    neg_adj, dir_adj, pos_adj = _alt(adj["neg"]), _alt(adj["dir"] + adj["neg"]), _alt(adj["pos"])
+    pol: dict[str, list[str]] = {"up": [], "down": []}
+    for line in _lines("pain_polarity.txt"):
+        kind, *words = line.split()
+        pol.setdefault(kind, []).extend(words)
+    very = r"(?:也|还|都|很|比较|偏|太|过|有点|非常|特别|相当)?"
+    # degree words that turn a directional adjective negative; 不(算|太) cancels (不太贵, 不算高)
+    degree = r"(?:太|偏|过于|过|有点儿?|有些|稍微|略|不够|还是|本来就|越来越|也太|实在)"
+    not_before = r"(?<!不)(?<!不算)(?<!不太)(?<!没那么)(?<!没有)"
+    compound_after = r"(?![兴端效档级概家型批量峰度层楼速温压铁]|[于些]?[我你他她]们?满意|兴趣)"
+    eval_ = re.compile(
+        rf"{not_before}(?:{degree}(?:{dir_adj}){compound_after}|不够"
+        rf"|(?<!出)(?:{neg_adj})(?:了|得)(?!解|不)|(?:{dir_adj})了(?:点|一点|些|不少|很多|一截|{_NUM}{_UNIT})"
+        rf"|(?:比|超出|超过)(?!较|如|方)[^，。；]{{0,12}}?(?:{dir_adj})(?:了|得|出|一截|一点|{_NUM})"
+        rf"|(?:比|超出|超过)(?!较|如|方)[^，。；]{{0,12}}?(?:{neg_adj})"
+        rf"|差(?:一截|一大截|一点|一些|得远|不少|很多)|还差"
+        # 太X / 有点X with any predicate (太折腾, 有点犹豫), V得ADJ (卖得慢, 做得差)
+        rf"|(?<!不)太(?![好棒阳原太空平极感])[{_CJK}]|有[点些](?!兴趣|意思|想法|需求|关系|印象|了解)[{_CJK}]"
+        rf"|[{_CJK}]得{very}(?:{neg_adj})"
+        # negated positive quality: 不稳定, 不太好用, 不够专业
+        rf"|(?:不太|不够|不是很|不怎么|没那么|不)(?:{pos_adj})(?!意思|说|看|多|少|了解)"
+        # attribute + its bad direction without a degree word: 交期长, 良率低
+        rf"|(?:{_alt(pol['up'])}){very}(?:高|长|大|多|久|贵|慢|重)(?![端档级效兴家概量])"
+        rf"|(?:{_alt(pol['down'])}){very}(?:低|少|小|短|差|慢|不够|不足|下降|一般|不好|不行|不理想|不明显))",
+        re.IGNORECASE,
+    )
+    defect = re.compile(
+        rf"(?<![没不未无零遗])(?<!没有)(?<!不会)(?:{_alt(load_list('pain_defects.txt'))})(?![斗掉])",
+        re.IGNORECASE,
+    )
+    delay = re.compile(rf"(?<![没不未无])(?:{_alt(load_list('pain_delays.txt'))})")
+    wait = re.compile(
+        r"(?:要等|得等|还得等|还要等|需要等)[^，。；]{0,14}?(?:拍板|批准?|定|签字?|点头|评估|通过|审批|同意|开会|回来|决定|研究)"
+        r"|还在犹豫|在犹豫|犹豫不决|拿不定主意|定不下来|下不了决心|迟迟|一直拖|一拖再拖|拖着|拖了"
+        r"|(?:还没|没|未)(?:有)?(?:批下来|批|定下来|定|给全|给|到账|到位|落实|下来|通过|走完)"
+        r"|批不下来|还是没到|还没到|卡在|卡到|卡住|压在|等了[^，。；]{1,6}?才|等了[0-9一二两三四五六七八九十几半]+(?:天|周|个月|个星期|个礼拜|小时)"
+        r"|(?:还得|最后还得|还要)[^，。；]{0,8}?(?:签字|拍板|批|点头|同意)|要等|得等|还得等"
+        r"|一直没|迟迟没|至今没|到现在都没|到现在还没"
+        # objections: the customer refuses or only partly accepts
+        r"|不愿意|不肯|只肯|只愿意|不接受|接受不了|不能接受|没法接受|难以接受|不认可|不买账|不考虑",
+    )
+    unmet = re.compile(
+        r"达不到|满足不了|不满足|做不到|做不了|不支持|支持不了|不兼容|兼容不了|对接不了|接不上|只能到|最多只能|最多只"
+        r"|只做到|只能做到|只达到|只有[0-9一二三四五六七八九]+(?:\.[0-9]+)?(?:%|成)|起步"
+        r"|走不开|采不上来|上不来|不够用|覆盖不到|进不去|装不下|放不下|带不动|跑不动|扛不住|顶不住|跟不上|供不上"
+        r"|扣分|没有独立|缺少|缺乏|不具备|没有资质|没资质|不过关|没通过|过不了|没达到|未达到|没能达到"
+        # the negative potential complement V不C: 打不通, 找不到, 谈不拢, 装不下, 卖不动
+        rf"|(?<![要花少免怪禁了差说顾忍来离大想看舍])(?<!对不)[{_CJK}]不(?:了|到|动|上|下|来|去|通|完|住|开|惯|拢|出|过)(?![的得])",
+    )
+    demand = re.compile(
+        r"(?:要求|还要|(?<![主需只重])要|想|希望|坚持|非要|必须)[^，。；]{0,14}?"
+        r"(?:付款|季度付|月付|账期|质保|保证金|违约|扣费|扣租金|赔付|罚款|专票|发票|保函|验收标准|附件|保养|返点|返利|换新|包换|退换"
+        r"|源码|私有化|本地部署|本地机房|数据(?:必须)?(?:存|放|留)|校准报告|检测报告|认证|资质|降到|降价|降[0-9一二三四五六七八九十两]+"
+        r"|让利|打折|折扣|优惠|便宜|免费|赠送|包邮|包安装|包运费)",
+    )
+    concern = re.compile(r"担心|顾虑|害怕|(?<![恐哪])怕(?!是)|嫌|不放心|不太放心")
+    concern_back = re.compile(r"心有余悸|吃不消|受不了|头疼|头痛")
+    refs = load_list("pain_competitor_refs.txt")
+    stop = frozenset(load_list("competitor_stop.txt")) | frozenset(
+        ["我们", "自己", "手工", "人工", "二手", "老设备", "老的", "旧的", "国产的"])
+    table_any = re.compile("|".join(f"(?:{rx.pattern})" for _, rx in table) or "(?!)", re.IGNORECASE)
+    return _Res(table, table_any, neg, {w.lower(): c for w, c in reversed(objs)}, objects_re, defect, delay, eval_, wait, unmet, demand, concern,
+                concern_back, refs, stop, load_list("pain_product_heads.txt"))
+
+
+# a referenced, unnamed competitor: 现在的代运营, 原来那家供应商
+_REF_RE = re.compile(r"(?:现在|目前|原来|之前|以前|原有|原先)(?:那|这)?(?:家|的)[^，。；]{0,4}?"
+                     r"(?:供应商|服务商|代理商|代理|经销商|代运营|配送商|物流商|三方物流|合作方|厂家|品牌)")
+# a brand-like slot that may contain any CJK (比亚迪, 汉和, 美的), bounded by what follows it
+_SLOT_ANY = r"(?:[A-Za-z][A-Za-z0-9&\-]{1,20}|[^\W\d_的]{2,6}?)"
+
+
+@lru_cache(maxsize=256)
+def _competitor_res(names: tuple[str, ...], refs: tuple[str, ...]) -> tuple[list[re.Pattern[str]], re.Pattern[str]]:
+    """Competitor cue patterns for this note's brands (cached: the same brands recur), and a
+    pattern for any named or referenced competitor."""
+    known = _alt(names) if names else "(?!)"
+    ref = _alt(refs)
+    b = rf"(?:{known}|{ref})"
+    bs = rf"(?:{known}|{ref}|{_SLOT_ANY})"
+    adj = r"(?:贵|便宜|低|高|好|差|快|慢|多|少|强|稳定|成熟)"
+    return [
+        # in place: 现在用的是X, 之前装的是X的逆变器, 现在的三方物流是X, 之前买的X
+        re.compile(rf"(?:现在|目前|之前|原来|原先|去年|一直|现有|手上|以前|当前)[^，。；]{{0,10}}?"
+                   rf"(?:用的是|装的是|代理的是|做的是|主推的是|买的是|合作的是|供货的是|是|在用)(?P<X>{bs})(?=的|$|[，。；])"),
+        re.compile(rf"(?:现在|目前|之前|原来|原先|去年|一直|现有|以前)[^，。；]{{0,4}}?"
+                   rf"(?:用的|装的|买的|拿货的|进货的|代理的|合作的)(?P<X>{bs})(?=代理|服务|售后|网点|的|最近|经常|老是|总是|一直)"),
+        # chosen: 最后给了X, 最后还是选了X, 统一换成了X, 最后跟X签了, 最后是X中的标
+        re.compile(r"(?:最后|最终|还是|统一|后来|已经)(?:还是|统一|都)?(?:给了|选了|选择了|定了|买了|换成了|换了|用了|上了|签给了|交给了)(?!我们|咱们|咱|你们)"),
+        re.compile(rf"(?:最后|最终|还是)[^，。；]{{0,4}}?(?:跟|和|与)(?P<X>{bs})(?:续签|签)"),
+        re.compile(rf"(?:最后|最终)?是(?P<X>{bs})中(?:的)?标|中标的是"),
+        re.compile(r"(?:还是|继续)(?:跟|和|与)(?:原来|之前|现在)的[^，。；]{1,5}?(?:续签|签|合作)"),
+        # preferred or compared
+        re.compile(r"(?:倾向于?|更认|更看好|更相信|更信任|偏向|偏好|比较认|更喜欢)(?!我们|咱们)"),
+        re.compile(rf"比(?!较|如|方)(?:原来的|之前的|现在的|以前的)?(?P<X>{bs})(?:给的|报的|的)?[^，。；]{{0,6}}?{adj}"),
+        re.compile(rf"(?P<X>{b})(?:给的|报的|给他们报的|的报价|的价格|的单价|的供货价|的现货|的同类产品|的产品|的)[^，。；]{{0,10}}?"
+                   rf"(?:{adj}|只要|只有|没这个问题|没有这个问题)"),
+        re.compile(rf"(?:也在看|在看|在比|在对比|对比了?|比较了?|还看了)(?P<X>{b})"),
+        re.compile(rf"(?:用惯了|一直用|一直在用|还在用|合作多年的|长期合作的|被)(?P<X>{bs})"),
+        re.compile(rf"(?:输给了?|丢给了?)(?P<X>{bs})|(?P<Y>{b})(?:那边)?(?:中标了|拿下了|抢走了|截胡|给了|送了|承诺|答应)"),
+        re.compile(rf"(?:也在看|还在看|在看|还看了|也看了|对比了?|比较了?)(?P<X>{bs})(?:的|家的)(?:同|型号|产品|方案|设备|报价|价格)"),
+        re.compile(rf"(?P<X>{b})[^，。；]{{0,12}}?(?:{_alt(load_list('pain_defects.txt'))}|太[^，。；]|不行)"),
+    ], re.compile(_alt(names + refs), re.IGNORECASE)
+
+
+# a bare comparison with us that continues a competitor statement: "比我们便宜了20万", "人家整体便宜"
+_VS_US = re.compile(r"(?:比我们|比咱们|人家|整体)[^，。；]{0,6}?(?:便宜|低|快|好|少|强|短)")
+# at a clause start (or right after a stated problem): a brand quoting or outperforming us
+_AT_START = re.compile(
+    rf"(?P<X>{_SLOT_ANY})(?:给的|报的|报了|给他们报的|的报价|的价格|的单价|的供货价|的现货|的同类产品|的同款|的产品)"
+    r"[^，。；]{0,10}?(?:便宜|低|只要|只有|没这个问题|没有这个问题|更好|更稳|底价)")
+# wishes and routine process facts are not pains
+_WISH_START = re.compile(r"^(?:也|还|都)?(?:想|希望|想要|打算|准备|计划)(?!把)")
+
+
+def _objects_near(text: str, lo: int, hi: int, anchor: int) -> str:
+    """Category of the object word in text[lo:hi] nearest to `anchor` ('' when none)."""
+    r = _res()
+    best, dist = "", 10**9
+    for m in r.objects_re.finditer(text, lo, hi):
+        w = m.group(0)
+        cat = r.objects.get(w.lower(), "")
+        d = anchor - m.end() if m.end() <= anchor else (m.start() - anchor) + 2  # prefer the left side
+        if m.start() <= anchor < m.end():
+            d = 0
+        if d < dist:
+            best, dist = cat, d
+    return best
+
+
+def _cues(s: str) -> list[_Cue]:
+    """All non-competitor cue matches of a clause, in class priority order."""
+    r = _res()
+    out: list[_Cue] = []
+    if r.table_any.search(s):
+        for cat, rx in r.table:
+            for m in rx.finditer(s):
+                out.append(_Cue("table", cat, m.start(), m.end(), False))
+    for m in r.demand.finditer(s):
+        out.append(_Cue("demand", "", m.start(), m.end(), False))
+    for m in r.wait.finditer(s):
+        out.append(_Cue("wait", "", m.start(), m.end(), False))
+    for m in r.unmet.finditer(s):
+        out.append(_Cue("unmet", "", m.start(), m.end(), True))
+    for m in r.defect.finditer(s):
+        out.append(_Cue("defect", "", m.start(), m.end(), True))
+    for m in r.delay.finditer(s):
+        out.append(_Cue("delay", "", m.start(), m.end(), True))
+    for m in r.eval_.finditer(s):
+        out.append(_Cue("eval", "", m.start(), m.end(), True))
+    for m in r.concern.finditer(s):
+        out.append(_Cue("concern", "", m.start(), m.end(), False))
+    for m in r.concern_back.finditer(s):
+        out.append(_Cue("back", "", m.start(), m.end(), False))
+    return out
+
+
+_RANK = {"table": 0, "demand": 1, "back": 2, "wait": 3, "unmet": 4, "delay": 5, "defect": 6, "eval": 7,
+         "concern": 8}
+_DEFAULT = {"demand": "other", "wait": "decision", "unmet": "technical", "defect": "quality", "delay": "delivery",
+            "eval": "quality", "concern": "quality", "back": "quality"}
+# classes whose own category the object may override
+_OBJ_OVERRIDES = {
+    "wait": {"budget", "delivery", "other", "service", "technical", "price"},
+    "unmet": {"service", "delivery", "budget", "quality", "price", "other", "inventory"},
+    "defect": {"service"},
+    "delay": {"service", "other"},
+    "back": set(),
+    "eval": {"price", "budget", "delivery", "service", "inventory", "technical", "other"},
+    "concern": {"price", "budget", "delivery", "service", "inventory", "technical", "other", "decision"},
+    "demand": {"price", "technical"},
+}
+_DEMAND_TECH = re.compile(r"私有化|本地部署|本地机房|数据|校准报告|检测报告|认证|资质")
+_DEMAND_PRICE = re.compile(r"降到|降价|降[0-9一二三四五六七八九十两]|让利|打折|折扣|优惠|便宜")
+
+
+def _category(text: str, cue: _Cue, base: int, a: int, b: int) -> str:
+    """Category of a cue: the class's own, or the object nearest to it."""
+    if cue.cat:
+        return cue.cat
+    kind = cue.kind
+    cs, ce = base + cue.start, base + cue.end
+    if kind == "demand":
+        body = text[cs:ce]
+        if _DEMAND_PRICE.search(body):
+            return "price"
+        return "technical" if _DEMAND_TECH.search(body) else "other"
+    if kind == "eval" and "贵" in text[cs:ce]:
+        return "price"
+    if kind == "concern":
+        obj = _objects_near(text, ce, b, ce)
+    elif kind in ("wait", "unmet", "delay"):
+        obj = _objects_near(text, a, b, ce)
+    else:
+        obj = _objects_near(text, a, ce, ce)
+    if obj and obj in _OBJ_OVERRIDES.get(kind, set()):
+        return obj
+    return _DEFAULT[kind]
+
+
+_TOPIC_STOP = frozenset(["一大半", "大半", "一半", "一部分", "现在", "目前", "最近", "一直", "当时", "这次", "那次",
+                         "那台", "这台", "那个", "这个", "那批", "这批", "每年", "每月", "那", "这"])
 
 
 def _left_extend(text: str, lo: int, cue_start: int, stops: list[tuple[int, int]]) -> int:
-    """Move left from the cue over at most a few content tokens of the same clause."""
+    """Move left from the cue over the topic: a few content tokens of the same clause."""
     if cue_start <= lo:
         return lo
     from .segment import token_spans  # lazy: jieba only when a pain cue is found
     toks = token_spans(text[lo:cue_start])
     start = cue_start
     n = 0
-    for tok, a, b in reversed(toks):
+    for tok, a, _b in reversed(toks):
         a += lo
-        if tok in _LEFT_STOP or not re.fullmatch(r"[\u4e00-\u9fff]+", tok):
+        if tok in _LEFT_STOP or tok in _TOPIC_STOP or not re.fullmatch(rf"[{_CJK}0-9%.]+", tok) \
+                or re.match(r"[0-9.]+[wW万千块元]", text[a:a + len(tok) + 1]):
             break
         if any(s <= a < e for s, e in stops):
             break
         if cue_start - a > MAX_LEFT_CHARS or n >= MAX_LEFT_TOKENS:
             break
         start, n = a, n + 1
+    # never start on 的 or a particle
+    while start < cue_start and text[start] in "的了得嗯":
+        start += 1
     return start
 
 
-def _right_end(text: str, cue_end: int, hi: int, stops: list[tuple[int, int]],
+def _right_end(text: str, cue_end: int, hi: int, stops: list[tuple[int, int]], tight: bool,
                min_le: int = 0) -> int:
-    """Clause end, but stop after the first 了 (at least `min_le` chars after the cue) that
-    has more text after it, or before a new speech/request verb, subject or person."""
-    seg = text[cue_end:hi]
+    """End of the predicate: its complement for tight cues, else the clause end, cut after
+    the first 了 with more text after it and before a new speech/request verb or person."""
     end = hi
-    i = seg.find("了", min_le)
-    if 0 <= i < len(seg) - 1:
-        end = cue_end + i + 1
-    m = _RIGHT_STOP.search(seg)
-    if m and cue_end + m.start() < end:
-        end = cue_end + m.start()
+    if tight:
+        m = _TAIL.match(text, cue_end, hi)
+        end = m.end() if m else cue_end
+        rest = text[end:hi]
+        if len(rest) <= 2 or _PARTICLE_END.fullmatch(rest):
+            end = hi
+    else:
+        seg = text[cue_end:hi]
+        i = seg.find("了", min_le)
+        if 0 <= i < len(seg) - 1:
+            end = cue_end + i + 1
+    seg = text[cue_end:end]
+    m2 = _RIGHT_STOP.search(seg)
+    if m2 and m2.start() > 0:
+        end = cue_end + m2.start()
     for s, _e in stops:
         if cue_end <= s < end:
             end = s
     return end
+
+
+def _trim_lead(text: str, a: int, b: int, heads: list[tuple[int, int]]) -> int:
+    """Skip names (contacts, customer) and linking words at the clause start."""
+    changed = True
+    while changed and a < b:
+        changed = False
+        for hs, he in heads:
+            if hs <= a < he:
+                a, changed = he, True
+        lm = _LEAD.match(text, a, b)
+        if lm and lm.end() > a:
+            a, changed = lm.end(), True
+    return a
+
+
+_NEG_BEFORE = re.compile(r"(?:没|不|未|无|零|从没|从来没|并没)[^了但，。；]{0,2}$")
+_BARRIER = re.compile(r"[了，。；]|但|就是|不过")
+
+
+def _negated(text: str, a: int, b: int, cs: int, ce: int, kind: str) -> bool:
+    """A negation or hedge on the cue: in the same phrase (no 了/但 between), just before or after."""
+    lo = max(a, cs - 6)
+    for m in _BARRIER.finditer(text, lo, cs):
+        lo = m.end()
+    hi = min(b, ce + 4)
+    mb = _BARRIER.search(text, ce, hi)
+    if mb:
+        hi = mb.start()
+    if _res().negation.search(text, lo, hi) is not None:
+        return True
+    return kind in ("defect", "delay", "eval", "back") and _NEG_BEFORE.search(text[lo:cs]) is not None
+
+
+# a clause that ends in a dangling verb continues in the next one (…还得 | 他们总工签字)
+_DANGLING = re.compile(r"(?:担心|害怕|怕|顾虑|嫌|还得|要等|得等|还要等|需要)$")
+_INCUMBENT = re.compile(r"现在|目前|之前|原来|原先|去年|一直|现有|手上|以前|当前")
+_CHOICE_START = re.compile(r"最后|最终|还是|统一|后来|已经|现在|目前|之前|原来|原先|去年|一直|现有|手上|以前|当前|也在看|还在看|在看")
+
+
+def _merge_dangling(text: str, clauses: list[Clause]) -> list[Clause]:
+    """Join a clause that ends in a dangling verb with the next one (no punctuation between)."""
+    out: list[Clause] = []
+    for cl in clauses:
+        if out and out[-1].end == cl.start and _DANGLING.search(out[-1].text):
+            prev = out.pop()
+            cl = Clause(text[prev.start:cl.end], prev.start, cl.end)
+        out.append(cl)
+    return out
 
 
 def find_pains(
@@ -102,62 +425,127 @@ def find_pains(
     skip_prefixes: Iterable[Span] = (),
 ) -> list[PainPoint]:
     """Pain points per clause; `skip_prefixes` (contacts, customer) bound the spans."""
-    _, neg = _pain_res()
-    comp_names = [c.text for c in competitors]
-    pats = cue_patterns()
+    r = _res()
+    # a "brand" that contains a problem word is a mis-read predicate (用的输液泵故障), not a brand
+    names = [c.text for c in competitors if not (r.defect.search(c.text) or r.eval_.search(c.text))]
+    comp_pats, ref_re = _competitor_res(tuple(names), r.refs)
     heads = sorted((s.start, s.end) for s in skip_prefixes)
     out: list[PainPoint] = []
-    prev_comp: int | None = None  # index in `out` of a competitor pain ending the last clause
-    for ci, cl in enumerate(clauses):
-        s = cl.text
-        found = _best_cue(s)
-        has_comp = any(n in s for n in comp_names)
-        comp_m = None
-        if has_comp:
-            for p in pats:
-                m = p.search(s)
-                if (m and m.group("X") and any(n in m.group(0) for n in comp_names)
-                        and (comp_m is None or m.start() < comp_m.start())):
-                    comp_m = m
-        # "最后选了恒立，价格比我们低了8万": a bare comparison continues the competitor pain
-        if not has_comp and prev_comp is not None and re.search(r"比我们.{0,3}(低|便宜|少|好|快)", s):
-            old = out[prev_comp]
-            b = cl.end
-            out[prev_comp] = PainPoint(old.category, text[old.span.start:b], Span(old.span.start, b))
-            prev_comp = None
+    prev_comp: int | None = None  # index in `out` of a competitor pain in the last clause
+    prev_end = -1  # end of the last clause that had a pain
+    prev_last: int | None = None  # index of the last pain of the previous clause
+    prev_incumbent = False  # that competitor pain says the competitor is in place (its problems follow)
+    for cl in _merge_dangling(text, clauses):
+        a = _trim_lead(text, cl.start, cl.end, heads)
+        b = cl.end
+        last_comp, last_pain, last_end, last_incumbent = prev_comp, prev_last, prev_end, prev_incumbent
+        prev_comp, prev_last, prev_incumbent = None, None, False
+        if b - a < 2:
             continue
-        prev_comp = None
-        if found is None and comp_m is None:
+        s = text[cl.start:b]  # cues see the whole clause ("还有八百箱没动"); spans start at `a`
+        base = cl.start
+        # a bare comparison with us after a competitor statement continues or repeats it
+        vs = _VS_US.search(text, a, b)
+        if vs is not None and (last_comp is not None or any(p.category == "competitor" for p in out)):
+            end = _right_end(text, vs.end(), b, heads, True)
+            if last_comp is not None and cl.start - out[last_comp].span.end <= 1 and not ref_re.search(text, a, b):
+                old = out[last_comp]
+                out[last_comp] = PainPoint(old.category, text[old.span.start:end], Span(old.span.start, end))
+            else:
+                start = _left_extend(text, a, vs.start(), heads)
+                out.append(PainPoint("competitor", text[start:end], Span(start, end)))
+            prev_end = b
             continue
-        if found is not None and comp_m is None and neg.search(s):
-            continue
-        if comp_m is not None:
-            cat, m = "competitor", comp_m
-        elif found is not None:
-            cat, m = ("competitor" if has_comp else found[0]), found[1]
-        else:
-            continue
-        # trim leading names and linking words of the clause
-        a, b = cl.start, cl.end
-        changed = True
-        while changed and a < b:
-            changed = False
-            for hs, he in heads:
-                if hs <= a < he:
-                    a, changed = he, True
-            lm = _LEAD.match(text, a, b)
-            if lm and lm.end() > a:
-                a, changed = lm.end(), True
-        cue_start, cue_end = cl.start + m.start(), cl.start + m.end()
-        cue_start = max(cue_start, a)
-        start = _left_extend(text, a, cue_start, heads)
-        end = _right_end(text, max(cue_end, start), b, heads, 3 if cat == "competitor" else 0)
-        tm = _TAIL.search(text[start:end])
-        if tm:
-            end = start + tm.start()
-        if end - start < 2:
-            continue
-        out.append(PainPoint(cat, text[start:end], Span(start, end)))
-        if cat == "competitor":
-            prev_comp = len(out) - 1
+        cues = sorted(_cues(s), key=lambda c: (c.start, _RANK[c.kind], -(c.end - c.start)))
+        # an admin's explicit cue wins over a generic one it overlaps ("有点超预算" is budget)
+        tab = [(c.start, c.end) for c in cues if c.kind == "table"]
+        cues = [c for c in cues if c.kind in ("table", "demand") or not any(ts < c.end and c.start < te for ts, te in tab)]
+        if _WISH_START.match(text, a, b):  # a wish states a need, unless it demands a concession
+            cues = [c for c in cues if c.kind in ("table", "demand")]
+        taken: list[tuple[int, int, int]] = []  # (start, end, index in out)
+
+        def add(cat: str, start: int, end: int) -> None:
+            """Record a pain; one per category and clause, merged with a touching one."""
+            nonlocal prev_comp
+            for i, (ts, te, oi) in enumerate(taken):
+                if out[oi].category == cat:
+                    if start < te and end > ts:
+                        ns, ne = min(ts, start), max(te, end)
+                        out[oi] = PainPoint(cat, text[ns:ne], Span(ns, ne))
+                        taken[i] = (ns, ne, oi)
+                    return
+                if start < te and ts < end:
+                    return
+            out.append(PainPoint(cat, text[start:end], Span(start, end)))
+            taken.append((start, end, len(out) - 1))
+            if cat == "competitor":
+                prev_comp = len(out) - 1
+
+        # 1. competitor cues: in the clause, and brand-first statements at its start
+        comp_found: list[tuple[int, int, bool]] = []
+        for p in comp_pats:
+            for m in p.finditer(s):
+                x = m.groupdict().get("X")
+                if x is not None and (x in r.slot_stop or x.startswith(("我们", "咱", "你们", "自己"))
+                                      or (x not in names and x.endswith(r.product_heads))):
+                    continue
+                if base + m.end() > a:
+                    comp_found.append((max(a, base + m.start()), base + m.end(), bool(_CHOICE_START.match(m.group(0)))))
+        anchors = [a] + [base + c.end for c in cues if c.tight or c.kind == "table"]
+        for pos in anchors:
+            am = _AT_START.match(text, pos, b)
+            if am and am.group("X") not in r.slot_stop and not am.group("X").startswith(("我们", "咱", "他们")):
+                comp_found.append((am.start(), am.end(), True))
+        if comp_found:
+            cs = min(st for st, _, _ in comp_found)
+            ce = max(e for _, e, _ in comp_found)
+            at_cue = any(st == cs and f for st, _, f in comp_found)
+            incumbent = any(st == cs and _INCUMBENT.match(text, st) for st, _, _ in comp_found)
+            if not _negated(text, a, b, cs, ce, "competitor"):
+                start = cs if at_cue else _left_extend(text, a, cs, heads)
+                end = _right_end(text, max(ce, start), b, heads, False, 3)
+                if end - start >= 2:
+                    add("competitor", start, end)
+                    prev_incumbent = incumbent
+        # 2. other cue classes, left to right
+        for cue in cues:
+            cs, ce = max(a, base + cue.start), base + cue.end
+            if ce - cs < 1:
+                continue
+            if any(ts <= cs < te for ts, te, _ in taken) and not any(
+                    out[oi].category == _DEFAULT.get(cue.kind) for _, _, oi in taken):
+                continue
+            if _negated(text, a, b, cs, ce, cue.kind):
+                continue
+            if cue.kind in ("demand", "concern"):
+                start = cs
+            elif cue.kind == "back":
+                start = a
+            else:
+                start = _left_extend(text, a, cs, heads + [(ts, te) for ts, te, _ in taken])
+            end = _right_end(text, ce, b, heads, cue.tight)
+            tm = _PARTICLE_END.search(text[start:end])
+            if tm:
+                end = start + tm.start()
+            if end - start < 2:
+                continue
+            if cue.kind == "concern":
+                cat = _category(text, cue, base, ce, b)
+            else:
+                cat = _category(text, cue, base, a, end)
+            ref = ref_re.search(text, a, end) or _REF_RE.search(text, a, end)
+            if ref is not None or (last_comp is not None and last_incumbent and last_end == cl.start - 1
+                                   and cat in ("quality", "service") and "我们" not in text[a:end]):
+                cat = "competitor"
+            # the same problem continued after a comma: "交期一拖再拖，他们等不了"
+            if (last_pain is not None and last_end == cl.start - 1 and out[last_pain].category == cat
+                    and not taken and cue.kind in ("delay", "wait") and start - a <= 2 and end - out[last_pain].span.start <= 24):
+                old = out[last_pain]
+                out[last_pain] = PainPoint(cat, text[old.span.start:end], Span(old.span.start, end))
+                taken.append((start, end, last_pain))
+                continue
+            add(cat, start, end)
+        if taken:
+            prev_last = taken[-1][2]
+            prev_end = b
     return out

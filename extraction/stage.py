@@ -1,58 +1,239 @@
-"""Deal stage judged from one note (README §2 stage).
+"""Deal stage judged from one note (README §2 stage; issue 13: precision first).
 
-Stage cues (lexicon/stage_cues.txt) are searched outside the spans of our own planned
-action items ("我下周三前把方案发过去" does not mean the quote stage was reached) and
-outside contact names (采购部王总 is not a purchase need).  `lost` overrides; otherwise the
-furthest stage wins; `null` cues (after-sales, complaints, replenishment) give null when
-nothing beyond `contacted` is present.
+A predicted stage moves a real deal in the CRM and a missing one does no harm, so a stage
+is given only on evidence stated as happened.  Cue classes (lexicon/stage_cues.txt) say
+what each stage looks like; modality classes (lexicon/stage_modality.txt) say when a cue
+is *not* evidence: a negator right before it (还没签), a condition or fear (如果签了,
+怕丢单), a plan or a future date in its clause (下周签), a wish (想试用), hearsay.
+
+Cues are searched outside our own planned action items and outside contact names.
+Signing and award verbs look at who signed: 跟别家签了 / a competitor 中标 is `lost`,
+never `won`.  `lost` wins over every other stage; a note with standing evidence of both
+`won` and `lost` gets no stage.  Otherwise the furthest stage wins; `null` cues
+(after-sales, complaints, replenishment) give no stage when nothing beyond `contacted`
+is present.
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 
 from .lexload import _lines
 from .types import Span
 
 ORDER = ("lead", "contacted", "needs", "quote", "trial", "negotiation", "won")
+EARLY = frozenset({"lead", "contacted", "needs", "null"})
+WINDOW = 16  # characters of left context a modality marker may sit in
+NEAR_NEG = 3  # a negator counts only this close before the cue
+BLANK = "\u3000"  # our planned actions: a gap no cue crosses
+NAME = "\u25a1"  # names (customer, contacts): part of the clause, never a cue
+_HARD = re.compile(r"[，。；;！!？?\n\r\t、,…~～：:（）()【】\[\]\"“”'‘’《》]|\s")
+_PREP = re.compile(r"(?:跟|和|与)")
+
+
+@dataclass(frozen=True, slots=True)
+class Cue:
+    """One cue class line: the stage it is evidence for and which modality it tolerates."""
+
+    stage: str
+    rx: re.Pattern[str]
+    neg_ok: bool
+    future_ok: bool
+    wish_ok: bool
+    demand_ok: bool
+    signer: bool
+    by_object: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Modality:
+    boundary: re.Pattern[str]
+    neg: re.Pattern[str]
+    hypo: re.Pattern[str]
+    ask: re.Pattern[str]
+    future: re.Pattern[str]
+    wish: re.Pattern[str]
+    demand: re.Pattern[str]
+    near: re.Pattern[str]
+    hearsay: re.Pattern[str]
+    after: re.Pattern[str]
+    us: re.Pattern[str]
+    party: re.Pattern[str]
+    others: re.Pattern[str]
 
 
 @lru_cache(maxsize=1)
-def _cues() -> list[tuple[str, re.Pattern[str]]]:
+def _cues() -> tuple[Cue, ...]:
     out = []
     for line in _lines("stage_cues.txt"):
-        stage, _, rx = line.partition(" ")
-        out.append((stage, re.compile(rx.strip())))
-    return out
+        head, _, rx = line.partition(" ")
+        stage, _, flags = head.partition("/")
+        early = stage in EARLY  # veto classes (~stage) are checked like late cues
+        wish = early or "w" in flags
+        out.append(Cue(stage, re.compile(rx.strip()), "n" in flags, early or "f" in flags,
+                       wish, wish or "d" in flags, "s" in flags, "o" in flags))
+    return tuple(out)
 
 
-_EARLY = ("lead", "contacted", "needs", "null")
+@lru_cache(maxsize=1)
+def _modality() -> Modality:
+    table = {}
+    for line in _lines("stage_modality.txt"):
+        name, _, rx = line.partition(" ")
+        table[name] = re.compile(rx.strip())
+    return Modality(**table)
 
 
-def _blank(text: str, spans: Iterable[Span]) -> str:
+def _blank(text: str, spans: Iterable[Span], fill: str = BLANK) -> str:
     chars = list(text)
     for s in spans:
         for i in range(max(0, s.start), min(len(chars), s.end)):
-            chars[i] = "\u3000"
+            chars[i] = fill
     return "".join(chars)
 
 
-def find_stage(text: str, masked: Iterable[Span], wishes: Iterable[Span] = ()) -> tuple[str | None, Span | None]:
-    """(stage, evidence span).  `masked` spans (planned actions, names) are blanked; in
-    `wishes` ("想看看我们的方案") only lead/contacted/needs cues count."""
+def _left_start(t: str, pos: int, mod: Modality) -> int:
+    """Start of the cue's clause left of `pos`: the last boundary, at most WINDOW back."""
+    lo = max(0, pos - WINDOW)
+    start = lo
+    for i in range(pos - 1, lo - 1, -1):
+        if _HARD.match(t, i):
+            start = i + 1
+            break
+    for m in mod.boundary.finditer(t, start, pos):
+        start = max(start, m.end())
+    return start
+
+
+def _clause_left(t: str, pos: int) -> str:
+    """The text of the punctuation-bounded clause left of `pos` (hearsay scope)."""
+    lo = max(0, pos - 3 * WINDOW)
+    for i in range(pos - 1, lo - 1, -1):
+        if _HARD.match(t, i):
+            return t[i + 1:pos]
+    return t[lo:pos]
+
+
+def _is_evidence(t: str, m: re.Match[str], cue: Cue, mod: Modality,
+                 future_dates: list[Span]) -> bool:
+    """Whether the cue is stated as happened (not negated, planned, wished or hypothetical)."""
+    s, e = m.start(), m.end()
+    ls = _left_start(t, s, mod)
+    left = t[ls:s]
+    ctx = left + m.group(0)
+    if mod.hypo.search(ctx) or mod.after.match(t, e):
+        return False
+    if cue.stage not in EARLY and (mod.ask.search(ctx) or mod.hearsay.search(_clause_left(t, s))):
+        return False
+    # A-not-A questions (能不能, 有没有) are no negation
+    if not cue.neg_ok and mod.neg.search(mod.ask.sub(BLANK, t[max(ls, s - NEAR_NEG):e])):
+        return False
+    if not cue.future_ok:
+        if mod.future.search(ctx) or mod.near.search(left):
+            return False
+        if any(ls <= d.start < e for d in future_dates):
+            return False
+    if not cue.wish_ok and mod.wish.search(left):
+        return False
+    if not cue.demand_ok and mod.demand.search(left):
+        return False
+    return True
+
+
+def _signer(t: str, m: re.Match[str], mod: Modality, ours: list[Span], rivals: list[Span]) -> str:
+    """Who signed or won: 'us' (we, the customer, a contact), 'other' (a rival) or '?'."""
+    s = m.start()
+    ls = _left_start(t, s, mod)
+    region = t[ls:m.end()]
+    pm = None
+    for pm in _PREP.finditer(region):
+        pass
+    if pm is None:  # no 跟X: the subject is the customer or us unless a rival is named
+        if any(ls <= r.start < m.end() for r in rivals) and not mod.us.search(region):
+            return "other"
+        return "us"
+    a = ls + pm.end()
+    verb = re.search(r"签|中|合作|下单|成交|拿下", t[a:m.end()])
+    b = a + verb.start() if verb else m.end()
+    who = t[a:b]
+    if any(a <= r.start < b for r in rivals) or mod.others.search(who):
+        return "other"
+    if (not who.strip(BLANK + NAME) or mod.us.match(who) or mod.party.match(who)
+            or any(o.start < b and a < o.end for o in ours)):
+        return "us"
+    return "?"
+
+
+def _rival_object(t: str, m: re.Match[str], mod: Modality, rivals: list[Span]) -> bool:
+    """Whether what follows the verb (up to the clause end) names a rival or 别家."""
+    end = m.end()
+    stop = min(len(t), end + WINDOW)
+    hard = _HARD.search(t, end, stop)
+    stop = hard.start() if hard else stop
+    return any(end <= r.start < stop for r in rivals) or bool(mod.others.match(t, end))
+
+
+def find_stage(text: str, masked: Iterable[Span], wishes: Iterable[Span] = (), *,
+               future_dates: Iterable[Span] = (), ours: Iterable[Span] = (),
+               rivals: Iterable[Span] = ()) -> tuple[str | None, Span | None]:
+    """(stage, evidence span) or (None, span-or-None).
+
+    `masked`: our planned actions and contact names (blanked, never evidence).
+    `wishes`: clauses that state a wish; only early-stage cues count there.
+    `future_dates`: spans of dates after the ref date (a cue next to one is a plan).
+    `ours`: the customer mention and contacts (跟王总签了 is won); `rivals`: competitors.
+    """
+    mod = _modality()
     masked = list(masked)
-    t = _blank(text, masked)
+    ours_l, rivals_l = list(ours), list(rivals)
+    t = _blank(_blank(text, masked), ours_l, NAME)
     t_late = _blank(t, wishes)
+    fut = list(future_dates)
     hits: dict[str, Span] = {}
-    for stage, rx in _cues():
-        if stage in hits:
-            continue
-        m = rx.search(t if stage in _EARLY else t_late)
-        if m:
-            hits[stage] = Span(m.start(), m.end())
-    if "lost" in hits:
-        return "lost", hits["lost"]
+    vetoes: set[str] = set()
+    lost_spans: list[Span] = []
+    won_spans: list[Span] = []
+    for cue in _cues():
+        # wish clauses hide late cues; veto words are judged by the modality checks alone
+        src = t if cue.stage in EARLY or cue.stage.startswith("~") else t_late
+        for m in cue.rx.finditer(src):
+            if not _is_evidence(src, m, cue, mod, fut):
+                continue
+            stage = cue.stage
+            if stage.startswith("~"):
+                vetoes.add(stage[1:])
+                break
+            if cue.signer:
+                who = _signer(src, m, mod, ours_l, rivals_l)
+                if stage == "won" and who != "us":
+                    stage = "lost" if who == "other" else ""
+                elif stage == "lost" and who == "us":
+                    stage = ""
+            if cue.by_object and not _rival_object(src, m, mod, rivals_l):
+                continue
+            if not stage:
+                continue
+            span = Span(m.start(), m.end())
+            if stage == "lost":
+                lost_spans.append(span)
+            elif stage == "won":
+                won_spans.append(span)
+            hits.setdefault(stage, span)
+    # a won cue inside a lost cue (最后还是跟别家签了) is part of the loss
+    won_spans = [w for w in won_spans if not any(x.start <= w.start and w.end <= x.end for x in lost_spans)]
+    if lost_spans:
+        if won_spans:  # contradicting evidence: no stage rather than a wrong one
+            return None, None
+        return "lost", lost_spans[0]
+    if "lost" in vetoes and (hits.keys() - {"null"}):
+        return None, None  # loss talk in words no lost cue knows: do not guess a stage
+    if not won_spans:
+        hits.pop("won", None)
+    else:
+        hits["won"] = won_spans[0]
     best = None
     for st in ORDER:
         if st in hits:
@@ -61,4 +242,19 @@ def find_stage(text: str, masked: Iterable[Span], wishes: Iterable[Span] = ()) -
         return None, hits["null"]
     if best is None:
         return None, None
+    if "reorder" in vetoes and ORDER.index(best) <= ORDER.index("needs"):
+        return None, None  # replenishment of existing business: a quantity is no new need
+    if any(v in ORDER and ORDER.index(v) > ORDER.index(best) for v in vetoes):
+        return None, None  # a later stage is talked about in words no cue knows
     return best, hits[best]
+
+
+_PAST_PREFIX = re.compile(r"(?:去年|前年|上个月|上月|上周|上礼拜|上星期)$")
+
+
+def future_spans(text: str, dates: Iterable[tuple[date, Span]], ref: date) -> list[Span]:
+    """Spans of the dates after `ref` (a cue next to one is a plan, not a fact).
+
+    A date written right after 去年/上个月 is past whatever it resolved to (the resolver
+    may roll 去年12月18日 forward), so it never makes a signing a plan."""
+    return [sp for d, sp in dates if d > ref and not _PAST_PREFIX.search(text, 0, sp.start)]

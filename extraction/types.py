@@ -75,6 +75,18 @@ class TextItem:
 
 
 @dataclass(frozen=True, slots=True)
+class Contact(TextItem):
+    """A customer-side contact: a `TextItem` plus the phone / WeChat id written next to it.
+
+    `phone` is digits only (a mobile without +86; a landline with area code; an extension as
+    "-8": "02158881234-8"); `wechat` is the id as written.  Neither changes `text`, which is
+    the string the evaluation scores."""
+
+    phone: str | None = None
+    wechat: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PainPoint:
     category: str
     text: str
@@ -152,6 +164,9 @@ class FollowUpDraft:
             "customer_score": round(cust.match.score, 4) if cust else None,
             "contacts": [c.text for c in self.contacts],
             "contact_spans": [c.span.to_list() for c in self.contacts],
+            # aligned with "contacts"; None where no number / id was written next to the person
+            "contact_phones": [getattr(c, "phone", None) for c in self.contacts],
+            "contact_wechats": [getattr(c, "wechat", None) for c in self.contacts],
             "pain_points": [
                 {"category": p.category, "text": p.text, "span": p.span.to_list()}
                 for p in self.pain_points

@@ -1,0 +1,146 @@
+"""Competitors are found by construction (README §2), with brands that no lexicon lists.
+
+The brand names here are made up (or absent from lexicon/competitors.txt) on purpose: the
+constructions must find them, and must not take pronouns, our own products, the customer,
+people, regions, time words or generic nouns.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from extraction.competitors import cue_patterns, find_competitors
+from extraction.types import Span
+
+
+def names(text: str, blocked: tuple[Span, ...] = (), known: tuple[str, ...] = ()) -> list[str]:
+    return [c.text for c in find_competitors(text, blocked, known=known)]
+
+
+FOUND = [
+    # comparison
+    ("他们说我们的报价比澜拓贵了两万", "澜拓"),
+    ("客户觉得跟森沃比我们的交期没优势", "森沃"),
+    ("这次是和Quantix PK，对方技术很强", "Quantix"),
+    ("采购说比栢瑞的价格高了8%", "栢瑞"),
+    ("鼎衡比我们便宜三个点", "鼎衡"),
+    ("卓泓的报价比我们低了不少", "卓泓"),
+    ("目前在看蓝岑和我们两家", "蓝岑"),
+    # incumbency
+    ("他们用惯了瑞科思的软件，不太想换", "瑞科思"),
+    ("现在用的是Veltrona的设备", "Veltrona"),
+    ("去年上的是沐川的系统，用得一般", "沐川"),
+    ("他们一直用恒朔的，关系很好", "恒朔"),
+    ("他们现在的物流服务商是途昶，合同年底到期", "途昶"),
+    ("之前买的锐岭售后网点太少", "锐岭"),
+    # loss and choice
+    ("这单被启澄抢了，价格压得太低", "启澄"),
+    ("最后选了衡麓的方案", "衡麓"),
+    ("年框最后给了博骁，我们没进", "博骁"),
+    ("老板倾向泓远，觉得牌子响", "泓远"),
+    ("他们最后还是跟澄宇签了", "澄宇"),
+    ("集团统一换成了KorvaTech", "KorvaTech"),
+    # quoting
+    ("朗腾报了六十八万，含安装", "朗腾"),
+    ("昱川给的价是每吨4100", "昱川"),
+    ("穹杉那边报价比较激进", "穹杉"),
+    # channels
+    ("他们在找灏石的代理，想做区域总代", "灏石"),
+    # trouble at the incumbent
+    ("凯澜那边交付出了问题，项目拖了两个月", "凯澜"),
+    ("上个月嘉沅掉链子了，客户很恼火", "嘉沅"),
+    # unpunctuated speech
+    ("测试的时候会掉线华为的同类产品没这个问题", "华为"),
+    ("竞争对手是墨岚，一直在压价", "墨岚"),
+]
+
+
+@pytest.mark.parametrize(("text", "brand"), FOUND)
+def test_construction_finds_unseen_brand(text: str, brand: str) -> None:
+    assert brand in names(text)
+
+
+NOT_FOUND = [
+    # our own company and products (first person)
+    "我们的云枢平台比上一版稳定多了",
+    "我司报了六十八万，客户说还行",
+    # generic nouns, categories and origins
+    "客户说比厂家直供贵了一点",
+    "院长倾向进口的，觉得国产不稳",
+    "他们现在用的是老系统，经常卡",
+    "之前用的输液泵故障率高",
+    "最后选了别家，价格低了不少",
+    "他们在找供应商的代理",
+    # time words, numbers, people, regions
+    "比上周报的贵了五百",
+    "今天签了两年的框架协议",
+    "合同签了一共八十八万",
+    "跟王总比较熟，下周再约",
+    "比去年同期多了三成",
+    "他们说比广州那边便宜",
+    "跟他们比我们的服务好",
+    # vague or hypothetical references without a name
+    "如果选了其他家，售后会跟不上",
+    "他们还没定供应商，也没提别家",
+    # plain quotes of products, not competitors
+    "复合肥的报价收到了，嫌贵",
+    "单台报价3.8万，超预算",
+]
+
+
+@pytest.mark.parametrize("text", NOT_FOUND)
+def test_no_false_competitor(text: str) -> None:
+    assert names(text) == []
+
+
+def test_customer_span_is_blocked() -> None:
+    text = "宁川精工最后选了宁川精工的老设备"
+    assert "宁川精工" not in names(text, (Span(0, 4),))
+
+
+def test_customer_brand_blocked_at_every_mention() -> None:
+    text = "苏州澜泽机械的采购说澜泽那边报价比我们低"
+    assert names(text, (Span(0, 6),)) == []
+
+
+def test_contact_span_is_blocked() -> None:
+    text = "跟周工比我们的方案更细"
+    assert names(text, (Span(1, 3),)) == []
+
+
+def test_known_brands_found_anywhere() -> None:
+    text = "客户提到曜石云和北辰数科都来拜访过"
+    assert names(text) == []
+    assert names(text, known=("曜石云", "北辰数科")) == ["曜石云", "北辰数科"]
+
+
+def test_known_brand_in_blocked_span_is_not_listed() -> None:
+    assert names("曜石云今天签了", (Span(0, 3),), known=("曜石云",)) == []
+
+
+def test_repeated_brand_listed_once_in_order() -> None:
+    text = "最后选了衡麓，衡麓比我们便宜，跟朗腾比也低"
+    assert names(text) == ["衡麓", "朗腾"]
+
+
+def test_latin_acronym_brand_and_term() -> None:
+    assert names("客户说POC跑完了，最后选了ZKT") == ["ZKT"]
+    assert names("最后选了SaaS方案") == []
+
+
+def test_cue_patterns_have_brand_group() -> None:
+    pats = cue_patterns()
+    assert pats and all("X" in p.groupindex for p in pats)
+    assert any((m := p.search("东方雨虹给他们报的价比我们低")) and m.group("X") for p in pats)
+    assert all(isinstance(p, re.Pattern) for p in pats)
+
+
+def test_empty_and_plain_text() -> None:
+    assert names("") == []
+    assert names("今天拜访了客户，聊得不错，下周再约") == []
+
+
+def test_coordinated_brands_share_the_construction() -> None:
+    assert names("他们在看澜拓、森沃的同类产品") == ["澜拓", "森沃"]
+    assert names("最后选了衡麓和我们的二期") == ["衡麓"]

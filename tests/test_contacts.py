@@ -1,0 +1,177 @@
+"""Contact constructions (README §2 contacts): names, roles, our colleagues, other
+organisations, dedupe, Traditional script, English names, phones and WeChat ids.
+
+All sentences are written for these tests; none come from the evaluation sets.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from extraction.contacts import find_contacts, fold, mention_spans, normalize_phone
+from extraction.extractor import extract
+from extraction.types import Contact, Span, TextItem
+
+
+def names(text: str) -> list[str]:
+    return [c.text for c in find_contacts(text)]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # surname + title / kinship / diminutive
+        ("下午去见了冯总，聊得不错", ["冯总"]),
+        ("鄢经理说合同下周盖章", ["鄢经理"]),  # a rarer surname
+        ("端木主任嫌交期太长", ["端木主任"]),  # a compound surname
+        ("晚上和戚老板吃了饭", ["戚老板"]),
+        ("骆先生要了一份彩页", ["骆先生"]),
+        ("小蒋说试用装已经发完了", ["小蒋"]),
+        ("老聂那边还在走审批", ["老聂"]),
+        ("车间的甘姐说机器噪音大", ["甘姐"]),
+        # a role or department written directly in front stays part of the string
+        ("见了质检部邵主管，她要检测报告", ["质检部邵主管"]),
+        ("他们的渠道经理苗工问返点怎么算", ["渠道经理苗工"]),
+        ("检验科的卢科长说样本量不够", ["卢科长"]),  # joined with 的: dropped
+        ("实验室负责人单主任要看方法验证", ["实验室负责人单主任"]),
+        # full names with a role before or a title after
+        ("今天拜访了采购经理邹晓岚，她说还要比价", ["采购经理邹晓岚"]),
+        ("设备部主管 翁建平说下月立项", ["设备部主管 翁建平"]),
+        ("邬国栋经理觉得方案太复杂", ["邬国栋经理"]),
+        # bare full names introduced as a person
+        ("他们的对接人是郁文涛，下周一给答复", ["郁文涛"]),
+        ("新项目的负责人叫童思远，人挺好说话", ["童思远"]),
+        ("见了客户，阎思琪表示价格可以接受", ["阎思琪"]),  # a full name as the speaker
+        ("成本高说明工艺有问题", []),
+        ("李明天说要来", []),  # 明天 is a word, not a given name
+        # English names
+        ("Vivian说样品收到了，下周反馈", ["Vivian"]),
+        ("今天见了Peter Lau，他对报价没意见", ["Peter Lau"]),
+        ("他们的运营总监Grace说要先做小范围试点", ["运营总监Grace"]),
+        ("CFO Nathan回了邮件说预算已批", ["CFO Nathan"]),
+        ("Met Olivia at the expo, 她们要补货", ["Olivia"]),
+        # Traditional script: recognised, kept as written
+        ("王總說預算還沒批下來", ["王總"]),
+        ("張經理下週來工廠看設備", ["張經理"]),
+        ("採購部劉主管嫌價格偏高", ["採購部劉主管"]),
+        # our own colleagues are not contacts
+        ("研发老赵下周过去调试一下", []),
+        ("我们技术部张工明天去现场", []),
+        ("售后老徐说配件已经寄出了", []),
+        ("同事小李把报价单发过去了", []),
+        ("我让技术员小葛明天过去换个探头", []),
+        ("我方项目经理詹工负责实施", []),
+        # people of other organisations
+        ("竞品的销售小韦也在现场", []),
+        ("通过华盛的罗总认识了他们采购", []),
+        ("这单是老客户的龚总介绍过来的", []),
+        ("介绍人是他们行业协会的祁主任", []),
+        # words that only look like names
+        ("下周二带抓包工具过去测一下", []),
+        ("老冷库没有独立电表", []),
+        ("他们之前买的徐工设备服务跟不上", []),  # a competitor brand
+        ("向经理汇报以后再定", []),
+        ("这个总价太高了，总共八十万", []),
+        ("他们老板和院长都没来，只见了采购", []),  # nameless roles
+        ("Lumina Fabrics的负责人还没联系", []),  # a company name in English
+    ],
+)
+def test_constructions(text: str, expected: list[str]) -> None:
+    assert names(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("见了采购部霍总，霍总嫌我们报价高", ["采购部霍总"]),
+        ("采购经理邹晓岚说要比价，邹经理还问了交期", ["采购经理邹晓岚"]),
+        ("对接人是郁文涛。郁总说下周签", ["郁文涛"]),
+        ("Kevin Zhang说可以，Kevin下周来工厂", ["Kevin Zhang"]),
+        ("市场部Ivy和Ivy的同事都在", ["市场部Ivy"]),
+        ("龚总和财务龚经理", ["龚总"]),  # 财务 + name: our accountant
+    ],
+)
+def test_dedupe_to_fullest_form(text: str, expected: list[str]) -> None:
+    assert names(text) == expected
+
+
+def test_two_people_with_the_same_surname_stay_apart() -> None:
+    # two full names share the surname: 李总 cannot be tied to either, so it stays on its own
+    assert names("采购经理李文博和设备科李海涛都在，李总没来") == ["采购经理李文博", "设备科李海涛", "李总"]
+
+
+def test_spans_point_at_the_text_as_written() -> None:
+    text = "今天張經理說要降價"
+    (c,) = find_contacts(text)
+    assert text[c.span.start:c.span.end] == "張經理"
+    assert isinstance(c, Contact) and isinstance(c, TextItem)
+
+
+def test_blocked_spans_are_skipped() -> None:
+    text = "王总那边说好了"
+    assert find_contacts(text, [Span(0, 2)]) == []
+
+
+def test_mention_spans_include_our_people() -> None:
+    text = "让售后老徐去一趟，柴总说可以"
+    spans = {text[s.start:s.end] for s in mention_spans(text)}
+    assert {"售后老徐", "柴总"} <= spans
+    assert names(text) == ["柴总"]
+
+
+# ------------------------------------------------------------------ phones / WeChat
+
+
+@pytest.mark.parametrize(
+    "raw, norm",
+    [
+        ("138 0013 8000", "13800138000"),
+        ("139-1234-5678", "13912345678"),
+        ("+86 13912345678", "13912345678"),
+        ("8613912345678", "13912345678"),
+        ("021-5888 1234 转 8", "02158881234-8"),
+        ("0755-8888 6666 ext 12", "075588886666-12"),
+        ("010-6543 2100-3", "01065432100-3"),
+    ],
+)
+def test_normalize_phone(raw: str, norm: str) -> None:
+    assert normalize_phone(raw) == norm
+
+
+@pytest.mark.parametrize(
+    "text, phone, wechat",
+    [
+        ("姜经理电话138 0013 8000，下周联系", "13800138000", None),
+        ("项目负责人喻工（139-1234-5678）说图纸周三给", "13912345678", None),
+        ("佟总的手机是+86 13912345678，微信 tong_2026", "13912345678", "tong_2026"),
+        ("联系施主任，座机021-5888 1234 转 8", "02158881234-8", None),
+        ("Linda加了微信：linda_sh88，说晚点发资料", None, "linda_sh88"),
+    ],
+)
+def test_phone_and_wechat_attach_to_the_contact(text: str, phone: str | None, wechat: str | None) -> None:
+    (c,) = find_contacts(text)
+    assert isinstance(c, Contact) and (c.phone, c.wechat) == (phone, wechat)
+
+
+def test_phone_does_not_change_the_contact_string() -> None:
+    assert names("姜经理13800138000说可以") == ["姜经理"]
+
+
+def test_phone_in_another_sentence_is_not_attached() -> None:
+    (c,) = find_contacts("见了鲍总。售后热线400-800-1234有问题可以打")
+    assert isinstance(c, Contact) and c.phone is None
+
+
+def test_record_has_aligned_phone_keys() -> None:
+    d = extract("见了卓经理，电话13800138000；还有Vivian，微信 viv_0501",
+                ref_time=datetime.fromisoformat("2026-05-04T10:00:00+08:00"))
+    rec = d.to_record()
+    assert rec["contacts"] == ["卓经理", "Vivian"]
+    assert rec["contact_phones"] == ["13800138000", None]
+    assert rec["contact_wechats"] == [None, "viv_0501"]
+
+
+def test_fold_keeps_length() -> None:
+    s = "張經理　ＡＢＣ１２３"
+    assert len(fold(s)) == len(s) and fold(s).startswith("张经理 ABC123")

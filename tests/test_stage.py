@@ -1,0 +1,121 @@
+"""Stage extraction, precision first (issue 13): a stage only on evidence stated as happened.
+
+Sentences are written for these tests (not taken from the evaluation sets).  A missing
+stage is harmless; a wrong one moves a real deal, so many cases assert `None`.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from extraction.extractor import extract
+from extraction.stage import find_stage
+
+REF = datetime.fromisoformat("2026-06-10T10:00:00+08:00")  # a Wednesday
+
+
+def _stage(text: str) -> str | None:
+    return extract(text, ref_time=REF).stage
+
+
+@pytest.mark.parametrize("text, stage", [
+    # each stage, stated as happened
+    ("展会上拿了名片的新客户，还没联系过，先记一下", "lead"),
+    ("第一次拜访万达物业的刘经理，介绍了我们的产品", "contacted"),
+    ("和明珠医院的王科长通了电话，他对我们的消毒柜很感兴趣", "contacted"),
+    ("宏达的刘工说他们车间要装十二台风机，预算大概六十万", "needs"),
+    ("顺丰的王经理问我们的系统能不能对接他们的ERP", "needs"),
+    ("昨天把报价单发给了李总，总价八十六万", "quote"),
+    ("赵经理觉得我们的价格太高，比施耐德贵了一成", "quote"),
+    ("样机放在孙总车间试了一个礼拜，反馈还不错", "trial"),
+    ("周总说测试结果出来了，各项指标都达标", "trial"),
+    ("今天给钱总做了产品演示，他很满意", "trial"),
+    ("合同细节还在谈，黄总卡在付款方式上，要月结60天", "negotiation"),
+    ("法务在审我们的合同，提了几条修改意见，陈总说本周给答复", "negotiation"),
+    ("鼎盛化工的合同昨天盖章寄回来了，一共三十二万", "won"),
+    ("宏发物流的订单下来了，二十台冷藏车", "won"),
+    ("金石建设的项目我们中标了，中标价两百万", "won"),
+    ("今天收到了恒益的首付款三十万", "won"),
+    # lost, and a competitor winning is lost for us
+    ("顺达那个项目最后被海尔拿走了", "lost"),
+    ("这单输了，客户选了另一家便宜的", "lost"),
+    ("嘉华最后还是跟别家签了合同", "lost"),
+    ("长兴的项目取消了，老板说今年不投了", "lost"),
+    ("华美超市那边不考虑我们了，已经和别家合作了", "lost"),
+    # the customer signing with us is won, whoever else is named
+    ("王总今天跟我们签了合同，一共四十万", "won"),
+])
+def test_stage_on_evidence(text: str, stage: str) -> None:
+    assert _stage(text) == stage
+
+
+@pytest.mark.parametrize("text", [
+    # negation
+    "还没签合同，王总说要等董事会",
+    "刘总说还没试用，样机放在仓库里",
+    # future and plans
+    "我争取下个月把合同签下来",
+    "明天去华远送样品，让他们试用",
+    "打算下个月签",
+    # hypotheticals and fears
+    "如果下个月能签下来就好了",
+    "我怕这单会丢",
+    "要是价格能降到八十万，他们才肯下单",
+    # wishes and questions
+    "他们想试用一下我们的新款",
+    "客户问能不能先试用一个月再决定",
+    # hearsay and other organisations' deals
+    "听说隔壁的东方机械跟西门子签了",
+    # after-sales and internal notes
+    "设备又出故障了，客户很不满，明天派售后过去",
+    "这周要把报销单交了，顺便整理客户名单",
+])
+def test_no_stage_without_evidence(text: str) -> None:
+    assert _stage(text) is None
+
+
+@pytest.mark.parametrize("lost_text, won_text", [
+    ("中原那个单子最后还是跟别家签了", "中原那个单子最后跟我们签了"),
+    ("百草园的标最后是澳利中的标", "百草园的标我们中了标"),
+    ("东华项目丢了，最后选了别家", "东华项目的合同签了"),
+])
+def test_lost_never_reads_as_won(lost_text: str, won_text: str) -> None:
+    assert _stage(lost_text) == "lost"
+    assert _stage(won_text) == "won"
+
+
+def test_contradicting_won_and_lost_gives_no_stage() -> None:
+    text = "一期合同签了，二期项目丢了"
+    stage, _ = find_stage(text, [])
+    assert stage is None
+
+
+def test_evidence_inside_our_todo_is_not_a_stage() -> None:
+    d = extract("胡总今天见了，需要二十台空压机，我下周三前把报价发过去", ref_time=REF)
+    assert d.stage == "needs"
+
+
+def test_planned_trial_keeps_the_reached_stage() -> None:
+    assert _stage("报价收到了，邓总说下周安排试用") == "quote"
+
+
+def test_a_sample_merely_mentioned_is_not_trial() -> None:
+    assert _stage("刘工说下周四带人来厂里看一下样机") != "trial"
+    assert _stage("样品已经寄到了，韩工这周在做检测") == "trial"
+
+
+def test_loss_talk_without_a_known_cue_blocks_a_guess() -> None:
+    # 搁置 is no loss by itself, but it must not let an earlier stage through
+    assert _stage("严总说需要十台设备，不过项目先搁置了") is None
+
+
+def test_future_dated_cue_is_a_plan() -> None:
+    text = "鲁总说6月20号签合同"
+    assert _stage(text) != "won"
+
+
+def test_evidence_span_points_at_the_cue() -> None:
+    d = extract("宏发物流的订单下来了，二十台冷藏车", ref_time=REF)
+    assert d.stage_span is not None
+    assert "订单" in d.text[d.stage_span.start:d.stage_span.end]
