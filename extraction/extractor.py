@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from .actions import find_actions, finish_actions
 from .amounts import find_amounts
 from .clauses import split_clauses
+from .competitors import find_competitors
 from .contacts import find_contacts, mention_spans
 from .dates import find_dates
-from .competitors import find_competitors
 from .pains import find_pains
 from .stage import find_stage, future_spans
 from .types import CustomerMention, FollowUpDraft
@@ -66,7 +67,8 @@ def _find_mention(customers: Any, text: str) -> CustomerMention | None:
         return None
 
 
-def extract(text: str, *, ref_time: datetime, customers: CustomerIndex | None = None) -> FollowUpDraft:
+def extract(text: str, *, ref_time: datetime, customers: CustomerIndex | None = None,
+            known_competitors: Iterable[str] = ()) -> FollowUpDraft:
     """Turn one visit note into a follow-up record (see the evaluation README §2)."""
     if not isinstance(text, str):
         raise TypeError("text must be a str")
@@ -87,7 +89,8 @@ def extract(text: str, *, ref_time: datetime, customers: CustomerIndex | None = 
         blocked.append(mention.span)
     contacts = find_contacts(text, blocked)
     contact_spans = [c.span for c in contacts]
-    competitors = find_competitors(text, blocked + contact_spans)
+    # brands the company lists or reps confirmed are found wherever they are mentioned
+    competitors = find_competitors(text, blocked + contact_spans, known=tuple(known_competitors))
     # a competitor cannot also be a contact or the customer
     cuts = [d.span.start for d in dates]
     for d in dates:  # "周五前" -> the task clause starts after the deadline word

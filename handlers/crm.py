@@ -6,8 +6,8 @@ when the customer table's fingerprint (row count, newest update) changes.
 from __future__ import annotations
 
 import threading
-from datetime import datetime
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
@@ -57,7 +57,7 @@ class CrmIndex:
     def extract(self, text: str, ref_time: datetime) -> FollowUpDraft:
         from extraction.extractor import extract  # heavy (jieba): loaded on first note
 
-        return extract(text, ref_time=ref_time, customers=self.index())
+        return extract(text, ref_time=ref_time, customers=self.index(), known_competitors=self.known_competitors())
 
     def warm_up(self) -> None:
         """Build the index and load the segmenter now, so the first note is not slow."""

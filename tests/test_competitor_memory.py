@@ -6,11 +6,13 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from bot.app import build_app
 from bot.config import ConfigError, load_settings
 from store import repos
 from store.models import FollowUp
 from store.records import NoteRecord
-from tests.conftest import Bot
+from tests.conftest import NOW, Bot, seed_team
+from tests.fakes import FakeChannel, FixedClock
 
 
 def _last(bot: Bot) -> NoteRecord:
@@ -39,3 +41,27 @@ def test_config_competitors_come_first_and_are_validated(tmp_path: Path) -> None
     cfg.write_text('[extraction]\ncompetitors = ["A"]\n', encoding="utf-8")
     with pytest.raises(ConfigError):
         load_settings(cfg, env={})
+
+
+def test_a_confirmed_brand_is_found_in_later_notes_however_it_is_mentioned(bot: Bot) -> None:
+    bot.say("zhang", "恒达王总说下周三前要我们把方案再优化一下")
+    assert "凯博森" not in bot.say("zhang", "宏远张厂长提到凯博森，下周二我再过去")  # unknown, no construction
+    bot.say("zhang", "改 竞品 #1 凯博森")
+    reply = bot.say("zhang", "宏远张厂长又提到凯博森，下周四我再过去")
+    assert "竞品：凯博森" in reply and _last(bot).competitors == ["凯博森"]
+
+
+def test_config_brands_are_found_without_a_construction(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "s.db"}"\n[extraction]\ncompetitors = ["凯博森"]\n',
+                   encoding="utf-8")
+    clock = FixedClock(NOW)
+    app = build_app(load_settings(cfg, env={}), clock=clock)
+    channel = FakeChannel("console")
+    app.add_channel(channel)
+    seed_team(app)
+    try:
+        bot = Bot(app, channel, clock, tmp_path / "s.db")
+        assert "竞品：凯博森" in bot.say("zhang", "宏远张厂长提到凯博森，下周二我再过去")
+    finally:
+        app.svc.db.dispose()
