@@ -191,10 +191,12 @@ class _Tokens:
     """jieba tokens of one note, looked up by offset (built only when a cue fires)."""
 
     def __init__(self, text: str) -> None:
+        from .contacts import fold
         from .segment import token_spans
 
         self.text = text
-        self.toks = token_spans(text)
+        # the folded copy (same length) is what the contact step cut: one segmentation per note
+        self.toks = token_spans(fold(text))
         self.start_at = {s: i for i, (_, s, _) in enumerate(self.toks)}
         self.end_at = {e: i for i, (_, _, e) in enumerate(self.toks)}
 

@@ -166,14 +166,12 @@ def _lex() -> _Lex:
 _RUN_RE = re.compile(r"[\u4E00-\u9FD5a-zA-Z0-9+#&\._%\-]+")
 
 
-_WIN = 14   # characters cut on each side of a position
-_EDGE = 6   # characters next to a window edge that are not trusted
 _GLUE_AFTER = "和说也还都的在跟就又对让把给是要会"
 _GLUE_BEFORE = "的了和跟与给见找约"
 
 
 class _Bounds:
-    """Word boundaries of the folded note, computed lazily per run (most runs are never cut)."""
+    """Word boundaries of the folded note, from its one shared segmentation (on first need)."""
 
     __slots__ = ("_done", "_runs", "_set", "_starts", "_tokens", "text")
 
@@ -193,24 +191,16 @@ class _Bounds:
         return -1
 
     def _ensure(self, pos: int) -> None:
-        """Cut the words around `pos`: a window of the run (jieba's choice settles within a few
-        characters, so only the window's inner part is trusted), or the whole run if short."""
-        if any(lo <= pos <= hi for lo, hi in self._done):
+        """The note's words, once: `segment.token_spans` is cached per text, so the competitor step
+        reuses the same cut."""
+        if self._done:
             return
-        k = self._run_of(pos)
-        if k < 0:
-            return
-        a, b = self._runs[k]
-        wa, wb = max(a, pos - _WIN), min(b, pos + _WIN)
-        from .segment import cut
-        p = wa
-        for tok in cut(self.text[wa:wb]):
-            self._set.add(p)
-            self._tokens[p] = p + len(tok)
-            p += len(tok)
-        self._set.add(wb)
-        # trusted part: all of it at a run edge, else away from the cut edges
-        self._done.append((wa if wa == a else wa + _EDGE, wb if wb == b else wb - _EDGE))
+        from .segment import token_spans  # the whole note once, shared with the other steps
+        for _, a, b in token_spans(self.text):
+            self._set.add(a)
+            self._set.add(b)
+            self._tokens[a] = b
+        self._done.append((0, len(self.text)))
 
     def at(self, pos: int) -> bool:
         """True when `pos` is a word boundary (or not inside a run at all)."""

@@ -14,6 +14,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Iterable
+from functools import lru_cache
 
 import jieba
 
@@ -69,8 +70,15 @@ def cut(text: str) -> list[str]:
 
 def token_spans(text: str) -> list[tuple[str, int, int]]:
     """Tokens with their [start, end) offsets."""
+    return list(_token_spans(text, _USER_KEY))
+
+
+@lru_cache(maxsize=64)
+def _token_spans(text: str, _user_words: str | None) -> tuple[tuple[str, int, int], ...]:
+    """One segmentation per note text, shared by the steps that need words (contacts,
+    competitors); keyed by the user-dictionary version, which changes how jieba cuts."""
     out, pos = [], 0
     for t in cut(text):
         out.append((t, pos, pos + len(t)))
         pos += len(t)
-    return out
+    return tuple(out)
