@@ -46,6 +46,7 @@ class Cue:
     demand_ok: bool
     signer: bool
     by_object: bool
+    weak: bool  # a topic word: a first meeting or undecided specs turn it back (^contacted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,8 @@ class Modality:
     us: re.Pattern[str]
     party: re.Pattern[str]
     others: re.Pattern[str]
+    undecided: re.Pattern[str]
+    moot: re.Pattern[str]
 
 
 @lru_cache(maxsize=1)
@@ -71,10 +74,11 @@ def _cues() -> tuple[Cue, ...]:
     for line in _lines("stage_cues.txt"):
         head, _, rx = line.partition(" ")
         stage, _, flags = head.partition("/")
-        early = stage in EARLY  # veto classes (~stage) are checked like late cues
+        # veto classes (~stage) are checked like late cues; caps (^stage) like early ones
+        early = stage.lstrip("^") in EARLY
         wish = early or "w" in flags
         out.append(Cue(stage, re.compile(rx.strip()), "n" in flags, early or "f" in flags,
-                       wish, wish or "d" in flags, "s" in flags, "o" in flags))
+                       wish, wish or "d" in flags, "s" in flags, "o" in flags, "k" in flags))
     return tuple(out)
 
 
@@ -128,9 +132,15 @@ def _is_evidence(t: str, m: re.Match[str], cue: Cue, mod: Modality,
         return False
     if cue.stage not in EARLY and (mod.ask.search(ctx) or mod.hearsay.search(_clause_left(t, s))):
         return False
-    # A-not-A questions (能不能, 有没有) are no negation
-    if not cue.neg_ok and mod.neg.search(mod.ask.sub(BLANK, t[max(ls, s - NEAR_NEG):e])):
+    # A-not-A questions (能不能, 有没有) are no negation; a topic word (veto) must not be
+    # negated anywhere in its clause (没法上台架测试 is no trial talk)
+    near = ls if cue.stage.startswith("~") else max(ls, s - NEAR_NEG)
+    if not cue.neg_ok and mod.neg.search(mod.ask.sub(BLANK, t[near:e])):
         return False
+    if cue.stage.startswith("~") and mod.moot.match(t, e):
+        return False  # 价格倒不是问题: the topic is said not to matter
+    if cue.stage == "needs" and mod.undecided.match(t, e):
+        return False  # 数量还没定: the requirement is not gathered yet
     if not cue.future_ok:
         if mod.future.search(ctx) or mod.near.search(left):
             return False
@@ -196,6 +206,9 @@ def find_stage(text: str, masked: Iterable[Span], wishes: Iterable[Span] = (), *
     vetoes: set[str] = set()
     lost_spans: list[Span] = []
     won_spans: list[Span] = []
+    caps: dict[str, Span] = {}
+    later: list[tuple[str, Span]] = []  # every stage hit, for a loss followed by a new deal
+    strong_needs = False
     for cue in _cues():
         # wish clauses hide late cues; veto words are judged by the modality checks alone
         src = t if cue.stage in EARLY or cue.stage.startswith("~") else t_late
@@ -206,6 +219,11 @@ def find_stage(text: str, masked: Iterable[Span], wishes: Iterable[Span] = (), *
             if stage.startswith("~"):
                 vetoes.add(stage[1:])
                 break
+            if stage.startswith("^"):
+                caps.setdefault(stage[1:], Span(m.start(), m.end()))
+                continue
+            if stage == "needs" and not cue.weak:
+                strong_needs = True
             if cue.signer:
                 who = _signer(src, m, mod, ours_l, rivals_l)
                 if stage == "won" and who != "us":
@@ -214,6 +232,8 @@ def find_stage(text: str, masked: Iterable[Span], wishes: Iterable[Span] = (), *
                     stage = ""
             if cue.by_object and not _rival_object(src, m, mod, rivals_l):
                 continue
+            if stage == "quote" and "比" not in m.group(0) and any(m.start() <= r.start < m.end() for r in rivals_l):
+                continue  # 看过X的方案: a rival's proposal, not ours
             if not stage:
                 continue
             span = Span(m.start(), m.end())
@@ -222,9 +242,14 @@ def find_stage(text: str, masked: Iterable[Span], wishes: Iterable[Span] = (), *
             elif stage == "won":
                 won_spans.append(span)
             hits.setdefault(stage, span)
+            if not cue.weak:
+                later.append((stage, span))
     # a won cue inside a lost cue (最后还是跟别家签了) is part of the loss
     won_spans = [w for w in won_spans if not any(x.start <= w.start and w.end <= x.end for x in lost_spans)]
     if lost_spans:
+        fresh = _after_loss(text, lost_spans, later)
+        if fresh is not None:
+            return fresh
         if won_spans:  # contradicting evidence: no stage rather than a wrong one
             return None, None
         return "lost", lost_spans[0]
@@ -238,6 +263,16 @@ def find_stage(text: str, masked: Iterable[Span], wishes: Iterable[Span] = (), *
     for st in ORDER:
         if st in hits:
             best = st
+    if "contacted" in caps and best is None and "null" not in hits:
+        best = "contacted"  # requirements said to be open: a conversation took place
+        hits["contacted"] = caps["contacted"]
+    late_talk = any(v in ORDER and ORDER.index(v) > ORDER.index("needs") for v in vetoes)
+    if ("lead" in caps and "null" not in hits and not late_talk and "lost" not in vetoes
+            and (best is None or ORDER.index(best) <= ORDER.index("needs"))):
+        return "lead", caps["lead"]  # no conversation yet: what is known came second hand
+    if "contacted" in caps and best == "needs" and not strong_needs:
+        best = "contacted"
+        hits.setdefault("contacted", caps["contacted"])
     if "null" in hits and (best is None or ORDER.index(best) <= ORDER.index("contacted")):
         return None, hits["null"]
     if best is None:
@@ -247,6 +282,22 @@ def find_stage(text: str, masked: Iterable[Span], wishes: Iterable[Span] = (), *
     if any(v in ORDER and ORDER.index(v) > ORDER.index(best) for v in vetoes):
         return None, None  # a later stage is talked about in words no cue knows
     return best, hits[best]
+
+
+_NEW_DEAL = re.compile(r"不过|但是|但|这次|这回|又|新|重新|另外|另一个|现在")
+
+
+def _after_loss(text: str, lost: list[Span], hits: list[tuple[str, Span]]) -> tuple[str, Span] | None:
+    """A loss told as background, then a new deal (上次的标被X拿走了，不过这次新接了…需要两套):
+    the stage of what follows, when firm cues (not topic words) reach needs or later and a
+    new-deal word leads to them."""
+    end = max(x.end for x in lost)
+    after = [(st, sp) for st, sp in hits if sp.start >= end and st in ORDER
+             and ORDER.index(st) >= ORDER.index("needs")]
+    if not after or not _NEW_DEAL.search(text, end, min(sp.start for _, sp in after)):
+        return None
+    best = max(after, key=lambda h: ORDER.index(h[0]))
+    return best
 
 
 _PAST_PREFIX = re.compile(r"(?:去年|前年|上个月|上月|上周|上礼拜|上星期)$")

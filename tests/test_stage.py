@@ -119,3 +119,36 @@ def test_evidence_span_points_at_the_cue() -> None:
     d = extract("宏发物流的订单下来了，二十台冷藏车", ref_time=REF)
     assert d.stage_span is not None
     assert "订单" in d.text[d.stage_span.start:d.stage_span.end]
+
+
+@pytest.mark.parametrize("text, stage", [
+    # no conversation yet: what is known came second hand, whatever it says about needs
+    ("老同学推荐了一家连锁药房，说他们想换掉收银系统，预算二十万左右，我还没跟对方联系过", "lead"),
+    ("行业沙龙上跟万豪食品的吴总只打了个招呼，听说他们要建新仓库", "lead"),
+    ("朋友给了个电话，华光纺织的采购，电话还没打", "lead"),
+    # requirements said to be open: a conversation, not gathered needs
+    ("今天拜访了东辰模具的孙经理，他们想换掉老的注塑机，不过型号和台数都还没定", "contacted"),
+    ("跟鸿运酒店前厅部的李经理电话聊了二十分钟，对我们的自助入住机有兴趣，还没说具体需求", "contacted"),
+    # firm requirements stay needs even on a first visit
+    ("第一次去瑞祥冷链，王经理说今年要新建冷库，首批需要八台制冷机组", "needs"),
+    ("鼎立电子的刘工说年用量大约二十万片，要求通过车规认证", "needs"),
+    # a loss told as background, then a new deal with firm requirements
+    ("上次那个标被别家拿走了，不过今天陈总说他们新开了一个分厂，需要六台空压机", "needs"),
+    # a demo given is trial; a PO placed is won
+    ("下午给凯旋物流的刘总演示了调度系统，他说界面很直观", "trial"),
+    ("佳美服饰已下PO，面料五千米，下周安排生产", "won"),
+    # a topic word that is not that topic: 数据丢失 is no loss, a test rig is no trial
+    ("合同在走法务，刘总要求加一条数据丢失的赔偿条款", "negotiation"),
+])
+def test_stage_caps_and_constructions(text: str, stage: str) -> None:
+    assert _stage(text) == stage
+
+
+@pytest.mark.parametrize("text", [
+    # a rival's proposal is not our quote
+    "第一次见振华机械的吴总，他们之前看过西门子的方案",
+    # a deadline demanded in a complaint states no need
+    "天宇化工投诉上批货桶身漏液，要求三天内给书面说明",
+])
+def test_no_stage_from_rival_proposals_or_complaints(text: str) -> None:
+    assert _stage(text) in (None, "contacted")
