@@ -1,8 +1,9 @@
 """Extraction accuracy on dev, dev2 and dev2's two halves, comparable across commits.
 
 dev2's odd-numbered notes (1st, 3rd, …) are held out: this script prints only their aggregate
-scores, never their texts or failures.  `bench/dev3/*/` is our own development set (notes written
-for this project in other industries, never taken from ../shared/eval); it is scored when present. Also prints the harmful stage rate (a predicted stage that
+scores, never their texts or failures.  `bench/dev3/*/` and `bench/dev4/*/` are our own sets
+(notes written for this project in other industries, never taken from ../shared/eval): dev3 is
+tuned on, dev4 is only scored (a second check that tuning generalizes). Also prints the harmful stage rate (a predicted stage that
 is wrong, as a share of notes), which issue 13 bounds at 5 %.
 
     .venv/bin/python bench/extract_eval.py [--eval ../shared/eval] [--fields]
@@ -78,16 +79,18 @@ def main() -> None:
                     part = t / f"{half[:8]}.jsonl"
                     part.write_text("\n".join(x for i, x in enumerate(lines) if i % 2 == rest) + "\n")
                     rows.append((half, part, pred))
-        parts = sorted(p for p in (Path(__file__).resolve().parent / "dev3").glob("*") if (p / "notes.jsonl").exists())
-        if parts:
-            gold, pred = t / "dev3.jsonl", t / "dev3.pred.jsonl"
+        for own in ("dev3", "dev4"):
+            parts = sorted(p for p in (Path(__file__).resolve().parent / own).glob("*") if (p / "notes.jsonl").exists())
+            if not parts:
+                continue
+            gold, pred = t / f"{own}.jsonl", t / f"{own}.pred.jsonl"
             gold.write_text("".join((p / "notes.jsonl").read_text() for p in parts))
             with pred.open("w") as dst:
                 for p in parts:
-                    one = t / f"dev3-{p.name}.pred.jsonl"
+                    one = t / f"{own}-{p.name}.pred.jsonl"
                     _predict(p / "notes.jsonl", p / "customers.csv", one)
                     dst.write(one.read_text())
-            rows.append(("dev3 (ours)", gold, pred))
+            rows.append((f"{own} (ours)", gold, pred))
         header = f"{'set':<20}{'overall':>8}" + "".join(f"{f[:10]:>11}" for f in FIELDS) + f"{'harmful':>9}"
         print(header)
         for name, gold, pred in rows:

@@ -102,12 +102,15 @@ def extract(text: str, *, ref_time: datetime, customers: CustomerIndex | None = 
         cuts.append(e)
     clauses = split_clauses(text, cuts)
     heads = contact_spans + ([mention.span] if mention else [])
-    pains = find_pains(text, clauses, competitors, heads + mention_spans(text, blocked)) \
-        if (mention is not None or contacts) else []
     action_clauses = split_clauses(text, [d.span.start for d in dates])
     actions = find_actions(text, action_clauses, dates, ref, contact_spans)
     actions = finish_actions(text, actions, dates, contacts, mention.text if mention else None,
                              ref=ref, clauses=action_clauses)
+    pains = find_pains(text, clauses, competitors, heads + mention_spans(text, blocked)) \
+        if (mention is not None or contacts) else []
+    # what we plan to do (我把补充条款拟好发他) is never the customer's problem
+    ours_todo = [a.span for a in actions if a.owner in ("self", "team")]
+    pains = [p for p in pains if not any(t.start <= p.span.start and p.span.end <= t.end for t in ours_todo)]
     amounts = find_amounts(text, [d.span for d in dates])
 
     # internal notes (no organisation, no person, only internal tasks) have no follow-up
@@ -126,6 +129,9 @@ def extract(text: str, *, ref_time: datetime, customers: CustomerIndex | None = 
                                    future_dates=future_spans(text, ((d.value, d.span) for d in dates), ref),
                                    ours=ours, rivals=[c.span for c in competitors])
     if not has_customer and stage in ("contacted", "needs"):
+        stage, stage_span = None, None
+    # a complaint about goods already delivered is after-sales, not a new contact
+    if stage in ("lead", "contacted") and any(p.category in ("quality", "service") for p in pains):
         stage, stage_span = None, None
 
     draft.contacts = contacts

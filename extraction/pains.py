@@ -57,11 +57,11 @@ _LEFT_STOP = frozenset(
      "主要", "对方", "客户", "投诉", "要求", "希望", "想", "想要", "打算", "都", "说是", "提了", "提到"]
 )
 _RIGHT_STOP = re.compile(
-    r"(?:想|希望|要求|让|问|说|然后|不然|否则|我们?(?=[会要得先再去来把给])"
+    r"(?:想|希望|要求(?!的|$)|让|问|说|然后|不然|否则|我们?(?=[会要得先再去来把给])"
     r"|(?:老板|领导|院长|董事长|总经理|他们|她们)(?=那边|还|也|说|在|觉得|要|想|又))"
 )
-MAX_LEFT_TOKENS = 5
-MAX_LEFT_CHARS = 10
+MAX_LEFT_TOKENS = 3
+MAX_LEFT_CHARS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +77,7 @@ class _Cue:
 
 @dataclass(frozen=True, slots=True)
 class _Res:
-    table: tuple[tuple[str, re.Pattern[str]], ...]
+    table: tuple[tuple[str, re.Pattern[str], bool], ...]  # (category, cue, tight)
     table_any: re.Pattern[str]  # union of the table rows: most clauses match none
     negation: re.Pattern[str]
     objects: dict[str, str]  # lower-cased word -> category
@@ -103,7 +103,9 @@ def _alt(words: Iterable[str]) -> str:
 @lru_cache(maxsize=1)
 def _res() -> _Res:
     """Compile the cue classes once; lexicon words fill their open slots."""
-    table = tuple((cat, re.compile(rx, re.IGNORECASE)) for cat, rx in load_table("pain_cues.txt"))
+    # `category!` marks a cue that is the whole predicate (the span ends with its complement)
+    table = tuple((cat.rstrip("!"), re.compile(rx, re.IGNORECASE), cat.endswith("!"))
+                  for cat, rx in load_table("pain_cues.txt"))
     neg = re.compile(_alt(load_list("pain_negations.txt")), re.IGNORECASE)
     objs: list[tuple[str, str]] = []
     for line in _lines("pain_objects.txt"):
@@ -135,7 +137,9 @@ def _res() -> _Res:
         rf"|(?<!不)太(?![好棒阳原太空平极感])[{_CJK}]|有[点些](?!兴趣|意思|想法|需求|关系|印象|了解)[{_CJK}]"
         rf"|[{_CJK}]得{very}(?:{neg_adj})"
         # negated positive quality: 不稳定, 不太好用, 不够专业
-        rf"|(?:不太|不够|不是很|不怎么|没那么|不)(?:{pos_adj})(?!意思|说|看|多|少|了解)"
+        rf"|(?:不太|不够|不是很|不怎么|没那么|不|没有|没)(?:{pos_adj})(?!意思|说|看|多|少|了解)"
+        # an attribute noun (附着力, 稳定性, 灵敏度, 手感) that is poor
+        rf"|(?<=[{_CJK}][力性度感]){very}(?:差|低|不够|不足|一般|不行)"
         # attribute + its bad direction without a degree word: 交期长, 良率低
         rf"|(?:{_alt(pol['up'])}){very}(?:高|长|大|多|久|贵|慢|重)(?![端档级效兴家概量])"
         rf"|(?:{_alt(pol['down'])}){very}(?:低|少|小|短|差|慢|不够|不足|下降|一般|不好|不行|不理想|不明显))",
@@ -158,15 +162,16 @@ def _res() -> _Res:
     )
     unmet = re.compile(
         r"达不到|满足不了|不满足|做不到|做不了|不支持|支持不了|不兼容|兼容不了|对接不了|接不上|只能到|最多只能|最多只"
+        r"|最[快高低长远大小]也?只能|只能做到"
         r"|只做到|只能做到|只达到|只有[0-9一二三四五六七八九]+(?:\.[0-9]+)?(?:%|成)|起步"
         r"|走不开|采不上来|上不来|不够用|覆盖不到|进不去|装不下|放不下|带不动|跑不动|扛不住|顶不住|跟不上|供不上"
         r"|扣分|没有独立|缺少|缺乏|不具备|没有资质|没资质|不过关|没通过|过不了|没达到|未达到|没能达到"
         # the negative potential complement V不C: 打不通, 找不到, 谈不拢, 装不下, 卖不动
-        rf"|(?<![要花少免怪禁了差说顾忍来离大想看舍])(?<!对不)[{_CJK}]不(?:了|到|动|上|下|来|去|通|完|住|开|惯|拢|出|过)(?![的得])",
+        rf"|(?<![要花少免怪禁了差说顾忍来离大想看舍])(?<!对不)[{_CJK}]不(?:了|到|动|上|下|来|去|通|完|住|开|惯|拢|出|过|进)(?![的得])",
     )
     demand = re.compile(
         r"(?:要求|还要|(?<![主需只重])要|想|希望|坚持|非要|必须)[^，。；]{0,14}?"
-        r"(?:付款|季度付|月付|账期|质保|保证金|违约|扣费|扣租金|赔付|罚款|专票|发票|保函|验收标准|附件|保养|返点|返利|换新|包换|退换"
+        r"(?:付款|尾款|月结|先货后款|先款后货|款到发货|货到付款|季度付|月付|账期|质保|保证金|违约|扣费|扣租金|赔付|罚款|专票|发票|保函|验收标准|附件|保养|返点|返利|换新|包换|退换"
         r"|源码|私有化|本地部署|本地机房|数据(?:必须)?(?:存|放|留)|校准报告|检测报告|认证|资质|降到|降价|降[0-9一二三四五六七八九十两]+"
         r"|让利|打折|折扣|优惠|便宜|免费|赠送|包邮|包安装|包运费)",
     )
@@ -175,7 +180,7 @@ def _res() -> _Res:
     refs = load_list("pain_competitor_refs.txt")
     stop = frozenset(load_list("competitor_stop.txt")) | frozenset(
         ["我们", "自己", "手工", "人工", "二手", "老设备", "老的", "旧的", "国产的"])
-    table_any = re.compile("|".join(f"(?:{rx.pattern})" for _, rx in table) or "(?!)", re.IGNORECASE)
+    table_any = re.compile("|".join(f"(?:{rx.pattern})" for _, rx, _ in table) or "(?!)", re.IGNORECASE)
     return _Res(table, table_any, neg, {w.lower(): c for w, c in reversed(objs)}, objects_re, defect, delay, eval_, wait, unmet, demand, concern,
                 concern_back, refs, stop, load_list("pain_product_heads.txt"))
 
@@ -213,10 +218,23 @@ def _competitor_res(names: tuple[str, ...], refs: tuple[str, ...]) -> tuple[list
         re.compile(rf"(?P<X>{b})(?:给的|报的|给他们报的|的报价|的价格|的单价|的供货价|的现货|的同类产品|的产品|的)[^，。；]{{0,10}}?"
                    rf"(?:{adj}|只要|只有|没这个问题|没有这个问题)"),
         re.compile(rf"(?:也在看|在看|在比|在对比|对比了?|比较了?|还看了)(?P<X>{b})"),
-        re.compile(rf"(?:用惯了|一直用|一直在用|还在用|合作多年的|长期合作的|被)(?P<X>{bs})"),
+        re.compile(rf"(?:用惯了|一直用|一直在用|还在用|合作多年的|长期合作的)(?P<X>{bs})"),
+        re.compile(rf"被(?P<X>{bs})(?:抢|拿|截|挖|撬|替)"),
         re.compile(rf"(?:输给了?|丢给了?)(?P<X>{bs})|(?P<Y>{b})(?:那边)?(?:中标了|拿下了|抢走了|截胡|给了|送了|承诺|答应)"),
         re.compile(rf"(?:也在看|还在看|在看|还看了|也看了|对比了?|比较了?)(?P<X>{bs})(?:的|家的)(?:同|型号|产品|方案|设备|报价|价格)"),
         re.compile(rf"(?P<X>{b})[^，。；]{{0,12}}?(?:{_alt(load_list('pain_defects.txt'))}|太[^，。；]|不行)"),
+        # a brand's price: X报了4300, X每米报0.32元
+        re.compile(rf"(?P<X>{b})[^，。；]{{0,4}}?(?:报了|报的|报价|报出|报)(?:了)?(?:[0-9一二两三四五六七八九十几]|个)"),
+        # compared or competing with a brand: 在跟X比, 跟X PK, 和X的方案对比
+        re.compile(rf"(?:跟|和|与)(?P<X>{b})(?:的[^，。；]{{0,6}}?)?(?:比|PK|pk|对比|竞争|抢|拼)"),
+        # looking for a brand's channel: 在找X的代理
+        re.compile(rf"(?:在找|找了|联系了|接触了|也在找|还在找)(?P<X>{bs})的(?:代理|经销商|渠道|代理商|分销商)"),
+        # switching to a brand, done or threatened: 换回X, 改用X
+        re.compile(rf"(?:换回|换成|改用|转用|切换到|换到)(?P<X>{b})"),
+        # a named brand chosen, without a 最后/还是 lead: 拍板用了X, 选了X的方案
+        re.compile(rf"(?:给了|选了|选择了|定了|签了|交给了|用了|上了)(?P<X>{b})"),
+        # trouble at a named supplier: X断供了, X那边交付出了问题
+        re.compile(rf"(?P<X>{b})(?:那边|那家)?[^，。；]{{0,6}}?(?:断供|断货|交付出|出了问题|出问题|掉链子|跑路|倒闭|供不上)"),
     ], re.compile(_alt(names + refs), re.IGNORECASE)
 
 
@@ -232,8 +250,13 @@ _WISH_START = re.compile(r"^(?:也|还|都)?(?:想|希望|想要|打算|准备|�
 
 def _objects_near(text: str, lo: int, hi: int, anchor: int) -> str:
     """Category of the object word in text[lo:hi] nearest to `anchor` ('' when none)."""
+    return _object_at(text, lo, hi, anchor)[0]
+
+
+def _object_at(text: str, lo: int, hi: int, anchor: int) -> tuple[str, int]:
+    """(category, start) of the object word in text[lo:hi] nearest to `anchor` (('', -1) if none)."""
     r = _res()
-    best, dist = "", 10**9
+    best, dist, at = "", 10**9, -1
     for m in r.objects_re.finditer(text, lo, hi):
         w = m.group(0)
         cat = r.objects.get(w.lower(), "")
@@ -241,8 +264,33 @@ def _objects_near(text: str, lo: int, hi: int, anchor: int) -> str:
         if m.start() <= anchor < m.end():
             d = 0
         if d < dist:
-            best, dist = cat, d
-    return best
+            best, dist, at = cat, d, m.start()
+    return best, at
+
+
+_RELATIONAL = re.compile(r"对接|对不上|打通|打不通|兼容|接不上|连不上|联动|集成|匹配|适配|联调")
+_COMITATIVE = re.compile(r"(?:跟|和|与)(?!我们|咱们)")
+_ANCHOR_BARRIER = re.compile(r"[，。；,;]|但|不过|而且|然后")
+MAX_ANCHOR = 8  # how far left of the predicate its topic noun may start the span
+
+
+def _anchor_start(text: str, a: int, start: int, ce: int, cat: str, heads: list[tuple[int, int]]) -> int:
+    """Start the span at the topic that names the problem when it sits a little further left
+    than the token walk reached: the object word of its category (售后…都没人来) or a
+    comitative phrase before a relational verb (跟他们的门锁系统对接不上)."""
+    lo = max(a, start - 16)
+    if _RELATIONAL.search(text, start, ce):
+        m = None
+        for m in _COMITATIVE.finditer(text, lo, start):
+            break
+        if m is not None and not _ANCHOR_BARRIER.search(text, m.end(), start) \
+                and not any(m.start() < he and hs < start for hs, he in heads):
+            return m.start()
+    obj, at = _object_at(text, max(a, start - MAX_ANCHOR), start, start)
+    if obj == cat and at >= 0 and not _ANCHOR_BARRIER.search(text, at, start) \
+            and not any(at < he and hs < start for hs, he in heads):
+        return at
+    return start
 
 
 def _cues(s: str) -> list[_Cue]:
@@ -250,15 +298,16 @@ def _cues(s: str) -> list[_Cue]:
     r = _res()
     out: list[_Cue] = []
     if r.table_any.search(s):
-        for cat, rx in r.table:
+        for cat, rx, tight in r.table:
             for m in rx.finditer(s):
-                out.append(_Cue("table", cat, m.start(), m.end(), False))
+                out.append(_Cue("table", cat, m.start(), m.end(), tight))
     for m in r.demand.finditer(s):
         out.append(_Cue("demand", "", m.start(), m.end(), False))
     for m in r.wait.finditer(s):
         out.append(_Cue("wait", "", m.start(), m.end(), False))
     for m in r.unmet.finditer(s):
-        out.append(_Cue("unmet", "", m.start(), m.end(), True))
+        # a limit is stated with its figure (最多只能到一千八): the span runs to the clause end
+        out.append(_Cue("unmet", "", m.start(), m.end(), not _LIMIT.match(m.group(0))))
     for m in r.defect.finditer(s):
         out.append(_Cue("defect", "", m.start(), m.end(), True))
     for m in r.delay.finditer(s):
@@ -272,6 +321,7 @@ def _cues(s: str) -> list[_Cue]:
     return out
 
 
+_LIMIT = re.compile(r"达不到|只能|最[多快高低长远大小]|只做到|只达到|没达到|未达到|满足不了|不满足")
 _RANK = {"table": 0, "demand": 1, "back": 2, "wait": 3, "unmet": 4, "delay": 5, "defect": 6, "eval": 7,
          "concern": 8}
 _DEFAULT = {"demand": "other", "wait": "decision", "unmet": "technical", "defect": "quality", "delay": "delivery",
@@ -287,6 +337,10 @@ _OBJ_OVERRIDES = {
     "concern": {"price", "budget", "delivery", "service", "inventory", "technical", "other", "decision"},
     "demand": {"price", "technical"},
 }
+_OUR_LIMIT = re.compile(r"(?:我们|我方|我司|咱们)(?:这边|公司)?$")
+_UNDECIDED = re.compile(r"(?:还没|没|未)(?:有)?定")
+_SPEC_LEFT = re.compile(r"具体|数量|型号|几套|几台|几家|多少|规格|时间|尺寸|台数|节拍|工位|配置|方案|用量|规模")
+_MONEY_LEFT = re.compile(r"预算|经费|资金|拨款")
 _DEMAND_TECH = re.compile(r"私有化|本地部署|本地机房|数据|校准报告|检测报告|认证|资质")
 _DEMAND_PRICE = re.compile(r"降到|降价|降[0-9一二三四五六七八九十两]|让利|打折|折扣|优惠|便宜")
 
@@ -299,17 +353,34 @@ def _category(text: str, cue: _Cue, base: int, a: int, b: int) -> str:
     cs, ce = base + cue.start, base + cue.end
     if kind == "demand":
         body = text[cs:ce]
+        obj = _objects_near(text, cs, ce, cs)
+        if obj in ("other", "technical", "delivery"):  # 要求起订量从五千降到两千 is a term, not a price
+            return obj
         if _DEMAND_PRICE.search(body):
             return "price"
         return "technical" if _DEMAND_TECH.search(body) else "other"
     if kind == "eval" and "贵" in text[cs:ce]:
         return "price"
+    if kind == "unmet" and not _LIMIT.match(text, cs) and _res().defect.search(text, ce, b):
+        return "quality"  # 用不到一个月就堵: the failure verb decides
+    if kind == "wait" and "批" in text[cs:ce] and _MONEY_LEFT.search(text, max(a, cs - 16), cs):
+        return "budget"  # money waiting for approval (预算…还没批下来) is budget
+    if kind == "concern":
+        inner = [c for c in _cues(text[ce:b]) if c.kind not in ("concern", "back")]
+        if inner:  # 担心精度达不到: the worry's object problem decides
+            first = min(inner, key=lambda c: c.start)
+            return _category(text, first, ce, ce, b)
+        if re.search(r"贵|价", text[ce:b]):
+            obj = _objects_near(text, ce, b, ce)
+            return obj if obj in ("other", "technical") else "price"
     if kind == "concern":
         obj = _objects_near(text, ce, b, ce)
     elif kind in ("wait", "unmet", "delay"):
         obj = _objects_near(text, a, b, ce)
     else:
         obj = _objects_near(text, a, ce, ce)
+    if obj == "quality" and kind == "unmet" and _LIMIT.match(text, cs):
+        return "technical"  # a spec limit (精度达不到) is technical, a poor rate (良品率只有92%) quality
     if obj and obj in _OBJ_OVERRIDES.get(kind, set()):
         return obj
     return _DEFAULT[kind]
@@ -329,7 +400,7 @@ def _left_extend(text: str, lo: int, cue_start: int, stops: list[tuple[int, int]
     n = 0
     for tok, a, _b in reversed(toks):
         a += lo
-        if tok in _LEFT_STOP or tok in _TOPIC_STOP or not re.fullmatch(rf"[{_CJK}0-9%.]+", tok) \
+        if tok in _LEFT_STOP or tok in _TOPIC_STOP or tok.endswith("的") or not re.fullmatch(rf"[{_CJK}0-9%.]+", tok) \
                 or re.match(r"[0-9.]+[wW万千块元]", text[a:a + len(tok) + 1]):
             break
         if any(s <= a < e for s, e in stops):
@@ -338,7 +409,8 @@ def _left_extend(text: str, lo: int, cue_start: int, stops: list[tuple[int, int]
             break
         start, n = a, n + 1
     # never start on 的 or a particle
-    while start < cue_start and text[start] in "的了得嗯":
+    while start < cue_start and (text[start] in "的了得嗯"
+                                 or (text[start] == "批" and start > 0 and text[start - 1] in "上这那该每本同")):
         start += 1
     return start
 
@@ -396,8 +468,9 @@ def _negated(text: str, a: int, b: int, cs: int, ce: int, kind: str) -> bool:
     mb = _BARRIER.search(text, ce, hi)
     if mb:
         hi = mb.start()
-    if _res().negation.search(text, lo, hi) is not None:
-        return True
+    for m in _res().negation.finditer(text, lo, hi):
+        if m.start() == 0 or text[m.start() - 1] != "只":  # 只能做到 limits, 能做 reassures
+            return True
     return kind in ("defect", "delay", "eval", "back") and _NEG_BEFORE.search(text[lo:cs]) is not None
 
 
@@ -512,6 +585,10 @@ def find_pains(
             cs, ce = max(a, base + cue.start), base + cue.end
             if ce - cs < 1:
                 continue
+            if cue.kind == "unmet" and _OUR_LIMIT.search(text, max(a, cs - 5), cs):
+                continue  # 我们最多只能接受70%: our own position in a negotiation, not their problem
+            if cue.kind == "wait" and _UNDECIDED.match(text, cs) and _SPEC_LEFT.search(text, max(a, cs - 6), cs):
+                continue  # 具体要几套还没定: requirements still open, not a problem
             if any(ts <= cs < te for ts, te, _ in taken) and not any(
                     out[oi].category == _DEFAULT.get(cue.kind) for _, _, oi in taken):
                 continue
@@ -533,6 +610,8 @@ def find_pains(
                 cat = _category(text, cue, base, ce, b)
             else:
                 cat = _category(text, cue, base, a, end)
+            if cue.kind not in ("demand", "concern", "back"):
+                start = _anchor_start(text, a, start, ce, cat, heads + [(ts, te) for ts, te, _ in taken])
             ref = ref_re.search(text, a, end) or _REF_RE.search(text, a, end)
             if ref is not None or (last_comp is not None and last_incumbent and last_end == cl.start - 1
                                    and cat in ("quality", "service") and "我们" not in text[a:end]):

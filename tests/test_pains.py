@@ -114,3 +114,48 @@ def test_pain_spans_are_exact_text() -> None:
     text = "客户说机器噪音偏大，售后响应太慢，预算也不够"
     for p in find_pains(text, split_clauses(text), []):
         assert text[p.span.start:p.span.end] == p.text
+
+
+def _note_pains(text: str) -> list[tuple[str, str]]:
+    """Pains through the whole extractor (our own to-dos and contacts are known there)."""
+    from datetime import datetime
+
+    from extraction.extractor import extract
+    r = extract(text, ref_time=datetime.fromisoformat("2026-06-10T10:00:00+08:00"))
+    return [(p.category, p.text) for p in r.pain_points]
+
+
+@pytest.mark.parametrize("text, category, span", [
+    # a frequency adverb before an event verb reports a recurring failure
+    ("何工说喷码机老是断墨", "quality", "老是断墨"),
+    # an attribute noun that is poor
+    ("马工说上批涂层附着力差", "quality", "附着力差"),
+    # a comitative phrase before a relational verb starts the span
+    ("郭工说跟他们的仓储系统对不上", "technical", "跟他们的仓储系统对不上"),
+    # a limit stated with its figure runs to the figure
+    ("冯工说我们的探头最快只能做到每秒十次", "technical", "最快只能做到每秒十次"),
+    # a failure verb after a duration limit decides the category
+    ("林工说滤网用不到两周就堵", "quality", "滤网用不到两周就堵"),
+    # the minimum order quantity is a term, not a price
+    ("吴经理嫌我们的起订量太高", "other", "嫌我们的起订量太高"),
+    # money waiting for approval is budget
+    ("钱总说设备经费还没批下来", "budget", "设备经费还没批下来"),
+    # a worry takes the category of the problem it is about
+    ("曹工担心我们的电源精度达不到要求", "technical", "担心我们的电源精度达不到要求"),
+    # a demanded payment term is a pain
+    ("丁总坚持要月结九十天", "other", "坚持要月结九十天"),
+])
+def test_construction_classes(text: str, category: str, span: str) -> None:
+    got = _note_pains(text)
+    # the span may keep the topic in front (喷码机老是断墨); it must hold the expected core
+    assert any(c == category and (span in t or t in span) and len(t) >= len(span) / 2 for c, t in got), got
+
+
+@pytest.mark.parametrize("text", [
+    "王经理说具体要几台还没定",          # requirements still open: no problem yet
+    "李总说老规矩货到月结30天",           # an agreed term stated plainly
+    "张总问报价，我周五前把补充条款拟好发他",  # our own planned work is no customer problem
+    "孙工说试用下来去除率都达标",           # a defect noun said to be fine
+])
+def test_not_pains(text: str) -> None:
+    assert _note_pains(text) == []
