@@ -226,7 +226,15 @@ def _competitor_res(names: tuple[str, ...], refs: tuple[str, ...]) -> tuple[list
         # a brand's price: X报了4300, X每米报0.32元
         re.compile(rf"(?P<X>{b})[^，。；]{{0,4}}?(?:报了|报的|报价|报出|报)(?:了)?(?:[0-9一二两三四五六七八九十几]|个)"),
         # compared or competing with a brand: 在跟X比, 跟X PK, 和X的方案对比
-        re.compile(rf"(?:跟|和|与)(?P<X>{b})(?:的[^，。；]{{0,6}}?)?(?:比|PK|pk|对比|竞争|抢|拼)"),
+        re.compile(rf"(?:跟|和|与)(?P<X>{b})(?:的[^，。；]{{0,6}}?)?(?:在|一起)?(?:比|PK|pk|对比|竞争|抢|拼)"),
+        # a rival's offer already on the table: 手上还有X的方案
+        re.compile(rf"(?:手上|手里|桌上)(?:已经|还|也)?有(?:一份|一个|份|个)?(?P<X>{b})的(?:方案|报价|报价单|样品)"),
+        # a rival also in play: X也在找他们, 拉了X一起比价
+        re.compile(rf"(?P<X>{b})(?:也|还|同时)(?:在|报了|报价|来|找)"),
+        re.compile(rf"(?:拉了|叫了|找了|请了)(?P<X>{b})(?:一起|过来|来)?(?:比价|比|竞标|投标|PK|pk)"),
+        # someone else's price compared with ours is a rival's price
+        re.compile(r"(?:价格|报价|单价|总价|价|每[吨台件个米套])[^，。；]{0,4}比(?:我们|咱们)[^，。；]{0,4}(?:低|便宜|少)"),
+        re.compile(rf"是(?P<X>{bs})(?:的代理商|的代理|的经销商)?(?:拿下|中标|签下|拿走)的"),
         # looking for a brand's channel: 在找X的代理
         re.compile(rf"(?:在找|找了|联系了|接触了|也在找|还在找)(?P<X>{bs})的(?:代理|经销商|渠道|代理商|分销商)"),
         # switching to a brand, done or threatened: 换回X, 改用X
@@ -293,6 +301,14 @@ def _anchor_start(text: str, a: int, start: int, ce: int, cat: str, heads: list[
     return start
 
 
+def _clause_cues(text: str, note_cues: list[_Cue], lo: int, hi: int) -> list[_Cue]:
+    """The note's cue matches that start in [lo, hi), relative to `lo` and cut at `hi`: the
+    cue classes run once over the note, not once per clause."""
+    if any(c.start < hi and c.end > hi or c.start < lo < c.end for c in note_cues):
+        return _cues(text[lo:hi])  # a match crosses the clause: scan the clause on its own
+    return [_Cue(c.kind, c.cat, c.start - lo, c.end - lo, c.tight) for c in note_cues if lo <= c.start < hi]
+
+
 def _cues(s: str) -> list[_Cue]:
     """All non-competitor cue matches of a clause, in class priority order."""
     r = _res()
@@ -340,6 +356,7 @@ _OBJ_OVERRIDES = {
 _OUR_LIMIT = re.compile(r"(?:我们|我方|我司|咱们)(?:这边|公司)?$")
 _UNDECIDED = re.compile(r"(?:还没|没|未)(?:有)?定")
 _SPEC_LEFT = re.compile(r"具体|数量|型号|几套|几台|几家|多少|规格|时间|尺寸|台数|节拍|工位|配置|方案|用量|规模")
+_PAYMENT = re.compile(r"付款|账期|月结|结算|款到|货款|尾款|押金|保证金|分期|[一二两三四五六七八九十\d]期付")
 _MONEY_LEFT = re.compile(r"预算|经费|资金|拨款")
 _DEMAND_TECH = re.compile(r"私有化|本地部署|本地机房|数据|校准报告|检测报告|认证|资质")
 _DEMAND_PRICE = re.compile(r"降到|降价|降[0-9一二三四五六七八九十两]|让利|打折|折扣|优惠|便宜")
@@ -353,6 +370,8 @@ def _category(text: str, cue: _Cue, base: int, a: int, b: int) -> str:
     cs, ce = base + cue.start, base + cue.end
     if kind == "demand":
         body = text[cs:ce]
+        if _PAYMENT.search(body):
+            return "other"  # 坚持货到后90天付款: a payment term, whatever goods it mentions
         obj = _objects_near(text, cs, ce, cs)
         if obj in ("other", "technical", "delivery"):  # 要求起订量从五千降到两千 is a term, not a price
             return obj
@@ -394,12 +413,14 @@ def _left_extend(text: str, lo: int, cue_start: int, stops: list[tuple[int, int]
     """Move left from the cue over the topic: a few content tokens of the same clause."""
     if cue_start <= lo:
         return lo
-    from .segment import token_spans  # lazy: jieba only when a pain cue is found
-    toks = token_spans(text[lo:cue_start])
+    # the note's one segmentation, shared with contacts and competitors
+    from .contacts import fold
+    from .segment import token_spans
+    toks = [(text[max(ta, lo):min(tb, cue_start)], max(ta, lo)) for _, ta, tb in token_spans(fold(text))
+            if ta < cue_start and tb > lo]
     start = cue_start
     n = 0
-    for tok, a, _b in reversed(toks):
-        a += lo
+    for tok, a in reversed(toks):
         if tok in _LEFT_STOP or tok in _TOPIC_STOP or tok.endswith("的") or not re.fullmatch(rf"[{_CJK}0-9%.]+", tok) \
                 or re.match(r"[0-9.]+[wW万千块元]", text[a:a + len(tok) + 1]):
             break
@@ -504,6 +525,7 @@ def find_pains(
     comp_pats, ref_re = _competitor_res(tuple(names), r.refs)
     heads = sorted((s.start, s.end) for s in skip_prefixes)
     out: list[PainPoint] = []
+    note_cues = _cues(text)
     prev_comp: int | None = None  # index in `out` of a competitor pain in the last clause
     prev_end = -1  # end of the last clause that had a pain
     prev_last: int | None = None  # index of the last pain of the previous clause
@@ -529,7 +551,7 @@ def find_pains(
                 out.append(PainPoint("competitor", text[start:end], Span(start, end)))
             prev_end = b
             continue
-        cues = sorted(_cues(s), key=lambda c: (c.start, _RANK[c.kind], -(c.end - c.start)))
+        cues = sorted(_clause_cues(text, note_cues, base, b), key=lambda c: (c.start, _RANK[c.kind], -(c.end - c.start)))
         # an admin's explicit cue wins over a generic one it overlaps ("有点超预算" is budget)
         tab = [(c.start, c.end) for c in cues if c.kind == "table"]
         cues = [c for c in cues if c.kind in ("table", "demand") or not any(ts < c.end and c.start < te for ts, te in tab)]

@@ -142,8 +142,14 @@ def _note_pains(text: str) -> list[tuple[str, str]]:
     ("钱总说设备经费还没批下来", "budget", "设备经费还没批下来"),
     # a worry takes the category of the problem it is about
     ("曹工担心我们的电源精度达不到要求", "technical", "担心我们的电源精度达不到要求"),
-    # a demanded payment term is a pain
+    # a demanded payment term is a pain, whatever goods it mentions
     ("丁总坚持要月结九十天", "other", "坚持要月结九十天"),
+    ("丁总坚持货到半年后再付款", "other", "坚持货到半年后再付款"),
+    # wear-out after use or time
+    ("方工说插头插拔久了就松", "quality", "插拔久了就松"),
+    ("方工说这批胶水放了一周就结块", "quality", "放了一周就结块"),
+    # someone else's price compared with ours is a rival's price
+    ("宋总说那家的单价比我们低了两成", "competitor", "单价比我们低了两成"),
 ])
 def test_construction_classes(text: str, category: str, span: str) -> None:
     got = _note_pains(text)
