@@ -11,7 +11,9 @@ single characters, while the words around it are dictionary words) and from deli
 department or generic noun (lexicon/competitor_stop.txt, the industry and region lexicons).
 
 Brands the company lists (lexicon/competitors.txt) or passes in `known` are found wherever they
-occur; once a brand is found, the note's other mentions are the same competitor.
+occur; once a brand is found, the note's other mentions are the same competitor: it is listed
+once, as first written, in the order of first mention.  A cue runs only when the note holds one
+word of each of its mandatory word groups (speed).
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ from .types import Span, TextItem
 _FUNC = "的了和是给比在也都就还说要跟与及对把被让向这那们我你他她它个些很太更最又再已呢吧啊吗"
 BRAND = rf"(?:[A-Za-z][A-Za-z0-9&\-]{{1,20}}|[^\W\d_{_FUNC}a-zA-Z]{{2,5}})"
 # Slot used for finding: lazy, so a slot bounded on both sides takes the shortest fill.
-_SLOT = r"(?:[A-Za-z][A-Za-z0-9&.\-]{0,20}|[^\W\d_A-Za-z]{2,10}?)"
+_SLOT = r"(?:(?:\d{1,2}[A-Z]|[A-Za-z])[A-Za-z0-9&.\-]{0,20}|[^\W\d_A-Za-z]{2,10}?)"
 
 _MAX_CJK = 6  # longest CJK brand taken from a one-sided construction
 _MAX_LATIN = 24
@@ -39,14 +41,26 @@ _BREAK_TOKENS = frozenset(
     "的 地 得 了 着 过 是 和 跟 与 及 同 对 把 被 让 向 给 比 在 也 都 就 还 又 再 才 只 已 很 太 更 最 "
     "说 讲 问 要 想 会 能 可 没 不 别 让 用 买 卖 上 下 中 里 内 外 前 后 这 那 哪 其 该 此 某 每 各 "
     "我 你 他 她 它 们 个 些 家 边 方 等 呢 吧 啊 吗 嗯 呃 哦 么 嘛 呀 啦 "
-    "看 找 问 试 听 聊 谈 送 拿 换 测 讲 挺 蛮 算 像 "
+    "看 找 问 试 听 聊 谈 送 拿 换 测 讲 挺 蛮 算 像 嫌 怕 觉得 认为 担心 反映 表示 "
     "那边 这边 那家 这家 方面 这里 那里 他们 她们 我们 你们 咱们 人家 对方 自己 "
     "报 报价 报了 给了 开价 出价 签 签了 选 选了 定 定了 中标 拿下 抢 抢了 "
     "但是 但 然后 而且 所以 因为 因此 不过 可是 就是 还是 或者 以及 并且 如果 要是 虽然 其实 另外 "
     "现在 目前 之前 以前 原来 去年 今年 明年 前年 最近 后来 当时 一直 已经 最后 最终 结果 "
     "一共 总共 大概 大约 差不多 左右 只要 只有 都是 也是 主要 基本 全部 统一 同时 直接 一起 "
-    "产品 设备 系统 服务 价格 单价 供货 现货 代理 品牌 型号 方案 项目 合同 质量".split()
+    "产品 设备 系统 服务 价格 单价 供货 现货 代理 品牌 型号 方案 项目 合同 质量 "
+    # measure words (那批货, 两台机器)
+    "批 台 套 款 种 只 件 条 张 支 根 箱 桶 吨 位 名 次 遍 轮 份 趟".split()
 )
+# one-char delimiters that also occur inside brand names (汉和, 途家智联, 华中): kept when the
+# brand goes on past them, or when they join a single first piece
+_JOINABLE = frozenset("和同中上下方家可能会内外前后")
+_INNER = frozenset("家中")
+# digits + capitals (3M): a brand; but not a unit or a generation (5G, 4K, 3D)
+_DIGIT_BRAND_RE = re.compile(r"^\d{1,2}[A-Z]{1,4}$")
+_UNIT_TAIL = frozenset("G K D T W V A P L X KW KV MW GB TB MB KG HP".split())
+# an approximate amount (将近一成, 差不多六万) or a distributive (每公斤, 每米) is no brand
+_APPROX_RE = re.compile(r"^(?:将近|接近|大约|大概|约|近|差不多|不到|超过|至少|起码)|每"
+                        r"|[\d一二两三四五六七八九十百千万]+(?:成|个|点|倍|块|元|万|千|百|%)$")
 _PUNCT_RE = re.compile(r"[\W_]")
 _NUM_RE = re.compile(r"^[\d一二两三四五六七八九十百千万亿几半多]+[个年月天周次台套家块元批款种位成点号期轮遍把只吨件]"
                      r"|^[\d一二两三四五六七八九十百千万亿几半多]*[十百千万亿几半多两][\d一二两三四五六七八九十百千万亿几半多]*$"
@@ -56,7 +70,9 @@ _CATEGORY_END = frozenset("机器泵板柜仪剂管阀床表灯箱罐炉椅屏�
 _TIME_RE = re.compile(r"^(?:上|下|这|本|今|明|去|前|后|每|头|当)(?:次|周|个|月|年|天|回|季度|礼拜|星期|阵|半年|一次)")
 _ORG_UNIT_RE = re.compile(r"(?:部|科|处|室|组|办|中心|车间|团队|部门)$")
 _FIRST_PERSON_RE = re.compile(r"(?:我们|咱们|我司|我方|本公司|我们公司|自己|自家)(?:的|家的|自己的|家)?(?:新|老)?$")
-_TRIM_TAIL_RE = re.compile(r"(?:那边|这边|那家|这家|家的|家|的|公司|集团|品牌|牌子|这块|方面)$")
+_TRIM_TAIL_RE = re.compile(r"(?:那边|这边|那家|这家|家的|家|的|公司|集团|品牌|牌子|这块|方面"
+                           # trouble or state words glued to an unpunctuated brand (恒X断供)
+                           r"|断供|断货|缺货|停产|倒闭|跑路|涨价|降价|爆雷|撤了|掉链子|出问题|不行)$")
 _LATIN_STOP = frozenset(
     "poc po ok it bi crm erp saas demo pk vs epc mes wms his lis pacs oa hr sku kpi roi api sdk "
     "ai iot app pc ppt pdf excel word email wifi vip ceo cto cfo gm boss mv kv cad cae bom plc "
@@ -72,6 +88,73 @@ class _Cue:
     pat: re.Pattern[str]
     left_fixed: bool  # the brand starts right where X starts
     right_fixed: bool  # the brand ends right where X ends
+    gates: tuple[tuple[str, ...], ...]  # literal words the text must contain (one of each group)
+
+    def may_match(self, text: str) -> bool:
+        return all(any(w in text for w in g) for g in self.gates)
+
+
+_META = frozenset("\\.^$*+?{}[]()|")
+
+
+def _split_top(body: str) -> list[str]:
+    """Top-level alternatives of a group body."""
+    out, depth, cur, esc = [], 0, [], False
+    for ch in body:
+        if esc:
+            cur.append(ch)
+            esc = False
+            continue
+        if ch == "\\":
+            esc = True
+        elif ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            out.append("".join(cur))
+            cur = []
+            continue
+        cur.append(ch)
+    out.append("".join(cur))
+    return out
+
+
+def _gates(src: str) -> tuple[tuple[str, ...], ...]:
+    """The mandatory top-level groups of a cue that are plain word lists (比我们, 便宜|贵|低):
+    a note without one of their words cannot match, so the regex is not run on it (speed)."""
+    gates: list[tuple[str, ...]] = []
+    i, n = 0, len(src)
+    while i < n:
+        if src[i] == "(":
+            depth, j = 0, i
+            while j < n:
+                if src[j] == "\\":
+                    j += 2
+                    continue
+                depth += src[j] == "("
+                depth -= src[j] == ")"
+                if depth == 0:
+                    break
+                j += 1
+            group = src[i : j + 1]
+            i = j + 1
+            if i < n and src[i] in "?*":
+                i += 1
+                continue
+            if group.startswith("(?:"):
+                alts = _split_top(group[3:-1])
+                if alts and all(a and not (set(a) & _META) for a in alts):
+                    gates.append(tuple(alts))
+        elif src[i] == "\\":
+            i += 2
+        elif src[i] in "[{":
+            i = src.index("]" if src[i] == "[" else "}", i + 1) + 1
+        else:
+            if src[i] not in _META and not src[i].isspace() and not (i + 1 < n and src[i + 1] in "?*{"):
+                gates.append((src[i],))
+            i += 1
+    return tuple(gates)
 
 
 def _raw_cues() -> list[str]:
@@ -79,10 +162,15 @@ def _raw_cues() -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def _aspect_alt() -> str:
-    """ASPECT: nouns that may stand between a brand and a comparison (X的价格低)."""
+def _aspect_alt(guard: bool = False) -> str:
+    """ASPECT: nouns that may stand between a brand and a comparison (X的价格低).  `guard` puts
+    a one-character look-ahead in front, so a position no aspect starts at fails at once."""
     words = load_list("competitor_aspects.txt")
-    return "(?:" + "|".join(map(re.escape, words)) + ")" if words else "(?!)"
+    if not words:
+        return "(?!)"
+    alt = "(?:" + "|".join(map(re.escape, words)) + ")"
+    firsts = "".join(sorted({re.escape(w[0]) for w in words}))
+    return f"(?=[{firsts}]){alt}" if guard else alt
 
 
 @lru_cache(maxsize=1)
@@ -93,9 +181,10 @@ def _aspects() -> frozenset[str]:
 @lru_cache(maxsize=1)
 def _cues() -> tuple[_Cue, ...]:
     out: list[_Cue] = []
-    aspect = _aspect_alt()
+    aspect, guarded = _aspect_alt(), "(?:" + _aspect_alt(guard=True) + ")"
     for raw in _raw_cues():
-        src = raw.replace("ASPECT", aspect)
+        gates = _gates(raw.replace("ASPECT", aspect).replace("(?P<X>BRAND)", "").replace("BRAND", ""))
+        src = raw.replace("ASPECT", guarded)
         starts = src.startswith("(?P<X>BRAND)")
         ends = src.endswith("(?P<X>BRAND)")
         if starts and not ends:  # X before the cue: an empty anchor where the brand ends
@@ -104,7 +193,7 @@ def _cues() -> tuple[_Cue, ...]:
             pat = src[: -len("(?P<X>BRAND)")] + "(?P<X>)"
         else:
             pat = src.replace("BRAND", _SLOT)
-        out.append(_Cue(re.compile(pat), left_fixed=not starts, right_fixed=not ends))
+        out.append(_Cue(re.compile(pat), left_fixed=not starts, right_fixed=not ends, gates=gates))
     return tuple(out)
 
 
@@ -148,10 +237,22 @@ def _pain_patterns() -> tuple[re.Pattern[str], ...]:
 # jieba part-of-speech tags of words that cannot continue a brand once it has two characters
 # (掉线|华为: a verb in front of an unpunctuated brand)
 _FUNCTION_TAGS = frozenset("v vd ad d a t m mq r p c u uj ul uz ug uv ud f q y e o z".split())
+# tags of words that cannot even start a brand (不太, 将近, 一些); verbs and adjectives can (联想)
+_GRAMMAR_TAGS = frozenset("vd ad d t m mq r p c u uj ul uz ug uv ud f q y e o z".split())
 
 
 @lru_cache(maxsize=1)
 def _function_words() -> frozenset[str]:
+    return _dict_words()[0]
+
+
+@lru_cache(maxsize=1)
+def _grammar_words() -> frozenset[str]:
+    return _dict_words()[1]
+
+
+@lru_cache(maxsize=1)
+def _dict_words() -> tuple[frozenset[str], frozenset[str]]:
     """Multi-char verbs, adverbs, adjectives, time words … of jieba's dictionary.
 
     Read once from jieba's dict.txt (its tags are not in the tokenizer's cache) and pickled next
@@ -163,21 +264,23 @@ def _function_words() -> frozenset[str]:
     from .segment import _cache_dir, tokenizer
 
     dict_file = tokenizer().get_dict_file()
-    path = os.path.join(_cache_dir(), "salesbot.function_words.pickle")
+    path = os.path.join(_cache_dir(), "salesbot.function_words.v2.pickle")
     try:
         with open(path, "rb") as fh:
             cached = pickle.load(fh)
-        if isinstance(cached, frozenset):
+        if isinstance(cached, tuple) and len(cached) == 2:
             return cached
     except (OSError, pickle.PickleError, EOFError):
         pass
-    words = set()
+    words, grammar = set(), set()
     with dict_file as fh:
         for raw in fh:
             parts = raw.decode("utf-8").split()
             if len(parts) >= 3 and len(parts[0]) >= 2 and parts[2] in _FUNCTION_TAGS:
                 words.add(parts[0])
-    out = frozenset(words)
+                if parts[2] in _GRAMMAR_TAGS:
+                    grammar.add(parts[0])
+    out = (frozenset(words), frozenset(grammar))
     try:
         tmp = f"{path}.{os.getpid()}.tmp"
         with open(tmp, "wb") as fh:
@@ -186,6 +289,7 @@ def _function_words() -> frozenset[str]:
     except OSError:
         pass
     return out
+
 
 class _Tokens:
     """jieba tokens of one note, looked up by offset (built only when a cue fires)."""
@@ -199,36 +303,72 @@ class _Tokens:
         self.toks = token_spans(fold(text))
         self.start_at = {s: i for i, (_, s, _) in enumerate(self.toks)}
         self.end_at = {e: i for i, (_, _, e) in enumerate(self.toks)}
+        from .segment import tokenizer
+
+        freq = tokenizer().FREQ  # the note's dictionary words (机型, 耗材): nouns, not unseen brands
+        self.words = frozenset(t for t, _, _ in self.toks if len(t) >= 2 and freq.get(t))
+
+    def covering(self, pos: int) -> int | None:
+        """Index of the CJK token that `pos` falls strictly inside."""
+        for k, (t, s, e) in enumerate(self.toks):
+            if s < pos < e:
+                return None if t.isascii() else k
+            if s >= pos:
+                break
+        return None
 
 
 def _is_break(tok: str) -> bool:
     return tok in _BREAK_TOKENS or bool(_PUNCT_RE.search(tok)) or tok[0].isdigit()
 
 
-def _admissible(tok: str, n: int) -> bool:
+def _admissible(tok: str, n: int, beyond: str | None = None) -> bool:
     """May `tok` extend a CJK brand of `n` chars?  A one-char function piece may follow a single
-    first piece (汉|和 -> 汉和), since a brand has at least two characters."""
+    first piece (汉|和 -> 汉和), since a brand has at least two characters, and 家/中 may sit
+    inside an unseen brand when another single piece follows (途|家|智联).  No brand starts with
+    an adverb, pronoun, numeral or time word (不太, 将近)."""
     if tok.isascii():
         return False
     if not _is_break(tok):
+        if n == 0:
+            return not (len(tok) >= 2 and (tok in _grammar_words() or tok[0] in "不没别未"))
         return not (n >= 2 and len(tok) >= 2 and (tok in _function_words() or tok in _aspects()))
-    return n == 1 and len(tok) == 1 and tok.isalnum()
+    if len(tok) != 1 or tok not in _JOINABLE or n == 0:
+        return False
+    return n == 1 or (tok in _INNER and beyond is not None and len(beyond) == 1 and not _is_break(beyond))
+
+
+def _cap_word(tok: str) -> bool:
+    """A capitalised Latin word that can be part of a multi-word brand (not POC, not Demo)."""
+    return tok.isascii() and tok[:1].isupper() and tok.isalnum() and tok.lower() not in _LATIN_STOP
 
 
 def _walk_right(tk: _Tokens, a: int) -> tuple[int, int] | None:
     """Brand starting at `a`: tokens up to a delimiter; an unseen brand is a run of pieces."""
     i = tk.start_at.get(a)
-    if i is None:
-        return None
     toks = tk.toks
+    if i is None:  # 给了弘|科比: the cue word was glued to the brand's edge; cut the token there
+        k = tk.covering(a)
+        if k is None:
+            return None
+        t, s, e = toks[k]
+        if t[: a - s] not in _BREAK_TOKENS:  # only a grammar word glues to a brand (弘科|比 -> 科比)
+            return None
+        toks, i = [(t[a - s :], a, e), *toks[k + 1 :]], 0
     first = toks[i][0]
     if first.isascii():
-        return (a, toks[i][2]) if first.isalnum() else None
+        if not first.isalnum():
+            return None
+        j = i  # a brand of capitalised words (Atlas Copco)
+        while j + 2 < len(toks) and j - i < 4 and toks[j + 1][0] == " " and _cap_word(toks[j + 2][0]) \
+                and _cap_word(first):
+            j += 2
+        return a, toks[j][2]
     end, n = a, 0
     j = i
     while j < len(toks):
         tok, s, e = toks[j]
-        if not _admissible(tok, n):
+        if not _admissible(tok, n, toks[j + 1][0] if j + 1 < len(toks) else None):
             break
         end, n = e, n + len(tok)
         if n > _MAX_CJK:
@@ -240,17 +380,28 @@ def _walk_right(tk: _Tokens, a: int) -> tuple[int, int] | None:
 def _walk_left(tk: _Tokens, b: int) -> tuple[int, int] | None:
     """Brand ending at `b`: tokens back to a delimiter."""
     i = tk.end_at.get(b)
-    if i is None:
-        return None
     toks = tk.toks
+    if i is None:  # 蓝|象是: glued to the cue word
+        k = tk.covering(b)
+        if k is None:
+            return None
+        t, s, e = toks[k]
+        if t[b - s :] not in _BREAK_TOKENS:
+            return None
+        toks, i = [*toks[:k], (t[: b - s], s, b)], k
     last = toks[i][0]
     if last.isascii():
-        return (toks[i][1], b) if last.isalnum() else None
+        if not last.isalnum():
+            return None
+        j = i
+        while j >= 2 and i - j < 4 and toks[j - 1][0] == " " and _cap_word(toks[j - 2][0]) and _cap_word(last):
+            j -= 2
+        return toks[j][1], b
     start, n = b, 0
     j = i
     while j >= 0:
         tok, s, e = toks[j]
-        if not _admissible(tok, n):
+        if not _admissible(tok, n, toks[j - 1][0] if j > 0 else None):
             break
         start, n = s, n + len(tok)
         if n > _MAX_CJK:
@@ -347,6 +498,9 @@ def _is_place_or_category(x: str) -> bool:
     return False
 
 
+_ONE_CHAR_DEPT = frozenset("内外儿妇骨眼牙口皮药总")
+
+
 def _is_department(x: str) -> bool:
     """设备科 / 采购部 / 研发中心: a department stem (lexicon or an everyday word) + unit."""
     m = _ORG_UNIT_RE.search(x)
@@ -355,6 +509,8 @@ def _is_department(x: str) -> bool:
     stem = x[: m.start()]
     if not stem or stem in load_list("dept_stems.txt"):
         return True
+    if len(stem) == 1:  # 外科 / 儿科 are departments; 弘科 is a name
+        return stem in _ONE_CHAR_DEPT
     from .segment import tokenizer
 
     return (tokenizer().FREQ.get(stem) or 0) >= 100 or (len(stem) >= 4 and (tokenizer().FREQ.get(stem[-2:]) or 0) >= 100)
@@ -385,7 +541,9 @@ def _valid(text: str, a: int, b: int, blocked: list[tuple[int, int]], names: lis
     if x in known:
         return not any(s < b and a < e for s, e in blocked)
     if x.isascii():
-        if not (2 <= len(x) <= _MAX_LATIN) or x.lower() in _LATIN_STOP or not x[0].isalpha():
+        if not (2 <= len(x) <= _MAX_LATIN) or x.lower() in _LATIN_STOP:
+            return False
+        if not x[0].isalpha() and not (_DIGIT_BRAND_RE.match(x) and x.lstrip("0123456789") not in _UNIT_TAIL):
             return False
     elif not (2 <= len(x) <= _MAX_CJK) or not all(c.isalnum() for c in x):
         return False
@@ -394,7 +552,9 @@ def _valid(text: str, a: int, b: int, blocked: list[tuple[int, int]], names: lis
     if any(n in x or x in n for n in names):
         return False
     stop, stop2 = _stop()
-    if x in stop or any(x.startswith(w) or x.endswith(w) for w in stop2):
+    if x in stop or x in _aspects() or x in load_list("dept_stems.txt") or any(x.startswith(w) or x.endswith(w) for w in stop2):
+        return False
+    if _APPROX_RE.search(x):
         return False
     if _NUM_RE.match(x) or _TIME_RE.match(x) or _TIME_RE.match(text[max(0, a - 1) : b]) or _is_department(x):
         return False
@@ -404,7 +564,8 @@ def _valid(text: str, a: int, b: int, blocked: list[tuple[int, int]], names: lis
         return True
     if x[-1] in _CATEGORY_END:
         return False
-    person_ok = a > 0 and text[a - 1] in "的是"  # 买的柳工: an object, not 柳工 the engineer
+    # 买的柳工: an object, not 柳工 the engineer; 是老李 is still a person
+    person_ok = a > 0 and text[a - 1] in "的是" and x[0] not in "小老阿"
     return not ((not person_ok and _is_person(x)) or _is_place_or_category(x) or _common_word(x))
 
 
@@ -412,6 +573,8 @@ _COORD_RE = re.compile(r"(?:和|跟|与|及|、|,|，|/|还有|以及)")
 
 
 _COORD_BEFORE_RE = re.compile(r"(?:、|/|以及)$")  # 和/跟 before a brand are usually prepositions (跟X比)
+_COORD_AND_RE = re.compile(r"(?:和|跟|与|及)$")
+_LISTING_AFTER_RE = re.compile(r"(?:两家|三家|几家|这两家|这几家|都|也都)")
 
 
 def _coordinated(text: str, tk: _Tokens, a: int, b: int, blocked: list[tuple[int, int]], names: list[str],
@@ -419,6 +582,8 @@ def _coordinated(text: str, tk: _Tokens, a: int, b: int, blocked: list[tuple[int
     """在看A和B / 选了A、B: brands listed next to a found one share its construction."""
     out: list[tuple[int, int]] = []
     mb = _COORD_BEFORE_RE.search(text, max(0, a - 2), a)
+    if mb is None and _LISTING_AFTER_RE.match(text, b):  # A和B两家 / A跟B都: 和 joins, not "compared with"
+        mb = _COORD_AND_RE.search(text, max(0, a - 1), a)
     if mb is not None and not text[max(0, mb.start() - 2) : mb.start()].endswith(("我们", "咱们", "我司")):
         span = _walk_left(tk, mb.start())
         if span is not None:
@@ -441,6 +606,31 @@ def _coordinated(text: str, tk: _Tokens, a: int, b: int, blocked: list[tuple[int
     return out
 
 
+_PARTY_RE = re.compile(r"(?:他们|她们|他|她|客户|人家|对方|你们|咱们|我们|我司|厂里|院里|这边|那边)$")
+
+
+def _first_mention(text: str, item: TextItem, blk: list[tuple[int, int]]) -> int:
+    """Offset of the first unblocked mention of a found brand (a bare one may come first)."""
+    x = item.text
+    i = text.find(x) if not x.isascii() else text.casefold().find(x.casefold())
+    while 0 <= i < item.span.start:
+        if not _overlaps(i, i + len(x), blk):
+            return i
+        i = text.find(x, i + 1) if not x.isascii() else text.casefold().find(x.casefold(), i + 1)
+    return item.span.start
+
+
+def _possessor(text: str, tk: _Tokens, de: int) -> tuple[int, int] | None:
+    """The owner in front of 的 at `de` (家的 / 那边的 included), if it can be a brand."""
+    end = de
+    for tail in ("那边", "家"):
+        if text.endswith(tail, 0, end):
+            end -= len(tail)
+            break
+    span = _walk_left(tk, end)
+    return _clean_candidate(text, *span) if span is not None else None
+
+
 def _overlaps(a: int, b: int, spans: Iterable[tuple[int, int]]) -> bool:
     return any(not (b <= s or a >= e) for s, e in spans)
 
@@ -457,6 +647,8 @@ def find_competitors(text: str, blocked: Iterable[Span] = (), *, known: Iterable
     found: dict[str, TextItem] = {}
     tk: _Tokens | None = None
     for cue in _cues():
+        if not cue.may_match(text):
+            continue
         for m in cue.pat.finditer(text):
             if tk is None:
                 tk = _Tokens(text)
@@ -470,17 +662,28 @@ def find_competitors(text: str, blocked: Iterable[Span] = (), *, known: Iterable
             if span is None:
                 continue
             a, b = _clean_candidate(text, *span)
+            if not cue.left_fixed and text[a - 1 : a] == "的" and text[a:b] in tk.words:
+                # X的机型比我们贵: the slot took the head noun; the brand is its possessor
+                owner = _possessor(text, tk, a - 1)
+                if owner is not None and _valid(text, *owner, blk, names, known_set):
+                    a, b = owner
+                elif _PARTY_RE.search(text, max(0, a - 4), a - 1) or (
+                        owner is not None and (_overlaps(*owner, blk) or _is_person(text[owner[0] : owner[1]]))):
+                    continue  # 他们的机型 / 王总的机型: a thing of the customer or a person
             if _valid(text, a, b, blk, names, known_set):
                 for a2, b2 in [(a, b), *_coordinated(text, tk, a, b, blk, names, known_set)]:
                     x = text[a2:b2]
-                    if x not in found:
-                        found[x] = TextItem(x, Span(a2, b2))
+                    key = x.casefold()
+                    if key not in found:
+                        found[key] = TextItem(x, Span(a2, b2))
     known_re = _known_re()
     extra = [re.compile("|".join(map(re.escape, sorted(known_set, key=len, reverse=True))))] if known_set else []
     for rx in ([known_re] if known_re is not None else []) + extra:
         for m in rx.finditer(text):
-            if not _overlaps(m.start(), m.end(), blk) and m.group(0) not in found:
-                found[m.group(0)] = TextItem(m.group(0), Span(m.start(), m.end()))
-    # a brand found inside a longer one (三一 / 三一重工) is the same competitor
-    items = sorted(found.values(), key=lambda t: t.span.start)
+            if not _overlaps(m.start(), m.end(), blk) and m.group(0).casefold() not in found:
+                found[m.group(0).casefold()] = TextItem(m.group(0), Span(m.start(), m.end()))
+    # every mention is the same competitor: listed once, as first written and in that order; the
+    # span stays on the construction that identified it (stage reads who won there)
+    ranked = sorted(((_first_mention(text, t, blk), t) for t in found.values()), key=lambda p: (p[0], p[1].span.start))
+    items = [TextItem(text[i : i + len(t.text)], t.span) for i, t in ranked]
     return [t for t in items if not any(o is not t and t.text in o.text and o.text != t.text for o in items)]

@@ -53,6 +53,46 @@ FOUND = [
     # unpunctuated speech
     ("测试的时候会掉线华为的同类产品没这个问题", "华为"),
     ("竞争对手是墨岚，一直在压价", "墨岚"),
+    # more comparisons: a head noun after 的, 只有我们的, 拿X压价, 没有X便宜, 不如X
+    ("他说跟Norvik的机型比我们贵了两万", "Norvik"),
+    ("翎川的价格只有我们的八成", "翎川"),
+    ("采购拿翎川的报价来压我们", "翎川"),
+    ("我们的交期没有翎川快", "翎川"),
+    ("这次拼不过翎川", "翎川"),
+    ("翎川那边便宜不少", "翎川"),
+    ("翎川便宜了两千块", "翎川"),
+    ("翎川报价比我们低了五个点", "翎川"),
+    # incumbency: 一直从X拿货, X的老客户, 合作多年, 都是X的设备, 之前是X在做, 合同到期, 换回
+    ("他们一直从晟禾拿货", "晟禾"),
+    ("店里一直从3M拿货，账期三个月", "3M"),
+    ("他们是晟禾的老客户了", "晟禾"),
+    ("跟晟禾合作了五六年", "晟禾"),
+    ("车间里清一色是晟禾的设备", "晟禾"),
+    ("之前一直是晟禾在做维保", "晟禾"),
+    ("晟禾那边的年框下个月到期", "晟禾"),
+    ("再出问题就换回晟禾", "晟禾"),
+    ("原来的供应商晟禾断供了", "晟禾"),
+    # loss: 被X的代理抢了, 让X抢走了
+    ("标被岱昇的代理抢了", "岱昇"),
+    ("这单让岱昇抢走了", "岱昇"),
+    # another bidder: 也在报, 也来讲过方案, 手上还有一份X的方案, 看过X的方案
+    ("听说栎铭科技也在报，价格压得很低", "栎铭科技"),
+    ("然后栎铭上礼拜也来讲过方案", "栎铭"),
+    ("他们手上还有一份Orvane的方案", "Orvane"),
+    ("之前看过KELDA的方案，嫌贵", "KELDA"),
+    ("这个项目栎铭也在跟", "栎铭"),
+    ("入围的还有栎铭", "栎铭"),
+    ("有一家叫栎铭的也来过", "栎铭"),
+    # quotes with a unit or an amount
+    ("钧拓每米报0.41元，我们是0.45元", "钧拓"),
+    ("钧拓报价四十二万，含运费", "钧拓"),
+    ("钧拓那边给了八五折", "钧拓"),
+    # a brand of capitalised words
+    ("和Atlas Copco的机型比我们贵", "Atlas Copco"),
+    # undecided between X and us; the customer trusts X more; a brand glued to 是 by jieba
+    ("客户在蓝象和我们之间犹豫", "蓝象"),
+    ("老板更认可蓝象", "蓝象"),
+    ("蓝象是他们现在的供应商", "蓝象"),
 ]
 
 
@@ -86,6 +126,27 @@ NOT_FOUND = [
     # plain quotes of products, not competitors
     "复合肥的报价收到了，嫌贵",
     "单台报价3.8万，超预算",
+    # numbers and distributives next to a comparison
+    "嫌每吨贵了120块",
+    "人家报的比我们便宜了将近一成",
+    "每公斤比我们便宜4块",
+    # adverbs, measure words and negations are no brand
+    "用惯了不太想换",
+    "去年换的那批配件也老出问题",
+    # head nouns of the customer or a person, and nameless parties
+    "他们的机型比我们贵",
+    "年费报的六十二万",
+    "总价报了五十万",
+    "从仓库拿货，三天到",
+    "设计院也在推别的方案",
+    "之前是老李在做",
+    "之前用的是手动的",
+    "价格和交期都在谈",
+    "新开两家门店，要配收银机",
+    "还有一份合同要签",
+    "手上有两家的报价",
+    "另一家报了7万，不含安装",
+    "更喜欢进口的",
 ]
 
 
@@ -110,7 +171,7 @@ def test_contact_span_is_blocked() -> None:
 
 
 def test_known_brands_found_anywhere() -> None:
-    text = "客户提到曜石云和北辰数科都来拜访过"
+    text = "客户提到曜石云和北辰数科，聊了聊行业情况"
     assert names(text) == []
     assert names(text, known=("曜石云", "北辰数科")) == ["曜石云", "北辰数科"]
 
@@ -122,6 +183,22 @@ def test_known_brand_in_blocked_span_is_not_listed() -> None:
 def test_repeated_brand_listed_once_in_order() -> None:
     text = "最后选了衡麓，衡麓比我们便宜，跟朗腾比也低"
     assert names(text) == ["衡麓", "朗腾"]
+
+
+def test_bare_first_mention_orders_the_list() -> None:
+    # 朗腾 is named bare first and found by a construction later: it is still listed first, once
+    text = "朗腾的人上周来过，后来衡麓报了三十万，再后来被朗腾抢了"
+    assert names(text) == ["朗腾", "衡麓"]
+
+
+def test_latin_brand_listed_once_across_case() -> None:
+    assert names("最后选了Norvik，NORVIK比我们便宜") == ["Norvik"]
+
+
+def test_listed_brands_joined_by_he() -> None:
+    assert names("在看澜拓和森沃两家") == ["澜拓", "森沃"]
+    assert names("澜拓、森沃都在报") == ["澜拓", "森沃"]
+    assert names("跟澜拓比我们贵") == ["澜拓"]
 
 
 def test_latin_acronym_brand_and_term() -> None:
