@@ -100,6 +100,8 @@ class _Lex:
     our_side_re: re.Pattern[str]
     arranged_re: re.Pattern[str]
     other_org_re: re.Pattern[str]
+    role_end_re: re.Pattern[str]
+    job_re: re.Pattern[str]
 
 
 def _alt(words: Iterable[str]) -> str:
@@ -122,7 +124,8 @@ def _lex() -> _Lex:
             rf"|[{_CJK}](?<![的们了和跟与说是在把给对从向及])[{_CJK}](?<![总内全局外本干东西南北中专学])(?:部|科|室))")
     roles = _alt(load_list("contact_roles.txt"))
     fixed = _alt(load_list("contact_prefixes.txt"))
-    prefix = rf"(?:{dept})?(?:(?:{_alt(stems)})?(?:{roles}))?|{fixed}"
+    # roles chain (院长助理, 总经理助理): the second one is the post, the first whose assistant it is
+    prefix = rf"(?:{dept})?(?:(?:{_alt(stems)})?(?:{roles})(?:{roles})?)?|(?:{dept})?(?:{fixed})"
     prefix_re = re.compile(rf"(?:{prefix})(?:\s?)")
     eng_roles = "VP|CEO|COO|CTO|CFO|CIO|CMO|CPO|GM|HR|PM|IT|BD|Manager|Director|Buyer"
     eng_prefix_re = re.compile(rf"(?:(?:{dept})?(?:{eng_roles})|(?:{prefix}))(?:\s?)")
@@ -132,9 +135,15 @@ def _lex() -> _Lex:
     our_side_re = re.compile(
         "(?:" + _alt(our) + f"|(?<![{_CJK}A-Za-z0-9])(?:本公司|公司)的?)$")
     staff = list(load_list("team_cues.txt")) + list(load_list("contact_our_staff.txt"))
-    arranged_re = re.compile(rf"(?:让|派|安排|叫)(?:我们的?|公司的?|我司的?|我方的?)?(?:{_alt(staff)})+\s?$")
+    arranged_re = re.compile(rf"(让|派|安排|叫|带上|带着|带)(?:我们的?|公司的?|我司的?|我方的?)?(?:{_alt(staff)})+的?\s?$")
     others = list(load_list("contact_other_org.txt")) + list(load_list("competitors.txt"))
     other_org_re = re.compile(rf"(?:{_alt(others)})(?:那边|公司|厂家)?的?(?:销售|业务员|业务|代表)?$")
+    # a role, title, post or department written right before a bare full name or a nickname
+    # (采购经理赵敏, 理事长马永福, 设备部的阿强, 品控芳姐): it marks the next word as a person
+    role_words = list(load_list("contact_roles.txt")) + list(load_list("contact_prefixes.txt")) \
+        + [t for t in load_list("contact_titles.txt") if t not in ("姐", "哥", "工", "总", "董")]
+    role_end_re = re.compile(rf"(?:(?:{_alt(role_words)})|(?:{dept})的?)\s?$")
+    job_re = re.compile(rf"(?:{_alt(role_words)})$")
     roman: set[str] = set()
     try:
         from pypinyin import lazy_pinyin
@@ -156,6 +165,7 @@ def _lex() -> _Lex:
         english_stop=frozenset(w.lower() for w in load_list("english_stopwords.txt")),
         roman_surnames=frozenset(roman),
         our_side_re=our_side_re, arranged_re=arranged_re, other_org_re=other_org_re,
+        role_end_re=role_end_re, job_re=job_re,
     )
 
 
@@ -240,6 +250,7 @@ class _Cand:
     given: str = ""       # given name (full Chinese names, English given name)
     title: str = ""
     spans: list[Span] = field(default_factory=list)
+    group: list[_Cand] = field(default_factory=list)  # every mention of this person (after dedupe)
 
     @property
     def plen(self) -> int:
@@ -261,8 +272,11 @@ def _given_name(s: str, j: int, lex: _Lex, bounds: _Bounds, limit: int) -> int:
     whole = bounds.token(j - 1) if j > 0 and len(s[j - 1:j]) == 1 else None
     if whole is None and j >= 2:
         whole = bounds.token(j - 2)  # a compound surname
-    if whole is not None and j < whole[1] <= j + limit and _rare(s[whole[0]:whole[1]]):
-        # jieba knows the whole name as one word (李文博)
+    if whole is not None and j < whole[1] <= j + limit and (
+            _rare(s[whole[0]:whole[1]]) or s[whole[0]:whole[1]] in _dict_tags()[1]):
+        # jieba knows the whole name as one word (李文博), unless that word is a common noun (车缝)
+        if s[whole[0]:whole[1]] in _noun_words():
+            return 0
         g = whole[1] - j
         return g if all(_name_char(c, lex) for c in s[j:j + g]) else 0
     n = 0
@@ -280,9 +294,17 @@ def _given_name(s: str, j: int, lex: _Lex, bounds: _Bounds, limit: int) -> int:
                 and s[tok[0]:tok[1]] not in lex.not_names:
             return 2 if all(_name_char(c, lex) for c in s[j:j + 2]) else 0
         break
-    if n and lex.follow_re.match(s, j + n - 1) and n == 2:
-        n = 1  # "赵敏说": the second character starts a follow word
+    if n == 2 and lex.follow_re.match(s, j + 1):
+        # "赵敏说": the second character starts a follow word; but an adverb such as 刚 / 也
+        # cannot close a clause, so "黄志刚 电话" keeps 志刚
+        closed = j + 2 >= len(s) or not ("\u4e00" <= s[j + 2] <= "\u9fff")
+        if not (closed and s[j + 1] in _NEEDS_MORE):
+            n = 1
     return n
+
+
+# follow words that always need more words after them (adverbs, prepositions)
+_NEEDS_MORE = frozenset("刚已也还都很在要想会能等把被给对和跟与让")
 
 
 _RARE_FREQ = 20  # jieba knows some names (李文博: 7); ordinary words are far more frequent (常驻: 462)
@@ -295,7 +317,7 @@ def _rare(word: str) -> bool:
 
 
 # common in given names although they are also everyday words (邬国栋, 孙家明, 王大伟)
-_NAME_OK = frozenset("国家天正大小新年春")
+_NAME_OK = frozenset("国家天正大小新年春刚")
 
 
 def _name_char(ch: str, lex: _Lex) -> bool:
@@ -321,6 +343,9 @@ def _chinese(s: str, lex: _Lex, bounds: _Bounds) -> list[_Cand]:
                 if s[i:e] not in lex.not_names and bounds.start_ok(i) and bounds.end_ok(e) and s[i:e] not in lex.not_names \
                         and not _nick_is_word(s, e):
                     out.append(_Cand(i, i, e, "nick", surname=sn))
+        nick = _nickname(s, i, lex, bounds)
+        if nick is not None:
+            out.append(nick)
         sn = _surname_at(s, i, lex)
         if sn:
             j = i + len(sn)
@@ -333,7 +358,7 @@ def _chinese(s: str, lex: _Lex, bounds: _Bounds) -> list[_Cand]:
                 # a full name: only worth the word boundaries when a title follows within two
                 # characters or a role / introducing word stands right in front
                 titled = any(lex.title_re.match(s, j + g) for g in (1, 2))
-                named = _INTRO_RE.search(s, max(0, i - 6), i) or _ROLE_END_RE.search(s, max(0, i - 8), i) \
+                named = _INTRO_RE.search(s, max(0, i - 6), i) or lex.role_end_re.search(s, max(0, i - 8), i) \
                     or (_left_edge(s, i) and any(_SPEECH_RE.match(s, j + g) for g in (1, 2)))
                 g = _given_name(s, j, lex, bounds, 2) if (titled or named) and bounds.start_ok(i) else 0
                 if g:
@@ -355,6 +380,35 @@ def _chinese(s: str, lex: _Lex, bounds: _Bounds) -> list[_Cand]:
                 out.append(_Cand(i, i, m.end(), "title", surname=ch, title=m.group(0)))
         i += 1
     return out
+
+
+def _word_freq(word: str) -> int:
+    from .segment import tokenizer
+    return tokenizer().FREQ.get(word) or 0
+
+
+def _nickname(s: str, i: int, lex: _Lex, bounds: _Bounds) -> _Cand | None:
+    """Nicknames whose first character need not be a surname: 阿强, 芳姐 / 军哥, and a doubled
+    given name (芳芳).  Each must be a word of its own (not 阿姨, 表姐, 天天: those are dictionary
+    words) and 阿X / XX also need a role, a department or an introducing word right in front."""
+    ch = s[i]
+    nxt = s[i + 1:i + 2]
+    if not nxt or not (ch == "阿" or ch == nxt or nxt in "姐哥") or not _name_char(nxt, lex):
+        return None
+    if not bounds.start_ok(i) or not bounds.end_ok(i + 2):
+        return None
+    word = s[i:i + 2]
+    if word in lex.not_names or _word_freq(word) > _RARE_FREQ or _nick_is_word(s, i + 2):
+        return None
+    head = s[max(0, i - 8):i]
+    introduced = bool(_INTRO_RE.search(head) or lex.role_end_re.search(head))
+    if ch == "阿" and (introduced or _left_edge(s, i)):
+        return _Cand(i, i, i + 2, "nick", given=nxt)
+    if nxt in "姐哥" and _name_char(ch, lex) and ch not in lex.single and (introduced or _left_edge(s, i)):
+        return _Cand(i, i, i + 2, "nick", given=ch, title=nxt)
+    if ch == nxt and _name_char(ch, lex) and introduced:
+        return _Cand(i, i, i + 2, "nick", given=word)
+    return None
 
 
 def _left_edge(s: str, i: int) -> bool:
@@ -404,22 +458,69 @@ def _prefix_start(s: str, c: _Cand, lex: _Lex, bounds: _Bounds) -> int:
     lo = max(0, c.pstart - 16)
     pat = lex.eng_prefix_re if c.kind == "en" else lex.prefix_re
     for k in range(lo, c.pstart):
+        if k >= 2 and not bounds.at(k) and _ROLE_HEAD.match(s, k) and pat.fullmatch(s, k, c.pstart) \
+                and s[k - 2:k] in _noun_words() and bounds.at(k - 2):
+            return k - 2  # one dictionary word: 教务主任
         if pat.fullmatch(s, k, c.pstart) and bounds.at(k) and not s[k].isspace():
+            if k >= 2 and _ROLE_HEAD.match(s, k) and bounds.token(k - 2) == (k - 2, k) \
+                    and s[k - 2:k] in _noun_words() and bounds.at(k - 2):
+                return k - 2  # any noun names the field of a post: 物业经理, 教务主任
             return k
     return c.pstart
 
 
+_ROLE_HEAD = re.compile(r"(?:经理|主任|主管|总监|组长|专员|负责人)")
+
+
+def _noun_words() -> frozenset[str]:
+    return _dict_tags()[0]
+
+
+@lru_cache(maxsize=1)
+def _dict_tags() -> tuple[frozenset[str], frozenset[str]]:
+    """From jieba's tagged dictionary, read once on first need: two-character common nouns
+    (教务, 物业, 车缝: they name a field, never a person) and two- or three-character person
+    names starting with a listed surname (李娜, 李强: frequent words that are still names)."""
+    from .segment import tokenizer
+    nouns: set[str] = set()
+    names: set[str] = set()
+    single = _lex().single
+    try:
+        with tokenizer().get_dict_file() as fh:
+            for raw in fh:
+                parts = raw.decode("utf-8").split()
+                if len(parts) != 3:
+                    continue
+                w, tag = parts[0], parts[2]
+                if len(w) == 2 and tag in ("n", "vn", "nz"):
+                    nouns.add(w)
+                elif tag in ("nr", "nrfg") and 2 <= len(w) <= 3 and w[0] in single:
+                    names.add(w)
+    except (OSError, AttributeError):  # pragma: no cover - without tags only the lexicon stems work
+        pass
+    return frozenset(nouns), frozenset(names)
+
+
 _INTRO_RE = re.compile(r"(?:名叫|叫做|叫|名字是|姓名|对接人是|负责人是|联系人是|接口人是|对接人为|负责人为"
                        r"|联系人为|对接人|负责人|联系人|接口人)[：:]?\s?$")
-_ROLE_END_RE = re.compile(r"(?:经理|总监|主管|专员|负责人|对接人|联系人|接口人|工程师|主任|助理|总|总裁|董事长"
-                          r"|创始人|合伙人|店长|厂长|院长|科长|部长|处长|顾问|VP|CEO|COO|CTO|CFO|部|科|室)\s?$")
 # a bare full name as the subject of what the customer said (孙晓峰说…, 郑宇表示…)
 _SPEECH_RE = re.compile(r"(?:说|表示|觉得|认为|反馈|提到|提出|答应|同意|希望|担心|嫌|抱怨|问|回复|确认)")
 _REFERRER_BEFORE = re.compile(r"(?:通过|经由|经过|经)[^" + _SENT_END + "，,]{0,16}$")
 _REFERRER_AFTER = re.compile(r"^[^" + _SENT_END + "，,]{0,6}?(?:认识|介绍|引荐|牵线|推荐)")
 _REFERRER_DIRECT = re.compile(r"^(?:介绍|推荐|引荐)(?:过来|来|的|给|了我们)")
+# "X的吴主任给推了个新客户", "老贺给我介绍了一家新客户": the person hands us a lead
+_REFERRAL_AFTER = re.compile(r"^(?:也|还|就|又)?(?:给(?:我们?)?|帮(?:我们?)?忙?|主动)?(?:推|介绍|推荐|引荐|转|牵线)(?:了|过来)?"
+                             r"(?:个|一个|一家|家|位|一位|两家|几家)?(?:新的?)?(?:客户|线索|项目|商机|单子)")
 _REFERRER_NAMED = re.compile(r"(?:介绍人|推荐人|引荐人)(?:是|为|：|:)?[^，。；,;]{0,8}$")
 _OUR_PREFIX = re.compile(r"^(?:售后|财务|研发|实施|技术支持|客服)")
+# 研发 / 财务 alone name a department a customer has too: with a title or an English name
+# (研发总监Eric, 研发部Jason, 财务总监) the person is theirs; a nickname or X工 is our colleague
+_DEPT_ONLY = re.compile(r"^(?:研发|财务)")
+_OUR_FUNC_DE = re.compile(r"(?<![他她们方户])(?:研发|实施|售后|技术支持|客服|技术)的$")
+_THEIR_POSSESSIVE = re.compile(r"(?:他们|她们|对方|客户|甲方)(?:的|那边的?)?[^，。；,;\s]{0,5}$")
+_WEAK_OURS = frozenset(("售后", "财务", "研发", "实施", "技术支持"))
+# who may order a colleague with 叫: the rep, or nobody (a clause start)
+_COMMANDER = frozenset("我们先再就去便" + _CLAUSE_END + " ")
 # a customer's finance head (财务总监吴敏) is theirs; 财务刘会计 is our accountant
 _SENIOR_FINANCE = re.compile(r"^财务(?:部)?(?:总监|经理|负责人|主管|VP|总)")
 # a person followed by a delivery/visit verb phrase is our colleague doing our task
@@ -430,12 +531,31 @@ def _is_ours(s: str, c: _Cand, lex: _Lex, our_task_people: bool) -> bool:
     a, pre = c.start, s[c.start:c.pstart]
     before = s[max(0, a - 10):a]
     intro = c.kind == "bare" and bool(_INTRO_RE.search(s[max(0, c.pstart - 6):c.pstart]))
-    if lex.arranged_re.search(before):
+    m = lex.arranged_re.search(before + pre)
+    if m and (not m.group(1).startswith("带") or "我" in (before + pre)[:m.start()]):
+        # 让/派 + staff sends a colleague; 带 + staff only when the rep is the one who brings them
         return True
-    if lex.our_side_re.search(before[-6:]):
-        # 叫 names the person in "他们采购叫孙晓峰", it does not send a colleague
-        return not (intro and before.endswith("叫"))
-    if (_OUR_PREFIX.match(pre) and not _SENIOR_FINANCE.match(pre)) or (not pre and _OUR_PREFIX.match(s[c.pstart:c.end])):
+    theirs = bool(_THEIR_POSSESSIVE.search(before))
+    m = lex.our_side_re.search(before[-6:])
+    if m:
+        cue = m.group(0)
+        if cue.endswith("叫"):
+            # 叫 names the person ("对接人叫小冯", "他们采购叫孙晓峰"); it sends a colleague only
+            # after the rep or at a clause start ("叫技术部小郑过去")
+            k = a - len(cue)
+            return not intro and (k == 0 or s[k - 1] in _COMMANDER)
+        # "他们财务Amy": a department word after the customer's possessive is theirs
+        return not (theirs and cue.rstrip("的") in _WEAK_OURS)
+    person = s[c.pstart:c.end]
+    familiar = c.kind == "nick" or person.endswith(("工", "会计", "出纳"))
+    if not theirs:
+        if _OUR_PREFIX.match(pre) and not _SENIOR_FINANCE.match(pre):
+            # 研发部Jason / 研发总监Eric: a customer's department with a post or an English name
+            if not (_DEPT_ONLY.match(pre) and (c.kind == "en" or len(pre.strip()) > 2)):
+                return True
+        if familiar and _OUR_FUNC_DE.search(before):
+            return True  # "研发的小付", "实施的小冯": our own back office
+    if not pre and _OUR_PREFIX.match(person):
         return True
     if (our_task_people and pre and ("部" in pre or "科" in pre)
             and _OUR_TASK_AFTER.match(s[c.end:c.end + 2])
@@ -444,28 +564,58 @@ def _is_ours(s: str, c: _Cand, lex: _Lex, our_task_people: bool) -> bool:
     return False
 
 
-def _is_other_org(s: str, c: _Cand, lex: _Lex) -> bool:
+def _is_other_org(s: str, c: _Cand, lex: _Lex, blk: list[tuple[int, int]]) -> bool:
     a = c.start
     sent_start = max((s.rfind(ch, 0, a) for ch in _SENT_END), default=-1) + 1
     before = s[sent_start:a]
     after = s[c.end:c.end + 12]
-    if lex.other_org_re.search(before[-14:]):
-        return True
-    if _REFERRER_NAMED.search(before[-14:]) or _REFERRER_DIRECT.match(after):
+    m = lex.other_org_re.search(before[-14:])
+    if m:
+        org = sent_start + len(before) - len(before[-14:]) + m.start()
+        # "XX经销商的王总" where XX is the customer: the customer is that distributor
+        if not any(y <= org <= y + 1 and x < y for x, y in blk):
+            return True
+    if _REFERRER_NAMED.search(before[-14:]) or _REFERRER_DIRECT.match(after) or _REFERRAL_AFTER.match(after):
         return True
     return bool(_REFERRER_BEFORE.search(before) and _REFERRER_AFTER.match(after))
 
 
-def _valid(s: str, c: _Cand, lex: _Lex) -> bool:
+def _speech_after(s: str, e: int, bounds: _Bounds) -> bool:
+    """A verb of saying follows as a word of its own (孙晓峰说 …, not 温漂问题)."""
+    m = _SPEECH_RE.match(s, e)
+    return m is not None and bounds.at(m.end())
+
+
+def _bare_end_ok(s: str, c: _Cand, lex: _Lex, bounds: _Bounds) -> bool:
+    """A bare full name must end where a word ends: punctuation or the text end, a follow word
+    (说, 负责 …), a word of two or more characters (主动, 今天), a function character (过, 了),
+    or the name is itself one dictionary word (孙建国 / 建军) so jieba already drew its edge."""
+    e = c.end
+    if e >= len(s) or not ("\u4e00" <= s[e] <= "\u9fff") or lex.follow_re.match(s, e):
+        return True
+    if not bounds.at(e):
+        return False
+    tok = bounds.token(e)
+    if (tok is not None and tok[1] - tok[0] >= 2) or s[e] in lex.stop:
+        return True
+    whole = bounds.token(c.pstart)
+    given_start = c.end - len(c.given)
+    given = bounds.token(given_start)
+    return (whole is not None and whole[1] == e) or (given is not None and given[1] == e and len(c.given) == 2)
+
+
+def _valid(s: str, c: _Cand, lex: _Lex, bounds: _Bounds) -> bool:
     """Reject words that only look like names."""
     person = s[c.pstart:c.end]
     if person in lex.brands:
         return False  # 柳工 / 徐工: a brand, listed as a competitor
     if c.kind == "en":
-        if c.given not in lex.english_names:
-            nxt = s[c.end:c.end + 1]
-            if not (nxt and "\u4e00" <= nxt <= "\u9fff") and c.start == c.pstart:
-                return False  # a capitalised word inside English text ("Met", "Today")
+        if c.given not in lex.english_names and not c.surname:
+            # a capitalised word that is not a known given name (Vantek, Inlay) is a brand or a
+            # product unless a role stands right in front or a word introduces it as a person
+            # or it is the subject of a verb of saying (Rosalind说 …)
+            head = s[max(0, c.pstart - 6):c.pstart]
+            return c.start < c.pstart or bool(_INTRO_RE.search(head)) or _speech_after(s, c.end, bounds)
         return True
     if person in lex.not_names or person[:2] in lex.not_names:
         return False
@@ -475,12 +625,10 @@ def _valid(s: str, c: _Cand, lex: _Lex) -> bool:
         # a bare full name needs a role in front or a word that introduces a person
         pre = s[c.start:c.pstart]
         head = s[max(0, c.pstart - 6):c.pstart]
-        if not (_INTRO_RE.search(head) or (pre and _ROLE_END_RE.search(pre))
-                or (_left_edge(s, c.pstart) and _SPEECH_RE.match(s, c.end))):
+        if not (_INTRO_RE.search(head) or (pre and lex.role_end_re.search(pre)) or lex.role_end_re.search(head)
+                or (_left_edge(s, c.pstart) and _speech_after(s, c.end, bounds))):
             return False
-        # and must end where a word ends: punctuation, a follow word (说, 负责 …) or the text end
-        e = c.end
-        if e < len(s) and "\u4e00" <= s[e] <= "\u9fff" and not lex.follow_re.match(s, e):
+        if not _bare_end_ok(s, c, lex, bounds):
             return False
     return True
 
@@ -558,10 +706,16 @@ def _analyse(text: str, blocked: tuple[tuple[int, int], ...],
         k = _prefix_start(s, c, lex, bounds)
         if not hit(k, c.pstart):
             c.start = k
-    mentions = tuple(Span(c.start, c.end) for c in chosen if c.kind != "bare" or _valid(s, c, lex))
-    kept = [c for c in chosen
-            if _valid(s, c, lex) and not _is_ours(s, c, lex, our_task_people) and not _is_other_org(s, c, lex)]
-    merged = _dedupe(s, kept)
+        elif k < c.pstart - 1 and s[c.pstart - 1] in "部科室处" and bounds.at(k) \
+                and all(x < k and y == c.pstart - 1 for x, y in blk if not (c.pstart <= x or k >= y)):
+            # a customer mention that swallowed the head of a department word (海之X设备|科):
+            # the department is still one word written right in front of the person
+            c.start = k
+    mentions = tuple(Span(c.start, c.end) for c in chosen if c.kind != "bare" or _valid(s, c, lex, bounds))
+    valid = [c for c in chosen if _valid(s, c, lex, bounds)]
+    # one person, one verdict: 同事老钱 … 老钱说 is our colleague both times
+    away = {id(c) for c in valid if _is_ours(s, c, lex, our_task_people) or _is_other_org(s, c, lex, blk)}
+    merged = [c for c in _dedupe(s, valid) if not any(id(x) in away for x in c.group)]
     contacts = tuple(_attach(text, s, merged, phones))
     return mentions, contacts
 
@@ -605,6 +759,7 @@ def _dedupe(s: str, items: list[_Cand]) -> list[_Cand]:
         best = max(g, key=lambda x: _rank(s, x))
         first = min(x.start for x in g)
         best.spans = [Span(x.start, x.end) for x in g]
+        best.group = g
         out.append((first, best))
     return [c for _, c in sorted(out, key=lambda x: x[0])]
 

@@ -175,3 +175,62 @@ def test_record_has_aligned_phone_keys() -> None:
 def test_fold_keeps_length() -> None:
     s = "張經理　ＡＢＣ１２３"
     assert len(fold(s)) == len(s) and fold(s).startswith("张经理 ABC123")
+
+
+# ------------------------------------------------------------------ added phenomena
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # a bare full name right after a role, whatever word follows it
+        ("上午跟质量总监邱文涛过了一遍图纸", ["质量总监邱文涛"]),
+        ("区域经理柯立伟主动约我下周见面", ["区域经理柯立伟"]),
+        ("协会理事长庞永福，电话还没要到", ["理事长庞永福"]),
+        ("他们老总蔺海 给了张名片", ["老总蔺海"]),
+        ("老板叫龙志刚 电话还没打", ["龙志刚"]),  # 刚 cannot end a clause: it is part of the name
+        ("联系人是品管部的蓝振华，下周回复", ["蓝振华"]),  # after 的 the department is dropped
+        ("对接人叫李娜，她说下周签", ["李娜"]),  # a frequent word that jieba tags as a name
+        # nicknames without a listed surname
+        ("阿辉说样品下周寄回来", ["阿辉"]),
+        ("仓库的阿峰说库位不够", ["阿峰"]),
+        ("琴姐说老板出差了", ["琴姐"]),
+        ("品控霞姐说色差还是大", ["品控霞姐"]),
+        ("质检部的莉莉主动打电话来", ["莉莉"]),  # a doubled name needs a role or department in front
+        ("阿姨说门卫不让进", []),
+        ("表姐介绍的，大姐人挺好", []),
+        ("他们天天加班，刚刚才回复", []),
+        # job-function nouns, chained roles and any noun naming the field of a post
+        ("跟单Vivian确认了交期", ["跟单Vivian"]),
+        ("仓管小严说还有两百箱", ["仓管小严"]),
+        ("总经理助理Fiona说方案要再改", ["总经理助理Fiona"]),
+        ("物业经理老尹说要先开协调会", ["物业经理老尹"]),
+        ("车床组长老鲁说刀具磨损快", ["车床组长老鲁"]),  # 车床 is a noun, not 车 + 床
+        ("院长助理说下周再约", []),  # a role without a name
+        # capitalised words that are not given names: brands and products
+        ("他们手上还有一份Norvik的方案", []),
+        ("Zentra那边交期要三个月", []),
+        ("Rosamund说复购率还可以", ["Rosamund"]),  # an unlisted name as the speaker
+        # our own colleagues
+        ("我下周一带技术老戴过去看接口", []),
+        ("研发的小晏已经在查日志了", []),
+        ("同事老骆转来一个线索。老骆说他们急着要", []),
+        ("对接人叫小庞，下周约", ["小庞"]),  # 叫 names the person here; it sends nobody
+        ("明天和他们财务Grace开个会", ["财务Grace"]),
+        ("研发部Ethan私下说老板定了别家", ["研发部Ethan"]),
+        ("研发总监Owen Xu昨天来电", ["研发总监Owen Xu"]),
+        # people of other organisations
+        ("代理商严总介绍了一家新客户", []),
+        ("监理单位的魏工要逐栋验收", []),
+        ("老客户的柏主任给推了个新客户，联系人是采购邢经理", ["采购邢经理"]),
+        ("经销商老覃说他们明年扩产，他们老板是裴总", ["裴总"]),
+    ],
+)
+def test_more_constructions(text: str, expected: list[str]) -> None:
+    assert names(text) == expected
+
+
+def test_department_swallowed_by_the_customer_mention_stays() -> None:
+    # the customer matcher took 设备 of 设备科: the department is still written in front
+    text = "华岭设备科尚科长说机组坏了"
+    assert [c.text for c in find_contacts(text, [Span(0, 4)])] == ["设备科尚科长"]
