@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 # a clause that states what the customer wants, not what has happened
 _WISH = re.compile(r"^(?:他们|她们|他|她|客户|对方|老板)?(?:也|还|都)?(?:想|希望|想要|打算)")
+_LATIN_NAME = re.compile(r"[A-Za-z][A-Za-z\-]{1,20}")  # one Latin word, no role in front
 SHANGHAI = timezone(timedelta(hours=8))
 MAX_CHARS = 5000  # longer input is truncated: notes are short; bounds the run time
 
@@ -88,9 +89,17 @@ def extract(text: str, *, ref_time: datetime, customers: CustomerIndex | None = 
     if mention is not None:
         blocked.append(mention.span)
     contacts = find_contacts(text, blocked)
+    # brands the company lists or reps confirmed are found wherever they are mentioned.  A bare
+    # Latin word read as an English name (Takaya) may be a brand: when a competitor construction
+    # claims it, it is a competitor and not a contact.
+    latin = [c for c in contacts if _LATIN_NAME.fullmatch(c.text)]
+    competitors = find_competitors(text, blocked + [c.span for c in contacts if c not in latin],
+                                   known=tuple(known_competitors))
+    claimed = {c.text.casefold() for c in competitors}
+    contacts = [c for c in contacts if not (c in latin and c.text.casefold() in claimed)]
+    competitors = [c for c in competitors
+                   if not any(k.span.start < c.span.end and c.span.start < k.span.end for k in contacts)]
     contact_spans = [c.span for c in contacts]
-    # brands the company lists or reps confirmed are found wherever they are mentioned
-    competitors = find_competitors(text, blocked + contact_spans, known=tuple(known_competitors))
     # a competitor cannot also be a contact or the customer
     cuts = [d.span.start for d in dates]
     for d in dates:  # "周五前" -> the task clause starts after the deadline word
