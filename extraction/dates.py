@@ -64,11 +64,16 @@ def _safe(y: int, m: int, d: int) -> date | None:
 
 # Order matters: longer / more specific alternatives first.
 _PATTERNS: list[tuple[str, str]] = [
+    # typed dates: a four-digit year is exact; M/D or M.D only right before 前/之前/号/日
+    ("iso_date", r"(?<!\d)(?P<iy>\d{4})(?P<isep>[-/.])(?P<im>\d{1,2})(?P=isep)(?P<id>\d{1,2})(?!\d)"),
+    ("ymd", rf"(?<!\d)(?P<yy>\d{{4}})年(?P<ym>{NUM})月(?P<yd>{NUM})[号日]"),
+    ("md_typed", r"(?<![\d./])(?P<tm>\d{1,2})[/.](?P<td>\d{1,2})(?=之前|前|号|日)"),
+    ("last_month_day", rf"上个?月(?P<lmd>{NUM})[号日]"),
     ("next_month_day", rf"下个?月(?P<nmd>{NUM})[号日]"),
     ("next_month_end", r"下个?月底"),
     ("next_month_start", r"下个?月初"),
     ("next_month_mid", r"下个?月中(?!旬)"),
-    ("month_day", rf"(?:明年|今年)?(?P<mm>{NUM})月(?P<dd>{NUM})[号日]"),
+    ("month_day", rf"(?P<yr>明年|今年|去年)?(?P<mm>{NUM})月(?P<dd>{NUM})[号日]"),
     ("month_end", rf"(?P<me>{NUM})月底"),
     ("next_month", r"下个?月(?!份)"),
     ("this_month_end", r"(?:这个|本)?月底"),
@@ -80,23 +85,26 @@ _PATTERNS: list[tuple[str, str]] = [
     ("this_week_day", rf"(?:这个?|本){WEEKWORD}(?P<w4>{WD})"),
     ("next_week", rf"下个?{WEEKWORD}"),
     ("week_day", rf"{WEEKWORD}(?P<w5>{WD})"),
-    ("rel_day", r"大后天|今天|今晚|今早|今日|明天|明早|明晚|明日|后天|昨天|昨晚|前天"),
+    ("rel_day", r"大后天|大前天|今天|今晚|今早|今日|明天|明早|明晚|明日|后天|昨天|昨晚|昨日|前天|前日"),
+    ("days_ago", r"(?P<da>\d{1,3}|[一二两三四五六七八九十]{1,3})天前"),
     ("half_month", r"半个月(?P<hm>[后内])"),
     ("n_weeks", rf"(?P<nw>{NUM}|一个|两个)(?:周|星期|礼拜)(?P<wsuf>[后内]|以内|之内)"),
     ("n_days", r"(?P<nd>\d{1,3}|[一二两三四五六七八九十]{1,3})天(?P<dsuf>[后内]|以内|之内)"),
-    ("day_only", rf"(?P<do>{NUM})[号日](?![楼线机院店仓位码型])"),
+    ("day_only", rf"(?P<do>{NUM})[号日](?![楼线机院店仓位码型库厂门口馆柜台桌房室箱槽罐炉泵车间])"),
 ]
 _MASTER = re.compile("|".join(f"(?P<{k}>{p})" for k, p in _PATTERNS))
 
 # Words right before a count that make it a duration of something else.
-_DURATION_BEFORE = re.compile(r"(?:后|要|周期|压到|控制在|缩短到|延长|试了|试用|用了|晚了|晚到了|等了|需要|得)$")
+_DURATION_BEFORE = re.compile(r"(?:后|要|周期|压到|控制在|缩短到|延长|试了|试用|用了|晚了|晚到了|等了|需要|得"
+                              r"|跑|连续|运行|放了?|开了?|装了?)$")
 
 
 def _resolve(kind: str, m: re.Match[str], ref: date) -> date | None:
     g = m.group
     if kind == "rel_day":
         w = g(kind)
-        off = {"大后天": 3, "后天": 2, "昨天": -1, "昨晚": -1, "前天": -2}.get(w)
+        off = {"大后天": 3, "后天": 2, "昨天": -1, "昨晚": -1, "昨日": -1, "前天": -2, "前日": -2,
+               "大前天": -3}.get(w)
         if off is None:
             off = 0 if w.startswith("今") else 1
         return ref + timedelta(days=off)
@@ -111,6 +119,22 @@ def _resolve(kind: str, m: re.Match[str], ref: date) -> date | None:
         return mon + timedelta(days=7 * weeks + wd)
     if kind == "next_week":
         return _monday(ref) + timedelta(days=7)
+    if kind == "days_ago":
+        n = cn_small_int(g("da"))
+        return ref - timedelta(days=n) if n is not None and n <= 366 else None
+    if kind == "iso_date":
+        return _safe(int(g("iy")), int(g("im")), int(g("id")))
+    if kind == "ymd":
+        mm, dd = cn_small_int(g("ym")), cn_small_int(g("yd"))
+        return _safe(int(g("yy")), mm, dd) if mm and dd else None
+    if kind == "md_typed":
+        mm, dd = int(g("tm")), int(g("td"))
+        cand = _safe(ref.year, mm, dd) if 1 <= mm <= 12 else None
+        return cand if cand is None or cand >= ref else _safe(ref.year + 1, mm, dd)
+    if kind == "last_month_day":
+        y, mth = _month_add(ref.year, ref.month, -1)
+        day = cn_small_int(g("lmd"))
+        return _safe(y, mth, day) if day else None
     if kind == "n_days":
         n = cn_small_int(g("nd"))
         return ref + timedelta(days=n) if n is not None and n <= 366 else None
@@ -147,6 +171,9 @@ def _resolve(kind: str, m: re.Match[str], ref: date) -> date | None:
         mm, dd = cn_small_int(g("mm")), cn_small_int(g("dd"))
         if not mm or not dd or mm > 12:
             return None
+        year_word = g("yr")
+        if year_word:  # 去年/今年/明年 + M月D日: that year, no rolling
+            return _safe(ref.year + {"去年": -1, "今年": 0, "明年": 1}[year_word], mm, dd)
         cand = _safe(ref.year, mm, dd)
         if cand is None:
             return None

@@ -101,3 +101,38 @@ def test_parse_date_for_correction_command() -> None:
     assert parse_date("明天下午三点", ref) == date(2026, 4, 16)
     assert parse_date("随便", ref) is None
     assert parse_date("", ref) is None
+
+
+@pytest.mark.parametrize("text, ref, expected", [
+    # typed full dates are exact, wherever they fall
+    ("质保到2025-11-03为止", "2026-06-10", "2025-11-03"),
+    ("样机2026/7/9寄出", "2026-06-10", "2026-07-09"),
+    ("验收单写的是2026.4.2", "2026-06-10", "2026-04-02"),
+    ("合同于2025年12月30日生效", "2026-06-10", "2025-12-30"),
+    # typed M/D only right before 前/之前/号/日; past ones roll to next year
+    ("9/12前给样品", "2026-06-10", "2026-09-12"),
+    ("3.20之前回复", "2026-06-10", "2027-03-20"),
+    ("7/1号开始", "2026-06-10", "2026-07-01"),
+    # a year word fixes the year: no rolling
+    ("去年11月3号签过一单", "2026-06-10", "2025-11-03"),
+    ("今年2月14日到的货", "2026-06-10", "2026-02-14"),
+    ("明年3月8号续约", "2026-06-10", "2027-03-08"),
+    # counted back from the message
+    ("大前天发的报价", "2026-06-10", "2026-06-07"),
+    ("前日到的货", "2026-06-10", "2026-06-08"),
+    ("昨日收到定金", "2026-06-10", "2026-06-09"),
+    ("九天前寄的样品", "2026-06-10", "2026-06-01"),
+    # last month's day
+    ("上个月3号装好的", "2026-06-10", "2026-05-03"),
+    ("上月28日签的", "2026-01-10", "2025-12-28"),
+])
+def test_readme_forms_added_with_dev2(text: str, ref: str, expected: str) -> None:
+    got = [d.value.isoformat() for d in find_dates(text, date.fromisoformat(ref))]
+    assert got == [expected]
+
+
+@pytest.mark.parametrize("text", [
+    "单价12.5万", "打3.5折", "二号库改造", "型号V2.1", "连续跑三天后死机", "1/3的门店",
+])
+def test_not_dates(text: str) -> None:
+    assert find_dates(text, date(2026, 6, 10)) == []
