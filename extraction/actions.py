@@ -43,6 +43,11 @@ def _res() -> dict[str, re.Pattern[str]]:
         "team": re.compile(rf"(?:{_alt('team_cues.txt')})"),
         "team_work": re.compile(rf"(?:{_alt('team_work.txt')}|{_alt('team_work_extra.txt')})"),
         "our_role": re.compile(rf"(?:我们的?|我司的?|公司的?)?(?:{_alt('our_roles.txt')})"),
+        "internal_party": re.compile(
+            rf"^(?:先|再|我|我先|我再|今天|明天|回去|去)?(?:跟|找|和|问|同|与|向)(?:我们|公司|咱们|我司)?的?"
+            rf"(?:{_alt('our_roles.txt')}|{_alt('team_cues.txt')}|领导|老板|经理|工厂|厂里|生产|总部|配方师傅)"
+            rf"|(?:发给|交给|转给|报给)(?:我们|公司|咱们|我司)?的?"
+            rf"(?:{_alt('our_roles.txt')}|{_alt('team_cues.txt')}|领导|经理|总部|工厂)"),
         # "我们实施团队 | 下周一进场": a team doer alone, its task in the next (dated) clause
         "team_doer": re.compile(
             rf"(?:我们的?|我司的?|公司的?)(?P<doer>(?:{_alt('team_cues.txt')})[^，。我他她]{{0,4}})"),
@@ -299,6 +304,10 @@ def _involves(body: str) -> bool:
     (跟领导申请, 找工厂确认, 找服务部确认) does not, unless the task goes to the customer."""
     res = _res()
     if _ASK_OURS.match(body):
+        return False
+    # work with our own side (跟仓库排发货, 找法务过一遍, 把代码发给技术部) stays internal unless it
+    # goes out to the customer (过去, 上门, 现场)
+    if res["internal_party"].search(body) and not _FACING.search(body):
         return False
     return not res["internal"].search(body) or bool(_FACING.search(body))
 

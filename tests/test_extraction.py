@@ -165,3 +165,16 @@ def test_doer_and_date_in_one_task() -> None:
     d = extract("云图的Alice说测试环境老是超时，我让研发小周明天远程看一下", ref_time=REF_TIME)
     assert [(a.text, a.owner) for a in d.action_items] == [("让研发小周明天远程看一下", "team")]
     assert [p.category for p in d.pain_points] == ["quality"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    # work with our own side is internal, even when it comes first
+    ("周总说报价可以，我明天先跟仓库排一下发货，周五去他们厂里送样", "2026-06-12"),
+    ("李经理要资料，我今晚把故障记录发给技术部，下周一上门排查", "2026-06-15"),
+    ("孙工要改条款，明天找我们财务核一下，周四把修订版发给孙工", "2026-06-11"),
+    # going out together with a colleague still faces the customer
+    ("王总那边设备报警，明天我跟售后一起过去现场", "2026-06-11"),
+])
+def test_internal_work_is_not_the_next_follow_up(text: str, expected: str) -> None:
+    r = extract(text, ref_time=datetime.fromisoformat("2026-06-10T10:00:00+08:00"))
+    assert r.next_follow_up is not None and r.next_follow_up.isoformat() == expected
