@@ -221,3 +221,15 @@ def test_empty_and_plain_text() -> None:
 def test_coordinated_brands_share_the_construction() -> None:
     assert names("他们在看澜拓、森沃的同类产品") == ["澜拓", "森沃"]
     assert names("最后选了衡麓和我们的二期") == ["衡麓"]
+
+
+@pytest.mark.parametrize("text, brand", [
+    ("采购说手上已经有一份凯诺达的方案了", "凯诺达"),
+    ("他们还拉了维斯顿一起比价", "维斯顿"),
+    ("听说基本定了用云策通", "云策通"),
+    ("最后是恒立方的代理商拿下的", "恒立方"),
+    ("钱经理说博远报的价比我们低", "博远"),
+    ("听说拓迈也在找他们", "拓迈"),
+])
+def test_more_constructions(text: str, brand: str) -> None:
+    assert brand in [c.text for c in find_competitors(text)]
