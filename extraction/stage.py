@@ -130,7 +130,9 @@ def _is_evidence(t: str, m: re.Match[str], cue: Cue, mod: Modality,
     ctx = left + m.group(0)
     if mod.hypo.search(ctx) or mod.after.match(t, e):
         return False
-    if cue.stage not in EARLY and (mod.ask.search(ctx) or mod.hearsay.search(_clause_left(t, s))):
+    # a loss heard second hand (听说最后给了X) is still a loss: the rep reports it as news
+    if cue.stage.lstrip("^") not in EARLY and (mod.ask.search(ctx) or (
+            cue.stage != "lost" and mod.hearsay.search(_clause_left(t, s)))):
         return False
     # A-not-A questions (能不能, 有没有) are no negation; a topic word (veto) must not be
     # negated anywhere in its clause (没法上台架测试 is no trial talk)
@@ -211,7 +213,7 @@ def find_stage(text: str, masked: Iterable[Span], wishes: Iterable[Span] = (), *
     strong_needs = False
     for cue in _cues():
         # wish clauses hide late cues; veto words are judged by the modality checks alone
-        src = t if cue.stage in EARLY or cue.stage.startswith("~") else t_late
+        src = t if cue.stage.lstrip("^") in EARLY or cue.stage.startswith("~") else t_late
         for m in cue.rx.finditer(src):
             if not _is_evidence(src, m, cue, mod, fut):
                 continue
