@@ -139,9 +139,6 @@ def extract(text: str, *, ref_time: datetime, customers: CustomerIndex | None = 
                                    ours=ours, rivals=[c.span for c in competitors])
     if not has_customer and stage in ("contacted", "needs"):
         stage, stage_span = None, None
-    # a complaint about goods already delivered is after-sales, not a new contact
-    if stage in ("lead", "contacted") and any(p.category in ("quality", "service") for p in pains):
-        stage, stage_span = None, None
 
     draft.contacts = contacts
     draft.competitors = competitors

@@ -150,6 +150,10 @@ def _is_evidence(t: str, m: re.Match[str], cue: Cue, mod: Modality,
             return False
     if not cue.wish_ok and mod.wish.search(left):
         return False
+    if cue.stage.startswith("~"):  # a topic word inside a demand, wish or condition is no talk of it
+        whole = _clause_left(t, s)
+        if mod.demand.search(whole) or mod.hypo.search(whole) or mod.wish.search(whole):
+            return False
     if not cue.demand_ok and mod.demand.search(left):
         return False
     return True
@@ -209,6 +213,7 @@ def find_stage(text: str, masked: Iterable[Span], wishes: Iterable[Span] = (), *
     lost_spans: list[Span] = []
     won_spans: list[Span] = []
     caps: dict[str, Span] = {}
+    loss_talk: list[Span] = []  # loss words no lost cue knows (确定丢了)
     later: list[tuple[str, Span]] = []  # every stage hit, for a loss followed by a new deal
     strong_needs = False
     for cue in _cues():
@@ -220,6 +225,8 @@ def find_stage(text: str, masked: Iterable[Span], wishes: Iterable[Span] = (), *
             stage = cue.stage
             if stage.startswith("~"):
                 vetoes.add(stage[1:])
+                if stage == "~lost":
+                    loss_talk.append(Span(m.start(), m.end()))
                 break
             if stage.startswith("^"):
                 caps.setdefault(stage[1:], Span(m.start(), m.end()))
@@ -256,6 +263,9 @@ def find_stage(text: str, masked: Iterable[Span], wishes: Iterable[Span] = (), *
             return None, None
         return "lost", lost_spans[0]
     if "lost" in vetoes and (hits.keys() - {"null"}):
+        fresh = _after_loss(text, loss_talk, later) if loss_talk else None
+        if fresh is not None:
+            return fresh  # 那单丢了，另外想采购二十台: the new deal's stage
         return None, None  # loss talk in words no lost cue knows: do not guess a stage
     if not won_spans:
         hits.pop("won", None)
