@@ -35,7 +35,7 @@ _CJK = r"\u4e00-\u9fff"
 # a brand-like slot: 2-6 CJK chars without function characters, or a Latin word
 _FUNC = "的了和是给比在也都就还说要跟与及对把被让向这那们我你他她它个些很太更最又再已呢吧啊吗没不有"
 _SLOT = rf"(?:[A-Za-z][A-Za-z0-9&\-]{{1,20}}|[^\W\d_{_FUNC}a-zA-Z]{{2,6}})"
-_NUM = r"[0-9一二两三四五六七八九十百千万几多半.]+"
+_NUM = r"[0-9一二两三四五六七八九十百千万几多半来.]+"
 _UNIT = r"(?:个点|个月|小时|分钟|块钱|块|元|万|千|百|成|%|天|周|个|台|箱|双|卷|次|倍|项|家|吨|件|套|转|毛|分)"
 # complement after a predicate: 了点, 不少, 一截, 了三天, 20万, 一个月 …
 _TAIL = re.compile(
@@ -60,6 +60,8 @@ _RIGHT_STOP = re.compile(
     r"(?:想|希望|要求(?!的|$)|让|问|说|然后|不然|否则|我们?(?=[会要得先再去来把给])"
     r"|(?:老板|领导|院长|董事长|总经理|他们|她们)(?=那边|还|也|说|在|觉得|要|想|又))"
 )
+INCUMBENT_REACH = 30  # characters after an incumbent statement whose quality trouble is its trouble
+_OURS_RE = re.compile(r"我们|咱们|我司|我方")
 MAX_LEFT_TOKENS = 3
 MAX_LEFT_CHARS = 8
 
@@ -162,7 +164,7 @@ def _res() -> _Res:
     unmet = re.compile(
         r"达不到|满足不了|不满足|做不到|做不了|不支持|支持不了|不兼容|兼容不了|对接不了|接不上|只能到|最多只能|最多只"
         r"|最[快高低长远大小]也?只能|只能做到"
-        r"|只做到|只能做到|只达到|只有[0-9一二三四五六七八九]+(?:\.[0-9]+)?(?:%|成)|起步"
+        r"|只做到|只能做到|只达到|只到|也就到|只有[0-9一二三四五六七八九]+(?:\.[0-9]+)?(?:%|成)|起步"
         r"|走不开|采不上来|上不来|不够用|覆盖不到|进不去|装不下|放不下|带不动|跑不动|扛不住|顶不住|跟不上|供不上"
         r"|扣分|没有独立|缺少|缺乏|不具备|没有资质|没资质|不过关|没通过|过不了|没达到|未达到|没能达到"
         # the negative potential complement V不C: 打不通, 找不到, 谈不拢, 装不下, 卖不动
@@ -354,9 +356,12 @@ _OBJ_OVERRIDES = {
 _OUR_LIMIT = re.compile(r"(?:我们|我方|我司|咱们)(?:这边|公司)?$")
 _UNDECIDED = re.compile(r"(?:还没|没|未)(?:有)?定")
 _SPEC_LEFT = re.compile(r"具体|数量|型号|几套|几台|几家|多少|规格|时间|尺寸|台数|节拍|工位|配置|方案|用量|规模")
+_DELIVERY_VC = re.compile(r"[装做交赶干修完]不完|来不及|赶不上|赶不及")
+_AMOUNT = re.compile(r"[0-9.一二两三四五六七八九十百千]+(?:万|千|块|元|w|W)[0-9一二两三四五六七八九]?")
 _PAYMENT = re.compile(r"付款|账期|月结|结算|款到|货款|尾款|押金|保证金|分期|[一二两三四五六七八九十\d]期付")
 _MONEY_LEFT = re.compile(r"预算|经费|资金|拨款")
-_DEMAND_TECH = re.compile(r"私有化|本地部署|本地机房|数据|校准报告|检测报告|认证|资质")
+_DEMAND_TECH = re.compile(r"私有化|本地部署|本地机房|数据|校准报告|检测报告|认证|资质|公差|精度|接口|对接|备案|标准"
+                          r"|COA|coa|测试|检测|兼容|系统|云|参数|规格|等级")
 _DEMAND_PRICE = re.compile(r"降到|降价|降[0-9一二三四五六七八九十两]|让利|打折|折扣|优惠|便宜")
 
 
@@ -378,6 +383,14 @@ def _category(text: str, cue: _Cue, base: int, a: int, b: int) -> str:
         return "technical" if _DEMAND_TECH.search(body) else "other"
     if kind == "eval" and "贵" in text[cs:ce]:
         return "price"
+    if kind == "unmet" and _DELIVERY_VC.search(text, cs, ce):
+        return "delivery"  # 装不完, 赶不上: the work will not be done in time
+    if kind == "unmet" and "接受" in text[cs:b] and _AMOUNT.search(text, ce, b):
+        return "price"  # 最多只能接受五万八: a ceiling on the price
+    if kind == "eval" and _AMOUNT.search(text, max(a, cs - 8), cs):
+        return "price"  # 一台一万八有点高: the amount is the topic
+    if kind == "wait" and re.search(r"付|结算|打款", text[cs:b]):
+        return "other"  # 要等验收报告出来才付: a payment condition
     if kind == "unmet" and not _LIMIT.match(text, cs) and _res().defect.search(text, ce, b):
         return "quality"  # 用不到一个月就堵: the failure verb decides
     if kind == "wait" and "批" in text[cs:ce] and _MONEY_LEFT.search(text, max(a, cs - 16), cs):
@@ -420,7 +433,7 @@ def _left_extend(text: str, lo: int, cue_start: int, stops: list[tuple[int, int]
     n = 0
     for tok, a in reversed(toks):
         if tok in _LEFT_STOP or tok in _TOPIC_STOP or tok.endswith("的") or not re.fullmatch(rf"[{_CJK}0-9%.]+", tok) \
-                or re.match(r"[0-9.]+[wW万千块元]", text[a:a + len(tok) + 1]):
+                or re.match(r"[0-9.一二两三四五六七八九十百千]+[wW万千块元]", text[a:a + len(tok) + 1]):
             break
         if any(s <= a < e for s, e in stops):
             break
@@ -500,14 +513,22 @@ _CHOICE_START = re.compile(r"最后|最终|还是|统一|后来|已经|现在|�
 
 
 def _merge_dangling(text: str, clauses: list[Clause]) -> list[Clause]:
-    """Join a clause that ends in a dangling verb with the next one (no punctuation between)."""
+    """Join a clause that ends in a dangling verb with the next one (no punctuation between);
+    a deadline cut out in between (担心|月底前|装不完) stays inside the join."""
     out: list[Clause] = []
+    open_verb = False  # the last joined clause still waits for its object
     for cl in clauses:
-        if out and out[-1].end == cl.start and _DANGLING.search(out[-1].text):
+        if out and out[-1].end == cl.start and (_DANGLING.search(out[-1].text) or open_verb):
             prev = out.pop()
+            open_verb = bool(_DEADLINE_END.search(cl.text)) and len(cl.text) <= 6
             cl = Clause(text[prev.start:cl.end], prev.start, cl.end)
+        else:
+            open_verb = False
         out.append(cl)
     return out
+
+
+_DEADLINE_END = re.compile(r"(?:前|之前|以前|以后|之后|后)$")
 
 
 def find_pains(
@@ -523,6 +544,7 @@ def find_pains(
     comp_pats, ref_re = _competitor_res(tuple(names), r.refs)
     heads = sorted((s.start, s.end) for s in skip_prefixes)
     out: list[PainPoint] = []
+    inc_ends: list[int] = []  # where statements of an incumbent competitor end
     note_cues = _cues(text)
     prev_comp: int | None = None  # index in `out` of a competitor pain in the last clause
     prev_end = -1  # end of the last clause that had a pain
@@ -600,6 +622,8 @@ def find_pains(
                 if end - start >= 2:
                     add("competitor", start, end)
                     prev_incumbent = incumbent
+                    if incumbent:
+                        inc_ends.append(end)
         # 2. other cue classes, left to right
         for cue in cues:
             cs, ce = max(a, base + cue.start), base + cue.end
@@ -636,6 +660,9 @@ def find_pains(
             if ref is not None or (last_comp is not None and last_incumbent and last_end == cl.start - 1
                                    and cat in ("quality", "service") and "我们" not in text[a:end]):
                 cat = "competitor"
+            elif cat in ("quality", "service") and any(
+                    0 <= start - e <= INCUMBENT_REACH and not _OURS_RE.search(text, e, end) for e in inc_ends):
+                cat = "competitor"  # 现在用的是X的设备，然后说误报太多: the incumbent's trouble
             # the same problem continued after a comma: "交期一拖再拖，他们等不了"
             if (last_pain is not None and last_end == cl.start - 1 and out[last_pain].category == cat
                     and not taken and cue.kind in ("delay", "wait") and start - a <= 2 and end - out[last_pain].span.start <= 24):

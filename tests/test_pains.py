@@ -150,6 +150,12 @@ def _note_pains(text: str) -> list[tuple[str, str]]:
     ("方工说这批胶水放了一周就结块", "quality", "放了一周就结块"),
     # someone else's price compared with ours is a rival's price
     ("宋总说那家的单价比我们低了两成", "competitor", "单价比我们低了两成"),
+    # an amount as the topic of a negative evaluation is about price
+    ("严经理说一套三万六有点高", "price", "一套三万六有点高"),
+    # work that will not be finished in time is delivery
+    ("许工担心月底前装不完", "delivery", "担心月底前装不完"),
+    # the incumbent's trouble, told right after naming it, is a competitor pain
+    ("邹工说他们现在用的是远拓的设备然后说经常死机", "competitor", "经常死机"),
 ])
 def test_construction_classes(text: str, category: str, span: str) -> None:
     got = _note_pains(text)
