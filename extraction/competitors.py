@@ -72,7 +72,9 @@ _ORG_UNIT_RE = re.compile(r"(?:部|科|处|室|组|办|中心|车间|团队|部�
 _FIRST_PERSON_RE = re.compile(r"(?:我们|咱们|我司|我方|本公司|我们公司|自己|自家)(?:的|家的|自己的|家)?(?:新|老)?$")
 _TRIM_TAIL_RE = re.compile(r"(?:那边|这边|那家|这家|家的|家|的|公司|集团|品牌|牌子|这块|方面"
                            # trouble or state words glued to an unpunctuated brand (恒X断供)
-                           r"|断供|断货|缺货|停产|倒闭|跑路|涨价|降价|爆雷|撤了|掉链子|出问题|不行)$")
+                           r"|断供|断货|缺货|停产|倒闭|跑路|涨价|降价|爆雷|撤了|掉链子|出问题|不行"
+                           # a price verb or adjective glued to an unpunctuated brand (拓越贵, 鸿合报)
+                           r"|贵|便宜|报|报价|开价)$")
 _LATIN_STOP = frozenset(
     "poc po ok it bi crm erp saas demo pk vs epc mes wms his lis pacs oa hr sku kpi roi api sdk "
     "ai iot app pc ppt pdf excel word email wifi vip ceo cto cfo gm boss mv kv cad cae bom plc "

@@ -233,3 +233,21 @@ def test_coordinated_brands_share_the_construction() -> None:
 ])
 def test_more_constructions(text: str, brand: str) -> None:
     assert brand in [c.text for c in find_competitors(text)]
+
+
+@pytest.mark.parametrize("text, brand", [
+    ("招标结果出来了，奥维电气中的标", "奥维电气"),
+    ("最后还是续了巴赫的", "巴赫"),
+    ("他们刚和明远科技签了三年", "明远科技"),
+    ("总部拍板用了Novaline", "Novaline"),
+    ("现在那套是凯德的，老出问题", "凯德"),
+    ("还要跟朗睿的做对比", "朗睿"),
+    # a price word glued to an unpunctuated brand is cut off
+    ("比他们现在的供应商泰科贵了两块", "泰科"),
+])
+def test_chosen_renewed_or_compared(text: str, brand: str) -> None:
+    assert [c.text for c in find_competitors(text)] == [brand]
+
+
+def test_renewing_our_own_contract_names_no_rival() -> None:
+    assert find_competitors("客户续签维保合同，按原价续") == []
