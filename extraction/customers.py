@@ -23,6 +23,7 @@ from .normalize import (
     ParsedName,
     RegionInfo,
     abbrev_alternative,
+    core_readings,
     fuzzy_key,
     fuzzy_syllable,
     has_cjk,
@@ -51,6 +52,10 @@ SIM_OTHER_SCALE = 0.75  # other brands: rapidfuzz ratio scaled into the ask / re
 SIM_BLOCKED = 0.70  # the query's own characters are another customer's brand (华信 vs 华新): ask at most
 SIM_PREFIX = 0.90  # brand + an industry word the lexicon lacks (天合 vs 天合光伏)
 SIM_PREFIX_UNKNOWN = 0.80  # Latin rendering with an untranslated tail: ask
+SIM_PREFIX_SOUND = 0.86  # two syllables sound like the head of a longer brand: links only with its region
+SIM_FUZZY_CONFIRMED = 0.90  # accent-level sound match that the region or a specific industry word confirms
+SIM_ABBREV = 0.90  # brand head + later characters of the name in order (港畅货运代理 -> 港畅货代)
+SIM_ABBREV_WEAK = 0.86  # the same with a sound-alike head and only one more character
 MIN_PREFIX = 2
 REGION_UNKNOWN = 0.96  # one side names no region
 REGION_CONFLICT = 0.45
@@ -110,7 +115,7 @@ def _blocking_keys(p: ParsedName, pinyin: tuple[str, ...], fuzzy: tuple[str, ...
     if latin_key and not for_query:
         keys.update(("l", latin_key[:n]) for n in range(3, min(5, len(latin_key)) + 1))
     elif latin_key and not has_cjk(p.brand):  # a Chinese query needs no Latin-prefix lookups
-        keys.add(("l", latin_key[:5]))
+        keys.update(("l", latin_key[:n]) for n in (4, 5))  # a 4-letter brand + an English tail
     return keys
 
 
@@ -121,14 +126,77 @@ def _prefix_sim(q: ParsedName, c: ParsedName) -> float | None:
     other side names no industry, or an overlapping one; a conflict otherwise (北辰 vs 北辰物流).
     """
     if len(q.brand) >= MIN_PREFIX and c.brand.startswith(q.brand) and len(c.brand) - len(q.brand) >= 2:
-        tail, other = c.brand[len(q.brand):], q.industry
+        ok = _tail_compatible(q, c, c.brand[len(q.brand):])
     elif len(c.brand) >= MIN_PREFIX and q.brand.startswith(c.brand) and len(q.brand) - len(c.brand) >= 2:
-        tail, other = q.brand[len(c.brand):], c.industry
+        ok = _tail_compatible(c, q, q.brand[len(c.brand):])
     else:
         return None
-    if not other or any(tail in w or w in tail for w in other):
-        return SIM_PREFIX
-    return SIM_PREFIX * INDUSTRY_CONFLICT
+    return SIM_PREFIX if ok else SIM_PREFIX * INDUSTRY_CONFLICT
+
+
+def _tail_compatible(short: ParsedName, long: ParsedName, tail: str) -> bool:
+    """The short brand's industry words fit the long brand's tail or its own industry words.
+
+    A tail that abbreviates the short side's industry words (钢贸 for 钢材贸易) fits too.
+    """
+    if not short.industry or any(tail in w or w in tail for w in short.industry):
+        return True
+    if _in_order(tail, "".join(short.industry)):
+        return True
+    return bool(long.industry) and _industry_factor(short, long) == 1.0
+
+
+def _in_order(chars: str, text: str) -> bool:
+    """Every character of `chars` occurs in `text`, in the same order."""
+    it = iter(text)
+    return all(ch in it for ch in chars)
+
+
+def _sound_prefix_sim(q: ParsedName, qpy: tuple[str, ...], v: _Variant) -> float | None:
+    """The query sounds like the head of a longer brand (易庄 for 易桩智能充电)."""
+    n = len(qpy)
+    c = v.parsed
+    if n < MIN_PREFIX or len(v.pinyin) - n < 2 or v.pinyin[:n] != qpy:
+        return None
+    sim = SIM_PREFIX_SOUND if n == MIN_PREFIX else SIM_PREFIX
+    return sim if _tail_compatible(q, c, c.brand[n:]) else sim * INDUSTRY_CONFLICT
+
+
+def _abbrev_sim(q: ParsedName, v: _Variant) -> float | None:
+    """A short form: the brand head, then further characters of the name in their order.
+
+    Chinese abbreviations keep the brand and take one character from later words (钢材贸易 ->
+    钢贸, 货运代理 -> 货代). A brand the lexicon split off (3 characters or fewer) must be kept
+    whole; of a longer, unsplit brand the first two characters are the head. Characters may be
+    sound-alikes (ASR).
+    """
+    qs, cs = q.core, v.parsed.core
+    c_brand = v.parsed.brand
+    need = len(c_brand) if len(c_brand) <= 3 else MIN_PREFIX
+    if v.parsed.latin or len(qs) <= need or len(cs) <= len(qs) or not has_cjk(qs):
+        return None
+    cpy = _core_pinyin(cs)
+    exact_head = True
+    for k in range(need):
+        if qs[k] != cs[k]:
+            if _char_key(qs[k]) != cpy[k]:
+                return None
+            exact_head = False
+    pos = need
+    for ch in qs[need:]:
+        key = _char_key(ch)
+        while pos < len(cs) and cs[pos] != ch and cpy[pos] != key:
+            pos += 1
+        if pos >= len(cs):
+            return None
+        pos += 1
+    return SIM_ABBREV if exact_head or len(qs) - need >= 2 else SIM_ABBREV_WEAK
+
+
+def _shares_specific_industry(q: ParsedName, c: ParsedName) -> bool:
+    """Both names carry the same non-generic industry word (教育, 工程机械)."""
+    ind = lexicon().industry
+    return any((a in b or b in a) and ind.get(a) != "generic" for a in q.industry for b in c.industry)
 
 
 def _industry_factor(q: ParsedName, c: ParsedName) -> float:
@@ -170,6 +238,7 @@ class CustomerIndex:
         self._by_fuzzy: dict[tuple[str, ...], list[int]] = defaultdict(list)
         self._by_latin: dict[str, list[int]] = defaultdict(list)
         self._by_prefix: dict[str, list[int]] = defaultdict(list)  # first 2 chars of long brands
+        self._head_sound: dict[tuple[str, ...], list[int]] = defaultdict(list)  # their fuzzy sound
         self._first_variant: dict[int, int] = {}
         for idx, ref in enumerate(self.customers):
             spellings = [parse_name(ref.name, ref.region)]
@@ -177,6 +246,8 @@ class CustomerIndex:
                 spellings.append(parse_name(alias, ref.region))
             for p in spellings:
                 self._add(idx, p)
+                for r in core_readings(p):  # 易桩智能充电 is also called 易桩
+                    self._add(idx, r)
         self._id_to_idx = {ref.id: i for i, ref in enumerate(self.customers)}
         lengths = {len(v.parsed.brand) for v in self._variants if not v.parsed.latin}
         if self._by_prefix:
@@ -188,6 +259,10 @@ class CustomerIndex:
         self._len_by_prefix = _lengths_by_first(self._by_prefix)
         self._len_by_pinyin = _lengths_by_first(self._by_pinyin)
         self._len_by_fuzzy = _lengths_by_first(self._by_fuzzy)
+        self._head_first = frozenset(k[0] for k in self._head_sound)
+        # every key (characters, sound, head) starting at a character has that character's fuzzy
+        # sound first: one set lookup rules out most positions
+        self._first_fuzzy = frozenset(self._len_by_fuzzy) | self._head_first
 
     def _add(self, idx: int, p: ParsedName) -> None:
         if not p.brand:
@@ -208,6 +283,7 @@ class CustomerIndex:
             self._by_fuzzy[fz].append(vid)
             if len(p.brand) >= 4:  # 天合光伏: notes may say 常州天合
                 self._by_prefix[p.brand[:2]].append(vid)
+                self._head_sound[fz[:2]].append(vid)
         self._by_latin[latin_key].append(vid)
 
     # ------------------------------------------------------------ scoring
@@ -234,12 +310,18 @@ class CustomerIndex:
             return SIM_HOMOPHONE
         if qfz == v.fuzzy:
             return SIM_FUZZY_SOUND
+        for sim in (_sound_prefix_sim(q, qpy, v), _abbrev_sim(q, v)):
+            if sim is not None:
+                return sim
         r = max(fuzz.ratio(q.brand, c.brand), fuzz.ratio(" ".join(qfz), " ".join(v.fuzzy)))
         return r / 100 * SIM_OTHER_SCALE
 
     def _score(self, q: ParsedName, qpy: tuple[str, ...], qfz: tuple[str, ...], v: _Variant) -> float:
         c = v.parsed
-        s = self._brand_sim(q, qpy, qfz, v) * _region_factor(q, c) * _industry_factor(q, c)
+        sim = self._brand_sim(q, qpy, qfz, v)
+        if sim == SIM_FUZZY_SOUND and (regions_compatible(q.regions, c.regions) or _shares_specific_industry(q, c)):
+            sim = SIM_FUZZY_CONFIRMED
+        s = sim * _region_factor(q, c) * _industry_factor(q, c)
         if q.org_class and c.org_class and q.org_class != c.org_class:
             s *= ORG_CLASS_CONFLICT
         return max(0.0, min(1.0, s))
@@ -325,8 +407,12 @@ __all__ = ["ASK", "AUTO_LINK", "CustomerIndex", "lexicon", "load_customers_csv"]
 # Characters that never sit inside a company name; they end a guessed unknown brand.
 _STOP_CHARS = frozenset("的了在是和与跟去到把给我你他她它们这那个也都就还又说要会让被对从向为及或而但很已再先")
 # "上海华信介绍过来的", "恒达的王总推荐的" (but not "王总介绍了新产线的需求").
-_REFERRER_VERBS = ("介绍", "推荐", "引荐")
+_REFERRER_VERBS = ("介绍", "推荐", "引荐", "认识")
 _REFERRER_RE = re.compile(r"[^，。,.；;！!？?\s]{0,5}?(?:介绍|推荐|引荐)(?:过来|来的|的|给我)")
+# "X的吴主任给推了个新客户", "X帮我们介绍了一家新客户": X passed on a new customer.
+_REFERRAL_RE = re.compile(r"[^，。,.；;！!？?\s]{0,8}?(?:给|帮)?(?:我们|我)?(?:推荐|介绍|引荐|推)(?:了|过来)?"
+                          r"(?:(?:个|一个|一家|几个|几家|两个|两家)新?|新)(?:客户|客人|朋友)")
+_CLAUSE_END = re.compile(r"[，。,.；;！!？?\s]")
 _REFERRER_BEFORE = ("经", "通过", "由", "说是", "是")
 _COMPETITOR_BEFORE = ("选了", "选择了", "用的是", "倾向于", "倾向", "在看", "对比", "不如", "竞品", "友商", "换成了")
 _COMPETITOR_AFTER = ("给他们报", "报的价", "比我们", "更便宜", "便宜")
@@ -409,7 +495,11 @@ def _region_at(norm: str, i: int) -> int | None:
 
 
 def _suffix_after(norm: str, j: int) -> int:
-    """Consume industry words and legal forms that follow a brand (数控, 有限公司)."""
+    """Consume industry words and legal forms that follow a brand (数控, 有限公司).
+
+    A word directly followed by a department character is the customer's department, not part
+    of its name (海之冷 设备科, X 工程部): it stops the name.
+    """
     edges = _edges()
     words = edges.suffix_words
     longest = edges.suffix_longest
@@ -420,10 +510,53 @@ def _suffix_after(norm: str, j: int) -> int:
             break
         for n in range(min(longest, len(norm) - j), 1, -1):
             if norm[j : j + n] in words:
+                if _department_at(norm, j + n, edges):
+                    return j
                 j += n
                 moved = True
                 break
     return j
+
+
+_DEPT_CHARS = frozenset("部科处室组")
+
+
+def _department_at(norm: str, k: int, edges: _Edges) -> bool:
+    """A department character at k that does not begin another name word (科技 is not 科)."""
+    if k >= len(norm) or norm[k] not in _DEPT_CHARS:
+        return False
+    if norm[k] in edges.suffix_first:
+        for n in range(min(edges.suffix_longest, len(norm) - k), 1, -1):
+            if norm[k : k + n] in edges.suffix_words:
+                return False
+    return True
+
+
+_MAX_EXTEND = 6
+
+
+def _extend(index: CustomerIndex, norm: str, py: list[str], j: int, matched: int, vids: Sequence[int]) -> int:
+    """Follow the text while it keeps spelling a candidate's name in order (港昌 -> 港昌货代).
+
+    `matched` characters of each candidate's core were already matched; later text characters
+    (or sound-alikes) must appear in the rest of the core in the same order. Only an extension of
+    two or more characters counts: an abbreviation adds whole syllables of later words.
+    """
+    best = j
+    for vid in vids[:8]:
+        v = index._variants[vid]
+        core = v.parsed.core
+        cpy = _core_pinyin(core)
+        pos, k = matched, j
+        while k < len(norm) and k - j < _MAX_EXTEND and _is_cjk(norm[k]) and norm[k] not in _STOP_CHARS:
+            while pos < len(core) and core[pos] != norm[k] and cpy[pos] != py[k]:
+                pos += 1
+            if pos >= len(core):
+                break
+            pos += 1
+            k += 1
+        best = max(best, k)
+    return best if best - j >= 2 else j
 
 
 def _index_hits(index: CustomerIndex, text: str, norm: str) -> list[_Hit]:
@@ -434,12 +567,16 @@ def _index_hits(index: CustomerIndex, text: str, norm: str) -> list[_Hit]:
     none: frozenset[int] = frozenset()
     longest = index.brand_lengths[-1] if index.brand_lengths else 0
     n_chars = len(norm)
+    first_fuzzy = index._first_fuzzy
     for i in range(n_chars):
+        if fz[i] not in first_fuzzy:
+            continue
         by_char = index._len_by_char.get(norm[i], none)
         by_prefix = index._len_by_prefix.get(norm[i], none)
         by_py = index._len_by_pinyin.get(py[i], none)
         by_fz = index._len_by_fuzzy.get(fz[i], none)
-        if not (by_char or by_prefix or by_py or by_fz):
+        head = fz[i] in index._head_first
+        if not (by_char or by_prefix or by_py or by_fz or head):
             continue  # no brand key starts with this character or sound
         run = 0  # length of the CJK run starting here (no brand is longer than `longest`)
         while run < longest and i + run < n_chars and _is_cjk(norm[i + run]):
@@ -448,24 +585,33 @@ def _index_hits(index: CustomerIndex, text: str, norm: str) -> list[_Hit]:
             if length > run:
                 break
             j = i + length
+            vids: Sequence[int] = ()
             if length in by_char and norm[i:j] in index._by_brand:
-                strength = 3
+                strength, vids = 3, index._by_brand[norm[i:j]]
             elif length in by_py and tuple(py[i:j]) in index._by_pinyin:
-                strength = 2
-            elif (length in by_fz and tuple(fz[i:j]) in index._by_fuzzy) or \
-                    (length in by_prefix and norm[i:j] in index._by_prefix):
-                strength = 1
+                strength, vids = 2, index._by_pinyin[tuple(py[i:j])]
+            elif length in by_fz and tuple(fz[i:j]) in index._by_fuzzy:
+                strength, vids = 1, index._by_fuzzy[tuple(fz[i:j])]
+            elif length == 2 and by_prefix and norm[i:j] in index._by_prefix:
+                strength, vids = 1, index._by_prefix[norm[i:j]]
+            elif length == 2 and head and tuple(fz[i:j]) in index._head_sound:
+                strength, vids = 1, index._head_sound[tuple(fz[i:j])]
             else:
                 continue
             start = _region_before(norm, i)
             end = _suffix_after(norm, j)
             grounded = start is not None or end > j
-            if strength < 3 and not grounded and not _sound_context(norm, i, j):
+            if end == j:  # no industry word follows: the text may go on with an abbreviation
+                end = _suffix_after(norm, _extend(index, norm, py, j, length, vids))
+            if strength < 3 and not grounded and not _sound_context(norm, i, end):
                 continue
             hits.append(_Hit(start if start is not None else i, end, strength, grounded))
     for start, end in _latin_brand_spans(index, text, norm):
         region_start = _region_before(norm, start)
-        hits.append(_Hit(region_start if region_start is not None else start, _suffix_after(norm, end), 3, True))
+        end = _suffix_after(norm, end)
+        if region_start is None:  # KMT苏州: a Latin brand may be followed by its city
+            end = _region_at(norm, end) or end
+        hits.append(_Hit(region_start if region_start is not None else start, end, 3, True))
     return hits
 
 
@@ -484,6 +630,12 @@ def _latin_brand_spans(index: CustomerIndex, text: str, norm: str) -> Iterable[t
 @lru_cache(maxsize=65536)
 def _char_key(ch: str) -> str:
     return pinyin_key(ch)[0] if _is_cjk(ch) else ch
+
+
+@lru_cache(maxsize=65536)
+def _core_pinyin(core: str) -> tuple[str, ...]:
+    """One syllable per character of a name core (Latin letters as they are); computed on demand."""
+    return tuple(_char_key(ch) for ch in core)
 
 
 @lru_cache(maxsize=65536)
@@ -552,10 +704,14 @@ def _excluded(norm: str, hit: _Hit) -> bool:
     """A referrer (上海华信介绍过来的) or a competitor (选了恒立) is not the customer."""
     after = norm[hit.end : hit.end + 6]
     before = norm[max(0, hit.start - 4) : hit.start]
-    if _REFERRER_RE.match(norm, hit.end) or (
-        before.endswith(_REFERRER_BEFORE) and any(w in after for w in _REFERRER_VERBS)
-    ):
+    if _REFERRER_RE.match(norm, hit.end) or _REFERRAL_RE.match(norm, hit.end):
         return True
+    if before.endswith(_REFERRER_BEFORE):  # 经X介绍, 通过X的Howard认识了
+        clause = norm[hit.end : hit.end + 12]
+        cut = _CLAUSE_END.search(clause)
+        clause = clause[: cut.start()] if cut else clause
+        if any(w in clause for w in _REFERRER_VERBS):
+            return True
     if any(before.endswith(w) for w in _COMPETITOR_BEFORE):
         return True
     return any(after.startswith((w, "的" + w)) for w in _COMPETITOR_AFTER)

@@ -45,6 +45,7 @@ _TRAD_CHARS = _traditional_chars()
 
 LEXICON_DIR = Path(__file__).resolve().parent / "lexicon"
 MIN_BRAND_LEN = 2
+AFFILIATION = "affiliation"  # industry.txt category of group prefixes (中科谱华 is called 谱华)
 
 _FALLBACK_T2S = str.maketrans(
     "蘇恆達機業漢長東門華興鋒壓醫療廣軟雲嶺乳順電無錫寧遠數設備瑞豐鼎鄉會萬幣號與",
@@ -54,6 +55,7 @@ _PUNCT_RE = re.compile(r"[\s\W_]+", re.UNICODE)
 _BRACKET_RE = re.compile(r"[(\[{（【〔]([^)\]}）】〕]*)[)\]}）】〕]")
 _CJK_RE = re.compile(r"[\u3400-\u9fff]")
 _LATIN_RUN_RE = re.compile(r"[a-z0-9]+|[\u3400-\u9fff]")
+_LATIN_HEAD_RE = re.compile(r"[a-z][a-z0-9&]+(?=[\u3400-\u9fff])")
 _CAMEL_RE = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 _REGION_SUFFIXES = ("维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "特别行政区", "省", "市", "地区", "县", "区")
 
@@ -176,6 +178,7 @@ class Lexicon:
     legal_forms: tuple[str, ...] = ()
     legal_class: dict[str, str] = field(default_factory=dict)  # form -> company / institution ...
     industry: dict[str, str] = field(default_factory=dict)  # word -> category
+    affiliations: tuple[str, ...] = ()  # 中科, 中铁: lead a legal name, dropped when it is said
     english: dict[str, str] = field(default_factory=dict)
     max_region_len: int = 0
     max_industry_len: int = 0
@@ -199,8 +202,13 @@ def lexicon() -> Lexicon:
     forms = _lines("legal_forms.txt")
     lx.legal_forms = tuple(sorted((p[0] for p in forms), key=len, reverse=True))
     lx.legal_class = {p[0]: (p[1] if len(p) > 1 else "company") for p in forms}
+    affiliations: list[str] = []
     for parts in _lines("industry.txt"):
-        lx.industry[parts[0]] = parts[1]
+        if parts[1] == AFFILIATION:
+            affiliations.append(parts[0])
+        else:
+            lx.industry[parts[0]] = parts[1]
+    lx.affiliations = tuple(sorted(affiliations, key=len, reverse=True))
     for parts in _lines("english_terms.txt"):
         lx.english[parts[0]] = parts[1]
     lx.max_region_len = max(len(a) for a in lx.region_alias)
@@ -445,3 +453,67 @@ def abbrev_alternative(parsed: ParsedName) -> ParsedName | None:
     brand, industry = split_industry(core)
     return ParsedName(parsed.raw, parsed.text, (lx.regions[lx.region_abbrev[head]],),
                       parsed.legal_form, core, brand, industry)
+
+
+def core_readings(parsed: ParsedName) -> tuple[ParsedName, ...]:
+    """Shorter brands a CRM name is also called by, each with the rest kept as industry words.
+
+    Reps shorten a name to its brand core: a leading Latin brand (Vantek传感技术 -> Vantek), the
+    brand without a group prefix (中科谱华 -> 谱华), and the characters before the first industry
+    word when the lexicon does not know every word after it (易桩智能充电设备 -> 易桩).
+    """
+    if parsed.latin or len(parsed.brand) < 3:
+        return ()
+    brand = parsed.brand
+    m = _LATIN_HEAD_RE.match(brand)
+    if m and len(m.group()) >= 3:
+        return (_reading(parsed, m.group(), brand[m.end():]),)
+    out: list[ParsedName] = []
+    for a in lexicon().affiliations:
+        if brand.startswith(a) and len(brand) - len(a) >= MIN_BRAND_LEN:
+            brand = brand[len(a):]
+            out.append(_reading(parsed, brand, ""))
+            break
+    k = _first_industry_word(brand)
+    if k is not None:
+        out.append(_reading(parsed, brand[:k], brand[k:]))
+    return tuple(out)
+
+
+def _first_industry_word(brand: str) -> int | None:
+    """Leftmost position (leaving a brand of 2+ characters) where a known industry word starts."""
+    lx = lexicon()
+    for k in range(MIN_BRAND_LEN, len(brand) - 1):
+        for n in range(min(lx.max_industry_len, len(brand) - k), 1, -1):
+            if brand[k : k + n] in lx.industry:
+                return k
+    return None
+
+
+def _reading(parsed: ParsedName, brand: str, tail: str) -> ParsedName:
+    words = tail_words(tail) + parsed.industry
+    return ParsedName(parsed.raw, parsed.text, parsed.regions, parsed.legal_form,
+                      brand + tail + "".join(parsed.industry), brand, words)
+
+
+def tail_words(tail: str) -> tuple[str, ...]:
+    """Split descriptor text into known industry words (longest first) and unknown chunks."""
+    lx = lexicon()
+    out: list[str] = []
+    chunk = ""
+    i = 0
+    while i < len(tail):
+        for n in range(min(lx.max_industry_len, len(tail) - i), 1, -1):
+            if tail[i : i + n] in lx.industry:
+                if chunk:
+                    out.append(chunk)
+                    chunk = ""
+                out.append(tail[i : i + n])
+                i += n
+                break
+        else:
+            chunk += tail[i]
+            i += 1
+    if chunk:
+        out.append(chunk)
+    return tuple(out)

@@ -232,3 +232,102 @@ def test_company_and_institution_with_one_brand_are_only_offered():
     assert idx.match("北京华信科技股份有限公司").best.id == "1"  # another company form: same
     res = idx.match("华信信息技术服务中心")
     assert res.best is None and [c.id for c in res.alternates] == ["1"]
+
+
+# ---------------------------------------------------------------- brand cores and short forms
+
+
+@pytest.fixture(scope="module")
+def core_index() -> CustomerIndex:
+    return CustomerIndex([
+        CustomerRef("A", "广州蓝鲸智能换电设备有限公司", "广州"),  # 换电 is not in the lexicon
+        CustomerRef("B", "Zentra光谱检测(苏州)有限公司", "苏州"),
+        CustomerRef("C", "北京中科微澜仪器有限公司", "北京"),
+        CustomerRef("D", "青岛海瑞船舶物资供应有限公司", "青岛"),
+        CustomerRef("E", "青岛海岚冷链科技有限公司", "青岛"),
+        CustomerRef("F", "洛阳金牛重工机械有限公司", "洛阳"),
+        CustomerRef("G", "成都锦岚换电运营有限公司", "成都"),
+    ])
+
+
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("蓝鲸", "A"),  # brand before the first industry word
+        ("广州兰京", "A"),  # ... and its homophone
+        ("zentra", "B"),  # a leading Latin brand, any case
+        ("苏州ZENTRA", "B"),
+        ("北京微澜", "C"),  # group prefix dropped
+        ("微澜仪器", "C"),
+        ("海瑞船供", "D"),  # abbreviation: head + one character of each later word
+        ("洛阳金流重工", "F"),  # accent-level sound match confirmed by region and industry
+        ("成都金兰", "G"),  # sounds like the head of an unsplit brand, region confirms
+        ("锦岚换电", "G"),
+    ],
+)
+def test_links_brand_cores(core_index, name, expected):
+    res = core_index.match(name)
+    assert res.best is not None and res.best.id == expected, res
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "上海微澜",  # other city
+        "海瑞物流",  # other line of business
+        "金流",  # accent-level match, nothing confirms it: ask
+        "金兰",  # sound of a head only, no region: ask
+        "重庆金兰",
+        "锦岚物流",
+    ],
+)
+def test_brand_cores_do_not_overreach(core_index, name):
+    assert core_index.match(name).best is None
+
+
+@pytest.mark.parametrize(
+    "text,mention,expected",
+    [
+        ("今天去广州蓝京那边看了换电柜的安装位置", "广州蓝京", "A"),
+        ("苏州zentra的Mike说样品收到了", "苏州zentra", "B"),
+        ("ZENTRA苏州：光谱仪试用第二周，反馈不错", "ZENTRA苏州", "B"),
+        ("跟北京微澜的赵总吃了个饭", "北京微澜", "C"),
+        ("海瑞船供的采购说下周要货", "海瑞船供", "D"),
+        ("海岚设备科的唐科长说机组又报警了", "海岚", "E"),  # 设备科 is a department
+    ],
+)
+def test_find_mention_brand_cores(core_index, text, mention, expected):
+    m = core_index.find_mention(text)
+    assert m is not None and m.text == mention and m.customer_id == expected, m
+
+
+def test_find_mention_sound_of_head_needs_region(core_index):
+    m = core_index.find_mention("金兰那边说价格贵了")
+    assert m is None or m.customer_id is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "老客户苏州恒达的王总给我们推了个新客户，杭州远大科技，下周去拜访",
+        "通过苏州恒达的王总认识了杭州远大科技的采购",
+    ],
+)
+def test_referrer_constructions(index, text):
+    m = index.find_mention(text)
+    assert m is None or m.customer_id != "C001"
+
+
+def test_new_order_from_customer_is_not_a_referral(index):
+    assert index.find_mention("苏州恒达王总推了一批新订单过来").customer_id == "C001"
+
+
+def test_introducing_the_customers_own_needs_is_not_a_referral(index):
+    assert index.find_mention("苏州恒达王总介绍客户的使用情况").customer_id == "C001"
+
+
+def test_same_brand_other_trade_in_note_is_not_linked():
+    idx = CustomerIndex([CustomerRef("P", "四川蓉城楼宇设施管理有限公司", "成都")])
+    m = idx.find_mention("新线索，成都蓉城装饰工程公司的林总，展会上拿的名片")
+    assert m is None or m.customer_id is None
+    assert idx.find_mention("蓉城楼宇那个保洁项目下周验收").customer_id == "P"

@@ -92,7 +92,9 @@ def test_region_info_forms():
 
 
 def test_regions_compatible():
-    r = lambda *names: tuple(region_info(n) for n in names)
+    def r(*names):
+        return tuple(region_info(n) for n in names)
+
     assert regions_compatible(r("成都"), r("四川", "成都")) is True
     assert regions_compatible(r("四川"), r("四川", "成都")) is True
     assert regions_compatible(r("绵阳"), r("四川", "成都")) is False
@@ -119,3 +121,16 @@ def test_org_class_from_legal_form():
     assert parse_name("华信信息技术服务中心").org_class == "institution"
     assert parse_name("北京华信科技股份有限公司").org_class == "company"
     assert parse_name("华信").org_class is None
+
+
+def test_core_readings():
+    from extraction.normalize import core_readings, tail_words
+
+    assert [r.brand for r in core_readings(parse_name("广州蓝鲸智能换电设备有限公司"))] == ["蓝鲸"]
+    assert [r.brand for r in core_readings(parse_name("Zentra光谱检测(苏州)有限公司"))] == ["zentra"]
+    assert [r.brand for r in core_readings(parse_name("北京中科微澜仪器有限公司"))] == ["微澜"]
+    assert core_readings(parse_name("苏州恒达精密机械有限公司")) == ()
+    r = core_readings(parse_name("广州蓝鲸智能换电设备有限公司"))[0]
+    assert r.industry == ("智能", "换电", "设备") and [x.name for x in r.regions] == ["广州"]
+    assert tail_words("智能换电设备") == ("智能", "换电", "设备")
+    assert tail_words("") == ()
