@@ -64,11 +64,6 @@ def _safe(y: int, m: int, d: int) -> date | None:
 
 # Order matters: longer / more specific alternatives first.
 _PATTERNS: list[tuple[str, str]] = [
-    # typed dates: a four-digit year is exact; M/D or M.D only right before 前/之前/号/日
-    ("iso_date", r"(?<!\d)(?P<iy>\d{4})(?P<isep>[-/.])(?P<im>\d{1,2})(?P=isep)(?P<id>\d{1,2})(?!\d)"),
-    ("ymd", rf"(?<!\d)(?P<yy>\d{{4}})年(?P<ym>{NUM})月(?P<yd>{NUM})[号日]"),
-    ("md_typed", r"(?<![\d./])(?P<tm>\d{1,2})[/.](?P<td>\d{1,2})(?=之前|前|号|日)"),
-    ("last_month_day", rf"上个?月(?P<lmd>{NUM})[号日]"),
     ("next_month_day", rf"下个?月(?P<nmd>{NUM})[号日]"),
     ("next_month_end", r"下个?月底"),
     ("next_month_start", r"下个?月初"),
@@ -90,6 +85,11 @@ _PATTERNS: list[tuple[str, str]] = [
     ("half_month", r"半个月(?P<hm>[后内])"),
     ("n_weeks", rf"(?P<nw>{NUM}|一个|两个)(?:周|星期|礼拜)(?P<wsuf>[后内]|以内|之内)"),
     ("n_days", r"(?P<nd>\d{1,3}|[一二两三四五六七八九十]{1,3})天(?P<dsuf>[后内]|以内|之内)"),
+    # typed dates: a four-digit year is exact; M/D or M.D only right before 前/之前/号/日
+    ("iso_date", r"(?<!\d)(?P<iy>\d{4})(?P<isep>[-/.])(?P<im>\d{1,2})(?P=isep)(?P<id>\d{1,2})(?!\d)"),
+    ("ymd", rf"(?<!\d)(?P<yy>\d{{4}})年(?P<ym>{NUM})月(?P<yd>{NUM})[号日]"),
+    ("md_typed", r"(?<![\d./])(?P<tm>\d{1,2})[/.](?P<td>\d{1,2})(?=之前|前|号|日)"),
+    ("last_month_day", rf"上个?月(?P<lmd>{NUM})[号日]"),
     ("day_only", rf"(?P<do>{NUM})[号日](?![楼线机院店仓位码型库厂门口馆柜台桌房室箱槽罐炉泵车间])"),
 ]
 _MASTER = re.compile("|".join(f"(?P<{k}>{p})" for k, p in _PATTERNS))
