@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .lexload import _lines, load_list
+from .regexgate import gates as _gates
+from .regexgate import may_match
 from .types import Span, TextItem
 
 # Slot used by cue_patterns() (pains.py matches clauses with it): 2-5 CJK chars without function
@@ -93,70 +95,9 @@ class _Cue:
     gates: tuple[tuple[str, ...], ...]  # literal words the text must contain (one of each group)
 
     def may_match(self, text: str) -> bool:
-        return all(any(w in text for w in g) for g in self.gates)
+        return may_match(self.gates, text)
 
 
-_META = frozenset("\\.^$*+?{}[]()|")
-
-
-def _split_top(body: str) -> list[str]:
-    """Top-level alternatives of a group body."""
-    out, depth, cur, esc = [], 0, [], False
-    for ch in body:
-        if esc:
-            cur.append(ch)
-            esc = False
-            continue
-        if ch == "\\":
-            esc = True
-        elif ch in "([":
-            depth += 1
-        elif ch in ")]":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            out.append("".join(cur))
-            cur = []
-            continue
-        cur.append(ch)
-    out.append("".join(cur))
-    return out
-
-
-def _gates(src: str) -> tuple[tuple[str, ...], ...]:
-    """The mandatory top-level groups of a cue that are plain word lists (比我们, 便宜|贵|低):
-    a note without one of their words cannot match, so the regex is not run on it (speed)."""
-    gates: list[tuple[str, ...]] = []
-    i, n = 0, len(src)
-    while i < n:
-        if src[i] == "(":
-            depth, j = 0, i
-            while j < n:
-                if src[j] == "\\":
-                    j += 2
-                    continue
-                depth += src[j] == "("
-                depth -= src[j] == ")"
-                if depth == 0:
-                    break
-                j += 1
-            group = src[i : j + 1]
-            i = j + 1
-            if i < n and src[i] in "?*":
-                i += 1
-                continue
-            if group.startswith("(?:"):
-                alts = _split_top(group[3:-1])
-                if alts and all(a and not (set(a) & _META) for a in alts):
-                    gates.append(tuple(alts))
-        elif src[i] == "\\":
-            i += 2
-        elif src[i] in "[{":
-            i = src.index("]" if src[i] == "[" else "}", i + 1) + 1
-        else:
-            if src[i] not in _META and not src[i].isspace() and not (i + 1 < n and src[i + 1] in "?*{"):
-                gates.append((src[i],))
-            i += 1
-    return tuple(gates)
 
 
 def _raw_cues() -> list[str]:
