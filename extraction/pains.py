@@ -130,6 +130,7 @@ def _res() -> _Res:
     compound_after = r"(?![兴端效档级概家型批量峰度层楼速温压铁]|[于些]?[我你他她]们?满意|兴趣)"
     eval_ = re.compile(
         rf"{not_before}(?:{degree}(?:{dir_adj}){compound_after}|不够"
+        rf"|(?:很|非常|特别|比较|挺|相当|超级|巨|贼)(?:{neg_adj})(?![兴端效档级概家型批量峰度层楼速温压铁])"
         rf"|(?<!出)(?:{neg_adj})(?:了|得)(?!解|不)|(?:{dir_adj})了(?:点|一点|些|不少|很多|一截|{_NUM}{_UNIT})"
         rf"|(?:比|超出|超过)(?!较|如|方)[^，。；]{{0,12}}?(?:{dir_adj})(?:了|得|出|一截|一点|{_NUM})"
         rf"|(?:比|超出|超过)(?!较|如|方)[^，。；]{{0,12}}?(?:{neg_adj})"
@@ -186,7 +187,7 @@ def _res() -> _Res:
 
 
 # a referenced, unnamed competitor: 现在的代运营, 原来那家供应商
-_REF_RE = re.compile(r"(?:现在|目前|原来|之前|以前|原有|原先)(?:那|这)?(?:家|的)[^，。；]{0,4}?"
+_REF_RE = re.compile(r"(?:现在|目前|原来|之前|以前|原有|原先)(?:合作|用|找|做|拿货)?(?:的)?(?:那|这)?(?:家|的)[^，。；]{0,4}?"
                      r"(?:供应商|服务商|代理商|代理|经销商|代运营|配送商|物流商|三方物流|合作方|厂家|品牌)")
 # a brand-like slot that may contain any CJK (比亚迪, 汉和, 美的), bounded by what follows it
 _SLOT_ANY = r"(?:[A-Za-z][A-Za-z0-9&\-]{1,20}|[^\W\d_的]{2,6}?)"
@@ -208,7 +209,7 @@ def _competitor_res(names: tuple[str, ...], refs: tuple[str, ...]) -> tuple[list
         re.compile(rf"(?:现在|目前|之前|原来|原先|去年|一直|现有|以前)[^，。；]{{0,4}}?"
                    rf"(?:用的|装的|买的|拿货的|进货的|代理的|合作的)(?P<X>{bs})(?=代理|服务|售后|网点|的|最近|经常|老是|总是|一直)"),
         # chosen: 最后给了X, 最后还是选了X, 统一换成了X, 最后跟X签了, 最后是X中的标
-        re.compile(r"(?:最后|最终|还是|统一|后来|已经)(?:还是|统一|都)?(?:给了|选了|选择了|定了|买了|换成了|换了|用了|上了|签给了|交给了)(?!我们|咱们|咱|你们)"),
+        re.compile(r"(?:最后|最终|还是|统一|后来|已经)(?:还是|统一|都)?(?:续了|续签了|续约了|给了|选了|选择了|定了|买了|换成了|换了|用了|上了|签给了|交给了)(?!我们|咱们|咱|你们)"),
         re.compile(rf"(?:最后|最终|还是)[^，。；]{{0,4}}?(?:跟|和|与)(?P<X>{bs})(?:续签|签)"),
         re.compile(rf"(?:最后|最终)?是(?P<X>{bs})中(?:的)?标|中标的是"),
         re.compile(r"(?:还是|继续)(?:跟|和|与)(?:原来|之前|现在)的[^，。；]{1,5}?(?:续签|签|合作)"),
@@ -223,6 +224,8 @@ def _competitor_res(names: tuple[str, ...], refs: tuple[str, ...]) -> tuple[list
         re.compile(rf"(?:输给了?|丢给了?)(?P<X>{bs})|(?P<Y>{b})(?:那边)?(?:中标了|拿下了|抢走了|截胡|给了|送了|承诺|答应)"),
         re.compile(rf"(?:也在看|还在看|在看|还看了|也看了|对比了?|比较了?)(?P<X>{bs})(?:的|家的)(?:同|型号|产品|方案|设备|报价|价格)"),
         re.compile(rf"(?P<X>{b})[^，。；]{{0,12}}?(?:{_alt(load_list('pain_defects.txt'))}|太[^，。；]|不行)"),
+        # a brand's price stated: X给的代工价是6.2
+        re.compile(rf"(?P<X>{b})(?:给的|报的|开的)[^，。；]{{0,6}}?(?:价|价格|报价)(?:是|才|只有|只要)?[0-9一二两三四五六七八九十]"),
         # a brand's price: X报了4300, X每米报0.32元
         re.compile(rf"(?P<X>{b})[^，。；]{{0,4}}?(?:报了|报的|报价|报出|报)(?:了)?(?:[0-9一二两三四五六七八九十几]|个)"),
         # compared or competing with a brand: 在跟X比, 跟X PK, 和X的方案对比
@@ -353,10 +356,11 @@ _OBJ_OVERRIDES = {
     "concern": {"price", "budget", "delivery", "service", "inventory", "technical", "other", "decision"},
     "demand": {"price", "technical"},
 }
-_OUR_LIMIT = re.compile(r"(?:我们|我方|我司|咱们)(?:这边|公司)?$")
+_OUR_LIMIT = re.compile(r"(?:我们|我方|我司|咱们)(?:这边|公司)?(?:最多|最快|最高|也|都|只)*$")
 _UNDECIDED = re.compile(r"(?:还没|没|未)(?:有)?定")
 _SPEC_LEFT = re.compile(r"具体|数量|型号|几套|几台|几家|多少|规格|时间|尺寸|台数|节拍|工位|配置|方案|用量|规模")
 _DELIVERY_VC = re.compile(r"[装做交赶干修完]不完|来不及|赶不上|赶不及")
+_GOODS_LEFT = re.compile(r"样品|样机|样件|货|设备|物料|材料")
 _AMOUNT = re.compile(r"[0-9.一二两三四五六七八九十百千]+(?:万|千|块|元|w|W)[0-9一二两三四五六七八九]?")
 _PAYMENT = re.compile(r"付款|账期|月结|结算|款到|货款|尾款|押金|保证金|分期|[一二两三四五六七八九十\d]期付")
 _MONEY_LEFT = re.compile(r"预算|经费|资金|拨款")
@@ -389,6 +393,8 @@ def _category(text: str, cue: _Cue, base: int, a: int, b: int) -> str:
         return "price"  # 最多只能接受五万八: a ceiling on the price
     if kind == "eval" and _AMOUNT.search(text, max(a, cs - 8), cs):
         return "price"  # 一台一万八有点高: the amount is the topic
+    if kind == "wait" and re.search(r"到(?!账|位)", text[cs:min(b, ce + 3)]) and _GOODS_LEFT.search(text, max(a, cs - 8), cs):
+        return "delivery"  # 样品迟迟没到: goods that have not arrived
     if kind == "wait" and re.search(r"付|结算|打款", text[cs:b]):
         return "other"  # 要等验收报告出来才付: a payment condition
     if kind == "unmet" and not _LIMIT.match(text, cs) and _res().defect.search(text, ce, b):
@@ -629,7 +635,7 @@ def find_pains(
             cs, ce = max(a, base + cue.start), base + cue.end
             if ce - cs < 1:
                 continue
-            if cue.kind == "unmet" and _OUR_LIMIT.search(text, max(a, cs - 5), cs):
+            if cue.kind == "unmet" and _OUR_LIMIT.search(text, max(a, cs - 8), cs):
                 continue  # 我们最多只能接受70%: our own position in a negotiation, not their problem
             if cue.kind == "wait" and _UNDECIDED.match(text, cs) and _SPEC_LEFT.search(text, max(a, cs - 6), cs):
                 continue  # 具体要几套还没定: requirements still open, not a problem

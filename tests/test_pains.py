@@ -156,6 +156,15 @@ def _note_pains(text: str) -> list[tuple[str, str]]:
     ("许工担心月底前装不完", "delivery", "担心月底前装不完"),
     # the incumbent's trouble, told right after naming it, is a competitor pain
     ("邹工说他们现在用的是远拓的设备然后说经常死机", "competitor", "经常死机"),
+    # a degree word before an inherently negative adjective
+    ("唐工说二楼走线很麻烦", "quality", "二楼走线很麻烦"),
+    # a certificate asked about or still pending
+    ("冯主任问我们有没有省里的备案", "technical", "有没有省里的备案"),
+    ("吴工说我们的注册证还在办", "technical", "注册证还在办"),
+    # no service point where they are
+    ("何经理说我们在西北没有服务网点", "service", "没有服务网点"),
+    # goods that have not arrived are delivery
+    ("邓工说样件迟迟没到", "delivery", "样件迟迟没到"),
 ])
 def test_construction_classes(text: str, category: str, span: str) -> None:
     got = _note_pains(text)
