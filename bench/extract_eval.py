@@ -79,7 +79,7 @@ def main() -> None:
                     part = t / f"{half[:8]}.jsonl"
                     part.write_text("\n".join(x for i, x in enumerate(lines) if i % 2 == rest) + "\n")
                     rows.append((half, part, pred))
-        for own in ("dev3", "dev4", "dev5"):
+        for own in ("dev3", "dev4", "dev5", "dev6"):
             parts = sorted(p for p in (Path(__file__).resolve().parent / own).glob("*") if (p / "notes.jsonl").exists())
             if not parts:
                 continue
