@@ -79,6 +79,17 @@ def fold(text: str) -> str:
     return text.translate(_fold_table())
 
 
+@lru_cache(maxsize=1)
+def _t2s_table() -> dict[int, str]:
+    return {ord(k): v for k, v in _t2s_chars().items()}
+
+
+def to_simplified(text: str) -> str:
+    """Same-length Traditional → Simplified copy; punctuation and widths are kept (cue classes
+    treat the full-width comma as a clause boundary)."""
+    return text.translate(_t2s_table())
+
+
 # ------------------------------------------------------------------ lexicons
 
 

@@ -16,7 +16,7 @@ from .actions import find_actions, finish_actions
 from .amounts import find_amounts
 from .clauses import split_clauses
 from .competitors import find_competitors
-from .contacts import find_contacts, mention_spans
+from .contacts import find_contacts, mention_spans, to_simplified
 from .dates import find_dates
 from .pains import find_pains
 from .stage import find_stage, future_spans
@@ -134,7 +134,8 @@ def extract(text: str, *, ref_time: datetime, customers: CustomerIndex | None = 
     wishes = [c.span for c in clauses if _WISH.match(c.text)]
     # stage: a cue next to a future date is a plan; who signed decides won vs lost
     ours = contact_spans + ([mention.span] if mention else [])
-    stage, stage_span = find_stage(text, masked, wishes,
+    # stage cues are Simplified: match on the same-length folded copy (試點 reads as 试点)
+    stage, stage_span = find_stage(to_simplified(text), masked, wishes,
                                    future_dates=future_spans(text, ((d.value, d.span) for d in dates), ref),
                                    ours=ours, rivals=[c.span for c in competitors])
     if not has_customer and stage in ("contacted", "needs"):

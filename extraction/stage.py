@@ -296,16 +296,16 @@ def find_stage(text: str, masked: Iterable[Span], wishes: Iterable[Span] = (), *
     return best, hits[best]
 
 
-_NEW_DEAL = re.compile(r"不过|但是|但|这次|这回|又|新|重新|另外|另一个|现在")
+_NEW_DEAL = re.compile(r"不过|但是|但|这次|这回|这趟|又|新|重新|另外|另一个|现在|倒是")
 
 
 def _after_loss(text: str, lost: list[Span], hits: list[tuple[str, Span]]) -> tuple[str, Span] | None:
     """A loss told as background, then a new deal (上次的标被X拿走了，不过这次新接了…需要两套):
-    the stage of what follows, when firm cues (not topic words) reach needs or later and a
-    new-deal word leads to them."""
+    the stage of what follows, when firm cues (not topic words) show a new conversation or
+    later and a new-deal word leads to them."""
     end = max(x.end for x in lost)
     after = [(st, sp) for st, sp in hits if sp.start >= end and st in ORDER
-             and ORDER.index(st) >= ORDER.index("needs")]
+             and ORDER.index(st) >= ORDER.index("contacted")]
     if not after or not _NEW_DEAL.search(text, end, min(sp.start for _, sp in after)):
         return None
     best = max(after, key=lambda h: ORDER.index(h[0]))

@@ -152,3 +152,19 @@ def test_stage_caps_and_constructions(text: str, stage: str) -> None:
 ])
 def test_no_stage_from_rival_proposals_or_complaints(text: str) -> None:
     assert _stage(text) in (None, "contacted")
+
+
+@pytest.mark.parametrize("text, stage", [
+    # Traditional characters read like Simplified ones
+    ("鼎華酒樓試點我們的點餐系統兩週了，李經理說效果不錯", "trial"),
+    # a quote received by the customer, told from their side
+    ("凯信的刘经理收到了我们的整体报价，说比预算多了一些", "quote"),
+    # a loss told as background, then a new conversation
+    ("上次那单输给了别家，这次孙总主动问起我们的巡检系统，有意向", "contacted"),
+    # no conversation yet with anyone of theirs
+    ("听说海川物业要换门禁，还没跟他们物业部的人聊过", "lead"),
+    # payment still owed on a delivered order is a won deal
+    ("博雅家居的货都交完了，还剩尾款三万没回", "won"),
+])
+def test_more_constructions(text: str, stage: str) -> None:
+    assert _stage(text) == stage
