@@ -251,3 +251,16 @@ def test_chosen_renewed_or_compared(text: str, brand: str) -> None:
 
 def test_renewing_our_own_contract_names_no_rival() -> None:
     assert find_competitors("客户续签维保合同，按原价续") == []
+
+
+@pytest.mark.parametrize("text, brand", [
+    ("那条线最后还是签给瑞丰了", "瑞丰"),
+    ("听说领导已经拍板用恒拓的了", "恒拓"),
+    ("他们领导更想要博通的", "博通"),
+    ("采购说欧迅那边给到三百二", "欧迅"),
+    ("车间主任说卡特斯同型号才十九万", "卡特斯"),
+    ("梁总说跟德国的罗维化学签了框架", "罗维化学"),
+    ("还提到汇宝给过他们阶梯价", "汇宝"),
+])
+def test_choosing_preferring_pricing(text: str, brand: str) -> None:
+    assert brand in [c.text for c in find_competitors(text)]
