@@ -20,7 +20,7 @@ from .contacts import find_contacts, mention_spans, to_simplified
 from .dates import find_dates
 from .pains import find_pains
 from .stage import find_stage, future_spans
-from .types import CustomerMention, FollowUpDraft
+from .types import CustomerMention, FollowUpDraft, PainPoint
 
 if TYPE_CHECKING:  # pragma: no cover
     from .customers import CustomerIndex
@@ -115,7 +115,10 @@ def extract(text: str, *, ref_time: datetime, customers: CustomerIndex | None = 
     actions = find_actions(text, action_clauses, dates, ref, contact_spans)
     actions = finish_actions(text, actions, dates, contacts, mention.text if mention else None,
                              ref=ref, clauses=action_clauses)
-    pains = find_pains(text, clauses, competitors, heads + mention_spans(text, blocked)) \
+    # pain cues are Simplified too: match the converted copy, keep the note's own characters
+    simple = to_simplified(text)
+    pains = [PainPoint(p.category, text[p.span.start:p.span.end], p.span)
+             for p in find_pains(simple, clauses, competitors, heads + mention_spans(text, blocked))] \
         if (mention is not None or contacts) else []
     # what we plan to do (我把补充条款拟好发他) is never the customer's problem
     ours_todo = [a.span for a in actions if a.owner in ("self", "team")]
@@ -135,7 +138,7 @@ def extract(text: str, *, ref_time: datetime, customers: CustomerIndex | None = 
     # stage: a cue next to a future date is a plan; who signed decides won vs lost
     ours = contact_spans + ([mention.span] if mention else [])
     # stage cues are Simplified: match on the same-length folded copy (試點 reads as 试点)
-    stage, stage_span = find_stage(to_simplified(text), masked, wishes,
+    stage, stage_span = find_stage(simple, masked, wishes,
                                    future_dates=future_spans(text, ((d.value, d.span) for d in dates), ref),
                                    ours=ours, rivals=[c.span for c in competitors])
     if not has_customer and stage in ("contacted", "needs"):

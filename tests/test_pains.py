@@ -165,6 +165,12 @@ def _note_pains(text: str) -> list[tuple[str, str]]:
     ("何经理说我们在西北没有服务网点", "service", "没有服务网点"),
     # goods that have not arrived are delivery
     ("邓工说样件迟迟没到", "delivery", "样件迟迟没到"),
+    # payment terms wanted: in instalments, after delivery, a longer warranty
+    ("严总说付款想分四期", "other", "付款想分四期"),
+    ("严总说想货到两个月再付", "other", "想货到两个月再付"),
+    ("严总说质保想要六年", "other", "质保想要六年"),
+    # a lead time stated as the condition for delivery
+    ("姜工说你们要八周才能交货", "delivery", "要八周才能交货"),
 ])
 def test_construction_classes(text: str, category: str, span: str) -> None:
     got = _note_pains(text)
@@ -180,3 +186,8 @@ def test_construction_classes(text: str, category: str, span: str) -> None:
 ])
 def test_not_pains(text: str) -> None:
     assert _note_pains(text) == []
+
+
+def test_traditional_notes_are_read_and_keep_their_characters() -> None:
+    got = _note_pains("黃經理說打印機偶爾掉線")
+    assert ("quality", "打印機偶爾掉線") in got or any(c == "quality" and "掉線" in t for c, t in got), got
