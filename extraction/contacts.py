@@ -132,7 +132,8 @@ def _lex() -> _Lex:
     stems = depts + list(load_list("contact_role_stems.txt"))
     dept = (rf"(?:(?:{_alt(depts)})(?:部门|部|科|处|中心|组|室)?"
             # any two-character stem + 部/科/室 also names a department (技工室, 器械科)
-            rf"|[{_CJK}](?<![的们了和跟与说是在把给对从向及])[{_CJK}](?<![总内全局外本干东西南北中专学])(?:部|科|室))")
+            rf"|[{_CJK}](?<![的们了和跟与说是在把给对从向及])[{_CJK}](?<![总内全局外本干东西南北中专学])(?:部|科|室|车间)"
+            rf"|车间)")
     roles = _alt(load_list("contact_roles.txt"))
     fixed = _alt(load_list("contact_prefixes.txt"))
     # roles chain (院长助理, 总经理助理): the second one is the post, the first whose assistant it is

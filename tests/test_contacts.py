@@ -234,3 +234,16 @@ def test_department_swallowed_by_the_customer_mention_stays() -> None:
     # the customer matcher took 设备 of 设备科: the department is still written in front
     text = "华岭设备科尚科长说机组坏了"
     assert [c.text for c in find_contacts(text, [Span(0, 4)])] == ["设备科尚科长"]
+
+
+@pytest.mark.parametrize("text, contact", [
+    ("农场的钟场长今天来电话", "钟场长"),
+    ("驿站的刘站长说设备不错", "刘站长"),
+    ("老板娘芳姐说想把灶台换成电的", "老板娘芳姐"),
+    ("仓管员阿伟说还压着四百多箱", "仓管员阿伟"),
+    # a workshop in front of the title is part of the string
+    ("印刷车间齐主任说网点没问题", "印刷车间齐主任"),
+    ("车间欧阳主管说起皱了", "车间欧阳主管"),
+])
+def test_more_titles_and_posts(text: str, contact: str) -> None:
+    assert contact in [c.text for c in find_contacts(text, [])]
