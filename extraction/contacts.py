@@ -137,7 +137,8 @@ def _lex() -> _Lex:
     roles = _alt(load_list("contact_roles.txt"))
     fixed = _alt(load_list("contact_prefixes.txt"))
     # roles chain (院长助理, 总经理助理): the second one is the post, the first whose assistant it is
-    prefix = rf"(?:{dept})?(?:(?:{_alt(stems)})?(?:{roles})(?:{roles})?)?|(?:{dept})?(?:{fixed})"
+    # a Latin function code may head the post (QA经理, IT主管, HR总监)
+    prefix = rf"(?:{dept})?(?:(?:{_alt(stems)}|[A-Z]{{2,4}})?(?:{roles})(?:{roles})?)?|(?:{dept})?(?:{fixed})"
     prefix_re = re.compile(rf"(?:{prefix})(?:\s?)")
     eng_roles = "VP|CEO|COO|CTO|CFO|CIO|CMO|CPO|GM|HR|PM|IT|BD|Manager|Director|Buyer"
     eng_prefix_re = re.compile(rf"(?:(?:{dept})?(?:{eng_roles})|(?:{prefix}))(?:\s?)")

@@ -247,3 +247,13 @@ def test_department_swallowed_by_the_customer_mention_stays() -> None:
 ])
 def test_more_titles_and_posts(text: str, contact: str) -> None:
     assert contact in [c.text for c in find_contacts(text, [])]
+
+
+@pytest.mark.parametrize("text, contact", [
+    # a post's modifier or Latin function code stays in front of the name
+    ("分管副总韩总嫌每站贵", "分管副总韩总"),
+    ("他们的QA经理Teresa发微信说要样品", "QA经理Teresa"),
+    ("IT主管王工说接口没问题", "IT主管王工"),
+])
+def test_post_modifiers_and_function_codes(text: str, contact: str) -> None:
+    assert [c.text for c in find_contacts(text, [])] == [contact]
