@@ -47,6 +47,8 @@ class Cue:
     signer: bool
     by_object: bool
     weak: bool  # a topic word: a first meeting or undecided specs turn it back (^contacted)
+    early: bool  # an early stage or a cap (^stage): wishes, plans and hearsay are fine
+    veto: bool  # a topic word (~stage): forbids earlier stages, never predicts one
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +80,8 @@ def _cues() -> tuple[Cue, ...]:
         early = stage.lstrip("^") in EARLY
         wish = early or "w" in flags
         out.append(Cue(stage, re.compile(rx.strip()), "n" in flags, early or "f" in flags,
-                       wish, wish or "d" in flags, "s" in flags, "o" in flags, "k" in flags))
+                       wish, wish or "d" in flags, "s" in flags, "o" in flags, "k" in flags,
+                       early, stage.startswith("~")))
     return tuple(out)
 
 
@@ -131,15 +134,15 @@ def _is_evidence(t: str, m: re.Match[str], cue: Cue, mod: Modality,
     if mod.hypo.search(ctx) or mod.after.match(t, e):
         return False
     # a loss heard second hand (听说最后给了X) is still a loss: the rep reports it as news
-    if cue.stage.lstrip("^") not in EARLY and (mod.ask.search(ctx) or (
+    if not cue.early and (mod.ask.search(ctx) or (
             cue.stage != "lost" and mod.hearsay.search(_clause_left(t, s)))):
         return False
     # A-not-A questions (能不能, 有没有) are no negation; a topic word (veto) must not be
     # negated anywhere in its clause (没法上台架测试 is no trial talk)
-    near = ls if cue.stage.startswith("~") else max(ls, s - NEAR_NEG)
+    near = ls if cue.veto else max(ls, s - NEAR_NEG)
     if not cue.neg_ok and mod.neg.search(mod.ask.sub(BLANK, t[near:e])):
         return False
-    if cue.stage.startswith("~") and mod.moot.match(t, e):
+    if cue.veto and mod.moot.match(t, e):
         return False  # 价格倒不是问题: the topic is said not to matter
     if cue.stage == "needs" and mod.undecided.match(t, e):
         return False  # 数量还没定: the requirement is not gathered yet
@@ -150,7 +153,7 @@ def _is_evidence(t: str, m: re.Match[str], cue: Cue, mod: Modality,
             return False
     if not cue.wish_ok and mod.wish.search(left):
         return False
-    if cue.stage.startswith("~"):  # a topic word inside a demand, wish or condition is no talk of it
+    if cue.veto:  # a topic word inside a demand, wish or condition is no talk of it
         whole = _clause_left(t, s)
         if mod.demand.search(whole) or mod.hypo.search(whole) or mod.wish.search(whole):
             return False
@@ -218,7 +221,7 @@ def find_stage(text: str, masked: Iterable[Span], wishes: Iterable[Span] = (), *
     strong_needs = False
     for cue in _cues():
         # wish clauses hide late cues; veto words are judged by the modality checks alone
-        src = t if cue.stage.lstrip("^") in EARLY or cue.stage.startswith("~") else t_late
+        src = t if cue.early or cue.veto else t_late
         for m in cue.rx.finditer(src):
             if not _is_evidence(src, m, cue, mod, fut):
                 continue
