@@ -23,8 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .lexload import _lines, load_list
-from .regexgate import gates as _gates
-from .regexgate import may_match
+from .regexgate import CueIndex
 from .types import Span, TextItem
 
 # Slot used by cue_patterns() (pains.py matches clauses with it): 2-5 CJK chars without function
@@ -92,10 +91,7 @@ class _Cue:
     pat: re.Pattern[str]
     left_fixed: bool  # the brand starts right where X starts
     right_fixed: bool  # the brand ends right where X ends
-    gates: tuple[tuple[str, ...], ...]  # literal words the text must contain (one of each group)
-
-    def may_match(self, text: str) -> bool:
-        return may_match(self.gates, text)
+    gate: str  # the cue with its slots emptied: the literal words a note must contain
 
 
 
@@ -126,7 +122,7 @@ def _cues() -> tuple[_Cue, ...]:
     out: list[_Cue] = []
     aspect, guarded = _aspect_alt(), "(?:" + _aspect_alt(guard=True) + ")"
     for raw in _raw_cues():
-        gates = _gates(raw.replace("ASPECT", aspect).replace("(?P<X>BRAND)", "").replace("BRAND", ""))
+        gate = raw.replace("ASPECT", aspect).replace("(?P<X>BRAND)", "").replace("BRAND", "")
         src = raw.replace("ASPECT", guarded)
         starts = src.startswith("(?P<X>BRAND)")
         ends = src.endswith("(?P<X>BRAND)")
@@ -136,8 +132,13 @@ def _cues() -> tuple[_Cue, ...]:
             pat = src[: -len("(?P<X>BRAND)")] + "(?P<X>)"
         else:
             pat = src.replace("BRAND", _SLOT)
-        out.append(_Cue(re.compile(pat), left_fixed=not starts, right_fixed=not ends, gates=gates))
+        out.append(_Cue(re.compile(pat), left_fixed=not starts, right_fixed=not ends, gate=gate))
     return tuple(out)
+
+
+@lru_cache(maxsize=1)
+def _cue_index() -> CueIndex:
+    return CueIndex([c.gate for c in _cues()])
 
 
 @lru_cache(maxsize=1)
@@ -589,9 +590,9 @@ def find_competitors(text: str, blocked: Iterable[Span] = (), *, known: Iterable
     names = _blocked_names(text, blk)
     found: dict[str, TextItem] = {}
     tk: _Tokens | None = None
-    for cue in _cues():
-        if not cue.may_match(text):
-            continue
+    cues = _cues()
+    for i in _cue_index().candidates(text):
+        cue = cues[i]
         for m in cue.pat.finditer(text):
             if tk is None:
                 tk = _Tokens(text)

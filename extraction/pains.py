@@ -29,6 +29,7 @@ from functools import lru_cache
 
 from .clauses import Clause
 from .lexload import _lines, load_list, load_table
+from .regexgate import CueIndex, gates, may_match
 from .types import PainPoint, Span, TextItem
 
 _CJK = r"\u4e00-\u9fff"
@@ -80,6 +81,7 @@ class _Cue:
 @dataclass(frozen=True, slots=True)
 class _Res:
     table: tuple[tuple[str, re.Pattern[str], bool], ...]  # (category, cue, tight)
+    table_index: CueIndex  # which table rows may match a note
     negation: re.Pattern[str]
     objects: dict[str, str]  # lower-cased word -> category
     objects_re: re.Pattern[str]
@@ -182,7 +184,7 @@ def _res() -> _Res:
     refs = load_list("pain_competitor_refs.txt")
     stop = frozenset(load_list("competitor_stop.txt")) | frozenset(
         ["我们", "自己", "手工", "人工", "二手", "老设备", "老的", "旧的", "国产的"])
-    return _Res(table, neg, {w.lower(): c for w, c in reversed(objs)}, objects_re, defect, delay, eval_, wait, unmet, demand, concern,
+    return _Res(table, CueIndex([rx.pattern for _, rx, _ in table]), neg, {w.lower(): c for w, c in reversed(objs)}, objects_re, defect, delay, eval_, wait, unmet, demand, concern,
                 concern_back, refs, stop, load_list("pain_product_heads.txt"))
 
 
@@ -247,6 +249,13 @@ def _competitor_res(names: tuple[str, ...], refs: tuple[str, ...]) -> tuple[list
         # trouble at a named supplier: X断供了, X那边交付出了问题
         re.compile(rf"(?P<X>{b})(?:那边|那家)?[^，。；]{{0,6}}?(?:断供|断货|交付出|出了问题|出问题|掉链子|跑路|倒闭|供不上)"),
     ], re.compile(_alt(names + refs), re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
+def _competitor_gates(refs: tuple[str, ...]) -> tuple[tuple[tuple[str, ...], ...], ...]:
+    """Words each competitor pattern needs whatever the note's brands (the patterns built
+    without brands differ from every other build only in the brand alternatives)."""
+    return tuple(gates(p.pattern) for p in _competitor_res((), refs)[0])
 
 
 # a bare comparison with us that continues a competitor statement: "比我们便宜了20万", "人家整体便宜"
@@ -316,8 +325,9 @@ def _cues(s: str) -> list[_Cue]:
     """All non-competitor cue matches of a clause, in class priority order."""
     r = _res()
     out: list[_Cue] = []
-    # rows one by one: a union of all rows is slower than the rows themselves (no literal prefix)
-    for cat, rx, tight in r.table:
+    # rows one by one (a union of all rows is slower: no literal prefix), only those whose words occur
+    for i in r.table_index.candidates(s):
+        cat, rx, tight = r.table[i]
         for m in rx.finditer(s):
             out.append(_Cue("table", cat, m.start(), m.end(), tight))
     for m in r.demand.finditer(s):
@@ -547,6 +557,7 @@ def find_pains(
     # a "brand" that contains a problem word is a mis-read predicate (用的输液泵故障), not a brand
     names = [c.text for c in competitors if not (r.defect.search(c.text) or r.eval_.search(c.text))]
     comp_pats, ref_re = _competitor_res(tuple(names), r.refs)
+    comp_pats = [p for p, g in zip(comp_pats, _competitor_gates(r.refs)) if may_match(g, text)]
     heads = sorted((s.start, s.end) for s in skip_prefixes)
     out: list[PainPoint] = []
     inc_ends: list[int] = []  # where statements of an incumbent competitor end

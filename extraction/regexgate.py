@@ -2,12 +2,16 @@
 
 Many cue regexes start from plain word lists (比我们, 便宜|贵|低).  A note that contains none of
 a mandatory list's words cannot match, so the regex is not run on it.  Running a hundred regexes
-over every note is most of the cost of the cue-based steps (competitors, stage); a substring test
-is far cheaper than a regex call.
+over every note is most of the cost of the cue-based steps (competitors, stage, pains); `CueIndex`
+finds every gate word of a cue list in one scan of the note and returns the cues that may match.
 """
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 _META = frozenset("\\.^$*+?{}[]()|")
+_QUANT = frozenset("?*{")
 
 
 def split_top(body: str) -> list[str]:
@@ -33,45 +37,163 @@ def split_top(body: str) -> list[str]:
     return out
 
 
+def _group_end(src: str, i: int) -> int:
+    """Index of the ')' closing the group that opens at `i`."""
+    depth, j, n = 0, i, len(src)
+    while j < n:
+        if src[j] == "\\":
+            j += 2
+            continue
+        if src[j] == "[":
+            j = _class_end(src, j)
+        depth += src[j] == "("
+        depth -= src[j] == ")"
+        if depth == 0:
+            return j
+        j += 1
+    return n - 1
+
+
+def _class_end(src: str, i: int) -> int:
+    """Index of the ']' closing the character class that opens at `i`."""
+    j = i + 1
+    if j < len(src) and src[j] == "^":
+        j += 1
+    if j < len(src) and src[j] == "]":
+        j += 1
+    while j < len(src) and src[j] != "]":
+        j += 2 if src[j] == "\\" else 1
+    return j
+
+
+def _lead_literal(alt: str) -> str:
+    """The literal characters every match of `alt` starts with ('' when there are none):
+    look-arounds in front are skipped, a quantified character ends the run."""
+    i, n, out = 0, len(alt), []
+    while i < n and alt.startswith(("(?=", "(?!", "(?<=", "(?<!"), i):
+        i = _group_end(alt, i) + 1
+    while i < n:
+        ch = alt[i]
+        if ch in _META:
+            break  # a class, group, escape or '+': the run so far still holds
+        if i + 1 < n and alt[i + 1] in _QUANT:
+            break
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def _skip_quantifier(src: str, i: int) -> tuple[int, bool]:
+    """Past the quantifier (if any) at `i`; True when it lets the atom before it be absent."""
+    optional = False
+    if i < len(src) and src[i] in "?*+":
+        optional = src[i] != "+"
+        i += 1
+    elif i < len(src) and src[i] == "{":
+        optional = src.startswith(("{0,", "{0}"), i)
+        i = src.index("}", i) + 1
+    if i < len(src) and src[i] in "?+":  # lazy or possessive form
+        i += 1
+    return i, optional
+
+
 def gates(src: str) -> tuple[tuple[str, ...], ...]:
-    """The mandatory top-level groups of a cue that are plain word lists (比我们, 便宜|贵|低):
-    a note without one of their words cannot match, so the regex is not run on it (speed)."""
-    if len(split_top(src)) > 1:
-        return ()  # top-level alternatives (A|B): no word is mandatory for the whole pattern
-    gates: list[tuple[str, ...]] = []
+    """The mandatory parts of a cue as word lists: a literal character, a group of plain
+    alternatives (便宜|贵|低), or a group or top-level alternation whose every alternative starts
+    with literal characters (标(?:没|未)中|没投中 → 标, 没投中).  A note without one word of each
+    list cannot match, so the regex is not run on it."""
+    top = split_top(src)
+    if len(top) > 1:
+        heads = tuple(_lead_literal(a) for a in top)
+        return (heads,) if all(heads) else ()
+    out: list[tuple[str, ...]] = []
     i, n = 0, len(src)
     while i < n:
         if src[i] == "(":
-            depth, j = 0, i
-            while j < n:
-                if src[j] == "\\":
-                    j += 2
-                    continue
-                depth += src[j] == "("
-                depth -= src[j] == ")"
-                if depth == 0:
-                    break
-                j += 1
+            j = _group_end(src, i)
             group = src[i : j + 1]
-            i = j + 1
-            if i < n and (src[i] in "?*" or src.startswith("{0", i)):
-                i += 1
+            i, optional = _skip_quantifier(src, j + 1)
+            if optional:
                 continue
-            if group.startswith("(?:"):
-                alts = split_top(group[3:-1])
-                if alts and all(a and not (set(a) & _META) for a in alts):
-                    gates.append(tuple(alts))
+            if group.startswith("(?:") or group.startswith("(?P<"):
+                body = group[3:-1] if group.startswith("(?:") else group[group.index(">") + 1 : -1]
+                heads = tuple(_lead_literal(a) for a in split_top(body))
+                if heads and all(heads):
+                    out.append(heads)
         elif src[i] == "\\":
             i += 2
-        elif src[i] in "[{":
-            i = src.index("]" if src[i] == "[" else "}", i + 1) + 1
+        elif src[i] == "[":
+            i = _class_end(src, i) + 1
+        elif src[i] == "{":
+            i = src.index("}", i + 1) + 1
         else:
-            if src[i] not in _META and not src[i].isspace() and not (i + 1 < n and src[i + 1] in "?*{"):
-                gates.append((src[i],))
+            if src[i] not in _META and not src[i].isspace() and not (i + 1 < n and src[i + 1] in _QUANT):
+                out.append((src[i],))
             i += 1
-    return tuple(gates)
+    return tuple(out)
 
 
 def may_match(gate_groups: tuple[tuple[str, ...], ...], text: str) -> bool:
     """False when `text` lacks every word of some mandatory group (the regex cannot match)."""
     return all(any(w in text for w in g) for g in gate_groups)
+
+
+def _trie_regex(words: Sequence[str]) -> str:
+    """One regex for a word list, as a trie: at each position it takes the longest word."""
+    root: dict[str, dict] = {}
+    for w in words:
+        node = root
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict[str, dict]) -> str:
+        alts = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return emit(root)
+
+
+class CueIndex:
+    """Which cues of a list may match a note, from one scan for all their gate words.
+
+    Matching is case-insensitive here, so the answer is a superset for case-sensitive cues and
+    exact for IGNORECASE ones; a cue without gates is always a candidate.
+    """
+
+    __slots__ = ("_by_word", "_groups", "_prefixes", "_rx", "_ungated")
+
+    def __init__(self, sources: Sequence[str]) -> None:
+        groups = [tuple(frozenset(w.lower() for w in g) for g in gates(s)) for s in sources]
+        words = sorted({w for gs in groups for g in gs for w in g})
+        wset = set(words)
+        self._groups = groups
+        self._ungated = frozenset(i for i, gs in enumerate(groups) if not gs)
+        # every gate word that a word found at some position has as a prefix is there too
+        self._prefixes = {w: tuple(w[:k] for k in range(1, len(w) + 1) if w[:k] in wset) for w in words}
+        by_word: dict[str, list[int]] = {}
+        for i, gs in enumerate(groups):
+            if gs:
+                for w in min(gs, key=len):  # index each cue by its smallest group only
+                    by_word.setdefault(w, []).append(i)
+        self._by_word = {w: tuple(ix) for w, ix in by_word.items()}
+        self._rx = re.compile(f"(?=({_trie_regex(words)}))") if words else None
+
+    def present(self, text: str) -> set[str]:
+        """The gate words that occur in `text` (lower-cased)."""
+        found: set[str] = set()
+        if self._rx is not None:
+            for m in self._rx.finditer(text.lower()):
+                found.update(self._prefixes[m.group(1)])
+        return found
+
+    def candidates(self, text: str) -> list[int]:
+        """Indices (ascending) of the cues that may match `text`."""
+        words = self.present(text)
+        cand = set(self._ungated)
+        for w in words:
+            cand.update(self._by_word.get(w, ()))
+        return sorted(i for i in cand if all(not g.isdisjoint(words) for g in self._groups[i]))

@@ -22,6 +22,7 @@ from datetime import date
 from functools import lru_cache
 
 from .lexload import _lines
+from .regexgate import CueIndex
 from .types import Span
 
 ORDER = ("lead", "contacted", "needs", "quote", "trial", "negotiation", "won")
@@ -83,6 +84,11 @@ def _cues() -> tuple[Cue, ...]:
                        wish, wish or "d" in flags, "s" in flags, "o" in flags, "k" in flags,
                        early, stage.startswith("~")))
     return tuple(out)
+
+
+@lru_cache(maxsize=1)
+def _cue_index() -> CueIndex:
+    return CueIndex([c.rx.pattern for c in _cues()])
 
 
 @lru_cache(maxsize=1)
@@ -219,7 +225,9 @@ def find_stage(text: str, masked: Iterable[Span], wishes: Iterable[Span] = (), *
     loss_talk: list[Span] = []  # loss words no lost cue knows (确定丢了)
     later: list[tuple[str, Span]] = []  # every stage hit, for a loss followed by a new deal
     strong_needs = False
-    for cue in _cues():
+    cues = _cues()
+    for i in _cue_index().candidates(t):  # t_late only blanks more of t
+        cue = cues[i]
         # wish clauses hide late cues; veto words are judged by the modality checks alone
         src = t if cue.early or cue.veto else t_late
         for m in cue.rx.finditer(src):

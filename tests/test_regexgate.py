@@ -1,0 +1,66 @@
+"""The literal gate index must never hide a cue that matches (it only skips hopeless regexes)."""
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from extraction import competitors, pains, stage
+from extraction.regexgate import CueIndex, gates
+
+
+def test_gates_of_constructions() -> None:
+    assert gates("比(?:我们|咱们)便宜") == (("比",), ("我们", "咱们"), ("便",), ("宜",))
+    # an optional group or character is no gate; a repeated group is
+    assert gates("(?:已经)?签了?") == (("签",),)
+    assert gates("(?:还没|没)[^，]{0,4}(?:联系|聊)") == (("还没", "没"), ("联系", "聊"))
+    assert gates("(?:签了){0,10}?报价") == (("报",), ("价",))
+    # alternatives with a literal head: every match starts with one of the heads
+    assert gates("标(?:没|未)中|没投中") == (("标", "没投中"),)
+    assert gates("(?<!测)试机|送测") == (("试机", "送测"),)
+    # an alternative that can start anywhere leaves the cue ungated
+    assert gates("[甲乙]方|合同") == ()
+
+
+def test_index_candidates() -> None:
+    ix = CueIndex(["比(?:我们|咱们)贵", "签了", "[甲乙]方|合同", "PO"])
+    assert ix.candidates("他们说比咱们贵") == [0, 2]
+    assert ix.candidates("合同签了，po也下了") == [1, 2, 3]  # case-insensitive: a superset
+    assert ix.candidates("") == [2]
+
+
+def _words(patterns: list[str]) -> list[str]:
+    out: list[str] = []
+    for p in patterns:
+        for g in gates(p):
+            out.extend(g)
+    return sorted(set(out))
+
+
+_STAGE = [c.rx for c in stage._cues()]
+_PAINS = [rx for _, rx, _ in pains._res().table]
+_COMP = [c.pat for c in competitors._cues()]
+_FRAGMENTS = _words([r.pattern for r in _STAGE + _PAINS]) + list("，。他们的了我不没还在是")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_FRAGMENTS), min_size=1, max_size=12))
+def test_index_never_hides_a_matching_cue(parts: list[str]) -> None:
+    text = "".join(parts)
+    for rxs in (_STAGE, _PAINS):
+        cand = set(CueIndex([r.pattern for r in rxs]).candidates(text)) if rxs else set()
+        for i, rx in enumerate(rxs):
+            if rx.search(text):
+                assert i in cand, (rx.pattern, text)
+
+
+def test_competitor_cues_found_in_a_note() -> None:
+    text = "客户现在用的是华为的设备，跟海康比价格贵了，最后选了大华"
+    cand = set(competitors._cue_index().candidates(text))
+    hits = {i for i, p in enumerate(_COMP) if p.search(text)}
+    assert hits and hits <= cand
+
+
+def test_trie_prefers_longest_but_reports_prefixes() -> None:
+    ix = CueIndex(["(?:比|比我们|我们)X"])
+    assert ix.present("他比我们") == {"比", "比我们", "我们"}
+    assert ix.present("比我") == {"比"}
