@@ -29,7 +29,7 @@ from functools import lru_cache
 
 from .clauses import Clause
 from .lexload import _lines, load_list, load_table
-from .regexgate import CueIndex, gates, may_match
+from .regexgate import CueIndex
 from .types import PainPoint, Span, TextItem
 
 _CJK = r"\u4e00-\u9fff"
@@ -252,10 +252,10 @@ def _competitor_res(names: tuple[str, ...], refs: tuple[str, ...]) -> tuple[list
 
 
 @lru_cache(maxsize=1)
-def _competitor_gates(refs: tuple[str, ...]) -> tuple[tuple[tuple[str, ...], ...], ...]:
-    """Words each competitor pattern needs whatever the note's brands (the patterns built
-    without brands differ from every other build only in the brand alternatives)."""
-    return tuple(gates(p.pattern) for p in _competitor_res((), refs)[0])
+def _competitor_index(refs: tuple[str, ...]) -> CueIndex:
+    """Which competitor patterns may match a note, whatever its brands: the patterns built
+    without brands differ from every other build only in the brand alternatives."""
+    return CueIndex([p.pattern for p in _competitor_res((), refs)[0]])
 
 
 # a bare comparison with us that continues a competitor statement: "比我们便宜了20万", "人家整体便宜"
@@ -557,7 +557,7 @@ def find_pains(
     # a "brand" that contains a problem word is a mis-read predicate (用的输液泵故障), not a brand
     names = [c.text for c in competitors if not (r.defect.search(c.text) or r.eval_.search(c.text))]
     comp_pats, ref_re = _competitor_res(tuple(names), r.refs)
-    comp_pats = [p for p, g in zip(comp_pats, _competitor_gates(r.refs)) if may_match(g, text)]
+    comp_pats = [comp_pats[i] for i in _competitor_index(r.refs).candidates(text)]
     heads = sorted((s.start, s.end) for s in skip_prefixes)
     out: list[PainPoint] = []
     inc_ends: list[int] = []  # where statements of an incumbent competitor end

@@ -166,8 +166,12 @@ class CueIndex:
 
     __slots__ = ("_by_word", "_groups", "_prefixes", "_rx", "_ungated")
 
-    def __init__(self, sources: Sequence[str]) -> None:
-        groups = [tuple(frozenset(w.lower() for w in g) for g in gates(s)) for s in sources]
+    def __init__(self, sources: Sequence[str] = (), *,
+                 gate_lists: Sequence[tuple[tuple[str, ...], ...]] | None = None) -> None:
+        """Index regex `sources`, or cues whose gates are known already (`gate_lists`)."""
+        if gate_lists is None:
+            gate_lists = [gates(s) for s in sources]
+        groups = [tuple(frozenset(w.lower() for w in g) for g in gl) for gl in gate_lists]
         words = sorted({w for gs in groups for g in gs for w in g})
         wset = set(words)
         self._groups = groups
@@ -196,4 +200,11 @@ class CueIndex:
         cand = set(self._ungated)
         for w in words:
             cand.update(self._by_word.get(w, ()))
-        return sorted(i for i in cand if all(not g.isdisjoint(words) for g in self._groups[i]))
+        out = []
+        for i in sorted(cand):
+            for g in self._groups[i]:
+                if g.isdisjoint(words):
+                    break
+            else:
+                out.append(i)
+        return out
