@@ -157,14 +157,58 @@ def _trie_regex(words: Sequence[str]) -> str:
     return emit(root)
 
 
+class _Scanner:
+    """One trie over the gate words of every index: a note is scanned once for all of them
+    (the cue steps see the same note, or a copy that only blanks or folds characters)."""
+
+    def __init__(self) -> None:
+        self._words: set[str] = set()
+        self._rx: re.Pattern[str] | None = None
+        self._prefixes: dict[str, tuple[str, ...]] = {}
+        self._memo: tuple[str, frozenset[str]] = ("", frozenset())
+
+    def add(self, words: set[str]) -> None:
+        if not words <= self._words:
+            self._words |= words
+            self._rx, self._memo = None, ("", frozenset())
+
+    def _build(self) -> re.Pattern[str]:
+        ws = self._words
+        # every gate word that a word found at some position has as a prefix is there too
+        self._prefixes = {w: tuple(w[:k] for k in range(1, len(w) + 1) if w[:k] in ws) for w in ws}
+        self._memo = ("", frozenset())
+        self._rx = re.compile(f"({_trie_regex(sorted(ws))})")
+        return self._rx
+
+    def present(self, text: str) -> frozenset[str]:
+        """The gate words (lower-cased) that occur in `text`."""
+        memo = self._memo
+        if memo[0] == text and text:
+            return memo[1]
+        rx = self._rx or self._build()
+        low, pre, found = text.lower(), self._prefixes, set()
+        # a search from each match start + 1: matches may overlap; the trie's charset prefix
+        # lets the regex engine skip positions no word starts at
+        m = rx.search(low)
+        while m is not None:
+            found.update(pre[m.group(1)])
+            m = rx.search(low, m.start() + 1)
+        out = frozenset(found)
+        self._memo = (text, out)
+        return out
+
+
+_SCANNER = _Scanner()
+
+
 class CueIndex:
     """Which cues of a list may match a note, from one scan for all their gate words.
 
-    Matching is case-insensitive here, so the answer is a superset for case-sensitive cues and
-    exact for IGNORECASE ones; a cue without gates is always a candidate.
+    Matching is case-insensitive here and the scan knows the words of every index, so the
+    answer is a superset for case-sensitive cues; a cue without gates is always a candidate.
     """
 
-    __slots__ = ("_by_word", "_groups", "_prefixes", "_rx", "_ungated")
+    __slots__ = ("_by_word", "_groups", "_ungated")
 
     def __init__(self, sources: Sequence[str] = (), *,
                  gate_lists: Sequence[tuple[tuple[str, ...], ...]] | None = None) -> None:
@@ -172,31 +216,24 @@ class CueIndex:
         if gate_lists is None:
             gate_lists = [gates(s) for s in sources]
         groups = [tuple(frozenset(w.lower() for w in g) for g in gl) for gl in gate_lists]
-        words = sorted({w for gs in groups for g in gs for w in g})
-        wset = set(words)
+        _SCANNER.add({w for gs in groups for g in gs for w in g})
         self._groups = groups
         self._ungated = frozenset(i for i, gs in enumerate(groups) if not gs)
-        # every gate word that a word found at some position has as a prefix is there too
-        self._prefixes = {w: tuple(w[:k] for k in range(1, len(w) + 1) if w[:k] in wset) for w in words}
         by_word: dict[str, list[int]] = {}
         for i, gs in enumerate(groups):
             if gs:
                 for w in min(gs, key=len):  # index each cue by its smallest group only
                     by_word.setdefault(w, []).append(i)
         self._by_word = {w: tuple(ix) for w, ix in by_word.items()}
-        self._rx = re.compile(f"(?=({_trie_regex(words)}))") if words else None
 
-    def present(self, text: str) -> set[str]:
-        """The gate words that occur in `text` (lower-cased)."""
-        found: set[str] = set()
-        if self._rx is not None:
-            for m in self._rx.finditer(text.lower()):
-                found.update(self._prefixes[m.group(1)])
-        return found
+    @staticmethod
+    def present(text: str) -> frozenset[str]:
+        """The gate words (lower-cased) that occur in `text`."""
+        return _SCANNER.present(text)
 
     def candidates(self, text: str) -> list[int]:
         """Indices (ascending) of the cues that may match `text`."""
-        words = self.present(text)
+        words = _SCANNER.present(text)
         cand = set(self._ungated)
         for w in words:
             cand.update(self._by_word.get(w, ()))

@@ -226,7 +226,7 @@ def find_stage(text: str, masked: Iterable[Span], wishes: Iterable[Span] = (), *
     later: list[tuple[str, Span]] = []  # every stage hit, for a loss followed by a new deal
     strong_needs = False
     cues = _cues()
-    for i in _cue_index().candidates(t):  # t_late only blanks more of t
+    for i in _cue_index().candidates(text):  # t and t_late only blank parts of the text
         cue = cues[i]
         # wish clauses hide late cues; veto words are judged by the modality checks alone
         src = t if cue.early or cue.veto else t_late

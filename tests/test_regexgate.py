@@ -62,5 +62,11 @@ def test_competitor_cues_found_in_a_note() -> None:
 
 def test_trie_prefers_longest_but_reports_prefixes() -> None:
     ix = CueIndex(["(?:比|比我们|我们)X"])
-    assert ix.present("他比我们") == {"比", "比我们", "我们"}
-    assert ix.present("比我") == {"比"}
+    assert {"比", "比我们", "我们"} <= ix.present("他比我们")  # the scan also knows other indices' words
+    assert "比" in ix.present("比我") and "比我们" not in ix.present("比我")
+
+
+def test_index_built_after_a_scan_sees_its_words() -> None:
+    text = "这个客户要的是蓝鲸牌抽水泵"
+    CueIndex(["客户"]).candidates(text)
+    assert CueIndex(["蓝鲸牌"]).candidates(text) == [0]
