@@ -186,7 +186,8 @@ class _Scanner:
         if memo[0] == text and text:
             return memo[1]
         rx = self._rx or self._build()
-        low, pre, found = text.lower(), self._prefixes, set()
+        low, pre = text.lower(), self._prefixes
+        found: set[str] = set()
         # a search from each match start + 1: matches may overlap; the trie's charset prefix
         # lets the regex engine skip positions no word starts at
         m = rx.search(low)
