@@ -50,6 +50,7 @@ class Cue:
     weak: bool  # a topic word: a first meeting or undecided specs turn it back (^contacted)
     early: bool  # an early stage or a cap (^stage): wishes, plans and hearsay are fine
     veto: bool  # a topic word (~stage): forbids earlier stages, never predicts one
+    current: bool  # about this deal only: a cue on an earlier deal (上批的尾款) is no evidence
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,7 @@ class Modality:
     others: re.Pattern[str]
     undecided: re.Pattern[str]
     moot: re.Pattern[str]
+    prior: re.Pattern[str]
 
 
 @lru_cache(maxsize=1)
@@ -82,7 +84,7 @@ def _cues() -> tuple[Cue, ...]:
         wish = early or "w" in flags
         out.append(Cue(stage, re.compile(rx.strip()), "n" in flags, early or "f" in flags,
                        wish, wish or "d" in flags, "s" in flags, "o" in flags, "k" in flags,
-                       early, stage.startswith("~")))
+                       early, stage.startswith("~"), "p" in flags))
     return tuple(out)
 
 
@@ -150,6 +152,8 @@ def _is_evidence(t: str, m: re.Match[str], cue: Cue, mod: Modality,
         return False
     if cue.veto and mod.moot.match(t, e):
         return False  # 价格倒不是问题: the topic is said not to matter
+    if cue.current and mod.prior.search(left):
+        return False  # 上批货的尾款还没结: an earlier deal, not this one
     if cue.stage == "needs" and mod.undecided.match(t, e):
         return False  # 数量还没定: the requirement is not gathered yet
     if not cue.future_ok:
@@ -168,6 +172,9 @@ def _is_evidence(t: str, m: re.Match[str], cue: Cue, mod: Modality,
     return True
 
 
+_AWARD = re.compile(r"中标|中了标")
+
+
 def _signer(t: str, m: re.Match[str], mod: Modality, ours: list[Span], rivals: list[Span]) -> str:
     """Who signed or won: 'us' (we, the customer, a contact), 'other' (a rival) or '?'."""
     s = m.start()
@@ -179,6 +186,9 @@ def _signer(t: str, m: re.Match[str], mod: Modality, ours: list[Span], rivals: l
     if pm is None:  # no 跟X: the subject is the customer or us unless a rival is named
         if any(ls <= r.start < m.end() for r in rivals) and not mod.us.search(region):
             return "other"
+        if _AWARD.search(m.group(0)) and not mod.us.search(region) and (
+                mod.party.search(t, ls, s) or any(ls <= o.start < s for o in ours)):
+            return "?"  # 他们中标了X项目: the customer won its own tender (a project for us, not a deal)
         return "us"
     a = ls + pm.end()
     verb = re.search(r"签|中|合作|下单|成交|拿下", t[a:m.end()])

@@ -45,6 +45,18 @@ def _stage(text: str) -> str | None:
     ("华美超市那边不考虑我们了，已经和别家合作了", "lost"),
     # the customer signing with us is won, whoever else is named
     ("王总今天跟我们签了合同，一共四十万", "won"),
+    # the customer sends its PO; a contract stamped and sent back; we did not get it
+    ("远航物流的采购今天发了PO，一共六台叉车", "won"),
+    ("申达纺织的合同下午盖章回传了，总价五十二万", "won"),
+    ("这个项目我们最后没拿到，老板说价格差太多", "lost"),
+    # samples arrived and tried; field trials; a test run with our product
+    ("样品上周三寄到，孙工今天上机跑了两百件", "trial"),
+    ("去看了合作社用我们肥料的试验地，出苗挺齐", "trial"),
+    # the customer read our proposal; the quote sent to them; our price with a figure
+    ("周总看了我们那套厂区照明加储能的整体改造方案，说思路可以", "quote"),
+    ("上周发给长丰物业的保洁外包报价，对方说还要内部比一下", "quote"),
+    # approximate counts are requirements too
+    ("孙经理说他们三个园区一共两百多台空调要换", "needs"),
 ])
 def test_stage_on_evidence(text: str, stage: str) -> None:
     assert _stage(text) == stage
@@ -67,6 +79,10 @@ def test_stage_on_evidence(text: str, stage: str) -> None:
     "客户问能不能先试用一个月再决定",
     # hearsay and other organisations' deals
     "听说隔壁的东方机械跟西门子签了",
+    # the customer won its own tender: a project for us later, not our award
+    "华盛建工中标了一个学校项目，说过阵子找我们聊空调",
+    # an unpaid balance of an earlier order is no signing of this deal
+    "上批货的尾款还没结清",
     # after-sales and internal notes
     "设备又出故障了，客户很不满，明天派售后过去",
     "这周要把报销单交了，顺便整理客户名单",
