@@ -476,7 +476,16 @@ def _clean_candidate(text: str, a: int, b: int) -> tuple[int, int]:
         m = _TRIM_TAIL_RE.search(x)
         if m and len(x) - len(m.group(0)) >= 2:
             x = x[: m.start()]
+    # 比他们现在用的杭华慢一点: a comparative adjective with its degree glued to the brand
+    if len(x) >= 3 and x[-1] in _COMPARATIVE and _DEGREE_AFTER.match(text, a + len(x)):
+        x = x[:-1]
     return a, a + len(x)
+
+
+_COMPARATIVE = frozenset("慢快低高差强弱贵大小多少长短")
+_DEGREE_AFTER = re.compile(r"一点|点儿?|一些|些|了|得多|很多|不少|一截")
+# 把离线那几台的天线换成外置的: the rep's own change of a part, not a rival's product
+_DISPOSAL_RE = re.compile(r"把[^，。；;！!？?\s]{1,12}(?:换成|改成|改用|换上|换)$")
 
 
 def _valid(text: str, a: int, b: int, blocked: list[tuple[int, int]], names: list[str],
@@ -502,8 +511,10 @@ def _valid(text: str, a: int, b: int, blocked: list[tuple[int, int]], names: lis
         return False
     if _NUM_RE.match(x) or _TIME_RE.match(x) or _TIME_RE.match(text[max(0, a - 1) : b]) or _is_department(x):
         return False
-    if _FIRST_PERSON_RE.search(text[max(0, a - 8) : a]):
+    if _FIRST_PERSON_RE.search(text[max(0, a - 8) : a]) or _DISPOSAL_RE.search(text, max(0, a - 16), a):
         return False
+    if any(x.startswith(w) for w in _aspects() if len(w) >= 2):
+        return False  # 交货老拖, 价钱只有…: an aspect and its predicate, not a brand
     if x.isascii():
         return True
     if x[-1] in _CATEGORY_END:

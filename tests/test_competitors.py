@@ -93,6 +93,15 @@ FOUND = [
     ("客户在蓝象和我们之间犹豫", "蓝象"),
     ("老板更认可蓝象", "蓝象"),
     ("蓝象是他们现在的供应商", "蓝象"),
+    # a rival's figure with a copula; the same spec cheaper; a prescribed brand; renewed with X;
+    # a rival named after a choice verb; bought from X; an adjective glued to the brand
+    ("我们报的每米十二块，她说澜拓给的是十块五", "澜拓"),
+    ("Veltrix同规格的报价低了两万左右", "Veltrix"),
+    ("甲方指定要用森沃的阀门，我们没机会", "森沃"),
+    ("老板最后还是跟栢瑞续了三年", "栢瑞"),
+    ("最后用了本地一家叫蓝岑的租赁公司", "蓝岑"),
+    ("去年他们从鼎衡拿的是每吨八千", "鼎衡"),
+    ("干燥速度比他们现在用的卓泓慢一点", "卓泓"),
 ]
 
 
@@ -147,6 +156,10 @@ NOT_FOUND = [
     "手上有两家的报价",
     "另一家报了7万，不含安装",
     "更喜欢进口的",
+    # the rep's own change of a part; an aspect and its predicate
+    "下周把那几台的天线换成外置的",
+    "原来的供应商交货老拖，想找个备选",
+    "价钱只有我们新机的一半",
 ]
 
 
