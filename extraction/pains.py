@@ -527,6 +527,19 @@ _INCUMBENT = re.compile(r"现在|目前|之前|原来|原先|去年|一直|现�
 _CHOICE_START = re.compile(r"最后|最终|还是|统一|后来|已经|现在|目前|之前|原来|原先|去年|一直|现有|手上|以前|当前|也在看|还在看|在看")
 
 
+def _inside_word(text: str, start: int, end: int) -> bool:
+    """A failure word that is part of a longer word (卡纸 in 白卡纸, 报警 in 报警阀): a name of a
+    thing, not a failure.  Word boundaries come from the note's one segmentation."""
+    from .contacts import fold
+    from .segment import token_spans
+    for _, a, b in token_spans(fold(text)):
+        if a >= end:
+            break
+        if b > start and (a < start < b or a < end < b):
+            return True
+    return False
+
+
 def _merge_dangling(text: str, clauses: list[Clause]) -> list[Clause]:
     """Join a clause that ends in a dangling verb with the next one (no punctuation between);
     a deadline cut out in between (担心|月底前|装不完) stays inside the join."""
@@ -561,7 +574,7 @@ def find_pains(
     heads = sorted((s.start, s.end) for s in skip_prefixes)
     out: list[PainPoint] = []
     inc_ends: list[int] = []  # where statements of an incumbent competitor end
-    note_cues = _cues(text)
+    note_cues = [c for c in _cues(text) if c.kind != "defect" or not _inside_word(text, c.start, c.end)]
     prev_comp: int | None = None  # index in `out` of a competitor pain in the last clause
     prev_end = -1  # end of the last clause that had a pain
     prev_last: int | None = None  # index of the last pain of the previous clause
@@ -627,6 +640,10 @@ def find_pains(
             am = _AT_START.match(text, pos, b)
             if am and am.group("X") not in r.slot_stop and not am.group("X").startswith(("我们", "咱", "他们")):
                 comp_found.append((am.start(), am.end(), True))
+        if not comp_found and not cues:
+            # the construction that made a brand a competitor (X给的是6100, 指定要用X) states
+            # something about it: the clause is a competitor pain
+            comp_found = [(a, c.span.end, True) for c in competitors if a <= c.span.start < b]
         if comp_found:
             cs = min(st for st, _, _ in comp_found)
             ce = max(e for _, e, _ in comp_found)
