@@ -644,6 +644,10 @@ def find_pains(
             # the construction that made a brand a competitor (X给的是6100, 指定要用X) states
             # something about it: the clause is a competitor pain
             comp_found = [(a, c.span.end, True) for c in competitors if a <= c.span.start < b]
+            if not comp_found:  # a later mention as the clause's topic: 艺康有驻厂工程师, X是0.29
+                mt = ref_re.match(text, a, b)
+                if mt is not None and b - mt.end() >= 2:
+                    comp_found = [(a, mt.end(), True)]
         if comp_found:
             cs = min(st for st, _, _ in comp_found)
             ce = max(e for _, e, _ in comp_found)
