@@ -41,13 +41,13 @@ def _soft_before() -> re.Pattern[str]:
 
 
 # verbs/prepositions after which a pronoun is an object, not a new subject
-_OBJ_VERB = set("给跟和比对让帮向替嫌找叫请把被为约见问告诉与同陪带催送发通知联系拜访回去到来在接看教等服满提醒要求")
+_OBJ_VERB = set("给跟和比对让帮向替嫌找叫请把被为由约见问告诉与同陪带催送发通知联系拜访回去到来在接看教等服满提醒要求")
 _PRONOUN = re.compile(r"我们|他们|她们|我|他|她")
 _SPEECH = re.compile(r"(?<!书面)(?<!听)(?<!小)(?<!解)(?:说|表示|反馈|提到|告诉我|回复说|透露)(?![明法服话道])(?=[\u4e00-\u9fffA-Za-z0-9])")
 # 他/她 alone is usually an object; it starts a clause only before these
 _SINGLE_PRON_NEXT = re.compile(r"(?:说|觉得|想|希望|也|还|都|已经|现在|目前|那边|这边|认为|表示|反馈|答应|要求)")
 # "让我/让售后…" starts a new clause (requests and arrangements)
-_LET = re.compile(r"让(?=我|咱|售后|技术|工程|同事|研发|实施|客服)")
+_LET = re.compile(r"(?<![想要望])让(?=我|咱|售后|技术|工程|同事|研发|实施|客服)")
 # a decision maker starting a new statement: "…两万块老板那边还在犹豫"
 _BOSS = re.compile(r"(?<![的们])(?:老板|领导|院长|董事长|总经理)(?=那边|还|也|说|在|觉得|想|又)")
 # "量产的话": the condition starts a new clause two characters before 的话

@@ -174,10 +174,10 @@ def _res() -> _Res:
         rf"|(?<![要花少免怪禁了差说顾忍来离大想看舍])(?<!对不)[{_CJK}]不(?:了|到|动|上|下|来|去|通|完|住|开|惯|拢|出|过|进)(?![的得])",
     )
     demand = re.compile(
-        r"(?:要求|还要|(?<![主需只重])要|想|希望|坚持|非要|必须)[^，。；]{0,14}?"
-        r"(?:付款|尾款|月结|先货后款|先款后货|款到发货|货到付款|季度付|月付|账期|质保|保证金|违约|扣费|扣租金|赔付|罚款|专票|发票|保函|验收标准|附件|保养|返点|返利|换新|包换|退换"
-        r"|源码|私有化|本地部署|本地机房|数据(?:必须)?(?:存|放|留)|校准报告|检测报告|认证|资质|降到|降价|降[0-9一二三四五六七八九十两]+"
-        r"|让利|打折|折扣|优惠|便宜|免费|赠送|包邮|包安装|包运费)",
+        r"(?:要求|还要|(?<![主需只重])要|想|希望|坚持|非要|必须|前提是|条件是)[^，。；]{0,14}?"
+        r"(?:付款|尾款|月结|先货后款|先款后货|款到发货|货到付款|季度付|月付|按季度|按月付|分期付|账期|质保|保证金|违约|扣费|扣租金|赔付|罚款|专票|发票|保函|验收标准|附件|保养|返点|返利|换新|包换|退换"
+        r"|源码|源代码|托管|所有权|写进合同|写明|私有化|本地部署|本地机房|数据(?:必须)?(?:存|放|留)|校准报告|检测报告|认证|资质|降到|降价|降[0-9一二三四五六七八九十两]+"
+        r"|跟到|(?:块|元|毛|万)(?:钱)?以内|不另收|不收钱|白送|承担|由我们|让利|打折|折扣|优惠|便宜|免费|赠送|包邮|包安装|包运费)",
     )
     concern = re.compile(r"担心|顾虑|害怕|(?<![恐哪])怕(?!是)|嫌|不放心|不太放心")
     concern_back = re.compile(r"心有余悸|吃不消|受不了|头疼|头痛")
@@ -367,6 +367,7 @@ _OBJ_OVERRIDES = {
     "demand": {"price", "technical"},
 }
 _OUR_LIMIT = re.compile(r"(?:我们|我方|我司|咱们)(?:这边|公司)?(?:最多|最快|最高|也|都|只)*$")
+_OUR_DEMAND = re.compile(r"(?:我们|我方|我司|咱们)(?:这边|公司)?(?:也|还|就|则)?$")
 _UNDECIDED = re.compile(r"(?:还没|没|未)(?:有)?定")
 _SPEC_LEFT = re.compile(r"具体|数量|型号|几套|几台|几家|多少|规格|时间|尺寸|台数|节拍|工位|配置|方案|用量|规模")
 _DELIVERY_VC = re.compile(r"[装做交赶干修完]不完|来不及|赶不上|赶不及")
@@ -375,7 +376,7 @@ _AMOUNT = re.compile(r"[0-9.一二两三四五六七八九十百千]+(?:万|千|
 _PAYMENT = re.compile(r"付款|账期|月结|结算|款到|货款|尾款|押金|保证金|分期|[一二两三四五六七八九十\d]期付")
 _MONEY_LEFT = re.compile(r"预算|经费|资金|拨款")
 _DEMAND_TECH = re.compile(r"私有化|本地部署|本地机房|数据|校准报告|检测报告|认证|资质")
-_DEMAND_PRICE = re.compile(r"降到|降价|降[0-9一二三四五六七八九十两]|让利|打折|折扣|优惠|便宜")
+_DEMAND_PRICE = re.compile(r"降到|降价|降[0-9一二三四五六七八九十两]|让利|打折|折扣|优惠|便宜|跟到|以内|不另收|不收钱|白送|运费")
 
 
 def _category(text: str, cue: _Cue, base: int, a: int, b: int) -> str:
@@ -522,7 +523,7 @@ def _negated(text: str, a: int, b: int, cs: int, ce: int, kind: str) -> bool:
 
 
 # a clause that ends in a dangling verb continues in the next one (…还得 | 他们总工签字)
-_DANGLING = re.compile(r"(?:担心|害怕|怕|顾虑|嫌|还得|要等|得等|还要等|需要)$")
+_DANGLING = re.compile(r"(?:担心|害怕|怕|顾虑|嫌|还得|要等|得等|还要等|需要|希望|要求|想让|坚持|前提是)$")
 _INCUMBENT = re.compile(r"现在|目前|之前|原来|原先|去年|一直|现有|手上|以前|当前")
 _CHOICE_START = re.compile(r"最后|最终|还是|统一|后来|已经|现在|目前|之前|原来|原先|去年|一直|现有|手上|以前|当前|也在看|还在看|在看")
 
@@ -666,6 +667,8 @@ def find_pains(
             cs, ce = max(a, base + cue.start), base + cue.end
             if ce - cs < 1:
                 continue
+            if cue.kind == "demand" and _OUR_DEMAND.search(text, max(a, cs - 6), cs):
+                continue  # 我们要求预付40%: our own position in a negotiation
             if cue.kind == "unmet" and _OUR_LIMIT.search(text, max(a, cs - 8), cs):
                 continue  # 我们最多只能接受70%: our own position in a negotiation, not their problem
             if cue.kind == "wait" and _UNDECIDED.match(text, cs) and _SPEC_LEFT.search(text, max(a, cs - 6), cs):

@@ -171,6 +171,14 @@ def _note_pains(text: str) -> list[tuple[str, str]]:
     ("严总说质保想要六年", "other", "质保想要六年"),
     # a lead time stated as the condition for delivery
     ("姜工说你们要八周才能交货", "delivery", "要八周才能交货"),
+    # the clause of a competitor construction, and a later mention as a clause's topic
+    ("严经理说澜拓给的是每米九块", "competitor", "澜拓给的是每米九块"),
+    ("韩总说甲方指定要用森沃的阀门", "competitor", "甲方指定要用森沃的阀门"),
+    ("韩总说他们拿去跟栢瑞比了，栢瑞有驻场技术员", "competitor", "栢瑞有驻场技术员"),
+    # concessions asked of us: a price target, matching a price, extras at no charge, costs borne
+    ("顾经理说单价想要十五块以内", "price", "单价想要十五块以内"),
+    ("顾经理希望我们能跟到八块二", "price", "希望我们能跟到八块二"),
+    ("顾经理要求运费由我们承担", "price", "要求运费由我们承担"),
 ])
 def test_construction_classes(text: str, category: str, span: str) -> None:
     got = _note_pains(text)
@@ -183,6 +191,8 @@ def test_construction_classes(text: str, category: str, span: str) -> None:
     "李总说老规矩货到月结30天",           # an agreed term stated plainly
     "张总问报价，我周五前把补充条款拟好发他",  # our own planned work is no customer problem
     "孙工说试用下来去除率都达标",           # a defect noun said to be fine
+    "陈工说我们要求预付四成",               # our own position in a negotiation
+    "陈工订了两百吨白卡纸和一批报警阀",      # failure words inside product names
 ])
 def test_not_pains(text: str) -> None:
     assert _note_pains(text) == []
