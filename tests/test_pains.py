@@ -179,6 +179,16 @@ def _note_pains(text: str) -> list[tuple[str, str]]:
     ("顾经理说单价想要十五块以内", "price", "单价想要十五块以内"),
     ("顾经理希望我们能跟到八块二", "price", "希望我们能跟到八块二"),
     ("顾经理要求运费由我们承担", "price", "要求运费由我们承担"),
+    # money limited by a focus adverb, or eaten by something else
+    ("孔经理说他们预算只有四十万", "budget", "预算只有四十万"),
+    ("孔经理说今年的培训经费被新项目挤掉了一半", "budget", "今年的培训经费被新项目挤掉了一半"),
+    # someone else must be consulted or pass it
+    ("孔经理说这事要跟老板商量一下", "decision", "要跟老板商量一下"),
+    ("孔经理说换供应商得过质量部那一关", "decision", "换供应商得过质量部那一关"),
+    # 发 + a bad state; N items affected; a span of time before 才
+    ("孔经理说窗帘洗了几次以后手感发硬", "quality", "手感发硬"),
+    ("孔经理说有三块面板不亮了", "quality", "有三块面板不亮了"),
+    ("孔经理说打客服电话一个小时才有人接", "service", "一个小时才有人接"),
 ])
 def test_construction_classes(text: str, category: str, span: str) -> None:
     got = _note_pains(text)
