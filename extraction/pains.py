@@ -616,6 +616,10 @@ def find_pains(
         cues = sorted(_clause_cues(text, note_cues, base, b), key=lambda c: (c.start, _RANK[c.kind], -(c.end - c.start)))
         # an admin's explicit cue wins over a generic one it overlaps ("有点超预算" is budget)
         tab = [(c.start, c.end) for c in cues if c.kind == "table"]
+        # … over the same span: a generic cue holding the table cue lends it its start (要等集团新派来的CEO拍板)
+        wide = [c for c in cues if c.kind in ("wait", "demand", "concern") and any(c.start < ts and te <= c.end for ts, te in tab)]
+        cues = [_Cue(c.kind, c.cat, min([c.start] + [w.start for w in wide if w.start < c.start < w.end]), c.end, c.tight)
+                if c.kind == "table" else c for c in cues]
         cues = [c for c in cues if c.kind in ("table", "demand") or not any(ts < c.end and c.start < te for ts, te in tab)]
         if _WISH_START.match(text, a, b):  # a wish states a need, unless it demands a concession
             cues = [c for c in cues if c.kind in ("table", "demand")]
