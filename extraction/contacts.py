@@ -148,7 +148,9 @@ def _lex() -> _Lex:
     our_side_re = re.compile(
         "(?:" + _alt(our) + f"|(?<![{_CJK}A-Za-z0-9])(?:本公司|公司)的?)$")
     staff = list(load_list("team_cues.txt")) + list(load_list("contact_our_staff.txt"))
-    arranged_re = re.compile(rf"(让|派|安排|叫|带上|带着|带)(?:我们的?|公司的?|我司的?|我方的?)?(?:{_alt(staff)})+的?\s?$")
+    # 我让农化服务部的小古: whoever we send, from a team or a department of ours
+    arranged_re = re.compile(rf"(让|派|安排|叫|带上|带着|带)(?:我们的?|公司的?|我司的?|我方的?)?"
+                             rf"(?:{_alt(staff)}|[{_CJK}]{{1,6}}(?:部|组|中心|团队))+的?\s?$")
     others = list(load_list("contact_other_org.txt")) + list(load_list("competitors.txt"))
     other_org_re = re.compile(rf"(?:{_alt(others)})(?:那边|公司|厂家)?的?(?:销售|业务员|业务|代表)?$")
     # a role, title, post or department written right before a bare full name or a nickname
