@@ -1,8 +1,8 @@
 """jieba set-up: one Tokenizer per process, user words from the CRM.
 
 A private `jieba.Tokenizer` (not the global one) keeps other code's jieba state apart and
-lets us point its prefix-dictionary cache at a temp dir, so start-up after the first run
-costs a pickle load (~0.3 s) instead of a dictionary build.  Customer names, brand
+lets us point its prefix-dictionary cache at a temp dir.  After the first run the dictionary
+is not loaded whole (a second here) but one first character at a time (`_ShardedFreq`).  Customer names, brand
 fragments and contact names are added as user words so segmentation never splits them;
 `ensure_user_words` is idempotent and cheap when the customer list has not changed.
 """
@@ -43,11 +43,101 @@ def tokenizer() -> jieba.Tokenizer:
                 tk = jieba.Tokenizer()
                 tk.tmp_dir = _cache_dir()
                 tk.cache_file = "salesbot.jieba.cache"
-                tk.initialize()
+                freq, total = _ShardedFreq.open(tk)
+                tk.FREQ, tk.total, tk.initialized = freq, total, True
                 for w in load_list("user_words.txt"):
                     tk.add_word(w, freq=2000)
                 _TOKENIZER = tk
     return _TOKENIZER
+
+
+class _ShardedFreq:
+    """jieba's prefix dictionary (word -> frequency, 0 for a bare prefix), loaded one first
+    character at a time.  jieba loads all of it (~350k entries, a 9 MB cache, about a second)
+    before the first cut; a note needs the entries of its few dozen characters.  The shards are
+    written once per dictionary version next to jieba's cache; words added later (user words)
+    live in an overlay.  Supports what jieba and our cut use: `in`, `[]`, `get`, item assignment.
+    """
+
+    _VERSION = 1
+
+    def __init__(self, path: str, index: dict[str, tuple[int, int]]) -> None:
+        self._path = path
+        self._index = index
+        self._shards: dict[str, dict[str, int]] = {}
+        self._extra: dict[str, int] = {}
+
+    @classmethod
+    def open(cls, tk: jieba.Tokenizer) -> tuple[_ShardedFreq, int]:
+        """The store for `tk`'s dictionary (built from a full load the first time)."""
+        import marshal
+
+        src = tk.get_dict_file()
+        try:
+            st = os.fstat(src.fileno())
+            stamp = f"{jieba.__version__}-{st.st_size}-{int(st.st_mtime)}-{cls._VERSION}"
+        finally:
+            src.close()
+        path = os.path.join(_cache_dir(), f"salesbot.freq.{hashlib.sha1(stamp.encode()).hexdigest()[:12]}")
+        try:
+            with open(path + ".idx", "rb") as fh:
+                total, index = marshal.load(fh)
+            return cls(path + ".bin", index), total
+        except (OSError, EOFError, ValueError, TypeError):
+            pass
+        tk.initialize()  # first run for this dictionary: the full load, then split it
+        by_char: dict[str, dict[str, int]] = {}
+        for w, f in tk.FREQ.items():
+            by_char.setdefault(w[0], {})[w] = f
+        index, pos = {}, 0
+        tmp = f"{path}.{os.getpid()}.tmp"
+        try:
+            with open(tmp + ".bin", "wb") as out:
+                for ch, shard in by_char.items():
+                    blob = marshal.dumps(shard)
+                    out.write(blob)
+                    index[ch] = (pos, len(blob))
+                    pos += len(blob)
+            with open(tmp + ".idx", "wb") as out:
+                marshal.dump((tk.total, index), out)
+            os.replace(tmp + ".bin", path + ".bin")
+            os.replace(tmp + ".idx", path + ".idx")
+        except OSError:  # a read-only cache dir: keep this process's full copy in memory
+            store = cls(path + ".bin", {})
+            store._shards = by_char
+            return store, tk.total
+        return cls(path + ".bin", index), tk.total
+
+    def _shard(self, ch: str) -> dict[str, int]:
+        shard = self._shards.get(ch)
+        if shard is None:
+            import marshal
+
+            loc = self._index.get(ch)
+            shard = {}
+            if loc is not None:
+                with open(self._path, "rb") as fh:
+                    fh.seek(loc[0])
+                    shard = marshal.loads(fh.read(loc[1]))
+            self._shards[ch] = shard
+        return shard
+
+    def get(self, word: str, default: int | None = None) -> int | None:
+        if word in self._extra:
+            return self._extra[word]
+        return self._shard(word[0]).get(word, default) if word else default
+
+    def __contains__(self, word: object) -> bool:
+        return isinstance(word, str) and self.get(word) is not None
+
+    def __getitem__(self, word: str) -> int:
+        f = self.get(word)
+        if f is None:
+            raise KeyError(word)
+        return f
+
+    def __setitem__(self, word: str, freq: int) -> None:
+        self._extra[word] = freq
 
 
 def ensure_user_words(words: Iterable[str]) -> None:
