@@ -108,7 +108,8 @@ class _ShardedFreq:
             return store, tk.total
         return cls(path + ".bin", index), tk.total
 
-    def _shard(self, ch: str) -> dict[str, int]:
+    def shard(self, ch: str) -> dict[str, int]:
+        """Every entry starting with `ch` (added words included)."""
         shard = self._shards.get(ch)
         if shard is None:
             import marshal
@@ -119,13 +120,12 @@ class _ShardedFreq:
                 with open(self._path, "rb") as fh:
                     fh.seek(loc[0])
                     shard = marshal.loads(fh.read(loc[1]))
+            shard.update((w, f) for w, f in self._extra.items() if w[0] == ch)
             self._shards[ch] = shard
         return shard
 
     def get(self, word: str, default: int | None = None) -> int | None:
-        if word in self._extra:
-            return self._extra[word]
-        return self._shard(word[0]).get(word, default) if word else default
+        return self.shard(word[0]).get(word, default) if word else default
 
     def __contains__(self, word: object) -> bool:
         return isinstance(word, str) and self.get(word) is not None
@@ -138,6 +138,8 @@ class _ShardedFreq:
 
     def __setitem__(self, word: str, freq: int) -> None:
         self._extra[word] = freq
+        if word and word[0] in self._shards:
+            self._shards[word[0]][word] = freq
 
 
 def ensure_user_words(words: Iterable[str]) -> None:
@@ -181,7 +183,7 @@ def _cut_block(tk: jieba.Tokenizer, sentence: str) -> list[str]:
     """jieba's `__cut_DAG_NO_HMM`: the same DAG, the same best route (ties to the longer word)
     and the same gluing of single Latin letters and digits, with cached log frequencies
     (jieba computes a logarithm per DAG edge on every call)."""
-    freq = tk.FREQ
+    store = tk.FREQ
     if _LOGF_TOTAL[0] != tk.total:  # the dictionary changed (user words): recompute lazily
         _LOGF.clear()
         _LOGF_TOTAL[0] = tk.total
@@ -190,6 +192,8 @@ def _cut_block(tk: jieba.Tokenizer, sentence: str) -> list[str]:
     for k in range(n - 1, -1, -1):
         best: tuple[float, int] | None = None
         i, frag = k, sentence[k]
+        # every fragment from k starts with sentence[k]: one shard of the dictionary holds them
+        freq = store.shard(frag) if isinstance(store, _ShardedFreq) else store
         while i < n and frag in freq:
             if freq[frag]:
                 v = logf.get(frag)
