@@ -75,7 +75,9 @@ _TRIM_TAIL_RE = re.compile(r"(?:那边|这边|那家|这家|家的|家|的|公�
                            # trouble or state words glued to an unpunctuated brand (恒X断供)
                            r"|断供|断货|缺货|停产|倒闭|跑路|涨价|降价|爆雷|撤了|掉链子|出问题|不行"
                            # a price verb or adjective glued to an unpunctuated brand (拓越贵, 鸿合报)
-                           r"|贵|便宜|报|报价|开价)$")
+                           r"|贵|便宜|报|报价|开价"
+                           # an edition or a channel word after the brand (X行业版, X直供)
+                           r"|行业版|企业版|专业版|标准版|旗舰版|直供|直营|旗下)$")
 _LATIN_STOP = frozenset(
     "poc po ok it bi crm erp saas demo pk vs epc mes wms his lis pacs oa hr sku kpi roi api sdk "
     "ai iot app pc ppt pdf excel word email wifi vip ceo cto cfo gm boss mv kv cad cae bom plc "
@@ -507,8 +509,8 @@ def _valid(text: str, a: int, b: int, blocked: list[tuple[int, int]], names: lis
     stop, stop2 = _stop()
     if x in stop or x in _aspects() or x in load_list("dept_stems.txt") or any(x.startswith(w) or x.endswith(w) for w in stop2):
         return False
-    if _APPROX_RE.search(x):
-        return False
+    if _APPROX_RE.search(x) or _TIME_INSIDE_RE.search(x) or (len(x) >= 3 and x[-1] in _ADVERB_END):
+        return False  # 商今年夏天, 武汉新, 盒子一: the slot ran into a time word or an adverb
     if _NUM_RE.match(x) or _TIME_RE.match(x) or _TIME_RE.match(text[max(0, a - 1) : b]) or _is_department(x):
         return False
     if _FIRST_PERSON_RE.search(text[max(0, a - 8) : a]) or _DISPOSAL_RE.search(text, max(0, a - 16), a):
@@ -524,6 +526,8 @@ def _valid(text: str, a: int, b: int, blocked: list[tuple[int, int]], names: lis
     return not ((not person_ok and _is_person(x)) or _is_place_or_category(x) or _common_word(x))
 
 
+_TIME_INSIDE_RE = re.compile(r"今年|去年|明年|前年|今天|昨天|明天|夏天|冬天|春天|秋天|年初|年底|年中|月初|月底|上个月|这个月")
+_ADVERB_END = frozenset("新一都也还就再又才晚早出价费")  # … or a price noun (续约价)
 _COORD_RE = re.compile(r"(?:和|跟|与|及|、|,|，|/|还有|以及)")
 
 

@@ -102,6 +102,14 @@ FOUND = [
     ("最后用了本地一家叫蓝岑的租赁公司", "蓝岑"),
     ("去年他们从鼎衡拿的是每吨八千", "鼎衡"),
     ("干燥速度比他们现在用的卓泓慢一点", "卓泓"),
+    # a rival behind a relative clause; compared right now; a unit between verdict and aspect;
+    # the one in place before; a subsidiary winning; decided on X at a clause end
+    ("跟他们用惯了的森沃比，报表太简单", "森沃"),
+    ("他们同时在比澜拓的智慧方案", "澜拓"),
+    ("说比栢瑞的报价每台高了80块", "栢瑞"),
+    ("之前做的语音导览是卓泓的，交付拖了半年", "卓泓"),
+    ("单子被蓝岑旗下的一家公司抢了", "蓝岑"),
+    ("车间系统基本定了用鼎衡，说人家免费送一年", "鼎衡"),
 ]
 
 
@@ -160,6 +168,10 @@ NOT_FOUND = [
     "下周把那几台的天线换成外置的",
     "原来的供应商交货老拖，想找个备选",
     "价钱只有我们新机的一半",
+    # the slot must not run into a time word, an adverb or a price noun
+    "之前合作的那家配送商今年夏天断供过两次",
+    "他们在武汉新中标了一个学校项目",
+    "他说要跟原来那家的续约价比一比",
 ]
 
 
