@@ -317,7 +317,7 @@ def find_stage(text: str, masked: Iterable[Span], wishes: Iterable[Span] = (), *
     return best, hits[best]
 
 
-_NEW_DEAL = re.compile(r"不过|但是|但|这次|这回|这趟|又|新|重新|另外|另一个|现在|倒是")
+_NEW_DEAL = re.compile(r"不过|但是|但|这次|这回|这趟|又|新(?!机|款|型|品|版|货|的设备|设备)|重新|另外|另一个|(?<!到)现在|倒是")  # not 跟到现在, not 新机
 
 
 def _after_loss(text: str, lost: list[Span], hits: list[tuple[str, Span]]) -> tuple[str, Span] | None:

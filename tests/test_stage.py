@@ -57,6 +57,8 @@ def _stage(text: str) -> str | None:
     ("上周发给长丰物业的保洁外包报价，对方说还要内部比一下", "quote"),
     # approximate counts are requirements too
     ("孙经理说他们三个园区一共两百多台空调要换", "needs"),
+    # a recap of the lost deal after the loss is no new deal (跟到现在, 我们新机)
+    ("凯达那台折弯机的单子丢了，从去年第一次拜访跟到现在，最后上了别家的二手机，价钱只有我们新机的一半", "lost"),
 ])
 def test_stage_on_evidence(text: str, stage: str) -> None:
     assert _stage(text) == stage
