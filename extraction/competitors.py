@@ -430,10 +430,13 @@ def _is_person(x: str) -> bool:
     return len(x) <= 3 and x[0] in "小老阿" and x[1] in surnames
 
 
+_PLACE_ENDS = ("园区", "厂区", "小区", "开发区", "工业区", "新区", "景区", "校区", "院区", "社区", "商圈")
+
+
 def _is_place_or_category(x: str) -> bool:
     from .normalize import lexicon, region_info, split_industry, split_region_prefix
 
-    if region_info(x) is not None:
+    if region_info(x) is not None or x.endswith(_PLACE_ENDS):
         return True
     lx = lexicon()
     if x in lx.industry:

@@ -223,7 +223,7 @@ def _competitor_res(names: tuple[str, ...], refs: tuple[str, ...]) -> tuple[list
         re.compile(rf"(?:现在|目前|之前|原来|原先|去年|一直|现有|以前)[^，。；]{{0,4}}?"
                    rf"(?:用的|装的|买的|拿货的|进货的|代理的|合作的)(?P<X>{bs})(?=代理|服务|售后|网点|的|最近|经常|老是|总是|一直)"),
         # chosen: 最后给了X, 最后还是选了X, 统一换成了X, 最后跟X签了, 最后是X中的标
-        re.compile(r"(?:最后|最终|还是|统一|后来|已经)(?:还是|统一|都)?(?:续了|续签了|续约了|给了|选了|选择了|定了|买了|换成了|换了|用了|上了|签给了|交给了)(?!我们|咱们|咱|你们)"),
+        re.compile(r"(?:最后|最终|还是|统一|后来|已经)(?:还是|统一|都)?(?:续了|续签了|续约了|给了|选了|选择了|定了|买了|换成了|换了|用了|上了|签给了|交给了)(?!我们|咱们|咱|你们)(?=[\u4e00-\u9fffA-Za-z])"),
         re.compile(rf"(?:最后|最终|还是)[^，。；]{{0,4}}?(?:跟|和|与)(?P<X>{bs})(?:续签|签)"),
         re.compile(rf"(?:最后|最终)?是(?P<X>{bs})中(?:的)?标|中标的是"),
         re.compile(r"(?:还是|继续)(?:跟|和|与)(?:原来|之前|现在)的[^，。；]{1,5}?(?:续签|签|合作)"),
@@ -378,7 +378,7 @@ _OBJ_OVERRIDES = {
     "concern": {"price", "budget", "delivery", "service", "inventory", "technical", "other", "decision"},
     "demand": {"price", "technical"},
 }
-_OUR_LIMIT = re.compile(r"(?:我们|我方|我司|咱们)(?:这边|公司)?(?:最多|最快|最高|也|都|只)*$")
+_OUR_LIMIT = re.compile(r"(?:我们|我方|我司|咱们)(?:这边|公司)?(?:最多|最快|最高|也|都|只|实在|确实)*$")
 _OUR_DEMAND = re.compile(r"(?:我们|我方|我司|咱们)(?:这边|公司)?(?:也|还|就|则)?$")
 _UNDECIDED = re.compile(r"(?:还没|没|未)(?:有)?定")
 _SPEC_LEFT = re.compile(r"具体|数量|型号|几套|几台|几家|多少|规格|时间|尺寸|台数|节拍|工位|配置|方案|用量|规模")
@@ -540,6 +540,35 @@ _INCUMBENT = re.compile(r"现在|目前|之前|原来|原先|去年|一直|现�
 _CHOICE_START = re.compile(r"最后|最终|还是|统一|后来|已经|现在|目前|之前|原来|原先|去年|一直|现有|手上|以前|当前|也在看|还在看|在看")
 
 
+def _good_direction(text: str, a: int, b: int, cs: int) -> bool:
+    """A comparison (…比…X) of an attribute whose good direction X names (pain_polarity.txt):
+    less of an `up` attribute (噪音, 价格) or more of a `down` one (效率, 良率)."""
+    m = _CMP_RE.search(text, cs, b)
+    if m is None:
+        return False
+    up, down = _polarity()
+    topic = text[max(a, cs - 8):m.start()]
+    if any(w in topic for w in up):
+        return m.group(1) in _LESS
+    if any(w in topic for w in down):
+        return m.group(1) in _MORE
+    return False
+
+
+_CMP_RE = re.compile(r"比[^，。；]{0,8}?([小低少短轻慢大高多长强快好])")
+_LESS = frozenset("小低少短轻")
+_MORE = frozenset("大高多长强快好")
+
+
+@lru_cache(maxsize=1)
+def _polarity() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    pol: dict[str, list[str]] = {"up": [], "down": []}
+    for line in _lines("pain_polarity.txt"):
+        kind, *words = line.split()
+        pol.setdefault(kind, []).extend(words)
+    return tuple(pol["up"]), tuple(pol["down"])
+
+
 def _inside_word(text: str, start: int, end: int) -> bool:
     """A failure word that is part of a longer word (卡纸 in 白卡纸, 报警 in 报警阀): a name of a
     thing, not a failure.  Word boundaries come from the note's one segmentation."""
@@ -694,6 +723,8 @@ def find_pains(
                 continue
             if _negated(text, a, b, cs, ce, cue.kind):
                 continue
+            if cue.kind in ("eval", "table") and _good_direction(text, a, b, cs):
+                continue  # 噪音比原来的小, 效率比他们高: better, not worse
             if cue.kind in ("demand", "concern"):
                 start = cs
             elif cue.kind == "back":
