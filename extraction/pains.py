@@ -460,8 +460,7 @@ def _left_extend(text: str, lo: int, cue_start: int, stops: list[tuple[int, int]
     start = cue_start
     n = 0
     for tok, a in reversed(toks):
-        if tok in _LEFT_STOP or tok in _TOPIC_STOP or tok.endswith("的") or not re.fullmatch(rf"[{_CJK}0-9%.]+", tok) \
-                or re.match(r"[0-9.一二两三四五六七八九十百千]+[wW万千块元]", text[a:a + len(tok) + 1]):
+        if tok in _LEFT_STOP or tok in _TOPIC_STOP or not re.fullmatch(rf"[{_CJK}0-9%.]+", tok):
             break
         if any(s <= a < e for s, e in stops):
             break
