@@ -1,13 +1,14 @@
 """Extraction accuracy on dev, dev2 and dev2's two halves, comparable across commits.
 
 dev2's odd-numbered notes (1st, 3rd, …) are held out: this script prints only their aggregate
-scores, never their texts or failures.  `bench/dev3`..`bench/dev6` are our own sets (notes
-written for this project, never taken from ../shared/eval): dev3/dev4 in other industries, dev5/dev6
-in dev2's style, written from its even half only.  Each was scored once before it was tuned on
-(bench/RESULTS.md); all four are development data now, and only dev2's odd half is held out. Also prints the harmful stage rate (a predicted stage that
-is wrong, as a share of notes), which issue 13 bounds at 5 %.
+scores, never their texts or failures.  `bench/dev3`..`bench/dev7` are our own sets (notes
+written for this project, never taken from ../shared/eval): dev3/dev4 in other industries,
+dev5/dev6/dev7 in dev2's style, written from its even half only.  Each was scored once before it
+was tuned on (bench/RESULTS.md).  dev3-dev6 and dev7's parts m,n are development data; dev7's
+parts o,p are held out like dev2's odd half.  Also prints the harmful stage rate (a predicted
+stage that is wrong, as a share of notes), which issue 13 bounds at 5 %.
 
-    .venv/bin/python bench/extract_eval.py [--eval ../shared/eval] [--fields]
+    .venv/bin/python bench/extract_eval.py [--eval ../shared/eval]
 """
 from __future__ import annotations
 
