@@ -13,6 +13,11 @@ phrases of one data set:
 - eval: negative evaluation and comparison (太X, 偏X, X了点, 不够X, 比…X; pain_adjectives.txt);
 - concern: worries and complaints (担心…, 嫌…, 心有余悸).
 
+The clause holding the construction that made a brand a competitor (competitors.py: X给的是6100,
+指定要用X) is a competitor pain too, and so is a later clause with that brand as its topic.  A
+comparison in the attribute's good direction (噪音比原来的小; pain_polarity.txt) is no pain, nor
+is a failure word inside a longer word (卡纸 in 白卡纸).
+
 The category comes from the class and the object nearest to the cue (pain_objects.txt):
 "交期太长" is delivery, "预算还没定" budget, "备件等了一周才到" service.  A pain about a named or
 referenced competitor is `competitor` (it takes precedence).  Negations and hedges next to the cue
@@ -121,10 +126,7 @@ def _res() -> _Res:
         kind, *words = line.split()
         adj.setdefault(kind, []).extend(words)
     neg_adj, dir_adj, pos_adj = _alt(adj["neg"]), _alt(adj["dir"] + adj["neg"]), _alt(adj["pos"])
-    pol: dict[str, list[str]] = {"up": [], "down": []}
-    for line in _lines("pain_polarity.txt"):
-        kind, *words = line.split()
-        pol.setdefault(kind, []).extend(words)
+    up, down = _polarity()
     very = r"(?:也|还|都|很|比较|偏|太|过|有点|非常|特别|相当)?"
     # degree words that turn a directional adjective negative; 不(算|太) cancels (不太贵, 不算高)
     degree = r"(?:太|偏|过于|过|有点儿?|有些|稍微|略|不够|还是|本来就|越来越|也太|实在)"
@@ -145,8 +147,8 @@ def _res() -> _Res:
         # an attribute noun (附着力, 稳定性, 灵敏度, 手感) that is poor
         rf"|(?<=[{_CJK}][力性度感]){very}(?:差|低|不够|不足|一般|不行)"
         # attribute + its bad direction without a degree word: 交期长, 良率低
-        rf"|(?:{_alt(pol['up'])}){very}(?:高|长|大|多|久|贵|慢|重)(?![端档级效兴家概量])"
-        rf"|(?:{_alt(pol['down'])}){very}(?:低|少|小|短|差|慢|不够|不足|下降|一般|不好|不行|不理想|不明显))",
+        rf"|(?:{_alt(up)}){very}(?:高|长|大|多|久|贵|慢|重)(?![端档级效兴家概量])"
+        rf"|(?:{_alt(down)}){very}(?:低|少|小|短|差|慢|不够|不足|下降|一般|不好|不行|不理想|不明显))",
         re.IGNORECASE,
     )
     defect = re.compile(
@@ -561,6 +563,7 @@ _MORE = frozenset("大高多长强快好")
 
 @lru_cache(maxsize=1)
 def _polarity() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Attributes for which more is worse (up) and less is worse (down)."""
     pol: dict[str, list[str]] = {"up": [], "down": []}
     for line in _lines("pain_polarity.txt"):
         kind, *words = line.split()
