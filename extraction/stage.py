@@ -280,7 +280,7 @@ def find_stage(text: str, masked: Iterable[Span], wishes: Iterable[Span] = (), *
         fresh = _after_loss(text, lost_spans, later)
         if fresh is not None:
             return fresh
-        if won_spans:  # contradicting evidence: no stage rather than a wrong one
+        if won_spans or _new_request(text, lost_spans):  # contradicting evidence: no stage rather than a wrong one
             return None, None
         return "lost", lost_spans[0]
     if "lost" in vetoes and (hits.keys() - {"null"}):
@@ -331,6 +331,20 @@ def _after_loss(text: str, lost: list[Span], hits: list[tuple[str, Span]]) -> tu
         return None
     best = max(after, key=lambda h: ORDER.index(h[0]))
     return best
+
+
+# after a loss and a new-deal word, the customer asks for something new: 不过她提了一句上海分公司要招
+# 两百个客服, 这回找我们是为了烘干塔改造, 又说新线还没定供应商让我发点资料
+_NEW_ASK = re.compile(r"让(?:我|我们|咱们)|找(?:我|我们|咱们)|提了一句|还有(?:个|一个)|想(?:走|上|换|做|要|找)"
+                      r"|要(?:招|上|做|换|采购|买|新建|扩)|还没定")
+
+
+def _new_request(text: str, lost: list[Span]) -> bool:
+    """A loss told as background, then a new request whose stage no firm cue names: the note is
+    about the new opportunity, so 'lost' would move the wrong deal (precision first: no stage)."""
+    end = max(x.end for x in lost)
+    nd = _NEW_DEAL.search(text, end)
+    return nd is not None and _NEW_ASK.search(text, nd.end()) is not None
 
 
 _PAST_PREFIX = re.compile(r"(?:去年|前年|上个月|上月|上周|上礼拜|上星期)$")

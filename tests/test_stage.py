@@ -58,6 +58,7 @@ def _stage(text: str) -> str | None:
     # approximate counts are requirements too
     ("孙经理说他们三个园区一共两百多台空调要换", "needs"),
     # a recap of the lost deal after the loss is no new deal (跟到现在, 我们新机)
+    ("顺达那个项目丢了，不过老板说下次有机会再合作", "lost"),
     ("凯达那台折弯机的单子丢了，从去年第一次拜访跟到现在，最后上了别家的二手机，价钱只有我们新机的一半", "lost"),
 ])
 def test_stage_on_evidence(text: str, stage: str) -> None:
@@ -85,6 +86,8 @@ def test_stage_on_evidence(text: str, stage: str) -> None:
     "华盛建工中标了一个学校项目，说过阵子找我们聊空调",
     # an unpaid balance of an earlier order is no signing of this deal
     "上批货的尾款还没结清",
+    # a loss told as background, then the customer asks for something new: not this loss
+    "华盛那单丢了，不过他们上海分公司年底前要招两百个客服，想走灵活用工",
     # after-sales and internal notes
     "设备又出故障了，客户很不满，明天派售后过去",
     "这周要把报销单交了，顺便整理客户名单",
