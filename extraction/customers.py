@@ -628,7 +628,6 @@ def _latin_brand_spans(index: CustomerIndex, text: str, norm: str) -> Iterable[t
 
 
 @lru_cache(maxsize=65536)
-@lru_cache(maxsize=65536)
 def _char_key(ch: str) -> str:
     return pinyin_key(ch)[0] if _is_cjk(ch) else ch
 
