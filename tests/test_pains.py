@@ -189,6 +189,8 @@ def _note_pains(text: str) -> list[tuple[str, str]]:
     ("孔经理说窗帘洗了几次以后手感发硬", "quality", "手感发硬"),
     ("孔经理说有三块面板不亮了", "quality", "有三块面板不亮了"),
     ("孔经理说打客服电话一个小时才有人接", "service", "一个小时才有人接"),
+    # vibration is a problem when it is high
+    ("孔经理说二号风机振动偏大", "quality", "二号风机振动偏大"),
 ])
 def test_construction_classes(text: str, category: str, span: str) -> None:
     got = _note_pains(text)
@@ -205,6 +207,8 @@ def test_construction_classes(text: str, category: str, span: str) -> None:
     "陈工订了两百吨白卡纸和一批报警阀",      # failure words inside product names
     "陈工说新款的噪音比原来的小",            # a comparison in the attribute's good direction
     "陈工说一起上省得以后对接两套系统",       # a purpose (省得), not a problem
+    "陈工说周界两公里要做振动光纤监测",       # vibration as what a product senses, not a defect
+    "陈工怀疑是电压不稳",                    # a suspected cause, not a stated problem
 ])
 def test_not_pains(text: str) -> None:
     assert _note_pains(text) == []
