@@ -118,7 +118,7 @@ _TIME_OF_DAY = re.compile(r"(?:上午|下午|晚上|中午|早上|傍晚|一早)
 _VAGUE_TIME = re.compile(r"(?:回头|改天|有空|到时候|到时)")
 _HABITUAL = re.compile(r"一直|老是|总是|经常|每次")
 # "签的合同", "报的价": a relative clause about something done, not a task
-_REL_DONE = re.compile(r"^[^\W把跟给和找让派带向对][\u4e00-\u9fff]?的")
+_REL_DONE = re.compile(r"^(?:[^\W把跟给和找让派带向对][\u4e00-\u9fff]?|给|开|发)的")  # 签的合同, 给的每斤九块八
 _DUPLICATED = re.compile(r"^(.)\1$")
 _TEAM_SUBJ_DEPT = re.compile(r"^[^，。把找跟和问向同约去到陪带]{0,4}(?<!总)(?:部|团队)")
 # going to the customer (or working on their equipment) makes an otherwise internal-sounding

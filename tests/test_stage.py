@@ -55,6 +55,8 @@ def _stage(text: str) -> str | None:
     # the customer read our proposal; the quote sent to them; our price with a figure
     ("周总看了我们那套厂区照明加储能的整体改造方案，说思路可以", "quote"),
     ("上周发给长丰物业的保洁外包报价，对方说还要内部比一下", "quote"),
+    # our price with a figure (a relative clause, not a to-do)
+    ("我们给的每吨四千二，钱经理说有点高", "quote"),
     # approximate counts are requirements too
     ("孙经理说他们三个园区一共两百多台空调要换", "needs"),
     # a recap of the lost deal after the loss is no new deal (跟到现在, 我们新机)
