@@ -388,6 +388,8 @@ _DELIVERY_VC = re.compile(r"[装做交赶干修完]不完|来不及|赶不上|�
 _GOODS_LEFT = re.compile(r"样品|样机|样件|货|设备|物料|材料")
 _AMOUNT = re.compile(r"[0-9.一二两三四五六七八九十百千]+(?:万|千|块|元|w|W)[0-9一二两三四五六七八九]?")
 _PAYMENT = re.compile(r"付款|账期|月结|结算|款到|货款|尾款|押金|保证金|分期|[一二两三四五六七八九十\d]期付")
+_APPROVAL = re.compile(r"批|定预算|拨")
+_MONEY_WORD = re.compile(r"预算|经费|资金|拨款|钱|费用")
 _MONEY_LEFT = re.compile(r"预算|经费|资金|拨款")
 _DEMAND_TECH = re.compile(r"私有化|本地部署|本地机房|数据|校准报告|检测报告|认证|资质")
 _DEMAND_PRICE = re.compile(r"降到|降价|降[0-9一二三四五六七八九十两]|让利|打折|折扣|优惠|便宜|跟到|以内|不另收|不收钱|白送|运费")
@@ -743,6 +745,9 @@ def find_pains(
                 cat = _category(text, cue, base, ce, b)
             else:
                 cat = _category(text, cue, base, a, end)
+            if cat in ("decision", "service", "other") and _APPROVAL.search(text, start, end) \
+                    and _MONEY_WORD.search(text, start, end):
+                cat = "budget"  # 改造的钱集团不批, 还要等集团定预算: money waiting for approval is budget
             if cue.kind not in ("demand", "concern", "back"):
                 start = _anchor_start(text, a, start, ce, cat, heads + [(ts, te) for ts, te, _ in taken])
             ref = ref_re.search(text, a, end) or _REF_RE.search(text, a, end)
