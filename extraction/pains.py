@@ -388,6 +388,7 @@ _DELIVERY_VC = re.compile(r"[装做交赶干修完]不完|来不及|赶不上|�
 _GOODS_LEFT = re.compile(r"样品|样机|样件|货|设备|物料|材料")
 _AMOUNT = re.compile(r"[0-9.一二两三四五六七八九十百千]+(?:万|千|块|元|w|W)[0-9一二两三四五六七八九]?")
 _PAYMENT = re.compile(r"付款|账期|月结|结算|款到|货款|尾款|押金|保证金|分期|[一二两三四五六七八九十\d]期付")
+_PENALTY = re.compile(r"罚|违约|赔偿|扣款|条款")
 _APPROVAL = re.compile(r"批|定预算|拨")
 _MONEY_WORD = re.compile(r"预算|经费|资金|拨款|钱|费用")
 _MONEY_LEFT = re.compile(r"预算|经费|资金|拨款")
@@ -403,8 +404,8 @@ def _category(text: str, cue: _Cue, base: int, a: int, b: int) -> str:
     cs, ce = base + cue.start, base + cue.end
     if kind == "demand":
         body = text[cs:ce]
-        if _PAYMENT.search(body):
-            return "other"  # 坚持货到后90天付款: a payment term, whatever goods it mentions
+        if _PAYMENT.search(body) or _PENALTY.search(body):
+            return "other"  # 坚持货到后90天付款, 加一条延误罚款: a contract term, whatever goods it mentions
         obj = _objects_near(text, cs, ce, cs)
         if obj in ("other", "technical", "delivery"):  # 要求起订量从五千降到两千 is a term, not a price
             return obj
