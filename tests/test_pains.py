@@ -190,7 +190,7 @@ def _note_pains(text: str) -> list[tuple[str, str]]:
     ("孔经理说有三块面板不亮了", "quality", "有三块面板不亮了"),
     ("孔经理说打客服电话一个小时才有人接", "service", "一个小时才有人接"),
     # a penalty clause demanded is a contract term, whatever goods it mentions
-    ("孔经理要求加一条交货延误每天罚千分之三", "other", "要求加一条交货延误每天罚千分之三"),
+    ("孔经理要求设备到货每晚一天罚款五百", "other", "要求设备到货每晚一天罚款五百"),
     # money waiting for someone's approval is budget, not decision
     ("孔经理说改造的钱集团一直拖着不批", "budget", "改造的钱集团一直拖着不批"),
     # vibration is a problem when it is high
