@@ -133,11 +133,6 @@ def gates(src: str) -> tuple[tuple[str, ...], ...]:
     return tuple(out)
 
 
-def may_match(gate_groups: tuple[tuple[str, ...], ...], text: str) -> bool:
-    """False when `text` lacks every word of some mandatory group (the regex cannot match)."""
-    return all(any(w in text for w in g) for g in gate_groups)
-
-
 def _trie_regex(words: Sequence[str]) -> str:
     """One regex for a word list, as a trie: at each position it takes the longest word."""
     root: dict[str, dict] = {}
