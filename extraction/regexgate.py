@@ -197,6 +197,12 @@ class _Scanner:
 _SCANNER = _Scanner()
 
 
+def _commonness(group: frozenset[str]) -> tuple[int, int]:
+    """How often a gate group is likely present in a note: one-character words (了, 比) occur in
+    most notes, longer words rarely; then the more words, the likelier."""
+    return (-min(len(w) for w in group), len(group))
+
+
 class CueIndex:
     """Which cues of a list may match a note, from one scan for all their gate words.
 
@@ -204,7 +210,7 @@ class CueIndex:
     answer is a superset for case-sensitive cues; a cue without gates is always a candidate.
     """
 
-    __slots__ = ("_by_word", "_groups", "_ungated")
+    __slots__ = ("_by_word", "_rest", "_ungated")
 
     def __init__(self, sources: Sequence[str] = (), *,
                  gate_lists: Sequence[tuple[tuple[str, ...], ...]] | None = None) -> None:
@@ -213,13 +219,15 @@ class CueIndex:
             gate_lists = [gates(s) for s in sources]
         groups = [tuple(frozenset(w.lower() for w in g) for g in gl) for gl in gate_lists]
         _SCANNER.add({w for gs in groups for g in gs for w in g})
-        self._groups = groups
         self._ungated = frozenset(i for i, gs in enumerate(groups) if not gs)
         by_word: dict[str, list[int]] = {}
+        # each cue is indexed by its rarest group; only its other groups are checked per note
+        self._rest: list[tuple[frozenset[str], ...]] = []
         for i, gs in enumerate(groups):
-            if gs:
-                for w in min(gs, key=len):  # index each cue by its smallest group only
-                    by_word.setdefault(w, []).append(i)
+            key = min(gs, key=_commonness) if gs else frozenset()
+            for w in key:
+                by_word.setdefault(w, []).append(i)
+            self._rest.append(tuple(g for g in gs if g is not key))
         self._by_word = {w: tuple(ix) for w, ix in by_word.items()}
 
     @staticmethod
@@ -231,11 +239,15 @@ class CueIndex:
         """Indices (ascending) of the cues that may match `text`."""
         words = _SCANNER.present(text)
         cand = set(self._ungated)
+        get = self._by_word.get
         for w in words:
-            cand.update(self._by_word.get(w, ()))
+            ix = get(w)
+            if ix:
+                cand.update(ix)
+        rest = self._rest
         out = []
         for i in sorted(cand):
-            for g in self._groups[i]:
+            for g in rest[i]:
                 if g.isdisjoint(words):
                     break
             else:
