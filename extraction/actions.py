@@ -260,6 +260,8 @@ def find_actions(
         past = "已经" in body or body.startswith("已") or (re.search(r"了(?!解)", body) and (due is None or due <= ref))
         if past or _WISH.match(body):
             continue
+        if due is not None and due <= ref and not led_by_self and _reported(text, a, b, contact_spans):
+            continue  # "今天吴主任打电话来说…": the other side already called; news, not a task
         if not dated and (_HABITUAL.search(body) or _DUPLICATED.match(body)):
             continue  # "客服一直推给工厂" is a complaint, "问问" a vague reply
         head = re.sub(r"^(?:先|再|一起|亲自|顺便|重新|全部|都|当面|远程)+", "", body)
@@ -290,6 +292,18 @@ def find_actions(
             continue  # "他们年底前就要上线": the customer's own plan, not a commitment to us
         out.append(ActionItemDraft(body, Span(a, b), due, owner, _involves(body)))
     return out
+
+
+# the other side getting in touch (打电话来说, 回话说, 主动找我): something that happened
+_REPORTED = re.compile(r"(?:主动|突然|又|也|刚|特意|特地)?(?:打(?:了个?|来|过来)?电话|来(?:了个?)?电话|来电"
+                       r"|回(?:复|话|了话|电话)(?:说|了)?|反馈说|通知(?:我|我们)|(?:找|联系|微信)(?:了)?(?:我|我们)"
+                       r"|(?:跟|和|对)(?:我|我们)说|说)")
+
+
+def _reported(text: str, a: int, b: int, contacts: list[Span]) -> bool:
+    """A clause dated today that tells how a contact (or an unnamed subject) got in touch."""
+    start = max((s.end for s in contacts if s.start == a), default=a)
+    return _REPORTED.match(text, start, b) is not None
 
 
 # asking our own department first: "找服务部确认能不能做到", "跟计划部商量" (not 跟他们采购部…)

@@ -31,7 +31,8 @@ WINDOW = 16  # characters of left context a modality marker may sit in
 NEAR_NEG = 3  # a negator counts only this close before the cue
 BLANK = "\u3000"  # our planned actions: a gap no cue crosses
 NAME = "\u25a1"  # names (customer, contacts): part of the clause, never a cue
-_HARD = re.compile(r"[，。；;！!？?\n\r\t、,…~～：:（）()【】\[\]\"“”'‘’《》]|\s")
+# a space ends a clause in unpunctuated voice notes, but not inside Latin text (IEC 60601)
+_HARD = re.compile(r"[，。；;！!？?\n\r\t、,…~～：:（）()【】\[\]\"“”'‘’《》]|(?<![A-Za-z0-9])\s|\s(?![A-Za-z0-9])")
 _PREP = re.compile(r"(?:跟|和|与)")
 
 
@@ -202,6 +203,21 @@ def _signer(t: str, m: re.Match[str], mod: Modality, ours: list[Span], rivals: l
     return "?"
 
 
+def _rival_owned(t: str, start: int, rivals: list[Span]) -> bool:
+    """Whether a topic word belongs to a rival: X的 / X家的 / 别家的 right before it."""
+    left = t[max(0, start - 3):start]
+    if not left.endswith("的"):
+        return False
+    owner_end = start - (2 if left.endswith("家的") else 1)
+    return any(r.end == owner_end for r in rivals) or bool(_OTHER_OWNER.search(t, max(0, owner_end - 4), owner_end + 1))
+
+
+# a price or figure the customer aims at is a requirement (目标单价, 心理价位), not a quote
+_TARGET = re.compile(r"目标|期望|预期|心理|理想")
+# unnamed rivals that own a proposal or price (别家的报价); not 原来的 (our own earlier one?)
+_OTHER_OWNER = re.compile(r"(?:别家|别人|人家|另一家|另外一家|其他家|友商|竞品)(?:家)?$")
+
+
 def _rival_object(t: str, m: re.Match[str], mod: Modality, rivals: list[Span]) -> bool:
     """Whether what follows the verb (up to the clause end) names a rival or 别家."""
     end = m.end()
@@ -244,6 +260,10 @@ def find_stage(text: str, masked: Iterable[Span], wishes: Iterable[Span] = (), *
             if not _is_evidence(src, m, cue, mod, fut):
                 continue
             stage = cue.stage
+            if cue.veto and (_rival_owned(src, m.start(), rivals_l) or _TARGET.search(src, max(0, m.start() - 2), m.start())):
+                continue  # 手上已经有一份X的方案 (a rival's), 目标单价 (a requirement): not our quote
+            if stage == "~won" and _AWARD.search(m.group(0)) and _signer(src, m, mod, ours_l, rivals_l) == "?":
+                continue  # 他们中标了X项目: the customer's own tender, as for the won cue
             if stage.startswith("~"):
                 vetoes.add(stage[1:])
                 if stage == "~lost":
@@ -323,14 +343,14 @@ _NEW_DEAL = re.compile(r"不过|但是|但|这次|这回|这趟|又|新(?!机|�
 def _after_loss(text: str, lost: list[Span], hits: list[tuple[str, Span]]) -> tuple[str, Span] | None:
     """A loss told as background, then a new deal (上次的标被X拿走了，不过这次新接了…需要两套):
     the stage of what follows, when firm cues (not topic words) show a new conversation or
-    later and a new-deal word leads to them."""
+    later and a new-deal word comes before the furthest of them."""
     end = max(x.end for x in lost)
     after = [(st, sp) for st, sp in hits if sp.start >= end and st in ORDER
              and ORDER.index(st) >= ORDER.index("contacted")]
-    if not after or not _NEW_DEAL.search(text, end, min(sp.start for _, sp in after)):
+    if not after:
         return None
     best = max(after, key=lambda h: ORDER.index(h[0]))
-    return best
+    return best if _NEW_DEAL.search(text, end, best[1].start) else None
 
 
 # after a loss and a new-deal word, the customer asks for something new: 不过她提了一句上海分公司要招

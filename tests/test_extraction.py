@@ -180,3 +180,15 @@ def test_doer_and_date_in_one_task() -> None:
 def test_internal_work_is_not_the_next_follow_up(text: str, expected: str) -> None:
     r = extract(text, ref_time=datetime.fromisoformat("2026-06-10T10:00:00+08:00"))
     assert r.next_follow_up is not None and r.next_follow_up.isoformat() == expected
+
+
+@pytest.mark.parametrize("text, actions", [
+    # the other side got in touch today: news, not a task of ours
+    ("沉寂了半年的远航物流，今天孟经理突然打电话来说有个新仓库要上货架", []),
+    ("报价上周发了。今天采购部的石主任回话说价格可以接受", []),
+    ("今天Lisa主动找我，说想把另外两个门店也一起做了", []),
+    # our own call today stays a task
+    ("今天我给孟经理打电话说明延期的原因", ["给孟经理打电话说明延期的原因"]),
+])
+def test_contact_getting_in_touch_today_is_no_action(text: str, actions: list[str]) -> None:
+    assert [a.text for a in extract(text, ref_time=REF_TIME).action_items] == actions

@@ -191,3 +191,19 @@ def test_no_stage_from_rival_proposals_or_complaints(text: str) -> None:
 ])
 def test_more_constructions(text: str, stage: str) -> None:
     assert _stage(text) == stage
+
+
+@pytest.mark.parametrize("text, stage", [
+    # a rival's proposal on the table says nothing of ours: the stated requirement decides
+    ("云岭储能的马经理要求电池循环寿命6000次以上，他们手上已经有一份华宏科技的方案", "needs"),
+    # a target price is a requirement, not a quote
+    ("宝信纸业的采购经理孔敏说月用量约三十万张，目标单价不超过两毛", "needs"),
+    # the customer won its own tender: a project for us, not a won deal of ours
+    ("锦程园林的龙工说他们中标了一个市政绿化项目，苗木预算控制在一百二十万以内", "needs"),
+    # a space inside Latin text does not end the clause of a demand
+    ("安德医疗的严工要求样机必须通过IEC 60601的电磁兼容测试，年用量约两百台", "needs"),
+    # a loss told as background; the furthest cue of the new request follows a new-deal word
+    ("去年那个项目输给了别家，这事翻篇了。今天周总主动找我，说新厂要上两条线，需要十二台注塑机", "needs"),
+])
+def test_topic_words_of_others_do_not_veto(text: str, stage: str) -> None:
+    assert _stage(text) == stage
