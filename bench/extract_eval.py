@@ -1,12 +1,13 @@
 """Extraction accuracy on dev, dev2 and dev2's two halves, comparable across commits.
 
 dev2's odd-numbered notes (1st, 3rd, …) are held out: this script prints only their aggregate
-scores, never their texts or failures.  `bench/dev3`..`bench/dev7` are our own sets (notes
+scores, never their texts or failures.  `bench/dev3`..`bench/dev8` are our own sets (notes
 written for this project, never taken from ../shared/eval): dev3/dev4 in other industries,
-dev5/dev6/dev7 in dev2's style, written from its even half only.  Each was scored once before it
-was tuned on (bench/RESULTS.md).  dev3-dev6 and dev7's parts m,n are development data; dev7's
-parts o,p are held out like dev2's odd half.  Also prints the harmful stage rate (a predicted
-stage that is wrong, as a share of notes), which issue 13 bounds at 5 %.
+dev5-dev8 in dev2's style, written from its even half only.  Each was scored once before it
+was tuned on (bench/RESULTS.md).  dev3-dev6, dev7's parts m,n and dev8's part q are development
+data; dev7's parts o,p and dev8's part r are held out like dev2's odd half.  Also prints the
+harmful stage rate (a predicted stage that is wrong, as a share of notes), which issue 13 bounds
+at 5 %.
 
     .venv/bin/python bench/extract_eval.py [--eval ../shared/eval]
 """
@@ -24,10 +25,12 @@ FIELDS = ("customer_id", "contacts", "pain_points", "action_items", "dates", "ne
 
 
 # our own sets: (label, folder under bench/, parts to use or () for all).  dev7's o and p parts
-# are held out like dev2's odd half: only their aggregates are read, never their failures.
+# and dev8's r part are held out like dev2's odd half: only their aggregates are read, never
+# their failures.
 _OWN = (("dev3 (ours)", "dev3", ()), ("dev4 (ours)", "dev4", ()), ("dev5 (ours)", "dev5", ()),
         ("dev6 (ours)", "dev6", ()), ("dev7-mn (ours)", "dev7", ("m", "n")),
-        ("dev7-op(held out)", "dev7", ("o", "p")))
+        ("dev7-op(held out)", "dev7", ("o", "p")), ("dev8-q (ours)", "dev8", ("q",)),
+        ("dev8-r(held out)", "dev8", ("r",)))
 
 
 def _predict(notes: Path, customers: Path, out: Path) -> None:
