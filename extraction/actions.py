@@ -120,6 +120,8 @@ _HABITUAL = re.compile(r"一直|老是|总是|经常|每次")
 # "签的合同", "报的价": a relative clause about something done, not a task
 _REL_DONE = re.compile(r"^(?:[^\W把跟给和找让派带向对][\u4e00-\u9fff]?|给|开|发)的")  # 签的合同, 给的每斤九块八
 _DUPLICATED = re.compile(r"^(.)\1$")
+# a price stated right after the verb (报0.38元一支, 开的是七万九): what was quoted
+_PRICE_STATED = re.compile(r"^(?:报|开|给)(?:的|了)?(?:是|价|价格)?(?:每[^，。\d]{1,2})?[0-9一二两三四五六七八九十.]+(?:元|块|万|毛|角|分)")
 _TEAM_SUBJ_DEPT = re.compile(r"^[^，。把找跟和问向同约去到陪带]{0,4}(?<!总)(?:部|团队)")
 # going to the customer (or working on their equipment) makes an otherwise internal-sounding
 # task customer-facing: "让研发带抓包工具过去", "去工厂聊需求", "让研发远程看一下"
@@ -267,6 +269,8 @@ def find_actions(
         head = re.sub(r"^(?:先|再|一起|亲自|顺便|重新|全部|都|当面|远程)+", "", body)
         if _REL_DONE.match(head) and res["verb"].match(head):
             continue  # "签的一体化泵站合同"
+        if not dated and _PRICE_STATED.match(head):
+            continue  # "我们报0.38元一支": the price we quoted, not a task
         if res["event"].search(body) and not (res["verb"].match(head) and not head.startswith(("开", "走"))):
             continue
         doer = keep_doer or any(s.start == a for s in contact_spans)

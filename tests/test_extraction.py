@@ -192,3 +192,8 @@ def test_internal_work_is_not_the_next_follow_up(text: str, expected: str) -> No
 ])
 def test_contact_getting_in_touch_today_is_no_action(text: str, actions: list[str]) -> None:
     assert [a.text for a in extract(text, ref_time=REF_TIME).action_items] == actions
+
+
+def test_a_price_we_quoted_is_no_action() -> None:
+    text = "安康诊所的吕敏回微信：留置针我们报2.1元一支。明天我跟产品线申请特价"
+    assert [a.text for a in extract(text, ref_time=REF_TIME).action_items] == ["跟产品线申请特价"]

@@ -207,3 +207,36 @@ def test_more_constructions(text: str, stage: str) -> None:
 ])
 def test_topic_words_of_others_do_not_veto(text: str, stage: str) -> None:
     assert _stage(text) == stage
+
+
+@pytest.mark.parametrize("text, stage", [
+    # what our offer includes is its content, not a contract talk
+    ("海鸥农机的采购部钱经理说我们报的是每台六万三，含三年质保，比预期高", "quote"),
+    # our price stated right after 报
+    ("安康诊所的采购主管吕敏回微信说：留置针我们报2.1元一支，别家给的是1.9元", "quote"),
+    # a quote received, with a long object in between
+    ("金桥广场的物业经理Tony收到了我们6台扶梯加10台直梯的年度维保报价", "quote"),
+    # an order placed with its goods named
+    ("北岭农场的刘场长今天下了玉米种子的订单，一共两万斤", "won"),
+    # a trial under way, counted
+    ("鑫旺禽业的兽医主管小隋说饲料添加剂的试验做到第四周了，成活率还可以", "trial"),
+    # a contract stuck on terms is negotiation, whatever came before
+    ("彩虹油墨的试机通过了，合同现在卡在付款方式上，黄总说月底给意见", "negotiation"),
+    # a contract signed with a named other party: lost
+    ("精锐焊材的包经理说他们集团发了通知，跟安达气体签了全国框架", "lost"),
+])
+def test_offer_order_trial_and_contract_forms(text: str, stage: str) -> None:
+    assert _stage(text) == stage
+
+
+@pytest.mark.parametrize("text", [
+    # a signing told as history in an after-sales note
+    "宏达纺织的屋顶电站2025年5月签的合同，早就并网了。今天设备科的缪科长说车间屋面漏水",
+    "云岭物业的维保合同去年就签下来了，今天三号楼电梯又困人了，业主投诉到物业，蒋经理很恼火",
+    # a failure of goods already delivered
+    "康牧养殖的场长老聂打电话来说上周到的那批预混料拌料的时候结块",
+    # displeasure with a delivery
+    "德宇电子的韦工早上来电话，说液氮晚到了一天，很不满意",
+])
+def test_after_sales_notes_have_no_stage(text: str) -> None:
+    assert _stage(text) is None
