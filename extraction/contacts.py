@@ -28,7 +28,6 @@ is dropped), a landline to area code + number, and an extension (转 8, ext 8, -
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -74,9 +73,37 @@ def _fold_table() -> dict[int, str]:
     return table
 
 
+# str.translate with a dict pays a failed lookup (a KeyError raised and cleared) for every
+# character the table leaves alone; a list indexed by every BMP code point avoids that.  A note
+# with a character beyond the BMP (an IndexError would leave it unmapped) uses the dict.
+_BEYOND_BMP = re.compile("[\U00010000-\U0010FFFF]")
+
+
+@lru_cache(maxsize=1)
+def _bmp_identity() -> tuple[int, ...]:
+    """Every BMP code point mapped to itself (shared by the list tables)."""
+    return tuple(range(0x10000))
+
+
+def _bmp_list(table: dict[int, str]) -> list[int | str]:
+    """`table` as a list over the BMP: the same translation for text without astral characters."""
+    out: list[int | str] = list(_bmp_identity())
+    for cp, v in table.items():
+        if cp < 0x10000:
+            out[cp] = v
+    return out
+
+
+@lru_cache(maxsize=1)
+def _fold_list() -> list[int | str]:
+    return _bmp_list(_fold_table())
+
+
 def fold(text: str) -> str:
     """Same-length copy for matching (full-width → half-width, Traditional → Simplified)."""
-    return text.translate(_fold_table())
+    if _BEYOND_BMP.search(text):
+        return text.translate(_fold_table())
+    return text.translate(_fold_list())
 
 
 @lru_cache(maxsize=1)
@@ -84,10 +111,17 @@ def _t2s_table() -> dict[int, str]:
     return {ord(k): v for k, v in _t2s_chars().items()}
 
 
+@lru_cache(maxsize=1)
+def _t2s_list() -> list[int | str]:
+    return _bmp_list(_t2s_table())
+
+
 def to_simplified(text: str) -> str:
     """Same-length Traditional → Simplified copy; punctuation and widths are kept (cue classes
     treat the full-width comma as a clause boundary)."""
-    return text.translate(_t2s_table())
+    if _BEYOND_BMP.search(text):
+        return text.translate(_t2s_table())
+    return text.translate(_t2s_list())
 
 
 # ------------------------------------------------------------------ lexicons
@@ -98,9 +132,12 @@ class _Lex:
     single: frozenset[str]
     compound: frozenset[str]
     title_re: re.Pattern[str]
+    title_first: frozenset[str]  # the characters a title starts with
     strong_title_re: re.Pattern[str]
     prefix_re: re.Pattern[str]
     eng_prefix_re: re.Pattern[str]
+    prefix_last: frozenset[str]  # the characters a `prefix_re` match can end with (before the space)
+    eng_prefix_last: frozenset[str]  # the same for `eng_prefix_re`
     stop: frozenset[str]
     follow_re: re.Pattern[str]
     not_names: frozenset[str]
@@ -109,14 +146,36 @@ class _Lex:
     english_stop: frozenset[str]
     roman_surnames: frozenset[str]
     our_side_re: re.Pattern[str]
+    our_side_last: frozenset[str]  # the characters an `our_side_re` match can end with
     arranged_re: re.Pattern[str]
     other_org_re: re.Pattern[str]
+    other_org_last: frozenset[str]  # the characters an `other_org_re` match can end with
     role_end_re: re.Pattern[str]
+    role_last: frozenset[str]  # the characters a `role_end_re` match can end with
     job_re: re.Pattern[str]
+    start_re: re.Pattern[str]
+
+
+# titles that make any one-character word before them a surname (卓先生), see `_unlisted_surname`
+_STRONG_TITLES = "总经理|总监|总|经理|主任|老板|厂长|院长|科长|部长|处长|主管|先生|女士"
 
 
 def _alt(words: Iterable[str]) -> str:
     return "|".join(map(re.escape, sorted(set(words), key=len, reverse=True)))
+
+
+def _cjk_class(chars: Iterable[str]) -> str:
+    """A character class of the CJK ideographs among `chars`."""
+    return "[" + "".join(sorted(c for c in set(chars) if "\u4e00" <= c <= "\u9fff")) + "]"
+
+
+def _start_re(single: frozenset[str], compound: frozenset[str]) -> re.Pattern[str]:
+    """One character where a Chinese mention may start (see `_chinese`): 小/老 before a
+    surname, 阿, a surname or a compound surname's first character, any ideograph before
+    姐/哥 or a strong title, and a doubled ideograph (芳芳).  Every other position yields nothing."""
+    firsts = _cjk_class(single | {c[0] for c in compound})
+    after = _cjk_class(set("姐哥") | {t[0] for t in _STRONG_TITLES.split("|")})
+    return re.compile(rf"[小老](?={_cjk_class(single)})|阿|{firsts}|[{_CJK}](?={after})|([{_CJK}])(?=\1)")
 
 
 @lru_cache(maxsize=1)
@@ -127,37 +186,44 @@ def _lex() -> _Lex:
     titles = [t for t in load_list("contact_titles.txt") if t != "总"]
     # 总 is a title only when it does not start a word (总结, 总价 …); jieba checks the rest
     tt = _alt(titles) + "|总(?![结价共部额体量数计算之是包账线装监体裁])"
-    strong = "总经理|总监|总|经理|主任|老板|厂长|院长|科长|部长|处长|主管|先生|女士"
     depts = list(load_list("dept_stems.txt"))
     stems = depts + list(load_list("contact_role_stems.txt"))
     dept = (rf"(?:(?:{_alt(depts)})(?:部门|部|科|处|中心|组|室)?"
             # any two-character stem + 部/科/室 also names a department (技工室, 器械科)
             rf"|[{_CJK}](?<![的们了和跟与说是在把给对从向及])[{_CJK}](?<![总内全局外本干东西南北中专学])(?:部|科|室|车间)"
             rf"|车间)")
+    dept_last = [w[-1] for w in depts] + list("门部科处心组室间")
     roles = _alt(load_list("contact_roles.txt"))
     fixed = _alt(load_list("contact_prefixes.txt"))
+    # a prefix ends with a role (the stems only stand before one), a department or a fixed prefix
+    prefix_last = frozenset(dept_last + [w[-1] for w in load_list("contact_roles.txt") + load_list("contact_prefixes.txt")])
     # roles chain (院长助理, 总经理助理): the second one is the post, the first whose assistant it is
     # a Latin function code may head the post (QA经理, IT主管, HR总监)
     prefix = rf"(?:{dept})?(?:(?:{_alt(stems)}|[A-Z]{{2,4}})?(?:{roles})(?:{roles})?)?|(?:{dept})?(?:{fixed})"
     prefix_re = re.compile(rf"(?:{prefix})(?:\s?)")
     eng_roles = "VP|CEO|COO|CTO|CFO|CIO|CMO|CPO|GM|HR|PM|IT|BD|Manager|Director|Buyer"
     eng_prefix_re = re.compile(rf"(?:(?:{dept})?(?:{eng_roles})|(?:{prefix}))(?:\s?)")
+    eng_prefix_last = prefix_last | {w[-1] for w in eng_roles.split("|")}
     stop = frozenset(load_list("contact_name_stop.txt"))
     follow_re = re.compile("(?:" + _alt(load_list("contact_name_follow.txt")) + ")")
     our = list(load_list("our_side_cues.txt"))
     our_side_re = re.compile(
         "(?:" + _alt(our) + f"|(?<![{_CJK}A-Za-z0-9])(?:本公司|公司)的?)$")
+    our_side_last = frozenset([w[-1] for w in our] + ["司", "的"])
     staff = list(load_list("team_cues.txt")) + list(load_list("contact_our_staff.txt"))
     # 我让农化服务部的小古: whoever we send, from a team or a department of ours
     arranged_re = re.compile(rf"(让|派|安排|叫|带上|带着|带)(?:我们的?|公司的?|我司的?|我方的?)?"
                              rf"(?:{_alt(staff)}|[{_CJK}]{{1,6}}(?:部|组|中心|团队))+的?\s?$")
     others = list(load_list("contact_other_org.txt")) + list(load_list("competitors.txt"))
     other_org_re = re.compile(rf"(?:{_alt(others)})(?:那边|公司|厂家)?的?(?:销售|业务员|业务|代表)?$")
+    other_org_last = frozenset([w[-1] for w in others] + list("边司家的售员务表"))
     # a role, title, post or department written right before a bare full name or a nickname
     # (采购经理赵敏, 理事长马永福, 设备部的阿强, 品控芳姐): it marks the next word as a person
     role_words = list(load_list("contact_roles.txt")) + list(load_list("contact_prefixes.txt")) \
         + [t for t in load_list("contact_titles.txt") if t not in ("姐", "哥", "工", "总", "董")]
     role_end_re = re.compile(rf"(?:(?:{_alt(role_words)})|(?:{dept})的?)\s?$")
+    # the last characters of the words, stems and suffixes above (before the optional space)
+    role_last = frozenset([w[-1] for w in role_words] + dept_last + ["的"])
     job_re = re.compile(rf"(?:{_alt(role_words)})$")
     roman: set[str] = set()
     try:
@@ -171,24 +237,28 @@ def _lex() -> _Lex:
     return _Lex(
         single=single, compound=compound,
         title_re=re.compile(f"(?:{tt})"),
-        strong_title_re=re.compile(f"(?:{strong})"),
+        title_first=frozenset([t[0] for t in titles] + ["总"]),
+        strong_title_re=re.compile(f"(?:{_STRONG_TITLES})"),
         prefix_re=prefix_re, eng_prefix_re=eng_prefix_re,
+        prefix_last=prefix_last, eng_prefix_last=eng_prefix_last,
         stop=stop, follow_re=follow_re,
         not_names=frozenset(load_list("not_names.txt")),
         brands=frozenset(load_list("competitors.txt")),
         english_names=frozenset(load_list("english_names.txt")),
         english_stop=frozenset(w.lower() for w in load_list("english_stopwords.txt")),
         roman_surnames=frozenset(roman),
-        our_side_re=our_side_re, arranged_re=arranged_re, other_org_re=other_org_re,
-        role_end_re=role_end_re, job_re=job_re,
+        our_side_re=our_side_re, our_side_last=our_side_last, arranged_re=arranged_re, other_org_re=other_org_re,
+        other_org_last=other_org_last,
+        role_end_re=role_end_re, role_last=role_last, job_re=job_re,
+        start_re=_start_re(single, compound),
     )
 
 
 # ------------------------------------------------------------------ jieba word boundaries
 
-# jieba cuts each run of these characters independently, so cutting one run gives the same
-# words as cutting the whole note
-_RUN_RE = re.compile(r"[\u4E00-\u9FD5a-zA-Z0-9+#&\._%\-]+")
+# jieba cuts each run of these characters independently, so a position between two of them is
+# inside a run (only the cut decides whether a word ends there); any other position is an edge
+_IN_RUN_RE = re.compile(r"[\u4E00-\u9FD5a-zA-Z0-9+#&\._%\-]{2}")
 
 
 _GLUE_AFTER = "和说也还都的在跟就又对让把给是要会"
@@ -198,44 +268,30 @@ _GLUE_BEFORE = "的了和跟与给见找约"
 class _Bounds:
     """Word boundaries of the folded note, from its one shared segmentation (on first need)."""
 
-    __slots__ = ("_done", "_runs", "_set", "_starts", "_tokens", "text")
+    __slots__ = ("_ends", "_n", "_tokens", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self._runs = [(m.start(), m.end()) for m in _RUN_RE.finditer(text)]
-        self._starts = [a for a, _ in self._runs]
-        self._done: list[tuple[int, int]] = []
-        self._set: set[int] = set()
-        self._tokens: dict[int, int] = {}  # token start -> token end
+        self._n = len(text)
+        self._tokens: dict[int, int] | None = None  # token start -> token end, after the cut
+        self._ends: set[int] = set()
 
-    def _run_of(self, pos: int) -> int:
-        """Index of the run containing `pos` (a run's end counts), or -1."""
-        k = bisect_right(self._starts, pos) - 1
-        if k >= 0 and pos <= self._runs[k][1]:
-            return k
-        return -1
-
-    def _ensure(self, pos: int) -> None:
+    def _ensure(self) -> dict[int, int]:
         """The note's words, once: `segment.token_spans` is cached per text, so the competitor step
         reuses the same cut."""
-        if self._done:
-            return
-        from .segment import token_spans  # the whole note once, shared with the other steps
-        for _, a, b in token_spans(self.text):
-            self._set.add(a)
-            self._set.add(b)
-            self._tokens[a] = b
-        self._done.append((0, len(self.text)))
+        if self._tokens is None:
+            from .segment import token_spans  # the whole note once, shared with the other steps
+            self._tokens = {a: b for _, a, b in token_spans(self.text)}
+            self._ends = set(self._tokens.values())
+        return self._tokens
 
     def at(self, pos: int) -> bool:
         """True when `pos` is a word boundary (or not inside a run at all)."""
-        if pos <= 0 or pos >= len(self.text):
+        # only a position inside a run needs the cut to decide
+        if pos <= 0 or pos >= self._n or not _IN_RUN_RE.match(self.text, pos - 1):
             return True
-        k = self._run_of(pos)
-        if k < 0 or pos == self._runs[k][0] or pos == self._runs[k][1]:
-            return True
-        self._ensure(pos)
-        return pos in self._set
+        tokens = self._tokens
+        return pos in (tokens if tokens is not None else self._ensure()) or pos in self._ends
 
     def end_ok(self, pos: int) -> bool:
         """A name may end at `pos`: a boundary, or jieba glued one particle to it (王总|和 → 总和)."""
@@ -247,8 +303,8 @@ class _Bounds:
 
     def token(self, pos: int) -> tuple[int, int] | None:
         """The token that starts at `pos`, if any."""
-        self._ensure(pos)
-        end = self._tokens.get(pos)
+        tokens = self._tokens
+        end = (tokens if tokens is not None else self._ensure()).get(pos)
         return (pos, end) if end is not None else None
 
 
@@ -343,58 +399,92 @@ def _name_char(ch: str, lex: _Lex) -> bool:
 def _chinese(s: str, lex: _Lex, bounds: _Bounds) -> list[_Cand]:
     """Every Chinese person-like mention (ours and theirs), without prefixes yet."""
     out: list[_Cand] = []
-    n = len(s)
-    i = 0
-    while i < n:
+    # each position is judged on its own; `start_re` finds (in C) the few where a mention can
+    # start, in order, so the candidates come out as a scan of every character would give them
+    for m in lex.start_re.finditer(s):
+        i = m.start()
         ch = s[i]
-        if not ("\u4e00" <= ch <= "\u9fff"):
-            i += 1
-            continue
-        # 小林 / 老王
         if ch in "小老":
-            sn = _surname_at(s, i + 1, lex)
-            if sn and len(sn) == 1:
-                e = i + 2
-                if s[i:e] not in lex.not_names and bounds.start_ok(i) and bounds.end_ok(e) and s[i:e] not in lex.not_names \
-                        and not _nick_is_word(s, e):
-                    out.append(_Cand(i, i, e, "nick", surname=sn))
-        nick = _nickname(s, i, lex, bounds)
-        if nick is not None:
-            out.append(nick)
+            small = _small_old(s, i, lex, bounds)
+            if small is not None:
+                out.append(small)
+        nxt = s[i + 1:i + 2]
+        if nxt and (ch == "阿" or ch == nxt or nxt in "姐哥"):  # the shapes `_nickname` looks at
+            nick = _nickname(s, i, lex, bounds)
+            if nick is not None:
+                out.append(nick)
         sn = _surname_at(s, i, lex)
         if sn:
-            j = i + len(sn)
-            best: _Cand | None = None
-            m = lex.title_re.match(s, j)
-            if m:
-                if bounds.start_ok(i) and bounds.end_ok(m.end()):
-                    best = _Cand(i, i, m.end(), "title", surname=sn, title=m.group(0))
-            else:
-                # a full name: only worth the word boundaries when a title follows within two
-                # characters or a role / introducing word stands right in front
-                titled = any(lex.title_re.match(s, j + g) for g in (1, 2))
-                named = _INTRO_RE.search(s, max(0, i - 6), i) or lex.role_end_re.search(s, max(0, i - 8), i) \
-                    or (_left_edge(s, i) and any(_SPEECH_RE.match(s, j + g) for g in (1, 2)))
-                g = _given_name(s, j, lex, bounds, 2) if (titled or named) and bounds.start_ok(i) else 0
-                if g:
-                    m2 = lex.title_re.match(s, j + g)
-                    # "没弄成禹经理": a one-character given name that is itself a surname is
-                    # the person only after a clear left edge
-                    loose = g == 1 and s[j] in lex.single and not _left_edge(s, i)
-                    if m2 and bounds.end_ok(m2.end()) and m2.group(0) not in ("姐", "哥", "工") and not loose:
-                        best = _Cand(i, i, m2.end(), "full", surname=sn, given=s[j:j + g], title=m2.group(0))
-                    elif named:
-                        best = _Cand(i, i, j + g, "bare", surname=sn, given=s[j:j + g])
+            best = _surnamed(s, i, sn, lex, bounds)
             if best is not None:
                 out.append(best)
-        elif not sn and ch not in lex.stop and ch not in "小老" and _left_edge(s, i):
-            # a surname missing from the list: a one-character word + a strong title, right
-            # after a clear left edge (start, punctuation, 的/了/跟/和/见 …)
-            m = lex.strong_title_re.match(s, i + 1)
-            if m and bounds.at(i) and bounds.at(i + 1) and bounds.at(m.end()):
-                out.append(_Cand(i, i, m.end(), "title", surname=ch, title=m.group(0)))
-        i += 1
+        elif ch not in lex.stop and ch not in "小老" and _left_edge(s, i):
+            best = _unlisted_surname(s, i, lex, bounds)
+            if best is not None:
+                out.append(best)
     return out
+
+
+def _small_old(s: str, i: int, lex: _Lex, bounds: _Bounds) -> _Cand | None:
+    """小林 / 老王: 小 or 老 at `i` and a one-character surname after it."""
+    sn = _surname_at(s, i + 1, lex)
+    if not sn or len(sn) != 1:
+        return None
+    e = i + 2
+    if s[i:e] not in lex.not_names and bounds.start_ok(i) and bounds.end_ok(e) and not _nick_is_word(s, e):
+        return _Cand(i, i, e, "nick", surname=sn)
+    return None
+
+
+def _surnamed(s: str, i: int, sn: str, lex: _Lex, bounds: _Bounds) -> _Cand | None:
+    """The listed surname `sn` at `i` with a title (王总) or a given name (钱立军经理, 赵敏)."""
+    j = i + len(sn)
+    # most surname characters are ordinary words here: no title starts in the next three
+    title_near = not lex.title_first.isdisjoint(s[j:j + 3])
+    m = _title_at(s, j, lex) if title_near else None
+    if m:
+        if bounds.start_ok(i) and bounds.end_ok(m.end()):
+            return _Cand(i, i, m.end(), "title", surname=sn, title=m.group(0))
+        return None
+    # a full name: only worth the word boundaries when a title follows within two
+    # characters or a role / introducing word stands right in front
+    titled = title_near and (_title_at(s, j + 1, lex) is not None or _title_at(s, j + 2, lex) is not None)
+    named = _named_before(s, i, j, lex)
+    g = _given_name(s, j, lex, bounds, 2) if (titled or named) and bounds.start_ok(i) else 0
+    if not g:
+        return None
+    m2 = _title_at(s, j + g, lex)
+    # "没弄成禹经理": a one-character given name that is itself a surname is
+    # the person only after a clear left edge
+    loose = g == 1 and s[j] in lex.single and not _left_edge(s, i)
+    if m2 and bounds.end_ok(m2.end()) and m2.group(0) not in ("姐", "哥", "工") and not loose:
+        return _Cand(i, i, m2.end(), "full", surname=sn, given=s[j:j + g], title=m2.group(0))
+    if named:
+        return _Cand(i, i, j + g, "bare", surname=sn, given=s[j:j + g])
+    return None
+
+
+def _title_at(s: str, j: int, lex: _Lex) -> re.Match[str] | None:
+    """`title_re.match(s, j)`, without trying the long pattern where no title can start."""
+    return lex.title_re.match(s, j) if s[j:j + 1] in lex.title_first else None
+
+
+def _named_before(s: str, i: int, j: int, lex: _Lex) -> bool:
+    """A role or an introducing word right before `i`, or a clear left edge with a verb of
+    saying one or two characters after the surname (which ends at `j`)."""
+    last = _last_char(s, i)
+    return bool((last in _INTRO_LAST and _INTRO_RE.search(s, max(0, i - 6), i))
+                or (last in lex.role_last and lex.role_end_re.search(s, max(0, i - 8), i))
+                or (_left_edge(s, i) and (_SPEECH_RE.match(s, j + 1) or _SPEECH_RE.match(s, j + 2))))
+
+
+def _unlisted_surname(s: str, i: int, lex: _Lex, bounds: _Bounds) -> _Cand | None:
+    """A surname missing from the list: a one-character word + a strong title, right after a
+    clear left edge (start, punctuation, 的/了/跟/和/见 …)."""
+    m = lex.strong_title_re.match(s, i + 1)
+    if m and bounds.at(i) and bounds.at(i + 1) and bounds.at(m.end()):
+        return _Cand(i, i, m.end(), "title", surname=s[i], title=m.group(0))
+    return None
 
 
 def _word_freq(word: str) -> int:
@@ -416,7 +506,9 @@ def _nickname(s: str, i: int, lex: _Lex, bounds: _Bounds) -> _Cand | None:
     if word in lex.not_names or _word_freq(word) > _RARE_FREQ or _nick_is_word(s, i + 2):
         return None
     head = s[max(0, i - 8):i]
-    introduced = bool(_INTRO_RE.search(head) or lex.role_end_re.search(head))
+    last = _last_char(s, i)
+    introduced = bool((last in _INTRO_LAST and _INTRO_RE.search(head))
+                      or (last in lex.role_last and lex.role_end_re.search(head)))
     if ch == "阿" and (introduced or _left_edge(s, i)):
         return _Cand(i, i, i + 2, "nick", given=nxt)
     if nxt in "姐哥" and _name_char(ch, lex) and ch not in lex.single and (introduced or _left_edge(s, i)):
@@ -426,9 +518,12 @@ def _nickname(s: str, i: int, lex: _Lex, bounds: _Bounds) -> _Cand | None:
     return None
 
 
+_LEFT_EDGE_CHARS = frozenset("的了们跟和与给找见约问是说位 " + _CLAUSE_END)
+
+
 def _left_edge(s: str, i: int) -> bool:
     """Position `i` clearly starts a name: text start, punctuation or a short linking word."""
-    return i == 0 or s[i - 1] in "的了们跟和与给找见约问是说位 " + _CLAUSE_END
+    return i == 0 or s[i - 1] in _LEFT_EDGE_CHARS
 
 
 def _nick_is_word(s: str, e: int) -> bool:
@@ -470,18 +565,25 @@ def _english(s: str, lex: _Lex) -> list[_Cand]:
 
 def _prefix_start(s: str, c: _Cand, lex: _Lex, bounds: _Bounds) -> int:
     """Start of the department / role written directly in front of the person (or pstart)."""
-    lo = max(0, c.pstart - 16)
-    pat = lex.eng_prefix_re if c.kind == "en" else lex.prefix_re
-    for k in range(lo, c.pstart):
-        if k >= 2 and not bounds.at(k) and _ROLE_HEAD.match(s, k) and pat.fullmatch(s, k, c.pstart) \
+    end = c.pstart
+    en = c.kind == "en"
+    # a prefix ends with one of few characters (then one optional space): most persons have none
+    if s[max(0, end - 2):end].rstrip()[-1:] not in (lex.eng_prefix_last if en else lex.prefix_last):
+        return end
+    pat = lex.eng_prefix_re if en else lex.prefix_re
+    for k in range(max(0, end - 16), end):
+        # the cheap tests before the long prefix pattern
+        head = k >= 2 and _ROLE_HEAD.match(s, k) is not None
+        edge = bounds.at(k)
+        if head and not edge and pat.fullmatch(s, k, end) \
                 and s[k - 2:k] in _noun_words() and bounds.at(k - 2):
             return k - 2  # one dictionary word: 教务主任
-        if pat.fullmatch(s, k, c.pstart) and bounds.at(k) and not s[k].isspace():
-            if k >= 2 and _ROLE_HEAD.match(s, k) and bounds.token(k - 2) == (k - 2, k) \
+        if edge and not s[k].isspace() and pat.fullmatch(s, k, end):
+            if head and bounds.token(k - 2) == (k - 2, k) \
                     and s[k - 2:k] in _noun_words() and bounds.at(k - 2):
                 return k - 2  # any noun names the field of a post: 物业经理, 教务主任
             return k
-    return c.pstart
+    return end
 
 
 _ROLE_HEAD = re.compile(r"(?:经理|主任|主管|总监|组长|专员|负责人)")
@@ -516,8 +618,20 @@ def _dict_tags() -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(nouns), frozenset(names)
 
 
-_INTRO_RE = re.compile(r"(?:名叫|叫做|叫|名字是|姓名|对接人是|负责人是|联系人是|接口人是|对接人为|负责人为"
-                       r"|联系人为|对接人|负责人|联系人|接口人)[：:]?\s?$")
+_INTRO_WORDS = "名叫|叫做|叫|名字是|姓名|对接人是|负责人是|联系人是|接口人是|对接人为|负责人为|联系人为|对接人|负责人|联系人|接口人"
+_INTRO_RE = re.compile(rf"(?:{_INTRO_WORDS})[：:]?\s?$")
+_INTRO_LAST = frozenset([w[-1] for w in _INTRO_WORDS.split("|")] + ["：", ":"])
+
+
+def _last_char(s: str, i: int) -> str:
+    """The last non-space character of the three before `i` ('' if none).  A search up to `i`
+    with `_INTRO_RE`, `role_end_re` or `other_org_re` (`…\\s?$`) can only match when this is
+    one of the characters their words end with (`_INTRO_LAST`, `role_last`, `other_org_last`):
+    after that character come at most the optional space and a final newline.  A cheap test
+    that skips most of those long searches."""
+    return s[max(0, i - 3):i].rstrip()[-1:]
+
+
 # a bare full name as the subject of what the customer said (孙晓峰说…, 郑宇表示…)
 _SPEECH_RE = re.compile(r"(?:说|表示|觉得|认为|反馈|提到|提出|答应|同意|希望|担心|嫌|抱怨|问|回复|确认)")
 _REFERRER_BEFORE = re.compile(r"(?:通过|经由|经过|经)[^" + _SENT_END + "，,]{0,16}$")
@@ -542,16 +656,22 @@ _SENIOR_FINANCE = re.compile(r"^财务(?:部)?(?:总监|经理|负责人|主管|
 _OUR_TASK_AFTER = re.compile(r"^(?:把|去|过去|带|送|上门|负责|跟进)")
 
 
+_SEND_FIRST = frozenset("让派安叫带")  # first characters of `arranged_re`'s verbs
+
+
 def _is_ours(s: str, c: _Cand, lex: _Lex, our_task_people: bool) -> bool:
     a, pre = c.start, s[c.start:c.pstart]
     before = s[max(0, a - 10):a]
     intro = c.kind == "bare" and bool(_INTRO_RE.search(s[max(0, c.pstart - 6):c.pstart]))
-    m = lex.arranged_re.search(before + pre)
-    if m and (not m.group(1).startswith("带") or "我" in (before + pre)[:m.start()]):
+    lead = before + pre
+    # the sending verb (让, 派, 安排, 叫, 带) must be there for `arranged_re` to match
+    m = None if _SEND_FIRST.isdisjoint(lead) else lex.arranged_re.search(lead)
+    if m and (not m.group(1).startswith("带") or "我" in lead[:m.start()]):
         # 让/派 + staff sends a colleague; 带 + staff only when the rep is the one who brings them
         return True
     theirs = bool(_THEIR_POSSESSIVE.search(before))
-    m = lex.our_side_re.search(before[-6:])
+    tail = before[-6:]
+    m = lex.our_side_re.search(tail) if _last_char(tail, len(tail)) in lex.our_side_last else None
     if m:
         cue = m.group(0)
         if cue.endswith("叫"):
@@ -581,18 +701,20 @@ def _is_ours(s: str, c: _Cand, lex: _Lex, our_task_people: bool) -> bool:
 
 def _is_other_org(s: str, c: _Cand, lex: _Lex, blk: list[tuple[int, int]]) -> bool:
     a = c.start
-    sent_start = max((s.rfind(ch, 0, a) for ch in _SENT_END), default=-1) + 1
+    sent_start = max([s.rfind(ch, 0, a) for ch in _SENT_END]) + 1
     before = s[sent_start:a]
     after = s[c.end:c.end + 12]
-    m = lex.other_org_re.search(before[-14:])
+    tail = before[-14:]
+    m = lex.other_org_re.search(tail) if _last_char(tail, len(tail)) in lex.other_org_last else None
     if m:
-        org = sent_start + len(before) - len(before[-14:]) + m.start()
+        org = sent_start + len(before) - len(tail) + m.start()
         # "XX经销商的王总" where XX is the customer: the customer is that distributor
         if not any(y <= org <= y + 1 and x < y for x, y in blk):
             return True
     if _REFERRER_NAMED.search(before[-14:]) or _REFERRER_DIRECT.match(after) or _REFERRAL_AFTER.match(after):
         return True
-    return bool(_REFERRER_BEFORE.search(before) and _REFERRER_AFTER.match(after))
+    # the short anchored pattern first: the other searches the whole sentence
+    return bool(_REFERRER_AFTER.match(after) and _REFERRER_BEFORE.search(before))
 
 
 def _speech_after(s: str, e: int, bounds: _Bounds) -> bool:
@@ -726,8 +848,9 @@ def _analyse(text: str, blocked: tuple[tuple[int, int], ...],
             # a customer mention that swallowed the head of a department word (海之X设备|科):
             # the department is still one word written right in front of the person
             c.start = k
-    mentions = tuple(Span(c.start, c.end) for c in chosen if c.kind != "bare" or _valid(s, c, lex, bounds))
-    valid = [c for c in chosen if _valid(s, c, lex, bounds)]
+    ok = [_valid(s, c, lex, bounds) for c in chosen]
+    mentions = tuple(Span(c.start, c.end) for c, v in zip(chosen, ok) if c.kind != "bare" or v)
+    valid = [c for c, v in zip(chosen, ok) if v]
     # one person, one verdict: 同事老钱 … 老钱说 is our colleague both times
     away = {id(c) for c in valid if _is_ours(s, c, lex, our_task_people) or _is_other_org(s, c, lex, blk)}
     merged = [c for c in _dedupe(s, valid) if not any(id(x) in away for x in c.group)]
@@ -751,6 +874,10 @@ def _same_person(a: _Cand, b: _Cand, s: str) -> bool:
 
 def _dedupe(s: str, items: list[_Cand]) -> list[_Cand]:
     """One entry per person: the most complete form, in order of first mention."""
+    if len(items) == 1:  # the usual note: one person, nothing to merge
+        c = items[0]
+        c.spans, c.group = [Span(c.start, c.end)], [c]
+        return [c]
     # the full names per surname: a bare 钱总 only merges when one full name has that surname
     fulls: dict[str, set[str]] = {}
     for c in items:
