@@ -67,7 +67,7 @@ _NUM_RE = re.compile(r"^[\d一二两三四五六七八九十百千万亿几半�
                      r"|^[\d一二两三四五六七八九十百千万亿几半多]*[十百千万亿几半多两][\d一二两三四五六七八九十百千万亿几半多]*$"
                      r"|^[\d一二两三四五六七八九十]{3,}$")
 # last characters of product categories (石膏板, 输液泵, 平板机): a category is not a brand
-_CATEGORY_END = frozenset("机器泵板柜仪剂管阀床表灯箱罐炉椅屏瓶袋肥漆砖胶液粉片线件模架台桶膜纸布盒")
+_CATEGORY_END = frozenset("机器泵板柜仪剂管阀床表灯箱罐炉椅屏瓶袋肥漆砖胶液粉片线件模架台桶膜纸布盒灶墨装")
 _TIME_RE = re.compile(r"^(?:上|下|这|本|今|明|去|前|后|每|头|当)(?:次|周|个|月|年|天|回|季度|礼拜|星期|阵|半年|一次)")
 _ORG_UNIT_RE = re.compile(r"(?:部|科|处|室|组|办|中心|车间|团队|部门)$")
 _FIRST_PERSON_RE = re.compile(r"(?:我们|咱们|我司|我方|本公司|我们公司|自己|自家)(?:的|家的|自己的|家)?(?:新|老)?$")
@@ -427,6 +427,8 @@ def _is_person(x: str) -> bool:
             head = x[: -len(t)]
             if not head or head[0] in surnames or head[:2] in surnames or head[0] in "小老":
                 return True
+    if len(x) >= 4 and any(x.startswith(d) and _is_person(x[len(d):]) for d in load_list("dept_stems.txt")):
+        return True  # 行政小唐, 技术部老王: a colleague named with a department
     return len(x) <= 3 and x[0] in "小老阿" and x[1] in surnames
 
 

@@ -289,3 +289,35 @@ def test_renewing_our_own_contract_names_no_rival() -> None:
 ])
 def test_choosing_preferring_pricing(text: str, brand: str) -> None:
     assert brand in [c.text for c in find_competitors(text)]
+
+
+@pytest.mark.parametrize("text, brand", [
+    # a price given to the customer, with the receiver named
+    ("留置针我们报2.1元，康迪给她们的是1.9元", "康迪"),
+    # the incumbent as a relative clause or a maintainer in place
+    ("他说现在在保的通力一年只收二十八万", "通力"),
+    ("工程部说现在是菱奥原厂在保，一年一台要九千", "菱奥"),
+    # a model number and a dealer between the brand and its price
+    ("农机站说飞鹰T40那边经销商给到六万八", "飞鹰"),
+    # a brand dictated through a longer phrase
+    ("出版社指定了纸张品牌要用晨鸣的", "晨鸣"),
+    # a rival's product or people used or tried before
+    ("他们之前试过宇视的一套，说误报少一些", "宇视"),
+    ("他们以前用华泰的没这个问题", "华泰"),
+    ("往年他们是请翼飞的飞手来做的", "翼飞"),
+    ("她们现在主要卖勃林格的驱虫药", "勃林格"),
+    # a contract signed with a named other party
+    ("他们集团发了通知，跟安达气体签了全国框架", "安达气体"),
+])
+def test_incumbents_prices_and_signings(text: str, brand: str) -> None:
+    assert brand in [c.text for c in find_competitors(text)]
+
+
+@pytest.mark.parametrize("text", [
+    # a colleague named with a department, a product category, an aspect word
+    "下周二前把换证材料交给行政小唐",
+    "后厨想全换成电磁灶",
+    "明天我把两家的参数对比发给他",
+])
+def test_colleagues_categories_and_aspects_are_no_brands(text: str) -> None:
+    assert find_competitors(text) == []
