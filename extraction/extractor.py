@@ -20,6 +20,7 @@ from .contacts import find_contacts, mention_spans, to_simplified
 from .dates import find_dates
 from .pains import find_pains
 from .stage import find_stage, future_spans
+from .stage_model import decide
 from .types import CustomerMention, FollowUpDraft, PainPoint
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -141,6 +142,7 @@ def extract(text: str, *, ref_time: datetime, customers: CustomerIndex | None = 
     stage, stage_span = find_stage(simple, masked, wishes,
                                    future_dates=future_spans(text, ((d.value, d.span) for d in dates), ref),
                                    ours=ours, rivals=[c.span for c in competitors])
+    stage, stage_span = decide(stage, stage_span, simple)  # the bigram model's second opinion
     if not has_customer and stage in ("contacted", "needs"):
         stage, stage_span = None, None
 
