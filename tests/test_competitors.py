@@ -321,3 +321,7 @@ def test_incumbents_prices_and_signings(text: str, brand: str) -> None:
 ])
 def test_colleagues_categories_and_aspects_are_no_brands(text: str) -> None:
     assert find_competitors(text) == []
+
+
+def test_a_brand_valued_more_by_the_customer() -> None:
+    assert [c.text for c in find_competitors("校董会更看重宇视的牌子")] == ["宇视"]

@@ -221,3 +221,32 @@ def test_not_pains(text: str) -> None:
 def test_traditional_notes_are_read_and_keep_their_characters() -> None:
     got = _note_pains("黃經理說打印機偶爾掉線")
     assert ("quality", "打印機偶爾掉線") in got or any(c == "quality" and "掉線" in t for c, t in got), got
+
+
+@pytest.mark.parametrize("text, category, core", [
+    # a failure counted
+    ("封箱机这个月卡箱停了四次", "quality", "卡箱停了四次"),
+    # dragged on until it finally arrived
+    ("液氮槽车拖到周日晚上才到", "delivery", "拖到周日晚上才到"),
+    # an approval body still to pass
+    ("方案还要过集团的投委会", "decision", "过集团的投委会"),
+    # a limit stated with its figure
+    ("他们厂房层高只有四米二", "technical", "层高只有四米二"),
+    ("那款电池只能飞十五分钟", "technical", "只能飞十五分钟"),
+    # no budget at all
+    ("今年没有这块的改造预算", "budget", "没有这块的改造预算"),
+    # pushing the price down by points or toward a figure
+    ("采购还想再压三个点", "price", "压三个点"),
+    ("要我们把价格往四十万靠", "price", "往四十万靠"),
+])
+def test_counted_failures_limits_and_pushes(text: str, category: str, core: str) -> None:
+    assert any(c == category and core in t for c, t in _pains(text))
+
+
+def test_our_own_limit_is_no_pain_when_the_subject_starts_the_clause() -> None:
+    assert _pains("他们要10%，我们只能给5%") == []
+
+
+def test_a_filler_separates_two_statements() -> None:
+    spans = [t for _, t in _pains("一台一年要一万二太贵了嗯物业费又收不上来")]
+    assert spans and not any("太贵" in t and "物业费" in t for t in spans)
