@@ -106,17 +106,29 @@ def _bigrams(seq: Sequence[str]) -> Iterable[tuple[str, ...]]:
         yield tuple(seq[i : i + 2])
 
 
-def _blocking_keys(p: ParsedName, pinyin: tuple[str, ...], fuzzy: tuple[str, ...],
+def _blocking_keys(brand: str, latin: bool, pinyin: tuple[str, ...], fuzzy: tuple[str, ...],
                    latin_key: str, for_query: bool) -> set[tuple]:
     keys: set[tuple] = set()
-    if not p.latin:
-        keys.update(("c",) + g for g in _bigrams(tuple(p.brand)))
+    if not latin:
+        keys.update(("c",) + g for g in _bigrams(tuple(brand)))
         keys.update(("p",) + g for g in _bigrams(fuzzy))
     if latin_key and not for_query:
         keys.update(("l", latin_key[:n]) for n in range(3, min(5, len(latin_key)) + 1))
-    elif latin_key and not has_cjk(p.brand):  # a Chinese query needs no Latin-prefix lookups
+    elif latin_key and not has_cjk(brand):  # a Chinese query needs no Latin-prefix lookups
         keys.update(("l", latin_key[:n]) for n in (4, 5))  # a 4-letter brand + an English tail
     return keys
+
+
+@lru_cache(maxsize=65536)
+def _query_keys(brand: str, latin: bool) -> tuple[tuple[str, ...], tuple[str, ...], tuple[tuple, ...]]:
+    """Pinyin, fuzzy sound and blocking keys of a query brand (what `ParsedName.brand_pinyin`,
+    `fuzzy_key` and `_blocking_keys` give); cached because the same brands recur in notes.
+
+    The keys keep the order of the set `_blocking_keys` builds, so candidates come in the same order.
+    """
+    pinyin = (brand,) if latin else pinyin_key(brand)
+    fuzzy = fuzzy_key(pinyin)
+    return pinyin, fuzzy, tuple(_blocking_keys(brand, latin, pinyin, fuzzy, "".join(pinyin), for_query=True))
 
 
 def _prefix_sim(q: ParsedName, c: ParsedName) -> float | None:
@@ -263,6 +275,16 @@ class CustomerIndex:
         # every key (characters, sound, head) starting at a character has that character's fuzzy
         # sound first: one set lookup rules out most positions
         self._first_fuzzy = frozenset(self._len_by_fuzzy) | self._head_first
+        # character -> the brand keys that can begin there, filled lazily by the text scan
+        self._starts: dict[str, _Start | None] = {}
+        # First two characters / fuzzy syllables of every key of 2+ characters (a key matched by
+        # characters, sound or head sound starts with one of them): the scan's cheap pair test.
+        self._char_pairs = frozenset(b[:2] for b in self._by_brand if len(b) >= 2)
+        self._fuzzy_pairs = frozenset(k[:2] for k in self._by_fuzzy if len(k) >= 2) | frozenset(self._head_sound)
+        self._second_chars = frozenset(p[1] for p in self._char_pairs)
+        self._second_fuzzy = frozenset(k[1] for k in self._fuzzy_pairs if len(k) >= 2)
+        self._scan_codes = _ScanCodes(self)  # character -> scan code, filled lazily
+        self._pair_starts: dict[str, _Start | None] = {}  # see _pair_start
 
     def _add(self, idx: int, p: ParsedName) -> None:
         if not p.brand:
@@ -274,7 +296,7 @@ class CustomerIndex:
         vid = len(self._variants)
         self._variants.append(v)
         self._first_variant.setdefault(idx, vid)
-        for key in _blocking_keys(p, pinyin, fz, latin_key, for_query=False):
+        for key in _blocking_keys(p.brand, p.latin, pinyin, fz, latin_key, for_query=False):
             self._blocks[key].append(vid)
         if not p.latin:
             self._brand_owners[p.brand].add(idx)
@@ -322,14 +344,19 @@ class CustomerIndex:
         if sim == SIM_FUZZY_SOUND and (regions_compatible(q.regions, c.regions) or _shares_specific_industry(q, c)):
             sim = SIM_FUZZY_CONFIRMED
         s = sim * _region_factor(q, c) * _industry_factor(q, c)
-        if q.org_class and c.org_class and q.org_class != c.org_class:
-            s *= ORG_CLASS_CONFLICT
+        q_class = q.org_class  # a property that scans the legal forms: read each side once
+        if q_class:
+            c_class = c.org_class
+            if c_class and q_class != c_class:
+                s *= ORG_CLASS_CONFLICT
         return max(0.0, min(1.0, s))
 
-    def _candidates(self, q: ParsedName, qpy: tuple[str, ...], qfz: tuple[str, ...]) -> list[int]:
+    def _candidates(self, keys: Iterable[tuple]) -> list[int]:
+        """Variants sharing a blocking key with the query, most shared keys first if too many."""
         counts: dict[int, int] = defaultdict(int)
-        for key in _blocking_keys(q, qpy, qfz, "".join(qpy), for_query=True):
-            for vid in self._blocks.get(key, ()):
+        blocks = self._blocks
+        for key in keys:
+            for vid in blocks.get(key, ()):
                 counts[vid] += 1
         if len(counts) <= MAX_SCORED:
             return list(counts)
@@ -345,9 +372,8 @@ class CustomerIndex:
         for r in readings:
             if not r.brand:
                 continue
-            rpy = r.brand_pinyin
-            rfz = fuzzy_key(rpy)
-            for vid in self._candidates(r, rpy, rfz):
+            rpy, rfz, keys = _query_keys(r.brand, r.latin)
+            for vid in self._candidates(keys):
                 v = self._variants[vid]
                 s = self._score(r, rpy, rfz, v)
                 if s > best.get(v.idx, -1.0):
@@ -416,6 +442,7 @@ _CLAUSE_END = re.compile(r"[，。,.；;！!？?\s]")
 _REFERRER_BEFORE = ("经", "通过", "由", "说是", "是")
 _COMPETITOR_BEFORE = ("选了", "选择了", "用的是", "倾向于", "倾向", "在看", "对比", "不如", "竞品", "友商", "换成了")
 _COMPETITOR_AFTER = ("给他们报", "报的价", "比我们", "更便宜", "便宜")
+_COMPETITOR_AFTER_ANY = _COMPETITOR_AFTER + tuple("的" + w for w in _COMPETITOR_AFTER)  # 恒立的报的价
 # A sound-alike hit with no region or industry word needs one of these around it (ASR text is
 # full of accidental homophones of two-syllable brands: 顺风 for 顺锋).
 _SOUND_CONTEXT_BEFORE = ("去", "去了", "跟", "和", "拜访", "拜访了", "从", "到", "到了", "见了", "联系", "联系了",
@@ -425,8 +452,9 @@ _LATIN_RUN = re.compile(r"[a-z][a-z0-9&]*")
 _LATIN_PHRASE = re.compile(r"[a-z][a-z0-9&]*(?: [a-z][a-z0-9&]*)*")
 
 
-_LEGAL_RE = re.compile("有限责任公司|股份有限公司|有限公司|集团|公司")
+_LEGAL_RE = re.compile("有限责任公司|股份有限公司|有限公司|集团|公司")  # each has 公 or is 集团 (_unknown_hits)
 _WALK_STOP = _STOP_CHARS | frozenset("叫个户家位回")
+_WALK_BACK = 8  # most characters of an unknown name walked back from its legal form
 
 
 @dataclass(slots=True)
@@ -450,6 +478,15 @@ class _Edges:
     suffix_words: frozenset[str]  # industry words and legal forms
     suffix_first: frozenset[str]  # their first characters (2+ chars)
     suffix_longest: int
+    # Places where a region word (2+ chars) may begin: its first character followed by a second
+    # character of some region word. The scans let the regex skip all other places.
+    region_start: re.Pattern[str]
+
+
+def _char_class(chars: Iterable[str]) -> str:
+    """Regex matching one of `chars` (one that never matches when there are none)."""
+    chars = sorted(set(chars))
+    return "[" + "".join(re.escape(c) for c in chars) + "]" if chars else "(?!)"
 
 
 @lru_cache(maxsize=1)
@@ -462,12 +499,14 @@ def _edges() -> _Edges:
             first[a[0]].add(len(a))
             last[a[-1]].add(len(a))
     words = set(lx.industry) | set(lx.legal_forms)
+    seconds = (a[1] for a in lx.region_alias if len(a) >= 2)
     return _Edges(
         {c: tuple(sorted(n, reverse=True)) for c, n in first.items()},
         {c: tuple(sorted(n, reverse=True)) for c, n in last.items()},
         frozenset(words),
         frozenset(w[0] for w in words if len(w) >= 2),
         max(lx.max_industry_len, max(len(f) for f in lx.legal_forms)),
+        re.compile(f"{_char_class(first)}(?={_char_class(seconds)})"),
     )
 
 
@@ -535,7 +574,7 @@ def _department_at(norm: str, k: int, edges: _Edges) -> bool:
 _MAX_EXTEND = 6
 
 
-def _extend(index: CustomerIndex, norm: str, py: list[str], j: int, matched: int, vids: Sequence[int]) -> int:
+def _extend(index: CustomerIndex, norm: str, j: int, matched: int, vids: Sequence[int]) -> int:
     """Follow the text while it keeps spelling a candidate's name in order (港昌 -> 港昌货代).
 
     `matched` characters of each candidate's core were already matched; later text characters
@@ -543,13 +582,15 @@ def _extend(index: CustomerIndex, norm: str, py: list[str], j: int, matched: int
     two or more characters counts: an abbreviation adds whole syllables of later words.
     """
     best = j
+    n_chars = len(norm)
     for vid in vids[:8]:
         v = index._variants[vid]
         core = v.parsed.core
         cpy = _core_pinyin(core)
         pos, k = matched, j
-        while k < len(norm) and k - j < _MAX_EXTEND and _is_cjk(norm[k]) and norm[k] not in _STOP_CHARS:
-            while pos < len(core) and core[pos] != norm[k] and cpy[pos] != py[k]:
+        while k < n_chars and k - j < _MAX_EXTEND and _is_cjk(norm[k]) and norm[k] not in _STOP_CHARS:
+            ch, key = norm[k], _char_key(norm[k])
+            while pos < len(core) and core[pos] != ch and cpy[pos] != key:
                 pos += 1
             if pos >= len(core):
                 break
@@ -559,60 +600,172 @@ def _extend(index: CustomerIndex, norm: str, py: list[str], j: int, matched: int
     return best if best - j >= 2 else j
 
 
-def _index_hits(index: CustomerIndex, text: str, norm: str) -> list[_Hit]:
-    """Spans whose characters, sound or Latin spelling equal a listed customer's brand."""
-    py = [_char_key(ch) for ch in norm]
-    fz = [_fuzzy_char(x) for x in py]
-    hits: list[_Hit] = []
+@dataclass(frozen=True, slots=True)
+class _Start:
+    """Which brand keys may begin at one character; the same for every place it occurs."""
+
+    lengths: tuple[int, ...]  # key lengths worth trying there, ascending
+    by_char: frozenset[int]  # lengths of brands spelled with this first character
+    by_pinyin: frozenset[int]  # ... of brands whose first syllable is its sound
+    by_fuzzy: frozenset[int]  # ... of brands whose first fuzzy syllable is its fuzzy sound
+    prefix: bool  # the first two characters of a long brand may start here
+    head: bool  # the fuzzy sound of those two characters may start here
+
+
+def _start_info(index: CustomerIndex, ch: str) -> _Start | None:
+    """The brand keys that can begin at `ch`; None when none can (most characters).
+
+    Brand keys are CJK, so a key never begins at another character.
+    """
+    if not _is_cjk(ch):
+        return None
+    py = _char_key(ch)
+    fz = _fuzzy_char(py)
+    if fz not in index._first_fuzzy:
+        return None
     none: frozenset[int] = frozenset()
-    longest = index.brand_lengths[-1] if index.brand_lengths else 0
-    n_chars = len(norm)
-    first_fuzzy = index._first_fuzzy
-    for i in range(n_chars):
-        if fz[i] not in first_fuzzy:
-            continue
-        by_char = index._len_by_char.get(norm[i], none)
-        by_prefix = index._len_by_prefix.get(norm[i], none)
-        by_py = index._len_by_pinyin.get(py[i], none)
-        by_fz = index._len_by_fuzzy.get(fz[i], none)
-        head = fz[i] in index._head_first
-        if not (by_char or by_prefix or by_py or by_fz or head):
-            continue  # no brand key starts with this character or sound
-        run = 0  # length of the CJK run starting here (no brand is longer than `longest`)
-        while run < longest and i + run < n_chars and _is_cjk(norm[i + run]):
-            run += 1
-        for length in index.brand_lengths:
-            if length > run:
-                break
-            j = i + length
-            vids: Sequence[int] = ()
-            if length in by_char and norm[i:j] in index._by_brand:
-                strength, vids = 3, index._by_brand[norm[i:j]]
-            elif length in by_py and tuple(py[i:j]) in index._by_pinyin:
-                strength, vids = 2, index._by_pinyin[tuple(py[i:j])]
-            elif length in by_fz and tuple(fz[i:j]) in index._by_fuzzy:
-                strength, vids = 1, index._by_fuzzy[tuple(fz[i:j])]
-            elif length == 2 and by_prefix and norm[i:j] in index._by_prefix:
-                strength, vids = 1, index._by_prefix[norm[i:j]]
-            elif length == 2 and head and tuple(fz[i:j]) in index._head_sound:
-                strength, vids = 1, index._head_sound[tuple(fz[i:j])]
-            else:
-                continue
-            start = _region_before(norm, i)
-            end = _suffix_after(norm, j)
-            grounded = start is not None or end > j
-            if end == j:  # no industry word follows: the text may go on with an abbreviation
-                end = _suffix_after(norm, _extend(index, norm, py, j, length, vids))
-            if strength < 3 and not grounded and not _sound_context(norm, i, end):
-                continue
-            hits.append(_Hit(start if start is not None else i, end, strength, grounded))
-    for start, end in _latin_brand_spans(index, text, norm):
-        region_start = _region_before(norm, start)
+    by_char = index._len_by_char.get(ch, none)
+    by_py = index._len_by_pinyin.get(py, none)
+    by_fz = index._len_by_fuzzy.get(fz, none)
+    prefix = bool(index._len_by_prefix.get(ch))
+    head = fz in index._head_first
+    wanted = by_char | by_py | by_fz | ({2} if prefix or head else set())
+    lengths = tuple(n for n in index.brand_lengths if n in wanted)
+    if not lengths:
+        return None
+    return _Start(lengths, by_char, by_py, by_fz, prefix, head)
+
+
+# Scan codes: what each note character may be in a brand key, as one flag character.
+_FIRST = 1  # a key of 2+ characters may begin here
+_SECOND = 2  # it may be the second character of such a key (by character or fuzzy sound)
+_SINGLE = 4  # a one-character key may begin here
+
+
+def _flag_class(flag: int) -> str:
+    """Regex character class of the scan codes that carry `flag`."""
+    return "[" + "".join(re.escape(chr(code)) for code in range(8) if code & flag) + "]"
+
+
+# A key can begin only where a _FIRST character is followed by a _SECOND one, or at a _SINGLE one.
+_SCAN_RE = re.compile(f"{_flag_class(_FIRST)}(?={_flag_class(_SECOND)})|{_flag_class(_SINGLE)}")
+_CJK_RUN = re.compile("[\u3400-\u9fff]+")
+# Scan code of a CJK character `_char_key` fails on (a few rare ones simplify to characters
+# outside the CJK range): the scan raises that error, as computing every character's key did.
+_NO_PINYIN = chr(8)
+
+
+class _ScanCodes(dict[int, str]):
+    """`str.translate` table of one index: character -> its scan code (flags as a character).
+
+    Filled on first sight of each character (`__missing__`, which also fills `index._starts`), so
+    one C-level pass codes a note and a regex finds the few places worth a closer look instead of
+    a Python loop over every character.
+    """
+
+    __slots__ = ("_index",)
+
+    def __init__(self, index: CustomerIndex) -> None:
+        super().__init__()
+        self._index = index
+
+    def __missing__(self, code: int) -> str:
+        index, ch = self._index, chr(code)
+        try:
+            start = _start_info(index, ch)
+            second = _is_cjk(ch) and (ch in index._second_chars or _fuzzy_char(_char_key(ch)) in index._second_fuzzy)
+        except LookupError:  # a character without pinyin (see _NO_PINYIN); translate would swallow it
+            out = self[code] = _NO_PINYIN
+            return out
+        index._starts[ch] = start
+        flags = _SECOND if second else 0
+        if start is not None:
+            flags |= (_FIRST if start.lengths[-1] >= 2 else 0) | (_SINGLE if start.lengths[0] == 1 else 0)
+        out = self[code] = chr(flags)
+        return out
+
+
+_PAIR_MEMO_LIMIT = 1 << 16
+
+
+def _pair_start(index: CustomerIndex, pair: str) -> _Start | None:
+    """The `_Start` of pair[0] when a brand key may begin with `pair`, else None; memoized.
+
+    Every key of 2+ characters begins with one of the index's character or fuzzy-sound pairs,
+    which rules out nearly all places the per-character scan codes leave.
+    """
+    start = index._starts[pair[0]]
+    needs_pair = start is not None and start.lengths[0] != 1  # no one-character key starts here
+    if needs_pair and pair not in index._char_pairs and _fuzzy_keys(pair) not in index._fuzzy_pairs:
+        start = None
+    if len(index._pair_starts) < _PAIR_MEMO_LIMIT:  # bounded: a long-lived index sees many pairs
+        index._pair_starts[pair] = start
+    return start
+
+
+def _index_hits(index: CustomerIndex, text: str, norm: str) -> list[_Hit]:
+    """Spans whose characters, sound or Latin spelling equal a listed customer's brand.
+
+    Only places whose scan codes allow a key (`_SCAN_RE`) and whose character pair begins one
+    (`_pair_start`) are looked up: the same hits, in the same order, as trying every position.
+    """
+    hits: list[_Hit] = []
+    codes = norm.translate(index._scan_codes)  # also completes index._starts for these characters
+    if _NO_PINYIN in codes:
+        _char_key(norm[codes.index(_NO_PINYIN)])  # raises
+    pair_starts = index._pair_starts
+    for m in _SCAN_RE.finditer(codes):
+        i = m.start()
+        pair = norm[i : i + 2]
+        start = pair_starts[pair] if pair in pair_starts else _pair_start(index, pair)
+        if start is not None:
+            run = _CJK_RUN.match(norm, i)  # brand keys are CJK: a key lies inside one CJK run
+            if run is not None:
+                _brand_hits_at(index, norm, i, run.end(), start, hits)
+    if not _LATIN_RUN.search(norm):  # most notes have no Latin letters
+        return hits
+    for start_at, end in _latin_brand_spans(index, text, norm):
+        region_start = _region_before(norm, start_at)
         end = _suffix_after(norm, end)
         if region_start is None:  # KMT苏州: a Latin brand may be followed by its city
             end = _region_at(norm, end) or end
-        hits.append(_Hit(region_start if region_start is not None else start, end, 3, True))
+        hits.append(_Hit(region_start if region_start is not None else start_at, end, 3, True))
     return hits
+
+
+def _brand_hits_at(index: CustomerIndex, norm: str, i: int, run_end: int, start: _Start,
+                   hits: list[_Hit]) -> None:
+    """Append the hits of brand keys beginning at position i (shortest key first).
+
+    A key is tried by characters, then sound, then fuzzy sound, then a long brand's head; the
+    first kind that matches decides its strength. `run_end` ends the CJK run i lies in.
+    """
+    for length in start.lengths:
+        j = i + length
+        if j > run_end:
+            break
+        key = norm[i:j]
+        vids: Sequence[int]
+        if length in start.by_char and key in index._by_brand:
+            strength, vids = 3, index._by_brand[key]
+        elif length in start.by_pinyin and _core_pinyin(key) in index._by_pinyin:
+            strength, vids = 2, index._by_pinyin[_core_pinyin(key)]
+        elif length in start.by_fuzzy and _fuzzy_keys(key) in index._by_fuzzy:
+            strength, vids = 1, index._by_fuzzy[_fuzzy_keys(key)]
+        elif length == 2 and start.prefix and key in index._by_prefix:
+            strength, vids = 1, index._by_prefix[key]
+        elif length == 2 and start.head and _fuzzy_keys(key) in index._head_sound:
+            strength, vids = 1, index._head_sound[_fuzzy_keys(key)]
+        else:
+            continue
+        region_start = _region_before(norm, i)
+        end = _suffix_after(norm, j)
+        grounded = region_start is not None or end > j
+        if end == j:  # no industry word follows: the text may go on with an abbreviation
+            end = _suffix_after(norm, _extend(index, norm, j, length, vids))
+        if strength < 3 and not grounded and not _sound_context(norm, i, end):
+            continue
+        hits.append(_Hit(region_start if region_start is not None else i, end, strength, grounded))
 
 
 def _latin_brand_spans(index: CustomerIndex, text: str, norm: str) -> Iterable[tuple[int, int]]:
@@ -643,42 +796,63 @@ def _fuzzy_char(syllable: str) -> str:
     return fuzzy_syllable(syllable)
 
 
+@lru_cache(maxsize=65536)
+def _fuzzy_keys(chars: str) -> tuple[str, ...]:
+    """Fuzzy syllable of each character of a CJK text window (cached: windows recur)."""
+    return tuple(_fuzzy_char(x) for x in _core_pinyin(chars))
+
+
 def _sound_context(norm: str, i: int, j: int) -> bool:
     before = norm[max(0, i - 3) : i]
     if i == 0 or not (_is_cjk(norm[i - 1]) or norm[i - 1].isalnum()):
         return True
-    return any(before.endswith(w) for w in _SOUND_CONTEXT_BEFORE) or any(
-        norm.startswith(w, j) for w in _SOUND_CONTEXT_AFTER
-    )
+    return before.endswith(_SOUND_CONTEXT_BEFORE) or norm.startswith(_SOUND_CONTEXT_AFTER, j)
 
 
-def _unknown_hits(norm: str) -> list[_Hit]:
-    """Organisations not in the index: region + short brand + industry word or legal form."""
+# CJK characters other than stop characters, as many as follow (the guessed brand's characters).
+_UNKNOWN_BRAND_RUN = re.compile("[^\\x00-\u33ff\ua000-\U0010ffff" + "".join(sorted(_STOP_CHARS)) + "]*")
+
+
+def _unknown_hits(norm: str, limit: int | None = None) -> list[_Hit]:
+    """Organisations not in the index: region + short brand + industry word or legal form.
+
+    With `limit`, every hit that starts before it is found (later ones may be left out).
+    """
+    limit = len(norm) if limit is None else limit
     hits: list[_Hit] = []
-    region_first = _edges().region_first
-    for i, ch in enumerate(norm):
-        if ch not in region_first:
-            continue
+    heads = _industry_heads()
+    # every place before `limit` a region word may begin (the look-ahead needs one more character)
+    for m in _edges().region_start.finditer(norm, 0, limit + 1):
+        i = m.start()
         r_end = _region_at(norm, i)
         if r_end is None:
             continue
+        run = _UNKNOWN_BRAND_RUN.match(norm, r_end, r_end + 4)  # always matches (maybe empty)
+        usable = run.end() - r_end if run else 0
         for b in (2, 3, 4):
-            brand = norm[r_end : r_end + b]
-            if len(brand) < b or not all(_is_cjk(c) and c not in _STOP_CHARS for c in brand):
+            if usable < b:  # too short, or a non-CJK / stop character within the first b
                 break
-            if brand[0] in "一某几每各" or any(brand[:n] in _industry_heads() for n in (2, 3, 4)):
+            brand = norm[r_end : r_end + b]
+            if brand[0] in "一某几每各" or any(brand[:n] in heads for n in (2, 3, 4)):
                 break
             end = _suffix_after(norm, r_end + b)
             if end > r_end + b:
                 hits.append(_Hit(i, end, 0, True))
                 break
-    for m in _LEGAL_RE.finditer(norm):  # 鹭通物流有限公司 without a region
-        hit = _unknown_company_before(norm, m.start(), m.end())
-        if hit is not None:
-            hits.append(hit)
+    if "公" in norm or "集团" in norm:  # every legal form has one: most notes need no scan
+        for m in _LEGAL_RE.finditer(norm):  # 鹭通物流有限公司 without a region
+            if m.start() >= limit + _WALK_BACK:  # its name would start at `limit` or later
+                break
+            hit = _unknown_company_before(norm, m.start(), m.end())
+            if hit is not None:
+                hits.append(hit)
     for m in _LATIN_RUN.finditer(norm):
+        if m.start() >= limit:
+            break
+        if m.end() - m.start() < 3:
+            continue
         end = _suffix_after(norm, m.end())
-        if len(m.group()) >= 3 and (end > m.end() or norm[max(0, m.start() - 1) : m.start()] == "叫"):
+        if end > m.end() or norm[max(0, m.start() - 1) : m.start()] == "叫":
             hits.append(_Hit(m.start(), end, 0, True))
     return hits
 
@@ -686,7 +860,7 @@ def _unknown_hits(norm: str) -> list[_Hit]:
 def _unknown_company_before(norm: str, start: int, end: int) -> _Hit | None:
     """Brand + industry word right before a legal form: an organisation the CRM may lack."""
     a = start
-    while a > 0 and start - a < 8 and _is_cjk(norm[a - 1]) and norm[a - 1] not in _WALK_STOP:
+    while a > 0 and start - a < _WALK_BACK and _is_cjk(norm[a - 1]) and norm[a - 1] not in _WALK_STOP:
         a -= 1
     brand, industry = split_industry(norm[a:start])
     if len(brand) < 2 or not industry or brand[0] in "一某几每各":
@@ -704,7 +878,11 @@ def _excluded(norm: str, hit: _Hit) -> bool:
     """A referrer (上海华信介绍过来的) or a competitor (选了恒立) is not the customer."""
     after = norm[hit.end : hit.end + 6]
     before = norm[max(0, hit.start - 4) : hit.start]
-    if _REFERRER_RE.match(norm, hit.end) or _REFERRAL_RE.match(norm, hit.end):
+    # Both referral patterns need 介/推/引 within 12 characters: test that before running them.
+    reach = norm[hit.end : hit.end + 12]
+    if ("介" in reach or "推" in reach or "引" in reach) and (
+        _REFERRER_RE.match(norm, hit.end) or _REFERRAL_RE.match(norm, hit.end)
+    ):
         return True
     if before.endswith(_REFERRER_BEFORE):  # 经X介绍, 通过X的Howard认识了
         clause = norm[hit.end : hit.end + 12]
@@ -712,9 +890,7 @@ def _excluded(norm: str, hit: _Hit) -> bool:
         clause = clause[: cut.start()] if cut else clause
         if any(w in clause for w in _REFERRER_VERBS):
             return True
-    if any(before.endswith(w) for w in _COMPETITOR_BEFORE):
-        return True
-    return any(after.startswith((w, "的" + w)) for w in _COMPETITOR_AFTER)
+    return before.endswith(_COMPETITOR_BEFORE) or after.startswith(_COMPETITOR_AFTER_ANY)
 
 
 def _note_regions(norm: str, skip: _Hit) -> tuple[RegionInfo, ...]:
@@ -747,10 +923,15 @@ def _break_tie(index: CustomerIndex, norm: str, hit: _Hit, parsed: ParsedName, r
     return MatchResult(best, best.score, tuple(c for c in res.alternates if c.id != best.id))
 
 
+def _hit_order(h: _Hit) -> tuple[int, int, int]:
+    """Earliest first; at one place a listed brand first, then the longer span."""
+    return (h.start, -h.strength, -(h.end - h.start))
+
+
 def _sorted_hits(index: CustomerIndex, text: str, norm: str) -> list[_Hit]:
-    """All hits, earliest first; at one place a listed brand first, then the longer span."""
+    """All hits in `_hit_order` (a stable sort: equal keys keep the order they were found in)."""
     hits = _index_hits(index, text, norm) + _unknown_hits(norm)
-    hits.sort(key=lambda h: (h.start, -h.strength, -(h.end - h.start)))
+    hits.sort(key=_hit_order)
     return hits
 
 
@@ -772,15 +953,41 @@ def _mention(index: CustomerIndex, text: str, norm: str, hit: _Hit) -> CustomerM
 
 
 def _find_mention(index: CustomerIndex, text: str) -> CustomerMention | None:
-    """The first organisation in the note that is not a referrer or a competitor."""
+    """The first organisation in the note that is not a referrer or a competitor.
+
+    Listed-brand hits are tried first. An unknown organisation comes before the first one that
+    links only if it starts earlier, so only the text before that hit is scanned for them
+    (usually the customer is named first); when there are some, the usual walk over all hits
+    in `_hit_order` decides, reusing the matches made here.
+    """
     if not text:
         return None
     norm = normalize_chars(text)
-    hits = _sorted_hits(index, text, norm)
+    listed = sorted(_index_hits(index, text, norm), key=_hit_order)
+    tried: dict[int, CustomerMention | None] = {}  # id(listed hit) -> its _mention
+    found: CustomerMention | None = None
+    stop: _Hit | None = None  # the listed hit that links (or whose match raised)
+    for hit in listed:
+        if _excluded(norm, hit):
+            continue
+        try:
+            found = tried[id(hit)] = _mention(index, text, norm, hit)
+        except Exception:  # noqa: BLE001  # the walk below raises it again
+            stop = hit
+            break
+        if found is not None:
+            stop = hit
+            break
+    limit = stop.start if stop is not None else len(norm)
+    unknown = [h for h in _unknown_hits(norm, limit) if h.start < limit]
+    if not unknown and (stop is None or id(stop) in tried):
+        return found  # the walk would meet only the listed hits tried above
+    hits = sorted(listed + unknown, key=_hit_order)  # as _sorted_hits, up to `limit`
     for hit in hits:
         if _excluded(norm, hit):
             continue
-        found = _mention(index, text, norm, _resolve(hits, hit))
+        target = _resolve(hits, hit)
+        found = tried[id(target)] if id(target) in tried else _mention(index, text, norm, target)
         if found is not None:
             return found
     return None
