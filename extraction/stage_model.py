@@ -45,16 +45,15 @@ class Model:
     classes: tuple[str, ...]
     base: tuple[float, ...]  # log prior
     unseen: tuple[float, ...]  # log probability of a bigram the class never had
-    weights: dict[str, tuple[tuple[int, float], ...]]  # bigram -> (class, log(1 + count / alpha))
+    weights: dict[str, tuple[float, ...]]  # bigram -> per class log(1 + count / alpha)
 
     def posterior(self, text: str) -> dict[str, float]:
         """Probability of each stage class for `text`."""
         grams = bigrams(text)
-        scores = [b + len(grams) * u for b, u in zip(self.base, self.unseen)]
         get = self.weights.get
-        for g in grams:
-            for c, w in get(g, ()):
-                scores[c] += w
+        rows = [w for w in map(get, grams) if w is not None]
+        sums = map(sum, zip(*rows)) if rows else (0.0 for _ in self.classes)  # column sums, in C
+        scores = [b + len(grams) * u + s for b, u, s in zip(self.base, self.unseen, sums)]
         top = max(scores)
         exp = [math.exp(s - top) for s in scores]
         z = sum(exp)
@@ -64,7 +63,7 @@ class Model:
 def parse(lines: list[str]) -> Model:
     """A model from the lines of its file (see bench/train_stage_model.py for the format)."""
     head: dict[str, list[str]] = {}
-    weights: dict[str, tuple[tuple[int, float], ...]] = {}
+    counts: dict[str, list[tuple[int, int]]] = {}
     alpha = 1.0
     for line in lines:
         if not line or line.startswith("#"):
@@ -75,10 +74,14 @@ def parse(lines: list[str]) -> Model:
             if key == "alpha":
                 alpha = float(vals[0])
             continue
-        gram, rest = line[:2], line[3:]
-        weights[gram] = tuple((int(c), math.log1p(int(n) / alpha))
-                              for c, n in (p.split(":") for p in rest.split()))
+        counts[line[:2]] = [(int(c), int(n)) for c, n in (p.split(":") for p in line[3:].split())]
     classes = tuple(head["classes"])
+    weights: dict[str, tuple[float, ...]] = {}
+    for gram, pairs in counts.items():
+        row = [0.0] * len(classes)
+        for c, n in pairs:
+            row[c] = math.log1p(n / alpha)
+        weights[gram] = tuple(row)
     docs = [int(x) for x in head["docs"]]
     tokens = [int(x) for x in head["tokens"]]
     vocab = int(head["vocab"][0])
