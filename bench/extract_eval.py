@@ -5,9 +5,11 @@ scores, never their texts or failures.  `bench/dev3`..`bench/dev8` are our own s
 written for this project, never taken from ../shared/eval): dev3/dev4 in other industries,
 dev5-dev8 in dev2's style, written from its even half only.  Each was scored once before it
 was tuned on (bench/RESULTS.md).  dev3-dev6, dev7's parts m,n and dev8's part q are development
-data; dev7's parts o,p and dev8's part r are held out like dev2's odd half.  Also prints the
-harmful stage rate (a predicted stage that is wrong, as a share of notes), which issue 13 bounds
-at 5 %.
+data; dev7's parts o,p and dev8's part r are held out like dev2's odd half.  The development
+parts of dev3-dev8 are also the training data of the stage model (bench/train_stage_model.py),
+so their stage scores are in-sample; dev, dev2 and the held-out parts are not trained on.  Also
+prints the harmful stage rate (a predicted stage that is wrong, as a share of notes), which
+issue 13 bounds at 5 %.
 
     .venv/bin/python bench/extract_eval.py [--eval ../shared/eval]
 """
