@@ -388,7 +388,7 @@ def _rare(word: str) -> bool:
 
 
 # common in given names although they are also everyday words (邬国栋, 孙家明, 王大伟)
-_NAME_OK = frozenset("国家天正大小新年春刚")
+_NAME_OK = frozenset("国家天正大小新年春刚少")
 
 
 def _name_char(ch: str, lex: _Lex) -> bool:
@@ -431,9 +431,16 @@ def _small_old(s: str, i: int, lex: _Lex, bounds: _Bounds) -> _Cand | None:
     if not sn or len(sn) != 1:
         return None
     e = i + 2
-    if s[i:e] not in lex.not_names and bounds.start_ok(i) and bounds.end_ok(e) and not _nick_is_word(s, e):
+    start_ok = bounds.start_ok(i) or _after_role_head(s, i, bounds)
+    if s[i:e] not in lex.not_names and start_ok and bounds.end_ok(e) and not _nick_is_word(s, e):
         return _Cand(i, i, e, "nick", surname=sn)
     return None
+
+
+def _after_role_head(s: str, i: int, bounds: _Bounds) -> bool:
+    """老/小 right after a role ending in 长 (场长老聂, 机长小蔡): jieba glues 长老 / 长小 into
+    one word, so the name starts inside it."""
+    return i >= 2 and s[i - 1] == "长" and bounds.token(i - 1) == (i - 1, i + 1)
 
 
 def _surnamed(s: str, i: int, sn: str, lex: _Lex, bounds: _Bounds) -> _Cand | None:

@@ -257,3 +257,18 @@ def test_more_titles_and_posts(text: str, contact: str) -> None:
 ])
 def test_post_modifiers_and_function_codes(text: str, contact: str) -> None:
     assert [c.text for c in find_contacts(text, [])] == [contact]
+
+
+@pytest.mark.parametrize("text, expected", [
+    # a role ending in 长 before 老/小 + surname (jieba glues 长老 into one word)
+    ("那个机长老蔡说附着力够了", ["机长老蔡"]),
+    ("牧场那边场长小聂打电话来说结块了", ["场长小聂"]),
+    # 少 stands in given names (少华, 少杰)
+    ("采购经理翁少华说价格偏高", ["采购经理翁少华"]),
+])
+def test_roles_glued_to_names_and_given_names(text: str, expected: list[str]) -> None:
+    assert names(text) == expected
+
+
+def test_an_elder_is_no_contact() -> None:
+    assert names("教练长老是迟到") == []
