@@ -120,6 +120,10 @@ _HABITUAL = re.compile(r"一直|老是|总是|经常|每次")
 # "签的合同", "报的价": a relative clause about something done, not a task
 _REL_DONE = re.compile(r"^(?:[^\W把跟给和找让派带向对][\u4e00-\u9fff]?|给|开|发)的")  # 签的合同, 给的每斤九块八
 _DUPLICATED = re.compile(r"^(.)\1$")
+# asking a named person to do it: 让江站长…, 安排小谭…, 叫老周…
+_ASK_PERSON = re.compile(r"(?:让|派|安排|叫)(?:[小老][\u4e00-\u9fff]|[\u4e00-\u9fff]{1,2}?(?:站长|经理|主管|师傅|主任|工))(?:先|去|过去|把|带|给|来)")
+# a clause that ends in a judgement (太长, 太贵了, 不够快): an opinion of the customer
+_VERDICT = re.compile(r"(?:太|过于|偏)[\u4e00-\u9fff]了?$|不够[\u4e00-\u9fff]{1,2}$")
 # a price stated right after the verb (报0.38元一支, 开的是七万九): what was quoted
 _PRICE_STATED = re.compile(r"^(?:报|开|给)(?:的|了)?(?:是|价|价格)?(?:每[^，。\d]{1,2})?[0-9一二两三四五六七八九十.]+(?:元|块|万|毛|角|分)")
 _TEAM_SUBJ_DEPT = re.compile(r"^[^，。把找跟和问向同约去到陪带]{0,4}(?<!总)(?:部|团队)")
@@ -271,6 +275,8 @@ def find_actions(
             continue  # "签的一体化泵站合同"
         if not dated and _PRICE_STATED.match(head):
             continue  # "我们报0.38元一支": the price we quoted, not a task
+        if not dated and _VERDICT.search(body):
+            continue  # "觉得我们换膜停机二十分钟太长": a judgement, not a task
         if res["event"].search(body) and not (res["verb"].match(head) and not head.startswith(("开", "走"))):
             continue
         doer = keep_doer or any(s.start == a for s in contact_spans)
@@ -290,6 +296,8 @@ def find_actions(
             owner = "team"  # "…发给他，下个月底前技术部要完成部署测试": our department is the subject
         if owner == "customer" and _JOINT.match(body):
             owner = "self"  # "隋总说这周四再碰一次": a meeting with us
+        if owner is None and _ASK_PERSON.match(body) and not any(s.start == a + 1 for s in contact_spans):
+            owner = "team"  # "让江站长把主板换掉": a named colleague of ours (customers' people are contacts)
         if owner is None:
             owner = _owner(body, led_by_self)
         if owner == "customer" and not (_COMMIT.match(body) or res["cust"].search(body)):
@@ -330,6 +338,10 @@ def _involves(body: str) -> bool:
     return not res["internal"].search(body) or bool(_FACING.search(body))
 
 
+# 把 + goods as the object of a delivery: the goods go, not a document of ours
+_GOODS_MOVED = re.compile(r"把[^，。]{0,8}?(?:货|设备|机器|机组|产品|物料|整机|材料)")
+
+
 def _owner(body: str, led_by_self: bool) -> str:
     res = _res()
     if re.match(r"^(?:让|派|安排|叫)", body) and (res["team"].search(body[:8]) or res["our_role"].search(body[:8])):
@@ -340,8 +352,8 @@ def _owner(body: str, led_by_self: bool) -> str:
         return "self"
     if res["cust"].search(body) or _TOWARDS_US.search(body):
         return "customer"
-    if res["team_work"].search(body) and not re.search(r"[发给把]", body[:1]):
-        return "team"
+    if res["team_work"].search(body) and (not re.search(r"[发给把]", body[:1]) or _GOODS_MOVED.match(body)):
+        return "team"  # delivery or installation without a doer (把第一批货送到各分场)
     return "self"
 
 

@@ -197,3 +197,16 @@ def test_contact_getting_in_touch_today_is_no_action(text: str, actions: list[st
 def test_a_price_we_quoted_is_no_action() -> None:
     text = "安康诊所的吕敏回微信：留置针我们报2.1元一支。明天我跟产品线申请特价"
     assert [a.text for a in extract(text, ref_time=REF_TIME).action_items] == ["跟产品线申请特价"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    # goods moved without a doer: our team delivers
+    ("采购说回款按月结，下周四前把第一批货送到各个分场", [("把第一批货送到各个分场", "team")]),
+    # a named colleague asked to do it (customers' people are contacts)
+    ("周一我跟我们服务站的蒋站长一起去现场，周五前让蒋站长把主板换掉",
+     [("跟我们服务站的蒋站长一起去现场", "self"), ("让蒋站长把主板换掉", "team")]),
+    # a judgement is no task
+    ("林工觉得我们换模停机半小时太长", []),
+])
+def test_action_owners_and_judgements(text: str, expected: list[tuple[str, str]]) -> None:
+    assert [(a.text, a.owner) for a in extract(text, ref_time=REF_TIME).action_items] == expected
