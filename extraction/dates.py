@@ -88,7 +88,7 @@ _PATTERNS: list[tuple[str, str]] = [
     # typed dates: a four-digit year is exact; M/D or M.D only right before 前/之前/号/日
     ("iso_date", r"(?<!\d)(?P<iy>\d{4})(?P<isep>[-/.])(?P<im>\d{1,2})(?P=isep)(?P<id>\d{1,2})(?!\d)"),
     ("ymd", rf"(?<!\d)(?P<yy>\d{{4}})年(?P<ym>{NUM})月(?P<yd>{NUM})[号日]"),
-    ("md_typed", r"(?<![\d./])(?P<tm>\d{1,2})[/.](?P<td>\d{1,2})(?=之前|前|号|日)"),
+    ("md_typed", r"(?<![\d./])(?P<tm>\d{1,2})[/.](?P<td>\d{1,2})(?:[号日]|(?=之前|前))"),
     ("last_month_day", rf"上个?月(?P<lmd>{NUM})[号日]"),
     ("day_only", rf"(?P<do>{NUM})[号日](?![楼线机院店仓位码型库厂门口馆柜台桌房室箱槽罐炉泵车间])"),
 ]

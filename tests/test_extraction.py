@@ -210,3 +210,9 @@ def test_a_price_we_quoted_is_no_action() -> None:
 ])
 def test_action_owners_and_judgements(text: str, expected: list[tuple[str, str]]) -> None:
     assert [(a.text, a.owner) for a in extract(text, ref_time=REF_TIME).action_items] == expected
+
+
+def test_a_typed_date_takes_its_day_word() -> None:
+    r = extract("施工队6.1日进场交接", ref_time=REF_TIME.replace(month=5, day=20))
+    assert [(d.text, d.value.isoformat()) for d in r.dates] == [("6.1日", "2026-06-01")]
+    assert [a.text for a in r.action_items] == ["进场交接"]
