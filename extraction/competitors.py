@@ -20,7 +20,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from types import ModuleType
 
 from .lexload import _lines, load_list
 from .regexgate import CueIndex
@@ -120,6 +121,24 @@ def _aspects() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
+def _long_aspects() -> tuple[str, ...]:
+    """Aspects of 2+ chars as a tuple, so one `str.startswith` call tests them all."""
+    return tuple(w for w in load_list("competitor_aspects.txt") if len(w) >= 2)
+
+
+@lru_cache(maxsize=1)
+def _dept_stems() -> frozenset[str]:
+    """Department stems as a set: membership is tested per candidate."""
+    return frozenset(load_list("dept_stems.txt"))
+
+
+@lru_cache(maxsize=1)
+def _dept_stem_lengths() -> tuple[int, ...]:
+    """Lengths of the department stems, longest first (the order `load_list` gives them)."""
+    return tuple(sorted({len(d) for d in _dept_stems()}, reverse=True))
+
+
+@lru_cache(maxsize=1)
 def _cues() -> tuple[_Cue, ...]:
     out: list[_Cue] = []
     aspect, guarded = _aspect_alt(), "(?:" + _aspect_alt(guard=True) + ")"
@@ -145,7 +164,8 @@ def _cue_index() -> CueIndex:
 
 @lru_cache(maxsize=1)
 def _stop() -> tuple[frozenset[str], tuple[str, ...]]:
-    """Stop words, and those of 2+ chars that may not start or end a brand either."""
+    """Stop words, and those of 2+ chars that may not start or end a brand either (a tuple,
+    so one `str.startswith` / `str.endswith` call tests them all)."""
     words = frozenset(load_list("competitor_stop.txt"))
     return words, tuple(w for w in words if len(w) >= 2)
 
@@ -160,6 +180,29 @@ def _known_re() -> re.Pattern[str] | None:
 def _titles() -> tuple[frozenset[str], frozenset[str]]:
     """Contact titles and surnames: 王总 / 李经理 / 小赵 are people, not brands."""
     return frozenset(load_list("contact_titles.txt")), frozenset(load_list("surnames.txt"))
+
+
+# Modules imported on first use (jieba and pypinyin load slowly) and then kept: an import
+# statement inside a function costs microseconds on every call.
+@lru_cache(maxsize=1)
+def _segment() -> ModuleType:
+    from . import segment
+
+    return segment
+
+
+@lru_cache(maxsize=1)
+def _normalize() -> ModuleType:
+    from . import normalize
+
+    return normalize
+
+
+@lru_cache(maxsize=1)
+def _contacts() -> ModuleType:
+    from . import contacts
+
+    return contacts
 
 
 def load_list_raw(name: str) -> list[str]:
@@ -241,18 +284,18 @@ class _Tokens:
     """jieba tokens of one note, looked up by offset (built only when a cue fires)."""
 
     def __init__(self, text: str) -> None:
-        from .contacts import fold
-        from .segment import token_spans
-
         self.text = text
         # the folded copy (same length) is what the contact step cut: one segmentation per note
-        self.toks = token_spans(fold(text))
+        self.toks = _segment().token_spans(_contacts().fold(text))
         self.start_at = {s: i for i, (_, s, _) in enumerate(self.toks)}
         self.end_at = {e: i for i, (_, _, e) in enumerate(self.toks)}
-        from .segment import tokenizer
 
-        freq = tokenizer().FREQ  # the note's dictionary words (机型, 耗材): nouns, not unseen brands
-        self.words = frozenset(t for t, _, _ in self.toks if len(t) >= 2 and freq.get(t))
+    @cached_property
+    def words(self) -> frozenset[str]:
+        """The note's dictionary words (机型, 耗材): nouns, not unseen brands.  Built on first
+        use: only a slot right after 的 asks for them."""
+        freq = _segment().tokenizer().FREQ
+        return frozenset(t for t, _, _ in self.toks if len(t) >= 2 and freq.get(t))
 
     def covering(self, pos: int) -> int | None:
         """Index of the CJK token that `pos` falls strictly inside."""
@@ -384,9 +427,7 @@ def _bounded(tk: _Tokens, a: int, b: int) -> tuple[int, int] | None:
     if b in tk.end_at:
         toks = tk.toks[tk.start_at[a] : tk.end_at[b] + 1]
     else:  # 比怡|宝贵: the cue word was glued to the brand; read the slot on its own
-        from .segment import token_spans
-
-        toks = [(t, a + s, a + e) for t, s, e in token_spans(tk.text[a:b])]
+        toks = [(t, a + s, a + e) for t, s, e in _segment().token_spans(tk.text[a:b])]
     if any(t.isascii() for t, _, _ in toks) and not all(t.isascii() for t, _, _ in toks):
         return None
     if toks[0][0].isascii():
@@ -404,14 +445,15 @@ def _bounded(tk: _Tokens, a: int, b: int) -> tuple[int, int] | None:
 def _blocked_names(text: str, blocked: list[tuple[int, int]]) -> list[str]:
     """Customer / contact strings (and the customer's bare brand) that no competitor may contain."""
     out: list[str] = []
+    if not blocked:
+        return out
+    parse_name = _normalize().parse_name
     for s, e in blocked:
         name = text[s:e].strip()
         if len(name) < 2:
             continue
         out.append(name)
         try:
-            from .normalize import parse_name
-
             brand = parse_name(name).brand
         except Exception:  # noqa: BLE001  # a name the parser cannot read still blocks itself
             brand = ""
@@ -420,31 +462,37 @@ def _blocked_names(text: str, blocked: list[tuple[int, int]]) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=4096)
 def _is_person(x: str) -> bool:
+    """王总 / 李经理 / 小赵 (cached: the same strings come back in every note)."""
     titles, surnames = _titles()
-    for t in titles:
-        if x.endswith(t) and len(x) - len(t) <= 3:
-            head = x[: -len(t)]
+    n = len(x)
+    # a title is a suffix of x with at most 3 characters before it: look the suffixes up
+    for k in range(max(1, n - 3), n + 1):
+        if x[n - k :] in titles:
+            head = x[: n - k]
             if not head or head[0] in surnames or head[:2] in surnames or head[0] in "小老":
                 return True
-    if len(x) >= 4 and any(x.startswith(d) and _is_person(x[len(d):]) for d in load_list("dept_stems.txt")):
-        return True  # 行政小唐, 技术部老王: a colleague named with a department
-    return len(x) <= 3 and x[0] in "小老阿" and x[1] in surnames
+    if n >= 4:
+        stems = _dept_stems()
+        for k in _dept_stem_lengths():  # longest stem first, as the stem list is ordered
+            if k <= n and x[:k] in stems and _is_person(x[k:]):
+                return True  # 行政小唐, 技术部老王: a colleague named with a department
+    return n <= 3 and x[0] in "小老阿" and x[1] in surnames
 
 
 _PLACE_ENDS = ("园区", "厂区", "小区", "开发区", "工业区", "新区", "景区", "校区", "院区", "社区", "商圈")
 
 
 def _is_place_or_category(x: str) -> bool:
-    from .normalize import lexicon, region_info, split_industry, split_region_prefix
-
-    if region_info(x) is not None or x.endswith(_PLACE_ENDS):
+    nz = _normalize()
+    if nz.region_info(x) is not None or x.endswith(_PLACE_ENDS):
         return True
-    lx = lexicon()
+    lx = nz.lexicon()
     if x in lx.industry:
         return True
-    region, rest = split_region_prefix(x)
-    if region is not None and (not rest or rest in lx.industry or split_industry(rest)[0] in lx.industry):
+    region, rest = nz.split_region_prefix(x)
+    if region is not None and (not rest or rest in lx.industry or nz.split_industry(rest)[0] in lx.industry):
         return True
     return False
 
@@ -458,20 +506,17 @@ def _is_department(x: str) -> bool:
     if m is None:
         return False
     stem = x[: m.start()]
-    if not stem or stem in load_list("dept_stems.txt"):
+    if not stem or stem in _dept_stems():
         return True
     if len(stem) == 1:  # 外科 / 儿科 are departments; 弘科 is a name
         return stem in _ONE_CHAR_DEPT
-    from .segment import tokenizer
-
-    return (tokenizer().FREQ.get(stem) or 0) >= 100 or (len(stem) >= 4 and (tokenizer().FREQ.get(stem[-2:]) or 0) >= 100)
+    freq = _segment().tokenizer().FREQ
+    return (freq.get(stem) or 0) >= 100 or (len(stem) >= 4 and (freq.get(stem[-2:]) or 0) >= 100)
 
 
 def _common_word(x: str) -> bool:
     """A single everyday dictionary word (测试, 机会, 价格) is not a brand name."""
-    from .segment import tokenizer
-
-    freq = tokenizer().FREQ.get(x)
+    freq = _segment().tokenizer().FREQ.get(x)
     return freq is not None and freq >= 2000
 
 
@@ -512,7 +557,7 @@ def _valid(text: str, a: int, b: int, blocked: list[tuple[int, int]], names: lis
     if any(n in x or x in n for n in names):
         return False
     stop, stop2 = _stop()
-    if x in stop or x in _aspects() or x in load_list("dept_stems.txt") or any(x.startswith(w) or x.endswith(w) for w in stop2):
+    if x in stop or x in _aspects() or x in _dept_stems() or x.startswith(stop2) or x.endswith(stop2):
         return False
     if _APPROX_RE.search(x) or _TIME_INSIDE_RE.search(x) or (len(x) >= 3 and x[-1] in _ADVERB_END):
         return False  # 商今年夏天, 武汉新, 盒子一: the slot ran into a time word or an adverb
@@ -520,7 +565,7 @@ def _valid(text: str, a: int, b: int, blocked: list[tuple[int, int]], names: lis
         return False
     if _FIRST_PERSON_RE.search(text[max(0, a - 8) : a]) or _DISPOSAL_RE.search(text, max(0, a - 16), a):
         return False
-    if any(x.startswith(w) for w in _aspects() if len(w) >= 2):
+    if x.startswith(_long_aspects()):
         return False  # 交货老拖, 价钱只有…: an aspect and its predicate, not a brand
     if x.isascii():
         return True

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from itertools import product
+from re import _constants as sre_c  # type: ignore[attr-defined]  # the parser's opcodes (3.11+)
+from re import _parser as sre_parse  # type: ignore[attr-defined]
+from typing import Any
 
 _META = frozenset("\\.^$*+?{}[]()|")
 _QUANT = frozenset("?*{")
@@ -131,6 +135,86 @@ def gates(src: str) -> tuple[tuple[str, ...], ...]:
                 out.append((src[i],))
             i += 1
     return tuple(out)
+
+
+def gate_groups(rx: re.Pattern[str], exclude: str = "") -> tuple[tuple[str, ...], ...]:
+    """`gates` and the groups `_required` reads from the parsed pattern, without the groups
+    another one implies (样 after 样品|样机): each kept group costs a set test per note, so only
+    the telling ones stay.  Words with a character of `exclude` (placeholders the caller
+    writes into the text) make no group."""
+    groups = [frozenset(w.lower() for w in g) for g in (*gates(rx.pattern), *_required(rx, exclude))]
+    kept: list[frozenset[str]] = []
+    for g in sorted(set(groups), key=_rarity, reverse=True):  # the most telling first
+        if not any(_implies(h, g) for h in kept):
+            kept.append(g)
+    return tuple(tuple(sorted(g)) for g in kept)
+
+
+def _implies(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Whether a note holding a word of `a` holds a word of `b` (each word of `a` contains one)."""
+    return all(any(w in x for w in b) for x in a)
+
+
+_MAX_CNF = 8  # most word groups one choice between alternatives turns into
+_REPEATS = (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT, sre_c.POSSESSIVE_REPEAT)
+
+
+def _required(rx: re.Pattern[str], exclude: str) -> tuple[tuple[str, ...], ...]:
+    """Word groups such that every match of `rx` contains a word of each group.
+
+    Read from the parsed pattern, so it is exact about what is mandatory: literal runs,
+    groups, alternations and repeats of at least one; look-arounds, classes and optional
+    parts add nothing.  Case-insensitive patterns and words holding a character of `exclude`
+    get no group: the cue is then simply not gated by them."""
+    if rx.flags & re.IGNORECASE:
+        return ()
+    groups = _need(sre_parse.parse(rx.pattern, rx.flags))
+    ok = [g for g in groups if not any(c in w for w in g for c in exclude)]
+    return tuple(tuple(sorted(g)) for g in dict.fromkeys(ok))  # sorted: a stable order
+
+
+def _need(seq: Any) -> list[frozenset[str]]:
+    """Word sets of a parsed sequence: every match holds a word of each (a conjunction)."""
+    out: list[frozenset[str]] = []
+    run: list[str] = []  # adjacent literal characters: one word
+    for op, av in seq:
+        if op is sre_c.LITERAL:
+            run.append(chr(av))
+            continue
+        if run:
+            out.append(frozenset({"".join(run)}))
+            run = []
+        if op is sre_c.SUBPATTERN and not av[1] & re.IGNORECASE:
+            out += _need(av[3])
+        elif op is sre_c.BRANCH:
+            out += _any_of([_need(alt) for alt in av[1]])
+        elif op in _REPEATS and av[0] >= 1:
+            out += _need(av[2])
+    if run:
+        out.append(frozenset({"".join(run)}))
+    return out
+
+
+def _any_of(alts: list[list[frozenset[str]]]) -> list[frozenset[str]]:
+    """Word sets of a choice: a match holds a word of one set of each alternative, so each
+    way of picking one set per alternative, united, is a word set of the choice."""
+    if not alts or not all(alts):
+        return []  # an alternative with no word set: nothing is mandatory
+    if _count(alts) > _MAX_CNF:
+        alts = [[max(a, key=_rarity)] for a in alts]
+    return [frozenset().union(*pick) for pick in product(*alts)]
+
+
+def _count(alts: list[list[frozenset[str]]]) -> int:
+    n = 1
+    for a in alts:
+        n *= len(a)
+    return n
+
+
+def _rarity(words: frozenset[str]) -> tuple[int, int]:
+    """Longer words are rarer in a note; then fewer words."""
+    return min(map(len, words)), -len(words)
 
 
 def _trie_regex(words: Sequence[str]) -> str:

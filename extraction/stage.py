@@ -22,7 +22,7 @@ from datetime import date
 from functools import lru_cache
 
 from .lexload import _lines, load_list
-from .regexgate import CueIndex
+from .regexgate import CueIndex, gate_groups
 from .types import Span
 
 ORDER = ("lead", "contacted", "needs", "quote", "trial", "negotiation", "won")
@@ -93,7 +93,11 @@ def _cues() -> tuple[Cue, ...]:
 
 @lru_cache(maxsize=1)
 def _cue_index() -> CueIndex:
-    return CueIndex([c.rx.pattern for c in _cues()])
+    """Gate words per cue: regexgate's own, plus the word sets `_required` proves necessary.
+
+    regexgate leaves a cue ungated when an alternative starts with a group (处理售后) and
+    so runs it on every note; the extra groups only ever skip a cue that cannot match."""
+    return CueIndex(gate_lists=[gate_groups(c.rx, exclude=BLANK + NAME) for c in _cues()])
 
 
 @lru_cache(maxsize=1)
@@ -106,21 +110,48 @@ def _modality() -> Modality:
 
 
 def _blank(text: str, spans: Iterable[Span], fill: str = BLANK) -> str:
-    chars = list(text)
-    for s in spans:
-        for i in range(max(0, s.start), min(len(chars), s.end)):
-            chars[i] = fill
-    return "".join(chars)
+    """`text` with every character inside `spans` replaced by `fill` (same length for a
+    one-character fill).  Built from slices, and no copy at all when nothing is blanked."""
+    if not spans:  # the usual case: nothing to blank (an empty list or tuple)
+        return text
+    n = len(text)
+    cuts = sorted((max(0, s.start), min(n, s.end)) for s in spans)
+    parts: list[str] = []
+    pos = 0  # everything before `pos` is in `parts` already
+    for a, b in cuts:
+        a = max(a, pos)  # overlapping spans: only the part not filled yet
+        if a >= b:
+            continue
+        parts.append(text[pos:a])
+        parts.append(fill * (b - a))
+        pos = b
+    if not parts:
+        return text
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
+def _last_hard(t: str, lo: int, pos: int) -> int:
+    """Index of the last hard boundary (`_HARD`) in t[lo:pos], or -1.
+
+    One regex scan of the window instead of a match per character going left.  Every
+    `_HARD` match is one character long, so the scan finds every boundary position; the
+    scan ends one character past `pos` so that the look-ahead at pos - 1 sees t[pos], as
+    `_HARD.match(t, pos - 1)` does (look-behinds see the whole string either way)."""
+    last = -1
+    for m in _HARD.finditer(t, lo, pos + 1):
+        i = m.start()
+        if i >= pos:
+            break
+        last = i
+    return last
 
 
 def _left_start(t: str, pos: int, mod: Modality) -> int:
     """Start of the cue's clause left of `pos`: the last boundary, at most WINDOW back."""
     lo = max(0, pos - WINDOW)
-    start = lo
-    for i in range(pos - 1, lo - 1, -1):
-        if _HARD.match(t, i):
-            start = i + 1
-            break
+    hard = _last_hard(t, lo, pos)
+    start = hard + 1 if hard >= 0 else lo
     for m in mod.boundary.finditer(t, start, pos):
         start = max(start, m.end())
     return start
@@ -129,10 +160,8 @@ def _left_start(t: str, pos: int, mod: Modality) -> int:
 def _clause_left(t: str, pos: int) -> str:
     """The text of the punctuation-bounded clause left of `pos` (hearsay scope)."""
     lo = max(0, pos - 3 * WINDOW)
-    for i in range(pos - 1, lo - 1, -1):
-        if _HARD.match(t, i):
-            return t[i + 1:pos]
-    return t[lo:pos]
+    hard = _last_hard(t, lo, pos)
+    return t[hard + 1:pos] if hard >= 0 else t[lo:pos]
 
 
 def _is_evidence(t: str, m: re.Match[str], cue: Cue, mod: Modality,
@@ -145,9 +174,14 @@ def _is_evidence(t: str, m: re.Match[str], cue: Cue, mod: Modality,
     if mod.hypo.search(ctx) or mod.after.match(t, e):
         return False
     # a loss heard second hand (听说最后给了X) is still a loss: the rep reports it as news
-    if not cue.early and (mod.ask.search(ctx) or (
-            cue.stage != "lost" and mod.hearsay.search(_clause_left(t, s)))):
-        return False
+    whole: str | None = None  # the clause left of the cue, read at most once
+    if not cue.early:
+        if mod.ask.search(ctx):
+            return False
+        if cue.stage != "lost":
+            whole = _clause_left(t, s)
+            if mod.hearsay.search(whole):
+                return False
     # A-not-A questions (能不能, 有没有) are no negation; a topic word (veto) must not be
     # negated anywhere in its clause (没法上台架测试 is no trial talk)
     near = ls if cue.veto else max(ls, s - NEAR_NEG)
@@ -167,7 +201,8 @@ def _is_evidence(t: str, m: re.Match[str], cue: Cue, mod: Modality,
     if not cue.wish_ok and mod.wish.search(left):
         return False
     if cue.veto:  # a topic word inside a demand, wish or condition is no talk of it
-        whole = _clause_left(t, s)
+        if whole is None:
+            whole = _clause_left(t, s)
         if mod.demand.search(whole) or mod.hypo.search(whole) or mod.wish.search(whole):
             return False
     if not cue.demand_ok and mod.demand.search(left):

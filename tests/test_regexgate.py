@@ -1,11 +1,13 @@
 """The literal gate index must never hide a cue that matches (it only skips hopeless regexes)."""
 from __future__ import annotations
 
+import re
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from extraction import competitors, pains, stage
-from extraction.regexgate import CueIndex, gates
+from extraction.regexgate import CueIndex, gate_groups, gates
 
 
 def test_gates_of_constructions() -> None:
@@ -70,3 +72,14 @@ def test_index_built_after_a_scan_sees_its_words() -> None:
     text = "这个客户要的是蓝鲸牌抽水泵"
     CueIndex(["客户"]).candidates(text)
     assert CueIndex(["蓝鲸牌"]).candidates(text) == [0]
+
+
+def test_gate_groups_read_the_parsed_pattern() -> None:
+    # an alternative that starts with a group leaves `gates` empty; the parsed pattern still
+    # says every match holds 售后 or 投诉
+    assert gates("(?:(?:做|走)售后|投诉)") == ()
+    assert gate_groups(re.compile("(?:(?:做|走)售后|投诉)")) == (("售后", "投诉"),)
+    # a word holding a placeholder the caller writes into the text gates nothing
+    assert set(gate_groups(re.compile("签\u3000了"), exclude="\u3000")) == {("了",), ("签",)}
+    # case-insensitive patterns keep only the literal gates
+    assert gate_groups(re.compile("(?:(?:做|走)售后|投诉)", re.IGNORECASE)) == ()
