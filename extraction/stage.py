@@ -72,6 +72,8 @@ class Modality:
     undecided: re.Pattern[str]
     moot: re.Pattern[str]
     prior: re.Pattern[str]
+    new_deal: re.Pattern[str]
+    new_ask: re.Pattern[str]
 
 
 @lru_cache(maxsize=1)
@@ -381,9 +383,6 @@ def find_stage(text: str, masked: Iterable[Span], wishes: Iterable[Span] = (), *
     return best, hits[best]
 
 
-_NEW_DEAL = re.compile(r"不过|但是|但|这次|这回|这趟|又|新(?!机|款|型|品|版|货|的设备|设备)|重新|另外|另一个|(?<!到)现在|倒是")  # not 跟到现在, not 新机
-
-
 def _after_loss(text: str, lost: list[Span], hits: list[tuple[str, Span]]) -> tuple[str, Span] | None:
     """A loss told as background, then a new deal (上次的标被X拿走了，不过这次新接了…需要两套):
     the stage of what follows, when firm cues (not topic words) show a new conversation or
@@ -394,21 +393,16 @@ def _after_loss(text: str, lost: list[Span], hits: list[tuple[str, Span]]) -> tu
     if not after:
         return None
     best = max(after, key=lambda h: ORDER.index(h[0]))
-    return best if _NEW_DEAL.search(text, end, best[1].start) else None
-
-
-# after a loss and a new-deal word, the customer asks for something new: 不过她提了一句上海分公司要招
-# 两百个客服, 这回找我们是为了烘干塔改造, 又说新线还没定供应商让我发点资料
-_NEW_ASK = re.compile(r"让(?:我|我们|咱们)|找(?:我|我们|咱们)|提了一句|还有(?:个|一个)|想(?:走|上|换|做|要|找)"
-                      r"|要(?:招|上|做|换|采购|买|新建|扩)|还没定")
+    return best if _modality().new_deal.search(text, end, best[1].start) else None
 
 
 def _new_request(text: str, lost: list[Span]) -> bool:
     """A loss told as background, then a new request whose stage no firm cue names: the note is
     about the new opportunity, so 'lost' would move the wrong deal (precision first: no stage)."""
     end = max(x.end for x in lost)
-    nd = _NEW_DEAL.search(text, end)
-    return nd is not None and _NEW_ASK.search(text, nd.end()) is not None
+    mod = _modality()
+    nd = mod.new_deal.search(text, end)
+    return nd is not None and mod.new_ask.search(text, nd.end()) is not None
 
 
 _PAST_PREFIX = re.compile(r"(?:去年|前年|上个月|上月|上周|上礼拜|上星期)$")
