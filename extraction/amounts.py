@@ -23,7 +23,7 @@ _AMOUNT_RE = re.compile(
     rf"(?P<num>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)?|[{_CN}]+(?:点[{_CN}]+)?)"
     r"(?P<ge>个|多|来|余)?"
     rf"(?P<unit>亿|万|[wW](?![a-zA-Z])|[kK](?![a-zA-Z])|千|块钱|块|元|RMB|rmb)"
-    rf"(?:(?P<sub>[一二两三四五六七八九]|\d)千|(?P<tail>[一二两三四五六七八九])(?![千百十万亿个只台件吨套家人天月年号周倍点成折]))?"
+    rf"(?:(?P<sub>[一二两三四五六七八九]|\d)千|(?P<tail>[一二两三四五六七八九]|\d)(?![\d.千百十万亿个只台件吨套家人天月年号周倍点成折斤米瓦箱瓶盒张支片包袋桶卷双副条辆]))?"
 )
 # bare numbers (no unit) that may be money when the context says so
 _BARE_RE = re.compile(
@@ -87,10 +87,19 @@ def _value(m: re.Match[str]) -> float | None:
         v += (int(sub) if sub.isdigit() else _D[sub]) * 1e3 * (1e4 if unit == "亿" else 1)
     tail = m.group("tail")
     if tail:
-        step = {"亿": 1e7, "万": 1e3, "千": 1e2}.get(unit)
+        step = {"亿": 1e7, "万": 1e3, "千": 1e2, "块": 0.1}.get(unit)  # 九块五 = 9.5
         if step:
-            v += _D[tail] * step
+            v += (_D[tail] if tail in _D else int(tail)) * step
     return round(v, 2)
+
+
+# after 块 + a jiao digit, a fen digit (两块八五 = 2.85) unless a per-unit noun follows it (三块一一瓦)
+_FEN = re.compile(r"[一二两三四五六七八九](?![\u4e00-\u9fff])|[一二两三四五六七八九](?=[而的了吧呢啊嗯然就也还都])")
+# what may follow 块 when it is money: 钱, a jiao digit, an approximation, a particle, or the
+# next clause of an unpunctuated note (a time word, a pronoun, 再/给/让 …); a noun makes 块 a
+# measure word (一块电池)
+_MONEY_AFTER_KUAI = re.compile(r"[钱左多的了吧呢啊嗯而就也都还吗一二两三四五六七八九十零明今后下上这那周月年再我他她你给让跟和把]"
+                               r"|[^\u4e00-\u9fff]|$")
 
 
 _KIND_CUES: dict[str, tuple[str, ...]] = {}
@@ -155,7 +164,7 @@ def find_amounts(text: str, skip: Iterable[Span] = ()) -> list[Amount]:
         # quantity right after the unit: 三百万只, 5万个
         if _NOT_AFTER.match(text[b:b + 3]) and m.group("unit") not in ("块", "块钱", "元", "RMB", "rmb"):
             continue
-        if m.group("unit") in ("千", "k", "K") and not re.match(r"[块元]", text[b:b + 1]) and not re.search(r"(?:价|钱|费|款|金|额|预算|贵|便宜|付|收|报)", text[max(0, a - 6):b + 4]):
+        if m.group("unit") in ("千", "k", "K") and not re.match(r"[块元]", text[b:b + 1]) and not re.search(r"(?:价|钱|费|款|金|额|预算|贵|便宜|付|收|报|罚|赔|扣)", text[max(0, a - 6):b + 4]):
             continue
         # English letter words like "2w" inside identifiers
         if m.group("unit") in ("w", "W", "k", "K") and a > 0 and text[a - 1].isalpha() and text[a - 1].isascii():
@@ -163,8 +172,12 @@ def find_amounts(text: str, skip: Iterable[Span] = ()) -> list[Amount]:
         v = _value(m)
         if v is None or v <= 0:
             continue
+        if m.group("unit") == "块" and v <= 10 and not _MONEY_AFTER_KUAI.match(text, m.end("unit")):
+            continue  # 一块电池, 两块模组: a measure word, not money
+        if m.group("unit") == "块" and m.group("tail") and (f := _FEN.match(text, b)):
+            v, b = round(v + _D[f.group(0)[0]] * 0.01, 2), b + 1
         taken.append((a, b))
-        out.append(Amount(v, _kind(text, a, b), m.group(0), Span(a, b)))
+        out.append(Amount(v, _kind(text, a, b), text[a:b], Span(a, b)))
     # bare numbers that are money in context
     for m in _BARE_RE.finditer(text):
         a, b = m.span()

@@ -49,3 +49,24 @@ def test_amount_followed_by_a_date_in_unpunctuated_speech(text: str) -> None:
     from extraction.amounts import find_amounts
 
     assert [a.value for a in find_amounts(text)] == [800000]
+
+
+@pytest.mark.parametrize("text, values", [
+    # 块 + jiao (+ fen) digits, Chinese or Arabic
+    ("每斤七块五，一共二十万", [7.5, 200000]),
+    ("单价报的四块二一瓦", [4.2]),
+    ("对方给的是三块六五而且包运费", [3.65]),
+    ("8块5一斤", [8.5]),
+    ("预算4万5左右", [45000]),
+    # a penalty is money
+    ("超过半小时每次罚三千，", [3000]),
+    # the next clause may follow 块 in an unpunctuated note
+    ("看能不能再让十块明天给她答复", [10]),
+])
+def test_colloquial_yuan_and_penalties(text: str, values: list[float]) -> None:
+    assert [a.value for a in find_amounts(text)] == values
+
+
+@pytest.mark.parametrize("text", ["一块电池只能用两小时", "有两块模组黑了", "两块玻璃裂了"])
+def test_kuai_before_a_noun_is_a_measure_word(text: str) -> None:
+    assert find_amounts(text) == []
