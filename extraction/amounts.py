@@ -27,13 +27,14 @@ _AMOUNT_RE = re.compile(
 )
 # bare numbers (no unit) that may be money when the context says so
 _BARE_RE = re.compile(
-    rf"(?<![\d.,])(?P<num>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d{{2,9}}(?:\.\d+)?|[{_CN}]{{2,6}})(?![\d.,%％])"
+    rf"(?<![\d.,])(?P<num>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d{{2,9}}(?:\.\d+)?|\d\.\d+|[{_CN}]{{2,6}})(?![\d.,%％])"
 )
 
 # A unit right after the number makes it a quantity (三百万只, 两周) — except a date that starts
 # there in unpunctuated speech: "预算八十万周五前…", "八十万月底…", "五十万年底".
 _NOT_AFTER = re.compile(r"^(?:[%％]|个点|点|成|折|只|个|台|件|吨|套|家|人|天|周(?![一二三四五六日天末])|"
-                        r"月(?![底初中])|年(?![底初])|号|日|倍|平|米|公斤|斤|箱|瓶|盒|张|次|条|款|辆|kg|KG|吨)")
+                        r"月(?![底初中])|年(?![底初])|号|日|倍|平|米|公斤|斤|箱|瓶|盒|张|次|条|款|辆|kg|KG|吨"
+                        r"|支(?!付|持|票)|颗|杯|粒|片(?!区)|亩|印(?!刷)|袋|桶|卷|根(?!据|本))")
 
 
 def cn_to_number(s: str) -> float | None:
@@ -145,6 +146,13 @@ def _kind(text: str, start: int, end: int) -> str | None:
 _SIGNED = re.compile(r"(?<!可以)(?<!准备)签了|签约了|签下来|下了?(?:PO|订单)|PO.{0,4}下来|中标|订单确认")
 
 
+# a price stated right before a bare number: 报了245, 给的是6.2, 给到三百五十五, 每公斤八十六
+_PRICE_VERB = re.compile(r"(?:报了|报的是|报的|给的是|给的|开的是|给到|跟到|降到|压到|开价|出价|价是|价格是|单价|报价"
+                         r"|每(?:公斤|千克|斤|吨|方|平米|平方|平|米|台|套|件|个|只|支|粒|袋|箱|瓶|托|板|天|月|年|小时|人))$")
+# a Chinese numeral that goes on past 千/百 (四千一百五, 一千零五十) after a price word
+_PRICED_RUN = re.compile(r"(?:单价|价格|报价|月租|年费|租金|每[^\d，。；\s]{1,2}|报了|给的是|给到|谈到)(?:是|为)?"
+                         r"(?P<num>[一二两三四五六七八九]千[零一二两三四五六七八九十百]*[百十][一二两三四五六七八九]?|[一二两三四五六七八九]千零[一二两三四五六七八九]十?[一二两三四五六七八九]?)"
+                         r"(?![万亿千百十一二两三四五六七八九零])")
 _MONEY_CONTEXT = re.compile(r"(?:单价|价格|价|报价|一台|每台|一套|每套|一个|每个|让|降|便宜|贵|多|少|收费|费用|卖)$")
 
 
@@ -157,14 +165,20 @@ def find_amounts(text: str, skip: Iterable[Span] = ()) -> list[Amount]:
 
     out: list[Amount] = []
     taken: list[tuple[int, int]] = []
+    for m in _PRICED_RUN.finditer(text):  # 单价四千一百五, 每台一千零五十: the whole numeral
+        a, b = m.span("num")
+        v = cn_to_number(m.group("num"))
+        if free(a, b) and v is not None and v > 0:
+            taken.append((a, b))
+            out.append(Amount(v, _kind(text, a, b), text[a:b], Span(a, b)))
     for m in _AMOUNT_RE.finditer(text):
         a, b = m.span()
-        if not free(a, b):
+        if not free(a, b) or any(not (b <= s or a >= e) for s, e in taken):
             continue
         # quantity right after the unit: 三百万只, 5万个
         if _NOT_AFTER.match(text[b:b + 3]) and m.group("unit") not in ("块", "块钱", "元", "RMB", "rmb"):
             continue
-        if m.group("unit") in ("千", "k", "K") and not re.match(r"[块元]", text[b:b + 1]) and not re.search(r"(?:价|钱|费|款|金|额|预算|贵|便宜|付|收|报|罚|赔|扣)", text[max(0, a - 6):b + 4]):
+        if m.group("unit") in ("千", "k", "K") and not re.match(r"[块元]", text[b:b + 1]) and not re.search(r"(?:价|钱|费|款|金|额|预算|贵|便宜|付|收|报|罚|赔|扣|租)", text[max(0, a - 6):b + 4]):
             continue
         # English letter words like "2w" inside identifiers
         if m.group("unit") in ("w", "W", "k", "K") and a > 0 and text[a - 1].isalpha() and text[a - 1].isascii():
@@ -187,16 +201,17 @@ def find_amounts(text: str, skip: Iterable[Span] = ()) -> list[Amount]:
         if _NOT_AFTER.match(after) or re.match(r"[a-zA-Z万千百亿块元wW]", after[:1]):
             continue
         before = text[max(0, a - 4):a]
-        if not _MONEY_CONTEXT.search(before) and not re.match(r"(?:比|块|元)", after) \
+        priced = _PRICE_VERB.search(text, max(0, a - 6), a) is not None  # 报了245, 给的是6.2, 每公斤八十六
+        if not priced and not _MONEY_CONTEXT.search(before) and not re.match(r"(?:比|块|元)", after) \
                 and not before.rstrip().endswith(("¥", "￥")):
             continue
         num = m.group("num").replace(",", "")
-        if not num[0].isdigit() and not re.search(r"(?:让|降|便宜|贵)$", before):
+        if not num[0].isdigit() and not priced and not re.search(r"(?:让|降|便宜|贵)$", before):
             continue
         v = cn_to_number(num)
         if v is None or v <= 0:
             continue
-        if num[0].isdigit() and v < 10:
+        if num[0].isdigit() and v < 10 and not priced:
             continue
         out.append(Amount(round(v, 2), _kind(text, a, b), num, Span(a, b)))
     out.sort(key=lambda x: x.span.start)

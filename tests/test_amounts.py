@@ -70,3 +70,28 @@ def test_colloquial_yuan_and_penalties(text: str, values: list[float]) -> None:
 @pytest.mark.parametrize("text", ["一块电池只能用两小时", "有两块模组黑了", "两块玻璃裂了"])
 def test_kuai_before_a_noun_is_a_measure_word(text: str) -> None:
     assert find_amounts(text) == []
+
+
+@pytest.mark.parametrize("text, values", [
+    # a bare number right after a price word is a price, decimals and Chinese numerals too
+    ("海天给的代工价是5.8；", [5.8]),
+    ("Coldway报了265；", [265]),
+    ("希望我们能跟到0.42。", [0.42]),
+    ("东建那边给到四百二十五还包运费", [425]),
+    ("每公斤七十六 要我们", [76]),
+    # a Chinese numeral that goes on past 千 after a price word
+    ("单价三千二百五 总共三百九十万", [3250, 3900000]),
+    ("每台每月一千零八十，", [1080]),
+    ("月租一千六一台", [1600]),
+])
+def test_prices_after_price_words(text: str, values: list[float]) -> None:
+    assert [a.value for a in find_amounts(text)] == values
+
+
+@pytest.mark.parametrize("text", ["首单4万支", "年用量约200万颗", "日产5万杯", "库里还压着30万粒"])
+def test_counted_goods_are_no_money(text: str) -> None:
+    assert find_amounts(text) == []
+
+
+def test_a_measure_word_list_does_not_swallow_words() -> None:
+    assert [a.value for a in find_amounts("合同总价326.4万双方已确认，预算50万根据进度付")] == [3264000, 500000]
