@@ -666,6 +666,17 @@ _OUR_TASK_AFTER = re.compile(r"^(?:把|去|过去|带|送|上门|负责|跟进)"
 _SEND_FIRST = frozenset("让派安叫带")  # first characters of `arranged_re`'s verbs
 
 
+# going to the person (去场里找, 过去找, 当面找) or handing them what goes to a customer (方案, 报价)
+_GOING = re.compile(r"(?:去|过去|上门|当面|到|跑)[^，。；]{0,4}$")
+_OFFER_HANDED = re.compile(r"把[^，。；]{0,10}?(?:方案|报价|合同|样品|样机|标书|清单|资料|配置单)[^，。；]{0,4}$")
+
+
+def _toward_customer(s: str, k: int, cue: str) -> bool:
+    """找/交给 X at `k` addresses the customer, not a colleague of ours."""
+    left = s[max(0, k - 12):k]
+    return bool(_GOING.search(left)) if cue == "找" else bool(_OFFER_HANDED.search(left))
+
+
 def _is_ours(s: str, c: _Cand, lex: _Lex, our_task_people: bool) -> bool:
     a, pre = c.start, s[c.start:c.pstart]
     before = s[max(0, a - 10):a]
@@ -686,6 +697,8 @@ def _is_ours(s: str, c: _Cand, lex: _Lex, our_task_people: bool) -> bool:
             # after the rep or at a clause start ("叫技术部小郑过去")
             k = a - len(cue)
             return not intro and (k == 0 or s[k - 1] in _COMMANDER)
+        if cue in ("找", "交给", "报给") and not pre and c.kind != "nick" and _toward_customer(s, a - len(cue), cue):
+            return False  # 过去找丁总再碰一次, 把方案交给田总: we go to them or hand them our offer
         # "他们财务Amy": a department word after the customer's possessive is theirs
         return not (theirs and cue.rstrip("的") in _WEAK_OURS)
     person = s[c.pstart:c.end]

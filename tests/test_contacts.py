@@ -272,3 +272,16 @@ def test_roles_glued_to_names_and_given_names(text: str, expected: list[str]) ->
 
 def test_an_elder_is_no_contact() -> None:
     assert names("教练长老是迟到") == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    # going to the person, or handing them our offer: the customer's people
+    ("周五我带技术过去找邹总再碰一次", ["邹总"]),
+    ("下周三去杭州当面找姜经理催款", ["姜经理"]),
+    ("月底前得把方案交给龚总", ["龚总"]),
+    # handing in an internal document, or asking someone of ours: our colleagues
+    ("明天中午前把本月提成表交给何经理审核", []),
+    ("我明天去找技术部老王问一下", []),
+])
+def test_going_to_someone_or_handing_them_our_offer(text: str, expected: list[str]) -> None:
+    assert names(text) == expected
