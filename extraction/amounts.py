@@ -34,7 +34,7 @@ _BARE_RE = re.compile(
 # there in unpunctuated speech: "预算八十万周五前…", "八十万月底…", "五十万年底".
 _NOT_AFTER = re.compile(r"^(?:[%％]|个点|点|成|折|只|个|台|件|吨|套|家|人|天|周(?![一二三四五六日天末])|"
                         r"月(?![底初中])|年(?![底初])|号|日|倍|平|米|公斤|斤|箱|瓶|盒|张|次|条|款|辆|kg|KG|吨"
-                        r"|支(?!付|持|票)|颗|杯|粒|片(?!区)|亩|印(?!刷)|袋|桶|卷|根(?!据|本))")
+                        r"|支(?!付|持|票)|颗|杯|粒|片(?!区)|亩|印(?!刷)|袋|桶|卷|根(?!据|本)|克|毫升|升|[gG](?![a-zA-Z])|ml|ML)")
 
 
 def cn_to_number(s: str) -> float | None:
@@ -150,9 +150,11 @@ _SIGNED = re.compile(r"(?<!可以)(?<!准备)签了|签约了|签下来|下了?(
 _PRICE_VERB = re.compile(r"(?:报了|报的是|报的|给的是|给的|开的是|给到|跟到|降到|压到|开价|出价|价是|价格是|单价|报价"
                          r"|每(?:公斤|千克|斤|吨|方|平米|平方|平|米|台|套|件|个|只|支|粒|袋|箱|瓶|托|板|天|月|年|小时|人))$")
 # a Chinese numeral that goes on past 千/百 (四千一百五, 一千零五十) after a price word
-_PRICED_RUN = re.compile(r"(?:单价|价格|报价|月租|年费|租金|每[^\d，。；\s]{1,2}|报了|给的是|给到|谈到)(?:是|为)?"
-                         r"(?P<num>[一二两三四五六七八九]千[零一二两三四五六七八九十百]*[百十][一二两三四五六七八九]?|[一二两三四五六七八九]千零[一二两三四五六七八九]十?[一二两三四五六七八九]?)"
+_PRICED_RUN = re.compile(r"(?P<lead>单价|价格|报价|月租|年费|租金|每[^\d，。；\s]{1,2}|报了|给的是|给到|谈到)?(?:是|为)?"
+                         r"(?<![一二两三四五六七八九十百千万零])(?P<num>[一二两三四五六七八九]千[零一二两三四五六七八九十百]*[百十][一二两三四五六七八九]?|[一二两三四五六七八九]千零[一二两三四五六七八九]十?[一二两三四五六七八九]?)"
                          r"(?![万亿千百十一二两三四五六七八九零])")
+# money words near a number written with 千 (otherwise a count: 三千支)
+_MONEY_NEAR = re.compile(r"价|钱|费|款|金|额|预算|贵|便宜|付|收|报|罚|赔|扣|租|块|元")
 _MONEY_CONTEXT = re.compile(r"(?:单价|价格|价|报价|一台|每台|一套|每套|一个|每个|让|降|便宜|贵|多|少|收费|费用|卖)$")
 
 
@@ -167,6 +169,8 @@ def find_amounts(text: str, skip: Iterable[Span] = ()) -> list[Amount]:
     taken: list[tuple[int, int]] = []
     for m in _PRICED_RUN.finditer(text):  # 单价四千一百五, 每台一千零五十: the whole numeral
         a, b = m.span("num")
+        if _NOT_AFTER.match(text[b:b + 3]) or not m.group("lead") and not _MONEY_NEAR.search(text[max(0, a - 6):b + 4]):
+            continue  # a count (一千二百吨, 四千三百六十个), not money
         v = cn_to_number(m.group("num"))
         if free(a, b) and v is not None and v > 0:
             taken.append((a, b))
@@ -178,7 +182,7 @@ def find_amounts(text: str, skip: Iterable[Span] = ()) -> list[Amount]:
         # quantity right after the unit: 三百万只, 5万个
         if _NOT_AFTER.match(text[b:b + 3]) and m.group("unit") not in ("块", "块钱", "元", "RMB", "rmb"):
             continue
-        if m.group("unit") in ("千", "k", "K") and not re.match(r"[块元]", text[b:b + 1]) and not re.search(r"(?:价|钱|费|款|金|额|预算|贵|便宜|付|收|报|罚|赔|扣|租)", text[max(0, a - 6):b + 4]):
+        if m.group("unit") in ("千", "k", "K") and not re.match(r"[块元]", text[b:b + 1]) and not _MONEY_NEAR.search(text[max(0, a - 6):b + 4]):
             continue
         # English letter words like "2w" inside identifiers
         if m.group("unit") in ("w", "W", "k", "K") and a > 0 and text[a - 1].isalpha() and text[a - 1].isascii():

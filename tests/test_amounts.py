@@ -95,3 +95,13 @@ def test_counted_goods_are_no_money(text: str) -> None:
 
 def test_a_measure_word_list_does_not_swallow_words() -> None:
     assert [a.value for a in find_amounts("合同总价326.4万双方已确认，预算50万根据进度付")] == [3264000, 500000]
+
+
+@pytest.mark.parametrize("text, values", [
+    ("我们报的250克铜版纸每吨6100元", [6100]),  # a weight is a quantity
+    ("尾款四千三百六还没付", [4360]),  # a numeral read whole with money words near
+    ("热镀锌卷一千二百吨 单价四千一百五", [4150]),  # a counted quantity is not money
+    ("发货四千三百六十个", []),
+])
+def test_weights_counts_and_long_numerals(text: str, values: list[float]) -> None:
+    assert [a.value for a in find_amounts(text)] == values
