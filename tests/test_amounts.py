@@ -105,3 +105,7 @@ def test_a_measure_word_list_does_not_swallow_words() -> None:
 ])
 def test_weights_counts_and_long_numerals(text: str, values: list[float]) -> None:
     assert [a.value for a in find_amounts(text)] == values
+
+
+def test_a_volume_unit_does_not_swallow_words() -> None:
+    assert [a.value for a in find_amounts("预算5万升级两台设备")] == [50000]
