@@ -216,3 +216,13 @@ def test_a_typed_date_takes_its_day_word() -> None:
     r = extract("施工队6.1日进场交接", ref_time=REF_TIME.replace(month=5, day=20))
     assert [(d.text, d.value.isoformat()) for d in r.dates] == [("6.1日", "2026-06-01")]
     assert [a.text for a in r.action_items] == ["进场交接"]
+
+
+@pytest.mark.parametrize("text", [
+    "下周一前把上个月的拜访记录补进CRM",
+    "月底前把三季度的任务分解表发给部门经理",
+    "周五前把差旅报销单交了",
+])
+def test_our_own_admin_work_sets_no_follow_up(text: str) -> None:
+    r = extract(text, ref_time=REF_TIME)
+    assert r.action_items and r.next_follow_up is None
