@@ -7,8 +7,8 @@ Training data: bench/dev3 … bench/dev8, without the held-out parts (dev7 o,p a
 never the sets in ../shared/eval.  A note's features are which character bigrams it contains
 (`stage_model.bigrams`); its class is the gold stage, or `null`.  --loso prints, for each of our
 sets, the accuracy and wrong-stage rate of the cue classes alone, of the model alone and of
-`stage_model.decide`, with that set left out of training (the cue-class predictions come from
-`salesbot extract`, run here).
+`stage_model.decide`, with that set left out of training (the cue-class stages come from
+`extract()` with the model switched off).
 
 File format: `#` comments; `@alpha A`, `@classes c…`, `@docs n…` (notes per class), `@tokens
 n…` (bigram occurrences per class), `@vocab V`; then one line per bigram: the two characters,
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -69,16 +68,19 @@ def train(notes: list[dict], alpha: float) -> list[str]:
 
 def _rule_stages(part: Path) -> list[str | None]:
     """The cue classes' stages for a part's notes, with the model switched off."""
-    code = ("import sys, json; sys.path.insert(0, %r); from datetime import datetime; "
-            "from extraction import stage_model; stage_model.model.cache_clear(); "
-            "stage_model.MODEL_FILE = stage_model.MODEL_FILE.with_name('absent'); "
-            "from extraction.cli import _load_index; from extraction.extractor import extract; "
-            "idx = _load_index(%r); "
-            "[print(json.dumps(extract(n['text'], ref_time=datetime.fromisoformat(n['ref_time']), customers=idx).stage)) "
-            "for n in map(json.loads, open(%r, encoding='utf-8'))]") % (
-        str(ROOT), str(part / "customers.csv"), str(part / "notes.jsonl"))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    return [json.loads(x) for x in out.splitlines()]
+    from datetime import datetime
+
+    from extraction.cli import _load_index
+    from extraction.extractor import extract
+
+    idx = _load_index(str(part / "customers.csv"))
+    saved = stage_model.model
+    stage_model.model = lambda: None  # type: ignore[assignment]  # decide() keeps the cue stage
+    try:
+        return [extract(n["text"], ref_time=datetime.fromisoformat(n["ref_time"]), customers=idx).stage
+                for n in _notes(part)]
+    finally:
+        stage_model.model = saved  # type: ignore[assignment]
 
 
 def loso(alpha: float) -> None:

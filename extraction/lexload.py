@@ -5,6 +5,7 @@ Files are read once per process and cached.
 """
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 
@@ -23,6 +24,12 @@ def load_list(name: str) -> tuple[str, ...]:
                 items.append(word)
     items.sort(key=len, reverse=True)
     return tuple(items)
+
+
+@cache
+def alternation(name: str) -> str:
+    """The entries of lexicon/<name> as one regex alternation, longest first ("(?!)" when empty)."""
+    return "|".join(map(re.escape, load_list(name))) or "(?!)"
 
 
 @cache

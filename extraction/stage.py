@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
-from .lexload import _lines, load_list
+from .lexload import _lines, alternation
 from .regexgate import CueIndex, gate_groups
 from .types import Span
 
@@ -74,15 +74,19 @@ class Modality:
     prior: re.Pattern[str]
     new_deal: re.Pattern[str]
     new_ask: re.Pattern[str]
+    target: re.Pattern[str]
+    history: re.Pattern[str]
+    included: re.Pattern[str]
+    other_owner: re.Pattern[str]
 
 
 @lru_cache(maxsize=1)
 def _cues() -> tuple[Cue, ...]:
     out = []
-    defects = "|".join(map(re.escape, sorted(set(load_list("pain_defects.txt")), key=len, reverse=True)))
+    defects = alternation("pain_defects.txt")
     for line in _lines("stage_cues.txt"):
         head, _, rx = line.partition(" ")
-        rx = rx.replace("DEFECT", defects or "(?!)")  # the failure words pains uses
+        rx = rx.replace("DEFECT", defects)  # the failure words pains uses
         stage, _, flags = head.partition("/")
         # veto classes (~stage) are checked like late cues; caps (^stage) like early ones
         early = stage.lstrip("^") in EARLY
@@ -95,7 +99,8 @@ def _cues() -> tuple[Cue, ...]:
 
 @lru_cache(maxsize=1)
 def _cue_index() -> CueIndex:
-    """Gate words per cue: regexgate's own, plus the word sets `_required` proves necessary.
+    """Gate words per cue: regexgate's literal gates plus the word groups the parsed pattern
+    proves necessary (`gate_groups`).
 
     regexgate leaves a cue ungated when an alternative starts with a group (处理售后) and
     so runs it on every note; the extra groups only ever skip a cue that cannot match."""
@@ -242,23 +247,15 @@ def _signer(t: str, m: re.Match[str], mod: Modality, ours: list[Span], rivals: l
     return "?"
 
 
-def _rival_owned(t: str, start: int, rivals: list[Span]) -> bool:
+def _rival_owned(t: str, start: int, mod: Modality, rivals: list[Span]) -> bool:
     """Whether a topic word belongs to a rival: X的 / X家的 / 别家的 right before it."""
     left = t[max(0, start - 3):start]
     if not left.endswith("的"):
         return False
     owner_end = start - (2 if left.endswith("家的") else 1)
-    return any(r.end == owner_end for r in rivals) or bool(_OTHER_OWNER.search(t, max(0, owner_end - 4), owner_end + 1))
+    return any(r.end == owner_end for r in rivals) or bool(mod.other_owner.search(t, max(0, owner_end - 4), owner_end + 1))
 
 
-# a price or figure the customer aims at is a requirement (目标单价, 心理价位), not a quote
-_TARGET = re.compile(r"目标|期望|预期|心理|理想")
-# a signing told as history (去年就签了, 2025年3月签的, 早就并网了)
-_HISTORY = re.compile(r"早就|早已|之前就|去年|前年|\d{4}年|[一二三四五六七八九十\d]+月份?就|年初就|当时|那时候")
-# what an offer includes (含两年质保, 包运费): its content, not a talk about that topic
-_INCLUDED = re.compile(r"(?:含|包含|包括|带|附带|送|包)[一二两三四五六七八九十\d年个月次]*$")
-# unnamed rivals that own a proposal or price (别家的报价); not 原来的 (our own earlier one?)
-_OTHER_OWNER = re.compile(r"(?:别家|别人|人家|另一家|另外一家|其他家|友商|竞品)(?:家)?$")
 
 
 def _rival_object(t: str, m: re.Match[str], mod: Modality, rivals: list[Span]) -> bool:
@@ -303,8 +300,8 @@ def find_stage(text: str, masked: Iterable[Span], wishes: Iterable[Span] = (), *
             if not _is_evidence(src, m, cue, mod, fut):
                 continue
             stage = cue.stage
-            if cue.veto and (_rival_owned(src, m.start(), rivals_l) or _TARGET.search(src, max(0, m.start() - 2), m.start())
-                             or _INCLUDED.search(src, max(0, m.start() - 4), m.start())):
+            if cue.veto and (_rival_owned(src, m.start(), mod, rivals_l) or mod.target.search(src, max(0, m.start() - 2), m.start())
+                             or mod.included.search(src, max(0, m.start() - 4), m.start())):
                 continue  # X的方案 (a rival's), 目标单价 (a requirement), 含两年质保 (an offer's content)
             if stage == "~won" and _AWARD.search(m.group(0)) and _signer(src, m, mod, ours_l, rivals_l) == "?":
                 continue  # 他们中标了X项目: the customer's own tender, as for the won cue
@@ -352,7 +349,7 @@ def find_stage(text: str, masked: Iterable[Span], wishes: Iterable[Span] = (), *
         if fresh is not None:
             return fresh  # 那单丢了，另外想采购二十台: the new deal's stage
         return None, None  # loss talk in words no lost cue knows: do not guess a stage
-    if "null" in hits and won_spans and all(_HISTORY.search(t, max(0, w.start - WINDOW), w.end + 12) for w in won_spans):
+    if "null" in hits and won_spans and all(mod.history.search(t, max(0, w.start - WINDOW), w.end + 12) for w in won_spans):
         won_spans = []  # 合同去年就签了，今天又困人了: a signing told as history in an after-sales note
     if not won_spans:
         hits.pop("won", None)
