@@ -205,11 +205,6 @@ def _contacts() -> ModuleType:
     return contacts
 
 
-def load_list_raw(name: str) -> list[str]:
-    """Whole lines (regexes may contain spaces)."""
-    return list(_lines(name))
-
-
 def cue_patterns() -> list[re.Pattern[str]]:
     """The competitor cue patterns (group X = the brand), for pain spans that name a competitor."""
     return list(_pain_patterns())
