@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from types import ModuleType
 
+from . import competitor_model
 from .lexload import _lines, load_list
 from .regexgate import CueIndex
 from .types import Span, TextItem
@@ -41,7 +42,7 @@ _MAX_LATIN = 24
 # light verbs that follow a subject).
 _BREAK_TOKENS = frozenset(
     "的 地 得 了 着 过 是 和 跟 与 及 同 对 把 被 让 向 给 比 在 也 都 就 还 又 再 才 只 已 很 太 更 最 "
-    "说 讲 问 要 想 会 能 可 没 不 别 让 用 买 卖 上 下 中 里 内 外 前 后 这 那 哪 其 该 此 某 每 各 "
+    "说 讲 问 要 想 会 能 可 没 不 别 让 用 买 卖 上 下 中 里 内 外 前 后 这 那 哪 其 该 此 某 每 各 叫 名叫 有家 一家 "
     "我 你 他 她 它 们 个 些 家 边 方 等 呢 吧 啊 吗 嗯 呃 哦 么 嘛 呀 啦 "
     "看 找 问 试 听 聊 谈 送 拿 换 测 讲 挺 蛮 算 像 嫌 怕 觉得 认为 担心 反映 表示 "
     "那边 这边 那家 这家 方面 这里 那里 他们 她们 我们 你们 咱们 人家 对方 自己 "
@@ -64,7 +65,7 @@ _UNIT_TAIL = frozenset("G K D T W V A P L X KW KV MW GB TB MB KG HP".split())
 _APPROX_RE = re.compile(r"^(?:将近|接近|大约|大概|约|近|差不多|不到|超过|至少|起码)|每"
                         r"|[\d一二两三四五六七八九十百千万]+(?:成|个|点|倍|块|元|万|千|百|%)$")
 _PUNCT_RE = re.compile(r"[\W_]")
-_NUM_RE = re.compile(r"^[\d一二两三四五六七八九十百千万亿几半多]+[个年月天周次台套家块元批款种位成点号期轮遍把只吨件]"
+_NUM_RE = re.compile(r"^[\d一二两三四五六七八九十百千万亿几半多]+[个年月天周次台套家块元批款种位成点号期轮遍把只吨件楼层]"
                      r"|^[\d一二两三四五六七八九十百千万亿几半多]*[十百千万亿几半多两][\d一二两三四五六七八九十百千万亿几半多]*$"
                      r"|^[\d一二两三四五六七八九十]{3,}$")
 # last characters of product categories (石膏板, 输液泵, 平板机): a category is not a brand
@@ -537,9 +538,27 @@ _DISPOSAL_RE = re.compile(r"把[^，。；;！!？?\s]{1,12}(?:换成|改成|改
 
 def _valid(text: str, a: int, b: int, blocked: list[tuple[int, int]], names: list[str],
            known: frozenset[str]) -> bool:
+    """May text[a:b], found by a construction, be a competitor?  Its form (`_form_ok`), then
+    its word class: no category, person, place or everyday word."""
     x = text[a:b]
     if x in known:
         return not any(s < b and a < e for s, e in blocked)
+    if not _form_ok(text, a, b, blocked, names):
+        return False
+    if x.isascii():
+        return True
+    if x[-1] in _CATEGORY_END:
+        return False
+    # 买的柳工: an object, not 柳工 the engineer; 是老李 is still a person
+    person_ok = a > 0 and text[a - 1] in "的是" and x[0] not in "小老阿"
+    return not ((not person_ok and _is_person(x)) or _is_place_or_category(x) or _common_word(x))
+
+
+def _form_ok(text: str, a: int, b: int, blocked: list[tuple[int, int]], names: list[str]) -> bool:
+    """The checks on form and context every candidate passes: length and characters, not
+    blocked (customer, contact, date), not a stop word, aspect, department, number, time word or
+    approximate amount, not ours (我们的X) and not what is being replaced (把X换成)."""
+    x = text[a:b]
     if x.isascii():
         if not (2 <= len(x) <= _MAX_LATIN) or x.lower() in _LATIN_STOP:
             return False
@@ -560,15 +579,8 @@ def _valid(text: str, a: int, b: int, blocked: list[tuple[int, int]], names: lis
         return False
     if _FIRST_PERSON_RE.search(text[max(0, a - 8) : a]) or _DISPOSAL_RE.search(text, max(0, a - 16), a):
         return False
-    if x.startswith(_long_aspects()):
-        return False  # 交货老拖, 价钱只有…: an aspect and its predicate, not a brand
-    if x.isascii():
-        return True
-    if x[-1] in _CATEGORY_END:
-        return False
-    # 买的柳工: an object, not 柳工 the engineer; 是老李 is still a person
-    person_ok = a > 0 and text[a - 1] in "的是" and x[0] not in "小老阿"
-    return not ((not person_ok and _is_person(x)) or _is_place_or_category(x) or _common_word(x))
+    # 交货老拖, 价钱只有…: an aspect and its predicate, not a brand
+    return not x.startswith(_long_aspects())
 
 
 _TIME_INSIDE_RE = re.compile(r"今年|去年|明年|前年|今天|昨天|明天|夏天|冬天|春天|秋天|年初|年底|年中|月初|月底|上个月|这个月")
@@ -639,6 +651,67 @@ def _overlaps(a: int, b: int, spans: Iterable[tuple[int, int]]) -> bool:
     return any(not (b <= s or a >= e) for s, e in spans)
 
 
+@lru_cache(maxsize=1)
+def _brands() -> tuple[frozenset[str], frozenset[str]]:
+    """Well-known brands (lexicon/competitor_brands.txt) and those that are also ordinary words
+    (competitor_brands_ambiguous.txt), case-folded."""
+    return (frozenset(b.casefold() for b in load_list("competitor_brands.txt")),
+            frozenset(b.casefold() for b in load_list("competitor_brands_ambiguous.txt")))
+
+
+@lru_cache(maxsize=1)
+def _english_names() -> frozenset[str]:
+    return frozenset(n.casefold() for n in load_list("english_names.txt"))
+
+
+@lru_cache(maxsize=8192)
+def word_flags(x: str) -> tuple[str, ...]:
+    """What the lexicons say about a stretch: features for the learned model, which weighs them
+    instead of deciding outright (a well-known brand can be the topic of a note, a person-like
+    王牌 can still be a brand)."""
+    brands, ambiguous = _brands()
+    key = x.casefold()
+    out = ["brand"] if key in brands else ["brand?"] if key in ambiguous else []
+    if x.isascii():
+        return (*out, "given_name") if key in _english_names() else tuple(out)
+    if _is_person(x):
+        out.append("person")
+    if _is_place_or_category(x):
+        out.append("place")
+    if _common_word(x):
+        out.append("common")
+    if x[-1] in _CATEGORY_END:
+        out.append("catend")
+    return tuple(out)
+
+
+def learned_view(text: str) -> competitor_model.NoteView:
+    """The note as the learned model sees it (shared with its trainer)."""
+    toks = _segment().token_spans(_contacts().fold(text))
+    return competitor_model.NoteView(text, toks, _is_break, word_flags, _segment().tokenizer().FREQ.get)
+
+
+def _learned(text: str, blk: list[tuple[int, int]], names: list[str], found: dict[str, TextItem]) -> None:
+    """Add the stretches the learned model is sure of (competitor_model.py) to `found`."""
+    mdl = competitor_model.model()
+    if mdl is None:
+        return
+    view = learned_view(text)
+    cands = list(view.candidates())
+    # the model first: the form checks cost more and few stretches pass the model
+    scored = [(p, c) for p, c in zip(mdl.probabilities(view, cands), cands)
+              if p >= mdl.threshold and _form_ok(text, c.start, c.end, blk, names)]
+    # overlapping stretches (京东 / 京东物流, Life / Life Fitness): the likeliest one wins
+    taken: list[tuple[int, int]] = []
+    for _, c in sorted(scored, key=lambda pc: -pc[0]):
+        x = text[c.start:c.end]
+        key = x.casefold()
+        if _overlaps(c.start, c.end, taken) or any(key in k or k in key for k in found):
+            continue  # a construction already placed this name
+        taken.append((c.start, c.end))
+        found[key] = TextItem(x, Span(c.start, c.end))
+
+
 def find_competitors(text: str, blocked: Iterable[Span] = (), *, known: Iterable[str] = ()) -> list[TextItem]:
     """Competitor brands in order of first mention.
 
@@ -680,6 +753,7 @@ def find_competitors(text: str, blocked: Iterable[Span] = (), *, known: Iterable
                     key = x.casefold()
                     if key not in found:
                         found[key] = TextItem(x, Span(a2, b2))
+    _learned(text, blk, names, found)
     known_re = _known_re()
     extra = [re.compile("|".join(map(re.escape, sorted(known_set, key=len, reverse=True))))] if known_set else []
     for rx in ([known_re] if known_re is not None else []) + extra:
