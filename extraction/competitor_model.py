@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
 from .lexload import LEXICON_DIR
@@ -42,15 +42,18 @@ class Candidate:
 class NoteView:
     """One note's tokens, classified and looked up once for all of its stretches."""
 
-    def __init__(self, text: str, toks: list[Token], is_break: Callable[[str], bool],
-                 flags: Callable[[str], tuple[str, ...]], freq: Callable[[str], int | None]) -> None:
+    def __init__(self, text: str, toks: list[Token], info: Callable[[str], tuple[str, int]],
+                 flags: Callable[[str], tuple[str, ...]]) -> None:
+        """`info(token)` = (kind, jieba frequency): see `token_info`; `flags(stretch)` = lexicon
+        flags.  Both are cached by the caller: the same tokens come back in every note."""
         self.text = text
         self.toks = toks
         self.flags = flags
         # whitespace as one symbol: the weights file is line-based
         self.names = ["<W>" if t.isspace() else t for t, _, _ in toks]
-        self.freq = [freq(t) or 0 for t, _, _ in toks]
-        self.kind = [_kind(t, is_break) for t, _, _ in toks]
+        looked = [info(t) for t, _, _ in toks]
+        self.kind: list[str] = [k for k, _ in looked]
+        self.freq: list[int] = [f for _, f in looked]
 
     def candidates(self) -> Iterator[Candidate]:
         """Stretches of 1..MAX_TOKENS tokens that could be a brand: CJK of 2-6 characters
@@ -110,13 +113,16 @@ class NoteView:
         return self.left(c.first) + self.right(c.stop) + self.own(c)
 
 
-def _kind(tok: str, is_break: Callable[[str], bool]) -> str:
-    """L: a Latin word, " ": a single space, C: CJK that may be part of a brand, x: anything else."""
+def token_info(tok: str, is_break: Callable[[str], bool], freq: Callable[[str], int | None]) -> tuple[str, int]:
+    """A token's kind (L: a Latin word, " ": a single space, C: CJK that may be part of a brand,
+    x: anything else) and its jieba frequency (0: not in the dictionary)."""
     if _LATIN_RE.fullmatch(tok):
-        return "L"
-    if tok == " ":
-        return " "
-    return "C" if _CJK_RE.fullmatch(tok) and not is_break(tok) else "x"
+        kind = "L"
+    elif tok == " ":
+        kind = " "
+    else:
+        kind = "C" if _CJK_RE.fullmatch(tok) and not is_break(tok) else "x"
+    return kind, freq(tok) or 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +155,7 @@ class Model:
     bias: float
     threshold: float
     weights: dict[str, float]  # feature string -> weight, as trained and stored
+    _shapes: dict[tuple[str, int, bool, int], float] = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property
     def _tables(self) -> _Tables:
@@ -157,22 +164,28 @@ class Model:
     def _own(self, view: NoteView, c: Candidate) -> float:
         """The summed weight of view.own(c), computed from tables instead of feature strings
         (the tests check that both agree)."""
-        t = self._tables
         x = view.text[c.start:c.end]
-        n = c.stop - c.first
-        rarest = min(view.freq[c.first:c.stop])
-        z = (t.pair.get(view._tok(c.first - 1) + "_" + view._tok(c.stop), 0.0) + t.ntok[min(n, 3)]
-             + t.length[min(len(x), 6)] + t.first.get(x[0], 0.0) + t.last.get(x[-1], 0.0)
+        singles = all(len(view.toks[k][0]) == 1 for k in range(c.first, c.stop))
+        key = (x, c.stop - c.first, singles, min(view.freq[c.first:c.stop]))
+        shape = self._shapes.get(key)
+        if shape is None:
+            if len(self._shapes) > 50_000:  # bounded: a long-running bot sees ever new strings
+                self._shapes.clear()
+            shape = self._shapes[key] = self._shape(*key, view.flags(x))
+        return shape + self._tables.pair.get(view._tok(c.first - 1) + "_" + view._tok(c.stop), 0.0)
+
+    def _shape(self, x: str, n: int, singles: bool, rarest: int, flags: tuple[str, ...]) -> float:
+        """The weight of what a stretch is, wherever it stands (cached per stretch)."""
+        t = self._tables
+        z = (t.ntok[min(n, 3)] + t.length[min(len(x), 6)] + t.first.get(x[0], 0.0) + t.last.get(x[-1], 0.0)
              + t.minfreq[min(len(str(rarest)), 6) if rarest else 0])
         if x.isascii():
             z += t.flag.get("latin", 0.0)
         else:
             z += t.flag.get("cjk", 0.0) + (t.flag.get("oneword", 0.0) if n == 1 else 0.0)
-        if all(len(view.toks[k][0]) == 1 for k in range(c.first, c.stop)):
+        if singles:
             z += t.flag.get("singles", 0.0)
-        for f in view.flags(x):
-            z += t.flag.get(f, 0.0)
-        return z
+        return z + sum(t.flag.get(f, 0.0) for f in flags)
 
     def probabilities(self, view: NoteView, cands: list[Candidate]) -> list[float]:
         """P(competitor) of each stretch; the neighbours' weights are summed once per token."""

@@ -688,7 +688,17 @@ def word_flags(x: str) -> tuple[str, ...]:
 def learned_view(text: str) -> competitor_model.NoteView:
     """The note as the learned model sees it (shared with its trainer)."""
     toks = _segment().token_spans(_contacts().fold(text))
-    return competitor_model.NoteView(text, toks, _is_break, word_flags, _segment().tokenizer().FREQ.get)
+    return competitor_model.NoteView(text, toks, _token_info, word_flags)
+
+
+def _token_info(tok: str) -> tuple[str, int]:
+    return _token_info_in(tok, _segment()._USER_KEY)
+
+
+@lru_cache(maxsize=32768)
+def _token_info_in(tok: str, _user_words: str | None) -> tuple[str, int]:
+    """Keyed by the user-dictionary version too: customer names added to jieba change FREQ."""
+    return competitor_model.token_info(tok, _is_break, _segment().tokenizer().FREQ.get)
 
 
 def _learned(text: str, blk: list[tuple[int, int]], names: list[str], found: dict[str, TextItem]) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
+from . import pain_model
 from .actions import find_actions, finish_actions
 from .amounts import find_amounts
 from .clauses import split_clauses
@@ -21,7 +22,7 @@ from .dates import find_dates
 from .pains import find_pains
 from .stage import find_stage, future_spans
 from .stage_model import decide
-from .types import CustomerMention, FollowUpDraft, PainPoint
+from .types import CustomerMention, FollowUpDraft, PainPoint, Span
 
 if TYPE_CHECKING:  # pragma: no cover
     from .customers import CustomerIndex
@@ -67,6 +68,11 @@ def _find_mention(customers: Any, text: str) -> CustomerMention | None:
         return customers.find_mention(text)
     except Exception:  # noqa: BLE001  # the matcher is someone else's module: never let it kill a note
         return None
+
+
+def _outside(pains: list[PainPoint], spans: list[Span]) -> list[PainPoint]:
+    """The pains not inside any of `spans`."""
+    return [p for p in pains if not any(t.start <= p.span.start and p.span.end <= t.end for t in spans)]
 
 
 def extract(text: str, *, ref_time: datetime, customers: CustomerIndex | None = None,
@@ -123,7 +129,9 @@ def extract(text: str, *, ref_time: datetime, customers: CustomerIndex | None = 
         if (mention is not None or contacts) else []
     # what we plan to do (我把补充条款拟好发他) is never the customer's problem
     ours_todo = [a.span for a in actions if a.owner in ("self", "team")]
-    pains = [p for p in pains if not any(t.start <= p.span.start and p.span.end <= t.end for t in ours_todo)]
+    if mention is not None or contacts:  # the learned second look over spans and clauses (pain_model.py)
+        pains = pain_model.refine(text, clauses, _outside(pains, ours_todo))
+    pains = _outside(pains, ours_todo)
     amounts = find_amounts(text, [d.span for d in dates])
 
     # internal notes (no organisation, no person, only internal tasks) have no follow-up

@@ -1,0 +1,166 @@
+"""A learned second look at pain points, after the cue classes (pains.py).
+
+On notes they were never tuned on, the cue classes find about half of the pains, and a third of
+what they report is not one: a cue fires inside a clause that states no problem, the span stops
+at the predicate while the note's problem is the whole clause (空滤那块他觉得偏贵, not 偏贵), or
+the problem is said in words no cue class knows.  This model looks at every clause of the note
+once more: the spans the cue classes reported, the clause around each of them, and the clauses
+they left alone.  Each candidate is scored by logistic regression over its characters and
+character pairs, the words just outside it, which cue class (if any) reported it and which pain
+lexicons it touches; a second regression gives the category of the candidates that are kept.
+Overlapping candidates: the likeliest wins.  Trained on our own labelled notes (bench/dev3 ...
+bench/dev10, held-out parts excluded; never the sets in ../shared/eval) by
+bench/train_pain_model.py; the weights are in lexicon/pain_model.txt: retrain it, do not edit it.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .clauses import Clause
+from .lexload import LEXICON_DIR, alternation
+from .types import PainPoint, Span
+
+MODEL_FILE = LEXICON_DIR / "pain_model.txt"
+LEXICONS = ("pain_adjectives.txt", "pain_defects.txt", "pain_delays.txt", "pain_negations.txt",
+            "pain_objects.txt", "pain_polarity.txt", "pain_competitor_refs.txt")
+# linking words, fillers and speech verbs that open a clause but are not part of a problem
+_LEAD = re.compile(
+    r"(?:他们|她们|我们|他|她|客户|对方|说是|说|觉得|认为|反馈|反映|表示|提到|但是|但|而且|并且|"
+    r"就是|不过|可是|只是|还有|另外|所以|因为|那边|这边|这个|那个|的|又说|还说|主要是|关键是|问题是|"
+    r"然后|嗯|呃)+")
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    start: int
+    end: int
+    rule: str | None  # the category the cue classes gave this span or its clause
+    kind: str  # "rule": a cue-class span, "alt": the clause around one, "clause": a clause without
+
+
+def _trimmed(text: str, a: int, b: int) -> tuple[int, int]:
+    m = _LEAD.match(text, a, b)
+    return (m.end(), b) if m and m.end() < b else (a, b)
+
+
+def candidates(text: str, clauses: Sequence[Clause], pains: Sequence[PainPoint]) -> list[Candidate]:
+    """The cue classes' spans, the clause(s) around each, and every other clause."""
+    out: list[Candidate] = []
+    for p in pains:
+        a, b = p.span.start, p.span.end
+        out.append(Candidate(a, b, p.category, "rule"))
+        around = [c for c in clauses if c.start < b and a < c.end]
+        if around:
+            ca, cb = _trimmed(text, min(c.start for c in around), max(c.end for c in around))
+            if (ca, cb) != (a, b) and cb - ca >= 2:
+                out.append(Candidate(ca, cb, p.category, "alt"))
+    for c in clauses:
+        if any(c.start < p.span.end and p.span.start < c.end for p in pains):
+            continue
+        a, b = _trimmed(text, c.start, c.end)
+        if b - a >= 2:
+            out.append(Candidate(a, b, None, "clause"))
+    return out
+
+
+@lru_cache(maxsize=1)
+def _lexicons() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    return tuple((name, re.compile(alternation(name))) for name in LEXICONS if alternation(name) != "(?!)")
+
+
+def plain(text: str) -> str:
+    """The note with line breaks and tabs as spaces (same length): features are stored one per
+    line, tab-separated."""
+    return text.translate(_CONTROL)
+
+
+_CONTROL = str.maketrans("\t\n\r\x0b\x0c", "     ")
+
+
+def features(text: str, c: Candidate) -> list[str]:
+    """Characters and character pairs (with the edges), size, the two characters before and the
+    one after, the cue class and kind, and which pain lexicons the span touches.  `text` is
+    `plain(note)`."""
+    s = text[c.start:c.end]
+    rule = c.rule or "none"
+    out = [f"kind={c.kind}", f"rule={rule}", f"kr={c.kind}_{rule}", f"len={min(len(s) // 3, 8)}",
+           "L:" + text[max(0, c.start - 2):c.start], "R:" + text[c.end:c.end + 1]]
+    edged = "^" + s + "$"
+    out.extend({"b:" + edged[i:i + 2] for i in range(len(edged) - 1)})
+    out.extend({"u:" + ch for ch in s})
+    for name, rx in _lexicons():
+        if rx.search(s):
+            out += [f"lex:{name}", f"lexk:{name}:{c.kind}"]
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    bias: float
+    threshold: float
+    weights: dict[str, float]  # pain vs no pain
+    categories: tuple[str, ...]
+    cat_bias: tuple[float, ...]
+    cat_weights: dict[str, tuple[float, ...]]  # category of a kept candidate
+
+    def probability(self, feats: list[str]) -> float:
+        w = self.weights
+        z = self.bias + sum(w.get(f, 0.0) for f in feats)
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def category(self, feats: list[str]) -> str:
+        scores = list(self.cat_bias)
+        for f in feats:
+            row = self.cat_weights.get(f)
+            if row is not None:
+                scores = [s + x for s, x in zip(scores, row)]
+        return self.categories[max(range(len(scores)), key=scores.__getitem__)]
+
+
+def refine(text: str, clauses: Sequence[Clause], pains: list[PainPoint]) -> list[PainPoint]:
+    """The pains the model keeps among the cue classes' spans and the note's clauses (the cue
+    classes' own when there is no model file)."""
+    mdl = model()
+    if mdl is None:
+        return pains
+    scored = []
+    flat = plain(text)
+    for c in candidates(flat, clauses, pains):
+        feats = features(flat, c)
+        p = mdl.probability(feats)
+        if p >= mdl.threshold:
+            scored.append((p, c, feats))
+    kept: list[PainPoint] = []
+    for _, c, feats in sorted(scored, key=lambda t: -t[0]):
+        if any(k.span.start < c.end and c.start < k.span.end for k in kept):
+            continue  # an overlapping candidate was likelier
+        kept.append(PainPoint(mdl.category(feats), text[c.start:c.end], Span(c.start, c.end)))
+    return sorted(kept, key=lambda p: p.span.start)
+
+
+@lru_cache(maxsize=1)
+def model() -> Model | None:
+    """The trained weights, or None when the file is missing."""
+    if not MODEL_FILE.exists():
+        return None
+    head: dict[str, str] = {}
+    weights: dict[str, float] = {}
+    cat_weights: dict[str, tuple[float, ...]] = {}
+    for line in MODEL_FILE.read_text(encoding="utf-8").splitlines():
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("@"):
+            key, _, value = line[1:].partition(" ")
+            head[key] = value
+            continue
+        feat, w, cats = line.split("\t")
+        if w:
+            weights[feat] = float(w)
+        if cats:
+            cat_weights[feat] = tuple(float(x) for x in cats.split())
+    return Model(float(head["bias"]), float(head["threshold"]), weights, tuple(head["categories"].split()),
+                 tuple(float(x) for x in head["cat_bias"].split()), cat_weights)
