@@ -28,7 +28,7 @@ from train_stage_model import _notes, training_sets  # noqa: E402
 from extraction import extractor as extractor_mod  # noqa: E402
 from extraction import pain_model  # noqa: E402
 from extraction.clauses import Clause  # noqa: E402
-from extraction.types import PainPoint  # noqa: E402
+from extraction.types import PainPoint, Span  # noqa: E402
 
 C = 1.0  # inverse L2 strength of both regressions, from --hold runs (bench/RESULTS.md)
 THRESHOLD = 0.3  # probability from which a candidate is a pain, chosen the same way
@@ -42,6 +42,7 @@ class Example:
     text: str
     clauses: tuple[Clause, ...]
     pains: tuple[PainPoint, ...]
+    rivals: tuple[Span, ...]
     gold: tuple[tuple[str, str], ...]  # (category, text)
     note: dict
 
@@ -71,11 +72,11 @@ def _examples(part: Path) -> Iterator[Example]:
     from extraction.cli import _load_index
 
     idx = _load_index(str(part / "customers.csv"))
-    seen: list[tuple[str, tuple[Clause, ...], tuple[PainPoint, ...]]] = []
+    seen: list[tuple[str, tuple[Clause, ...], tuple[PainPoint, ...], tuple[Span, ...]]] = []
     real = pain_model.refine
 
-    def spy(text, clauses, pains):  # type: ignore[no-untyped-def]
-        seen.append((text, tuple(clauses), tuple(pains)))
+    def spy(text, clauses, pains, rivals=()):  # type: ignore[no-untyped-def]
+        seen.append((text, tuple(clauses), tuple(pains), tuple(rivals)))
         return pains
 
     pain_model.refine = spy  # type: ignore[assignment]
@@ -83,9 +84,9 @@ def _examples(part: Path) -> Iterator[Example]:
         for n in _notes(part):
             seen.clear()
             extractor_mod.extract(n["text"], ref_time=datetime.fromisoformat(n["ref_time"]), customers=idx)
-            text, clauses, pains = seen[0] if seen else (n["text"], (), ())
+            text, clauses, pains, rivals = seen[0] if seen else (n["text"], (), (), ())
             gold = tuple((g["category"], g["text"]) for g in n["gold"]["pain_points"])
-            yield Example(text, clauses, pains, gold, n)
+            yield Example(text, clauses, pains, rivals, gold, n)
     finally:
         pain_model.refine = real  # type: ignore[assignment]
 
@@ -103,7 +104,7 @@ def _rows(examples: list[Example]) -> tuple[list[dict[str, int]], list[str]]:
     xs, ys = [], []
     for ex in examples:
         flat = pain_model.plain(ex.text)
-        for c in pain_model.candidates(flat, ex.clauses, list(ex.pains)):
+        for c in pain_model.candidates(flat, ex.clauses, list(ex.pains), ex.rivals):
             xs.append(dict.fromkeys(pain_model.features(flat, c), 1))
             ys.append(_label(flat, c, ex.gold))
     return xs, ys
@@ -135,7 +136,7 @@ def f1(examples: list[Example], mdl: pain_model.Model | None) -> tuple[float, fl
     tp = fp = fn = 0
     try:
         for ex in examples:
-            got = pain_model.refine(ex.text, list(ex.clauses), list(ex.pains))
+            got = pain_model.refine(ex.text, list(ex.clauses), list(ex.pains), ex.rivals)
             gold = list(ex.gold)
             for p in got:
                 hit = next((g for g in gold if g[0] == p.category and iou(p.text, g[1]) >= 0.5), None)

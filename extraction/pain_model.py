@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from .clauses import Clause
@@ -40,6 +40,7 @@ class Candidate:
     end: int
     rule: str | None  # the category the cue classes gave this span or its clause
     kind: str  # "rule": a cue-class span, "alt": the clause around one, "clause": a clause without
+    rival: bool = False  # a competitor is named inside it
 
 
 def _trimmed(text: str, a: int, b: int) -> tuple[int, int]:
@@ -47,8 +48,16 @@ def _trimmed(text: str, a: int, b: int) -> tuple[int, int]:
     return (m.end(), b) if m and m.end() < b else (a, b)
 
 
-def candidates(text: str, clauses: Sequence[Clause], pains: Sequence[PainPoint]) -> list[Candidate]:
-    """The cue classes' spans, the clause(s) around each, and every other clause."""
+def candidates(text: str, clauses: Sequence[Clause], pains: Sequence[PainPoint],
+               rivals: Sequence[Span] = ()) -> list[Candidate]:
+    """The cue classes' spans, the clause(s) around each, and every other clause; each knows
+    whether one of the note's competitors (`rivals`) is named inside it."""
+    out = [replace(c, rival=any(c.start <= r.start and r.end <= c.end for r in rivals))
+           for c in _spans(text, clauses, pains)] if rivals else _spans(text, clauses, pains)
+    return out
+
+
+def _spans(text: str, clauses: Sequence[Clause], pains: Sequence[PainPoint]) -> list[Candidate]:
     out: list[Candidate] = []
     for p in pains:
         a, b = p.span.start, p.span.end
@@ -89,6 +98,8 @@ def features(text: str, c: Candidate) -> list[str]:
     rule = c.rule or "none"
     out = [f"kind={c.kind}", f"rule={rule}", f"kr={c.kind}_{rule}", f"len={min(len(s) // 3, 8)}",
            "L:" + text[max(0, c.start - 2):c.start], "R:" + text[c.end:c.end + 1]]
+    if c.rival:
+        out += ["rival", f"rival_{c.kind}"]
     edged = "^" + s + "$"
     out.extend({"b:" + edged[i:i + 2] for i in range(len(edged) - 1)})
     out.extend({"u:" + ch for ch in s})
@@ -121,7 +132,8 @@ class Model:
         return self.categories[max(range(len(scores)), key=scores.__getitem__)]
 
 
-def refine(text: str, clauses: Sequence[Clause], pains: list[PainPoint]) -> list[PainPoint]:
+def refine(text: str, clauses: Sequence[Clause], pains: list[PainPoint],
+           rivals: Sequence[Span] = ()) -> list[PainPoint]:
     """The pains the model keeps among the cue classes' spans and the note's clauses (the cue
     classes' own when there is no model file)."""
     mdl = model()
@@ -129,7 +141,7 @@ def refine(text: str, clauses: Sequence[Clause], pains: list[PainPoint]) -> list
         return pains
     scored = []
     flat = plain(text)
-    for c in candidates(flat, clauses, pains):
+    for c in candidates(flat, clauses, pains, rivals):
         feats = features(flat, c)
         p = mdl.probability(feats)
         if p >= mdl.threshold:
