@@ -9,6 +9,7 @@ a preceding verb (给他们 is not a boundary, …了他们想… is).
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -56,8 +57,43 @@ _DEHUA = re.compile(r"..的话")
 
 def split_clauses(text: str, extra_cuts: Iterable[int] = ()) -> list[Clause]:
     """Clauses in order; `extra_cuts` are offsets where a new clause must start."""
-    cuts: set[int] = set(extra_cuts)
-    hard_spans: list[tuple[int, int]] = [m.span() for m in _HARD.finditer(text)]
+    segments, soft = _layout(text)
+    cuts = sorted(soft.union(extra_cuts))
+    out: list[Clause] = []
+    for a, b in segments:
+        last = a
+        for c in cuts[bisect_right(cuts, a):bisect_left(cuts, b)] + [b]:
+            if c > last:
+                out.append(Clause(text[last:c], last, c))
+            last = c
+    return out
+
+
+@lru_cache(maxsize=16)
+def _layout(text: str) -> tuple[tuple[tuple[int, int], ...], frozenset[int]]:
+    """The text between hard boundaries and the soft cuts: what depends on the text alone,
+    found once although a note is split several times (with different date cuts)."""
+    return _segments(text), frozenset(_soft_cuts(text))
+
+
+def _segments(text: str) -> tuple[tuple[int, int], ...]:
+    """The [start, end) stretches between punctuation."""
+    segments: list[tuple[int, int]] = []
+    pos = 0
+    for m in _HARD.finditer(text):
+        hs, he = m.span()
+        if hs > pos:
+            segments.append((pos, hs))
+        pos = he
+    if pos < len(text):
+        segments.append((pos, len(text)))
+    return tuple(segments)
+
+
+def _soft_cuts(text: str) -> set[int]:
+    """Offsets where a linking word, speech verb, decision maker, request or new subject starts
+    a clause."""
+    cuts: set[int] = set()
     for m in _soft_before().finditer(text):
         if m.start() > 0 and text[m.start() - 1] == "的":  # "他们的要求" is a noun phrase
             continue
@@ -85,20 +121,4 @@ def split_clauses(text: str, extra_cuts: Iterable[int] = ()) -> list[Clause]:
         if prev == "的" or prev == "了" and m.group(0) in ("我", "他", "她"):
             continue
         cuts.add(s)
-    out: list[Clause] = []
-    pos = 0
-    segments: list[tuple[int, int]] = []
-    for hs, he in hard_spans:
-        if hs > pos:
-            segments.append((pos, hs))
-        pos = he
-    if pos < len(text):
-        segments.append((pos, len(text)))
-    for a, b in segments:
-        inner = sorted(c for c in cuts if a < c < b)
-        last = a
-        for c in inner + [b]:
-            if c > last:
-                out.append(Clause(text[last:c], last, c))
-            last = c
-    return out
+    return cuts

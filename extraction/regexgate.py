@@ -217,62 +217,43 @@ def _rarity(words: frozenset[str]) -> tuple[int, int]:
     return min(map(len, words)), -len(words)
 
 
-def _trie_regex(words: Sequence[str]) -> str:
-    """One regex for a word list, as a trie: at each position it takes the longest word."""
-    root: dict[str, dict] = {}
-    for w in words:
-        node = root
-        for ch in w:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def emit(node: dict[str, dict]) -> str:
-        alts = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
-        if not alts:
-            return ""
-        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
-        return f"(?:{body})?" if "" in node else body
-
-    return emit(root)
-
-
 class _Scanner:
-    """One trie over the gate words of every index: a note is scanned once for all of them
-    (the cue steps see the same note, or a copy that only blanks or folds characters)."""
+    """The gate words of every index, found in one pass over a note (the cue steps see the same
+    note, or a copy that only blanks or folds characters)."""
 
     def __init__(self) -> None:
         self._words: set[str] = set()
-        self._rx: re.Pattern[str] | None = None
-        self._prefixes: dict[str, tuple[str, ...]] = {}
+        self._prefixes: dict[str, bool] = {}  # every prefix of a gate word -> whether it is one
         self._memo: tuple[str, frozenset[str]] = ("", frozenset())
 
     def add(self, words: set[str]) -> None:
         if not words <= self._words:
             self._words |= words
-            self._rx, self._memo = None, ("", frozenset())
-
-    def _build(self) -> re.Pattern[str]:
-        ws = self._words
-        # every gate word that a word found at some position has as a prefix is there too
-        self._prefixes = {w: tuple(w[:k] for k in range(1, len(w) + 1) if w[:k] in ws) for w in ws}
-        self._memo = ("", frozenset())
-        self._rx = re.compile(f"({_trie_regex(sorted(ws))})")
-        return self._rx
+            for w in words:
+                for k in range(1, len(w)):
+                    self._prefixes.setdefault(w[:k], False)
+                self._prefixes[w] = True
+            self._memo = ("", frozenset())
 
     def present(self, text: str) -> frozenset[str]:
         """The gate words (lower-cased) that occur in `text`."""
         memo = self._memo
         if memo[0] == text and text:
             return memo[1]
-        rx = self._rx or self._build()
-        low, pre = text.lower(), self._prefixes
+        low, get = text.lower(), self._prefixes.get
+        n = len(low)
         found: set[str] = set()
-        # a search from each match start + 1: matches may overlap; the trie's charset prefix
-        # lets the regex engine skip positions no word starts at
-        m = rx.search(low)
-        while m is not None:
-            found.update(pre[m.group(1)])
-            m = rx.search(low, m.start() + 1)
+        # from each position, extend while the fragment is still the prefix of a gate word
+        for i, frag in enumerate(low):
+            j, word = i + 1, get(frag)
+            while word is not None:
+                if word:
+                    found.add(frag)
+                if j == n:
+                    break
+                j += 1
+                frag = low[i:j]
+                word = get(frag)
         out = frozenset(found)
         self._memo = (text, out)
         return out
@@ -323,11 +304,9 @@ class CueIndex:
         """Indices (ascending) of the cues that may match `text`."""
         words = _SCANNER.present(text)
         cand = set(self._ungated)
-        get = self._by_word.get
-        for w in words:
-            ix = get(w)
-            if ix:
-                cand.update(ix)
+        by_word = self._by_word
+        for w in by_word.keys() & words:  # a note holds the words of every index: keep this one's
+            cand.update(by_word[w])
         rest = self._rest
         out = []
         for i in sorted(cand):

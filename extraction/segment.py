@@ -15,6 +15,7 @@ import tempfile
 import threading
 from collections.abc import Iterable
 from functools import lru_cache
+from itertools import accumulate
 from math import log
 
 import jieba
@@ -177,45 +178,53 @@ def cut(text: str) -> list[str]:
     return out
 
 
-_LOGF: dict[str, float] = {}  # word -> log(freq or 1) - log(total), for the current dictionary
+_LOGF: dict[str, float | None] = {}  # entry -> log(freq) - log(total), None for a bare prefix
 _LOGF_TOTAL: list[float] = [0.0]
+_UNSEEN = 1.0  # `_LOGF.get` default for an entry not looked up yet (compared by identity)
+_ENG = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")  # jieba.re_eng
 
 
 def _cut_block(tk: jieba.Tokenizer, sentence: str) -> list[str]:
     """jieba's `__cut_DAG_NO_HMM`: the same DAG, the same best route (ties to the longer word)
     and the same gluing of single Latin letters and digits, with cached log frequencies
-    (jieba computes a logarithm per DAG edge on every call)."""
+    (jieba computes a logarithm per DAG edge on every call): one dict lookup per DAG edge."""
     store = tk.FREQ
     if _LOGF_TOTAL[0] != tk.total:  # the dictionary changed (user words): recompute lazily
         _LOGF.clear()
         _LOGF_TOTAL[0] = tk.total
     logf, logtotal, n = _LOGF, log(tk.total), len(sentence)
-    route: list[tuple[float, int]] = [(0.0, 0)] * (n + 1)
+    shard = store.shard if isinstance(store, _ShardedFreq) else None
+    score = [0.0] * (n + 1)  # best route's log probability from each position
+    stop = [0] * n  # the end of the first word on that route
     for k in range(n - 1, -1, -1):
-        best: tuple[float, int] | None = None
-        i, frag = k, sentence[k]
         # every fragment from k starts with sentence[k]: one shard of the dictionary holds them
-        freq = store.shard(frag) if isinstance(store, _ShardedFreq) else store
-        while i < n and frag in freq:
-            if freq[frag]:
-                v = logf.get(frag)
-                if v is None:
-                    v = logf[frag] = log(freq[frag]) - logtotal
-                cand = (v + route[i + 1][0], i)
-                if best is None or cand > best:
-                    best = cand
+        freq = shard(sentence[k]) if shard else store
+        best, best_end = 0.0, 0
+        i, frag = k + 1, sentence[k]
+        while True:
+            v = logf.get(frag, _UNSEEN)
+            if v is _UNSEEN:
+                f = freq.get(frag)
+                if f is None:
+                    break
+                v = logf[frag] = log(f) - logtotal if f else None
+            if v is not None:
+                s = v + score[i]
+                if not best_end or s >= best:  # later candidates are longer: they win ties
+                    best, best_end = s, i
+            if i == n:
+                break
             i += 1
-            frag = sentence[k : i + 1]
-        if best is None:  # no dictionary word starts here: the character alone
-            best = (log(freq.get(sentence[k]) or 1) - logtotal + route[k + 1][0], k)
-        route[k] = best
+            frag = sentence[k:i]
+        if not best_end:  # no dictionary word starts here: the character alone
+            best, best_end = log(freq.get(sentence[k]) or 1) - logtotal + score[k + 1], k + 1
+        score[k], stop[k] = best, best_end
     words: list[str] = []
     buf, x = "", 0
-    eng = jieba.re_eng.match
     while x < n:
-        y = route[x][1] + 1
+        y = stop[x]
         w = sentence[x:y]
-        if len(w) == 1 and eng(w):
+        if y - x == 1 and w in _ENG:
             buf += w
         else:
             if buf:
@@ -237,8 +246,6 @@ def token_spans(text: str) -> list[tuple[str, int, int]]:
 def _token_spans(text: str, _user_words: str | None) -> tuple[tuple[str, int, int], ...]:
     """One segmentation per note text, shared by the steps that need words (contacts,
     competitors); keyed by the user-dictionary version, which changes how jieba cuts."""
-    out, pos = [], 0
-    for t in cut(text):
-        out.append((t, pos, pos + len(t)))
-        pos += len(t)
-    return tuple(out)
+    toks = cut(text)
+    bounds = list(accumulate(map(len, toks), initial=0))
+    return tuple(zip(toks, bounds, bounds[1:]))

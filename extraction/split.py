@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
 
+from .competitors import find_competitors
 from .customers import CustomerIndex, _org_key
 from .lexload import load_table
 from .normalize import has_cjk, normalize_chars, parse_name
-from .competitors import find_competitors
 from .types import CustomerMention, Span
 
 
