@@ -28,7 +28,7 @@ from train_stage_model import _notes, training_sets  # noqa: E402
 from extraction import extractor as extractor_mod  # noqa: E402
 from extraction import pain_model  # noqa: E402
 from extraction.clauses import Clause  # noqa: E402
-from extraction.types import PainPoint, Span  # noqa: E402
+from extraction.types import PainPoint  # noqa: E402
 
 C = 1.0  # inverse L2 strength of both regressions, from --hold runs (bench/RESULTS.md)
 THRESHOLD = 0.3  # probability from which a candidate is a pain, chosen the same way
@@ -42,7 +42,7 @@ class Example:
     text: str
     clauses: tuple[Clause, ...]
     pains: tuple[PainPoint, ...]
-    rivals: tuple[Span, ...]
+    rivals: tuple[str, ...]
     gold: tuple[tuple[str, str], ...]  # (category, text)
     note: dict
 
@@ -72,7 +72,7 @@ def _examples(part: Path) -> Iterator[Example]:
     from extraction.cli import _load_index
 
     idx = _load_index(str(part / "customers.csv"))
-    seen: list[tuple[str, tuple[Clause, ...], tuple[PainPoint, ...], tuple[Span, ...]]] = []
+    seen: list[tuple[str, tuple[Clause, ...], tuple[PainPoint, ...], tuple[str, ...]]] = []
     real = pain_model.refine
 
     def spy(text, clauses, pains, rivals=()):  # type: ignore[no-untyped-def]

@@ -130,7 +130,7 @@ def extract(text: str, *, ref_time: datetime, customers: CustomerIndex | None = 
     # what we plan to do (我把补充条款拟好发他) is never the customer's problem
     ours_todo = [a.span for a in actions if a.owner in ("self", "team")]
     if mention is not None or contacts:  # the learned second look over spans and clauses (pain_model.py)
-        pains = pain_model.refine(text, clauses, _outside(pains, ours_todo), [c.span for c in competitors])
+        pains = pain_model.refine(text, clauses, _outside(pains, ours_todo), [c.text for c in competitors])
     pains = _outside(pains, ours_todo)
     amounts = find_amounts(text, [d.span for d in dates])
 

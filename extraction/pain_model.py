@@ -40,7 +40,7 @@ class Candidate:
     end: int
     rule: str | None  # the category the cue classes gave this span or its clause
     kind: str  # "rule": a cue-class span, "alt": the clause around one, "clause": a clause without
-    rival: bool = False  # a competitor is named inside it
+    rival: str = ""  # "in": one of the note's competitors is named inside it, "near": in its sentence
 
 
 def _trimmed(text: str, a: int, b: int) -> tuple[int, int]:
@@ -49,12 +49,25 @@ def _trimmed(text: str, a: int, b: int) -> tuple[int, int]:
 
 
 def candidates(text: str, clauses: Sequence[Clause], pains: Sequence[PainPoint],
-               rivals: Sequence[Span] = ()) -> list[Candidate]:
+               rivals: Sequence[str] = ()) -> list[Candidate]:
     """The cue classes' spans, the clause(s) around each, and every other clause; each knows
-    whether one of the note's competitors (`rivals`) is named inside it."""
-    out = [replace(c, rival=any(c.start <= r.start and r.end <= c.end for r in rivals))
-           for c in _spans(text, clauses, pains)] if rivals else _spans(text, clauses, pains)
-    return out
+    whether one of the note's competitors (`rivals`, names) is named inside it or in its
+    sentence (a competitor's problems are competitor pains, README §2)."""
+    out = _spans(text, clauses, pains)
+    if not rivals:
+        return out
+    return [replace(c, rival=_rival(text, c, rivals)) for c in out]
+
+
+def _rival(text: str, c: Candidate, rivals: Sequence[str]) -> str:
+    if any(r in text[c.start:c.end] for r in rivals):
+        return "in"
+    a = max((m.end() for m in _SENTENCE_END.finditer(text, 0, c.start)), default=0)
+    m = _SENTENCE_END.search(text, c.end)
+    return "near" if any(r in text[a:m.start() if m else len(text)] for r in rivals) else ""
+
+
+_SENTENCE_END = re.compile(r"[。！？!?；;\n]")
 
 
 def _spans(text: str, clauses: Sequence[Clause], pains: Sequence[PainPoint]) -> list[Candidate]:
@@ -99,7 +112,7 @@ def features(text: str, c: Candidate) -> list[str]:
     out = [f"kind={c.kind}", f"rule={rule}", f"kr={c.kind}_{rule}", f"len={min(len(s) // 3, 8)}",
            "L:" + text[max(0, c.start - 2):c.start], "R:" + text[c.end:c.end + 1]]
     if c.rival:
-        out += ["rival", f"rival_{c.kind}"]
+        out += [f"rival={c.rival}", f"rival_{c.kind}={c.rival}"]
     edged = "^" + s + "$"
     out.extend({"b:" + edged[i:i + 2] for i in range(len(edged) - 1)})
     out.extend({"u:" + ch for ch in s})
@@ -133,7 +146,7 @@ class Model:
 
 
 def refine(text: str, clauses: Sequence[Clause], pains: list[PainPoint],
-           rivals: Sequence[Span] = ()) -> list[PainPoint]:
+           rivals: Sequence[str] = ()) -> list[PainPoint]:
     """The pains the model keeps among the cue classes' spans and the note's clauses (the cue
     classes' own when there is no model file)."""
     mdl = model()
@@ -150,7 +163,9 @@ def refine(text: str, clauses: Sequence[Clause], pains: list[PainPoint],
     for _, c, feats in sorted(scored, key=lambda t: -t[0]):
         if any(k.span.start < c.end and c.start < k.span.end for k in kept):
             continue  # an overlapping candidate was likelier
-        kept.append(PainPoint(mdl.category(feats), text[c.start:c.end], Span(c.start, c.end)))
+        # a problem that names a competitor is a competitor pain, whatever else it is about (README §2)
+        category = "competitor" if c.rival == "in" else mdl.category(feats)
+        kept.append(PainPoint(category, text[c.start:c.end], Span(c.start, c.end)))
     return sorted(kept, key=lambda p: p.span.start)
 
 
