@@ -80,6 +80,14 @@ _DOER_ONLY = re.compile(r"(?:我们|我)?(?:已经|已)?(?:先|再|就)?(?P<doer
 
 
 _SELF_TAIL = re.compile(r"(?:我们|我|咱们)")
+# compiled once for find_actions' clause loop (re.search with a pattern string looks it up per call)
+_SELF_END = re.compile(r"(?:我们|我|咱们)$")
+_DONE_LE = re.compile(r"了(?!解)")  # 了 of a thing done, not 了解
+_TO_US_CTX = re.compile(r"(?:给|发给|约了?他们?)我们?$")
+_WE_SAID_CTX = re.compile(r"我们?(?:就)?(?:说|表示|答应)$")
+_WISH_CTX = re.compile(r"(?:想|希望|想要|打算)$")
+_ASK_TAIL = re.compile(r"(?:一下|下|问|见|找|约|联系|拜访)$")
+_LEAD_ADVERBS = re.compile(r"^(?:先|再|一起|亲自|顺便|重新|全部|都|当面|远程)+")
 
 
 def _date_only(text: str, cl: Clause, by_start: dict[int, DateMention],
@@ -161,7 +169,7 @@ def find_actions(
             d = by_start[b]
             s0 = a + md.start("doer")
             body = text[s0:nxt.end]
-            if d.value >= ref and not re.search(r"了(?!解)", body):
+            if d.value >= ref and not _DONE_LE.search(body):
                 own = "team" if (res["team"].search(md.group("doer"))
                                  or res["team_work"].search(body)) else "self"
                 out.append(ActionItemDraft(body, Span(s0, nxt.end), d.value, own, _involves(body)))
@@ -237,7 +245,7 @@ def find_actions(
                                   "打算", "准备", "回去", "马上", "尽快"):
             a = _strip_time(text, mm.end(), b)
         if owner is None and not led_by_self:
-            if _SELF_CTX.search(ctx) and not re.search(r"(?:给|发给|约了?他们?)我们?$", ctx) or re.search(r"我们?(?:就)?(?:说|表示|答应)$", ctx):
+            if _SELF_CTX.search(ctx) and not _TO_US_CTX.search(ctx) or _WE_SAID_CTX.search(ctx):
                 led_by_self = True
             elif (_CUST_CTX.search(ctx) and not _PRON_OBJ.search(ctx)) or any(e == ctx_end for e in contact_ends):
                 owner = "customer"
@@ -245,32 +253,32 @@ def find_actions(
                 led_by_self = True  # the subject carries on: "我明天找服务部确认，周三给回复"
         # "我回头查一下 | 他们的电话": a pronoun right after 一下 is the object, not a new subject
         if ci + 1 < len(clauses) and clauses[ci + 1].start == b and _OBJ_PRON_NEXT.match(clauses[ci + 1].text) \
-                and re.search(r"(?:一下|下|问|见|找|约|联系|拜访)$", text[a:b]):
+                and _ASK_TAIL.search(text, a, b):
             b = clauses[ci + 1].end
             consumed.add(ci + 1)
         if b in by_start:  # "…出测试报告我 | 下周五去拿结论": the subject of the next task
-            mt2 = re.search(r"(?:我们|我|咱们)$", text[a:b])
+            mt2 = _SELF_END.search(text, a, b)
             if mt2:
-                b = a + mt2.start()
+                b = mt2.start()
         body = text[a:b]
         if len(body) < 2:
             continue
         if not dated and not led_by_self:
             continue
-        if re.search(r"(?:想|希望|想要|打算)$", ctx) and not dated:
+        if _WISH_CTX.search(ctx) and not dated:
             continue  # "想让我们再让一点": a wish of the customer, not a task
         if dated and due is not None and due < ref:
             continue
         if owner == "customer" and due is not None and due <= ref:
             continue  # "朱总今天打电话过来": the customer already did it
-        past = "已经" in body or body.startswith("已") or (re.search(r"了(?!解)", body) and (due is None or due <= ref))
+        past = "已经" in body or body.startswith("已") or (_DONE_LE.search(body) and (due is None or due <= ref))
         if past or _WISH.match(body):
             continue
         if due is not None and due <= ref and not led_by_self and _reported(text, a, b, contact_spans):
             continue  # "今天吴主任打电话来说…": the other side already called; news, not a task
         if not dated and (_HABITUAL.search(body) or _DUPLICATED.match(body)):
             continue  # "客服一直推给工厂" is a complaint, "问问" a vague reply
-        head = re.sub(r"^(?:先|再|一起|亲自|顺便|重新|全部|都|当面|远程)+", "", body)
+        head = _LEAD_ADVERBS.sub("", body)
         if _REL_DONE.match(head) and res["verb"].match(head):
             continue  # "签的一体化泵站合同"
         if not dated and _PRICE_STATED.match(head):

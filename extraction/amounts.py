@@ -18,16 +18,20 @@ _D = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "俩": 2, "三": 3, "四
 _SMALL_UNIT = {"十": 10, "百": 100, "千": 1000}
 _CN = "零〇一二两三四五六七八九十百千"
 
+# A match of the two patterns below starts with its number: the look-ahead lets the regex
+# engine pass over every other position with one test (the same matches, about twice as fast).
+_NUM_START = rf"(?=[\d{_CN}])"
+
 # number, optional 个, unit.  Colloquial tail digit after 万/千 (一万二, 两千五).
 _AMOUNT_RE = re.compile(
-    rf"(?P<num>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)?|[{_CN}]+(?:点[{_CN}]+)?)"
+    rf"{_NUM_START}(?P<num>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)?|[{_CN}]+(?:点[{_CN}]+)?)"
     r"(?P<ge>个|多|来|余)?"
     rf"(?P<unit>亿|万|[wW](?![a-zA-Z])|[kK](?![a-zA-Z])|千|块钱|块|元|RMB|rmb)"
     rf"(?:(?P<sub>[一二两三四五六七八九]|\d)千|(?P<tail>[一二两三四五六七八九]|\d)(?![\d.千百十万亿个只台件吨套家人天月年号周倍点成折斤米瓦箱瓶盒张支片包袋桶卷双副条辆]))?"
 )
 # bare numbers (no unit) that may be money when the context says so
 _BARE_RE = re.compile(
-    rf"(?<![\d.,])(?P<num>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d{{2,9}}(?:\.\d+)?|\d\.\d+|[{_CN}]{{2,6}})(?![\d.,%％])"
+    rf"{_NUM_START}(?<![\d.,])(?P<num>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d{{2,9}}(?:\.\d+)?|\d\.\d+|[{_CN}]{{2,6}})(?![\d.,%％])"
 )
 
 # A unit right after the number makes it a quantity (三百万只, 两周) — except a date that starts
@@ -150,7 +154,8 @@ _SIGNED = re.compile(r"(?<!可以)(?<!准备)签了|签约了|签下来|下了?(
 _PRICE_VERB = re.compile(r"(?:报了|报的是|报的|给的是|给的|开的是|给到|跟到|降到|压到|开价|出价|价是|价格是|单价|报价"
                          r"|每(?:公斤|千克|斤|吨|方|平米|平方|平|米|台|套|件|个|只|支|粒|袋|箱|瓶|托|板|天|月|年|小时|人))$")
 # a Chinese numeral that goes on past 千/百 (四千一百五, 一千零五十) after a price word
-_PRICED_RUN = re.compile(r"(?P<lead>单价|价格|报价|月租|年费|租金|每[^\d，。；\s]{1,2}|报了|给的是|给到|谈到)?(?:是|为)?"
+# (the look-ahead: the first characters of a lead word, 是/为 or the numeral, as in _NUM_START)
+_PRICED_RUN = re.compile(r"(?=[单价报月年租每给谈是为一二两三四五六七八九])(?P<lead>单价|价格|报价|月租|年费|租金|每[^\d，。；\s]{1,2}|报了|给的是|给到|谈到)?(?:是|为)?"
                          r"(?<![一二两三四五六七八九十百千万零])(?P<num>[一二两三四五六七八九]千[零一二两三四五六七八九十百]*[百十][一二两三四五六七八九]?|[一二两三四五六七八九]千零[一二两三四五六七八九]十?[一二两三四五六七八九]?)"
                          r"(?![万亿千百十一二两三四五六七八九零])")
 # money words near a number written with 千 (otherwise a count: 三千支)
