@@ -103,10 +103,10 @@ def _label(text: str, c: pain_model.Candidate, gold: tuple[tuple[str, str], ...]
 def _rows(examples: list[Example]) -> tuple[list[dict[str, int]], list[str]]:
     xs, ys = [], []
     for ex in examples:
-        flat = pain_model.plain(ex.text)
-        for c in pain_model.candidates(flat, ex.clauses, list(ex.pains), ex.rivals):
-            xs.append(dict.fromkeys(pain_model.features(flat, c), 1))
-            ys.append(_label(flat, c, ex.gold))
+        note = pain_model.Note(ex.text)
+        for c in pain_model.candidates(note.text, ex.clauses, list(ex.pains), ex.rivals):
+            xs.append(dict.fromkeys(pain_model.features(note, c), 1))
+            ys.append(_label(note.text, c, ex.gold))
     return xs, ys
 
 

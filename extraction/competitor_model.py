@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
@@ -49,16 +49,17 @@ class NoteView:
         self.text = text
         self.toks = toks
         self.flags = flags
-        # whitespace as one symbol: the weights file is line-based
-        self.names = ["<W>" if t.isspace() else t for t, _, _ in toks]
+        # whitespace as one symbol (the weights file is line-based); two "<S>" pad each end
+        self.padded = ["<S>", "<S>", *("<W>" if t.isspace() else t for t, _, _ in toks), "<S>", "<S>"]
         looked = [info(t) for t, _, _ in toks]
         self.kind: list[str] = [k for k, _ in looked]
         self.freq: list[int] = [f for _, f in looked]
 
-    def candidates(self) -> Iterator[Candidate]:
+    def candidates(self) -> list[Candidate]:
         """Stretches of 1..MAX_TOKENS tokens that could be a brand: CJK of 2-6 characters
         without a function word, or Latin words (with single spaces between them)."""
         toks, kind = self.toks, self.kind
+        out = []
         for i in range(len(toks)):
             if kind[i] not in "LC":
                 continue
@@ -72,20 +73,22 @@ class NoteView:
                 elif k != "C" or toks[j - 1][2] - toks[i][1] > 6:
                     break
                 if toks[j - 1][2] - toks[i][1] >= 2:
-                    yield Candidate(toks[i][1], toks[j - 1][2], i, j)
+                    out.append(Candidate(toks[i][1], toks[j - 1][2], i, j))
+        return out
 
-    def _tok(self, k: int) -> str:
-        return self.names[k] if 0 <= k < len(self.names) else "<S>"
+    def pair(self, c: Candidate) -> str:
+        """Both neighbours of a stretch, as the LR feature names them."""
+        return "LR=" + self.padded[c.first + 1] + "_" + self.padded[c.stop + 2]
 
     def left(self, i: int) -> list[str]:
         """Features of the tokens before a stretch that starts at token i."""
-        a = self._tok(i - 1)
-        return ["L1=" + a, "L2=" + self._tok(i - 2) + "|" + a]
+        a = self.padded[i + 1]
+        return ["L1=" + a, "L2=" + self.padded[i] + "|" + a]
 
     def right(self, j: int) -> list[str]:
         """Features of the tokens after a stretch that ends before token j."""
-        b = self._tok(j)
-        return ["R1=" + b, "R2=" + b + "|" + self._tok(j + 1)]
+        b = self.padded[j + 2]
+        return ["R1=" + b, "R2=" + b + "|" + self.padded[j + 3]]
 
     def own(self, c: Candidate) -> list[str]:
         """The stretch's own features: both neighbours together, its size and ends, how common
@@ -95,7 +98,7 @@ class NoteView:
         x = self.text[c.start:c.end]
         n = c.stop - c.first
         rarest = min(self.freq[c.first:c.stop])
-        out = ["LR=" + self._tok(c.first - 1) + "_" + self._tok(c.stop), f"ntok={n}", f"len={min(len(x), 6)}",
+        out = [self.pair(c), f"ntok={n}", f"len={min(len(x), 6)}",
                "first=" + x[0], "last=" + x[-1], f"minfreq={min(len(str(rarest)), 6) if rarest else 0}"]
         if x.isascii():
             out.append("latin")
@@ -128,7 +131,6 @@ def token_info(tok: str, is_break: Callable[[str], bool], freq: Callable[[str], 
 @dataclass(frozen=True, slots=True)
 class _Tables:
     """NoteView.own's weights by feature family, looked up by value (no strings built)."""
-    pair: dict[str, float]  # LR=<left>_<right>
     first: dict[str, float]
     last: dict[str, float]
     flag: dict[str, float]  # value-less features: latin, cjk, oneword, singles, lexicon flags
@@ -146,7 +148,7 @@ class _Tables:
         def table(fam: str, size: int) -> list[float]:
             return [fams.get(fam, {}).get(str(i), 0.0) for i in range(size)]
 
-        return cls(fams.get("LR", {}), fams.get("first", {}), fams.get("last", {}), fams.get("flag", {}),
+        return cls(fams.get("first", {}), fams.get("last", {}), fams.get("flag", {}),
                    table("ntok", 4), table("len", 7), table("minfreq", 7))
 
 
@@ -172,7 +174,7 @@ class Model:
             if len(self._shapes) > 50_000:  # bounded: a long-running bot sees ever new strings
                 self._shapes.clear()
             shape = self._shapes[key] = self._shape(*key, view.flags(x))
-        return shape + self._tables.pair.get(view._tok(c.first - 1) + "_" + view._tok(c.stop), 0.0)
+        return shape + self.weights.get(view.pair(c), 0.0)
 
     def _shape(self, x: str, n: int, singles: bool, rarest: int, flags: tuple[str, ...]) -> float:
         """The weight of what a stretch is, wherever it stands (cached per stretch)."""

@@ -707,7 +707,7 @@ def _learned(text: str, blk: list[tuple[int, int]], names: list[str], found: dic
     if mdl is None:
         return
     view = learned_view(text)
-    cands = list(view.candidates())
+    cands = view.candidates()
     # the model first: the form checks cost more and few stretches pass the model
     scored = [(p, c) for p, c in zip(mdl.probabilities(view, cands), cands)
               if p >= mdl.threshold and _form_ok(text, c.start, c.end, blk, names)]

@@ -94,30 +94,35 @@ def _lexicons() -> tuple[tuple[str, re.Pattern[str]], ...]:
     return tuple((name, re.compile(alternation(name))) for name in LEXICONS if alternation(name) != "(?!)")
 
 
-def plain(text: str) -> str:
-    """The note with line breaks and tabs as spaces (same length): features are stored one per
-    line, tab-separated."""
-    return text.translate(_CONTROL)
+class Note:
+    """A note prepared once for all of its candidates: line breaks and tabs as spaces (features
+    are stored one per line, tab-separated), its characters and character pairs as feature
+    names, and the pain lexicons that occur in it at all."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text.translate(_CONTROL)
+        t = self.text
+        self.chars = ["u:" + ch for ch in t]
+        self.pairs = ["b:" + t[i:i + 2] for i in range(len(t) - 1)]
+        self.lexicons = [(name, rx) for name, rx in _lexicons() if rx.search(t)]
 
 
 _CONTROL = str.maketrans("\t\n\r\x0b\x0c", "     ")
 
 
-def features(text: str, c: Candidate) -> list[str]:
+def features(note: Note, c: Candidate) -> list[str]:
     """Characters and character pairs (with the edges), size, the two characters before and the
-    one after, the cue class and kind, and which pain lexicons the span touches.  `text` is
-    `plain(note)`."""
-    s = text[c.start:c.end]
+    one after, the cue class and kind, and which pain lexicons the span touches."""
+    text, a, b = note.text, c.start, c.end
     rule = c.rule or "none"
-    out = [f"kind={c.kind}", f"rule={rule}", f"kr={c.kind}_{rule}", f"len={min(len(s) // 3, 8)}",
-           "L:" + text[max(0, c.start - 2):c.start], "R:" + text[c.end:c.end + 1]]
+    out = [f"kind={c.kind}", f"rule={rule}", f"kr={c.kind}_{rule}", f"len={min((b - a) // 3, 8)}",
+           "L:" + text[max(0, a - 2):a], "R:" + text[b:b + 1]]
     if c.rival:
         out += [f"rival={c.rival}", f"rival_{c.kind}={c.rival}"]
-    edged = "^" + s + "$"
-    out.extend({"b:" + edged[i:i + 2] for i in range(len(edged) - 1)})
-    out.extend({"u:" + ch for ch in s})
-    for name, rx in _lexicons():
-        if rx.search(s):
+    out.extend({"b:^" + text[a], "b:" + text[b - 1] + "$", *note.pairs[a:b - 1]})
+    out.extend(set(note.chars[a:b]))
+    for name, rx in note.lexicons:
+        if rx.search(text, a, b):
             out += [f"lex:{name}", f"lexk:{name}:{c.kind}"]
     return out
 
@@ -153,9 +158,9 @@ def refine(text: str, clauses: Sequence[Clause], pains: list[PainPoint],
     if mdl is None:
         return pains
     scored = []
-    flat = plain(text)
-    for c in candidates(flat, clauses, pains, rivals):
-        feats = features(flat, c)
+    note = Note(text)
+    for c in candidates(note.text, clauses, pains, rivals):
+        feats = features(note, c)
         p = mdl.probability(feats)
         if p >= mdl.threshold:
             scored.append((p, c, feats))

@@ -48,7 +48,7 @@ def test_candidates_cover_every_clause_once() -> None:
     text = "王经理说价格偏高，交期也长，其他都还行"
     clauses = split_clauses(text)
     rule = [PainPoint("price", "价格偏高", Span(4, 8))]
-    cands = pain_model.candidates(pain_model.plain(text), clauses, rule)
+    cands = pain_model.candidates(pain_model.Note(text).text, clauses, rule)
     kinds = [(c.kind, text[c.start:c.end]) for c in cands]
     assert ("rule", "价格偏高") in kinds
     assert ("clause", "交期也长") in kinds and any(k == "clause" and s.endswith("还行") for k, s in kinds)
@@ -56,9 +56,9 @@ def test_candidates_cover_every_clause_once() -> None:
 
 
 def test_features_fit_the_line_based_file() -> None:
-    text = pain_model.plain("王经理说\t价格偏高\n交期也长")
-    for c in pain_model.candidates(text, split_clauses(text), []):
-        assert not any("\t" in f or "\n" in f for f in pain_model.features(text, c))
+    note = pain_model.Note("王经理说\t价格偏高\n交期也长")
+    for c in pain_model.candidates(note.text, split_clauses(note.text), []):
+        assert not any("\t" in f or "\n" in f for f in pain_model.features(note, c))
 
 
 def test_a_missing_model_file_keeps_the_cue_classes(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
