@@ -25,6 +25,9 @@ from .lexload import LEXICON_DIR
 
 MODEL_FILE = LEXICON_DIR / "competitor_model.txt"
 MAX_TOKENS = 3
+# flags that cost a lexicon walk per new stretch: with no positive weight they can only lower a
+# score, so a stretch already below the threshold without them is not asked about them
+COSTLY = ("person", "place")
 _LATIN_RE = re.compile(r"[A-Za-z][A-Za-z0-9&\-]*")
 _CJK_RE = re.compile(r"[\u4e00-\u9fff]+")
 
@@ -43,12 +46,14 @@ class NoteView:
     """One note's tokens, classified and looked up once for all of its stretches."""
 
     def __init__(self, text: str, toks: list[Token], info: Callable[[str], tuple[str, int]],
-                 flags: Callable[[str], tuple[str, ...]]) -> None:
-        """`info(token)` = (kind, jieba frequency): see `token_info`; `flags(stretch)` = lexicon
-        flags.  Both are cached by the caller: the same tokens come back in every note."""
+                 flags: Callable[[str], tuple[str, ...]], costly: Callable[[str], tuple[str, ...]]) -> None:
+        """`info(token)` = (kind, jieba frequency): see `token_info`; `flags(stretch)` and
+        `costly(stretch)` = lexicon flags, the latter only asked for when needed (COSTLY).  All
+        are cached by the caller: the same tokens and stretches come back in every note."""
         self.text = text
         self.toks = toks
         self.flags = flags
+        self.costly = costly
         # whitespace as one symbol (the weights file is line-based); two "<S>" pad each end
         self.padded = ["<S>", "<S>", *("<W>" if t.isspace() else t for t, _, _ in toks), "<S>", "<S>"]
         looked = [info(t) for t, _, _ in toks]
@@ -109,6 +114,7 @@ class NoteView:
         if all(len(self.toks[k][0]) == 1 for k in range(c.first, c.stop)):
             out.append("singles")
         out.extend(self.flags(x))
+        out.extend(self.costly(x))
         return out
 
     def features(self, c: Candidate) -> list[str]:
@@ -189,9 +195,18 @@ class Model:
             z += t.flag.get("singles", 0.0)
         return z + sum(t.flag.get(f, 0.0) for f in flags)
 
-    def probabilities(self, view: NoteView, cands: list[Candidate]) -> list[float]:
-        """P(competitor) of each stretch; the neighbours' weights are summed once per token."""
+    @cached_property
+    def _lazy(self) -> tuple[bool, float]:
+        """Whether COSTLY flags may be skipped below the threshold, and the threshold's logit."""
+        lazy = all(self._tables.flag.get(f, 0.0) <= 0.0 for f in COSTLY) and 0.0 < self.threshold < 1.0
+        return lazy, math.log(self.threshold / (1.0 - self.threshold)) if lazy else 0.0
+
+    def probabilities(self, view: NoteView, cands: list[Candidate], exact: bool = False) -> list[float]:
+        """P(competitor) of each stretch; the neighbours' weights are summed once per token.
+        Unless `exact`, a stretch below the threshold may get an upper bound instead (still
+        below the threshold): its COSTLY flags are not looked up."""
         w = self.weights
+        lazy, cut = self._lazy
         lefts: dict[int, float] = {}
         rights: dict[int, float] = {}
         out = []
@@ -203,6 +218,8 @@ class Model:
             if right is None:
                 right = rights[c.stop] = sum(w.get(f, 0.0) for f in view.right(c.stop))
             z = self.bias + left + right + self._own(view, c)
+            if exact or not lazy or z >= cut:
+                z += sum(self._tables.flag.get(f, 0.0) for f in view.costly(view.text[c.start:c.end]))
             out.append(1.0 / (1.0 + math.exp(-z)))
         return out
 

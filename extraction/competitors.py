@@ -666,18 +666,13 @@ def _english_names() -> frozenset[str]:
 
 @lru_cache(maxsize=8192)
 def word_flags(x: str) -> tuple[str, ...]:
-    """What the lexicons say about a stretch: features for the learned model, which weighs them
-    instead of deciding outright (a well-known brand can be the topic of a note, a person-like
-    王牌 can still be a brand)."""
+    """What the lexicons say about a stretch, cheaply: features for the learned model, which
+    weighs them instead of deciding outright (a well-known brand can be the topic of a note)."""
     brands, ambiguous = _brands()
     key = x.casefold()
     out = ["brand"] if key in brands else ["brand?"] if key in ambiguous else []
     if x.isascii():
         return (*out, "given_name") if key in _english_names() else tuple(out)
-    if _is_person(x):
-        out.append("person")
-    if _is_place_or_category(x):
-        out.append("place")
     if _common_word(x):
         out.append("common")
     if x[-1] in _CATEGORY_END:
@@ -685,10 +680,19 @@ def word_flags(x: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+@lru_cache(maxsize=8192)
+def costly_flags(x: str) -> tuple[str, ...]:
+    """The flags that cost a lexicon walk (a person-like 王牌 can still be a brand); the model
+    asks for them only where they can change its answer (competitor_model.COSTLY)."""
+    if x.isascii():
+        return ()
+    return tuple(f for f, test in (("person", _is_person), ("place", _is_place_or_category)) if test(x))
+
+
 def learned_view(text: str) -> competitor_model.NoteView:
     """The note as the learned model sees it (shared with its trainer)."""
     toks = _segment().token_spans(_contacts().fold(text))
-    return competitor_model.NoteView(text, toks, _token_info, word_flags)
+    return competitor_model.NoteView(text, toks, _token_info, word_flags, costly_flags)
 
 
 def _token_info(tok: str) -> tuple[str, int]:

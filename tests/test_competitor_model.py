@@ -66,9 +66,13 @@ def test_table_scoring_equals_the_feature_strings() -> None:
         view = competitors.learned_view(text)
         cands = list(view.candidates())
         assert cands
-        for c, p in zip(cands, mdl.probabilities(view, cands)):
+        for c, p in zip(cands, mdl.probabilities(view, cands, exact=True)):
             z = mdl.bias + sum(mdl.weights.get(f, 0.0) for f in view.features(c))
             assert p == pytest.approx(1.0 / (1.0 + math.exp(-z)), abs=1e-9)
+        # the lazy default never moves a stretch across the threshold
+        lazy = mdl.probabilities(view, cands)
+        assert [p >= mdl.threshold for p in lazy] == [
+            p >= mdl.threshold for p in mdl.probabilities(view, cands, exact=True)]
 
 
 def test_a_missing_model_file_leaves_the_constructions(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
