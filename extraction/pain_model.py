@@ -19,6 +19,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from itertools import repeat
 
 from .clauses import Clause
 from .lexload import LEXICON_DIR, alternation
@@ -138,7 +139,7 @@ class Model:
 
     def probability(self, feats: list[str]) -> float:
         w = self.weights
-        z = self.bias + sum(w.get(f, 0.0) for f in feats)
+        z = self.bias + sum(map(w.get, feats, repeat(0.0)))  # map: the loop runs in C
         return 1.0 / (1.0 + math.exp(-z))
 
     def category(self, feats: list[str]) -> str:
