@@ -1,16 +1,15 @@
 """Extraction accuracy on dev, dev2 and dev2's two halves, comparable across commits.
 
 dev2's odd-numbered notes (1st, 3rd, …) are held out: this script prints only their aggregate
-scores, never their texts or failures.  `bench/dev3`..`bench/dev10` are our own sets (notes
+scores, never their texts or failures.  `bench/dev3`..`bench/dev11` are our own sets (notes
 written for this project, never taken from ../shared/eval): dev3/dev4 in other industries,
-dev5-dev10 in dev2's style, written from its even half only.  Each was scored once before it
-was tuned on (bench/RESULTS.md).  dev3-dev6, dev7's parts m,n, dev8's part q, dev9 and dev10 are
-development data; dev7's parts o,p and dev8's part r are held out like dev2's odd half.  The
-development parts are also the training data of the stage and competitor models
-(bench/train_stage_model.py, bench/train_competitor_model.py), so their stage and competitor
-scores are in-sample; dev, dev2 and the held-out parts are not trained on.  Also
-prints the harmful stage rate (a predicted stage that is wrong, as a share of notes), which
-issue 13 bounds at 5 %.
+dev5-dev11 in dev2's style, written from its even half only.  Each was scored once before it
+was tuned on (bench/RESULTS.md).  dev3-dev6, dev7's parts m,n, dev8's part q and dev9-dev11
+are development data; dev7's parts o,p and dev8's part r are held out like dev2's odd half.
+The development parts are also the training data of the stage, competitor and pain models
+(bench/train_*_model.py), so their stage, competitor and pain scores are in-sample; dev, dev2
+and the held-out parts are never trained on.  Also prints the harmful stage rate (a predicted
+stage that is wrong, as a share of notes), which issue 13 bounds at 5 %.
 
     .venv/bin/python bench/extract_eval.py [--eval ../shared/eval]
 """
@@ -33,7 +32,8 @@ FIELDS = ("customer_id", "contacts", "pain_points", "action_items", "dates", "ne
 _OWN = (("dev3 (ours)", "dev3", ()), ("dev4 (ours)", "dev4", ()), ("dev5 (ours)", "dev5", ()),
         ("dev6 (ours)", "dev6", ()), ("dev7-mn (ours)", "dev7", ("m", "n")),
         ("dev7-op(held out)", "dev7", ("o", "p")), ("dev8-q (ours)", "dev8", ("q",)),
-        ("dev8-r(held out)", "dev8", ("r",)), ("dev9 (ours)", "dev9", ()), ("dev10 (ours)", "dev10", ()))
+        ("dev8-r(held out)", "dev8", ("r",)), ("dev9 (ours)", "dev9", ()), ("dev10 (ours)", "dev10", ()),
+        ("dev11 (ours)", "dev11", ()))
 
 
 def _predict(notes: Path, customers: Path, out: Path) -> None:

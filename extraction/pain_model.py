@@ -108,6 +108,8 @@ class Note:
         self.lexicons = [(name, rx) for name, rx in _lexicons() if rx.search(t)]
 
 
+# the end of the note ends a sentence like a full stop does
+_SENTENCE_END_AS = dict.fromkeys(("", "。", "！", "？", "!", "?", "；", ";"), "。")
 _CONTROL = str.maketrans("\t\n\r\x0b\x0c", "     ")
 
 
@@ -117,7 +119,7 @@ def features(note: Note, c: Candidate) -> list[str]:
     text, a, b = note.text, c.start, c.end
     rule = c.rule or "none"
     out = [f"kind={c.kind}", f"rule={rule}", f"kr={c.kind}_{rule}", f"len={min((b - a) // 3, 8)}",
-           "L:" + text[max(0, a - 2):a], "R:" + text[b:b + 1]]
+           "L:" + text[max(0, a - 2):a], "R:" + _SENTENCE_END_AS.get(text[b:b + 1], text[b:b + 1])]
     if c.rival:
         out += [f"rival={c.rival}", f"rival_{c.kind}={c.rival}"]
     out.extend({"b:^" + text[a], "b:" + text[b - 1] + "$", *note.pairs[a:b - 1]})
