@@ -12,7 +12,6 @@ blocked spans are those `extract()` passes to `find_competitors`, captured with 
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import unicodedata
 from collections.abc import Iterator
@@ -23,7 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from train_stage_model import _notes, training_sets  # noqa: E402
+import model_cli  # noqa: E402
+from train_stage_model import _notes  # noqa: E402
 
 from extraction import competitor_model, competitors  # noqa: E402
 from extraction import extractor as extractor_mod  # noqa: E402
@@ -110,33 +110,16 @@ def f1(examples: list[Example], mdl: competitor_model.Model | None) -> tuple[flo
     return 2 * tp / max(1, 2 * tp + fp + fn), tp / max(1, tp + fp), tp / max(1, tp + fn)
 
 
-def write(mdl: competitor_model.Model, path: Path, n_notes: int) -> None:
+def write(mdl: competitor_model.Model, path: Path, n_notes: int) -> str:
     lines = ["# Competitor model: logistic regression over a stretch's neighbouring tokens and shape,",
              f"# written by bench/train_competitor_model.py from {n_notes} of our own notes; retrain it,",
              "# do not edit it.  Lines: feature<TAB>weight.",
              f"@bias {mdl.bias}", f"@threshold {mdl.threshold}"]
     lines += [f"{f}\t{w}" for f, w in sorted(mdl.weights.items())]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--hold", help="a set (e.g. dev9) to leave out of training and score; writes nothing")
-    ap.add_argument("--out", type=Path, default=competitor_model.MODEL_FILE)
-    ap.add_argument("--threshold", type=float, default=THRESHOLD)
-    args = ap.parse_args()
-    sets = {name: [ex for p in parts for ex in _examples(p)] for name, parts in training_sets().items()}
-    train = [ex for name, exs in sets.items() if name != args.hold for ex in exs]
-    mdl = fit(train, args.threshold)
-    if args.hold:
-        held = sets[args.hold]
-        print(f"{args.hold} ({len(held)} notes), trained on {len(train)} notes: competitors F1 / P / R")
-        print("  constructions only      %.3f / %.2f / %.2f" % f1(held, None))
-        print("  + learned model         %.3f / %.2f / %.2f" % f1(held, mdl))
-        return
-    write(mdl, args.out, len(train))
-    print(f"{args.out}: {len(train)} notes, {len(mdl.weights)} weights")
+    return f"{len(mdl.weights)} weights"
 
 
 if __name__ == "__main__":
-    main()
+    model_cli.main(model_cli.Trainer(__doc__ or "", competitor_model.MODEL_FILE, THRESHOLD, _examples, fit, f1, write,
+                                     "competitors F1 / P / R", "constructions only"))

@@ -13,7 +13,6 @@ trained on the pains only, gives the category.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,7 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from train_stage_model import _notes, training_sets  # noqa: E402
+import model_cli  # noqa: E402
+from train_stage_model import _notes  # noqa: E402
 
 from extraction import extractor as extractor_mod  # noqa: E402
 from extraction import pain_model  # noqa: E402
@@ -151,7 +151,7 @@ def f1(examples: list[Example], mdl: pain_model.Model | None) -> tuple[float, fl
     return 2 * tp / max(1, 2 * tp + fp + fn), tp / max(1, tp + fp), tp / max(1, tp + fn)
 
 
-def write(mdl: pain_model.Model, path: Path, n_notes: int) -> None:
+def write(mdl: pain_model.Model, path: Path, n_notes: int) -> str:
     lines = ["# Pain model: logistic regressions over a candidate span's characters, context, cue class",
              f"# and lexicons, written by bench/train_pain_model.py from {n_notes} of our own notes;",
              "# retrain it, do not edit it.  Lines: feature<TAB>pain weight<TAB>category weights.",
@@ -162,26 +162,9 @@ def write(mdl: pain_model.Model, path: Path, n_notes: int) -> None:
         cw = mdl.cat_weights.get(f)
         lines.append(f"{f}\t{'' if w is None else w}\t{'' if cw is None else ' '.join(map(str, cw))}")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--hold", help="a set (e.g. dev10) to leave out of training and score; writes nothing")
-    ap.add_argument("--out", type=Path, default=pain_model.MODEL_FILE)
-    ap.add_argument("--threshold", type=float, default=THRESHOLD)
-    args = ap.parse_args()
-    sets = {name: [ex for p in parts for ex in _examples(p)] for name, parts in training_sets().items()}
-    train = [ex for name, exs in sets.items() if name != args.hold for ex in exs]
-    mdl = fit(train, args.threshold)
-    if args.hold:
-        held = sets[args.hold]
-        print(f"{args.hold} ({len(held)} notes), trained on {len(train)} notes: pain span F1 / P / R")
-        print("  cue classes only        %.3f / %.2f / %.2f" % f1(held, None))
-        print("  + learned model         %.3f / %.2f / %.2f" % f1(held, mdl))
-        return
-    write(mdl, args.out, len(train))
-    print(f"{args.out}: {len(train)} notes, {len(mdl.weights)} pain weights, {len(mdl.cat_weights)} category rows")
+    return f"{len(mdl.weights)} pain weights, {len(mdl.cat_weights)} category rows"
 
 
 if __name__ == "__main__":
-    main()
+    model_cli.main(model_cli.Trainer(__doc__ or "", pain_model.MODEL_FILE, THRESHOLD, _examples, fit, f1, write,
+                                     "pain span F1 / P / R", "cue classes only"))

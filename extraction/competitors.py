@@ -10,6 +10,11 @@ single characters, while the words around it are dictionary words) and from deli
 (`blocked`), not ours (我们的X), not a pronoun, person, region, country, time word, number,
 department or generic noun (lexicon/competitor_stop.txt, the industry and region lexicons).
 
+After the constructions, a learned second look (competitor_model.py) scores every short stretch
+of the note's tokens by the words around it and its own shape, with a default gazetteer of
+well-known brands (lexicon/competitor_brands*.txt) as one piece of evidence among others; what it
+is sure of is added after the same form checks (`_form_ok`).
+
 Brands the company lists (lexicon/competitors.txt) or passes in `known` are found wherever they
 occur; once a brand is found, the note's other mentions are the same competitor: it is listed
 once, as first written, in the order of first mention.  A cue runs only when the note holds one

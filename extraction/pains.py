@@ -24,6 +24,9 @@ referenced competitor is `competitor` (it takes precedence).  Negations and hedg
 (价格倒不是问题, 不算贵, 还行; pain_negations.txt) cancel it.  The span starts at the predicate,
 extended left over a few content words of the clause (its topic, not its subject or linking
 words), and ends with the predicate and its complement.
+
+What this module finds is the input of a learned second look (pain_model.py), which weighs these
+spans against the clause around them and the clauses no cue class touched.
 """
 from __future__ import annotations
 
