@@ -30,7 +30,7 @@ from extraction import pain_model  # noqa: E402
 from extraction.clauses import Clause  # noqa: E402
 from extraction.types import PainPoint  # noqa: E402
 
-C = 2.0  # inverse L2 strength of both regressions, from --hold runs (bench/RESULTS.md)
+C = 1.0  # inverse L2 strength of both regressions, from --hold runs (bench/RESULTS.md)
 THRESHOLD = 0.3  # probability from which a candidate is a pain, chosen the same way
 MIN_WEIGHT = 0.05  # smaller weights are left out of the file (size, load time)
 NONE = "none"
