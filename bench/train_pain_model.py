@@ -44,7 +44,6 @@ class Example:
     pains: tuple[PainPoint, ...]
     rivals: tuple[str, ...]
     gold: tuple[tuple[str, str], ...]  # (category, text)
-    note: dict
 
 
 def _lcs(a: str, b: str) -> int:
@@ -86,7 +85,7 @@ def _examples(part: Path) -> Iterator[Example]:
             extractor_mod.extract(n["text"], ref_time=datetime.fromisoformat(n["ref_time"]), customers=idx)
             text, clauses, pains, rivals = seen[0] if seen else (n["text"], (), (), ())
             gold = tuple((g["category"], g["text"]) for g in n["gold"]["pain_points"])
-            yield Example(text, clauses, pains, rivals, gold, n)
+            yield Example(text, clauses, pains, rivals, gold)
     finally:
         pain_model.refine = real  # type: ignore[assignment]
 

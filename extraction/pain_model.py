@@ -23,18 +23,12 @@ from itertools import repeat
 
 from .clauses import Clause
 from .lexload import LEXICON_DIR, alternation
+from .pains import LEAD
 from .types import PainPoint, Span
 
 MODEL_FILE = LEXICON_DIR / "pain_model.txt"
 LEXICONS = ("pain_adjectives.txt", "pain_defects.txt", "pain_delays.txt", "pain_negations.txt",
             "pain_objects.txt", "pain_polarity.txt", "pain_competitor_refs.txt")
-# linking words, fillers and speech verbs that open a clause but are not part of a problem
-_LEAD = re.compile(
-    r"(?:他们|她们|我们|他|她|客户|对方|说是|说|觉得|认为|反馈|反映|表示|提到|但是|但|而且|并且|"
-    r"就是|不过|可是|只是|还有|另外|所以|因为|那边|这边|这个|那个|的|又说|还说|主要是|关键是|问题是|"
-    r"然后|嗯|呃)+")
-
-
 @dataclass(frozen=True, slots=True)
 class Candidate:
     start: int
@@ -45,15 +39,15 @@ class Candidate:
 
 
 def _trimmed(text: str, a: int, b: int) -> tuple[int, int]:
-    m = _LEAD.match(text, a, b)
+    m = LEAD.match(text, a, b)
     return (m.end(), b) if m and m.end() < b else (a, b)
 
 
 def candidates(text: str, clauses: Sequence[Clause], pains: Sequence[PainPoint],
                rivals: Sequence[str] = ()) -> list[Candidate]:
-    """The cue classes' spans, the clause(s) around each, and every other clause; each knows
-    whether one of the note's competitors (`rivals`, names) is named inside it or in its
-    sentence (a competitor's problems are competitor pains, README §2)."""
+    """The cue classes' spans, the clause(s) around each (together and one by one), and every
+    other clause; each knows whether one of the note's competitors (`rivals`, names) is named
+    inside it or in its sentence (a competitor's problems are competitor pains, README §2)."""
     out = _spans(text, clauses, pains)
     if not rivals:
         return out
@@ -77,8 +71,10 @@ def _spans(text: str, clauses: Sequence[Clause], pains: Sequence[PainPoint]) -> 
         a, b = p.span.start, p.span.end
         out.append(Candidate(a, b, p.category, "rule"))
         around = [c for c in clauses if c.start < b and a < c.end]
-        if around:
-            ca, cb = _trimmed(text, min(c.start for c in around), max(c.end for c in around))
+        # the clauses it touches together and, when it runs over several, each one alone
+        spans = [(min(c.start for c in around), max(c.end for c in around))] if around else []
+        spans += [(c.start, c.end) for c in around] if len(around) > 1 else []
+        for ca, cb in dict.fromkeys(_trimmed(text, x, y) for x, y in spans):
             if (ca, cb) != (a, b) and cb - ca >= 2:
                 out.append(Candidate(ca, cb, p.category, "alt"))
     for c in clauses:

@@ -53,7 +53,9 @@ _TAIL = re.compile(
 )
 _PARTICLE_END = re.compile(r"(?:了吗|吗|呢|吧|啊|哈|嘛|的话)+$")
 
-_LEAD = re.compile(
+# linking words, fillers and speech verbs that open a clause but are not part of a problem (also
+# trimmed from pain_model's clause candidates)
+LEAD = re.compile(
     r"(?:他们|她们|我们|他|她|客户|对方|说是|说|觉得|认为|反馈|反映|表示|提到|但是|但|而且|并且|"
     r"就是|不过|可是|只是|还有|另外|所以|因为|那边|这边|这个|那个|的|又说|还说|主要是|关键是|问题是|"
     r"然后|嗯|呃|那个|也挺|很不满意|不满意|投诉说|投诉|抱怨说|问)+"
@@ -522,7 +524,7 @@ def _trim_lead(text: str, a: int, b: int, heads: list[tuple[int, int]]) -> int:
         for hs, he in heads:
             if hs <= a < he:
                 a, changed = he, True
-        lm = _LEAD.match(text, a, b)
+        lm = LEAD.match(text, a, b)
         if lm and lm.end() > a:
             a, changed = lm.end(), True
     return a
