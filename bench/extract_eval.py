@@ -1,10 +1,10 @@
 """Extraction accuracy on dev, dev2 and dev2's two halves, comparable across commits.
 
 dev2's odd-numbered notes (1st, 3rd, …) are held out: this script prints only their aggregate
-scores, never their texts or failures.  `bench/dev3`..`bench/dev11` are our own sets (notes
+scores, never their texts or failures.  `bench/dev3`..`bench/dev12` are our own sets (notes
 written for this project, never taken from ../shared/eval): dev3/dev4 in other industries,
-dev5-dev11 in dev2's style, written from its even half only.  Each was scored once before it
-was tuned on (bench/RESULTS.md).  dev3-dev6, dev7's parts m,n, dev8's part q and dev9-dev11
+dev5-dev12 in dev2's style, written from its even half only.  Each was scored once before it
+was tuned on (bench/RESULTS.md).  dev3-dev6, dev7's parts m,n, dev8's part q and dev9-dev12
 are development data; dev7's parts o,p and dev8's part r are held out like dev2's odd half.
 The development parts are also the training data of the stage, competitor and pain models
 (bench/train_*_model.py), so their stage, competitor and pain scores are in-sample; dev, dev2
@@ -33,7 +33,7 @@ _OWN = (("dev3 (ours)", "dev3", ()), ("dev4 (ours)", "dev4", ()), ("dev5 (ours)"
         ("dev6 (ours)", "dev6", ()), ("dev7-mn (ours)", "dev7", ("m", "n")),
         ("dev7-op(held out)", "dev7", ("o", "p")), ("dev8-q (ours)", "dev8", ("q",)),
         ("dev8-r(held out)", "dev8", ("r",)), ("dev9 (ours)", "dev9", ()), ("dev10 (ours)", "dev10", ()),
-        ("dev11 (ours)", "dev11", ()))
+        ("dev11 (ours)", "dev11", ()), ("dev12 (ours)", "dev12", ()))
 
 
 def _predict(notes: Path, customers: Path, out: Path) -> None:

@@ -14,6 +14,7 @@ trained on the pains only, gives the category.
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -104,7 +105,7 @@ def _rows(examples: list[Example]) -> tuple[list[dict[str, int]], list[str]]:
     for ex in examples:
         note = pain_model.Note(ex.text)
         for c in pain_model.candidates(note.text, ex.clauses, list(ex.pains), ex.rivals):
-            xs.append(dict.fromkeys(pain_model.features(note, c), 1))
+            xs.append(Counter(pain_model.features(note, c)))  # characters and pairs are counted
             ys.append(_label(note.text, c, ex.gold))
     return xs, ys
 
