@@ -6,8 +6,9 @@ at the predicate while the note's problem is the whole clause (空滤那块他�
 the problem is said in words no cue class knows.  This model looks at every clause of the note
 once more: the spans the cue classes reported, the clause around each of them, and the clauses
 they left alone.  Each candidate is scored by logistic regression over its characters and
-character pairs (counted, so that a span sums from running totals made once per note), the words just outside it, which cue class (if any) reported it and which pain
-lexicons it touches; a second regression gives the category of the candidates that are kept.
+character pairs (counted: a span's share is a difference of running sums made once per note),
+the words just outside it, which cue class (if any) reported it and which pain lexicons it
+touches; a second regression gives the category of the candidates that are kept.
 Overlapping candidates: the likeliest wins.  Trained on our own labelled notes (bench/dev3 ...
 bench/dev12, held-out parts excluded; never the sets in ../shared/eval) by
 bench/train_pain_model.py; the weights are in lexicon/pain_model.txt: retrain it, do not edit it.
