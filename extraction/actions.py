@@ -163,8 +163,10 @@ def find_actions(
             continue
         # "我让研发小周 | 明天远程看一下", "我们实施团队 | 下周一进场": a doer clause and its dated
         # task are one item
-        md = _DOER_ONLY.fullmatch(cl.text) or res["team_doer"].fullmatch(cl.text)
-        if md and ci + 1 < len(clauses) and clauses[ci + 1].start == b and b in by_start:
+        md = None
+        if b in by_start and ci + 1 < len(clauses) and clauses[ci + 1].start == b:  # only then
+            md = _DOER_ONLY.fullmatch(cl.text) or res["team_doer"].fullmatch(cl.text)
+        if md:
             nxt = clauses[ci + 1]
             d = by_start[b]
             s0 = a + md.start("doer")

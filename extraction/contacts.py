@@ -28,10 +28,13 @@ is dropped), a landline to area code + number, and an extension (转 8, ext 8, -
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
+from types import ModuleType
 
 from .lexload import load_list
 from .types import Contact, Span, TextItem
@@ -85,43 +88,65 @@ def _bmp_identity() -> tuple[int, ...]:
     return tuple(range(0x10000))
 
 
-def _bmp_list(table: dict[int, str]) -> list[int | str]:
-    """`table` as a list over the BMP: the same translation for text without astral characters."""
-    out: list[int | str] = list(_bmp_identity())
-    for cp, v in table.items():
-        if cp < 0x10000:
-            out[cp] = v
-    return out
+@dataclass(frozen=True)
+class _CharMap:
+    """A same-length character map, applied the cheapest exact way: most notes have no
+    Traditional character and many no full-width one (the text is already its own image), most
+    others only a few distinct such characters (a comma, a colon: one `str.replace` each, far
+    cheaper than translating every character to itself)."""
+
+    table: dict[int, str]
+    bmp: list[int | str]  # `table` as a list over the BMP: the same for text without astral characters
+    changed: re.Pattern[str]  # one character the table maps, or any astral character
+    direct: dict[str, str]  # the characters whose image the table leaves alone: replaced one by one
+    direct_keys: frozenset[str]
+
+    @classmethod
+    def of(cls, table: dict[int, str]) -> _CharMap:
+        bmp: list[int | str] = list(_bmp_identity())
+        for cp, v in table.items():
+            if cp < 0x10000:
+                bmp[cp] = v
+        # the BMP class on its own compiles to a bitmap; any astral character takes the dict path
+        keys = "".join(re.escape(chr(cp)) for cp in sorted(table) if cp < 0x10000)
+        direct = {chr(cp): v for cp, v in table.items() if ord(v) not in table}
+        return cls(table, bmp, re.compile(f"[{keys}]|[\U00010000-\U0010FFFF]"), direct, frozenset(direct))
+
+    def apply(self, text: str) -> str:
+        found = set(self.changed.findall(text))
+        if not found:
+            return text  # the translation would be an equal copy
+        if len(found) <= _FEW_REPLACED and found <= self.direct_keys:
+            for ch in found:  # an image is never replaced again: the same as one translation
+                text = text.replace(ch, self.direct[ch])
+            return text
+        if _BEYOND_BMP.search(text):
+            return text.translate(self.table)
+        return text.translate(self.bmp)
+
+
+_FEW_REPLACED = 4  # past this many distinct characters one translation is cheaper
 
 
 @lru_cache(maxsize=1)
-def _fold_list() -> list[int | str]:
-    return _bmp_list(_fold_table())
+def _fold_map() -> _CharMap:
+    return _CharMap.of(_fold_table())
 
 
 def fold(text: str) -> str:
     """Same-length copy for matching (full-width → half-width, Traditional → Simplified)."""
-    if _BEYOND_BMP.search(text):
-        return text.translate(_fold_table())
-    return text.translate(_fold_list())
+    return _fold_map().apply(text)
 
 
 @lru_cache(maxsize=1)
-def _t2s_table() -> dict[int, str]:
-    return {ord(k): v for k, v in _t2s_chars().items()}
-
-
-@lru_cache(maxsize=1)
-def _t2s_list() -> list[int | str]:
-    return _bmp_list(_t2s_table())
+def _t2s_map() -> _CharMap:
+    return _CharMap.of({ord(k): v for k, v in _t2s_chars().items()})
 
 
 def to_simplified(text: str) -> str:
     """Same-length Traditional → Simplified copy; punctuation and widths are kept (cue classes
     treat the full-width comma as a clause boundary)."""
-    if _BEYOND_BMP.search(text):
-        return text.translate(_t2s_table())
-    return text.translate(_t2s_list())
+    return _t2s_map().apply(text)
 
 
 # ------------------------------------------------------------------ lexicons
@@ -169,13 +194,35 @@ def _cjk_class(chars: Iterable[str]) -> str:
     return "[" + "".join(sorted(c for c in set(chars) if "\u4e00" <= c <= "\u9fff")) + "]"
 
 
-def _start_re(single: frozenset[str], compound: frozenset[str]) -> re.Pattern[str]:
-    """One character where a Chinese mention may start (see `_chinese`): 小/老 before a
-    surname, 阿, a surname or a compound surname's first character, any ideograph before
-    姐/哥 or a strong title, and a doubled ideograph (芳芳).  Every other position yields nothing."""
-    firsts = _cjk_class(single | {c[0] for c in compound})
-    after = _cjk_class(set("姐哥") | {t[0] for t in _STRONG_TITLES.split("|")})
-    return re.compile(rf"[小老](?={_cjk_class(single)})|阿|{firsts}|[{_CJK}](?={after})|([{_CJK}])(?=\1)")
+def _class(chars: Iterable[str]) -> str:
+    """A character class of `chars` (any characters, escaped)."""
+    return "[" + "".join(map(re.escape, sorted(set(chars)))) + "]"
+
+
+def _start_re(single: frozenset[str], compound: frozenset[str], title_first: frozenset[str],
+              named_last: frozenset[str]) -> re.Pattern[str]:
+    """One character where a Chinese mention may start (see `_chinese`).  Each alternative is a
+    condition the function building that kind of mention cannot do without, so every other
+    position yields nothing and the candidates come out as a scan of every character gives them:
+
+    * 小/老 before a surname (`_small_old`), 阿, an ideograph before 姐/哥 (`_nickname`);
+    * a surname (`_surnamed`) with a title's first character in the three after it, the last
+      character of a role or an introducing word in the three before it (`_named_before`), or
+      a clear left edge and a verb of saying one or two characters after it;
+    * after a clear left edge, an ideograph before a strong title (`_unlisted_surname`);
+    * a doubled ideograph (芳芳) after a role or an introducing word (`_nickname`)."""
+    # each alternative consumes its one character first (a cheap class test at every position);
+    # the conditions after it look back from just past that character
+    last = _class(named_last)
+    named = rf"(?:(?<={last}[\s\S])|(?<={last}[\s\S]{{2}})|(?<={last}[\s\S]{{3}}))"
+    edge = rf"(?:(?<![\s\S]{{2}})|(?<={_class(_LEFT_EDGE_CHARS)}[\s\S]))"  # text start or a linking character
+    speech = _class(w[0] for w in _SPEECH_WORDS.split("|"))
+    # a title or a verb of saying is looked for past a one- or a two-character surname
+    surnamed = (rf"{_cjk_class(single | {c[0] for c in compound})}"
+                rf"(?:(?=[\s\S]{{0,3}}{_class(title_first)})|{named}|{edge}(?=[\s\S]{{1,3}}{speech}))")
+    strong = _cjk_class({t[0] for t in _STRONG_TITLES.split("|")})
+    ideograph = rf"([{_CJK}])(?:(?=[姐哥])|(?={strong}){edge}|(?=\1){named})"
+    return re.compile(rf"[小老](?={_cjk_class(single)})|阿|{surnamed}|{ideograph}")
 
 
 @lru_cache(maxsize=1)
@@ -200,9 +247,10 @@ def _lex() -> _Lex:
     # roles chain (院长助理, 总经理助理): the second one is the post, the first whose assistant it is
     # a Latin function code may head the post (QA经理, IT主管, HR总监)
     prefix = rf"(?:{dept})?(?:(?:{_alt(stems)}|[A-Z]{{2,4}})?(?:{roles})(?:{roles})?)?|(?:{dept})?(?:{fixed})"
-    prefix_re = re.compile(rf"(?:{prefix})(?:\s?)")
+    # anchored at the end of the range searched: the person's start (see `_prefix_start`)
+    prefix_re = re.compile(rf"(?:{prefix})(?:\s?)\Z")
     eng_roles = "VP|CEO|COO|CTO|CFO|CIO|CMO|CPO|GM|HR|PM|IT|BD|Manager|Director|Buyer"
-    eng_prefix_re = re.compile(rf"(?:(?:{dept})?(?:{eng_roles})|(?:{prefix}))(?:\s?)")
+    eng_prefix_re = re.compile(rf"(?:(?:{dept})?(?:{eng_roles})|(?:{prefix}))(?:\s?)\Z")
     eng_prefix_last = prefix_last | {w[-1] for w in eng_roles.split("|")}
     stop = frozenset(load_list("contact_name_stop.txt"))
     follow_re = re.compile("(?:" + _alt(load_list("contact_name_follow.txt")) + ")")
@@ -234,10 +282,11 @@ def _lex() -> _Lex:
         pass
     roman.update("Wong Chan Cheung Lee Ho Ng Lau Leung Tan Lim Chang Lin Tsai Hsu Kuo Yeung Chow Chiu "
                  "Kwok Fung Tang Yip Mak Tse Lam Cheng Teo Goh Koh".split())
+    title_first = frozenset([t[0] for t in titles] + ["总"])
     return _Lex(
         single=single, compound=compound,
         title_re=re.compile(f"(?:{tt})"),
-        title_first=frozenset([t[0] for t in titles] + ["总"]),
+        title_first=title_first,
         strong_title_re=re.compile(f"(?:{_STRONG_TITLES})"),
         prefix_re=prefix_re, eng_prefix_re=eng_prefix_re,
         prefix_last=prefix_last, eng_prefix_last=eng_prefix_last,
@@ -250,11 +299,21 @@ def _lex() -> _Lex:
         our_side_re=our_side_re, our_side_last=our_side_last, arranged_re=arranged_re, other_org_re=other_org_re,
         other_org_last=other_org_last,
         role_end_re=role_end_re, role_last=role_last, job_re=job_re,
-        start_re=_start_re(single, compound),
+        start_re=_start_re(single, compound, title_first, _INTRO_LAST | role_last),
     )
 
 
 # ------------------------------------------------------------------ jieba word boundaries
+
+
+# segment.py imports jieba, which loads slowly: imported on first use and then kept (an import
+# statement inside a function costs about a microsecond on every call)
+@lru_cache(maxsize=1)
+def _segment() -> ModuleType:
+    from . import segment
+
+    return segment
+
 
 # jieba cuts each run of these characters independently, so a position between two of them is
 # inside a run (only the cut decides whether a word ends there); any other position is an edge
@@ -265,33 +324,37 @@ _GLUE_AFTER = "和说也还都的在跟就又对让把给是要会"
 _GLUE_BEFORE = "的了和跟与给见找约"
 
 
+_WORD_START = itemgetter(1)  # of a `segment.token_spans` entry (word, start, end)
+_WORD_END = itemgetter(2)
+
+
 class _Bounds:
     """Word boundaries of the folded note, from its one shared segmentation (on first need)."""
 
-    __slots__ = ("_ends", "_n", "_tokens", "text")
+    __slots__ = ("_n", "_words", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self._n = len(text)
-        self._tokens: dict[int, int] | None = None  # token start -> token end, after the cut
-        self._ends: set[int] = set()
+        self._words: list[tuple[str, int, int]] | None = None  # (word, start, end), in text order
 
-    def _ensure(self) -> dict[int, int]:
+    def _cut(self) -> list[tuple[str, int, int]]:
         """The note's words, once: `segment.token_spans` is cached per text, so the competitor step
-        reuses the same cut."""
-        if self._tokens is None:
-            from .segment import token_spans  # the whole note once, shared with the other steps
-            self._tokens = {a: b for _, a, b in token_spans(self.text)}
-            self._ends = set(self._tokens.values())
-        return self._tokens
+        reuses the same cut.  The words are in order and each starts where the one before ends, so
+        offsets are looked up by bisection rather than through an index built for every note."""
+        if self._words is None:
+            self._words = _segment().token_spans(self.text)  # the whole note once, shared with the other steps
+        return self._words
 
     def at(self, pos: int) -> bool:
         """True when `pos` is a word boundary (or not inside a run at all)."""
         # only a position inside a run needs the cut to decide
         if pos <= 0 or pos >= self._n or not _IN_RUN_RE.match(self.text, pos - 1):
             return True
-        tokens = self._tokens
-        return pos in (tokens if tokens is not None else self._ensure()) or pos in self._ends
+        # a word starts or ends at `pos`: past the text start, every word start is a word end
+        words = self._words if self._words is not None else self._cut()
+        k = bisect_left(words, pos, key=_WORD_END)
+        return k < len(words) and words[k][2] == pos
 
     def end_ok(self, pos: int) -> bool:
         """A name may end at `pos`: a boundary, or jieba glued one particle to it (王总|和 → 总和)."""
@@ -303,15 +366,15 @@ class _Bounds:
 
     def token(self, pos: int) -> tuple[int, int] | None:
         """The token that starts at `pos`, if any."""
-        tokens = self._tokens
-        end = (tokens if tokens is not None else self._ensure()).get(pos)
-        return (pos, end) if end is not None else None
+        words = self._words if self._words is not None else self._cut()
+        k = bisect_right(words, pos, key=_WORD_START) - 1
+        return (pos, words[k][2]) if k >= 0 and words[k][1] == pos else None
 
 
 # ------------------------------------------------------------------ candidates
 
 
-@dataclass
+@dataclass(slots=True)
 class _Cand:
     start: int            # with the prefix
     pstart: int           # the person part
@@ -322,10 +385,18 @@ class _Cand:
     title: str = ""
     spans: list[Span] = field(default_factory=list)
     group: list[_Cand] = field(default_factory=list)  # every mention of this person (after dedupe)
+    _span: Span | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def plen(self) -> int:
         return self.end - self.pstart
+
+    def span(self) -> Span:
+        """[start, end) once the prefix is settled: one `Span` (immutable, and a frozen dataclass
+        is slow to build) shared by the mention list, the dedupe groups and the contact."""
+        if self._span is None:
+            self._span = Span(self.start, self.end)
+        return self._span
 
 
 def _surname_at(s: str, i: int, lex: _Lex) -> str:
@@ -383,8 +454,7 @@ _RARE_FREQ = 20  # jieba knows some names (李文博: 7); ordinary words are far
 
 def _rare(word: str) -> bool:
     """A dictionary word rare enough to be a person's name rather than a common word."""
-    from .segment import tokenizer
-    return (tokenizer().FREQ.get(word) or 0) <= _RARE_FREQ
+    return (_segment().tokenizer().FREQ.get(word) or 0) <= _RARE_FREQ
 
 
 # common in given names although they are also everyday words (邬国栋, 孙家明, 王大伟)
@@ -495,8 +565,7 @@ def _unlisted_surname(s: str, i: int, lex: _Lex, bounds: _Bounds) -> _Cand | Non
 
 
 def _word_freq(word: str) -> int:
-    from .segment import tokenizer
-    return tokenizer().FREQ.get(word) or 0
+    return _segment().tokenizer().FREQ.get(word) or 0
 
 
 def _nickname(s: str, i: int, lex: _Lex, bounds: _Bounds) -> _Cand | None:
@@ -538,7 +607,9 @@ def _nick_is_word(s: str, e: int) -> bool:
     return e < len(s) and s[e] in "时程区组型批"
 
 
-_EN_RE = re.compile(r"(?<![A-Za-z0-9_@.])[A-Z][a-z]{1,11}(?![A-Za-z0-9_])")
+# the capital first, then the look back at what stands before it: a pattern that opens with a
+# character class lets `re` skip ahead to the next capital instead of trying every position
+_EN_RE = re.compile(r"[A-Z](?<![A-Za-z0-9_@.][A-Z])[a-z]{1,11}(?![A-Za-z0-9_])")
 
 
 def _english(s: str, lex: _Lex) -> list[_Cand]:
@@ -578,18 +649,21 @@ def _prefix_start(s: str, c: _Cand, lex: _Lex, bounds: _Bounds) -> int:
     if s[max(0, end - 2):end].rstrip()[-1:] not in (lex.eng_prefix_last if en else lex.prefix_last):
         return end
     pat = lex.eng_prefix_re if en else lex.prefix_re
-    for k in range(max(0, end - 16), end):
-        # the cheap tests before the long prefix pattern
+    # the first of the 16 positions before the person from which the prefix pattern reaches it
+    # exactly, then the next: `search` (anchored at `end`) finds them in order
+    m = pat.search(s, max(0, end - 16), end)
+    while m is not None and m.start() < end:
+        k = m.start()
         head = k >= 2 and _ROLE_HEAD.match(s, k) is not None
         edge = bounds.at(k)
-        if head and not edge and pat.fullmatch(s, k, end) \
-                and s[k - 2:k] in _noun_words() and bounds.at(k - 2):
+        if head and not edge and s[k - 2:k] in _noun_words() and bounds.at(k - 2):
             return k - 2  # one dictionary word: 教务主任
-        if edge and not s[k].isspace() and pat.fullmatch(s, k, end):
+        if edge and not s[k].isspace():
             if head and bounds.token(k - 2) == (k - 2, k) \
                     and s[k - 2:k] in _noun_words() and bounds.at(k - 2):
                 return k - 2  # any noun names the field of a post: 物业经理, 教务主任
             return k
+        m = pat.search(s, k + 1, end)
     return end
 
 
@@ -640,7 +714,8 @@ def _last_char(s: str, i: int) -> str:
 
 
 # a bare full name as the subject of what the customer said (孙晓峰说…, 郑宇表示…)
-_SPEECH_RE = re.compile(r"(?:说|表示|觉得|认为|反馈|提到|提出|答应|同意|希望|担心|嫌|抱怨|问|回复|确认)")
+_SPEECH_WORDS = "说|表示|觉得|认为|反馈|提到|提出|答应|同意|希望|担心|嫌|抱怨|问|回复|确认"
+_SPEECH_RE = re.compile(f"(?:{_SPEECH_WORDS})")
 _REFERRER_BEFORE = re.compile(r"(?:通过|经由|经过|经)[^" + _SENT_END + "，,]{0,16}$")
 _REFERRER_AFTER = re.compile(r"^[^" + _SENT_END + "，,]{0,6}?(?:认识|介绍|引荐|牵线|推荐)")
 _REFERRER_DIRECT = re.compile(r"^(?:介绍|推荐|引荐)(?:过来|来|的|给|了我们)")
@@ -654,6 +729,7 @@ _OUR_PREFIX = re.compile(r"^(?:售后|财务|研发|实施|技术支持|客服)"
 _DEPT_ONLY = re.compile(r"^(?:研发|财务)")
 _OUR_FUNC_DE = re.compile(r"(?<![他她们方户])(?:研发|实施|售后|技术支持|客服|技术)的$")
 _THEIR_POSSESSIVE = re.compile(r"(?:他们|她们|对方|客户|甲方)(?:的|那边的?)?[^，。；,;\s]{0,5}$")
+_THEIR_FIRST = frozenset("他她对客甲")  # `_THEIR_POSSESSIVE` needs one of them
 _WEAK_OURS = frozenset(("售后", "财务", "研发", "实施", "技术支持"))
 # who may order a colleague with 叫: the rep, or nobody (a clause start)
 _COMMANDER = frozenset("我们先再就去便" + _CLAUSE_END + " ")
@@ -687,7 +763,7 @@ def _is_ours(s: str, c: _Cand, lex: _Lex, our_task_people: bool) -> bool:
     if m and (not m.group(1).startswith("带") or "我" in lead[:m.start()]):
         # 让/派 + staff sends a colleague; 带 + staff only when the rep is the one who brings them
         return True
-    theirs = bool(_THEIR_POSSESSIVE.search(before))
+    theirs = not _THEIR_FIRST.isdisjoint(before) and bool(_THEIR_POSSESSIVE.search(before))
     tail = before[-6:]
     m = lex.our_side_re.search(tail) if _last_char(tail, len(tail)) in lex.our_side_last else None
     if m:
@@ -719,9 +795,21 @@ def _is_ours(s: str, c: _Cand, lex: _Lex, our_task_people: bool) -> bool:
     return False
 
 
+# from a sentence start (no sentence end before it, or one right before it) up to the end of
+# the range searched, with no sentence end in between
+_SENT_START_RE = re.compile(rf"(?<![^{_SENT_END}])[^{_SENT_END}]*+\Z")
+
+
+def _sentence_start(s: str, a: int) -> int:
+    """Where the sentence holding position `a` starts: just past the last sentence end before it
+    (one search, rather than one `rfind` per sentence-end character)."""
+    m = _SENT_START_RE.search(s, 0, a)
+    return m.start() if m is not None else a  # it always matches, at `a` at the latest
+
+
 def _is_other_org(s: str, c: _Cand, lex: _Lex, blk: list[tuple[int, int]]) -> bool:
     a = c.start
-    sent_start = max([s.rfind(ch, 0, a) for ch in _SENT_END]) + 1
+    sent_start = _sentence_start(s, a)
     before = s[sent_start:a]
     after = s[c.end:c.end + 12]
     tail = before[-14:]
@@ -731,7 +819,8 @@ def _is_other_org(s: str, c: _Cand, lex: _Lex, blk: list[tuple[int, int]]) -> bo
         # "XX经销商的王总" where XX is the customer: the customer is that distributor
         if not any(y <= org <= y + 1 and x < y for x, y in blk):
             return True
-    if _REFERRER_NAMED.search(before[-14:]) or _REFERRER_DIRECT.match(after) or _REFERRAL_AFTER.match(after):
+    # 人 ends every word of `_REFERRER_NAMED`: the search only where it is
+    if ("人" in tail and _REFERRER_NAMED.search(tail)) or _REFERRER_DIRECT.match(after) or _REFERRAL_AFTER.match(after):
         return True
     # the short anchored pattern first: the other searches the whole sentence
     return bool(_REFERRER_AFTER.match(after) and _REFERRER_BEFORE.search(before))
@@ -799,7 +888,9 @@ _WECHAT_RE = re.compile(r"(?:微信号?|WeChat|wechat|Wechat|vx|VX|wx|WX|V信)\s
                         r"([A-Za-z][A-Za-z0-9_-]{4,19}|1[3-9]\d{9})(?![A-Za-z0-9_-])")
 
 
-_MAYBE_PHONE = re.compile(r"\d{3}|微信|wx|WX|vx|VX|V信|[Ww]e[Cc]hat")
+# three digits, 微信, wx / WX / vx / VX, V信 or WeChat: the first character is matched first (a
+# pattern opening with a class lets `re` skip ahead) and the rest of the word after it
+_MAYBE_PHONE = re.compile(r"[\d微wWvV](?:(?<=\d)\d\d|(?<=微)信|(?<=w)x|(?<=W)X|(?<=v)x|(?<=V)[X信]|(?<=[Ww])e[Cc]hat)")
 
 
 def normalize_phone(raw: str) -> str:
@@ -847,11 +938,9 @@ def _analyse(text: str, blocked: tuple[tuple[int, int], ...],
     bounds = _Bounds(s)
     phones = find_phones(text, s) if _MAYBE_PHONE.search(s) else []
     blk = list(blocked) + [(sp.start, sp.end) for sp, _, _ in phones]
-
-    def hit(a: int, b: int) -> bool:
-        return any(not (b <= x or a >= y) for x, y in blk)
-
-    cands = [c for c in _chinese(s, lex, bounds) + _english(s, lex) if not hit(c.pstart, c.end)]
+    cands = [c for c in _chinese(s, lex, bounds) + _english(s, lex) if not _hit(c.pstart, c.end, blk)]
+    if not cands:
+        return (), ()
     # overlapping mentions: keep the longest person part (钱立军经理 over 军经理)
     cands.sort(key=lambda c: (-c.plen, c.pstart))
     chosen: list[_Cand] = []
@@ -861,7 +950,7 @@ def _analyse(text: str, blocked: tuple[tuple[int, int], ...],
     chosen.sort(key=lambda c: c.pstart)
     for c in chosen:
         k = _prefix_start(s, c, lex, bounds)
-        if not hit(k, c.pstart):
+        if not _hit(k, c.pstart, blk):
             c.start = k
         elif k < c.pstart - 1 and s[c.pstart - 1] in "部科室处" and bounds.at(k) \
                 and all(x < k and y == c.pstart - 1 for x, y in blk if not (c.pstart <= x or k >= y)):
@@ -869,13 +958,21 @@ def _analyse(text: str, blocked: tuple[tuple[int, int], ...],
             # the department is still one word written right in front of the person
             c.start = k
     ok = [_valid(s, c, lex, bounds) for c in chosen]
-    mentions = tuple(Span(c.start, c.end) for c, v in zip(chosen, ok) if c.kind != "bare" or v)
+    mentions = tuple(c.span() for c, v in zip(chosen, ok) if c.kind != "bare" or v)
     valid = [c for c, v in zip(chosen, ok) if v]
     # one person, one verdict: 同事老钱 … 老钱说 is our colleague both times
     away = {id(c) for c in valid if _is_ours(s, c, lex, our_task_people) or _is_other_org(s, c, lex, blk)}
     merged = [c for c in _dedupe(s, valid) if not any(id(x) in away for x in c.group)]
     contacts = tuple(_attach(text, s, merged, phones))
     return mentions, contacts
+
+
+def _hit(a: int, b: int, blk: list[tuple[int, int]]) -> bool:
+    """[a, b) overlaps a blocked span (an empty range: lies inside one)."""
+    for x, y in blk:
+        if x < b and a < y:
+            return True
+    return False
 
 
 def _same_person(a: _Cand, b: _Cand, s: str) -> bool:
@@ -896,7 +993,7 @@ def _dedupe(s: str, items: list[_Cand]) -> list[_Cand]:
     """One entry per person: the most complete form, in order of first mention."""
     if len(items) == 1:  # the usual note: one person, nothing to merge
         c = items[0]
-        c.spans, c.group = [Span(c.start, c.end)], [c]
+        c.spans, c.group = [c.span()], [c]
         return [c]
     # the full names per surname: a bare 钱总 only merges when one full name has that surname
     fulls: dict[str, set[str]] = {}
@@ -920,7 +1017,7 @@ def _dedupe(s: str, items: list[_Cand]) -> list[_Cand]:
     for g in groups:
         best = max(g, key=lambda x: _rank(s, x))
         first = min(x.start for x in g)
-        best.spans = [Span(x.start, x.end) for x in g]
+        best.spans = [x.span() for x in g]
         best.group = g
         out.append((first, best))
     return [c for _, c in sorted(out, key=lambda x: x[0])]
@@ -952,7 +1049,7 @@ def _attach(text: str, s: str, items: list[_Cand], phones: list[tuple[Span, str,
                     best = (dist, idx)
         if best is not None:
             got.setdefault(best[1], {}).setdefault(kind, val)
-    return [Contact(text[c.start:c.end], Span(c.start, c.end),
+    return [Contact(text[c.start:c.end], c.span(),
                     phone=got.get(i, {}).get("phone"), wechat=got.get(i, {}).get("wechat"))
             for i, c in enumerate(items)]
 

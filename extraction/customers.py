@@ -285,6 +285,7 @@ class CustomerIndex:
         self._second_fuzzy = frozenset(k[1] for k in self._fuzzy_pairs if len(k) >= 2)
         self._scan_codes = _ScanCodes(self)  # character -> scan code, filled lazily
         self._pair_starts: dict[str, _Start | None] = {}  # see _pair_start
+        self._name_matches: dict[str, tuple[ParsedName, MatchResult]] = {}  # see _match_name
 
     def _add(self, idx: int, p: ParsedName) -> None:
         if not p.brand:
@@ -943,10 +944,29 @@ def _resolve(hits: list[_Hit], hit: _Hit) -> _Hit:
     return max(overlapping, key=lambda h: (h.strength, h.end - h.start)) if overlapping else hit
 
 
+_NAME_MEMO_LIMIT = 4096  # names remembered per index; a long-lived bot sees endless new ones
+
+
+def _match_name(index: CustomerIndex, name: str) -> tuple[ParsedName, MatchResult]:
+    """The parsed name and `match_parsed` of a mention's text, remembered per index.
+
+    The same organisations come back note after note, and matching a name is a pure function
+    of the name and this index (an index is never changed, a new CRM version is a new index)."""
+    memo = index._name_matches
+    found = memo.get(name)
+    if found is None:
+        parsed = parse_name(name)
+        found = (parsed, index.match_parsed(parsed))
+        if len(memo) >= _NAME_MEMO_LIMIT:
+            memo.clear()
+        memo[name] = found
+    return found
+
+
 def _mention(index: CustomerIndex, text: str, norm: str, hit: _Hit) -> CustomerMention | None:
     """Match one resolved hit; None for a bare sound-alike that links nowhere (跟进了 ~ 晶乐)."""
-    parsed = parse_name(norm[hit.start : hit.end])
-    res = _break_tie(index, norm, hit, parsed, index.match_parsed(parsed))
+    parsed, res = _match_name(index, norm[hit.start : hit.end])
+    res = _break_tie(index, norm, hit, parsed, res)
     if res.best is None and hit.strength in (1, 2) and not hit.grounded:
         return None
     return CustomerMention(text[hit.start : hit.end], Span(hit.start, hit.end), res)

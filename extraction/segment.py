@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterable
 from functools import lru_cache
 from itertools import accumulate
-from math import log
+from math import inf, log
 
 import jieba
 
@@ -178,46 +178,62 @@ def cut(text: str) -> list[str]:
     return out
 
 
-_LOGF: dict[str, float | None] = {}  # entry -> log(freq) - log(total), None for a bare prefix
+_LOGF: dict[str, object] = {}  # fragment -> log(freq) - log(total), or _PREFIX, or _ABSENT
 _LOGF_TOTAL: list[float] = [0.0]
-_UNSEEN = 1.0  # `_LOGF.get` default for an entry not looked up yet (compared by identity)
+_PREFIX = object()  # a fragment that is no word itself but begins some (frequency 0 in jieba)
+_ABSENT = object()  # a fragment that neither is nor begins a dictionary word
+_MAX_ABSENT = 50_000  # absent fragments come from any text: past this many, start afresh
+_ABSENT_COUNT = [0]
 _ENG = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")  # jieba.re_eng
+
+
+def _learn(store: _ShardedFreq | dict[str, int], frag: str, logtotal: float) -> object:
+    """Look `frag` up in the dictionary once and remember its `_LOGF` value."""
+    f = store.get(frag)
+    if f is None:
+        if _ABSENT_COUNT[0] >= _MAX_ABSENT:  # bounded: a long-lived bot sees endless new text
+            _LOGF.clear()
+            _ABSENT_COUNT[0] = 0
+        _ABSENT_COUNT[0] += 1
+        v: object = _ABSENT
+    else:
+        v = log(f) - logtotal if f else _PREFIX
+    _LOGF[frag] = v
+    return v
 
 
 def _cut_block(tk: jieba.Tokenizer, sentence: str) -> list[str]:
     """jieba's `__cut_DAG_NO_HMM`: the same DAG, the same best route (ties to the longer word)
-    and the same gluing of single Latin letters and digits, with cached log frequencies
-    (jieba computes a logarithm per DAG edge on every call): one dict lookup per DAG edge."""
-    store = tk.FREQ
+    and the same gluing of single Latin letters and digits, with cached dictionary answers
+    (jieba computes a logarithm per DAG edge on every call): one dict lookup per DAG edge,
+    including the last one, which finds that the fragment begins no word."""
     if _LOGF_TOTAL[0] != tk.total:  # the dictionary changed (user words): recompute lazily
         _LOGF.clear()
+        _ABSENT_COUNT[0] = 0
         _LOGF_TOTAL[0] = tk.total
-    logf, logtotal, n = _LOGF, log(tk.total), len(sentence)
-    shard = store.shard if isinstance(store, _ShardedFreq) else None
+    store, logtotal, n = tk.FREQ, log(tk.total), len(sentence)
+    get, prefix, absent = _LOGF.get, _PREFIX, _ABSENT
     score = [0.0] * (n + 1)  # best route's log probability from each position
     stop = [0] * n  # the end of the first word on that route
     for k in range(n - 1, -1, -1):
-        # every fragment from k starts with sentence[k]: one shard of the dictionary holds them
-        freq = shard(sentence[k]) if shard else store
-        best, best_end = 0.0, 0
+        best, best_end = -inf, 0  # the first word found always wins: log probabilities are finite
         i, frag = k + 1, sentence[k]
         while True:
-            v = logf.get(frag, _UNSEEN)
-            if v is _UNSEEN:
-                f = freq.get(frag)
-                if f is None:
-                    break
-                v = logf[frag] = log(f) - logtotal if f else None
-            if v is not None:
-                s = v + score[i]
-                if not best_end or s >= best:  # later candidates are longer: they win ties
+            v = get(frag)
+            if v is None:
+                v = _learn(store, frag, logtotal)
+            if v is absent:
+                break
+            if v is not prefix:
+                s = v + score[i]  # type: ignore[operator]  # a float here
+                if s >= best:  # later candidates are longer: they win ties
                     best, best_end = s, i
             if i == n:
                 break
             i += 1
             frag = sentence[k:i]
-        if not best_end:  # no dictionary word starts here: the character alone
-            best, best_end = log(freq.get(sentence[k]) or 1) - logtotal + score[k + 1], k + 1
+        if not best_end:  # no dictionary word starts here: the character alone, as frequency 1
+            best, best_end = log(1) - logtotal + score[k + 1], k + 1
         score[k], stop[k] = best, best_end
     words: list[str] = []
     buf, x = "", 0

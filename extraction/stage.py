@@ -32,7 +32,12 @@ NEAR_NEG = 3  # a negator counts only this close before the cue
 BLANK = "\u3000"  # our planned actions: a gap no cue crosses
 NAME = "\u25a1"  # names (customer, contacts): part of the clause, never a cue
 # a space ends a clause in unpunctuated voice notes, but not inside Latin text (IEC 60601)
-_HARD = re.compile(r"[，。；;！!？?\n\r\t、,…~～：:（）()【】\[\]\"“”'‘’《》]|(?<![A-Za-z0-9])\s|\s(?![A-Za-z0-9])")
+_HARD_RX = r"[，。；;！!？?\n\r\t、,…~～：:（）()【】\[\]\"“”'‘’《》]|(?<![A-Za-z0-9])\s|\s(?![A-Za-z0-9])"
+_HARD = re.compile(_HARD_RX)
+# the last hard boundary of a window: a greedy run backs off from the right to the first place a
+# boundary matches; `(?=.)` keeps it left of the window's last character (see `_last_hard`)
+_LAST_HARD = re.compile(f".*(?:{_HARD_RX})(?=.)", re.S)
+_LAST_HARD_AT_END = re.compile(f".*(?:{_HARD_RX})", re.S)
 _PREP = re.compile(r"(?:跟|和|与)")
 
 
@@ -141,17 +146,16 @@ def _blank(text: str, spans: Iterable[Span], fill: str = BLANK) -> str:
 def _last_hard(t: str, lo: int, pos: int) -> int:
     """Index of the last hard boundary (`_HARD`) in t[lo:pos], or -1.
 
-    One regex scan of the window instead of a match per character going left.  Every
-    `_HARD` match is one character long, so the scan finds every boundary position; the
-    scan ends one character past `pos` so that the look-ahead at pos - 1 sees t[pos], as
-    `_HARD.match(t, pos - 1)` does (look-behinds see the whole string either way)."""
-    last = -1
-    for m in _HARD.finditer(t, lo, pos + 1):
-        i = m.start()
-        if i >= pos:
-            break
-        last = i
-    return last
+    Every `_HARD` match is one character long, so its matches are the places it matches at.
+    One backwards search in C finds the last one: the window ends one character past `pos` so
+    that the look-ahead at pos - 1 sees t[pos], as `_HARD.match(t, pos - 1)` does (look-behinds
+    see the whole string either way), and `(?=.)` keeps the boundary before `pos`; at the end of
+    the text the look-ahead sees the end, as it does there."""
+    if pos < len(t):
+        m = _LAST_HARD.match(t, lo, pos + 1)
+    else:
+        m = _LAST_HARD_AT_END.match(t, lo, pos)
+    return m.end() - 1 if m else -1
 
 
 def _left_start(t: str, pos: int, mod: Modality) -> int:
@@ -174,10 +178,10 @@ def _clause_left(t: str, pos: int) -> str:
 def _is_evidence(t: str, m: re.Match[str], cue: Cue, mod: Modality,
                  future_dates: list[Span]) -> bool:
     """Whether the cue is stated as happened (not negated, planned, wished or hypothetical)."""
-    s, e = m.start(), m.end()
+    s, e = m.span()
     ls = _left_start(t, s, mod)
     left = t[ls:s]
-    ctx = left + m.group(0)
+    ctx = t[ls:e]  # the left context and the cue (m matched t)
     if mod.hypo.search(ctx) or mod.after.match(t, e):
         return False
     # a loss heard second hand (听说最后给了X) is still a loss: the rep reports it as news

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import add
 
 from .contacts import to_simplified
 from .lexload import LEXICON_DIR
@@ -37,7 +38,7 @@ def bigrams(text: str) -> set[str]:
     """The note's features: which character bigrams occur (Traditional read as Simplified,
     whitespace dropped, Latin lower-cased), the same in training and in use."""
     t = "".join(to_simplified(text).lower().split())
-    return {t[i:i + 2] for i in range(len(t) - 1)}
+    return set(map(add, t, t[1:]))  # each character joined to the next, in C
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +51,7 @@ class Model:
     def posterior(self, text: str) -> dict[str, float]:
         """Probability of each stage class for `text`."""
         grams = bigrams(text)
-        get = self.weights.get
-        rows = [w for w in map(get, grams) if w is not None]
+        rows = list(filter(None, map(self.weights.get, grams)))  # known bigrams' rows, in C
         sums = map(sum, zip(*rows)) if rows else (0.0 for _ in self.classes)  # column sums, in C
         scores = [b + len(grams) * u + s for b, u, s in zip(self.base, self.unseen, sums)]
         top = max(scores)
