@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from typing import NamedTuple
 
 from .lexload import LEXICON_DIR
 
@@ -28,14 +29,31 @@ MAX_TOKENS = 3
 # flags that cost a lexicon walk per new stretch: with no positive weight they can only lower a
 # score, so a stretch already below the threshold without them is not asked about them
 COSTLY = ("person", "place")
+# value-less features a stretch's own shape sets; the others are lexicon flags (NoteView.flags)
+SHAPE_FLAGS = ("latin", "cjk", "oneword", "singles")
+# lexicon flags of which a stretch has at most one (competitors.word_flags)
+ONE_OF = (("brand", "brand?"),)
 _LATIN_RE = re.compile(r"[A-Za-z][A-Za-z0-9&\-]*")
 _CJK_RE = re.compile(r"[\u4e00-\u9fff]+")
+
+# a stretch whose upper bound stays this far below the threshold's logit is never scored: far
+# more than the rounding of summing its weights in another order
+_MARGIN = 1e-6
+_NONE: dict[str, float] = {}
 
 Token = tuple[str, int, int]
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
+class TokenInfo(NamedTuple):
+    """What the model needs of one token, looked up once per token string (see `token_info`)."""
+    kind: str  # L: a Latin word, " ": a single space, C: CJK that may be part of a brand, x: other
+    freq: int  # jieba frequency, 0: not in the dictionary
+    digits: int  # the minfreq feature's value for this frequency (digits, at most 6; 0: unseen)
+    symbol: str  # the token as a neighbour feature names it ("<W>" for whitespace)
+
+
+class Candidate(NamedTuple):
+    """A stretch of tokens: its offsets in the note and its token indices."""
     start: int
     end: int
     first: int  # index of its first token
@@ -45,41 +63,52 @@ class Candidate:
 class NoteView:
     """One note's tokens, classified and looked up once for all of its stretches."""
 
-    def __init__(self, text: str, toks: list[Token], info: Callable[[str], tuple[str, int]],
+    def __init__(self, text: str, toks: list[Token], infos: list[TokenInfo],
                  flags: Callable[[str], tuple[str, ...]], costly: Callable[[str], tuple[str, ...]]) -> None:
-        """`info(token)` = (kind, jieba frequency): see `token_info`; `flags(stretch)` and
-        `costly(stretch)` = lexicon flags, the latter only asked for when needed (COSTLY).  All
-        are cached by the caller: the same tokens and stretches come back in every note."""
+        """`infos` = each token's `token_info`; `flags(stretch)` and `costly(stretch)` = lexicon
+        flags, the latter only asked for when needed (COSTLY).  All are cached by the caller: the
+        same tokens and stretches come back in every note."""
         self.text = text
         self.toks = toks
         self.flags = flags
         self.costly = costly
+        kind, freq, digits, symbol = zip(*infos) if infos else ((), (), (), ())
+        self.kind: tuple[str, ...] = kind
+        self.freq: tuple[int, ...] = freq
+        self.digits: tuple[int, ...] = digits
         # whitespace as one symbol (the weights file is line-based); two "<S>" pad each end
-        self.padded = ["<S>", "<S>", *("<W>" if t.isspace() else t for t, _, _ in toks), "<S>", "<S>"]
-        looked = [info(t) for t, _, _ in toks]
-        self.kind: list[str] = [k for k, _ in looked]
-        self.freq: list[int] = [f for _, f in looked]
+        self.padded: tuple[str, ...] = ("<S>", "<S>", *symbol, "<S>", "<S>")
 
-    def candidates(self) -> list[Candidate]:
-        """Stretches of 1..MAX_TOKENS tokens that could be a brand: CJK of 2-6 characters
-        without a function word, or Latin words (with single spaces between them)."""
+    def stretches(self) -> Iterator[tuple[int, int]]:
+        """(first, stop) token indices of the stretches of 1..MAX_TOKENS tokens that could be a
+        brand: CJK of 2-6 characters without a function word, or Latin words (with single spaces
+        between them)."""
         toks, kind = self.toks, self.kind
-        out = []
-        for i in range(len(toks)):
-            if kind[i] not in "LC":
+        n = len(toks)
+        for i in range(n):
+            first = kind[i]
+            if first != "L" and first != "C":
                 continue
-            for j in range(i + 1, min(len(toks), i + MAX_TOKENS) + 1):
+            start = toks[i][1]
+            for j in range(i + 1, min(n, i + MAX_TOKENS) + 1):
                 k = kind[j - 1]
-                if kind[i] == "L":
+                if first == "L":
                     if k == " ":
                         continue
                     if k != "L":
                         break
-                elif k != "C" or toks[j - 1][2] - toks[i][1] > 6:
+                elif k != "C" or toks[j - 1][2] - start > 6:
                     break
-                if toks[j - 1][2] - toks[i][1] >= 2:
-                    out.append(Candidate(toks[i][1], toks[j - 1][2], i, j))
-        return out
+                if toks[j - 1][2] - start >= 2:
+                    yield i, j
+
+    def candidate(self, i: int, j: int) -> Candidate:
+        """The stretch of tokens i..j-1."""
+        return Candidate(self.toks[i][1], self.toks[j - 1][2], i, j)
+
+    def candidates(self) -> list[Candidate]:
+        """All stretches that could be a brand (see `stretches`)."""
+        return [self.candidate(i, j) for i, j in self.stretches()]
 
     def pair(self, c: Candidate) -> str:
         """Both neighbours of a stretch, as the LR feature names them."""
@@ -104,7 +133,7 @@ class NoteView:
         n = c.stop - c.first
         rarest = min(self.freq[c.first:c.stop])
         out = [self.pair(c), f"ntok={n}", f"len={min(len(x), 6)}",
-               "first=" + x[0], "last=" + x[-1], f"minfreq={min(len(str(rarest)), 6) if rarest else 0}"]
+               "first=" + x[0], "last=" + x[-1], f"minfreq={_digits(rarest)}"]
         if x.isascii():
             out.append("latin")
         else:
@@ -122,16 +151,23 @@ class NoteView:
         return self.left(c.first) + self.right(c.stop) + self.own(c)
 
 
-def token_info(tok: str, is_break: Callable[[str], bool], freq: Callable[[str], int | None]) -> tuple[str, int]:
+def token_info(tok: str, is_break: Callable[[str], bool], freq: Callable[[str], int | None]) -> TokenInfo:
     """A token's kind (L: a Latin word, " ": a single space, C: CJK that may be part of a brand,
-    x: anything else) and its jieba frequency (0: not in the dictionary)."""
+    x: anything else), its jieba frequency (0: not in the dictionary) and what the features make
+    of them."""
     if _LATIN_RE.fullmatch(tok):
         kind = "L"
     elif tok == " ":
         kind = " "
     else:
         kind = "C" if _CJK_RE.fullmatch(tok) and not is_break(tok) else "x"
-    return kind, freq(tok) or 0
+    f = freq(tok) or 0
+    return TokenInfo(kind, f, _digits(f), "<W>" if tok.isspace() else tok)
+
+
+def _digits(rarest: int) -> int:
+    """The minfreq feature's value: how many digits a jieba frequency has (0: unseen)."""
+    return min(len(str(rarest)), 6) if rarest else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,16 +182,72 @@ class _Tables:
 
     @classmethod
     def of(cls, weights: dict[str, float]) -> _Tables:
-        fams: dict[str, dict[str, float]] = {}
-        for f, w in weights.items():
-            fam, eq, value = f.partition("=")
-            fams.setdefault(fam if eq else "flag", {})[value if eq else fam] = w
+        fams = _families(weights)
 
         def table(fam: str, size: int) -> list[float]:
             return [fams.get(fam, {}).get(str(i), 0.0) for i in range(size)]
 
         return cls(fams.get("first", {}), fams.get("last", {}), fams.get("flag", {}),
                    table("ntok", 4), table("len", 7), table("minfreq", 7))
+
+
+def _families(weights: dict[str, float]) -> dict[str, dict[str, float]]:
+    """Weights by feature family and value ("flag": the value-less features by name)."""
+    fams: dict[str, dict[str, float]] = {}
+    for f, w in weights.items():
+        fam, eq, value = f.partition("=")
+        fams.setdefault(fam if eq else "flag", {})[value if eq else fam] = w
+    return fams
+
+
+@dataclass(frozen=True, slots=True)
+class _Bounds:
+    """What `Model.sure` bounds a stretch's score with before any feature string is built: the
+    neighbours' weights keyed by tokens, and the most the rest can add given the stretch's size."""
+    l1: dict[str, float]  # L1=a: [a]
+    l2: dict[str, dict[str, float]]  # L2=a|b: [a][b]
+    r1: dict[str, float]  # R1=b: [b]
+    r2: dict[str, dict[str, float]]  # R2=b|c: [b][c]
+    lr: dict[str, dict[str, float]]  # LR=a_b: [a][b]
+    # the most ntok, len, singles, latin / cjk / oneword, minfreq and the lexicon flags add to a
+    # stretch of [tokens][characters, 6 = six or more], for one that may be Latin or not
+    latin: list[list[float]]
+    cjk: list[list[float]]
+
+    @classmethod
+    def of(cls, weights: dict[str, float], t: _Tables) -> _Bounds:
+        fams, flag = _families(weights), t.flag
+        room = max(t.minfreq) + _flag_room(flag)
+
+        def sizes(latin: bool) -> list[list[float]]:
+            # tokens are contiguous: a stretch is all single characters iff it has as many as tokens
+            return [[t.ntok[n] + t.length[k] + (flag.get("singles", 0.0) if k == n else 0.0)
+                     + max(flag.get("cjk", 0.0) + (flag.get("oneword", 0.0) if n == 1 else 0.0),
+                           flag.get("latin", 0.0) if latin else -math.inf) + room
+                     for k in range(7)] for n in range(MAX_TOKENS + 1)]
+
+        return cls(fams.get("L1", {}), _pairs(fams.get("L2", {}), "|"), fams.get("R1", {}),
+                   _pairs(fams.get("R2", {}), "|"), _pairs(fams.get("LR", {}), "_"), sizes(True), sizes(False))
+
+
+def _flag_room(flag: dict[str, float]) -> float:
+    """The most the lexicon flags can add to a stretch's weight."""
+    grouped = {f for group in ONE_OF for f in group}
+    return (sum(max(0.0, *(flag.get(f, 0.0) for f in group)) for group in ONE_OF)
+            + sum(max(0.0, w) for f, w in flag.items() if f not in SHAPE_FLAGS and f not in grouped))
+
+
+def _pairs(family: dict[str, float], sep: str) -> dict[str, dict[str, float]]:
+    """A two-token feature family keyed by both tokens.  A token may hold `sep` itself, so a
+    value is entered under every way of splitting it: tokens a, b then find exactly the weight
+    of the string a + sep + b."""
+    out: dict[str, dict[str, float]] = {}
+    for value, w in family.items():
+        k = value.find(sep)
+        while k >= 0:
+            out.setdefault(value[:k], {})[value[k + 1:]] = w
+            k = value.find(sep, k + 1)
+    return out
 
 
 @dataclass(frozen=True)
@@ -169,24 +261,29 @@ class Model:
     def _tables(self) -> _Tables:
         return _Tables.of(self.weights)
 
+    @cached_property
+    def _bounds(self) -> _Bounds:
+        return _Bounds.of(self.weights, self._tables)
+
     def _own(self, view: NoteView, c: Candidate) -> float:
         """The summed weight of view.own(c), computed from tables instead of feature strings
         (the tests check that both agree)."""
         x = view.text[c.start:c.end]
-        singles = all(len(view.toks[k][0]) == 1 for k in range(c.first, c.stop))
-        key = (x, c.stop - c.first, singles, min(view.freq[c.first:c.stop]))
+        n = c.stop - c.first
+        # tokens are contiguous and not empty: all are single characters iff there are as many
+        key = (x, n, c.end - c.start == n, min(view.digits[c.first:c.stop]))
         shape = self._shapes.get(key)
         if shape is None:
             if len(self._shapes) > 50_000:  # bounded: a long-running bot sees ever new strings
                 self._shapes.clear()
             shape = self._shapes[key] = self._shape(*key, view.flags(x))
-        return shape + self.weights.get(view.pair(c), 0.0)
+        return shape + self._bounds.lr.get(view.padded[c.first + 1], _NONE).get(view.padded[c.stop + 2], 0.0)
 
-    def _shape(self, x: str, n: int, singles: bool, rarest: int, flags: tuple[str, ...]) -> float:
+    def _shape(self, x: str, n: int, singles: bool, digits: int, flags: tuple[str, ...]) -> float:
         """The weight of what a stretch is, wherever it stands (cached per stretch)."""
         t = self._tables
         z = (t.ntok[min(n, 3)] + t.length[min(len(x), 6)] + t.first.get(x[0], 0.0) + t.last.get(x[-1], 0.0)
-             + t.minfreq[min(len(str(rarest)), 6) if rarest else 0])
+             + t.minfreq[digits])
         if x.isascii():
             z += t.flag.get("latin", 0.0)
         else:
@@ -201,26 +298,79 @@ class Model:
         lazy = all(self._tables.flag.get(f, 0.0) <= 0.0 for f in COSTLY) and 0.0 < self.threshold < 1.0
         return lazy, math.log(self.threshold / (1.0 - self.threshold)) if lazy else 0.0
 
+    def _side(self, feats: list[str]) -> float:
+        """The summed weight of a stretch's left or right neighbours' features."""
+        w = self.weights
+        return sum(w.get(f, 0.0) for f in feats)
+
+    def _probability(self, view: NoteView, c: Candidate, left: float, right: float, exact: bool) -> float:
+        """P(competitor) of one stretch, given its neighbours' weights (see `probabilities`)."""
+        lazy, cut = self._lazy
+        z = self.bias + left + right + self._own(view, c)
+        if exact or not lazy or z >= cut:
+            z += sum(self._tables.flag.get(f, 0.0) for f in view.costly(view.text[c.start:c.end]))
+        return 1.0 / (1.0 + math.exp(-z))
+
     def probabilities(self, view: NoteView, cands: list[Candidate], exact: bool = False) -> list[float]:
         """P(competitor) of each stretch; the neighbours' weights are summed once per token.
         Unless `exact`, a stretch below the threshold may get an upper bound instead (still
         below the threshold): its COSTLY flags are not looked up."""
-        w = self.weights
-        lazy, cut = self._lazy
         lefts: dict[int, float] = {}
         rights: dict[int, float] = {}
         out = []
         for c in cands:
             left = lefts.get(c.first)
             if left is None:
-                left = lefts[c.first] = sum(w.get(f, 0.0) for f in view.left(c.first))
+                left = lefts[c.first] = self._side(view.left(c.first))
             right = rights.get(c.stop)
             if right is None:
-                right = rights[c.stop] = sum(w.get(f, 0.0) for f in view.right(c.stop))
-            z = self.bias + left + right + self._own(view, c)
-            if exact or not lazy or z >= cut:
-                z += sum(self._tables.flag.get(f, 0.0) for f in view.costly(view.text[c.start:c.end]))
-            out.append(1.0 / (1.0 + math.exp(-z)))
+                right = rights[c.stop] = self._side(view.right(c.stop))
+            out.append(self._probability(view, c, left, right, exact))
+        return out
+
+    def sure(self, view: NoteView) -> list[tuple[float, Candidate]]:
+        """The stretches at or above the threshold with their P, in `candidates` order: what
+        `probabilities` keeps, without building feature strings for the many that fall far short.
+        Each stretch is bounded first from tables keyed by token: its neighbours, ends and LR
+        exactly, and the most its size allows the rest (minfreq, lexicon flags) to add (loose);
+        then with its own weight as `probabilities` takes it (tight).  A stretch whose bound stays
+        below the threshold's logit (by _MARGIN, far more than the rounding of summing in another
+        order) is dropped; the few others are scored exactly as `probabilities` scores them.
+        COSTLY flags have no positive weight: a bound without them is still one."""
+        lazy, cut = self._lazy
+        if not lazy:  # no threshold logit to bound against
+            cands = view.candidates()
+            return [(p, c) for p, c in zip(self.probabilities(view, cands), cands) if p >= self.threshold]
+        t, tables, text, toks, pad = self._bounds, self._tables, view.text, view.toks, view.padded
+        l1, l2, r1, r2, lr, first, last = t.l1, t.l2, t.r1, t.r2, t.lr, tables.first, tables.last
+        floor = cut - self.bias - _MARGIN
+        rights: dict[int, float] = {}  # per stop: the right neighbours' and the last character's weight
+        out = []
+        prev = -1
+        for i, j in view.stretches():
+            if i != prev:  # per start: the left neighbours' and the first character's weight
+                prev, a, start = i, pad[i + 1], toks[i][1]
+                ch = text[start]
+                before = l1.get(a, 0.0) + l2.get(pad[i], _NONE).get(a, 0.0)
+                left = before + first.get(ch, 0.0)
+                # a Latin stretch starts with ASCII
+                row, sizes = lr.get(a, _NONE), t.latin if ch.isascii() else t.cjk
+            end = toks[j - 1][2]
+            right = rights.get(j)
+            if right is None:
+                b = pad[j + 2]
+                right = rights[j] = (r1.get(b, 0.0) + r2.get(b, _NONE).get(pad[j + 3], 0.0)
+                                     + last.get(text[end - 1], 0.0))
+            if left + right + row.get(pad[j + 2], 0.0) + sizes[j - i][min(end - start, 6)] < floor:
+                continue
+            # tight: the stretch's own weight (cached as `probabilities` takes it), its neighbours'
+            c = view.candidate(i, j)
+            b = pad[j + 2]
+            if before + r1.get(b, 0.0) + r2.get(b, _NONE).get(pad[j + 3], 0.0) + self._own(view, c) < floor:
+                continue
+            p = self._probability(view, c, self._side(view.left(i)), self._side(view.right(j)), False)
+            if p >= self.threshold:
+                out.append((p, c))
         return out
 
 

@@ -697,17 +697,33 @@ def costly_flags(x: str) -> tuple[str, ...]:
 def learned_view(text: str) -> competitor_model.NoteView:
     """The note as the learned model sees it (shared with its trainer)."""
     toks = _segment().token_spans(_contacts().fold(text))
-    return competitor_model.NoteView(text, toks, _token_info, word_flags, costly_flags)
+    return competitor_model.NoteView(text, toks, _token_infos(toks), word_flags, costly_flags)
 
 
-def _token_info(tok: str) -> tuple[str, int]:
-    return _token_info_in(tok, _segment()._USER_KEY)
+class _TokenInfoCache:
+    """`competitor_model.token_info` by token string: the same tokens come back in every note.
+    Kept for one user-dictionary version (customer names added to jieba change FREQ) and bounded
+    (a long-running bot sees ever new tokens)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.version: str | None = None
+        self.infos: dict[str, competitor_model.TokenInfo] = {}
+
+    def __call__(self, toks: list[tuple[str, int, int]]) -> list[competitor_model.TokenInfo]:
+        version = _segment()._USER_KEY
+        if version != self.version or len(self.infos) > self.limit:
+            self.infos.clear()
+            self.version = version
+        known = self.infos.get
+        return [known(t) or self._look_up(t) for t, _, _ in toks]
+
+    def _look_up(self, tok: str) -> competitor_model.TokenInfo:
+        info = self.infos[tok] = competitor_model.token_info(tok, _is_break, _segment().tokenizer().FREQ.get)
+        return info
 
 
-@lru_cache(maxsize=32768)
-def _token_info_in(tok: str, _user_words: str | None) -> tuple[str, int]:
-    """Keyed by the user-dictionary version too: customer names added to jieba change FREQ."""
-    return competitor_model.token_info(tok, _is_break, _segment().tokenizer().FREQ.get)
+_token_infos = _TokenInfoCache(32768)
 
 
 def _learned(text: str, blk: list[tuple[int, int]], names: list[str], found: dict[str, TextItem]) -> None:
@@ -715,11 +731,8 @@ def _learned(text: str, blk: list[tuple[int, int]], names: list[str], found: dic
     mdl = competitor_model.model()
     if mdl is None:
         return
-    view = learned_view(text)
-    cands = view.candidates()
     # the model first: the form checks cost more and few stretches pass the model
-    scored = [(p, c) for p, c in zip(mdl.probabilities(view, cands), cands)
-              if p >= mdl.threshold and _form_ok(text, c.start, c.end, blk, names)]
+    scored = [(p, c) for p, c in mdl.sure(learned_view(text)) if _form_ok(text, c.start, c.end, blk, names)]
     # overlapping stretches (京东 / 京东物流, Life / Life Fitness): the likeliest one wins
     taken: list[tuple[int, int]] = []
     for _, c in sorted(scored, key=lambda pc: -pc[0]):

@@ -83,3 +83,23 @@ def test_a_missing_model_file_leaves_the_constructions(monkeypatch: pytest.Monke
         assert names("客户觉得森宇的方案更成熟一些") == ["森宇"]
     finally:
         competitor_model.model.cache_clear()
+
+
+def test_sure_keeps_what_probabilities_keeps() -> None:
+    """Model.sure bounds most stretches away from tables; what it keeps must not change."""
+    mdl = competitor_model.model()
+    assert mdl is not None
+    texts = [t for t, _ in MODEL_ONLY] + ["客户更想要Nordic Pulse的设备，因为会员认这个牌子", "听说英威腾的人上周也来过",
+                                          "ＡＢＣ公司的貨比我们便宜", ""]
+    for text in texts:
+        view = competitors.learned_view(text)
+        cands = view.candidates()
+        kept = [(p, c) for p, c in zip(mdl.probabilities(view, cands), cands) if p >= mdl.threshold]
+        assert mdl.sure(view) == kept
+
+
+def test_word_flags_give_at_most_one_of_each_group() -> None:
+    """The bound in Model.sure counts on it (competitor_model.ONE_OF)."""
+    for x in ["英威腾", "西门子", "Apple", "苹果", "测试", "John"]:
+        flags = competitors.word_flags(x)
+        assert all(sum(f in flags for f in group) <= 1 for group in competitor_model.ONE_OF)
