@@ -34,10 +34,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from re import _constants as sre_c  # type: ignore[attr-defined]  # the parser's opcodes (3.11+)
+from re import _parser as sre_parse  # type: ignore[attr-defined]
+from typing import Any, NamedTuple
 
 from .clauses import Clause
 from .lexload import _lines, load_list, load_table
-from .regexgate import CueIndex
+from .regexgate import CueIndex, gate_groups, gates
 from .types import PainPoint, Span, TextItem
 
 _CJK = r"\u4e00-\u9fff"
@@ -77,9 +80,8 @@ MAX_LEFT_TOKENS = 3
 MAX_LEFT_CHARS = 8
 
 
-@dataclass(frozen=True, slots=True)
-class _Cue:
-    """One cue match inside a clause (offsets relative to the clause)."""
+class _Cue(NamedTuple):
+    """One cue match inside a clause (offsets relative to the clause); a tuple is cheap to make."""
 
     kind: str  # cue class
     cat: str  # category hint ("" = decide from the object)
@@ -91,18 +93,13 @@ class _Cue:
 @dataclass(frozen=True, slots=True)
 class _Res:
     table: tuple[tuple[str, re.Pattern[str], bool], ...]  # (category, cue, tight)
-    table_index: CueIndex  # which table rows may match a note
+    cues: tuple[tuple[str, str, re.Pattern[str], bool], ...]  # (class, category, regex, tight): every cue, in order
+    cue_index: CueIndex  # which of `cues` may match a note
     negation: re.Pattern[str]
     objects: dict[str, str]  # lower-cased word -> category
     objects_re: re.Pattern[str]
     defect: re.Pattern[str]
-    delay: re.Pattern[str]
     eval_: re.Pattern[str]
-    wait: re.Pattern[str]
-    unmet: re.Pattern[str]
-    demand: re.Pattern[str]
-    concern: re.Pattern[str]
-    concern_back: re.Pattern[str]
     refs: tuple[str, ...]
     slot_stop: frozenset[str]
     product_heads: tuple[str, ...]
@@ -209,8 +206,147 @@ def _res() -> _Res:
     refs = load_list("pain_competitor_refs.txt")
     stop = frozenset(load_list("competitor_stop.txt")) | frozenset(
         ["我们", "自己", "手工", "人工", "二手", "老设备", "老的", "旧的", "国产的"])
-    return _Res(table, CueIndex([rx.pattern for _, rx, _ in table]), neg, {w.lower(): c for w, c in reversed(objs)}, objects_re, defect, delay, eval_, wait, unmet, demand, concern,
-                concern_back, refs, stop, load_list("pain_product_heads.txt"))
+    defect, delay, eval_, wait, unmet, demand, concern = map(_lead_checked, (defect, delay, eval_, wait, unmet, demand, concern))
+    # table rows first, then the generic classes in priority order (unmet's tightness is per match)
+    cues = tuple(("table", cat, rx, tight) for cat, rx, tight in table) + (
+        ("demand", "", demand, False), ("wait", "", wait, False), ("unmet", "", unmet, True),
+        ("defect", "", defect, True), ("delay", "", delay, True), ("eval", "", eval_, True),
+        ("concern", "", concern, False), ("back", "", concern_back, False))
+    # table rows keep the gates they always had; every cue adds the exact ones of its parsed pattern
+    gate_lists = [(gates(rx.pattern) if kind == "table" else ()) + _caseless_gates(rx) for kind, _, rx, _ in cues]
+    return _Res(table, cues, CueIndex(gate_lists=gate_lists), neg, {w.lower(): c for w, c in reversed(objs)}, objects_re, defect, eval_,
+                refs, stop, load_list("pain_product_heads.txt"))
+
+
+def _caseless_gates(rx: re.Pattern[str]) -> tuple[tuple[str, ...], ...]:
+    """The word groups every match of `rx` holds (read from its parsed pattern, capturing groups
+    included), keeping only groups of caseless words (汉字, digits): such a word matches only
+    itself, whatever the regex's flags, so a note without it cannot match."""
+    return tuple(g for g in gate_groups(re.compile(rx.pattern))
+                 if all(c.lower() == c == c.upper() for w in g for c in w))
+
+
+# -- a look-ahead on how matches start --------------------------------------------------------
+# A regex whose alternatives open with look-behinds or groups gives `re` nothing to skip ahead
+# to: it tries every alternative at every position.  A leading look-ahead on the characters
+# every match starts with fails at most positions in one test, and gives the same matches: it
+# holds wherever a match starts.
+_BROAD = 300  # a character range wider than this (any 汉字) tells too little about a start
+_ZERO_WIDTH = (sre_c.ASSERT, sre_c.ASSERT_NOT, sre_c.AT)
+_REPEATS = (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT)
+
+
+class _Leads(NamedTuple):
+    """How every match starts: with one of `chars`, or (`pairs`) with a character of a wide
+    class (a regex class) followed by one of a few characters (any 汉字 + 得)."""
+
+    chars: frozenset[str]
+    pairs: frozenset[tuple[str, frozenset[str]]]
+
+    def __or__(self, other: _Leads) -> _Leads:
+        return _Leads(self.chars | other.chars, self.pairs | other.pairs)
+
+    def replace(self, ch: str, by: set[str]) -> _Leads:
+        """The leads with the stand-in character `ch` replaced by the characters `by`."""
+        def sub(cs: frozenset[str]) -> frozenset[str]:
+            return cs - {ch} | by if ch in cs else cs
+        return _Leads(sub(self.chars), frozenset((w, sub(after)) for w, after in self.pairs))
+
+    def regex(self) -> str:
+        """The leads as one regex (the body of the look-ahead)."""
+        alts = [w + _class(after) for w, after in sorted(self.pairs, key=lambda p: (p[0], sorted(p[1])))]
+        return "|".join(([_class(self.chars)] if self.chars else []) + alts)
+
+
+_NO_LEADS = _Leads(frozenset(), frozenset())
+
+
+def _class(chars: Iterable[str]) -> str:
+    """A regex class of these characters."""
+    return "[" + "".join(map(re.escape, sorted(chars))) + "]"
+
+
+def _lead_checked(rx: re.Pattern[str]) -> re.Pattern[str]:
+    """`rx` behind the look-ahead on how its matches start (itself when that is unknown)."""
+    leads = _leads_of(rx.pattern, rx.flags)
+    return rx if leads is None else re.compile(_behind(leads, rx.pattern), rx.flags)
+
+
+def _behind(leads: _Leads, src: str) -> str:
+    """The regex `src` behind a look-ahead on its leads."""
+    return f"(?={leads.regex()})(?:{src})"
+
+
+def _leads_of(src: str, flags: int) -> _Leads | None:
+    """How the matches of `src` start (None when unknown or a match may be empty)."""
+    leads, nullable = _leads(list(sre_parse.parse(src, flags)))
+    return None if leads is None or nullable or leads == _NO_LEADS else leads
+
+
+def _leads(items: list[Any]) -> tuple[_Leads | None, bool]:
+    """How a match of the parsed sequence `items` starts (None: unknown), and whether the
+    sequence can match the empty string."""
+    out = _NO_LEADS
+    for k, (op, av) in enumerate(items):
+        if op is sre_c.ASSERT_NOT and not av[1]:
+            return out, False  # (?!) never holds: nothing after it starts a match
+        if op in _ZERO_WIDTH:
+            continue  # the next item consumes the first character
+        if op is sre_c.LITERAL:
+            return out | _Leads(frozenset([chr(av)]), frozenset()), False
+        if op is sre_c.IN:
+            small = _class_chars(av)
+            if small is not None:
+                return out | _Leads(small, frozenset()), False
+            pair = _pair(av, items[k + 1:])
+            return (None, False) if pair is None else (out | _Leads(frozenset(), frozenset([pair])), False)
+        if op is sre_c.SUBPATTERN:
+            if av[1] or av[2]:
+                return None, False  # scoped flags ((?i:…)) change which characters match
+            sub, nullable = _leads(av[3])
+        elif op is sre_c.BRANCH:
+            sub, nullable = _NO_LEADS, False
+            for alt in av[1]:
+                one, empty = _leads(alt)
+                if one is None:
+                    return None, False
+                sub, nullable = sub | one, nullable or empty
+        elif op in _REPEATS:
+            sub, nullable = _leads(av[2])
+            nullable = nullable or av[0] == 0
+        else:
+            return None, False  # any character, a back-reference …
+        if sub is None:
+            return None, False
+        out = out | sub
+        if not nullable:
+            return out, False
+    return out, True
+
+
+def _class_chars(av: Any) -> frozenset[str] | None:
+    """The characters of a parsed class (None when it is negated, a category or wide)."""
+    out: set[str] = set()
+    for op, a in av:
+        if op is sre_c.LITERAL:
+            out.add(chr(a))
+        elif op is sre_c.RANGE and a[1] - a[0] < _BROAD:
+            out.update(map(chr, range(a[0], a[1] + 1)))
+        else:
+            return None
+    return frozenset(out)
+
+
+def _pair(av: Any, rest: list[Any]) -> tuple[str, frozenset[str]] | None:
+    """A wide class of characters and ranges as a regex, with the characters that can follow
+    it (None when the class is negated or a category, or what follows is unknown)."""
+    if not all(op is sre_c.LITERAL or op is sre_c.RANGE for op, _ in av):
+        return None
+    after, nullable = _leads(rest)
+    if after is None or nullable or after.pairs:
+        return None
+    wide = "".join(re.escape(chr(a)) if op is sre_c.LITERAL else f"\\U{a[0]:08x}-\\U{a[1]:08x}" for op, a in av)
+    return f"[{wide}]", after.chars
 
 
 # a referenced, unnamed competitor: 现在的代运营, 原来那家供应商
@@ -220,10 +356,34 @@ _REF_RE = re.compile(r"(?:现在|目前|原来|之前|以前|原有|原先)(?:�
 _SLOT_ANY = r"(?:[A-Za-z][A-Za-z0-9&\-]{1,20}|[^\W\d_的]{2,6}?)"
 
 
+_BRAND = "\ue000"  # a private-use character: stands for the first character of a brand
+
+
 @lru_cache(maxsize=256)
 def _competitor_res(names: tuple[str, ...], refs: tuple[str, ...]) -> tuple[list[re.Pattern[str]], re.Pattern[str]]:
-    """Competitor cue patterns for this note's brands (cached: the same brands recur), and a
-    pattern for any named or referenced competitor."""
+    """Competitor cue patterns for this note's brands (cached: the same brands recur), each
+    behind the look-ahead on how its matches start, and a pattern for any named or referenced
+    competitor."""
+    # the leads are read once with _BRAND for the brands (parsing every brand set's patterns
+    # again would add a third to their compile time); an empty name would make a brand optional
+    leads = _competitor_leads(refs) if all(names) else None
+    firsts = {n[0] for n in names}
+    pats = []
+    for i, src in enumerate(_competitor_sources(names, refs)):
+        lead = leads[i] if leads is not None else None
+        pats.append(re.compile(src if lead is None else _behind(lead.replace(_BRAND, firsts), src)))
+    return pats, re.compile(_alt(names + refs), re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
+def _competitor_leads(refs: tuple[str, ...]) -> list[_Leads | None]:
+    """How the matches of each competitor cue start, with _BRAND for a brand's first character:
+    the patterns differ between brand sets only in the brand alternatives."""
+    return [_leads_of(src, 0) for src in _competitor_sources((_BRAND,), refs)]
+
+
+def _competitor_sources(names: tuple[str, ...], refs: tuple[str, ...]) -> list[str]:
+    """Competitor cue regexes for these brands."""
     known = _alt(names) if names else "(?!)"
     ref = _alt(refs)
     b = rf"(?:{known}|{ref})"
@@ -231,56 +391,56 @@ def _competitor_res(names: tuple[str, ...], refs: tuple[str, ...]) -> tuple[list
     adj = r"(?:贵|便宜|低|高|好|差|快|慢|多|少|强|稳定|成熟)"
     return [
         # in place: 现在用的是X, 之前装的是X的逆变器, 现在的三方物流是X, 之前买的X
-        re.compile(rf"(?:现在|目前|之前|原来|原先|去年|一直|现有|手上|以前|当前)[^，。；]{{0,10}}?"
-                   rf"(?:用的是|装的是|代理的是|做的是|主推的是|买的是|合作的是|供货的是|是|在用)(?P<X>{bs})(?=的|$|[，。；])"),
-        re.compile(rf"(?:现在|目前|之前|原来|原先|去年|一直|现有|以前)[^，。；]{{0,4}}?"
-                   rf"(?:用的|装的|买的|拿货的|进货的|代理的|合作的)(?P<X>{bs})(?=代理|服务|售后|网点|的|最近|经常|老是|总是|一直)"),
+        (rf"(?:现在|目前|之前|原来|原先|去年|一直|现有|手上|以前|当前)[^，。；]{{0,10}}?"
+         rf"(?:用的是|装的是|代理的是|做的是|主推的是|买的是|合作的是|供货的是|是|在用)(?P<X>{bs})(?=的|$|[，。；])"),
+        (rf"(?:现在|目前|之前|原来|原先|去年|一直|现有|以前)[^，。；]{{0,4}}?"
+         rf"(?:用的|装的|买的|拿货的|进货的|代理的|合作的)(?P<X>{bs})(?=代理|服务|售后|网点|的|最近|经常|老是|总是|一直)"),
         # chosen: 最后给了X, 最后还是选了X, 统一换成了X, 最后跟X签了, 最后是X中的标
-        re.compile(r"(?:最后|最终|还是|统一|后来|已经)(?:还是|统一|都)?(?:续了|续签了|续约了|给了|选了|选择了|定了|买了|换成了|换了|用了|上了|签给了|交给了)(?!我们|咱们|咱|你们)(?=[\u4e00-\u9fffA-Za-z])"),
-        re.compile(rf"(?:最后|最终|还是)[^，。；]{{0,4}}?(?:跟|和|与)(?P<X>{bs})(?:续签|签)"),
-        re.compile(rf"(?:最后|最终)?是(?P<X>{bs})中(?:的)?标|中标的是"),
-        re.compile(r"(?:还是|继续)(?:跟|和|与)(?:原来|之前|现在)的[^，。；]{1,5}?(?:续签|签|合作)"),
+        r"(?:最后|最终|还是|统一|后来|已经)(?:还是|统一|都)?(?:续了|续签了|续约了|给了|选了|选择了|定了|买了|换成了|换了|用了|上了|签给了|交给了)(?!我们|咱们|咱|你们)(?=[\u4e00-\u9fffA-Za-z])",
+        rf"(?:最后|最终|还是)[^，。；]{{0,4}}?(?:跟|和|与)(?P<X>{bs})(?:续签|签)",
+        rf"(?:最后|最终)?是(?P<X>{bs})中(?:的)?标|中标的是",
+        r"(?:还是|继续)(?:跟|和|与)(?:原来|之前|现在)的[^，。；]{1,5}?(?:续签|签|合作)",
         # preferred or compared
-        re.compile(r"(?:倾向于?|更认|更看好|更相信|更信任|偏向|偏好|比较认|更喜欢)(?!我们|咱们)"),
-        re.compile(rf"比(?!较|如|方)(?:原来的|之前的|现在的|以前的)?(?P<X>{bs})(?:给的|报的|的)?[^，。；]{{0,6}}?{adj}"),
-        re.compile(rf"(?P<X>{b})(?:给的|报的|给他们报的|的报价|的价格|的单价|的供货价|的现货|的同类产品|的产品|的)[^，。；]{{0,10}}?"
-                   rf"(?:{adj}|只要|只有|没这个问题|没有这个问题)"),
-        re.compile(rf"(?:也在看|在看|在比|在对比|对比了?|比较了?|还看了)(?P<X>{b})"),
-        re.compile(rf"(?:用惯了|一直用|一直在用|还在用|合作多年的|长期合作的)(?P<X>{bs})"),
-        re.compile(rf"被(?P<X>{bs})(?:抢|拿|截|挖|撬|替)"),
-        re.compile(rf"(?:输给了?|丢给了?)(?P<X>{bs})|(?P<Y>{b})(?:那边)?(?:中标了|拿下了|抢走了|截胡|给了|送了|承诺|答应)"),
-        re.compile(rf"(?:也在看|还在看|在看|还看了|也看了|对比了?|比较了?)(?P<X>{bs})(?:的|家的)(?:同|型号|产品|方案|设备|报价|价格)"),
-        re.compile(rf"(?P<X>{b})[^，。；]{{0,12}}?(?:{_alt(load_list('pain_defects.txt'))}|太[^，。；]|不行)"),
+        r"(?:倾向于?|更认|更看好|更相信|更信任|偏向|偏好|比较认|更喜欢)(?!我们|咱们)",
+        rf"比(?!较|如|方)(?:原来的|之前的|现在的|以前的)?(?P<X>{bs})(?:给的|报的|的)?[^，。；]{{0,6}}?{adj}",
+        (rf"(?P<X>{b})(?:给的|报的|给他们报的|的报价|的价格|的单价|的供货价|的现货|的同类产品|的产品|的)[^，。；]{{0,10}}?"
+         rf"(?:{adj}|只要|只有|没这个问题|没有这个问题)"),
+        rf"(?:也在看|在看|在比|在对比|对比了?|比较了?|还看了)(?P<X>{b})",
+        rf"(?:用惯了|一直用|一直在用|还在用|合作多年的|长期合作的)(?P<X>{bs})",
+        rf"被(?P<X>{bs})(?:抢|拿|截|挖|撬|替)",
+        rf"(?:输给了?|丢给了?)(?P<X>{bs})|(?P<Y>{b})(?:那边)?(?:中标了|拿下了|抢走了|截胡|给了|送了|承诺|答应)",
+        rf"(?:也在看|还在看|在看|还看了|也看了|对比了?|比较了?)(?P<X>{bs})(?:的|家的)(?:同|型号|产品|方案|设备|报价|价格)",
+        rf"(?P<X>{b})[^，。；]{{0,12}}?(?:{_alt(load_list('pain_defects.txt'))}|太[^，。；]|不行)",
         # a brand's price stated: X给的代工价是6.2
-        re.compile(rf"(?P<X>{b})(?:给的|报的|开的)[^，。；]{{0,6}}?(?:价|价格|报价)(?:是|才|只有|只要)?[0-9一二两三四五六七八九十]"),
+        rf"(?P<X>{b})(?:给的|报的|开的)[^，。；]{{0,6}}?(?:价|价格|报价)(?:是|才|只有|只要)?[0-9一二两三四五六七八九十]",
         # a brand's price: X报了4300, X每米报0.32元
-        re.compile(rf"(?P<X>{b})[^，。；]{{0,4}}?(?:报了|报的|报价|报出|报)(?:了)?(?:[0-9一二两三四五六七八九十几]|个)"),
+        rf"(?P<X>{b})[^，。；]{{0,4}}?(?:报了|报的|报价|报出|报)(?:了)?(?:[0-9一二两三四五六七八九十几]|个)",
         # compared or competing with a brand: 在跟X比, 跟X PK, 和X的方案对比
-        re.compile(rf"(?:跟|和|与)(?P<X>{b})(?:的[^，。；]{{0,6}}?)?(?:在|一起)?(?:比|PK|pk|对比|竞争|抢|拼)"),
+        rf"(?:跟|和|与)(?P<X>{b})(?:的[^，。；]{{0,6}}?)?(?:在|一起)?(?:比|PK|pk|对比|竞争|抢|拼)",
         # a rival's offer already on the table: 手上还有X的方案
-        re.compile(rf"(?:手上|手里|桌上)(?:已经|还|也)?有(?:一份|一个|份|个)?(?P<X>{b})的(?:方案|报价|报价单|样品)"),
+        rf"(?:手上|手里|桌上)(?:已经|还|也)?有(?:一份|一个|份|个)?(?P<X>{b})的(?:方案|报价|报价单|样品)",
         # a rival also in play: X也在找他们, 拉了X一起比价
-        re.compile(rf"(?P<X>{b})(?:也|还|同时)(?:在|报了|报价|来|找)"),
-        re.compile(rf"(?:拉了|叫了|找了|请了)(?P<X>{b})(?:一起|过来|来)?(?:比价|比|竞标|投标|PK|pk)"),
+        rf"(?P<X>{b})(?:也|还|同时)(?:在|报了|报价|来|找)",
+        rf"(?:拉了|叫了|找了|请了)(?P<X>{b})(?:一起|过来|来)?(?:比价|比|竞标|投标|PK|pk)",
         # someone else's price compared with ours is a rival's price
-        re.compile(r"(?:价格|报价|单价|总价|价|每[吨台件个米套])[^，。；]{0,4}比(?:我们|咱们)[^，。；]{0,4}(?:低|便宜|少)"),
-        re.compile(rf"是(?P<X>{bs})(?:的代理商|的代理|的经销商)?(?:拿下|中标|签下|拿走)的"),
+        r"(?:价格|报价|单价|总价|价|每[吨台件个米套])[^，。；]{0,4}比(?:我们|咱们)[^，。；]{0,4}(?:低|便宜|少)",
+        rf"是(?P<X>{bs})(?:的代理商|的代理|的经销商)?(?:拿下|中标|签下|拿走)的",
         # looking for a brand's channel: 在找X的代理
-        re.compile(rf"(?:在找|找了|联系了|接触了|也在找|还在找)(?P<X>{bs})的(?:代理|经销商|渠道|代理商|分销商)"),
+        rf"(?:在找|找了|联系了|接触了|也在找|还在找)(?P<X>{bs})的(?:代理|经销商|渠道|代理商|分销商)",
         # switching to a brand, done or threatened: 换回X, 改用X
-        re.compile(rf"(?:换回|换成|改用|转用|切换到|换到)(?P<X>{b})"),
+        rf"(?:换回|换成|改用|转用|切换到|换到)(?P<X>{b})",
         # a named brand chosen, without a 最后/还是 lead: 拍板用了X, 选了X的方案
-        re.compile(rf"(?:给了|选了|选择了|定了|签了|交给了|用了|上了)(?P<X>{b})"),
+        rf"(?:给了|选了|选择了|定了|签了|交给了|用了|上了)(?P<X>{b})",
         # trouble at a named supplier: X断供了, X那边交付出了问题
-        re.compile(rf"(?P<X>{b})(?:那边|那家)?[^，。；]{{0,6}}?(?:断供|断货|交付出|出了问题|出问题|掉链子|跑路|倒闭|供不上)"),
-    ], re.compile(_alt(names + refs), re.IGNORECASE)
+        rf"(?P<X>{b})(?:那边|那家)?[^，。；]{{0,6}}?(?:断供|断货|交付出|出了问题|出问题|掉链子|跑路|倒闭|供不上)",
+    ]
 
 
 @lru_cache(maxsize=1)
 def _competitor_index(refs: tuple[str, ...]) -> CueIndex:
     """Which competitor patterns may match a note, whatever its brands: the patterns built
     without brands differ from every other build only in the brand alternatives."""
-    return CueIndex([p.pattern for p in _competitor_res((), refs)[0]])
+    return CueIndex(_competitor_sources((), refs))
 
 
 # a bare comparison with us that continues a competitor statement: "比我们便宜了20万", "人家整体便宜"
@@ -341,6 +501,8 @@ def _anchor_start(text: str, a: int, start: int, ce: int, cat: str, heads: list[
 def _clause_cues(text: str, note_cues: list[_Cue], lo: int, hi: int) -> list[_Cue]:
     """The note's cue matches that start in [lo, hi), relative to `lo` and cut at `hi`: the
     cue classes run once over the note, not once per clause."""
+    if not note_cues:
+        return []
     if any(c.start < hi and c.end > hi or c.start < lo < c.end for c in note_cues):
         return _cues(text[lo:hi])  # a match crosses the clause: scan the clause on its own
     return [_Cue(c.kind, c.cat, c.start - lo, c.end - lo, c.tight) for c in note_cues if lo <= c.start < hi]
@@ -350,28 +512,13 @@ def _cues(s: str) -> list[_Cue]:
     """All non-competitor cue matches of a clause, in class priority order."""
     r = _res()
     out: list[_Cue] = []
-    # rows one by one (a union of all rows is slower: no literal prefix), only those whose words occur
-    for i in r.table_index.candidates(s):
-        cat, rx, tight = r.table[i]
+    # cues one by one (a union of all is slower: no literal prefix), only those whose words occur
+    for i in r.cue_index.candidates(s):
+        kind, cat, rx, tight = r.cues[i]
         for m in rx.finditer(s):
-            out.append(_Cue("table", cat, m.start(), m.end(), tight))
-    for m in r.demand.finditer(s):
-        out.append(_Cue("demand", "", m.start(), m.end(), False))
-    for m in r.wait.finditer(s):
-        out.append(_Cue("wait", "", m.start(), m.end(), False))
-    for m in r.unmet.finditer(s):
-        # a limit is stated with its figure (最多只能到一千八): the span runs to the clause end
-        out.append(_Cue("unmet", "", m.start(), m.end(), not _LIMIT.match(m.group(0))))
-    for m in r.defect.finditer(s):
-        out.append(_Cue("defect", "", m.start(), m.end(), True))
-    for m in r.delay.finditer(s):
-        out.append(_Cue("delay", "", m.start(), m.end(), True))
-    for m in r.eval_.finditer(s):
-        out.append(_Cue("eval", "", m.start(), m.end(), True))
-    for m in r.concern.finditer(s):
-        out.append(_Cue("concern", "", m.start(), m.end(), False))
-    for m in r.concern_back.finditer(s):
-        out.append(_Cue("back", "", m.start(), m.end(), False))
+            # a limit is stated with its figure (最多只能到一千八): the span runs to the clause end
+            out.append(_Cue(kind, cat, m.start(), m.end(),
+                            not _LIMIT.match(m.group(0)) if kind == "unmet" else tight))
     return out
 
 
@@ -464,6 +611,9 @@ _TOPIC_STOP = frozenset(["一大半", "大半", "一半", "一部分", "现在",
                          "那台", "这台", "那个", "这个", "那批", "这批", "每年", "每月", "那", "这"])
 
 
+_TOPIC_TOKEN = re.compile(rf"[{_CJK}0-9%.]+")
+
+
 def _left_extend(text: str, lo: int, cue_start: int, stops: list[tuple[int, int]]) -> int:
     """Move left from the cue over the topic: a few content tokens of the same clause."""
     if cue_start <= lo:
@@ -476,7 +626,7 @@ def _left_extend(text: str, lo: int, cue_start: int, stops: list[tuple[int, int]
     start = cue_start
     n = 0
     for tok, a in reversed(toks):
-        if tok in _LEFT_STOP or tok in _TOPIC_STOP or not re.fullmatch(rf"[{_CJK}0-9%.]+", tok):
+        if tok in _LEFT_STOP or tok in _TOPIC_STOP or not _TOPIC_TOKEN.fullmatch(tok):
             break
         if any(s <= a < e for s, e in stops):
             break
@@ -658,16 +808,7 @@ def find_pains(
                 out.append(PainPoint("competitor", text[start:end], Span(start, end)))
             prev_end = b
             continue
-        cues = sorted(_clause_cues(text, note_cues, base, b), key=lambda c: (c.start, _RANK[c.kind], -(c.end - c.start)))
-        # an admin's explicit cue wins over a generic one it overlaps ("有点超预算" is budget)
-        tab = [(c.start, c.end) for c in cues if c.kind == "table"]
-        # … over the same span: a generic cue holding the table cue lends it its start (要等集团新派来的CEO拍板)
-        wide = [c for c in cues if c.kind in ("wait", "demand", "concern") and any(c.start < ts and te <= c.end for ts, te in tab)]
-        cues = [_Cue(c.kind, c.cat, min([c.start] + [w.start for w in wide if w.start < c.start < w.end]), c.end, c.tight)
-                if c.kind == "table" else c for c in cues]
-        cues = [c for c in cues if c.kind in ("table", "demand") or not any(ts < c.end and c.start < te for ts, te in tab)]
-        if _WISH_START.match(text, a, b):  # a wish states a need, unless it demands a concession
-            cues = [c for c in cues if c.kind in ("table", "demand")]
+        cues = _ordered_cues(text, _clause_cues(text, note_cues, base, b), a, b)
         taken: list[tuple[int, int, int]] = []  # (start, end, index in out)
 
         def add(cat: str, start: int, end: int) -> None:
@@ -785,6 +926,24 @@ def find_pains(
     if any(p.category == "budget" and _OVER_BUDGET.search(p.text) for p in out):
         out = [p for p in out if not (p.category == "budget" and _BUDGET_FIGURE.search(p.text))]
     return out
+
+
+def _ordered_cues(text: str, cues: list[_Cue], a: int, b: int) -> list[_Cue]:
+    """A clause's cues left to right, without the generic cues a table cue overrides (and in a
+    wish, only table cues and demands)."""
+    if not cues:
+        return cues  # most clauses: nothing to order or drop
+    cues = sorted(cues, key=lambda c: (c.start, _RANK[c.kind], -(c.end - c.start)))
+    # an admin's explicit cue wins over a generic one it overlaps ("有点超预算" is budget)
+    tab = [(c.start, c.end) for c in cues if c.kind == "table"]
+    # … over the same span: a generic cue holding the table cue lends it its start (要等集团新派来的CEO拍板)
+    wide = [c for c in cues if c.kind in ("wait", "demand", "concern") and any(c.start < ts and te <= c.end for ts, te in tab)]
+    cues = [_Cue(c.kind, c.cat, min([c.start] + [w.start for w in wide if w.start < c.start < w.end]), c.end, c.tight)
+            if c.kind == "table" else c for c in cues]
+    cues = [c for c in cues if c.kind in ("table", "demand") or not any(ts < c.end and c.start < te for ts, te in tab)]
+    if _WISH_START.match(text, a, b):  # a wish states a need, unless it demands a concession
+        cues = [c for c in cues if c.kind in ("table", "demand")]
+    return cues
 
 
 _OVER_BUDGET = re.compile(r"超(?:出|过|了)?预算|预算(?:不够|超了|超支)")
