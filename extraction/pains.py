@@ -360,19 +360,31 @@ _BRAND = "\ue000"  # a private-use character: stands for the first character of 
 
 
 @lru_cache(maxsize=256)
-def _competitor_res(names: tuple[str, ...], refs: tuple[str, ...]) -> tuple[list[re.Pattern[str]], re.Pattern[str]]:
-    """Competitor cue patterns for this note's brands (cached: the same brands recur), each
-    behind the look-ahead on how its matches start, and a pattern for any named or referenced
-    competitor."""
+def _competitor_srcs(names: tuple[str, ...], refs: tuple[str, ...]) -> list[str]:
+    """The competitor cue regexes for this note's brands, each behind the look-ahead on how its
+    matches start (cached: the same brands recur)."""
     # the leads are read once with _BRAND for the brands (parsing every brand set's patterns
     # again would add a third to their compile time); an empty name would make a brand optional
     leads = _competitor_leads(refs) if all(names) else None
     firsts = {n[0] for n in names}
-    pats = []
+    out = []
     for i, src in enumerate(_competitor_sources(names, refs)):
         lead = leads[i] if leads is not None else None
-        pats.append(re.compile(src if lead is None else _behind(lead.replace(_BRAND, firsts), src)))
-    return pats, re.compile(_alt(names + refs), re.IGNORECASE)
+        out.append(src if lead is None else _behind(lead.replace(_BRAND, firsts), src))
+    return out
+
+
+@lru_cache(maxsize=2048)
+def _competitor_re(names: tuple[str, ...], refs: tuple[str, ...], i: int) -> re.Pattern[str]:
+    """The i-th competitor cue for these brands, compiled only when a note may match it: a new
+    brand set would otherwise cost a compile of every cue (~10 ms) on its first note."""
+    return re.compile(_competitor_srcs(names, refs)[i])
+
+
+@lru_cache(maxsize=256)
+def _any_competitor(names: tuple[str, ...], refs: tuple[str, ...]) -> re.Pattern[str]:
+    """Any named or referenced competitor."""
+    return re.compile(_alt(names + refs), re.IGNORECASE)
 
 
 @lru_cache(maxsize=1)
@@ -777,8 +789,9 @@ def find_pains(
     r = _res()
     # a "brand" that contains a problem word is a mis-read predicate (用的输液泵故障), not a brand
     names = [c.text for c in competitors if not (r.defect.search(c.text) or r.eval_.search(c.text))]
-    comp_pats, ref_re = _competitor_res(tuple(names), r.refs)
-    comp_pats = [comp_pats[i] for i in _competitor_index(r.refs).candidates(text)]
+    brands = tuple(names)
+    comp_pats = [_competitor_re(brands, r.refs, i) for i in _competitor_index(r.refs).candidates(text)]
+    ref_re = _any_competitor(brands, r.refs)
     heads = sorted((s.start, s.end) for s in skip_prefixes)
     out: list[PainPoint] = []
     inc_ends: list[int] = []  # where statements of an incumbent competitor end
