@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import NamedTuple
@@ -42,6 +42,7 @@ _MARGIN = 1e-6
 _NONE: dict[str, float] = {}
 
 Token = tuple[str, int, int]
+_LATIN_KINDS = ("L", " ")  # the token kinds a Latin stretch is made of
 
 
 class TokenInfo(NamedTuple):
@@ -70,6 +71,10 @@ class NoteView:
         same tokens and stretches come back in every note."""
         self.text = text
         self.toks = toks
+        # token offsets as plain tuples: the stretch loops index them per token
+        _, starts, ends = zip(*toks) if toks else ((), (), ())
+        self.starts: tuple[int, ...] = starts
+        self.ends: tuple[int, ...] = ends
         self.flags = flags
         self.costly = costly
         kind, freq, digits, symbol = zip(*infos) if infos else ((), (), (), ())
@@ -79,32 +84,31 @@ class NoteView:
         # whitespace as one symbol (the weights file is line-based); two "<S>" pad each end
         self.padded: tuple[str, ...] = ("<S>", "<S>", *symbol, "<S>", "<S>")
 
-    def stretches(self) -> Iterator[tuple[int, int]]:
+    def stretches(self) -> list[tuple[int, int]]:
         """(first, stop) token indices of the stretches of 1..MAX_TOKENS tokens that could be a
         brand: CJK of 2-6 characters without a function word, or Latin words (with single spaces
-        between them)."""
-        toks, kind = self.toks, self.kind
-        n = len(toks)
-        for i in range(n):
-            first = kind[i]
-            if first != "L" and first != "C":
-                continue
-            start = toks[i][1]
-            for j in range(i + 1, min(n, i + MAX_TOKENS) + 1):
-                k = kind[j - 1]
-                if first == "L":
-                    if k == " ":
-                        continue
-                    if k != "L":
-                        break
-                elif k != "C" or toks[j - 1][2] - start > 6:
-                    break
-                if toks[j - 1][2] - start >= 2:
-                    yield i, j
+        between them).  Built as a list in one pass (a generator costs a resumption per stretch)."""
+        kind, starts, ends = self.kind, self.starts, self.ends
+        n = len(kind)
+        out: list[tuple[int, int]] = []
+        for i, first in enumerate(kind):
+            if first == "C":  # CJK tokens while the stretch stays within six characters
+                start, j, stop = starts[i], i, min(n, i + MAX_TOKENS)
+                while j < stop and kind[j] == "C" and ends[j] - start <= 6:
+                    j += 1
+                    if ends[j - 1] - start >= 2:
+                        out.append((i, j))
+            elif first == "L":  # Latin words, single spaces between them
+                start, j, stop = starts[i], i, min(n, i + MAX_TOKENS)
+                while j < stop and kind[j] in _LATIN_KINDS:
+                    j += 1
+                    if kind[j - 1] == "L" and ends[j - 1] - start >= 2:
+                        out.append((i, j))
+        return out
 
     def candidate(self, i: int, j: int) -> Candidate:
         """The stretch of tokens i..j-1."""
-        return Candidate(self.toks[i][1], self.toks[j - 1][2], i, j)
+        return Candidate(self.starts[i], self.ends[j - 1], i, j)
 
     def candidates(self) -> list[Candidate]:
         """All stretches that could be a brand (see `stretches`)."""
@@ -341,27 +345,30 @@ class Model:
         if not lazy:  # no threshold logit to bound against
             cands = view.candidates()
             return [(p, c) for p, c in zip(self.probabilities(view, cands), cands) if p >= self.threshold]
-        t, tables, text, toks, pad = self._bounds, self._tables, view.text, view.toks, view.padded
+        t, tables, text, pad = self._bounds, self._tables, view.text, view.padded
         l1, l2, r1, r2, lr, first, last = t.l1, t.l2, t.r1, t.r2, t.lr, tables.first, tables.last
         floor = cut - self.bias - _MARGIN
-        rights: dict[int, float] = {}  # per stop: the right neighbours' and the last character's weight
+        starts, ends = view.starts, view.ends
+        # per stop: the right neighbours' and the last character's weight (None: not yet summed)
+        rights: list[float | None] = [None] * (len(ends) + 1)
         out = []
         prev = -1
         for i, j in view.stretches():
             if i != prev:  # per start: the left neighbours' and the first character's weight
-                prev, a, start = i, pad[i + 1], toks[i][1]
+                prev, a, start = i, pad[i + 1], starts[i]
                 ch = text[start]
                 before = l1.get(a, 0.0) + l2.get(pad[i], _NONE).get(a, 0.0)
                 left = before + first.get(ch, 0.0)
                 # a Latin stretch starts with ASCII
                 row, sizes = lr.get(a, _NONE), t.latin if ch.isascii() else t.cjk
-            end = toks[j - 1][2]
-            right = rights.get(j)
+            end = ends[j - 1]
+            right = rights[j]
             if right is None:
                 b = pad[j + 2]
                 right = rights[j] = (r1.get(b, 0.0) + r2.get(b, _NONE).get(pad[j + 3], 0.0)
                                      + last.get(text[end - 1], 0.0))
-            if left + right + row.get(pad[j + 2], 0.0) + sizes[j - i][min(end - start, 6)] < floor:
+            size = end - start
+            if left + right + row.get(pad[j + 2], 0.0) + sizes[j - i][size if size < 6 else 6] < floor:
                 continue
             # tight: the stretch's own weight (cached as `probabilities` takes it), its neighbours'
             c = view.candidate(i, j)
