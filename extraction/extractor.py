@@ -41,9 +41,18 @@ def ref_date(ref_time: datetime) -> date:
     return ref_time.astimezone(SHANGHAI).date()
 
 
+_CONTROL = frozenset({"Cc", "Cf", "Cs"})
+
+
 def _clean(text: str) -> str:
-    """Replace control characters by spaces; keep length so spans stay valid."""
-    return "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Cs") and c != "\n" else c for c in text)
+    """Replace control characters by spaces; keep length so spans stay valid.
+
+    Printable text has none (Cc, Cf and Cs are never printable), so most notes are returned
+    as they are; otherwise only the note's distinct characters are looked up."""
+    if text.isprintable():
+        return text
+    bad = {c for c in set(text) if c != "\n" and unicodedata.category(c) in _CONTROL}
+    return text.translate({ord(c): " " for c in bad}) if bad else text
 
 
 _USER_WORDS_FOR: int | None = None

@@ -85,7 +85,39 @@ def to_simplified(text: str) -> str:
 
 def basic(text: str) -> str:
     """NFKC (full -> half width), Simplified, lower case; spacing and punctuation kept."""
-    return to_simplified(unicodedata.normalize("NFKC", text)).lower()
+    return to_simplified(nfkc(text)).lower()
+
+
+@lru_cache(maxsize=1)
+def _nfkc_singles() -> tuple[re.Pattern[str], dict[str, str]]:
+    """The BMP characters NFKC turns into one other character (，→ , Ａ→ A), as a class and a map."""
+    table = {}
+    for cp in range(0x10000):
+        ch = chr(cp)
+        if 0xD800 <= cp < 0xE000:
+            continue  # surrogates: never looked up as one character
+        n = unicodedata.normalize("NFKC", ch)
+        if n != ch and len(n) == 1:
+            table[ch] = n
+    return re.compile("[" + "".join(map(re.escape, table)) + "]"), table
+
+
+def nfkc(text: str) -> str:
+    """`unicodedata.normalize("NFKC", text)`, without the full normalization for the usual note.
+
+    Replacing a character by its one-character NFKC form keeps the string's compatibility
+    decomposition (NFKD) unchanged, so NFKC of the copy equals NFKC of `text`; when the copy is
+    NFKC already (a quick check in C), it is the answer.  Notes mostly differ from their NFKC
+    form only by full-width punctuation, which this handles with a few replacements."""
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    rx, table = _nfkc_singles()
+    out = text
+    for ch in set(rx.findall(text)):
+        out = out.replace(ch, table[ch])
+    if out is not text and unicodedata.is_normalized("NFKC", out):
+        return out
+    return unicodedata.normalize("NFKC", text)
 
 
 def clean(text: str) -> str:
