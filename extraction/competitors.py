@@ -26,14 +26,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from re import _constants as sre_c  # type: ignore[attr-defined]  # the parser's opcodes (3.11+)
-from re import _parser as sre_parse  # type: ignore[attr-defined]
 from types import ModuleType
-from typing import Any
 
 from . import competitor_model
 from .lexload import _lines, load_list
-from .regexgate import CueIndex
+from .regexgate import CueIndex, lead_checked
 from .types import Span, TextItem
 
 # Slot used by cue_patterns() (pains.py matches clauses with it): 2-5 CJK chars without function
@@ -162,73 +159,8 @@ def _cues() -> tuple[_Cue, ...]:
             pat = src[: -len("(?P<X>BRAND)")] + "(?P<X>)"
         else:
             pat = src.replace("BRAND", _SLOT)
-        out.append(_Cue(_lead_checked(pat), left_fixed=not starts, right_fixed=not ends, gate=gate))
+        out.append(_Cue(lead_checked(re.compile(pat)), left_fixed=not starts, right_fixed=not ends, gate=gate))
     return tuple(out)
-
-
-# A cue that opens with the brand anchor (?P<X>) or a look-behind gives `re` no first character
-# to skip ahead to: it tries every alternative at every position.  A leading look-ahead on the
-# characters every match starts with fails at most positions in one test and finds the same
-# matches (it holds wherever a match starts).
-_ZERO_WIDTH = (sre_c.ASSERT, sre_c.ASSERT_NOT, sre_c.AT)
-_REPEATS = (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT)
-_WIDE = 300  # a character range wider than this (any 汉字) says too little about a start
-
-
-def _lead_checked(src: str) -> re.Pattern[str]:
-    """`src` compiled behind a look-ahead on the first characters of its matches (as it is
-    when they are unknown or a match may be empty)."""
-    firsts, nullable = _firsts(list(sre_parse.parse(src)))
-    if firsts is None or nullable or not firsts:
-        return re.compile(src)
-    return re.compile("(?=[" + "".join(map(re.escape, sorted(firsts))) + "])(?:" + src + ")")
-
-
-def _firsts(items: list[Any]) -> tuple[frozenset[str] | None, bool]:
-    """The characters a match of the parsed sequence `items` can start with (None: unknown),
-    and whether the sequence can match the empty string."""
-    out: frozenset[str] = frozenset()
-    for op, av in items:
-        if op in _ZERO_WIDTH:
-            continue  # the next item consumes the first character
-        if op is sre_c.LITERAL:
-            return out | {chr(av)}, False
-        if op is sre_c.IN:
-            chars = _class_chars(av)
-            return (None if chars is None else out | chars), False
-        if op is sre_c.SUBPATTERN and not (av[1] or av[2]):  # no scoped flags ((?i:…))
-            sub, nullable = _firsts(av[3])
-        elif op is sre_c.BRANCH:
-            sub, nullable = frozenset(), False
-            for alt in av[1]:
-                one, empty = _firsts(alt)
-                if one is None:
-                    return None, False
-                sub, nullable = sub | one, nullable or empty
-        elif op in _REPEATS:
-            sub, nullable = _firsts(av[2])
-            nullable = nullable or av[0] == 0
-        else:
-            return None, False  # any character, a back-reference …
-        if sub is None:
-            return None, False
-        out = out | sub
-        if not nullable:
-            return out, False
-    return out, True
-
-
-def _class_chars(av: Any) -> frozenset[str] | None:
-    """The characters of a parsed class (None when it is negated, a category or wide)."""
-    out: set[str] = set()
-    for op, a in av:
-        if op is sre_c.LITERAL:
-            out.add(chr(a))
-        elif op is sre_c.RANGE and a[1] - a[0] < _WIDE:
-            out.update(map(chr, range(a[0], a[1] + 1)))
-        else:
-            return None
-    return frozenset(out)
 
 
 @lru_cache(maxsize=1)

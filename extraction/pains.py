@@ -34,13 +34,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from re import _constants as sre_c  # type: ignore[attr-defined]  # the parser's opcodes (3.11+)
-from re import _parser as sre_parse  # type: ignore[attr-defined]
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from .clauses import Clause
 from .lexload import _lines, load_list, load_table
-from .regexgate import CueIndex, gate_groups, gates
+from .regexgate import CueIndex, Leads, behind, gate_groups, gates, lead_checked, leads_of
 from .types import PainPoint, Span, TextItem
 
 _CJK = r"\u4e00-\u9fff"
@@ -206,7 +204,7 @@ def _res() -> _Res:
     refs = load_list("pain_competitor_refs.txt")
     stop = frozenset(load_list("competitor_stop.txt")) | frozenset(
         ["我们", "自己", "手工", "人工", "二手", "老设备", "老的", "旧的", "国产的"])
-    defect, delay, eval_, wait, unmet, demand, concern = map(_lead_checked, (defect, delay, eval_, wait, unmet, demand, concern))
+    defect, delay, eval_, wait, unmet, demand, concern = map(lead_checked, (defect, delay, eval_, wait, unmet, demand, concern))
     # table rows first, then the generic classes in priority order (unmet's tightness is per match)
     cues = tuple(("table", cat, rx, tight) for cat, rx, tight in table) + (
         ("demand", "", demand, False), ("wait", "", wait, False), ("unmet", "", unmet, True),
@@ -224,129 +222,6 @@ def _caseless_gates(rx: re.Pattern[str]) -> tuple[tuple[str, ...], ...]:
     itself, whatever the regex's flags, so a note without it cannot match."""
     return tuple(g for g in gate_groups(re.compile(rx.pattern))
                  if all(c.lower() == c == c.upper() for w in g for c in w))
-
-
-# -- a look-ahead on how matches start --------------------------------------------------------
-# A regex whose alternatives open with look-behinds or groups gives `re` nothing to skip ahead
-# to: it tries every alternative at every position.  A leading look-ahead on the characters
-# every match starts with fails at most positions in one test, and gives the same matches: it
-# holds wherever a match starts.
-_BROAD = 300  # a character range wider than this (any 汉字) tells too little about a start
-_ZERO_WIDTH = (sre_c.ASSERT, sre_c.ASSERT_NOT, sre_c.AT)
-_REPEATS = (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT)
-
-
-class _Leads(NamedTuple):
-    """How every match starts: with one of `chars`, or (`pairs`) with a character of a wide
-    class (a regex class) followed by one of a few characters (any 汉字 + 得)."""
-
-    chars: frozenset[str]
-    pairs: frozenset[tuple[str, frozenset[str]]]
-
-    def __or__(self, other: _Leads) -> _Leads:
-        return _Leads(self.chars | other.chars, self.pairs | other.pairs)
-
-    def replace(self, ch: str, by: set[str]) -> _Leads:
-        """The leads with the stand-in character `ch` replaced by the characters `by`."""
-        def sub(cs: frozenset[str]) -> frozenset[str]:
-            return cs - {ch} | by if ch in cs else cs
-        return _Leads(sub(self.chars), frozenset((w, sub(after)) for w, after in self.pairs))
-
-    def regex(self) -> str:
-        """The leads as one regex (the body of the look-ahead)."""
-        alts = [w + _class(after) for w, after in sorted(self.pairs, key=lambda p: (p[0], sorted(p[1])))]
-        return "|".join(([_class(self.chars)] if self.chars else []) + alts)
-
-
-_NO_LEADS = _Leads(frozenset(), frozenset())
-
-
-def _class(chars: Iterable[str]) -> str:
-    """A regex class of these characters."""
-    return "[" + "".join(map(re.escape, sorted(chars))) + "]"
-
-
-def _lead_checked(rx: re.Pattern[str]) -> re.Pattern[str]:
-    """`rx` behind the look-ahead on how its matches start (itself when that is unknown)."""
-    leads = _leads_of(rx.pattern, rx.flags)
-    return rx if leads is None else re.compile(_behind(leads, rx.pattern), rx.flags)
-
-
-def _behind(leads: _Leads, src: str) -> str:
-    """The regex `src` behind a look-ahead on its leads."""
-    return f"(?={leads.regex()})(?:{src})"
-
-
-def _leads_of(src: str, flags: int) -> _Leads | None:
-    """How the matches of `src` start (None when unknown or a match may be empty)."""
-    leads, nullable = _leads(list(sre_parse.parse(src, flags)))
-    return None if leads is None or nullable or leads == _NO_LEADS else leads
-
-
-def _leads(items: list[Any]) -> tuple[_Leads | None, bool]:
-    """How a match of the parsed sequence `items` starts (None: unknown), and whether the
-    sequence can match the empty string."""
-    out = _NO_LEADS
-    for k, (op, av) in enumerate(items):
-        if op is sre_c.ASSERT_NOT and not av[1]:
-            return out, False  # (?!) never holds: nothing after it starts a match
-        if op in _ZERO_WIDTH:
-            continue  # the next item consumes the first character
-        if op is sre_c.LITERAL:
-            return out | _Leads(frozenset([chr(av)]), frozenset()), False
-        if op is sre_c.IN:
-            small = _class_chars(av)
-            if small is not None:
-                return out | _Leads(small, frozenset()), False
-            pair = _pair(av, items[k + 1:])
-            return (None, False) if pair is None else (out | _Leads(frozenset(), frozenset([pair])), False)
-        if op is sre_c.SUBPATTERN:
-            if av[1] or av[2]:
-                return None, False  # scoped flags ((?i:…)) change which characters match
-            sub, nullable = _leads(av[3])
-        elif op is sre_c.BRANCH:
-            sub, nullable = _NO_LEADS, False
-            for alt in av[1]:
-                one, empty = _leads(alt)
-                if one is None:
-                    return None, False
-                sub, nullable = sub | one, nullable or empty
-        elif op in _REPEATS:
-            sub, nullable = _leads(av[2])
-            nullable = nullable or av[0] == 0
-        else:
-            return None, False  # any character, a back-reference …
-        if sub is None:
-            return None, False
-        out = out | sub
-        if not nullable:
-            return out, False
-    return out, True
-
-
-def _class_chars(av: Any) -> frozenset[str] | None:
-    """The characters of a parsed class (None when it is negated, a category or wide)."""
-    out: set[str] = set()
-    for op, a in av:
-        if op is sre_c.LITERAL:
-            out.add(chr(a))
-        elif op is sre_c.RANGE and a[1] - a[0] < _BROAD:
-            out.update(map(chr, range(a[0], a[1] + 1)))
-        else:
-            return None
-    return frozenset(out)
-
-
-def _pair(av: Any, rest: list[Any]) -> tuple[str, frozenset[str]] | None:
-    """A wide class of characters and ranges as a regex, with the characters that can follow
-    it (None when the class is negated or a category, or what follows is unknown)."""
-    if not all(op is sre_c.LITERAL or op is sre_c.RANGE for op, _ in av):
-        return None
-    after, nullable = _leads(rest)
-    if after is None or nullable or after.pairs:
-        return None
-    wide = "".join(re.escape(chr(a)) if op is sre_c.LITERAL else f"\\U{a[0]:08x}-\\U{a[1]:08x}" for op, a in av)
-    return f"[{wide}]", after.chars
 
 
 # a referenced, unnamed competitor: 现在的代运营, 原来那家供应商
@@ -370,7 +245,7 @@ def _competitor_srcs(names: tuple[str, ...], refs: tuple[str, ...]) -> list[str]
     out = []
     for i, src in enumerate(_competitor_sources(names, refs)):
         lead = leads[i] if leads is not None else None
-        out.append(src if lead is None else _behind(lead.replace(_BRAND, firsts), src))
+        out.append(src if lead is None else behind(lead.replace(_BRAND, firsts), src))
     return out
 
 
@@ -388,10 +263,10 @@ def _any_competitor(names: tuple[str, ...], refs: tuple[str, ...]) -> re.Pattern
 
 
 @lru_cache(maxsize=1)
-def _competitor_leads(refs: tuple[str, ...]) -> list[_Leads | None]:
+def _competitor_leads(refs: tuple[str, ...]) -> list[Leads | None]:
     """How the matches of each competitor cue start, with _BRAND for a brand's first character:
     the patterns differ between brand sets only in the brand alternatives."""
-    return [_leads_of(src, 0) for src in _competitor_sources((_BRAND,), refs)]
+    return [leads_of(src, 0) for src in _competitor_sources((_BRAND,), refs)]
 
 
 def _competitor_sources(names: tuple[str, ...], refs: tuple[str, ...]) -> list[str]:

@@ -4,15 +4,17 @@ Many cue regexes start from plain word lists (比我们, 便宜|贵|低).  A not
 a mandatory list's words cannot match, so the regex is not run on it.  Running a hundred regexes
 over every note is most of the cost of the cue-based steps (competitors, stage, pains); `CueIndex`
 finds every gate word of a cue list in one scan of the note and returns the cues that may match.
+`lead_checked` puts a look-ahead on how a regex's matches start in front of it, for regexes that
+open with look-behinds or groups (which make `re` try every alternative at every position).
 """
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from itertools import product
 from re import _constants as sre_c  # type: ignore[attr-defined]  # the parser's opcodes (3.11+)
 from re import _parser as sre_parse  # type: ignore[attr-defined]
-from typing import Any
+from typing import Any, NamedTuple
 
 _META = frozenset("\\.^$*+?{}[]()|")
 _QUANT = frozenset("?*{")
@@ -315,3 +317,125 @@ class CueIndex:
             else:
                 out.append(i)
         return out
+
+
+# -- a look-ahead on how matches start --------------------------------------------------------
+# A regex whose alternatives open with look-behinds or groups gives `re` nothing to skip ahead
+# to: it tries every alternative at every position.  A leading look-ahead on the characters
+# every match starts with fails at most positions in one test, and gives the same matches: it
+# holds wherever a match starts.
+_BROAD = 300  # a character range wider than this (any 汉字) tells too little about a start
+_ZERO_WIDTH = (sre_c.ASSERT, sre_c.ASSERT_NOT, sre_c.AT)
+
+
+class Leads(NamedTuple):
+    """How every match starts: with one of `chars`, or (`pairs`) with a character of a wide
+    class (a regex class) followed by one of a few characters (any 汉字 + 得)."""
+
+    chars: frozenset[str]
+    pairs: frozenset[tuple[str, frozenset[str]]]
+
+    def __or__(self, other: Leads) -> Leads:
+        return Leads(self.chars | other.chars, self.pairs | other.pairs)
+
+    def replace(self, ch: str, by: set[str]) -> Leads:
+        """The leads with the stand-in character `ch` replaced by the characters `by`."""
+        def sub(cs: frozenset[str]) -> frozenset[str]:
+            return cs - {ch} | by if ch in cs else cs
+        return Leads(sub(self.chars), frozenset((w, sub(after)) for w, after in self.pairs))
+
+    def regex(self) -> str:
+        """The leads as one regex (the body of the look-ahead)."""
+        alts = [w + _class(after) for w, after in sorted(self.pairs, key=lambda p: (p[0], sorted(p[1])))]
+        return "|".join(([_class(self.chars)] if self.chars else []) + alts)
+
+
+NO_LEADS = Leads(frozenset(), frozenset())
+
+
+def _class(chars: Iterable[str]) -> str:
+    """A regex class of these characters."""
+    return "[" + "".join(map(re.escape, sorted(chars))) + "]"
+
+
+def lead_checked(rx: re.Pattern[str]) -> re.Pattern[str]:
+    """`rx` behind the look-ahead on how its matches start (itself when that is unknown)."""
+    leads = leads_of(rx.pattern, rx.flags)
+    return rx if leads is None else re.compile(behind(leads, rx.pattern), rx.flags)
+
+
+def behind(leads: Leads, src: str) -> str:
+    """The regex `src` behind a look-ahead on its leads."""
+    return f"(?={leads.regex()})(?:{src})"
+
+
+def leads_of(src: str, flags: int) -> Leads | None:
+    """How the matches of `src` start (None when unknown or a match may be empty)."""
+    leads, nullable = _leads(list(sre_parse.parse(src, flags)))
+    return None if leads is None or nullable or leads == NO_LEADS else leads
+
+
+def _leads(items: list[Any]) -> tuple[Leads | None, bool]:
+    """How a match of the parsed sequence `items` starts (None: unknown), and whether the
+    sequence can match the empty string."""
+    out = NO_LEADS
+    for k, (op, av) in enumerate(items):
+        if op is sre_c.ASSERT_NOT and not av[1]:
+            return out, False  # (?!) never holds: nothing after it starts a match
+        if op in _ZERO_WIDTH:
+            continue  # the next item consumes the first character
+        if op is sre_c.LITERAL:
+            return out | Leads(frozenset([chr(av)]), frozenset()), False
+        if op is sre_c.IN:
+            small = _class_chars(av)
+            if small is not None:
+                return out | Leads(small, frozenset()), False
+            pair = _pair(av, items[k + 1:])
+            return (None, False) if pair is None else (out | Leads(frozenset(), frozenset([pair])), False)
+        if op is sre_c.SUBPATTERN:
+            if av[1] or av[2]:
+                return None, False  # scoped flags ((?i:…)) change which characters match
+            sub, nullable = _leads(av[3])
+        elif op is sre_c.BRANCH:
+            sub, nullable = NO_LEADS, False
+            for alt in av[1]:
+                one, empty = _leads(alt)
+                if one is None:
+                    return None, False
+                sub, nullable = sub | one, nullable or empty
+        elif op in _REPEATS:
+            sub, nullable = _leads(av[2])
+            nullable = nullable or av[0] == 0
+        else:
+            return None, False  # any character, a back-reference …
+        if sub is None:
+            return None, False
+        out = out | sub
+        if not nullable:
+            return out, False
+    return out, True
+
+
+def _class_chars(av: Any) -> frozenset[str] | None:
+    """The characters of a parsed class (None when it is negated, a category or wide)."""
+    out: set[str] = set()
+    for op, a in av:
+        if op is sre_c.LITERAL:
+            out.add(chr(a))
+        elif op is sre_c.RANGE and a[1] - a[0] < _BROAD:
+            out.update(map(chr, range(a[0], a[1] + 1)))
+        else:
+            return None
+    return frozenset(out)
+
+
+def _pair(av: Any, rest: list[Any]) -> tuple[str, frozenset[str]] | None:
+    """A wide class of characters and ranges as a regex, with the characters that can follow
+    it (None when the class is negated or a category, or what follows is unknown)."""
+    if not all(op is sre_c.LITERAL or op is sre_c.RANGE for op, _ in av):
+        return None
+    after, nullable = _leads(rest)
+    if after is None or nullable or after.pairs:
+        return None
+    wide = "".join(re.escape(chr(a)) if op is sre_c.LITERAL else f"\\U{a[0]:08x}-\\U{a[1]:08x}" for op, a in av)
+    return f"[{wide}]", after.chars

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from extraction import competitors, pains, stage
-from extraction.regexgate import CueIndex, gate_groups, gates
+from extraction.regexgate import CueIndex, gate_groups, gates, lead_checked
 
 
 def test_gates_of_constructions() -> None:
@@ -83,3 +84,16 @@ def test_gate_groups_read_the_parsed_pattern() -> None:
     assert set(gate_groups(re.compile("签\u3000了"), exclude="\u3000")) == {("了",), ("签",)}
     # case-insensitive patterns keep only the literal gates
     assert gate_groups(re.compile("(?:(?:做|走)售后|投诉)", re.IGNORECASE)) == ()
+
+
+@pytest.mark.parametrize("src", [
+    r"(?<!不)(?:太贵|偏高)|(?:交期|工期)(?:太|很)?长",
+    r"(?P<X>)(?:那边|的)?(?:报价|价格)[^，。]{0,4}?高",
+    r"[\u4e00-\u9fff]得(?:慢|差)",
+])
+def test_a_lead_checked_regex_finds_the_same_matches(src: str) -> None:
+    rx = re.compile(src)
+    checked = lead_checked(rx)
+    assert checked.pattern.startswith("(?=")  # a look-ahead was found for each of these
+    for text in ("他们觉得太贵了，交期太长", "不太贵，工期长", "王总那边报价比我们高", "卖得慢做得差", ""):
+        assert [m.span() for m in checked.finditer(text)] == [m.span() for m in rx.finditer(text)]
