@@ -1,6 +1,7 @@
 """The learned second look at pain points (extraction/pain_model.py), on sentences of our own."""
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 import pytest
@@ -75,3 +76,23 @@ def test_a_missing_model_file_keeps_the_cue_classes(monkeypatch: pytest.MonkeyPa
         assert pain_model.refine("王经理说滤芯那块偏贵", [], rule) == rule
     finally:
         pain_model.model.cache_clear()
+
+
+@pytest.mark.parametrize("text, rivals", [
+    ("王经理说\t价格偏高，交期也长。某品牌的滤芯质量差，其他都还行", ["某品牌"]),
+    ("钱经理说你们的交期太长了，等不了😀；服务也一般", []),
+    ("太贵了", []),
+])
+def test_the_scores_are_those_of_the_features(text: str, rivals: list[str]) -> None:
+    # probability() and category_of() read tables keyed by bare values and codes, not feature strings
+    mdl = pain_model.model()
+    assert mdl is not None
+    note = pain_model.Note(text)
+    rule = [PainPoint("price", "价格偏高", Span(5, 9))] if "价格偏高" in text else []
+    cands = pain_model.candidates(note.text, split_clauses(note.text), rule, rivals)
+    assert cands
+    for c in cands:
+        feats = pain_model.features(note, c)
+        z = mdl.bias + sum(mdl.weights.get(f, 0.0) for f in feats)
+        assert mdl.probability(note, c) == pytest.approx(1.0 / (1.0 + math.exp(-z)))
+        assert mdl.category_of(note, c) == mdl.category(feats)
