@@ -30,7 +30,7 @@ from types import ModuleType
 
 from . import competitor_model
 from .lexload import _lines, load_list
-from .regexgate import CueIndex, lead_checked
+from .regexgate import CueIndex, with_lead
 from .types import Span, TextItem
 
 # Slot used by cue_patterns() (pains.py matches clauses with it): 2-5 CJK chars without function
@@ -159,7 +159,7 @@ def _cues() -> tuple[_Cue, ...]:
             pat = src[: -len("(?P<X>BRAND)")] + "(?P<X>)"
         else:
             pat = src.replace("BRAND", _SLOT)
-        out.append(_Cue(lead_checked(re.compile(pat)), left_fixed=not starts, right_fixed=not ends, gate=gate))
+        out.append(_Cue(re.compile(with_lead(pat)), left_fixed=not starts, right_fixed=not ends, gate=gate))
     return tuple(out)
 
 

@@ -140,6 +140,13 @@ def _codes(text: str) -> tuple[list[int], list[int]]:
     return chars, pairs
 
 
+def _pair_code(pair: str) -> int:
+    """The code _codes gives a pair of characters (the two code points in one 64-bit word, in
+    the machine's byte order), without encoding it."""
+    a, b = map(ord, pair)
+    return a | b << 32 if sys.byteorder == "little" else a << 32 | b
+
+
 V = TypeVar("V")
 
 
@@ -160,7 +167,7 @@ class _Grams(NamedTuple, Generic[V]):
             if f.startswith("u:") and len(gram) == 1:
                 grams.chars[ord(gram)] = v
             elif f.startswith("b:") and len(gram) == 2:
-                grams.pairs[_codes(gram)[1][0]] = v
+                grams.pairs[_pair_code(gram)] = v
                 if gram[0] == "^":
                     grams.first[ord(gram[1])] = v
                 if gram[1] == "$":

@@ -360,8 +360,15 @@ def _class(chars: Iterable[str]) -> str:
 
 def lead_checked(rx: re.Pattern[str]) -> re.Pattern[str]:
     """`rx` behind the look-ahead on how its matches start (itself when that is unknown)."""
-    leads = leads_of(rx.pattern, rx.flags)
-    return rx if leads is None else re.compile(behind(leads, rx.pattern), rx.flags)
+    src = with_lead(rx.pattern, rx.flags)
+    return rx if src is rx.pattern else re.compile(src, rx.flags)
+
+
+def with_lead(src: str, flags: int = 0) -> str:
+    """The regex `src` behind the look-ahead on how its matches start (`src` itself when that
+    is unknown): for a pattern not compiled yet, so that it is compiled once."""
+    leads = leads_of(src, flags)
+    return src if leads is None else behind(leads, src)
 
 
 def behind(leads: Leads, src: str) -> str:
