@@ -259,7 +259,7 @@ class Model:
     bias: float
     threshold: float
     weights: dict[str, float]  # feature string -> weight, as trained and stored
-    _shapes: dict[tuple[str, int, bool, int], float] = field(default_factory=dict, compare=False, repr=False)
+    _shapes: dict[tuple[str, int, bool, int, tuple[str, ...]], float] = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property
     def _tables(self) -> _Tables:
@@ -275,12 +275,13 @@ class Model:
         x = view.text[c.start:c.end]
         n = c.stop - c.first
         # tokens are contiguous and not empty: all are single characters iff there are as many
-        key = (x, n, c.end - c.start == n, min(view.digits[c.first:c.stop]))
+        # the flags are part of the key: they change when the user dictionary does
+        key = (x, n, c.end - c.start == n, min(view.digits[c.first:c.stop]), view.flags(x))
         shape = self._shapes.get(key)
         if shape is None:
             if len(self._shapes) > 50_000:  # bounded: a long-running bot sees ever new strings
                 self._shapes.clear()
-            shape = self._shapes[key] = self._shape(*key, view.flags(x))
+            shape = self._shapes[key] = self._shape(*key)
         return shape + self._bounds.lr.get(view.padded[c.first + 1], _NONE).get(view.padded[c.stop + 2], 0.0)
 
     def _shape(self, x: str, n: int, singles: bool, digits: int, flags: tuple[str, ...]) -> float:

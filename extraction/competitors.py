@@ -669,10 +669,16 @@ def _english_names() -> frozenset[str]:
     return frozenset(n.casefold() for n in load_list("english_names.txt"))
 
 
-@lru_cache(maxsize=8192)
 def word_flags(x: str) -> tuple[str, ...]:
     """What the lexicons say about a stretch, cheaply: features for the learned model, which
     weighs them instead of deciding outright (a well-known brand can be the topic of a note)."""
+    return _word_flags(x, _segment()._USER_KEY)
+
+
+@lru_cache(maxsize=8192)
+def _word_flags(x: str, _user_words: str | None) -> tuple[str, ...]:
+    """Keyed by the user-dictionary version too: customer names added to jieba change FREQ,
+    which `common` reads."""
     brands, ambiguous = _brands()
     key = x.casefold()
     out = ["brand"] if key in brands else ["brand?"] if key in ambiguous else []

@@ -103,3 +103,12 @@ def test_word_flags_give_at_most_one_of_each_group() -> None:
     for x in ["英威腾", "西门子", "Apple", "苹果", "测试", "John"]:
         flags = competitors.word_flags(x)
         assert all(sum(f in flags for f in group) <= 1 for group in competitor_model.ONE_OF)
+
+
+def test_word_flags_follow_the_user_dictionary() -> None:
+    from extraction import segment
+
+    name = "澄泓霁远"  # made up: no dictionary word
+    assert "common" not in competitors.word_flags(name)
+    segment.ensure_user_words([name])  # a customer name now in jieba, with a high frequency
+    assert "common" in competitors.word_flags(name)
