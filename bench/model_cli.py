@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from train_stage_model import training_sets
@@ -23,6 +25,23 @@ class Trainer:
     write: Callable[[Any, Path, int], str]  # model, path, training notes -> a one-line summary
     what: str  # what score() measures, e.g. "competitors F1 / P / R"
     baseline: str  # what the product does without the model, e.g. "constructions only"
+
+
+@contextmanager
+def model_in_use(module: ModuleType, mdl: Any) -> Iterator[None]:
+    """`module.model()` returns `mdl` (None: the product's behaviour without a model file) for the
+    duration: how the trainers score a model the product has not loaded."""
+    saved = module.model  # type: ignore[attr-defined]  # a model module: pain_model, competitor_model
+    module.model = lambda: mdl  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        module.model = saved  # type: ignore[attr-defined]
+
+
+def f1_p_r(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    """F1, precision and recall from counts (0 where undefined)."""
+    return 2 * tp / max(1, 2 * tp + fp + fn), tp / max(1, tp + fp), tp / max(1, tp + fn)
 
 
 def main(t: Trainer) -> None:

@@ -96,19 +96,14 @@ def fit(examples: list[Example], threshold: float = THRESHOLD) -> competitor_mod
 
 def f1(examples: list[Example], mdl: competitor_model.Model | None) -> tuple[float, float, float]:
     """Set F1 (P, R) of find_competitors with `mdl` as the learned model (None: constructions only)."""
-    saved = competitor_model.model
-    competitor_model.model = lambda: mdl  # type: ignore[assignment]
     tp = fp = fn = 0
-    try:
+    with model_cli.model_in_use(competitor_model, mdl):
         for ex in examples:
             got = {norm(t.text) for t in competitors.find_competitors(ex.text, ex.blocked, known=ex.known)}
             tp += len(got & ex.gold)
             fp += len(got - ex.gold)
             fn += len(ex.gold - got)
-    finally:
-        competitor_model.model = saved  # type: ignore[assignment]
-    return 2 * tp / max(1, 2 * tp + fp + fn), tp / max(1, tp + fp), tp / max(1, tp + fn)
-
+    return model_cli.f1_p_r(tp, fp, fn)
 
 def write(mdl: competitor_model.Model, path: Path, n_notes: int) -> str:
     lines = ["# Competitor model: logistic regression over a stretch's neighbouring tokens and shape,",

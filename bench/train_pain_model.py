@@ -100,8 +100,9 @@ def _label(text: str, c: pain_model.Candidate, gold: tuple[tuple[str, str], ...]
     return best
 
 
-def _rows(examples: list[Example]) -> tuple[list[dict[str, int]], list[str]]:
-    xs, ys = [], []
+def _rows(examples: list[Example]) -> tuple[list[Counter[str]], list[str]]:
+    xs: list[Counter[str]] = []
+    ys: list[str] = []
     for ex in examples:
         note = pain_model.Note(ex.text)
         for c in pain_model.candidates(note.text, ex.clauses, list(ex.pains), ex.rivals):
@@ -131,10 +132,8 @@ def fit(examples: list[Example], threshold: float = THRESHOLD) -> pain_model.Mod
 def f1(examples: list[Example], mdl: pain_model.Model | None) -> tuple[float, float, float]:
     """Span F1 (P, R) of extract()'s pains with `mdl` as the model (None: cue classes only),
     matched one to one as the scorer does (same category, IoU >= 0.5; greedy)."""
-    saved = pain_model.model
-    pain_model.model = lambda: mdl  # type: ignore[assignment]
     tp = fp = fn = 0
-    try:
+    with model_cli.model_in_use(pain_model, mdl):
         for ex in examples:
             got = pain_model.refine(ex.text, list(ex.clauses), list(ex.pains), ex.rivals)
             gold = list(ex.gold)
@@ -146,10 +145,7 @@ def f1(examples: list[Example], mdl: pain_model.Model | None) -> tuple[float, fl
                     tp += 1
                     gold.remove(hit)
             fn += len(gold)
-    finally:
-        pain_model.model = saved  # type: ignore[assignment]
-    return 2 * tp / max(1, 2 * tp + fp + fn), tp / max(1, tp + fp), tp / max(1, tp + fn)
-
+    return model_cli.f1_p_r(tp, fp, fn)
 
 def write(mdl: pain_model.Model, path: Path, n_notes: int) -> str:
     lines = ["# Pain model: logistic regressions over a candidate span's characters, context, cue class",
