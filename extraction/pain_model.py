@@ -287,6 +287,7 @@ class Model:
                 _Memo(lambda key: tuple(map(weight, _lexicon_features(*key), repeat(0.0)))))
 
     def probability(self, note: Note, c: Candidate) -> float:
+        """P(pain) of one candidate (refine scores a note's candidates together)."""
         return self.probabilities(note, [c])[0]
 
     def probabilities(self, note: Note, cands: Iterable[Candidate]) -> list[float]:
@@ -319,6 +320,8 @@ class Model:
         return out
 
     def category(self, feats: list[str]) -> str:
+        """The likeliest category for these feature strings: the reference category_of must
+        agree with (the tests compare them)."""
         return self._likeliest(map(self.cat_weights.get, feats))
 
     def category_of(self, note: Note, c: Candidate) -> str:
