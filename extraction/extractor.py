@@ -22,6 +22,7 @@ from .dates import find_dates
 from .pains import find_pains
 from .stage import find_stage, future_spans
 from .stage_model import decide
+from .timex import find_times
 from .types import CustomerMention, FollowUpDraft, PainPoint, Span
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -168,6 +169,7 @@ def extract(text: str, *, ref_time: datetime, customers: CustomerIndex | None = 
     draft.pain_points = pains
     draft.action_items = actions
     draft.dates = dates
+    draft.times = find_times(text, ref, dates)
     draft.next_follow_up = nfu
     draft.amounts = amounts
     draft.stage = stage

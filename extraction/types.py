@@ -6,7 +6,7 @@ The engine is pure: text in, `FollowUpDraft` out. Every extracted value carries 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, time
 from typing import Any
 
 PAIN_CATEGORIES = (
@@ -15,6 +15,7 @@ PAIN_CATEGORIES = (
 )
 AMOUNT_KINDS = ("budget", "quote", "order", "payment", "other")
 OWNERS = ("self", "team", "customer")
+TIME_KINDS = ("day", "period", "before", "after")
 STAGES = ("lead", "contacted", "needs", "quote", "trial", "negotiation", "won", "lost")
 
 
@@ -101,11 +102,41 @@ class DateMention:
 
 
 @dataclass(frozen=True, slots=True)
+class TimeMention:
+    """Any resolved time expression, for the record's `date_spans` and for to-do due times:
+    "day" (one calendar day, `time` set when a time of day was written with it or alone),
+    "period" (`start`..`end`, both inclusive: a week, month, quarter, year, 上旬, a range
+    X到Y, a window 近三年, a holiday's days off), "before" / "after" (an open range bounded
+    by `start`: 2018年以前, 国庆以后).  `DateMention`s are the §3 subset of these; durations
+    (试了两周) are not time mentions at all."""
+
+    kind: str  # one of TIME_KINDS
+    start: date
+    text: str
+    span: Span
+    end: date | None = None  # the last day of a period
+    time: time | None = None  # wall-clock time of day, Asia/Shanghai
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"date": self.start.isoformat(), "end": self.end.isoformat() if self.end else None,
+                "time": self.time.strftime("%H:%M") if self.time else None, "kind": self.kind,
+                "text": self.text, "span": self.span.to_list()}
+
+
+@dataclass(frozen=True, slots=True)
 class Amount:
+    """A sum of money.  `value` is the amount (the low end of a range, whose high end is
+    `high`), in `currency` (ISO 4217; never converted); `approx` when written as an estimate
+    (约, 左右, 二十几万); `per` is the unit of a unit price (元/台 -> "台")."""
+
     value: float
     kind: str | None
     text: str
     span: Span
+    currency: str = "CNY"
+    high: float | None = None
+    approx: bool = False
+    per: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +164,7 @@ class FollowUpDraft:
     pain_points: list[PainPoint] = field(default_factory=list)
     action_items: list[ActionItemDraft] = field(default_factory=list)
     dates: list[DateMention] = field(default_factory=list)
+    times: list[TimeMention] = field(default_factory=list)  # every resolved mention, dates included
     next_follow_up: date | None = None
     amounts: list[Amount] = field(default_factory=list)
     competitors: list[TextItem] = field(default_factory=list)
@@ -182,13 +214,11 @@ class FollowUpDraft:
                 for a in self.action_items
             ],
             "dates": sorted({d.value.isoformat() for d in self.dates}),
-            "date_spans": [
-                {"date": d.value.isoformat(), "text": d.text, "span": d.span.to_list()}
-                for d in self.dates
-            ],
+            "date_spans": [t.to_dict() for t in self.times],
             "next_follow_up": self.next_follow_up.isoformat() if self.next_follow_up else None,
             "amounts": [
-                {"value": a.value, "kind": a.kind, "text": a.text, "span": a.span.to_list()}
+                {"value": a.value, "kind": a.kind, "text": a.text, "span": a.span.to_list(),
+                 "currency": a.currency, "high": a.high, "approx": a.approx, "per": a.per}
                 for a in self.amounts
             ],
             "competitors": [c.text for c in self.competitors],
