@@ -152,6 +152,7 @@ class ActionItemDraft:
     owner: str | None = None  # "self" | "team" | "customer"
     involves_customer: bool = True
     summary: str = ""
+    due_time: time | None = None  # a time of day written with the due date (明天下午三点)
 
 
 @dataclass(slots=True)
@@ -207,6 +208,7 @@ class FollowUpDraft:
                 {
                     "text": a.text,
                     "due": a.due.isoformat() if a.due else None,
+                    "due_time": a.due_time.strftime("%H:%M") if a.due_time else None,
                     "owner": a.owner,
                     "summary": a.summary or a.text,
                     "span": a.span.to_list(),

@@ -67,7 +67,7 @@ def _item_line(ctx: Context, s: Session, item: ActionItem) -> str:
     overdue = f" · 已逾期{(today - item.due).days}天" if item.due and item.due < today else ""
     where = f"【{customer.name}】" if customer else ""
     what = texts.item_text(item.text, item.owner_kind)
-    return f"#{item.id} {texts.fmt_date(item.due, today)} {where}{what}{overdue}"
+    return f"#{item.id} {texts.fmt_due(item.due, item.due_time, today)} {where}{what}{overdue}"
 
 
 @router.command("帮助", "/help", "help", "？", "?")

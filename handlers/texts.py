@@ -4,7 +4,7 @@ Kept in one place so wording is consistent and the scheduler can reuse the same 
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timezone
 from decimal import Decimal
 from typing import Any, Iterable
 
@@ -125,6 +125,12 @@ def fmt_date(d: date | None, today: date | None = None) -> str:
     if today is not None and d.year != today.year:
         text = f"{d.year}年{text}"
     return text
+
+
+def fmt_due(d: date | None, t: time | None, today: date | None = None) -> str:
+    """A to-do's due date with the time of day when the rep gave one (6月11日(周四) 15:00)."""
+    text = fmt_date(d, today)
+    return f"{text} {t.strftime('%H:%M')}" if d is not None and t is not None else text
 
 
 def fmt_money(v: Decimal | float | int | None) -> str:
@@ -279,7 +285,7 @@ def render_record(
         lines.append("待办：")
         for iid, item in items:
             who = OWNER_LABELS.get(item.owner, "")
-            lines.append(f"  #{iid} {item_text(item.label, item.owner)} · {fmt_date(item.due, today)}"
+            lines.append(f"  #{iid} {item_text(item.label, item.owner)} · {fmt_due(item.due, item.due_time, today)}"
                          + (f" · {who}" if who and item.owner != "customer" else ""))
     nf = record.next_follow_up
     lines.append("下次跟进：" + fmt_date(nf, today))
@@ -420,7 +426,8 @@ def alert_text(settings: Any, rule: str, f: dict[str, Any], now: datetime) -> tu
         theirs = f.get("owner") == "customer"
         line = (f"#{f['item_id']} " + (f"【{f['customer']}】" if f.get("customer") else "")
                 + item_text(f["text"], f.get("owner")))
-        return (ALERT_TODO_CUSTOMER if theirs else ALERT_TODO), line + (f" · 已逾期{late}天" if late > 0 else " · 今天到期")
+        at = f" {f['due_time'][:5]}" if f.get("due_time") else ""  # "15:00:00" in the facts
+        return (ALERT_TODO_CUSTOMER if theirs else ALERT_TODO), line + (f" · 已逾期{late}天" if late > 0 else f" · 今天{at}到期")
     if rule == "weekly_funnel":
         return ALERT_FUNNEL.format(week=f["week"]), f["text"]
     return f.get("title", DIGEST_HEAD), f.get("line", "")

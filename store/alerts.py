@@ -235,8 +235,8 @@ def overdue_contracts(s: Session, today: date) -> Any:
 def due_items(s: Session, today: date) -> Select:  # type: ignore[type-arg]
     """Open to-dos due today or earlier → their assignee's morning digest, once a day (the
     customer's own commitments are listed apart there: `owner` is the item's owner kind)."""
-    body = _facts(s, item_id=ActionItem.id, text=ActionItem.text, due=ActionItem.due, customer=Customer.name,
-                  owner=ActionItem.owner_kind)
+    body = _facts(s, item_id=ActionItem.id, text=ActionItem.text, due=ActionItem.due, due_time=ActionItem.due_time,
+                  customer=Customer.name, owner=ActionItem.owner_kind)
     return (
         _candidates(_key("todo", ActionItem.id, today.isoformat()), "due_items", ActionItem.assignee_id, body)
         .select_from(ActionItem)

@@ -5,7 +5,7 @@ Asia/Shanghai local dates. Money is Decimal yuan.
 """
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -163,6 +163,7 @@ class ActionItem(SQLModel, table=True):
     owner_kind: str | None = None  # self | team | customer
     text: str
     due: date | None = Field(default=None, index=True)
+    due_time: time | None = None  # wall-clock time of day (Asia/Shanghai), shown with the due date
     status: str = Field(default="open", index=True)  # open | done | cancelled
     done_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)

@@ -6,7 +6,7 @@ typed in one place. Old rows load with defaults for fields added later.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -38,6 +38,7 @@ class AmountRec(_Model):
 class ItemRec(_Model):
     text: str  # the note's span (evidence)
     due: date | None = None
+    due_time: time | None = None  # wall-clock time of day (Asia/Shanghai) written with the due date
     owner: str | None = None  # self | team | customer
     span: list[int] | None = None
     summary: str | None = None  # self-contained wording for the to-do list

@@ -383,7 +383,7 @@ def apply_followup(
     for item in rec.unique_items():
         ai = ActionItem(followup_id=fu.id, customer_id=fu.customer_id, deal_id=fu.deal_id,
                         assignee_id=author.id, owner_kind=item.owner, text=item.label,  # type: ignore[arg-type]
-                        due=item.due, created_at=now)
+                        due=item.due, due_time=item.due_time, created_at=now)
         s.add(ai)
         s.flush()
         eff.action_item_ids.append(ai.id)  # type: ignore[arg-type]
