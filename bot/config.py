@@ -7,11 +7,21 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from extraction.holidays import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    NAME_ALIASES,
+    STATUTORY,
+    HolidayBlock,
+    install_calendar,
+)
 
 ENV_PREFIX = "SALESBOT_"
 
@@ -160,6 +170,54 @@ class ExtractionSettings(_Section):
         return list(dict.fromkeys(names))
 
 
+class HolidayBlockSettings(_Section):
+    """One holiday's days off in one year, as the State Council's notice gives them."""
+
+    name: str  # 元旦 春节 清明 劳动节 端午 中秋 国庆 (五一, 国庆节 … accepted)
+    start: date  # first day off
+    end: date  # last day off
+    workdays: list[date] = Field(default_factory=list)  # weekend days worked instead (调休上班)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if v.strip() not in NAME_ALIASES:
+            raise ValueError(f"a statutory holiday name: one of {', '.join(STATUTORY)}")
+        return NAME_ALIASES[v.strip()]
+
+    @model_validator(mode="after")
+    def _check(self) -> "HolidayBlockSettings":
+        if not FIRST_YEAR <= self.start.year <= LAST_YEAR:
+            raise ValueError(f"start: a day between {FIRST_YEAR} and {LAST_YEAR}")
+        if not 0 <= (self.end - self.start).days < 15:
+            raise ValueError(f"{self.name}: end must be on or after start and the block at most "
+                             "15 days long (give the first and the last day off)")
+        for d in self.workdays:
+            if d.weekday() < 5 or self.start <= d <= self.end \
+                    or abs(d - self.start) > timedelta(days=20):
+                raise ValueError(f"{self.name}: workdays {d} is not a Saturday or Sunday within 20 "
+                                 "days of the block (list only the weekend days worked, 调休上班)")
+        return self
+
+
+class CalendarSettings(_Section):
+    # Holiday schedules for years the chinesecalendar package does not have yet (or corrections):
+    # days named here win over the package for holidays, working days and alerts.
+    holidays: list[HolidayBlockSettings] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _no_overlap(self) -> "CalendarSettings":
+        blocks = sorted(self.holidays, key=lambda b: b.start)
+        for a, b in zip(blocks, blocks[1:]):
+            if b.start <= a.end:
+                raise ValueError(f"holidays: {a.name} ({a.start}..{a.end}) and {b.name} "
+                                 f"({b.start}..{b.end}) overlap; give shared days to one of them")
+        return self
+
+    def blocks(self) -> list[HolidayBlock]:
+        return [HolidayBlock(b.name, b.start, b.end, tuple(b.workdays)) for b in self.holidays]
+
+
 class WecomSettings(_Section):
     enabled: bool = False
     corp_id: str = ""
@@ -215,6 +273,7 @@ class Settings(_Section):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     matching: MatchingSettings = Field(default_factory=MatchingSettings)
     extraction: ExtractionSettings = Field(default_factory=ExtractionSettings)
+    calendar: CalendarSettings = Field(default_factory=CalendarSettings)
     wecom: WecomSettings = Field(default_factory=WecomSettings)
     dingtalk: DingtalkSettings = Field(default_factory=DingtalkSettings)
     speech: SpeechSettings = Field(default_factory=SpeechSettings)
@@ -286,6 +345,8 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
             raise ConfigError(f"config error: {p} is not valid TOML: {exc}") from exc
     data = _merge(data, _env_overrides(env))
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
+    install_calendar(settings.calendar.blocks())  # one calendar for notes, alerts and digests
+    return settings

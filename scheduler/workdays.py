@@ -1,33 +1,19 @@
 """Working days in mainland China: statutory holidays and make-up working days (调休).
 
-chinese-calendar carries the State Council's schedule for the years it knows; for a year it does
-not know yet we fall back to Monday–Friday and log it once, so alerts keep working until the
-package is updated.
+The calendar itself (chinesecalendar's schedule, the [calendar] override from the config, and the
+fallback for a year neither knows) lives in extraction/holidays.py, so alerts and the dates read
+from notes agree on every day; this module keeps the counting helpers the alert code uses.
 """
 from __future__ import annotations
 
-import logging
 from datetime import date, timedelta
-from functools import lru_cache
 
-import chinese_calendar
-
-log = logging.getLogger(__name__)
+from extraction import holidays
 
 
-@lru_cache(maxsize=4096)
 def is_workday(d: date) -> bool:
-    try:
-        return bool(chinese_calendar.is_workday(d))
-    except NotImplementedError:
-        _warn_year(d.year)
-        return d.weekday() < 5
-
-
-@lru_cache(maxsize=None)
-def _warn_year(year: int) -> None:
-    log.warning("no Chinese holiday data for %d: treating Monday-Friday as working days "
-                "(upgrade the chinesecalendar package)", year)
+    """Whether people work on `d` (see extraction.holidays.is_workday)."""
+    return holidays.is_workday(d)
 
 
 def working_days_between(start: date, end: date) -> int:
