@@ -42,20 +42,20 @@ def cn_small_int(s: str) -> int | None:
     return None
 
 
-def _monday(d: date) -> date:
+def monday(d: date) -> date:
     return d - timedelta(days=d.weekday())
 
 
-def _month_add(y: int, m: int, k: int) -> tuple[int, int]:
+def month_add(y: int, m: int, k: int) -> tuple[int, int]:
     idx = y * 12 + (m - 1) + k
     return idx // 12, idx % 12 + 1
 
 
-def _last_day(y: int, m: int) -> date:
+def last_day(y: int, m: int) -> date:
     return date(y, m, calendar.monthrange(y, m)[1])
 
 
-def _safe(y: int, m: int, d: int) -> date | None:
+def safe_date(y: int, m: int, d: int) -> date | None:
     try:
         return date(y, m, d)
     except ValueError:
@@ -100,7 +100,7 @@ _FIRST = r"[\d一二两三四五六七八九十下上这本月年今明去周星
 _MASTER = re.compile(f"(?={_FIRST})(?:" + "|".join(f"(?P<{k}>{p})" for k, p in _PATTERNS) + ")")
 
 # Words right before a count that make it a duration of something else.
-_DURATION_BEFORE = re.compile(r"(?:后|要|周期|压到|控制在|缩短到|延长|试了|试用|用了|晚了|晚到了|等了|需要|得"
+DURATION_BEFORE = re.compile(r"(?:后|要|周期|压到|控制在|缩短到|延长|试了|试用|用了|晚了|晚到了|等了|需要|得"
                               r"|跑|连续|运行|放了?|开了?|装了?)$")
 
 
@@ -116,30 +116,30 @@ def _resolve(kind: str, m: re.Match[str], ref: date) -> date | None:
     if kind in ("week_day", "this_week_day", "next_week_day", "nnext_week_day", "last_week_day"):
         wd = _WEEKDAY[g({"week_day": "w5", "this_week_day": "w4", "next_week_day": "w2",
                           "nnext_week_day": "w1", "last_week_day": "w3"}[kind])]
-        mon = _monday(ref)
+        mon = monday(ref)
         if kind == "week_day":
             return ref + timedelta(days=(wd - ref.weekday()) % 7)
         weeks = {"this_week_day": 0, "next_week_day": 1, "nnext_week_day": 2,
                  "last_week_day": -1}[kind]
         return mon + timedelta(days=7 * weeks + wd)
     if kind == "next_week":
-        return _monday(ref) + timedelta(days=7)
+        return monday(ref) + timedelta(days=7)
     if kind == "days_ago":
         n = cn_small_int(g("da"))
         return ref - timedelta(days=n) if n is not None and n <= 366 else None
     if kind == "iso_date":
-        return _safe(int(g("iy")), int(g("im")), int(g("id")))
+        return safe_date(int(g("iy")), int(g("im")), int(g("id")))
     if kind == "ymd":
         mm, dd = cn_small_int(g("ym")), cn_small_int(g("yd"))
-        return _safe(int(g("yy")), mm, dd) if mm and dd else None
+        return safe_date(int(g("yy")), mm, dd) if mm and dd else None
     if kind == "md_typed":
         mm, dd = int(g("tm")), int(g("td"))
-        cand = _safe(ref.year, mm, dd) if 1 <= mm <= 12 else None
-        return cand if cand is None or cand >= ref else _safe(ref.year + 1, mm, dd)
+        cand = safe_date(ref.year, mm, dd) if 1 <= mm <= 12 else None
+        return cand if cand is None or cand >= ref else safe_date(ref.year + 1, mm, dd)
     if kind == "last_month_day":
-        y, mth = _month_add(ref.year, ref.month, -1)
+        y, mth = month_add(ref.year, ref.month, -1)
         day = cn_small_int(g("lmd"))
-        return _safe(y, mth, day) if day else None
+        return safe_date(y, mth, day) if day else None
     if kind == "n_days":
         n = cn_small_int(g("nd"))
         return ref + timedelta(days=n) if n is not None and n <= 366 else None
@@ -150,47 +150,47 @@ def _resolve(kind: str, m: re.Match[str], ref: date) -> date | None:
     if kind == "half_month":
         return ref + timedelta(days=14)
     if kind == "this_month_end":
-        return _last_day(ref.year, ref.month)
+        return last_day(ref.year, ref.month)
     if kind == "month_mid":
         return date(ref.year, ref.month, 15) if ref.day <= 15 else None
     if kind == "year_end":
         return date(ref.year, 12, 31)
     if kind in ("next_month_end", "next_month_start", "next_month_mid", "next_month",
                 "next_month_day"):
-        y, mth = _month_add(ref.year, ref.month, 1)
+        y, mth = month_add(ref.year, ref.month, 1)
         if kind == "next_month_end":
-            return _last_day(y, mth)
+            return last_day(y, mth)
         if kind == "next_month_mid":
             return date(y, mth, 15)
         if kind == "next_month_day":
             day = cn_small_int(g("nmd"))
-            return _safe(y, mth, day) if day else None
+            return safe_date(y, mth, day) if day else None
         return date(y, mth, 1)
     if kind == "month_end":
         me = cn_small_int(g("me"))
         if not me or me > 12:  # "百分之三十月底": the number belongs to the previous word
-            return _last_day(ref.year, ref.month)
-        end = _last_day(ref.year, me)
-        return end if end >= ref else _last_day(ref.year + 1, me)
+            return last_day(ref.year, ref.month)
+        end = last_day(ref.year, me)
+        return end if end >= ref else last_day(ref.year + 1, me)
     if kind == "month_day":
         mm, dd = cn_small_int(g("mm")), cn_small_int(g("dd"))
         if not mm or not dd or mm > 12:
             return None
         year_word = g("yr")
         if year_word:  # 去年/今年/明年 + M月D日: that year, no rolling
-            return _safe(ref.year + {"去年": -1, "今年": 0, "明年": 1}[year_word], mm, dd)
-        cand = _safe(ref.year, mm, dd)
+            return safe_date(ref.year + {"去年": -1, "今年": 0, "明年": 1}[year_word], mm, dd)
+        cand = safe_date(ref.year, mm, dd)
         if cand is None:
             return None
-        return cand if cand >= ref else _safe(ref.year + 1, mm, dd)
+        return cand if cand >= ref else safe_date(ref.year + 1, mm, dd)
     if kind == "day_only":
         d = cn_small_int(g("do"))
         if not d or d > 31:
             return None
         if d >= ref.day:
-            return _safe(ref.year, ref.month, d)
-        y, mth = _month_add(ref.year, ref.month, 1)
-        return _safe(y, mth, d)
+            return safe_date(ref.year, ref.month, d)
+        y, mth = month_add(ref.year, ref.month, 1)
+        return safe_date(y, mth, d)
     return None
 
 
@@ -218,7 +218,7 @@ def find_dates(text: str, ref: date) -> list[DateMention]:
                 out.append(DateMention(value, text[start:end], Span(start, end)))
             pos = end
             continue
-        if kind in ("n_days", "n_weeks") and _DURATION_BEFORE.search(text[max(0, start - 4):start]):
+        if kind in ("n_days", "n_weeks") and DURATION_BEFORE.search(text[max(0, start - 4):start]):
             pos = end
             continue
         if kind == "day_only" and start > 0 and (text[start - 1].isdigit() or text[start - 1] in "第型编"):
@@ -241,7 +241,7 @@ def _resolve_simple_week(s: str, ref: date) -> date | None:
     wd = _WEEKDAY.get(s[-1])
     if wd is None:
         return None
-    return _monday(ref) + timedelta(days=7 + wd)
+    return monday(ref) + timedelta(days=7 + wd)
 
 
 def parse_date(phrase: str, ref: date) -> date | None:
@@ -255,13 +255,13 @@ def parse_date(phrase: str, ref: date) -> date | None:
     p = phrase.strip()
     m = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})[日号]?", p)
     if m:
-        return _safe(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        return safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
     m = re.fullmatch(r"(\d{1,2})[/.](\d{1,2})", p)
     if m:
         mth, d = int(m.group(1)), int(m.group(2))
-        cand = _safe(ref.year, mth, d) if 1 <= mth <= 12 else None
+        cand = safe_date(ref.year, mth, d) if 1 <= mth <= 12 else None
         if cand is not None and cand < ref:
-            cand = _safe(ref.year + 1, mth, d)
+            cand = safe_date(ref.year + 1, mth, d)
         return cand
     found = find_dates(p, ref)
     return found[0].value if found else None

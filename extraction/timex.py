@@ -28,7 +28,7 @@ Conventions (where the public suites disagree, §3 first, then what a sales rep 
 - Open ranges: after / since / 起 / 开始 anchor on the start of X.  Before (以前/之前/前):
   the last day of X (a deadline includes X, as §3's 12月8号前), or its first day when X ended
   before R (2015年以前 in a story).  截止/截至/到…为止 always the last day.  §3 deadline days
-  (周五前) stay days.  这周内 = "before" the week's last working day (scheduler.workdays).
+  (周五前) stay days.  这周内 = "before" the week's last working day (the official calendar).
 - Ranges X到Y: start = X's start, end = Y's end; Y inherits the year / month X wrote.
 - Times of day: a `Clock` joins the day next to it (spaces, 的, a weekday between); alone it is
   day R (R+1 when next_day); a part of day alone (上午) is not a mention.
@@ -39,11 +39,9 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date, time, timedelta
 
-from scheduler.workdays import is_workday
-
 from .clock import Clock, find_clock
-from .dates import _DURATION_BEFORE, _last_day, _monday, _month_add, _safe, cn_small_int
-from .holidays import find_holidays
+from .dates import DURATION_BEFORE, cn_small_int, last_day, monday, month_add, safe_date
+from .holidays import find_holidays, is_workday
 from .types import DateMention, Span, TimeMention
 
 # ---------------------------------------------------------------------------------------------
@@ -194,13 +192,13 @@ def _year_span(y: int) -> tuple[date, date]:
 
 
 def _month_span(y: int, m: int) -> tuple[date, date]:
-    return date(y, m, 1), _last_day(y, m)
+    return date(y, m, 1), last_day(y, m)
 
 
 def _months_span(y: int, m: int, k: int) -> tuple[date, date]:
     """k calendar months starting with month m of year y."""
-    y2, m2 = _month_add(y, m, k - 1)
-    return date(y, m, 1), _last_day(y2, m2)
+    y2, m2 = month_add(y, m, k - 1)
+    return date(y, m, 1), last_day(y2, m2)
 
 
 def _pivot(yy: int, ref: date) -> int:
@@ -227,11 +225,11 @@ def _month_year(m: int, ref: date, text: str, span: tuple[int, int]) -> int:
 
 def _day_year(m: int, d: int, ref: date, text: str, span: tuple[int, int]) -> date | None:
     """A year-less day: §3's roll-forward, or the past reading in a past clause."""
-    this = _safe(ref.year, m, d)
+    this = safe_date(ref.year, m, d)
     if reads_past(text, *span):
-        return this if this is not None and this <= ref else _safe(ref.year - 1, m, d)
+        return this if this is not None and this <= ref else safe_date(ref.year - 1, m, d)
     if this is None or this < ref:
-        return _safe(ref.year + 1, m, d)
+        return safe_date(ref.year + 1, m, d)
     return this
 
 
@@ -249,8 +247,8 @@ def _last_workday(mon: date) -> date:
 
 
 def _shift_months(d: date, k: int) -> date:
-    y, m = _month_add(d.year, d.month, k)
-    return _safe(y, m, d.day) or _last_day(y, m)
+    y, m = month_add(d.year, d.month, k)
+    return safe_date(y, m, d.day) or last_day(y, m)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -302,7 +300,7 @@ def _res_cal(m: re.Match[str], ref: date, text: str) -> _Res | None:
     assert year is not None
     if g("YT"):
         return _res_year_tail(m, year)
-    if _DURATION_BEFORE.search(text[max(0, start - 4):start]):
+    if DURATION_BEFORE.search(text[max(0, start - 4):start]):
         return None
     return *_year_span(year), "period", True, "y"
 
@@ -376,7 +374,7 @@ def _res_month(m: re.Match[str], ref: date, year: int | None, text: str,
         rel = g("mrel")
         k = (-2 if rel.startswith("上上") else 2 if rel.startswith("下下") else -1 if rel.startswith("上")
              else 1 if rel.startswith("下") else 0)
-        y, mo = _month_add(year if year is not None else ref.year, ref.month, k)
+        y, mo = month_add(year if year is not None else ref.year, ref.month, k)
         has_year = True
     else:
         mo = _count(g("mn")) or 0
@@ -393,7 +391,7 @@ def _res_month(m: re.Match[str], ref: date, year: int | None, text: str,
                 return None
             y = year if year is not None else _month_year(mo, ref, text, span)
             y2 = y if mo2 >= mo else y + 1
-            return date(y, mo, 1), _last_day(y2, mo2), "period", has_year, "m"
+            return date(y, mo, 1), last_day(y2, mo2), "period", has_year, "m"
         y = year if year is not None else _month_year(mo, ref, text, span)
     if g("D"):
         return _res_month_day(m, ref, y, mo, has_year, text, span)
@@ -410,12 +408,12 @@ def _res_month_day(m: re.Match[str], ref: date, y: int, mo: int, has_year: bool,
         return None
     if g("dn2"):
         d2 = _count(g("dn2"))
-        first, last = _safe(y, mo, d), _safe(y, mo, d2 or 0)
+        first, last = safe_date(y, mo, d), safe_date(y, mo, d2 or 0)
         if first is None or last is None or last < first:
             return None
         return first, last, "period", has_year, "d"
     if has_year:
-        day = _safe(y, mo, d)
+        day = safe_date(y, mo, d)
     else:
         day = _day_year(mo, d, ref, text, span)
     return (day, day, "day", has_year, "d") if day else None
@@ -423,7 +421,7 @@ def _res_month_day(m: re.Match[str], ref: date, y: int, mo: int, has_year: bool,
 
 def _res_month_tail(m: re.Match[str], y: int, mo: int, has_year: bool) -> _Res | None:
     g = m.group
-    last = _last_day(y, mo)
+    last = last_day(y, mo)
     mt = g("mt")
     if mt:
         lo, hi = {"上旬": (1, 10), "中旬": (11, 20), "下旬": (21, last.day), "上半月": (1, 15),
@@ -458,7 +456,7 @@ def _res_month_tail(m: re.Match[str], y: int, mo: int, has_year: bool) -> _Res |
 def _res_off(m: re.Match[str], ref: date, text: str) -> _Res | None:
     g = m.group
     start = m.start()
-    if _DURATION_BEFORE.search(text[max(0, start - 4):start]):
+    if DURATION_BEFORE.search(text[max(0, start - 4):start]):
         return None
     unit, direction = g("ou"), g("od")
     half = bool(g("oh") or g("oh2"))
@@ -493,8 +491,8 @@ def _res_off(m: re.Match[str], ref: date, text: str) -> _Res | None:
             (6 if unit == "年" else 0) if half else 0)
         if g("on") == "半":
             months = 6
-        y, mo = _month_add(ref.year, ref.month, sign * months)
-        return date(y, mo, 1), _last_day(y, mo), "period" if kind == "day" else kind, True, "m"
+        y, mo = month_add(ref.year, ref.month, sign * months)
+        return date(y, mo, 1), last_day(y, mo), "period" if kind == "day" else kind, True, "m"
     if half:
         return None
     days = n * (1 if unit in ("天", "日") else 7)
@@ -557,13 +555,13 @@ def _calendar_window(ref: date, k: int, step: str, back: bool) -> _Res:
         return (ref - timedelta(days=k), ref - timedelta(days=1), "period", True, "d") if back else \
             (ref + timedelta(days=1), ref + timedelta(days=k), "period", True, "d")
     if step == "w":
-        mon = _monday(ref)
+        mon = monday(ref)
         first = mon - timedelta(days=7 * k) if back else mon + timedelta(days=7)
         return first, first + timedelta(days=7 * k - 1), "period", True, "w"
     if step == "y":
         y0 = ref.year - k if back else ref.year + 1
         return date(y0, 1, 1), date(y0 + k - 1, 12, 31), "period", True, "y"
-    y0, m0 = _month_add(ref.year, ref.month, -k if back else 1)
+    y0, m0 = month_add(ref.year, ref.month, -k if back else 1)
     return (*_months_span(y0, m0, k), "period", True, "m")
 
 
@@ -572,7 +570,7 @@ def _res_week(m: re.Match[str], ref: date) -> _Res | None:
     wr = g("wr")
     k = (-2 if wr.startswith("上上") else 2 if wr.startswith("下下") else -1 if wr.startswith("上")
          else 1 if wr.startswith("下") else 0)
-    mon = _monday(ref) + timedelta(days=7 * k)
+    mon = monday(ref) + timedelta(days=7 * k)
     if g("wwd"):
         c = g("wwd")
         wd = int(c) - 1 if c.isdigit() else ("一二三四五六日".find(c) if c != "天" else 6)
@@ -589,13 +587,13 @@ def _res_week(m: re.Match[str], ref: date) -> _Res | None:
 def _res_free(m: re.Match[str], ref: date) -> _Res | None:
     fr = m.group("fr")
     if fr.endswith("周"):  # 上半周 Mon-Wed, 下半周 Thu-Sun
-        mon = _monday(ref) + timedelta(days=0 if fr == "上半周" else 3)
+        mon = monday(ref) + timedelta(days=0 if fr == "上半周" else 3)
         return mon, mon + timedelta(days=2 if fr == "上半周" else 3), "period", True, "d"
     if fr in ("上半年", "下半年", "年初", "年中", "年末"):
         first_m, k = {"上半年": (1, 6), "下半年": (7, 6), "年初": (1, 2), "年中": (6, 2),
                       "年末": (11, 2)}[fr]
         return *_months_span(ref.year, first_m, k), "period", True, "m"
-    last = _last_day(ref.year, ref.month)
+    last = last_day(ref.year, ref.month)
     lo, hi = {"月初": (1, 5), "月末": (last.day - 4, last.day), "上半月": (1, 15),
               "下半月": (16, last.day), "上旬": (1, 10), "中旬": (11, 20), "下旬": (21, last.day)}[fr]
     return date(ref.year, ref.month, lo), date(ref.year, ref.month, hi), "period", True, "d"
@@ -607,13 +605,13 @@ def _res_typed(kind: str, m: re.Match[str], ref: date, text: str) -> _Res | None
     if kind == "t8":
         if _CODE_BEFORE.search(text[max(0, start - 3):start]):
             return None
-        d = _safe(int(g("t8y")), int(g("t8m")), int(g("t8d")))
+        d = safe_date(int(g("t8y")), int(g("t8m")), int(g("t8d")))
         return (d, d, "day", True, "d") if d else None
     if kind == "tdt":  # 2024-03-0509:30: a typed date glued to a clock time
-        d = _safe(int(g("tiy")), int(g("tim")), int(g("tid")))
+        d = safe_date(int(g("tiy")), int(g("tim")), int(g("tid")))
         return (d, d, "day", True, "d") if d else None
     if kind == "tsp":
-        d = _safe(int(g("tsy")), int(g("tsm")), int(g("tsd")))
+        d = safe_date(int(g("tsy")), int(g("tsm")), int(g("tsd")))
         return (d, d, "day", True, "d") if d else None
     nxt = text[end] if end < len(text) else " "
     if kind == "tym":
@@ -642,7 +640,7 @@ def _resolve(kind: str, m: re.Match[str], ref: date, text: str) -> _Res | None:
     if kind == "wk":
         return _res_week(m, ref)
     if kind == "wend":
-        mon = _monday(ref)
+        mon = monday(ref)
         return mon + timedelta(days=5), mon + timedelta(days=6), "period", True, "d"
     if kind == "free":
         return _res_free(m, ref)
@@ -715,7 +713,7 @@ def _range_end(text: str, pos: int, x: _Atom, by_start: dict[int, _Atom], ref: d
     if x.gran == "d" and x.kind == "day":
         m = _PART_DAY.match(text, pos)
         if m and (pos not in by_start or by_start[pos].end <= m.end()):
-            d = _safe(x.first.year, x.first.month, _count(m.group("pd")) or 0)
+            d = safe_date(x.first.year, x.first.month, _count(m.group("pd")) or 0)
             return _Atom(pos, m.end(), d, d, "day") if d else None
     if x.has_year and x.gran in ("m", "d"):
         m = _PART_MONTH.match(text, pos)
@@ -725,9 +723,9 @@ def _range_end(text: str, pos: int, x: _Atom, by_start: dict[int, _Atom], ref: d
                 return None
             y = x.first.year + (1 if mo < x.first.month else 0)
             if m.group("pd"):
-                d = _safe(y, mo, _count(m.group("pd")) or 0)
+                d = safe_date(y, mo, _count(m.group("pd")) or 0)
                 return _Atom(pos, m.end(), d, d, "day") if d else None
-            return _Atom(pos, m.end(), date(y, mo, 1), _last_day(y, mo), "period")
+            return _Atom(pos, m.end(), date(y, mo, 1), last_day(y, mo), "period")
     if x.gran in ("y", "m") and x.has_year:
         m = _PART_YEAR.match(text, pos)
         if m:
