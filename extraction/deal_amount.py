@@ -9,13 +9,17 @@ the customer, carried over from the previous clause when the subject is dropped)
 may propose a deal amount, in that order; when the top basis holds two values and no cue says which
 one is final, the proposal is ambiguous so the bot asks instead of guessing.
 
+Only yuan may set the deal: an amount in another currency (5万美元) has its role but no basis, and is
+never converted.  A range (预算20到30万) is asked about, offering its two ends; an estimate (约80万,
+二十几万, 不超过50万) may set the deal but the proposal says `approx` so it is shown as 约….
+
 Pure: reads a `FollowUpDraft` (numbers, kinds and spans from `extraction.amounts`) and never
 reparses money; cue words live in lexicon/deal_amount_cues.txt.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import pairwise
 
@@ -41,6 +45,9 @@ class AmountFact:
     role: str  # one of ROLES
     text: str  # e.g. "78万" or "2800元/台 × 30台 = 8.4万"
     span: Span
+    currency: str = "CNY"  # ISO 4217; only CNY may become the deal amount (never converted)
+    high: float | None = None  # the high end of a written range (value is the low end)
+    approx: bool = False  # written as an estimate or a bound (约, 左右, 二十几万, 不超过)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +59,7 @@ class DealAmountProposal:
     text: str  # evidence / display text
     ambiguous: bool  # two different values of the top basis, or whose price it is is unclear
     options: tuple[AmountFact, ...]  # what to ask about when ambiguous
+    approx: bool = False  # the value was written as an estimate: show it as 约…
 
 
 # ---------------------------------------------------------------- cue words
@@ -359,6 +367,8 @@ def _total(text: str, draft: FollowUpDraft, units: list[tuple[AmountFact, str | 
     if len({round(f.value, 2) for f, _ in units}) != 1:
         return None  # two unit prices (or none of ours): no single total to compute
     up, unit = units[0]
+    if up.currency != "CNY" or up.high is not None:
+        return None  # a foreign price or a price range: no yuan total to state
     unit = next((u for _, u in units if u), unit)
     qtys = _quantities(text, taken)
     if unit:
@@ -373,7 +383,7 @@ def _total(text: str, draft: FollowUpDraft, units: list[tuple[AmountFact, str | 
     count = f"{q.value:g}{unit or ''}"
     span = Span(min(up.span.start, q.span.start), max(up.span.end, q.span.end))
     kind = "order" if draft.stage == "won" else "quote"
-    return AmountFact(value, kind, "total", f"{per} × {count} = {_money(value)}", span)
+    return AmountFact(value, kind, "total", f"{per} × {count} = {_money(value)}", span, approx=up.approx)
 
 
 # ---------------------------------------------------------------- public API
@@ -439,7 +449,7 @@ def _analyse(draft: FollowUpDraft) -> _Analysis:
         r = _read(text, a, clause, clauses[ci - 1] if same_sentence else None,
                   facts[-1] if facts else None, owner, roles, signed)
         roles.append(r.role)
-        fact = AmountFact(a.value, a.kind, r.role, a.text, a.span)
+        fact = AmountFact(a.value, a.kind, r.role, a.text, a.span, a.currency, a.high, a.approx)
         facts.append(fact)
         finals.append(r.final)
         unclear.append(r.unclear)
@@ -462,6 +472,8 @@ def amount_facts(draft: FollowUpDraft) -> list[AmountFact]:
 
 
 def _basis(f: AmountFact) -> str | None:
+    if f.currency != "CNY":
+        return None  # 5万美元 is never a yuan deal amount; the rep sees it among the amounts
     if f.role == "order" or (f.role == "total" and f.kind == "order"):
         return "order"
     if f.role in ("our_quote", "total"):
@@ -475,6 +487,8 @@ def deal_amount_proposal(draft: FollowUpDraft) -> DealAmountProposal | None:
     order > our quote (or unit price × quantity) > budget; a computed total counts only when the
     basis has no amount stated outright. Two values in the top basis: the one a 最终/最后/改成
     cue marks wins (the last such), otherwise the proposal is ambiguous and lists the options.
+    A range (预算20到30万) never sets the deal by itself: the bot asks, offering its two ends.
+    Amounts in another currency (5万美元) never propose a deal amount (it is kept in yuan).
     """
     return _propose(_analyse(draft))
 
@@ -485,6 +499,13 @@ def read_amounts(draft: FollowUpDraft) -> tuple[list[AmountFact], DealAmountProp
     return list(an.facts), _propose(an)
 
 
+def _ends(f: AmountFact) -> tuple[AmountFact, ...]:
+    """A range (20到30万) is asked about as its two ends; any other amount as itself."""
+    if f.high is None:
+        return (f,)
+    return (replace(f, high=None), replace(f, value=f.high, high=None))
+
+
 def _propose(an: _Analysis) -> DealAmountProposal | None:
     for basis in BASES:
         idx = [i for i, f in enumerate(an.facts) if _basis(f) == basis]
@@ -493,17 +514,17 @@ def _propose(an: _Analysis) -> DealAmountProposal | None:
         explicit = [i for i in idx if an.facts[i].role != "total"]
         idx = explicit or idx
         values = {round(an.facts[i].value, 2) for i in idx}
-        if len(values) == 1:
+        if len(values) == 1 and an.facts[idx[0]].high is None:
             f = an.facts[idx[0]]
-            return DealAmountProposal(f.value, basis, f.text, False, ())
+            return DealAmountProposal(f.value, basis, f.text, False, (), f.approx)
         finals = [i for i in idx if an.final[i] and not an.unclear[i]]
-        if finals and not any(an.unclear[i] for i in idx):
+        if finals and not any(an.unclear[i] for i in idx) and an.facts[finals[-1]].high is None:
             f = an.facts[finals[-1]]
-            return DealAmountProposal(f.value, basis, f.text, False, ())
+            return DealAmountProposal(f.value, basis, f.text, False, (), f.approx)
         options: list[AmountFact] = []
-        for i in idx:
-            if all(round(o.value, 2) != round(an.facts[i].value, 2) for o in options):
-                options.append(an.facts[i])
+        for f in (e for i in idx for e in _ends(an.facts[i])):
+            if all(round(o.value, 2) != round(f.value, 2) for o in options):
+                options.append(f)
         return DealAmountProposal(None, basis, " / ".join(o.text for o in options), True, tuple(options))
     return None
 
