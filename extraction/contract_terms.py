@@ -271,7 +271,9 @@ _TOTAL_CUE = re.compile(r"(?:合同金额|合同总额|合同总价|合同额|�
 
 def _contract_amount(text: str, amounts: list[Amount], taken: list[tuple[int, int]]) -> float | None:
     """The contract value: an amount outside the installments, by cue, then kind, then position."""
-    free = [a for a in amounts if not any(s <= a.span.start < e for s, e in taken)]
+    # a contract is booked in yuan at one value: never another currency, a range or an estimate
+    free = [a for a in amounts if not any(s <= a.span.start < e for s, e in taken)
+            and a.currency == "CNY" and a.high is None and not a.approx]
     for a in free:
         before = text[max(0, a.span.start - 8):a.span.start]
         if _TOTAL_CUE.search(before) or text[a.span.end:a.span.end + 3].startswith(("的合同", "的单", "的订单")):

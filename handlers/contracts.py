@@ -71,6 +71,15 @@ def _bad_amount(text: str, skip: list[Span]) -> str | None:
     return m.group(0).strip() if m else None
 
 
+def _inexact_amount(text: str, skip: list[Span]) -> str | None:
+    """The words of an amount a contract or payment cannot book as yuan: another currency, a
+    range or an estimate (约5万, 5-8万, 3万美元)."""
+    for a in find_amounts(text, skip=skip):
+        if a.currency != "CNY" or a.high is not None or a.approx:
+            return a.text
+    return None
+
+
 @dataclass(frozen=True)
 class SignArgs:
     name: str
@@ -89,6 +98,9 @@ def parse_sign(args: str, today: date) -> SignArgs | str:
     bad = _bad_amount(rest, [d.span for d in dates])
     if bad:
         return texts.NEGATIVE_AMOUNT.format(text=bad)
+    inexact = _inexact_amount(rest, [d.span for d in dates])
+    if inexact:
+        return texts.INEXACT_AMOUNT.format(text=inexact)
     terms = parse_terms(rest, today)
     if not name or terms.amount is None:
         return texts.SIGN_NO_AMOUNT
@@ -122,6 +134,9 @@ def parse_paid(args: str, today: date) -> PaidArgs | str:
     bad = _bad_amount(rest, skip)
     if bad:
         return texts.NEGATIVE_AMOUNT.format(text=bad)
+    inexact = _inexact_amount(rest, skip)
+    if inexact:
+        return texts.INEXACT_AMOUNT.format(text=inexact)
     found = find_amounts(rest, skip=skip)
     if not target or not found:
         return texts.PAID_NO_AMOUNT

@@ -69,13 +69,14 @@ def build_record(draft: FollowUpDraft, text: str, ctx: Context) -> NoteRecord:
     facts = {(f.span.start, f.span.end): f for f in found}
     rec.amounts = [AmountRec(value=a.value, kind=a.kind, text=a.text, span=a.span.to_list(),
                              role=facts[(a.span.start, a.span.end)].role
-                             if (a.span.start, a.span.end) in facts else None)
+                             if (a.span.start, a.span.end) in facts else None,
+                             currency=a.currency, high=a.high, approx=a.approx, per=a.per)
                    for a in draft.amounts]
     rec.amounts += [AmountRec(value=f.value, kind=f.kind, text=f.text, span=f.span.to_list(), role=f.role)
                     for f in facts.values() if f.role == "total"]
     if proposal is not None and (proposal.basis is not None or proposal.ambiguous):
         rec.deal_amount = DealAmount(value=proposal.value, basis=proposal.basis,  # type: ignore[arg-type]
-                                     text=proposal.text, ambiguous=proposal.ambiguous)
+                                     text=proposal.text, ambiguous=proposal.ambiguous, approx=proposal.approx)
         if proposal.ambiguous:
             rec.ask(Question(kind="amount", options=[
                 Option(name=texts.amount_text(o.value, o.kind, o.role), value=o.value,

@@ -157,6 +157,9 @@ def numbered(options: Iterable[str]) -> str:
     return "\n".join(f"{i}) {o}" for i, o in enumerate(options, 1))
 
 
+CURRENCY_NAMES = {"USD": "美元", "EUR": "欧元", "JPY": "日元", "HKD": "港元", "GBP": "英镑",
+                  "TWD": "新台币", "KRW": "韩元", "SGD": "新加坡元", "AUD": "澳元", "CAD": "加元",
+                  "CHF": "瑞士法郎", "RUB": "卢布", "MOP": "澳门元", "THB": "泰铢", "INR": "印度卢比"}
 AMOUNT_ROLE_LABELS = {
     "order": "合同", "our_quote": "我方报价", "budget": "预算", "competitor": "竞品报价", "unit_price": "单价",
     "total": "总价", "deposit": "定金/首付", "difference": "差额", "payment": "回款", "other": "其他",
@@ -238,12 +241,27 @@ def contract_plan(installments: Iterable[Any]) -> str:
     return Q_CONTRACT_PLAN.format(plan="、".join(parts)) if parts else ""
 
 
-def amount_text(value: float, kind: str | None, role: str | None, shown: str = "") -> str:
-    """An amount with its role; a computed total shows its working (2800元/台 × 30台 = 8.4万)."""
+def amount_text(value: float, kind: str | None, role: str | None, shown: str = "", *,
+                currency: str = "CNY", high: float | None = None, approx: bool = False,
+                per: str | None = None) -> str:
+    """An amount with its role, as written: 约 for an estimate, low–high for a range, the
+    currency when it is not yuan, /台 for a unit price; a computed total shows its working
+    (2800元/台 × 30台 = 8.4万)."""
     if role == "total" and shown:
         return f"{shown}（{AMOUNT_ROLE_LABELS['total']}）"
     label = AMOUNT_ROLE_LABELS.get(role or "") or AMOUNT_KIND_LABELS.get(kind, "")
-    return fmt_money(value) + (f"（{label}）" if label else "")
+    money = fmt_money_in(value, currency)
+    if high is not None:
+        money = f"{fmt_money_in(value, currency)}–{fmt_money_in(high, currency)}"
+    return ("约" if approx else "") + money + (f"/{per}" if per else "") + (f"（{label}）" if label else "")
+
+
+def fmt_money_in(v: float, currency: str) -> str:
+    """A sum in its own currency: yuan as fmt_money, others with their name (12万美元)."""
+    if currency == "CNY":
+        return fmt_money(v)
+    name = CURRENCY_NAMES.get(currency, currency)
+    return fmt_money(v).removesuffix("元") + name
 
 
 def item_text(text: str, owner: str | None) -> str:
@@ -275,7 +293,9 @@ def render_record(
     if record.contacts:
         lines.append("联系人：" + "、".join(record.contacts))
     if record.amounts:
-        lines.append("金额：" + "、".join(amount_text(a.value, a.kind, a.role, a.text) for a in record.amounts))
+        lines.append("金额：" + "、".join(amount_text(a.value, a.kind, a.role, a.text, currency=a.currency,
+                                                   high=a.high, approx=a.approx, per=a.per)
+                                       for a in record.amounts))
     if record.pain_points:
         lines.append("痛点：" + "；".join(f"[{PAIN_LABELS.get(p.category, p.category)}] {p.text}"
                                         for p in record.pain_points))
@@ -314,6 +334,7 @@ USAGE_SIGN = ("用法：签约 <客户> <合同金额> [回款计划]，例如�
 USAGE_PAID = "用法：收款 <客户或合同号> <金额> [日期]，例如：收款 恒达 36万 ／ 收款 HT-2026-001 36万 昨天"
 SIGN_NO_AMOUNT = "没看到合同金额。" + USAGE_SIGN
 PAID_NO_AMOUNT = "没看到收款金额。" + USAGE_PAID
+INEXACT_AMOUNT = "合同和回款按确切的人民币金额记账，「{text}」不是（外币、区间或估计）。请写确切金额，如 36万。"
 NEGATIVE_AMOUNT = "金额不能是负数或零：「{text}」。请写收到或签下的金额，如 36万。"
 SCHEDULE_MISSING = "回款计划里的「{label}」没写比例或金额，请写成：{label}30% 下周五 或 {label}36万 月底。"
 SCHEDULE_OVER = "回款计划合计超过了合同金额 {amount}，请核对各笔的比例或金额。"

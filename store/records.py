@@ -33,6 +33,10 @@ class AmountRec(_Model):
     text: str = ""
     span: list[int] | None = None
     role: str | None = None  # our_quote, competitor, unit_price … (extraction.deal_amount)
+    currency: str = "CNY"  # ISO 4217, never converted
+    high: float | None = None  # the high end of a range (value is the low end)
+    approx: bool = False  # written as an estimate or a bound (约, 左右, 二十几万)
+    per: str | None = None  # the unit of a unit price (元/台 -> 台)
 
 
 class ItemRec(_Model):
@@ -76,6 +80,7 @@ class DealAmount(_Model):
     basis: AmountBasis | None = None
     text: str = ""
     ambiguous: bool = False
+    approx: bool = False  # the note gave an estimate (约50万): shown as 约…
 
 
 class InstallmentRec(_Model):
