@@ -8,8 +8,8 @@ before the inbox row was closed) answers again without signing or booking anythi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
