@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,7 @@ from .dates import find_dates
 from .pains import find_pains
 from .stage import find_stage, future_spans
 from .stage_model import decide
-from .timex import find_times
+from .timex import deadlines, due_time, find_times
 from .types import CustomerMention, FollowUpDraft, PainPoint, Span
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -128,10 +129,13 @@ def extract(text: str, *, ref_time: datetime, customers: CustomerIndex | None = 
         cuts.append(e)
     clauses = split_clauses(text, cuts)
     heads = contact_spans + ([mention.span] if mention else [])
-    action_clauses = split_clauses(text, [d.span.start for d in dates])
-    actions = find_actions(text, action_clauses, dates, ref, contact_spans)
-    actions = finish_actions(text, actions, dates, contacts, mention.text if mention else None,
+    times = find_times(text, ref, dates)
+    due_dates = deadlines(dates, times)  # 国庆后, 这周内, 下午三点: days a to-do can be due on
+    action_clauses = split_clauses(text, [d.span.start for d in due_dates])
+    actions = find_actions(text, action_clauses, due_dates, ref, contact_spans)
+    actions = finish_actions(text, actions, due_dates, contacts, mention.text if mention else None,
                              ref=ref, clauses=action_clauses)
+    actions = [replace(a, due_time=due_time(times, a.due, a.span)) if a.due else a for a in actions]
     # pain cues are Simplified too: match the converted copy, keep the note's own characters
     simple = to_simplified(text)
     pains = [PainPoint(p.category, text[p.span.start:p.span.end], p.span)
@@ -169,7 +173,7 @@ def extract(text: str, *, ref_time: datetime, customers: CustomerIndex | None = 
     draft.pain_points = pains
     draft.action_items = actions
     draft.dates = dates
-    draft.times = find_times(text, ref, dates)
+    draft.times = times
     draft.next_follow_up = nfu
     draft.amounts = amounts
     draft.stage = stage

@@ -833,3 +833,27 @@ def find_times(text: str, ref: date, dates: list[DateMention]) -> list[TimeMenti
         atoms = _attach_clocks(text, atoms, clocks, ref)
     return [TimeMention(a.kind, a.first, text[a.start:a.end], Span(a.start, a.end),
                         end=a.last if a.kind == "period" else None, time=a.time) for a in atoms]
+
+
+_DUE_ENDS = ("前", "后", "内")  # a day written as a deadline: 国庆后, 节前, 春节假期后
+
+
+def deadlines(dates: list[DateMention], times: list[TimeMention]) -> list[DateMention]:
+    """The days a to-do can be due on: the §3 dates, and each other mention that is written as
+    a deadline (这周内, 周末前, 6月之前, 国庆后, 节前) where it does not overlap a §3 date.  A
+    day that is not a deadline is not a due date: a bare festival (确认中秋月饼盒的排产), a
+    time of day alone (每天早上七点), a date in a story (6/18装好); nor is a period."""
+    out = list(dates)
+    for t in times:
+        if (t.kind == "before" or (t.kind == "day" and t.time is None and t.text.endswith(_DUE_ENDS)
+                                    and not t.text.endswith("前后"))) \
+                and not any(t.span.start < d.span.end and d.span.start < t.span.end for d in dates):
+            out.append(DateMention(t.start, t.text, t.span))
+    return sorted(out, key=lambda d: d.span.start)
+
+
+def due_time(times: list[TimeMention], due: date, span: Span) -> time | None:
+    """The time of day written with a to-do's due date: the last mention of that day with a
+    time that starts before the to-do ends (明天下午三点 | 去拜访王总)."""
+    at = [t for t in times if t.time is not None and t.start == due and t.span.start < span.end]
+    return max(at, key=lambda t: t.span.start).time if at else None
