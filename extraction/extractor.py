@@ -127,7 +127,9 @@ def extract(text: str, *, ref_time: datetime, customers: CustomerIndex | None = 
         cuts.append(e)
     clauses = split_clauses(text, cuts)
     heads = contact_spans + ([mention.span] if mention else [])
-    action_clauses = split_clauses(text, [d.span.start for d in dates])
+    starts = [d.span.start for d in dates]
+    # the same cuts (a note without dates) give the same clauses: no step changes the list
+    action_clauses = clauses if set(starts) == set(cuts) else split_clauses(text, starts)
     actions = find_actions(text, action_clauses, dates, ref, contact_spans)
     actions = finish_actions(text, actions, dates, contacts, mention.text if mention else None,
                              ref=ref, clauses=action_clauses)
