@@ -1,7 +1,7 @@
 """Extraction benchmark: throughput, latency, start-up, memory, and date-resolver quality.
 
     .venv/bin/python bench/extract_bench.py [--notes /work/shared/eval/dev/notes.jsonl]
-        [--customers /work/shared/eval/dev/customers.csv] [--n 12000] [--no-libs]
+        [--customers /work/shared/eval/dev/customers.csv] [--n 12000] [--rounds 3] [--no-libs]
 
 Runs on one core (single thread, one process; start-up is measured in fresh
 subprocesses).  The comparison libraries (jionlp, dateparser) are optional: pip install
@@ -139,12 +139,27 @@ def timed(fn, notes):
     return r, (time.perf_counter() - t0) / max(1, len(notes)) * 1000
 
 
+def timed_pass(batch: list[dict], refs: list[datetime], idx) -> tuple[list[float], float]:
+    """One pass over the notes: each note's latency and the pass's total time (seconds)."""
+    from extraction.extractor import extract
+    lat = []
+    t0 = time.perf_counter()
+    for b, r in zip(batch, refs):
+        s = time.perf_counter()
+        extract(b["text"], ref_time=r, customers=idx)
+        lat.append(time.perf_counter() - s)
+    return lat, time.perf_counter() - t0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--notes", default="/work/shared/eval/dev/notes.jsonl")
     ap.add_argument("--customers", default="/work/shared/eval/dev/customers.csv")
     ap.add_argument("--n", type=int, default=12000)
     ap.add_argument("--no-libs", action="store_true")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="passes over the notes; on a shared VM the best pass is the one least "
+                         "disturbed by neighbours (as timeit reports), the median shows the spread")
     args = ap.parse_args(argv)
 
     notes = [json.loads(x) for x in Path(args.notes).read_text("utf-8").splitlines() if x.strip()]
@@ -165,13 +180,12 @@ def main(argv: list[str] | None = None) -> int:
     refs = [datetime.fromisoformat(b["ref_time"]) for b in batch]
     for b, r in zip(batch[:200], refs[:200]):  # warm-up
         extract(b["text"], ref_time=r, customers=idx)
-    lat = []
-    t0 = time.perf_counter()
-    for b, r in zip(batch, refs):
-        s = time.perf_counter()
-        extract(b["text"], ref_time=r, customers=idx)
-        lat.append(time.perf_counter() - s)
-    total = time.perf_counter() - t0
+    lat: list[float] = []
+    rates = []
+    for _ in range(args.rounds):
+        lat_round, total = timed_pass(batch, refs, idx)
+        lat += lat_round
+        rates.append(len(batch) / total)
     lat.sort()
     p50 = lat[len(lat) // 2] * 1000
     p99 = lat[int(len(lat) * 0.99)] * 1000
@@ -196,9 +210,10 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append((name, *date_f1(r, gold), ms))
 
     print(f"notes: {len(batch)} (dev notes varied), one core, one thread")
-    print(f"throughput: {len(batch) / total:.0f} notes/s (with customer matching), "
-          f"{no_idx:.0f} notes/s (without)")
-    print(f"latency per note: p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {lat[-1] * 1000:.2f} ms")
+    print(f"throughput: {max(rates):.0f} notes/s best of {len(rates)} passes, median "
+          f"{statistics.median(rates):.0f} (passes: {', '.join(f'{r:.0f}' for r in rates)}; "
+          f"with customer matching), {no_idx:.0f} notes/s without matching (one pass)")
+    print(f"latency per note (all passes): p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {lat[-1] * 1000:.2f} ms")
     print(f"start-up (import + jieba + dictionaries + CRM index, fresh process): "
           f"cold cache {cold:.2f} s, warm cache {warm:.2f} s")
     print(f"peak RSS: {rss_mb:.0f} MB")

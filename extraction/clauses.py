@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .lexload import load_list
+from .regexgate import scan_checked
 from .types import Span
 
 _PUNCT = r"，。；;！!？?\n\r\t、,…~～：:（）()【】\[\]\"“”'‘’《》"
@@ -37,19 +38,10 @@ class Clause:
         return Span(self.start, self.end)
 
 
-# The slot setters of Clause: `_clause` fills a new one through them.  The frozen dataclass's
-# __init__ sets each field through object.__setattr__, which takes twice as long, and
-# split_clauses makes a dozen clauses per note.
+# The slot setters of Clause: `split_clauses` fills each new clause through them (the same
+# object as Clause(text, start, end)).  The frozen dataclass's __init__ sets each field through
+# object.__setattr__, which takes twice as long, and a note is split into a dozen clauses twice.
 _SET_TEXT, _SET_START, _SET_END = (vars(Clause)[f].__set__ for f in ("text", "start", "end"))
-
-
-def _clause(text: str, start: int, end: int) -> Clause:
-    """The same object as Clause(text, start, end), built without the frozen __init__."""
-    c = object.__new__(Clause)
-    _SET_TEXT(c, text)
-    _SET_START(c, start)
-    _SET_END(c, end)
-    return c
 
 
 @lru_cache(maxsize=1)
@@ -62,13 +54,15 @@ def _soft_before() -> re.Pattern[str]:
 # verbs/prepositions after which a pronoun is an object, not a new subject
 _OBJ_VERB = set("给跟和比对让帮向替嫌找叫请把被为由约见问告诉与同陪带催送发通知联系拜访回去到来在接看教等服满提醒要求")
 _PRONOUN = re.compile(r"我们|他们|她们|我|他|她")
-_SPEECH = re.compile(r"(?<!书面)(?<!听)(?<!小)(?<!解)(?:说|表示|反馈|提到|告诉我|回复说|透露)(?![明法服话道])(?=[\u4e00-\u9fffA-Za-z0-9])")
+# (the look-behinds in front of these three hide their first characters from `re`: scan_checked)
+_SPEECH = scan_checked(re.compile(
+    r"(?<!书面)(?<!听)(?<!小)(?<!解)(?:说|表示|反馈|提到|告诉我|回复说|透露)(?![明法服话道])(?=[\u4e00-\u9fffA-Za-z0-9])"))
 # 他/她 alone is usually an object; it starts a clause only before these
 _SINGLE_PRON_NEXT = re.compile(r"(?:说|觉得|想|希望|也|还|都|已经|现在|目前|那边|这边|认为|表示|反馈|答应|要求)")
 # "让我/让售后…" starts a new clause (requests and arrangements)
-_LET = re.compile(r"(?<![想要望])让(?=我|咱|售后|技术|工程|同事|研发|实施|客服)")
+_LET = scan_checked(re.compile(r"(?<![想要望])让(?=我|咱|售后|技术|工程|同事|研发|实施|客服)"))
 # a decision maker starting a new statement: "…两万块老板那边还在犹豫"
-_BOSS = re.compile(r"(?<![的们])(?:老板|领导|院长|董事长|总经理)(?=那边|还|也|说|在|觉得|想|又)")
+_BOSS = scan_checked(re.compile(r"(?<![的们])(?:老板|领导|院长|董事长|总经理)(?=那边|还|也|说|在|觉得|想|又)"))
 # "量产的话": the condition starts a new clause two characters before 的话
 _DEHUA = re.compile(r"..的话")
 
@@ -78,11 +72,16 @@ def split_clauses(text: str, extra_cuts: Iterable[int] = ()) -> list[Clause]:
     segments, soft = _layout(text)
     cuts = sorted(soft.union(extra_cuts))
     out: list[Clause] = []
+    new, set_text, set_start, set_end = object.__new__, _SET_TEXT, _SET_START, _SET_END
     for a, b in segments:
         last = a
         for c in cuts[bisect_right(cuts, a):bisect_left(cuts, b)] + [b]:
             if c > last:
-                out.append(_clause(text[last:c], last, c))
+                cl = new(Clause)
+                set_text(cl, text[last:c])
+                set_start(cl, last)
+                set_end(cl, c)
+                out.append(cl)
             last = c
     return out
 

@@ -92,14 +92,15 @@ class NoteView:
         n = len(kind)
         out: list[tuple[int, int]] = []
         for i, first in enumerate(kind):
+            # (a conditional, not min(): a builtin call per token costs more)
             if first == "C":  # CJK tokens while the stretch stays within six characters
-                start, j, stop = starts[i], i, min(n, i + MAX_TOKENS)
+                start, j, stop = starts[i], i, i + MAX_TOKENS if i + MAX_TOKENS < n else n
                 while j < stop and kind[j] == "C" and ends[j] - start <= 6:
                     j += 1
                     if ends[j - 1] - start >= 2:
                         out.append((i, j))
             elif first == "L":  # Latin words, single spaces between them
-                start, j, stop = starts[i], i, min(n, i + MAX_TOKENS)
+                start, j, stop = starts[i], i, i + MAX_TOKENS if i + MAX_TOKENS < n else n
                 while j < stop and kind[j] in _LATIN_KINDS:
                     j += 1
                     if kind[j - 1] == "L" and ends[j - 1] - start >= 2:
@@ -208,10 +209,11 @@ def _families(weights: dict[str, float]) -> dict[str, dict[str, float]]:
 class _Bounds:
     """What `Model.sure` bounds a stretch's score with before any feature string is built: the
     neighbours' weights keyed by tokens, and the most the rest can add given the stretch's size."""
-    l1: dict[str, float]  # L1=a: [a]
-    l2: dict[str, dict[str, float]]  # L2=a|b: [a][b]
-    r1: dict[str, float]  # R1=b: [b]
-    r2: dict[str, dict[str, float]]  # R2=b|c: [b][c]
+    # the token right before a stretch -> its L1 weight, the L2 weights by the token before it
+    # and its LR row (weights by the token right after the stretch): one lookup per start
+    before: dict[str, tuple[float, dict[str, float], dict[str, float]]]
+    # the token right after a stretch -> its R1 weight and the R2 weights by the token after it
+    after: dict[str, tuple[float, dict[str, float]]]
     lr: dict[str, dict[str, float]]  # LR=a_b: [a][b]
     # the most ntok, len, singles, latin / cjk / oneword, minfreq and the lexicon flags add to a
     # stretch of [tokens][characters, 6 = six or more], for one that may be Latin or not
@@ -230,8 +232,19 @@ class _Bounds:
                            flag.get("latin", 0.0) if latin else -math.inf) + room
                      for k in range(7)] for n in range(MAX_TOKENS + 1)]
 
-        return cls(fams.get("L1", {}), _pairs(fams.get("L2", {}), "|"), fams.get("R1", {}),
-                   _pairs(fams.get("R2", {}), "|"), _pairs(fams.get("LR", {}), "_"), sizes(True), sizes(False))
+        l1, r1, lr = fams.get("L1", {}), fams.get("R1", {}), _pairs(fams.get("LR", {}), "_")
+        l2: dict[str, dict[str, float]] = {}  # L2=a|b: [b][a], keyed by the token next to the stretch
+        for a, row in _pairs(fams.get("L2", {}), "|").items():
+            for b, w in row.items():
+                l2.setdefault(b, {})[a] = w
+        r2 = _pairs(fams.get("R2", {}), "|")
+        before = {a: (l1.get(a, 0.0), l2.get(a, _NONE), lr.get(a, _NONE)) for a in {*l1, *l2, *lr}}
+        after = {b: (r1.get(b, 0.0), r2.get(b, _NONE)) for b in {*r1, *r2}}
+        return cls(before, after, lr, sizes(True), sizes(False))
+
+
+_NO_BEFORE: tuple[float, dict[str, float], dict[str, float]] = (0.0, _NONE, _NONE)
+_NO_AFTER: tuple[float, dict[str, float]] = (0.0, _NONE)
 
 
 def _flag_room(flag: dict[str, float]) -> float:
@@ -347,40 +360,38 @@ class Model:
             cands = view.candidates()
             return [(p, c) for p, c in zip(self.probabilities(view, cands), cands) if p >= self.threshold]
         t, tables, text, pad = self._bounds, self._tables, view.text, view.padded
-        l1, l2, r1, r2, lr, first, last = t.l1, t.l2, t.r1, t.r2, t.lr, tables.first, tables.last
+        before_of, after_of, first, last = t.before, t.after, tables.first, tables.last
         floor = cut - self.bias - _MARGIN
         starts, ends = view.starts, view.ends
-        # per stop: the right neighbours' and the last character's weight (None: not yet summed)
-        rights: list[float | None] = [None] * (len(ends) + 1)
+        # per stop: the right neighbours' weight, and it with the last character's (None: not yet summed)
+        rights: list[tuple[float, float] | None] = [None] * (len(ends) + 1)
         out = []
         prev = -1
         for i, j in view.stretches():
             if i != prev:  # per start: the left neighbours' and the first character's weight
-                prev, a, start = i, pad[i + 1], starts[i]
+                prev, start = i, starts[i]
+                l1, l2, row = before_of.get(pad[i + 1], _NO_BEFORE)
                 ch = text[start]
-                before = l1.get(a, 0.0) + l2.get(pad[i], _NONE).get(a, 0.0)
+                before = l1 + l2.get(pad[i], 0.0)
                 left = before + first.get(ch, 0.0)
-                # a Latin stretch starts with ASCII
-                row, sizes = lr.get(a, _NONE), t.latin if ch.isascii() else t.cjk
+                sizes = t.latin if ch.isascii() else t.cjk  # a Latin stretch starts with ASCII
             end = ends[j - 1]
-            right = rights[j]
-            if right is None:
-                b = pad[j + 2]
-                right = rights[j] = (r1.get(b, 0.0) + r2.get(b, _NONE).get(pad[j + 3], 0.0)
-                                     + last.get(text[end - 1], 0.0))
+            sides = rights[j]
+            if sides is None:
+                r1, r2 = after_of.get(pad[j + 2], _NO_AFTER)
+                beyond = r1 + r2.get(pad[j + 3], 0.0)
+                sides = rights[j] = (beyond, beyond + last.get(text[end - 1], 0.0))
             size = end - start
-            if left + right + row.get(pad[j + 2], 0.0) + sizes[j - i][size if size < 6 else 6] < floor:
+            if left + sides[1] + row.get(pad[j + 2], 0.0) + sizes[j - i][size if size < 6 else 6] < floor:
                 continue
             # tight: the stretch's own weight (cached as `probabilities` takes it), its neighbours'
             c = view.candidate(i, j)
-            b = pad[j + 2]
-            if before + r1.get(b, 0.0) + r2.get(b, _NONE).get(pad[j + 3], 0.0) + self._own(view, c) < floor:
+            if before + sides[0] + self._own(view, c) < floor:
                 continue
             p = self._probability(view, c, self._side(view.left(i)), self._side(view.right(j)), False)
             if p >= self.threshold:
                 out.append((p, c))
         return out
-
 
 @lru_cache(maxsize=1)
 def model() -> Model | None:

@@ -284,12 +284,12 @@ def _dict_words() -> tuple[frozenset[str], frozenset[str]]:
 class _Tokens:
     """jieba tokens of one note, looked up by offset (built only when a cue fires)."""
 
-    def __init__(self, text: str) -> None:
-        self.text = text
-        # the folded copy (same length) is what the contact step cut: one segmentation per note
-        self.toks = _segment().token_spans(_contacts().fold(text))
-        self.start_at = {s: i for i, (_, s, _) in enumerate(self.toks)}
-        self.end_at = {e: i for i, (_, _, e) in enumerate(self.toks)}
+    def __init__(self, view: competitor_model.NoteView) -> None:
+        """The tokens of the learned model's view of the note (one segmentation, one copy)."""
+        self.text = view.text
+        self.toks = view.toks
+        self.start_at = dict(zip(view.starts, range(len(view.starts))))
+        self.end_at = dict(zip(view.ends, range(len(view.ends))))
 
     @cached_property
     def words(self) -> frozenset[str]:
@@ -701,7 +701,9 @@ def costly_flags(x: str) -> tuple[str, ...]:
 
 
 def learned_view(text: str) -> competitor_model.NoteView:
-    """The note as the learned model sees it (shared with its trainer)."""
+    """The note as the learned model sees it (shared with its trainer and with the cues'
+    `_Tokens`).  Its tokens are those of the folded copy (same length): what the contact step
+    cut, so the segmentation is cached."""
     toks = _segment().token_spans(_contacts().fold(text))
     return competitor_model.NoteView(text, toks, _token_infos(toks), word_flags, costly_flags)
 
@@ -732,13 +734,15 @@ class _TokenInfoCache:
 _token_infos = _TokenInfoCache(32768)
 
 
-def _learned(text: str, blk: list[tuple[int, int]], names: list[str], found: dict[str, TextItem]) -> None:
+def _learned(view: competitor_model.NoteView, blk: list[tuple[int, int]], names: list[str],
+             found: dict[str, TextItem]) -> None:
     """Add the stretches the learned model is sure of (competitor_model.py) to `found`."""
     mdl = competitor_model.model()
     if mdl is None:
         return
     # the model first: the form checks cost more and few stretches pass the model
-    scored = [(p, c) for p, c in mdl.sure(learned_view(text)) if _form_ok(text, c.start, c.end, blk, names)]
+    text = view.text
+    scored = [(p, c) for p, c in mdl.sure(view) if _form_ok(text, c.start, c.end, blk, names)]
     # overlapping stretches (京东 / 京东物流, Life / Life Fitness): the likeliest one wins
     taken: list[tuple[int, int]] = []
     for _, c in sorted(scored, key=lambda pc: -pc[0]):
@@ -760,13 +764,14 @@ def find_competitors(text: str, blocked: Iterable[Span] = (), *, known: Iterable
     known_set = frozenset(k.strip() for k in known if k and len(k.strip()) >= 2)
     names = _blocked_names(text, blk)
     found: dict[str, TextItem] = {}
+    view = learned_view(text)
     tk: _Tokens | None = None
     cues = _cues()
     for i in _cue_index().candidates(text):
         cue = cues[i]
         for m in cue.pat.finditer(text):
             if tk is None:
-                tk = _Tokens(text)
+                tk = _Tokens(view)
             a, b = m.span("X")
             if cue.left_fixed and cue.right_fixed:
                 span = _bounded(tk, a, b)
@@ -791,7 +796,7 @@ def find_competitors(text: str, blocked: Iterable[Span] = (), *, known: Iterable
                     key = x.casefold()
                     if key not in found:
                         found[key] = TextItem(x, Span(a2, b2))
-    _learned(text, blk, names, found)
+    _learned(view, blk, names, found)
     known_re = _known_re()
     extra = [re.compile("|".join(map(re.escape, sorted(known_set, key=len, reverse=True))))] if known_set else []
     for rx in ([known_re] if known_re is not None else []) + extra:

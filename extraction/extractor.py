@@ -130,8 +130,10 @@ def extract(text: str, *, ref_time: datetime, customers: CustomerIndex | None = 
     clauses = split_clauses(text, cuts)
     heads = contact_spans + ([mention.span] if mention else [])
     times = find_times(text, ref, dates)
-    due_dates = deadlines(dates, times)  # 国庆后, 这周内, 下午三点: days a to-do can be due on
-    action_clauses = split_clauses(text, [d.span.start for d in due_dates])
+    due_dates = deadlines(dates, times)  # 国庆后, 这周内: days a to-do can be due on
+    starts = [d.span.start for d in due_dates]
+    # the same cuts (a note without dates) give the same clauses: no step changes the list
+    action_clauses = clauses if set(starts) == set(cuts) else split_clauses(text, starts)
     actions = find_actions(text, action_clauses, due_dates, ref, contact_spans)
     actions = finish_actions(text, actions, due_dates, contacts, mention.text if mention else None,
                              ref=ref, clauses=action_clauses)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from itertools import product
+from re import _compiler as sre_compiler  # type: ignore[attr-defined]  # its prefix analysis (3.11+)
 from re import _constants as sre_c  # type: ignore[attr-defined]  # the parser's opcodes (3.11+)
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any, NamedTuple
@@ -362,6 +363,19 @@ def lead_checked(rx: re.Pattern[str]) -> re.Pattern[str]:
     """`rx` behind the look-ahead on how its matches start (itself when that is unknown)."""
     src = with_lead(rx.pattern, rx.flags)
     return rx if src is rx.pattern else re.compile(src, rx.flags)
+
+
+def scan_checked(rx: re.Pattern[str]) -> re.Pattern[str]:
+    """`rx` with the look-ahead on how its matches start (lead_checked), where `re` cannot skip to a
+    possible start by itself (no literal prefix or first-character set): the same matches.
+
+    `re` skips ahead on a literal prefix or a set of first characters of its own; a look-ahead in
+    front would hide those and make it slower, so such patterns are returned as they are."""
+    parsed = sre_parse.parse(rx.pattern, rx.flags)
+    if sre_compiler._get_literal_prefix(parsed, rx.flags)[0] or \
+            sre_compiler._get_charset_prefix(parsed, rx.flags) is not None:
+        return rx
+    return lead_checked(rx)
 
 
 def with_lead(src: str, flags: int = 0) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import tempfile
 import threading
 from collections.abc import Iterable
@@ -164,30 +165,42 @@ def cut(text: str) -> list[str]:
     per-block DAG search replaced by `_cut_block` (same words, about half the time)."""
     tk = tokenizer()
     out: list[str] = []
-    for blk in jieba.re_han_default.split(text):
-        if not blk:
-            continue
-        if jieba.re_han_default.match(blk):
+    # split on a capturing pattern: the odd pieces are the runs jieba cuts, the even ones what
+    # lies between them (no run character, so no whitespace split of jieba's matches there)
+    for k, blk in enumerate(jieba.re_han_default.split(text)):
+        if k & 1:
             out.extend(_cut_block(tk, blk))
-        else:
-            for x in jieba.re_skip_default.split(blk):
-                if jieba.re_skip_default.match(x):
+        elif "\r\n" in blk:
+            # jieba keeps a CRLF whole and gives every other character on its own
+            for j, x in enumerate(jieba.re_skip_default.split(blk)):
+                if j & 1:
                     out.append(x)
                 else:
                     out.extend(x)
+        else:
+            out.extend(blk)
     return out
 
 
-_LOGF: dict[str, object] = {}  # fragment -> log(freq) - log(total), or _PREFIX, or _ABSENT
+_LOGF: dict[str, float] = {}  # fragment -> log(freq) - log(total), or _PREFIX, or _ABSENT
 _LOGF_TOTAL: list[float] = [0.0]
-_PREFIX = object()  # a fragment that is no word itself but begins some (frequency 0 in jieba)
-_ABSENT = object()  # a fragment that neither is nor begins a dictionary word
+# a fragment that is no word itself but begins some (frequency 0 in jieba): NaN, so that a
+# route through it compares false against any best and is never taken
+_PREFIX = float("nan")
+_ABSENT = -inf  # a fragment that neither is nor begins a dictionary word (told apart by `is`)
 _MAX_ABSENT = 50_000  # absent fragments come from any text: past this many, start afresh
 _ABSENT_COUNT = [0]
+# two characters (or a block's last one) -> the DAG edges of one and two characters from the
+# first: (the first character's route value when it is the only edge: its word value or the
+# lone-character value; its word value or -inf; the pair's `_LOGF` value, or _ABSENT when the
+# first character begins no word, as jieba then looks no further)
+_PAIRS: dict[str, tuple[float, float, float]] = {}
+_MAX_PAIRS = 50_000  # bounded like the absent fragments
 _ENG = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")  # jieba.re_eng
+_HAS_ENG = re.compile("[a-zA-Z0-9]")
 
 
-def _learn(store: _ShardedFreq | dict[str, int], frag: str, logtotal: float) -> object:
+def _learn(store: _ShardedFreq | dict[str, int], frag: str, logtotal: float) -> float:
     """Look `frag` up in the dictionary once and remember its `_LOGF` value."""
     f = store.get(frag)
     if f is None:
@@ -195,48 +208,87 @@ def _learn(store: _ShardedFreq | dict[str, int], frag: str, logtotal: float) -> 
             _LOGF.clear()
             _ABSENT_COUNT[0] = 0
         _ABSENT_COUNT[0] += 1
-        v: object = _ABSENT
+        v = _ABSENT
     else:
         v = log(f) - logtotal if f else _PREFIX
     _LOGF[frag] = v
     return v
 
 
+def _value(tk: jieba.Tokenizer, frag: str) -> float:
+    """The `_LOGF` value of `frag`, looked up in the dictionary on first need."""
+    v = _LOGF.get(frag)
+    return _learn(tk.FREQ, frag, log(tk.total)) if v is None else v
+
+
+def _learn_pair(tk: jieba.Tokenizer, frag: str) -> tuple[float, float, float]:
+    """The `_PAIRS` entry of `frag` (two characters, or a block's last one: no pair), remembered."""
+    v = _value(tk, frag[0])
+    w = _value(tk, frag) if len(frag) == 2 and v is not _ABSENT else _ABSENT
+    word = v is not _ABSENT and v == v  # neither absent nor a bare prefix (NaN)
+    entry = (v, v, w) if word else (log(1) - log(tk.total), -inf, w)
+    if len(_PAIRS) >= _MAX_PAIRS:
+        _PAIRS.clear()
+    _PAIRS[frag] = entry
+    return entry
+
+
 def _cut_block(tk: jieba.Tokenizer, sentence: str) -> list[str]:
     """jieba's `__cut_DAG_NO_HMM`: the same DAG, the same best route (ties to the longer word)
     and the same gluing of single Latin letters and digits, with cached dictionary answers
-    (jieba computes a logarithm per DAG edge on every call): one dict lookup per DAG edge,
-    including the last one, which finds that the fragment begins no word."""
+    (jieba computes a logarithm per DAG edge on every call).  The edges from each position are
+    taken in order of length until a fragment begins no word, as jieba's `get_DAG` does; the
+    one- and two-character ones, most of them, come from one `_PAIRS` lookup."""
     if _LOGF_TOTAL[0] != tk.total:  # the dictionary changed (user words): recompute lazily
         _LOGF.clear()
+        _PAIRS.clear()
         _ABSENT_COUNT[0] = 0
         _LOGF_TOTAL[0] = tk.total
-    store, logtotal, n = tk.FREQ, log(tk.total), len(sentence)
-    get, prefix, absent = _LOGF.get, _PREFIX, _ABSENT
+    n = len(sentence)
     score = [0.0] * (n + 1)  # best route's log probability from each position
     stop = [0] * n  # the end of the first word on that route
+    pget, get, absent = _PAIRS.get, _LOGF.get, _ABSENT
     for k in range(n - 1, -1, -1):
-        best, best_end = -inf, 0  # the first word found always wins: log probabilities are finite
-        i, frag = k + 1, sentence[k]
-        while True:
-            v = get(frag)
-            if v is None:
-                v = _learn(store, frag, logtotal)
-            if v is absent:
-                break
-            if v is not prefix:
-                s = v + score[i]  # type: ignore[operator]  # a float here
-                if s >= best:  # later candidates are longer: they win ties
-                    best, best_end = s, i
-            if i == n:
-                break
-            i += 1
+        entry = pget(sentence[k:k + 2])
+        if entry is None:
+            entry = _learn_pair(tk, sentence[k:k + 2])
+        single, v, w = entry
+        if w is absent:  # nothing longer: the first character is the only edge
+            score[k], stop[k] = single + score[k + 1], k + 1
+            continue
+        # a word's route is finite; a bare prefix's is -inf (first) or NaN (pair), never taken
+        s, best = w + score[k + 2], v + score[k + 1]
+        best, best_end = (s, k + 2) if s >= best else (best, k + 1)  # ties to the longer word
+        i = k + 3
+        while i <= n:
             frag = sentence[k:i]
-        if not best_end:  # no dictionary word starts here: the character alone, as frequency 1
-            best, best_end = log(1) - logtotal + score[k + 1], k + 1
+            u = get(frag)
+            if u is None:
+                u = _learn(tk.FREQ, frag, log(tk.total))
+            if u is absent:
+                break
+            s = u + score[i]
+            if s >= best:
+                best, best_end = s, i
+            i += 1
+        if best == -inf:  # only prefixes begin here: the character alone, as frequency 1
+            best = single + score[k + 1]
         score[k], stop[k] = best, best_end
+    return _route_words(sentence, stop)
+
+
+def _route_words(sentence: str, stop: list[int]) -> list[str]:
+    """The words along the best route, single Latin letters and digits glued as jieba does."""
+    n = len(sentence)
     words: list[str] = []
-    buf, x = "", 0
+    x = 0
+    if _HAS_ENG.search(sentence) is None:  # no letter or digit: nothing to glue
+        while x < n:
+            y = stop[x]
+            words.append(sentence[x:y])
+            x = y
+        return words
+    buf = ""
     while x < n:
         y = stop[x]
         w = sentence[x:y]

@@ -22,7 +22,7 @@ from datetime import date
 from functools import lru_cache
 
 from .lexload import _lines, alternation
-from .regexgate import CueIndex, gate_groups
+from .regexgate import CueIndex, gate_groups, scan_checked
 from .types import Span
 
 ORDER = ("lead", "contacted", "needs", "quote", "trial", "negotiation", "won")
@@ -100,6 +100,12 @@ def _cues() -> tuple[Cue, ...]:
                        wish, wish or "d" in flags, "s" in flags, "o" in flags, "k" in flags,
                        early, stage.startswith("~"), "p" in flags))
     return tuple(out)
+
+
+@lru_cache(maxsize=1)
+def _scanners() -> tuple[re.Pattern[str], ...]:
+    """The cue patterns `find_stage` runs over a note (`scan_checked`); gates come from `_cues`."""
+    return tuple(scan_checked(c.rx) for c in _cues())
 
 
 @lru_cache(maxsize=1)
@@ -295,12 +301,12 @@ def find_stage(text: str, masked: Iterable[Span], wishes: Iterable[Span] = (), *
     loss_talk: list[Span] = []  # loss words no lost cue knows (确定丢了)
     later: list[tuple[str, Span]] = []  # every stage hit, for a loss followed by a new deal
     strong_needs = False
-    cues = _cues()
+    cues, scanners = _cues(), _scanners()
     for i in _cue_index().candidates(text):  # t and t_late only blank parts of the text
         cue = cues[i]
         # wish clauses hide late cues; veto words are judged by the modality checks alone
         src = t if cue.early or cue.veto else t_late
-        for m in cue.rx.finditer(src):
+        for m in scanners[i].finditer(src):
             if not _is_evidence(src, m, cue, mod, fut):
                 continue
             stage = cue.stage

@@ -97,3 +97,14 @@ def test_a_lead_checked_regex_finds_the_same_matches(src: str) -> None:
     assert checked.pattern.startswith("(?=")  # a look-ahead was found for each of these
     for text in ("他们觉得太贵了，交期太长", "不太贵，工期长", "王总那边报价比我们高", "卖得慢做得差", ""):
         assert [m.span() for m in checked.finditer(text)] == [m.span() for m in rx.finditer(text)]
+
+
+def test_scan_checked_wraps_only_patterns_re_cannot_skip_and_keeps_the_matches() -> None:
+    from extraction.regexgate import scan_checked
+    literal = re.compile(r"报价(?:单|表)")
+    assert scan_checked(literal) is literal  # re skips to 报 by itself
+    hidden = re.compile(r"(?<!不)(?:签了|定了)(?=合同|单)")
+    wrapped = scan_checked(hidden)
+    assert wrapped is not hidden
+    text = "上周不签了合同，这周定了单，又签了合同"
+    assert [m.span() for m in wrapped.finditer(text)] == [m.span() for m in hidden.finditer(text)] != []
