@@ -11,8 +11,10 @@ from __future__ import annotations
 import calendar
 import re
 from datetime import date, timedelta
+from functools import lru_cache
 
-from .types import DateMention, Span
+from .lexload import alternation
+from .types import DateMention, Span, TextItem
 
 _CN_DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
              "六": 6, "七": 7, "八": 8, "九": 9}
@@ -98,10 +100,62 @@ _PATTERNS: list[tuple[str, str]] = [
 # starts with another character must add it here.
 _FIRST = r"[\d一二两三四五六七八九十下上这本月年今明去周星礼大后昨前半]"
 _MASTER = re.compile(f"(?={_FIRST})(?:" + "|".join(f"(?P<{k}>{p})" for k, p in _PATTERNS) + ")")
+_NEXT_WEEK_DAY = re.compile(dict(_PATTERNS)["next_week_day"])
 
 # Words right before a count that make it a duration of something else.
 DURATION_BEFORE = re.compile(r"(?:后|要|周期|压到|控制在|缩短到|延长|试了|试用|用了|晚了|晚到了|等了|需要|得"
                               r"|跑|连续|运行|放了?|开了?|装了?)$")
+
+
+# cue words for past / future clauses (reads_past)
+_CLAUSE_END = re.compile(r"[，。；！？,;!?\n]")
+_NEAR = 8  # cues count within this many characters of the mention (unpunctuated voice notes
+# run a whole visit into one clause)
+_FINAL = set("了吧呢啊嘛吗")  # a sentence-final particle right before a date ends the sentence
+_PAST_CUE = re.compile(r"已经|已|上次|当时|曾经?|那时|刚刚|早就|之前就|以前就")
+# an aspect particle right after the mention (3月份签了, 3月份来过, 签的时候), not in 为了 / 过来;
+# or the 是…的 of a done deed with a verb of the trade (3月5号签的合同, 15号去的现场, not
+# 4月15号开幕的展会 or 到的话): the verbs are data (lexicon/past_de_verbs.txt)
+_PAST_ASPECT = re.compile(r"^[^，。；！？,;!?\n]{0,3}?(?<![为除不])(?:了(?!解)|过(?![来去程期滤])|的时候)")
+_FUTURE_CUE = re.compile(r"将|要|会|计划|准备|打算|预计|争取|安排|再|等到|到时|先")
+
+
+@lru_cache(maxsize=1)
+def _done_de() -> re.Pattern[str]:
+    return re.compile(f"^(?:{alternation('past_de_verbs.txt')})了?的(?!话)")
+
+
+def _clause(text: str, start: int, end: int) -> tuple[str, str]:
+    """The clause around text[start:end], cut to _NEAR characters on each side."""
+    left = start
+    if not (start > 0 and text[start - 1] in _FINAL):  # 已经在问了|周五我带…: a new sentence
+        while left > max(0, start - _NEAR) and not _CLAUSE_END.match(text[left - 1]):
+            left -= 1
+    right = end
+    n = min(len(text), end + _NEAR)
+    while right < n and not _CLAUSE_END.match(text[right]):
+        right += 1
+    return text[left:start], text[end:right]
+
+
+def reads_past(text: str, start: int, end: int) -> bool:
+    """True when the words around text[start:end] (its clause, at most _NEAR characters each
+    side) speak of the past: a cue of the past (已经, 上次, 当时, 曾 ...), an aspect particle
+    right after the mention (3月份签了, 去过, 签的时候) or a done deed (15号签的), and no plan
+    cue (要, 将, 计划, 准备, 先 ...).  Picks the year (or month, or week) of a mention that does
+    not write it; the mention itself is not read."""
+    before, after = _clause(text, start, end)
+    if _FUTURE_CUE.search(before) or _FUTURE_CUE.search(after):
+        return False
+    return bool(_PAST_CUE.search(before) or _PAST_CUE.search(after) or _PAST_ASPECT.match(after)
+                or _done_de().match(after))
+
+
+def _past(m: re.Match[str]) -> bool:
+    """Whether a year-less (or month-less) date takes its past reading: its clause speaks of
+    the past (reads_past) and it is not written as a deadline (15号前 is ahead)."""
+    start, end = m.span()
+    return not m.string.startswith(("前", "之前"), end) and reads_past(m.string, start, end)
 
 
 def _resolve(kind: str, m: re.Match[str], ref: date) -> date | None:
@@ -117,8 +171,9 @@ def _resolve(kind: str, m: re.Match[str], ref: date) -> date | None:
         wd = _WEEKDAY[g({"week_day": "w5", "this_week_day": "w4", "next_week_day": "w2",
                           "nnext_week_day": "w1", "last_week_day": "w3"}[kind])]
         mon = monday(ref)
-        if kind == "week_day":
-            return ref + timedelta(days=(wd - ref.weekday()) % 7)
+        if kind == "week_day":  # the next such day (R counts), or the last one in a past clause
+            back = (ref.weekday() - wd) % 7 if _past(m) else None
+            return ref - timedelta(days=back) if back is not None else ref + timedelta(days=(wd - ref.weekday()) % 7)
         weeks = {"this_week_day": 0, "next_week_day": 1, "nnext_week_day": 2,
                  "last_week_day": -1}[kind]
         return mon + timedelta(days=7 * weeks + wd)
@@ -133,9 +188,7 @@ def _resolve(kind: str, m: re.Match[str], ref: date) -> date | None:
         mm, dd = cn_small_int(g("ym")), cn_small_int(g("yd"))
         return safe_date(int(g("yy")), mm, dd) if mm and dd else None
     if kind == "md_typed":
-        mm, dd = int(g("tm")), int(g("td"))
-        cand = safe_date(ref.year, mm, dd) if 1 <= mm <= 12 else None
-        return cand if cand is None or cand >= ref else safe_date(ref.year + 1, mm, dd)
+        return _year_less(int(g("tm")), int(g("td")), ref, m)
     if kind == "last_month_day":
         y, mth = month_add(ref.year, ref.month, -1)
         day = cn_small_int(g("lmd"))
@@ -171,6 +224,8 @@ def _resolve(kind: str, m: re.Match[str], ref: date) -> date | None:
         if not me or me > 12:  # "百分之三十月底": the number belongs to the previous word
             return last_day(ref.year, ref.month)
         end = last_day(ref.year, me)
+        if _past(m):
+            return end if end <= ref else last_day(ref.year - 1, me)
         return end if end >= ref else last_day(ref.year + 1, me)
     if kind == "month_day":
         mm, dd = cn_small_int(g("mm")), cn_small_int(g("dd"))
@@ -179,14 +234,14 @@ def _resolve(kind: str, m: re.Match[str], ref: date) -> date | None:
         year_word = g("yr")
         if year_word:  # 去年/今年/明年 + M月D日: that year, no rolling
             return safe_date(ref.year + {"去年": -1, "今年": 0, "明年": 1}[year_word], mm, dd)
-        cand = safe_date(ref.year, mm, dd)
-        if cand is None:
-            return None
-        return cand if cand >= ref else safe_date(ref.year + 1, mm, dd)
+        return _year_less(mm, dd, ref, m)
     if kind == "day_only":
         d = cn_small_int(g("do"))
         if not d or d > 31:
             return None
+        if _past(m):  # this month's, or last month's when still ahead
+            y, mth = (ref.year, ref.month) if d <= ref.day else month_add(ref.year, ref.month, -1)
+            return safe_date(y, mth, d)
         if d >= ref.day:
             return safe_date(ref.year, ref.month, d)
         y, mth = month_add(ref.year, ref.month, 1)
@@ -194,9 +249,47 @@ def _resolve(kind: str, m: re.Match[str], ref: date) -> date | None:
     return None
 
 
+def _year_less(mm: int, dd: int, ref: date, m: re.Match[str]) -> date | None:
+    """M月D日 without a year: R's year, or next year when that is before R (§3); in a past
+    clause the last such day on or before R.  None for an impossible date (2月30日)."""
+    if not 1 <= mm <= 12:
+        return None
+    this = safe_date(ref.year, mm, dd)
+    if this is None:
+        return None
+    if _past(m):
+        return this if this <= ref else safe_date(ref.year - 1, mm, dd)
+    return this if this >= ref else safe_date(ref.year + 1, mm, dd)
+
+
 def find_dates(text: str, ref: date) -> list[DateMention]:
     """All resolvable date expressions in `text`, in order of appearance."""
+    return find_dates_checked(text, ref)[0]
+
+
+# The written day and month of the forms that name a calendar day (for impossible_day).
+_DAY_GROUPS = {"month_day": ("mm", "dd"), "ymd": ("ym", "yd"), "iso_date": ("im", "id"),
+               "md_typed": ("tm", "td"), "next_month_day": (None, "nmd"),
+               "last_month_day": (None, "lmd"), "day_only": (None, "do")}
+
+
+def _impossible(kind: str, m: re.Match[str]) -> bool:
+    """Whether an unresolved match names a day no calendar has (2月30号, 4月31日, 下个月31号 in
+    a 30-day month) rather than something that is not a date at all (13月, 45号)."""
+    groups = _DAY_GROUPS.get(kind)
+    if groups is None:
+        return False
+    mg, dg = groups
+    mm = cn_small_int(m.group(mg)) if mg else 1
+    dd = cn_small_int(m.group(dg))
+    return mm is not None and dd is not None and 1 <= mm <= 12 and 1 <= dd <= 31
+
+
+def find_dates_checked(text: str, ref: date) -> tuple[list[DateMention], list[TextItem]]:
+    """All resolvable date expressions in `text`, in order, and the ones written as a day that
+    does not exist (2月30号): those are reported to the rep, never shifted to a nearby day."""
     out: list[DateMention] = []
+    bad: list[TextItem] = []
     pos = 0
     n = len(text)
     while pos < n:
@@ -209,7 +302,7 @@ def find_dates(text: str, ref: date) -> list[DateMention]:
         if kind == "nnext_week_day" and start > 0 and text[start - 1] == "一":
             start += 1
             kind = "next_week_day"
-            m2 = re.compile(_PATTERNS[[k for k, _ in _PATTERNS].index("next_week_day")][1]).match(text, start)
+            m2 = _NEXT_WEEK_DAY.match(text, start)
             if m2 is None:
                 pos = end
                 continue
@@ -233,8 +326,10 @@ def find_dates(text: str, ref: date) -> list[DateMention]:
             value = None
         if value is not None:
             out.append(DateMention(value, m.group(0), Span(start, end)))
+        elif _impossible(kind, m):
+            bad.append(TextItem(m.group(0), Span(start, end)))
         pos = end
-    return out
+    return out, bad
 
 
 def _resolve_simple_week(s: str, ref: date) -> date | None:

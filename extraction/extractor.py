@@ -19,7 +19,7 @@ from .amounts import find_amounts
 from .clauses import split_clauses
 from .competitors import find_competitors
 from .contacts import find_contacts, mention_spans, to_simplified
-from .dates import find_dates
+from .dates import find_dates_checked
 from .pains import find_pains
 from .stage import find_stage, future_spans
 from .stage_model import decide
@@ -100,7 +100,7 @@ def extract(text: str, *, ref_time: datetime, customers: CustomerIndex | None = 
     if not text.strip():
         return draft
 
-    dates = find_dates(text, ref)
+    dates, bad_dates = find_dates_checked(text, ref)
     mention = _find_mention(customers, text)
     draft.customer = mention
     blocked = [d.span for d in dates]
@@ -176,6 +176,7 @@ def extract(text: str, *, ref_time: datetime, customers: CustomerIndex | None = 
     draft.action_items = actions
     draft.dates = dates
     draft.times = times
+    draft.bad_dates = bad_dates
     draft.next_follow_up = nfu
     draft.amounts = amounts
     draft.stage = stage

@@ -40,7 +40,17 @@ from dataclasses import dataclass, replace
 from datetime import date, time, timedelta
 
 from .clock import Clock, find_clock
-from .dates import DURATION_BEFORE, cn_small_int, last_day, monday, month_add, safe_date
+from .dates import (
+    DURATION_BEFORE,
+    cn_small_int,
+    find_dates,
+    last_day,
+    monday,
+    month_add,
+    parse_date,
+    reads_past,
+    safe_date,
+)
 from .holidays import find_holidays, is_workday
 from .types import DateMention, Span, TimeMention
 
@@ -141,38 +151,6 @@ class _Atom:
     gran: str = "d"  # "y" | "m" | "d" ... the finest unit written
     src: str = "tx"  # "s3" | "hol" | "tx"
     time: time | None = None
-
-
-# ---------------------------------------------------------------------------------------------
-# cue words for past / future clauses
-_CLAUSE_END = re.compile(r"[，。；！？,;!?\n]")
-# cues anywhere in the clause
-_PAST_CUE = re.compile(r"已经|已|上次|当时|曾经?|那时|刚刚|早就|之前就|以前就")
-# aspect particles, only right after the mention (3月份签了 / 3月份来过), not in 为了 / 过来
-_PAST_ASPECT = re.compile(r"^[^，。；！？,;!?\n]{0,5}?(?<![为除不])(?:了(?!解)|过(?![来去程期滤])|的时候)")
-_FUTURE_CUE = re.compile(r"将|要|会|计划|准备|打算|预计|争取|安排|再|等到|到时")
-
-
-def _clause(text: str, start: int, end: int) -> tuple[str, str]:
-    left = start
-    while left > 0 and not _CLAUSE_END.match(text[left - 1]):
-        left -= 1
-    right = end
-    n = len(text)
-    while right < n and not _CLAUSE_END.match(text[right]):
-        right += 1
-    return text[left:start], text[end:right]
-
-
-def reads_past(text: str, start: int, end: int) -> bool:
-    """True when the clause around text[start:end] speaks of the past: a cue of the past
-    anywhere in it (已经, 上次, 当时, 曾 ...) or an aspect particle right after the mention
-    (3月份签了, 去过, 签的时候), and no plan cue (要, 将, 计划, 准备 ...).
-    Used to pick the year of a year-less month or day; the mention itself is not read."""
-    before, after = _clause(text, start, end)
-    if _FUTURE_CUE.search(before) or _FUTURE_CUE.search(after):
-        return False
-    return bool(_PAST_CUE.search(before) or _PAST_CUE.search(after) or _PAST_ASPECT.match(after))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -857,3 +835,20 @@ def due_time(times: list[TimeMention], due: date, span: Span) -> time | None:
     time that starts before the to-do ends (明天下午三点 | 去拜访王总)."""
     at = [t for t in times if t.time is not None and t.start == due and t.span.start < span.end]
     return max(at, key=lambda t: t.span.start).time if at else None
+
+
+def parse_due(phrase: str, ref: date) -> tuple[date, time | None] | None:
+    """One due date (and time of day) for the correction command 改 日期 …: a mention that
+    makes up the whole phrase (明天下午三点, 国庆后, 这周内, 3月5号前) and names one day, else
+    the typed and §3 forms of dates.parse_date.  None for anything else: a period (下个季度)
+    names no single day, and the rep is asked again."""
+    p = phrase.strip()
+    whole = [t for t in find_times(p, ref, find_dates(p, ref))
+             if t.span.start == 0 and p[t.span.end:] in _DEADLINE_TAILS]
+    if len(whole) == 1 and whole[0].kind in ("day", "before"):
+        return whole[0].start, whole[0].time
+    d = parse_date(p, ref)
+    return (d, None) if d is not None else None
+
+
+_DEADLINE_TAILS = ("", "前", "之前", "以前")  # 3月5号前: the deadline is the day itself (§3)

@@ -166,6 +166,7 @@ class FollowUpDraft:
     action_items: list[ActionItemDraft] = field(default_factory=list)
     dates: list[DateMention] = field(default_factory=list)
     times: list[TimeMention] = field(default_factory=list)  # every resolved mention, dates included
+    bad_dates: list[TextItem] = field(default_factory=list)  # days that do not exist (2月30号)
     next_follow_up: date | None = None
     amounts: list[Amount] = field(default_factory=list)
     competitors: list[TextItem] = field(default_factory=list)
@@ -217,6 +218,7 @@ class FollowUpDraft:
             ],
             "dates": sorted({d.value.isoformat() for d in self.dates}),
             "date_spans": [t.to_dict() for t in self.times],
+            "bad_dates": [t.text for t in self.bad_dates],
             "next_follow_up": self.next_follow_up.isoformat() if self.next_follow_up else None,
             "amounts": [
                 {"value": a.value, "kind": a.kind, "text": a.text, "span": a.span.to_list(),

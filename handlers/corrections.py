@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from bot.types import Reply
 from extraction.amounts import parse_amount
-from extraction.dates import parse_date
+from extraction.timex import parse_due
 from extraction.types import MatchResult
 from handlers import texts
 from handlers.crm import normalized_name
@@ -126,9 +126,10 @@ async def _run_match(ctx: Context, name: str) -> MatchResult:
 
 def _fix_date(ctx: Context, s: Session, fu: FollowUp, user: User, phrase: str) -> Reply:
     ref = fu.created_at.astimezone(ctx.svc.settings.tz).date()
-    new = parse_date(phrase, ref)
-    if new is None:
+    parsed = parse_due(phrase, ref)
+    if parsed is None:
         return Reply(texts.BAD_DATE.format(text=phrase))
+    new, at = parsed
     rec = NoteRecord.load(fu.extracted)
     old = rec.next_follow_up
     target = next((i for i in rec.action_items if old and i.due == old), None)
@@ -138,6 +139,7 @@ def _fix_date(ctx: Context, s: Session, fu: FollowUp, user: User, phrase: str) -
         target = ItemRec(text=texts.DEFAULT_TODO, owner="self")
         rec.action_items.append(target)
     target.due = new
+    target.due_time = at
     rec.next_follow_up = new
     rec.dates = sorted({*rec.dates, new.isoformat()} - ({old.isoformat()} if old else set()))
     _reapply(ctx, s, fu, user, rec, {"field": "date", "value": new.isoformat()})

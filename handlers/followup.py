@@ -203,7 +203,8 @@ def reply_for(s: Session, fu: FollowUp, ctx: Context, notice: str | None = None)
     body = texts.render_record(
         fu.id, rec, customer.name if customer else None, deal_text, changes,  # type: ignore[arg-type]
         list(labels.items()), ctx.svc.today(), notice, "已更新" if fu.corrected else "已记录",
-        _question_lines(rec, fu.id, customer), _missing(s, rec, fu.customer_id, deal),  # type: ignore[arg-type]
+        _question_lines(rec, fu.id, customer) + [texts.Q_BAD_DATE.format(text=t) for t in rec.bad_dates],
+        _missing(s, rec, fu.customer_id, deal),  # type: ignore[arg-type]
     )
     buttons: tuple[Button, ...] = (Button(f"confirm:{fu.id}", "确认"), Button(f"edit:{fu.id}", "修改"), Button(f"undo:{fu.id}", "撤销"))
     q = next(iter(rec.open_questions()), None)

@@ -110,6 +110,7 @@ class NoteRecord(_Model):
     action_items: list[ItemRec] = Field(default_factory=list)
     dates: list[str] = Field(default_factory=list)
     date_spans: list[dict[str, Any]] = Field(default_factory=list)
+    bad_dates: list[str] = Field(default_factory=list)  # written days that do not exist (2月30号)
     next_follow_up: date | None = None
     amounts: list[AmountRec] = Field(default_factory=list)
     competitors: list[str] = Field(default_factory=list)

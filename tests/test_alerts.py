@@ -398,3 +398,12 @@ def test_morning_digest_lists_the_customers_commitments_apart(app: App) -> None:
     lines = texts.render_digest([(p.title, p.line) for p in pushes]).splitlines()
     assert "付首款" in lines[lines.index(texts.ALERT_TODO_CUSTOMER) + 1]  # each under its own heading
     assert "寄样品给王总" in lines[lines.index(texts.ALERT_TODO) + 1]
+
+
+def test_morning_digest_shows_the_time_a_to_do_is_due(app: App) -> None:
+    from datetime import time
+
+    app.svc.db.call(lambda s: s.add(ActionItem(assignee_id=2, customer_id=1, text="去现场演示",
+                                               due=date(2026, 1, 13), due_time=time(15, 30), owner_kind="self")))
+    [push] = plan(app, at(2026, 1, 13, 9), "due_items")
+    assert "今天 15:30到期" in push.line
