@@ -31,7 +31,8 @@ Conventions (where the public suites disagree, §3 first, then what a sales rep 
   (周五前) stay days.  这周内 = "before" the week's last working day (the official calendar).
 - Ranges X到Y: start = X's start, end = Y's end; Y inherits the year / month X wrote.
 - Times of day: a `Clock` joins the day next to it (spaces, 的, a weekday between); alone it is
-  day R (R+1 when next_day); a part of day alone (上午) is not a mention.
+  day R (R+1 when next_day); a part of day alone (下午去了恒达) is day R without a time, unless
+  it is a habit (每天下午).
 """
 from __future__ import annotations
 
@@ -769,6 +770,9 @@ def _open_range(text: str, x: _Atom, ref: date) -> _Atom:
     return replace(x, start=start, end=end)
 
 
+_HABIT = re.compile(r"(?:每|天天|平时|一般|通常|经常)(?:天|日)?$")  # 每天下午, 平时晚上
+
+
 def _attach_clocks(text: str, atoms: list[_Atom], clocks: list[Clock], ref: date) -> list[_Atom]:
     """Join each clock reading to the day next to it; a clock alone is on day R."""
     out = list(atoms)
@@ -789,9 +793,11 @@ def _attach_clocks(text: str, atoms: list[_Atom], clocks: list[Clock], ref: date
             day = a.first + timedelta(days=1) if c.next_day else a.first
             out[target] = replace(a, start=min(a.start, c.span.start), end=max(a.end, c.span.end),
                                   first=day, last=day, kind="day", time=tm or a.time)
-        elif not c.part_only and not any(a.start < c.span.end and c.span.start < a.end for a in out):
+        elif not any(a.start < c.span.end and c.span.start < a.end for a in out):
+            if c.part_only and _HABIT.search(text, max(0, c.span.start - 2), c.span.start):
+                continue  # 每天下午 is a habit, not a day
             day = ref + timedelta(days=1) if c.next_day else ref
-            out.append(_Atom(c.span.start, c.span.end, day, day, "day", src="clock", time=c.time))
+            out.append(_Atom(c.span.start, c.span.end, day, day, "day", src="clock", time=tm))
     return sorted(out, key=lambda a: a.start)
 
 

@@ -167,3 +167,9 @@ def test_unpublished_year_resolves_the_festival_day_but_not_before_or_after() ->
     assert _found("国庆期间不上班", ref) == []
     h.install_calendar([h.HolidayBlock(h.NATIONAL, date(2032, 10, 1), date(2032, 10, 7))])
     assert _found("国庆后去现场", ref) == [("day", "2032-10-08", None, "国庆后")]
+
+
+def test_a_year_written_in_digits_before_nian_hou_is_not_the_spring_festival() -> None:
+    assert _found("他们07年以后就换了供应商", date(2026, 3, 2)) == []
+    assert _found("项目２年后再说", date(2026, 3, 2)) == []
+    assert _found("这事年后再说", date(2026, 1, 12))[0][3] == "年后"

@@ -254,9 +254,12 @@ def test_clock_alone_and_next_day(monkeypatch: pytest.MonkeyPatch) -> None:
     assert [(m.kind, m.start, m.time) for m in got] == [("day", date(2026, 6, 11), time(0, 0))]
 
 
-def test_part_of_day_alone_is_not_a_mention(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(timex, "find_clock", lambda t: [Clock(time(8, 0), Span(0, 2), part_only=True)])
-    assert find_times("上午开会", WED, []) == []
+def test_part_of_day_alone_is_today_unless_a_habit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(timex, "find_clock", lambda t: [Clock(time(8, 0), Span(t.index("上午"), t.index("上午") + 2),
+                                                              part_only=True)])
+    assert [(m.kind, m.start, m.time, m.text) for m in find_times("上午开会", WED, [])] == [
+        ("day", WED, None, "上午")]
+    assert find_times("每天上午开会", WED, []) == []
 
 
 def test_clock_joins_a_holiday(monkeypatch: pytest.MonkeyPatch) -> None:
