@@ -137,7 +137,7 @@ def extract(text: str, *, ref_time: datetime, customers: CustomerIndex | None = 
     actions = find_actions(text, action_clauses, due_dates, ref, contact_spans)
     actions = finish_actions(text, actions, due_dates, contacts, mention.text if mention else None,
                              ref=ref, clauses=action_clauses)
-    actions = [replace(a, due_time=due_time(times, a.due, a.span)) if a.due else a for a in actions]
+    actions = [replace(a, due_time=due_time(times, due_dates, a.due, a.span)) if a.due else a for a in actions]
     # pain cues are Simplified too: match the converted copy, keep the note's own characters
     simple = to_simplified(text)
     pains = [PainPoint(p.category, text[p.span.start:p.span.end], p.span)

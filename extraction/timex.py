@@ -836,11 +836,15 @@ def deadlines(dates: list[DateMention], times: list[TimeMention]) -> list[DateMe
     return sorted(out, key=lambda d: d.span.start)
 
 
-def due_time(times: list[TimeMention], due: date, span: Span) -> time | None:
-    """The time of day written with a to-do's due date: the last mention of that day with a
-    time that starts before the to-do ends (明天下午三点 | 去拜访王总)."""
-    at = [t for t in times if t.time is not None and t.start == due and t.span.start < span.end]
-    return max(at, key=lambda t: t.span.start).time if at else None
+def due_time(times: list[TimeMention], due_dates: list[DateMention], due: date, span: Span) -> time | None:
+    """The time of day written with a to-do's due date: that of the deadline the to-do takes its
+    date from (the last one before the to-do ends: 明天下午三点 | 去拜访王总), when it names that
+    day; a time said with another mention of the same day does not move over."""
+    before = [d for d in due_dates if d.span.start < span.end]
+    if not before or before[-1].value != due:
+        return None
+    d = before[-1].span
+    return next((t.time for t in times if t.span.start <= d.start and d.end <= t.span.end), None)
 
 
 def parse_due(phrase: str, ref: date) -> tuple[date, time | None] | None:

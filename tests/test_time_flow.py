@@ -47,3 +47,12 @@ def test_an_impossible_day_is_asked_about_not_shifted(bot: Bot) -> None:
     reply = bot.say("zhang", "今天去苏州恒达见了采购部王总，2月30号前我把合同发给他。")
     assert "「2月30号」不是日历上有的日子" in reply
     assert all(i.due is None for i in _items(bot))
+
+
+def test_a_time_said_with_another_mention_of_the_same_day_does_not_move_over(bot: Bot) -> None:
+    bot.say("zhang", "今天去苏州恒达见了采购部王总，明天下午三点我带工程师过去，周二前把报价发给他。")
+    items = {i.text: i for i in _items(bot)}
+    assert [i.due for i in items.values()] == [date(2026, 1, 6)] * 2  # both Tuesday
+    quote = next(i for t, i in items.items() if "报价" in t)
+    visit = next(i for t, i in items.items() if "报价" not in t)
+    assert visit.due_time == time(15, 0) and quote.due_time is None
