@@ -92,6 +92,9 @@ _CAL = (rf"(?=(?:{_plain(_YEAR)}|{_plain(_QUARTER)}|{_plain(_MONTH)}))(?:(?:(?P<
 _UNIT = r"(?:个?工作日|年|个多?月|多个月|(?<=半)个?月|个?多?季度|个?多?(?:星期|礼拜)|周|天|日)"
 
 _PATTERNS: list[tuple[str, str]] = [
+    # a bare four-digit year only where the frame says so: 从2016到2018, 自2019-2021 (else it is a
+    # model number or an amount)
+    ("fy", r"(?<=[从自])(?P<fyy>(?:19|20)\d{2})(?=\s?(?:到|至|~|～|-|－|—{1,2}|–)\s?(?:19|20)\d{2}(?![\d.]|\s?[元块万千百亿台个件套吨米%]))"),
     ("t8", r"(?<![\dA-Za-z])(?P<t8y>(?:19|20)\d{2})(?P<t8m>0[1-9]|1[0-2])(?P<t8d>0[1-9]|[12]\d|3[01])(?![\dA-Za-z])"),
     ("tsp", r"(?<![\d.])(?P<tsy>(?:19|20)\d{2}) (?P<tsm>1[0-2]|0?[1-9]) (?P<tsd>3[01]|[12]\d|0?[1-9])(?![\d.])"),
     ("tdt", r"(?<![\d.])(?P<tiy>(?:19|20)\d{2})-(?P<tim>0[1-9]|1[0-2])-(?P<tid>0[1-9]|[12]\d|3[01])(?=(?:[01]\d|2[0-3]):[0-5]\d)"),
@@ -111,7 +114,7 @@ _PATTERNS: list[tuple[str, str]] = [
 # Every pattern above starts (look-behinds aside) with one of these characters (see dates._MASTER).
 _FIRST = r"[大\d一二两三四五六七八九十零〇仨俩半Qq最近过未今接上前下后这本当同周年月去明首中]"
 # Each alternative's own first characters: at a gated position the others fail at once.
-_GATES = {"t8": "[12]", "tdt": "[12]", "tsp": "[12]", "tym": "[12]", "tmd": "[01]", "tms": r"\d",
+_GATES = {"fy": "[12]", "t8": "[12]", "tdt": "[12]", "tsp": "[12]", "tym": "[12]", "tmd": "[01]", "tms": r"\d",
           "off": r"[\d一二两三四五六七八九十仨俩半]", "win": "[最近过未今接上前下后]",
           "wk": "[上下这本当]", "wend": "周", "dd": "大", "free": "[上下年月中]",
           "cal": r"[\d一二三四五六七八九十零〇今明去前后上下这本当同Qq首第]"}
@@ -623,6 +626,9 @@ def _resolve(kind: str, m: re.Match[str], ref: date, text: str) -> _Res | None:
         return mon + timedelta(days=5), mon + timedelta(days=6), "period", True, "d"
     if kind == "free":
         return _res_free(m, ref)
+    if kind == "fy":
+        y = int(m.group("fyy"))
+        return date(y, 1, 1), date(y, 12, 31), "period", True, "y"
     if kind == "dd":  # 大大后天: each 大 one more day
         k = len(m.group("ddn")) + 2
         d = ref + timedelta(days=k if m.group("ddw") == "后天" else -k)

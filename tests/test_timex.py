@@ -316,3 +316,10 @@ def test_year_less_month_across_new_year() -> None:
     assert _one("一月份那批货的钱还没结", date(2026, 8, 31))[2] == "2026-01-01"
     assert _one("二月份再去一趟", date(2026, 11, 20))[2] == "2027-02-01"
     assert _one("合同三月份到期", date(2026, 1, 11))[2] == "2026-03-01"
+
+
+def test_bare_years_only_inside_a_from_to_frame() -> None:
+    got = find_times("销量从2019到2021一直在涨", WED, [])
+    assert [(m.kind, m.start, m.end) for m in got] == [("period", date(2019, 1, 1), date(2021, 12, 31))]
+    assert find_times("报价从2019到2021元不等", WED, []) == []
+    assert find_times("型号2019到2021都有货", WED, []) == []
