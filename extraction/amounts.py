@@ -2,8 +2,8 @@
 
 One written number is one amount however long: the numeral grammar (`_grammar`) reads Chinese
 numerals with 零 gaps, 两, a leading 十, 廿/卅 and 大写 (壹贰叁, 佰仟), sections under 万 and 亿,
-Arabic digits with ASCII or full-width commas and full-width digits, and both mixed (5万4千6百,
-3万4000, 2千零30万).  Colloquial tails go one step down from the last unit (一万二 = 12000,
+Arabic digits with ASCII or full-width commas and full-width digits, and both mixed (7万2千3百,
+6万8000, 3千零40万).  Colloquial tails go one step down from the last unit (一万二 = 12000,
 两千五 = 2500, 一万二八 = 12800, 九块五 = 9.5), never after 零 (一百零五 = 105).
 
 Conventions (where the public suites differ, §3 and then what a sales rep means):
@@ -15,7 +15,7 @@ Conventions (where the public suites differ, §3 and then what a sales rep means
 - Estimates and bounds keep the number with approx=True: 约/大概/将近/左右/上下/出头/多/来/余,
   二十几万 (= 20万), and bounds 以上/以内/至少/不超过/最多 (no separate bound flag in `Amount`).
   A leading 几 (几十万, 几千块) is too vague to store: no amount.
-- 角/毛/分 after 元/块: 123元1角1分 = 123.11, 三块四分 = 3.04, 三块零四 = 3.04; 五分 alone is not read.
+- 角/毛/分 after 元/块: 256元3角2分 = 256.32, 三块四分 = 3.04, 三块零四 = 3.04; 五分 alone is not read.
 - Unit prices keep their counting unit in `per` (3000元/台, 3000一台, 每吨6100元 -> 台/吨).
 - A number with no currency needs 万/亿/w/k (or 千 with money words near); W/K before a spec word
   or a Latin word are watts or a resolution (20W快充, 4K屏); counts (3台, 5万个), percentages,
@@ -65,10 +65,10 @@ def _alt(words: Iterable[str]) -> str:
 
 # After a unit, 一 before a counted noun starts "one of them" (三千一台 = 3000 per unit), and a
 # digit before 月/号/日 is a date (五万八月底); any other digit belongs to the numeral, so
-# 两万五个 and 3万4000台 are counts as a whole.
+# 两万五个 and 6万8000台 are counts as a whole.
 _COUNTED = "个只台件吨套家人天月年号周倍成折斤米瓦箱瓶盒张支片包袋桶卷双副条辆"
 # One numeral, however long: Arabic (1,234,567.89 / 82，225.00 / full-width), Chinese (零 gaps,
-# 两, a leading 十, 大写), or both mixed (5万4千6百, 3万4000, 2千零30万).  An element (a digit run
+# 两, a leading 十, 大写), or both mixed (7万2千3百, 6万8000, 3千零40万).  An element (a digit run
 # with its decimals) alternates with unit characters, so 6800一台 stops before 一.
 _ARABIC = r"\d{1,3}(?:[,，]\d{3})+(?!\d)(?:[.．]\d+)?|\d+(?:[.．]\d+)?"
 _ELEM = rf"(?:{_ARABIC}|(?:(?!一[{_COUNTED}])[{_CN_DIGITS}几])+(?:点[{_CN_DIGITS}零〇]+)?)"
@@ -210,7 +210,7 @@ def _numeral(s: str) -> tuple[float, float | None, bool] | None:
 
 
 def cn_to_number(s: str) -> float | None:
-    """Chinese or Arabic numeral string -> number (八十 -> 80, 三万四千五百六十七, 12.5)."""
+    """Chinese or Arabic numeral string -> number (八十 -> 80, 六万七千八百二十一, 12.5)."""
     s = s.strip()
     if not s:
         return None
@@ -333,7 +333,7 @@ _SIGNED = re.compile(r"(?<!可以)(?<!准备)签了|签约了|签下来|下了?(
 # a price stated right before a bare number: 报了245, 给的是6.2, 给到三百五十五, 每公斤八十六
 _PRICE_VERB = re.compile(r"(?:报了|报的是|报的|给的是|给的|开的是|给到|跟到|降到|压到|开价|出价|价是|价格是|单价|报价"
                          r"|每(?:公斤|千克|斤|吨|方|平米|平方|平|米|台|套|件|个|只|支|粒|袋|箱|瓶|托|板|天|月|年|小时|人))$")
-# a Chinese numeral that goes on past 千/百 (四千一百五, 一千零五十) after a price word
+# a Chinese numeral that goes on past 千/百 (三千二百五, 二千零六十) after a price word
 # (the look-ahead: the first characters of a lead word, 是/为 or the numeral, as in _NUM_START)
 _PRICED_RUN = re.compile(r"(?=[单价报月年租每给谈是为一二两三四五六七八九])(?P<lead>单价|价格|报价|月租|年费|租金|每[^\d，。；\s]{1,2}|报了|给的是|给到|谈到)?(?:是|为)?"
                          r"(?<![一二两三四五六七八九十百千万零])(?P<num>[一二两三四五六七八九]千[零一二两三四五六七八九十百]*[百十][一二两三四五六七八九]?|[一二两三四五六七八九]千零[一二两三四五六七八九]十?[一二两三四五六七八九]?)"
@@ -429,7 +429,7 @@ def find_amounts(text: str, skip: Iterable[Span] = ()) -> list[Amount]:
 
     out: list[Amount] = []
     taken: list[tuple[int, int]] = []
-    for m in _PRICED_RUN.finditer(text):  # 单价四千一百五, 每台一千零五十: the whole numeral
+    for m in _PRICED_RUN.finditer(text):  # 单价三千二百五, 每台二千零六十: the whole numeral
         a, b = m.span("num")
         if _NOT_AFTER.match(text[b:b + 3]) or not m.group("lead") and not _MONEY_NEAR.search(text[max(0, a - 6):b + 4]):
             continue  # a count (一千二百吨, 四千三百六十个), not money

@@ -1,4 +1,4 @@
-"""Times of day in notes (下午三点十五, 15:05, 晚上8点许, 凌晨2点半): clock readings, told apart
+"""Times of day in notes (下午四点二十, 16:40, 晚上7点许, 凌晨3点半): clock readings, told apart
 from counts that also use 点 (让3个点, 百分之三点五).
 
 One compiled regex finds the candidates: an optional 大约/约, an optional part of the day
@@ -8,8 +8,8 @@ numbers and their neighbours say; when unsure there is no clock (a wrong time in
 than none).  Conventions:
 
 - A part of the day sets the half of the day: 下午3点 15:00, 中午1点 13:00, 晚上8点 20:00,
-  晚上12点 / 夜里12点 / 半夜1点 are 00:00 / 01:00 of the next day (`next_day`), 凌晨2点 02:00
-  and 凌晨12点 00:00 of the same day; an hour written 13..24 is kept as written (晚上19:30).
+  晚上12点 / 夜里十二点 / 半夜1点 are 00:00 / 01:00 of the next day (`next_day`), 凌晨2点 02:00
+  and 凌晨12点 00:00 of the same day; an hour written 13..24 is kept as written (晚上20:15).
   零点 is 00:00 of the same day, 24点 00:00 of the next.
 - A part of the day alone (上午, 明天晚上, 今晚's 晚) is a `part_only` reading at the part's
   customary start (上午 08:00, 下午 13:00, 晚上 18:00 ...; table `_PARTS`).  The day word itself
@@ -23,14 +23,14 @@ than none).  Conventions:
   (三点建议), never 两点之间.  一点 (also "a little") needs a part of the day, 钟 or minutes.
 - A bare hour 1..6 (三点, 5:30) is read in the afternoon, the hours a rep works
   (`assumed_pm`); 7..12 as written; 05:30 with a leading zero as written.
-- A range (9~12点半, 下午五点到晚上七点半, 七八点) is one Clock over the whole range: `time` is
+- A range (8~11点半, 下午四点到晚上六点半, 七八点) is one Clock over the whole range: `time` is
   its start and `end` its end (`end_next_day` when it passes midnight); the end takes the
-  start's part of the day when it has none (今晚八点到九点: 20:00-21:00).  A range across days
-  (2点-明天4点) is left to timex: each side is read alone.
+  start's part of the day when it has none (今晚七点到十点: 19:00-22:00).  A range across days
+  (3点-明天5点) is left to timex: each side is read alone.
 - 大约 / 约 before and 许 / 多 / 左右 / 前后 / 来钟 after are kept in the span and set `approx`.
   前 / 之前 / 以后 after a time are not in the span: they are timex's before / after.
 - Seconds (17:55:23) are checked and dropped; H:MM:SS:.. with more fields, a minute over 59, an
-  hour over 24 (35:37) or a ratio (配比1:10) are not clocks.
+  hour over 24 (41:52) or a ratio (配比1:10) are not clocks.
 - Left unread on purpose (unsure, so no clock): a bare hour with nothing around it (三点, 9点
   alone: also "three points"), 十一点的事, a single 早 / 晚 after a date number (5号晚到 may be
   "arrives late on the 5th"), digits glued to a date (2026-03-0509:30, 2026 03 05五点),
@@ -51,7 +51,7 @@ _TimeOfDay = time  # the field `Clock.time` hides the type inside the class
 @dataclass(frozen=True, slots=True)
 class Clock:
     """One clock reading: `time` on the day it is attached to, or on the next day when
-    `next_day` (夜里12点 is 00:00 of the next day); `part_only` when only a part of the day
+    `next_day` (夜里十二点 is 00:00 of the next day); `part_only` when only a part of the day
     was written (上午, 晚上) and `time` is that part's usual start.  A range (两点到四点) gives
     its end in `end` (`end_next_day` past midnight); `approx` for 大约 / 许 / 左右 / 七八点;
     `assumed_pm` when a bare hour 1..6 was read as afternoon."""

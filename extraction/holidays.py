@@ -357,7 +357,7 @@ def _core_ok(text: str, start: int, end: int, core: str, suffix: str | None,
 def _rel_ok(text: str, start: int, which: str) -> bool:
     prev = text[start - 1] if start > 0 else ""
     if which == "年" and prev and (prev in _NOT_BEFORE_NIAN or prev.isdigit()):
-        return False  # 07年以后, ２年后: the 年 of a number, not the Spring Festival
+        return False  # 06年以后, ２年后: the 年 of a number, not the Spring Festival
     if not prev or not _is_cjk(prev):
         return True
     return prev not in _NOT_BEFORE_NIAN if which == "年" else prev in _OK_BEFORE_JIE

@@ -7,14 +7,14 @@ turn each into an interval; ranges, open ranges and times of day are then built 
 
 Conventions (where the public suites disagree, §3 first, then what a sales rep means):
 - A §3 mention keeps its value: at an equal span the §3 reading wins; a longer, more specific
-  reading (2018年10月底 over 10月底) replaces it in `date_spans` only.
+  reading (2019年11月底 over 11月底) replaces it in `date_spans` only.
 - Two-digit years (98年, 零七年): the year with those last two digits in [R-89, R+10]; alone
   they need a leading zero (07年) or a month / quarter / part after them (15年3月), since
   质保10年 / 做了20年 are durations.  Bare four digits without 年 are never years.
 - Year-less months (3月份, 5月第二周, 6月上旬): R's year, unless it is one of the next three
   months across New Year (in November 1月份 is next January); a month still ahead in a past clause (`reads_past`:
   in March "11月份签的") is last year's.  A plan cue does not push a past month to next year
-  (要交三月份的回款明细 is this March's data).  New year-less day forms (1月3, 09-01, 2/15)
+  (要交三月份的回款明细 is this March's data).  New year-less day forms (1月4, 08-03, 2/17)
   follow §3 (roll to next year when before R) unless the clause reads past.
 - Week N of a month or year is the Monday-based week starting on its N-th Monday.
 - Parts: 月初 = days 1-5, 月末 = the last 5 days, 上/中/下旬 = 1-10 / 11-20 / 21-end, 上半月 /
@@ -92,7 +92,7 @@ _CAL = (rf"(?=(?:{_plain(_YEAR)}|{_plain(_QUARTER)}|{_plain(_MONTH)}))(?:(?:(?P<
 _UNIT = r"(?:个?工作日|年|个多?月|多个月|(?<=半)个?月|个?多?季度|个?多?(?:星期|礼拜)|周|天|日)"
 
 _PATTERNS: list[tuple[str, str]] = [
-    # a bare four-digit year only where the frame says so: 从2016到2018, 自2019-2021 (else it is a
+    # a bare four-digit year only where the frame says so: 从2011到2013, 自2019-2021 (else it is a
     # model number or an amount)
     ("fy", r"(?<=[从自])(?P<fyy>(?:19|20)\d{2})(?=\s?(?:到|至|~|～|-|－|—{1,2}|–)\s?(?:19|20)\d{2}(?![\d.]|\s?[元块万千百亿台个件套吨米%]))"),
     ("t8", r"(?<![\dA-Za-z])(?P<t8y>(?:19|20)\d{2})(?P<t8m>0[1-9]|1[0-2])(?P<t8d>0[1-9]|[12]\d|3[01])(?![\dA-Za-z])"),
@@ -120,7 +120,7 @@ _GATES = {"fy": "[12]", "t8": "[12]", "tdt": "[12]", "tsp": "[12]", "tym": "[12]
           "cal": r"[\d一二三四五六七八九十零〇今明去前后上下这本当同Qq首第]"}
 _MASTER = re.compile(f"(?={_FIRST})(?:" + "|".join(f"(?={_GATES[k]})(?P<{k}>{p})" for k, p in _PATTERNS) + ")")
 # The same patterns one by one: tried at a position only when the master's hit there resolved to
-# nothing (07年以后 is not "7 years later", so the calendar reading gets its turn).
+# nothing (06年以后 is not "6 years later", so the calendar reading gets its turn).
 _SINGLE = [(k, re.compile(f"(?P<{k}>{p})")) for k, p in _PATTERNS]
 
 _CONNECT = re.compile(r"\s?(?:起)?(?:到|至|~|～|-|－|—{1,2}|–|和|与)\s?")
@@ -272,7 +272,7 @@ def _res_cal(m: re.Match[str], ref: date, text: str) -> _Res | None:
             return None
     if y_info is None and (g("YT") or not (g("M") or g("Q"))):
         return None
-    if y_info is not None and y_info[1] is not None:  # 1995-1997年
+    if y_info is not None and y_info[1] is not None:  # 2003-2005年
         return date(y_info[0], 1, 1), date(y_info[1], 12, 31), "period", True, "y"
     year = y_info[0] if y_info else None
     if g("Q"):
@@ -368,7 +368,7 @@ def _res_month(m: re.Match[str], ref: date, year: int | None, text: str,
             if text.startswith("内", span[1]) and not g("fen"):
                 return None
         mo2 = _count(g("mn2")) if g("mn2") else None
-        if mo2 is not None:  # 5月-10月, 2018年1-9月份
+        if mo2 is not None:  # 4月-7月, 2019年1-8月份
             if not 1 <= mo2 <= 12:
                 return None
             y = year if year is not None else _month_year(mo, ref, text, span)

@@ -107,7 +107,7 @@ class TimeMention:
     "day" (one calendar day, `time` set when a time of day was written with it or alone),
     "period" (`start`..`end`, both inclusive: a week, month, quarter, year, 上旬, a range
     X到Y, a window 近三年, a holiday's days off), "before" / "after" (an open range bounded
-    by `start`: 2018年以前, 国庆以后).  `DateMention`s are the §3 subset of these; durations
+    by `start`: 2019年以前, 国庆以后).  `DateMention`s are the §3 subset of these; durations
     (试了两周) are not time mentions at all."""
 
     kind: str  # one of TIME_KINDS
