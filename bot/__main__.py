@@ -350,6 +350,7 @@ HOTWORD_LIMIT = 30  # as many CRM names as the bot gives the model for one rep
 def cmd_extract(args: argparse.Namespace) -> int:
     from extraction.cli import extract_main
 
+    load_settings(args.config)  # the [calendar] override resolves holidays as in the bot
     return extract_main(args.customers, sys.stdin, sys.stdout)
 
 

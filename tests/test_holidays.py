@@ -173,3 +173,19 @@ def test_a_year_written_in_digits_before_nian_hou_is_not_the_spring_festival() -
     assert _found("他们06年以后就换了供应商", date(2026, 3, 2)) == []
     assert _found("项目２年后再说", date(2026, 3, 2)) == []
     assert _found("这事年后再说", date(2026, 1, 12))[0][3] == "年后"
+
+
+def test_the_extract_command_reads_the_calendar_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+    import json
+
+    from bot.__main__ import main
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[[calendar.holidays]]\nname = "国庆"\nstart = 2033-10-01\nend = 2033-10-07\n', encoding="utf-8")
+    note = {"id": "n1", "ref_time": "2033-09-01T10:00:00+08:00", "text": "国庆后把方案发过去"}
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(note, ensure_ascii=False) + "\n"))
+    assert main(["--config", str(cfg), "extract"]) == 0
+    [span] = json.loads(capsys.readouterr().out)["date_spans"]
+    assert span["date"] == "2033-10-10" and span["text"] == "国庆后"  # 10-08 is a Saturday
