@@ -39,6 +39,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from datetime import date, time, timedelta
+from functools import lru_cache
 
 from .clock import Clock, find_clock
 from .dates import (
@@ -121,7 +122,13 @@ _GATES = {"fy": "[12]", "t8": "[12]", "tdt": "[12]", "tsp": "[12]", "tym": "[12]
 _MASTER = re.compile(f"(?={_FIRST})(?:" + "|".join(f"(?={_GATES[k]})(?P<{k}>{p})" for k, p in _PATTERNS) + ")")
 # The same patterns one by one: tried at a position only when the master's hit there resolved to
 # nothing (06年以后 is not "6 years later", so the calendar reading gets its turn).
-_SINGLE = [(k, re.compile(f"(?P<{k}>{p})")) for k, p in _PATTERNS]
+_KINDS = [k for k, _ in _PATTERNS]
+
+
+@lru_cache(maxsize=None)
+def _single(kind: str) -> re.Pattern[str]:
+    """One pattern alone, compiled when first needed (most notes never need one: start-up)."""
+    return re.compile(f"(?P<{kind}>{dict(_PATTERNS)[kind]})")
 
 _CONNECT = re.compile(r"\s?(?:起)?(?:到|至|~|～|-|－|—{1,2}|–|和|与)\s?")
 _CONNECT_FIRST = frozenset(" 起到至~～-－—–和与")
@@ -654,9 +661,8 @@ def _scan(text: str, ref: date) -> list[_Atom]:
             continue
         res = _try(kind, m, ref, text)
         if res is None:
-            later = [k for k, _ in _PATTERNS].index(kind) + 1
-            for k2, rx in _SINGLE[later:]:
-                m2 = rx.match(text, start)
+            for k2 in _KINDS[_KINDS.index(kind) + 1:]:
+                m2 = _single(k2).match(text, start)
                 if m2 is not None and m2.end() > start:
                     res = _try(k2, m2, ref, text)
                     if res is not None:
