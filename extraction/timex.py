@@ -130,6 +130,7 @@ def _single(kind: str) -> re.Pattern[str]:
     """One pattern alone, compiled when first needed (most notes never need one: start-up)."""
     return re.compile(f"(?P<{kind}>{dict(_PATTERNS)[kind]})")
 
+
 _CONNECT = re.compile(r"\s?(?:起)?(?:到|至|~|～|-|－|—{1,2}|–|和|与)\s?")
 _CONNECT_FIRST = frozenset(" 起到至~～-－—–和与")
 _BETWEEN = re.compile(r"\s?之?间")

@@ -252,9 +252,7 @@ def amount_text(value: float, kind: str | None, role: str | None, shown: str = "
     if role == "total" and shown:
         return f"{shown}（{AMOUNT_ROLE_LABELS['total']}）"
     label = AMOUNT_ROLE_LABELS.get(role or "") or AMOUNT_KIND_LABELS.get(kind, "")
-    money = fmt_money_in(value, currency)
-    if high is not None:
-        money = f"{fmt_money_in(value, currency)}–{fmt_money_in(high, currency)}"
+    money = fmt_money_in(value, currency) + (f"–{fmt_money_in(high, currency)}" if high is not None else "")
     return ("约" if approx else "") + money + (f"/{per}" if per else "") + (f"（{label}）" if label else "")
 
 
