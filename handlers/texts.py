@@ -269,6 +269,25 @@ def item_text(text: str, owner: str | None) -> str:
     return (CUSTOMER_TAG + text) if owner == "customer" else text
 
 
+def other_times(date_spans: list[dict[str, Any]], shown: set[date | None], today: date) -> list[str]:
+    """The times a note mentions that no to-do or next follow-up shows (下个季度, 元旦前后, 上周三),
+    each with what it was read as: nothing the rep said is dropped silently.  Today alone is left out."""
+    out = []
+    for sp in date_spans:
+        start = date.fromisoformat(sp["date"])
+        end = date.fromisoformat(sp["end"]) if sp.get("end") else None
+        kind, at = sp.get("kind", "day"), sp.get("time")
+        if kind == "day" and (start in shown or (start == today and not at)):
+            continue
+        when = fmt_date(start, today) + (f" {at}" if at else "")
+        if kind == "period" and end is not None:
+            when = f"{fmt_date(start, today)}–{fmt_date(end, today)}"
+        elif kind in ("before", "after"):
+            when += "前" if kind == "before" else "起"
+        out.append(f"{sp['text']}（{when}）")
+    return out
+
+
 def render_record(
     fid: int,
     record: Any,
@@ -301,6 +320,9 @@ def render_record(
                                         for p in record.pain_points))
     if record.competitors:
         lines.append("竞品：" + "、".join(record.competitors))
+    said = other_times(record.date_spans, {item.due for _, item in items} | {record.next_follow_up}, today)
+    if said:
+        lines.append("时间：" + "、".join(said))
     if items:
         lines.append("待办：")
         for iid, item in items:

@@ -56,3 +56,13 @@ def test_a_time_said_with_another_mention_of_the_same_day_does_not_move_over(bot
     quote = next(i for t, i in items.items() if "报价" in t)
     visit = next(i for t, i in items.items() if "报价" not in t)
     assert visit.due_time == time(15, 0) and quote.due_time is None
+
+
+def test_times_no_to_do_shows_are_still_in_the_reply(bot: Bot) -> None:
+    from handlers.texts import fmt_date
+
+    today = date(2026, 1, 5)
+    reply = bot.say("zhang", "今天去苏州恒达见了采购部王总，他们下个季度定供应商，周五前我把报价发给他。")
+    q2 = f"下个季度（{fmt_date(date(2026, 4, 1), today)}–{fmt_date(date(2026, 6, 30), today)}）"
+    assert "时间：" + q2 in reply
+    assert "今天（" not in reply and "周五（" not in reply  # today, and a date a to-do shows
