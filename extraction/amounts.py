@@ -340,6 +340,8 @@ _PRICED_RUN = re.compile(r"(?=[单价报月年租每给谈是为一二两三四�
                          r"(?![万亿千百十一二两三四五六七八九零])")
 # money words near a number written with 千 (otherwise a count: 三千支)
 _MONEY_NEAR = re.compile(r"价|钱|费|款|金|额|预算|贵|便宜|付|收|报|罚|赔|扣|租|块|元")
+_UNIT_AFTER = re.compile("[a-zA-Z万千百亿块元wW]")  # a Latin unit or a magnitude right after a bare number
+_CUT_BEFORE = re.compile(r"(?:让|降|便宜|贵)$")  # 让三百: a Chinese numeral read as a price cut
 _MONEY_CONTEXT = re.compile(r"(?:单价|价格|价|报价|一台|每台|一套|每套|一个|每个|让|降|便宜|贵|多|少|收费|费用|卖)$")
 
 
@@ -429,7 +431,9 @@ def find_amounts(text: str, skip: Iterable[Span] = ()) -> list[Amount]:
 
     out: list[Amount] = []
     taken: list[tuple[int, int]] = []
-    for m in _PRICED_RUN.finditer(text):  # 单价三千二百五, 每台二千零六十: the whole numeral
+    # 单价三千二百五, 每台二千零六十: the whole numeral (every such numeral holds 千: a note
+    # without one is not scanned)
+    for m in _PRICED_RUN.finditer(text) if "千" in text else ():
         a, b = m.span("num")
         if _NOT_AFTER.match(text[b:b + 3]) or not m.group("lead") and not _MONEY_NEAR.search(text[max(0, a - 6):b + 4]):
             continue  # a count (一千二百吨, 四千三百六十个), not money
@@ -478,15 +482,15 @@ def find_amounts(text: str, skip: Iterable[Span] = ()) -> list[Amount]:
         if not free(a, b) or any(not (b <= s or a >= e) for s, e in taken):
             continue
         after = text[b:b + 3]
-        if _NOT_AFTER.match(after) or re.match(r"[a-zA-Z万千百亿块元wW]", after[:1]):
+        if _NOT_AFTER.match(after) or _UNIT_AFTER.match(after):
             continue
         before = text[max(0, a - 4):a]
         priced = _PRICE_VERB.search(text, max(0, a - 6), a) is not None  # 报了245, 给的是6.2, 每公斤八十六
-        if not priced and not _MONEY_CONTEXT.search(before) and not re.match(r"(?:比|块|元)", after) \
+        if not priced and not _MONEY_CONTEXT.search(before) and not after.startswith(("比", "块", "元")) \
                 and not before.rstrip().endswith(("¥", "￥")):
             continue
         num = m.group("num").replace(",", "")
-        if not num[0].isdigit() and not priced and not re.search(r"(?:让|降|便宜|贵)$", before):
+        if not num[0].isdigit() and not priced and not _CUT_BEFORE.search(before):
             continue
         v = cn_to_number(num)
         if v is None or v <= 0:

@@ -37,9 +37,9 @@ Conventions (where the public suites disagree, §3 first, then what a sales rep 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
 from datetime import date, time, timedelta
 from functools import lru_cache
+from typing import NamedTuple
 
 from .clock import Clock, find_clock
 from .dates import (
@@ -52,6 +52,7 @@ from .dates import (
     parse_date,
     reads_past,
     safe_date,
+    second_gate,
 )
 from .holidays import find_holidays, is_workday
 from .types import DateMention, Span, TimeMention
@@ -119,7 +120,23 @@ _GATES = {"fy": "[12]", "t8": "[12]", "tdt": "[12]", "tsp": "[12]", "tym": "[12]
           "off": r"[\d一二两三四五六七八九十仨俩半]", "win": "[最近过未今接上前下后]",
           "wk": "[上下这本当]", "wend": "周", "dd": "大", "free": "[上下年月中]",
           "cal": r"[\d一二三四五六七八九十零〇今明去前后上下这本当同Qq首第]"}
-_MASTER = re.compile(f"(?={_FIRST})(?:" + "|".join(f"(?={_GATES[k]})(?P<{k}>{p})" for k, p in _PATTERNS) + ")")
+# What may follow a pattern's first character, for the characters that most often start no
+# pattern (一下, 周三, 过来, 去了, 10万): each entry lists every second character the patterns above
+# allow after that first one (a numeral: more numerals, a unit, 个/半/多, 月 or a range sign; 上:
+# a count, 上/个, a week word, 半, 旬, 年, 月, 季).  A position that fails it is passed over
+# with one test instead of trying every alternative.  A new pattern must be added here too.
+_CNT_CH = "\\d一二两三四五六七八九十仨俩"
+_RANGE_CH = "\\s\\-－~～到至–—"
+_SECOND = {
+    "[一二两三四五六七八九十]": f"[一二两三四五六七八九十零〇个半多工年月季星礼周天日{_RANGE_CH}]",
+    r"\d": f"[\\d.·/个半多工年月季星礼周天日{_RANGE_CH}]",
+    "[上下]": f"[\\s{_CNT_CH}上下个周星礼半旬年月季]",
+    "[前后]": f"[\\s{_CNT_CH}年]",
+    "周": "末", "去": "年", "过": "去", "明": "年", "同": "月", "今": "[后年]", "年": "[初中末]",
+    "月": "[初末]", "大": "大", "接": "下", "最": "近", "中": "旬", "首": "季",
+    "这": "[一个周星礼月季年]", "本": "[周星礼月季年]", "当": "[周星礼月季]",
+}
+_MASTER = re.compile(f"(?={_FIRST}){second_gate(_SECOND)}(?:" + "|".join(f"(?={_GATES[k]})(?P<{k}>{p})" for k, p in _PATTERNS) + ")")
 # The same patterns one by one: tried at a position only when the master's hit there resolved to
 # nothing (06年以后 is not "6 years later", so the calendar reading gets its turn).
 _KINDS = [k for k, _ in _PATTERNS]
@@ -150,9 +167,9 @@ _AFTER_BARE_DAY = frozenset("0123456789个台件万千百元块次%.点:：十�
 _CODE_BEFORE = re.compile(r"(?:号|码|编|单|No|NO|#|:|：|ID)\s?$")
 
 
-@dataclass(frozen=True, slots=True)
-class _Atom:
-    """One resolved interval [first, last] with where it was written."""
+class _Atom(NamedTuple):
+    """One resolved interval [first, last] with where it was written (a tuple: notes build
+    several, and a tuple is built several times faster than a frozen dataclass)."""
 
     start: int
     end: int
@@ -644,8 +661,9 @@ def _resolve(kind: str, m: re.Match[str], ref: date, text: str) -> _Res | None:
     return _res_typed(kind, m, ref, text)
 
 
-def _scan(text: str, ref: date) -> list[_Atom]:
-    """This module's own atoms, left to right, none overlapping."""
+def _scan(text: str, ref: date, taken: frozenset[tuple[int, int]] = frozenset()) -> list[_Atom]:
+    """This module's own atoms, left to right, none overlapping.  An atom whose span is in
+    `taken` (a §3 date or a holiday read at that very span) is left out: _pick would drop it."""
     out: list[_Atom] = []
     pos, n = 0, len(text)
     while pos < n:
@@ -672,9 +690,11 @@ def _scan(text: str, ref: date) -> list[_Atom]:
         if res is None:
             pos = start + 1
             continue
-        first, last, kind, has_year, gran = res
-        out.append(_Atom(start, m.end(), first, last, kind, has_year, gran))
-        pos = m.end()
+        end = m.end()
+        if (start, end) not in taken:
+            first, last, kind, has_year, gran = res
+            out.append(_Atom(start, end, first, last, kind, has_year, gran))
+        pos = end
     return out
 
 
@@ -687,11 +707,15 @@ def _try(kind: str, m: re.Match[str], ref: date, text: str) -> _Res | None:
 
 # ---------------------------------------------------------------------------------------------
 # combining atoms
+_SRC_ORDER = {"s3": 0, "hol": 1, "tx": 2}
+
+
 def _pick(cands: list[_Atom]) -> list[_Atom]:
     """Non-overlapping atoms: the longest wins; at an equal span §3 wins, then holidays."""
-    order = {"s3": 0, "hol": 1, "tx": 2}
+    if len(cands) < 2:
+        return list(cands)
     chosen: list[_Atom] = []
-    for a in sorted(cands, key=lambda a: (a.start - a.end, order[a.src], a.start)):
+    for a in sorted(cands, key=lambda a: (a.start - a.end, _SRC_ORDER[a.src], a.start)):
         if not any(a.start < c.end and c.start < a.end for c in chosen):
             chosen.append(a)
     return sorted(chosen, key=lambda a: a.start)
@@ -739,7 +763,7 @@ def _combine(text: str, atoms: list[_Atom], ref: date) -> list[_Atom]:
         if x.kind == "day" and x.gran == "d" and text[x.end:x.end + 1] in _WEEKDAY_FIRST:
             wd = _WEEKDAY_AFTER.match(text, x.end)
             if wd:  # 6月1日周六 / 3号(周二): the weekday only restates the day
-                x = replace(x, end=wd.end())
+                x = x._replace(end=wd.end())
                 while i < len(atoms) and atoms[i].start < x.end:
                     i += 1
         c = _CONNECT.match(text, x.end) if text[x.end:x.end + 1] in _CONNECT_FIRST else None
@@ -774,13 +798,13 @@ def _open_range(text: str, x: _Atom, ref: date) -> _Atom:
         end = s.end()
     p = pre.group(0) if pre else ""
     if word in ("以后", "之后", "后", "以来", "开始", "起") or p in ("自从", "自"):
-        return replace(x, start=start, end=end, kind="after", last=x.first)
+        return x._replace(start=start, end=end, kind="after", last=x.first)
     if word == "为止" or p.startswith("截") or p == "直到":
-        return replace(x, start=start, end=end, kind="before", first=x.last)
+        return x._replace(start=start, end=end, kind="before", first=x.last)
     if word in ("前", "以前", "之前"):
         anchor = x.first if x.last < ref else x.last
-        return replace(x, start=start, end=end, kind="before", first=anchor, last=anchor)
-    return replace(x, start=start, end=end)
+        return x._replace(start=start, end=end, kind="before", first=anchor, last=anchor)
+    return x._replace(start=start, end=end)
 
 
 _HABIT = re.compile(r"(?:每|天天|平时|一般|通常|经常)(?:天|日)?$")  # 每天下午, 平时晚上
@@ -804,8 +828,8 @@ def _attach_clocks(text: str, atoms: list[_Atom], clocks: list[Clock], ref: date
         if target is not None:
             a = out[target]
             day = a.first + timedelta(days=1) if c.next_day else a.first
-            out[target] = replace(a, start=min(a.start, c.span.start), end=max(a.end, c.span.end),
-                                  first=day, last=day, kind="day", time=tm or a.time)
+            out[target] = a._replace(start=min(a.start, c.span.start), end=max(a.end, c.span.end),
+                                first=day, last=day, kind="day", time=tm or a.time)
         elif not any(a.start < c.span.end and c.span.start < a.end for a in out):
             if c.part_only and _HABIT.search(text, max(0, c.span.start - 2), c.span.start):
                 continue  # 每天下午 is a habit, not a day
@@ -821,7 +845,7 @@ def find_times(text: str, ref: date, dates: list[DateMention]) -> list[TimeMenti
     for h in find_holidays(text, ref):
         cands.append(_Atom(h.span.start, h.span.end, h.start, h.end or h.start, h.kind, src="hol",
                            time=h.time))
-    cands.extend(_scan(text, ref))
+    cands.extend(_scan(text, ref, frozenset([(a.start, a.end) for a in cands])))
     clocks = find_clock(text)
     if not cands and not clocks:
         return []
