@@ -807,6 +807,7 @@ def _open_range(text: str, x: _Atom, ref: date) -> _Atom:
     return x._replace(start=start, end=end)
 
 
+_DAY_WORD_ENDS = frozenset("天日号")  # a part of the day right after one of these is that day's
 _HABIT = re.compile(r"(?:每|天天|平时|一般|通常|经常)(?:天|日)?$")  # 每天下午, 平时晚上
 
 
@@ -831,8 +832,9 @@ def _attach_clocks(text: str, atoms: list[_Atom], clocks: list[Clock], ref: date
             out[target] = a._replace(start=min(a.start, c.span.start), end=max(a.end, c.span.end),
                                 first=day, last=day, kind="day", time=tm or a.time)
         elif not any(a.start < c.span.end and c.span.start < a.end for a in out):
-            if c.part_only and _HABIT.search(text, max(0, c.span.start - 2), c.span.start):
-                continue  # 每天下午 is a habit, not a day
+            if c.part_only and (_HABIT.search(text, max(0, c.span.start - 2), c.span.start)
+                                or text[c.span.start - 1:c.span.start] in _DAY_WORD_ENDS):
+                continue  # 每天下午 is a habit; 第三天上午 / 次日上午 hang on a day we did not read
             day = ref + timedelta(days=1) if c.next_day else ref
             out.append(_Atom(c.span.start, c.span.end, day, day, "day", src="clock", time=tm))
     return sorted(out, key=lambda a: a.start)

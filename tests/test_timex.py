@@ -323,3 +323,13 @@ def test_bare_years_only_inside_a_from_to_frame() -> None:
     assert [(m.kind, m.start, m.end) for m in got] == [("period", date(2019, 1, 1), date(2021, 12, 31))]
     assert find_times("报价从2019到2021元不等", WED, []) == []
     assert find_times("型号2019到2021都有货", WED, []) == []
+
+
+def test_part_of_day_after_a_day_we_did_not_read_is_not_today(monkeypatch: pytest.MonkeyPatch) -> None:
+    def clocks(t: str) -> list[Clock]:
+        i = t.index("下午")
+        return [Clock(time(13, 0), Span(i, i + 2), part_only=True)]
+
+    monkeypatch.setattr(timex, "find_clock", clocks)
+    assert find_times("到货后第二天下午去验收", WED, []) == []
+    assert find_times("次日下午再联系", WED, []) == []
