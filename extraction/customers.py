@@ -56,10 +56,19 @@ SIM_PREFIX_SOUND = 0.86  # two syllables sound like the head of a longer brand: 
 SIM_FUZZY_CONFIRMED = 0.90  # accent-level sound match that the region or a specific industry word confirms
 SIM_ABBREV = 0.90  # brand head + later characters of the name in order (港畅货运代理 -> 港畅货代)
 SIM_ABBREV_WEAK = 0.86  # the same with a sound-alike head and only one more character
+SIM_INITIALS = 0.90  # Latin initials of the brand's syllables (HD for 恒达) with a shared specific industry word
+SIM_INITIALS_UNSURE = 0.70  # the initials alone: ask
+MAX_INITIALS = 4  # HD, HXJ, ZGJT: longer all-initial renderings are rare and collide less anyway
 MIN_PREFIX = 2
 REGION_UNKNOWN = 0.96  # one side names no region
 REGION_CONFLICT = 0.45
 INDUSTRY_CONFLICT = 0.50
+# Same brand, both naming a specific line of business, in one broad category but by other words
+# (恒达自动化 vs 恒达精密机械): maybe a sister company, maybe the same one: ask, never link.
+INDUSTRY_SIBLING = 0.80
+# The same brand in the same region in an unrelated business (天津北辰物流 vs 天津北辰重工机械) is
+# most likely another company, but close enough that the rep is shown it as a candidate.
+INDUSTRY_CONFLICT_ASK = 0.65
 ORG_CLASS_CONFLICT = 0.85  # a company vs an institution (服务中心, 研究院) with one brand: ask
 
 
@@ -106,12 +115,28 @@ def _bigrams(seq: Sequence[str]) -> Iterable[tuple[str, ...]]:
         yield tuple(seq[i : i + 2])
 
 
+def initials(pinyin: tuple[str, ...]) -> str | None:
+    """The brand's syllable initials as a Latin rendering would abbreviate them (恒达 -> hd)."""
+    if not 2 <= len(pinyin) <= MAX_INITIALS or not all(pinyin):
+        return None
+    return "".join(syl[0] for syl in pinyin)
+
+
+def _initials_query(brand: str, latin: bool) -> bool:
+    """A Latin brand short enough to be initials (HD Precision): looked up by initials too."""
+    return latin and 2 <= len(brand) <= MAX_INITIALS and brand.isalpha()
+
+
 def _blocking_keys(brand: str, latin: bool, pinyin: tuple[str, ...], fuzzy: tuple[str, ...],
                    latin_key: str, for_query: bool) -> set[tuple]:
     keys: set[tuple] = set()
     if not latin:
         keys.update(("c",) + g for g in _bigrams(tuple(brand)))
         keys.update(("p",) + g for g in _bigrams(fuzzy))
+        if not for_query and (abbr := initials(pinyin)):
+            keys.add(("i", abbr))
+    elif for_query and _initials_query(brand, latin):
+        keys.add(("i", brand))
     if latin_key and not for_query:
         keys.update(("l", latin_key[:n]) for n in range(3, min(5, len(latin_key)) + 1))
     elif latin_key and not has_cjk(brand):  # a Chinese query needs no Latin-prefix lookups
@@ -212,7 +237,11 @@ def _shares_specific_industry(q: ParsedName, c: ParsedName) -> bool:
 
 
 def _industry_factor(q: ParsedName, c: ParsedName) -> float:
-    """Same brand in another line of business is another company (北辰物流 vs 北辰重工机械)."""
+    """Same brand in another line of business is another company (北辰物流 vs 北辰重工机械).
+
+    Generic words (科技, 实业, 集团) are dropped and added freely; a specific word on both sides
+    that neither shares nor abbreviates (精机 for 精密机械) leaves the link to the rep: a sister
+    company in a related business (恒达自动化 vs 恒达精密机械) asks, an unrelated one conflicts."""
     if not q.industry or not c.industry:
         return 1.0
     for a in q.industry:
@@ -220,14 +249,28 @@ def _industry_factor(q: ParsedName, c: ParsedName) -> float:
             if a in b or b in a:
                 return 1.0
     qc, cc = q.industry_categories - {"generic"}, c.industry_categories - {"generic"}
-    if not qc or not cc or any(_related(a, b) for a in qc for b in cc):
+    if not qc or not cc:
         return 1.0
+    if _abbreviates(q.industry, c.industry) or _abbreviates(c.industry, q.industry):
+        return 1.0
+    if qc & cc:
+        return 1.0  # two words for one line of business (医药 / 药房)
+    if any(_related(a, b) for a in qc for b in cc):
+        return INDUSTRY_SIBLING
     return INDUSTRY_CONFLICT
 
 
+def _abbreviates(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
+    """Every specific word of `short` is a short form of `long`'s words (精机 / 精密机械)."""
+    ind = lexicon().industry
+    words = [w for w in short if ind.get(w) != "generic"]
+    joined = "".join(long)
+    return bool(words) and all(len(w) >= 2 and _in_order(w, joined) for w in words)
+
+
 def _related(a: str, b: str) -> bool:
-    """Same category, or one is the parent of the other (medical / medical.pharma)."""
-    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+    """One broad business: parent and child or two children (medical / medical.pharma / medical.device)."""
+    return a.split(".", 1)[0] == b.split(".", 1)[0]
 
 
 def _region_factor(q: ParsedName, c: ParsedName) -> float:
@@ -250,6 +293,7 @@ class CustomerIndex:
         self._by_fuzzy: dict[tuple[str, ...], list[int]] = defaultdict(list)
         self._by_latin: dict[str, list[int]] = defaultdict(list)
         self._by_prefix: dict[str, list[int]] = defaultdict(list)  # first 2 chars of long brands
+        self._by_initials: dict[str, list[int]] = defaultdict(list)  # 恒达 -> hd (HD Precision)
         self._head_sound: dict[tuple[str, ...], list[int]] = defaultdict(list)  # their fuzzy sound
         self._first_variant: dict[int, int] = {}
         for idx, ref in enumerate(self.customers):
@@ -304,6 +348,8 @@ class CustomerIndex:
             self._by_brand[p.brand].append(vid)
             self._by_pinyin[pinyin].append(vid)
             self._by_fuzzy[fz].append(vid)
+            if abbr := initials(pinyin):
+                self._by_initials[abbr].append(vid)
             if len(p.brand) >= 4:  # 天合光伏: notes may say 常州天合
                 self._by_prefix[p.brand[:2]].append(vid)
                 self._head_sound[fz[:2]].append(vid)
@@ -317,6 +363,9 @@ class CustomerIndex:
             qk = "".join(qpy)
             if qk == v.latin_key:
                 return SIM_EXACT if (q.latin and c.latin) else SIM_LATIN
+            if q.latin and not c.latin and _initials_query(qk, True) and qk == initials(v.pinyin):
+                same_line = _shares_specific_industry(q, c) or (q.industry_categories - {"generic"}) & c.industry_categories
+                return SIM_INITIALS if same_line else SIM_INITIALS_UNSURE
             if len(v.latin_key) >= 4 and qk.startswith(v.latin_key):  # HengdaJingmi, Hengda Precision
                 rest = qk[len(v.latin_key):]
                 industry_py = "".join("".join(pinyin_key(w)) for w in c.industry)
@@ -327,7 +376,7 @@ class CustomerIndex:
         partial = _prefix_sim(q, c)
         if partial is not None:
             return partial
-        if self._brand_owners.get(q.brand, set()) - {v.idx}:  # "the query's own characters decide"
+        if self._own_brand_fits(q, v.idx):  # "the query's own characters decide"
             return SIM_BLOCKED
         if qpy == v.pinyin:
             return SIM_HOMOPHONE
@@ -339,12 +388,27 @@ class CustomerIndex:
         r = max(fuzz.ratio(q.brand, c.brand), fuzz.ratio(" ".join(qfz), " ".join(v.fuzzy)))
         return r / 100 * SIM_OTHER_SCALE
 
+    def _own_brand_fits(self, q: ParsedName, idx: int) -> bool:
+        """Another customer has the query's brand as written, in a business the query allows.
+
+        Then a sound-alike customer is at most a question (华信 vs 华新, whatever the regions:
+        上海华新 may be the region of one and the brand of the other); an owner in an unrelated
+        business (衡达物流 for 衡达精密) leaves the sound to decide."""
+        owners = self._brand_owners.get(q.brand)
+        if not owners or not owners - {idx}:
+            return False
+        return any(self._variants[vid].idx != idx and _industry_factor(q, self._variants[vid].parsed) > INDUSTRY_CONFLICT
+                   for vid in self._by_brand[q.brand])
+
     def _score(self, q: ParsedName, qpy: tuple[str, ...], qfz: tuple[str, ...], v: _Variant) -> float:
         c = v.parsed
         sim = self._brand_sim(q, qpy, qfz, v)
         if sim == SIM_FUZZY_SOUND and (regions_compatible(q.regions, c.regions) or _shares_specific_industry(q, c)):
             sim = SIM_FUZZY_CONFIRMED
-        s = sim * _region_factor(q, c) * _industry_factor(q, c)
+        industry = _industry_factor(q, c)
+        s = sim * _region_factor(q, c) * industry
+        if industry == INDUSTRY_CONFLICT and sim == SIM_EXACT and regions_compatible(q.regions, c.regions):
+            s = INDUSTRY_CONFLICT_ASK
         q_class = q.org_class  # a property that scans the legal forms: read each side once
         if q_class:
             c_class = c.org_class
@@ -776,7 +840,9 @@ def _latin_brand_spans(index: CustomerIndex, text: str, norm: str) -> Iterable[t
         for k in range(len(words), 0, -1):  # longest phrase first
             end = words[k - 1].end()
             p = parse_name(text[m.start() : end])
-            if len(p.brand) >= 3 and p.brand in index._by_latin:
+            # initials only with an industry word after them: PO, ERP, CRM are no customers
+            if (len(p.brand) >= 3 and p.brand in index._by_latin) or (
+                    p.industry and _initials_query(p.brand, p.latin) and p.brand in index._by_initials):
                 yield m.start(), end
                 break
 

@@ -57,6 +57,7 @@ _CJK_RE = re.compile(r"[\u3400-\u9fff]")
 _LATIN_RUN_RE = re.compile(r"[a-z0-9]+|[\u3400-\u9fff]")
 _LATIN_HEAD_RE = re.compile(r"[a-z][a-z0-9&]+(?=[\u3400-\u9fff])")
 _CAMEL_RE = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+_LATIN_WORD_RE = re.compile(r"[A-Za-z]+")
 _REGION_SUFFIXES = ("维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "特别行政区", "省", "市", "地区", "县", "区")
 
 
@@ -212,6 +213,7 @@ class Lexicon:
     industry: dict[str, str] = field(default_factory=dict)  # word -> category
     affiliations: tuple[str, ...] = ()  # 中科, 中铁: lead a legal name, dropped when it is said
     english: dict[str, str] = field(default_factory=dict)
+    english_industry: dict[str, str] = field(default_factory=dict)  # pharmacy -> 药房
     max_region_len: int = 0
     max_industry_len: int = 0
 
@@ -243,6 +245,11 @@ def lexicon() -> Lexicon:
     lx.affiliations = tuple(sorted(affiliations, key=len, reverse=True))
     for parts in _lines("english_terms.txt"):
         lx.english[parts[0]] = parts[1]
+    for parts in _lines("english_industry.txt"):
+        lx.english_industry[parts[0]] = parts[1]
+    for word, zh in lx.english.items():  # a translated term naming an industry is one too
+        if zh in lx.industry:
+            lx.english_industry.setdefault(word, zh)
     lx.max_region_len = max(len(a) for a in lx.region_alias)
     lx.max_industry_len = max(len(w) for w in lx.industry)
     return lx
@@ -456,9 +463,12 @@ def _parse_latin(raw: str, text: str, regions: list[RegionInfo], extra_region: s
         regions.append(lx.regions[lx.region_pinyin[tokens.pop()]])
     while tokens and tokens[-1] in lx.legal_forms:
         legal.insert(0, tokens.pop())
+    # an industry word is a word of its own (Hengda Precision); inside a CamelCase brand it is the
+    # brand's (QuickMart, OfficeLink)
+    words = {w.lower() for w in _LATIN_WORD_RE.findall(unbracketed)}
     industry: list[str] = []
-    while len(tokens) > 1 and tokens[-1] in lx.english and lx.english[tokens[-1]] in lx.industry:
-        industry.insert(0, lx.english[tokens.pop()])
+    while len(tokens) > 1 and tokens[-1] in words and tokens[-1] in lx.english_industry:
+        industry.insert(0, lx.english_industry[tokens.pop()])
     brand = "".join("".join(lazy_pinyin(lx.english[t])) if t in lx.english else t for t in tokens)
     extra = region_info(extra_region)
     if extra and extra not in regions:
