@@ -4,18 +4,19 @@ Names are compared on the brand (苏州 *恒达* 精密机械有限公司) by ch
 pinyin, so ASR homophones (横达) still link; region and industry words only veto (the same brand in
 another city, or in another line of business, is another company). A blocking index over brand
 character bigrams, pinyin-syllable bigrams and Latin prefixes keeps one query against 100,000
-customers to a few dozen scored candidates. The index is plain dicts built in one pass, so the app
-can rebuild it whenever the CRM changes.
+customers to a few dozen scored candidates. The index is plain dicts kept in step one customer at
+a time (`upsert`, `remove`), so a new or merged customer never waits for a rebuild.
 """
 from __future__ import annotations
 
 import csv
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from rapidfuzz import fuzz
 
@@ -96,15 +97,6 @@ def load_customers_csv(path: str | Path) -> list[CustomerRef]:
             aliases = tuple(a.strip() for a in raw_aliases.split("|") if a.strip())
             out.append(CustomerRef(cid, name, (row.get("region") or "").strip() or None, aliases))
     return out
-
-
-def _lengths_by_first(keys: Iterable[Sequence[str]]) -> dict[str, frozenset[int]]:
-    """First element of each key -> the lengths of the keys that start with it."""
-    out: dict[str, set[int]] = defaultdict(set)
-    for k in keys:
-        if k:
-            out[k[0]].add(len(k))
-    return {first: frozenset(lengths) for first, lengths in out.items()}
 
 
 def _bigrams(seq: Sequence[str]) -> Iterable[tuple[str, ...]]:
@@ -281,11 +273,17 @@ def _region_factor(q: ParsedName, c: ParsedName) -> float:
 
 
 class CustomerIndex:
-    """In-memory matcher over a CRM snapshot; build a new one per CRM version."""
+    """In-memory matcher over the CRM, kept in step customer by customer (`upsert`, `remove`).
+
+    Every structure is filled one spelling at a time, so a fresh build and a build followed by
+    updates answer alike; the scan's filters (lengths, pairs) only ever grow, a superset that
+    costs a lookup and changes no answer."""
 
     def __init__(self, customers: Sequence[CustomerRef]):
-        self.customers: list[CustomerRef] = list(customers)
+        self.customers: list[CustomerRef] = []
+        self._id_to_idx: dict[str, int] = {}
         self._variants: list[_Variant] = []
+        self._vids_of: dict[int, list[int]] = {}  # customer idx -> its variant ids
         self._blocks: dict[tuple, list[int]] = defaultdict(list)  # key -> variant ids
         self._brand_owners: dict[str, set[int]] = defaultdict(set)  # brand chars -> customer idx
         self._by_brand: dict[str, list[int]] = defaultdict(list)  # brand chars -> variant ids
@@ -296,44 +294,74 @@ class CustomerIndex:
         self._by_initials: dict[str, list[int]] = defaultdict(list)  # 恒达 -> hd (HD Precision)
         self._head_sound: dict[tuple[str, ...], list[int]] = defaultdict(list)  # their fuzzy sound
         self._first_variant: dict[int, int] = {}
-        for idx, ref in enumerate(self.customers):
-            spellings = [parse_name(ref.name, ref.region)]
-            for alias in ref.aliases:
-                spellings.append(parse_name(alias, ref.region))
-            for p in spellings:
-                self._add(idx, p)
-                for r in core_readings(p):  # 易桩智能充电 is also called 易桩
-                    self._add(idx, r)
-        self._id_to_idx = {ref.id: i for i, ref in enumerate(self.customers)}
-        lengths = {len(v.parsed.brand) for v in self._variants if not v.parsed.latin}
-        if self._by_prefix:
-            lengths.add(2)
-        self.brand_lengths = sorted(lengths)  # substring lengths find_mention looks up
+        self.brand_lengths: list[int] = []  # substring lengths find_mention looks up
         # Key lengths by first character / syllable: the text scan tries only the lengths some key
         # starting with that character or sound has (same hits as trying every length, less work).
-        self._len_by_char = _lengths_by_first(self._by_brand)
-        self._len_by_prefix = _lengths_by_first(self._by_prefix)
-        self._len_by_pinyin = _lengths_by_first(self._by_pinyin)
-        self._len_by_fuzzy = _lengths_by_first(self._by_fuzzy)
-        self._head_first = frozenset(k[0] for k in self._head_sound)
+        self._len_by_char: dict[str, set[int]] = defaultdict(set)
+        self._len_by_prefix: dict[str, set[int]] = defaultdict(set)
+        self._len_by_pinyin: dict[str, set[int]] = defaultdict(set)
+        self._len_by_fuzzy: dict[str, set[int]] = defaultdict(set)
+        self._head_first: set[str] = set()
         # every key (characters, sound, head) starting at a character has that character's fuzzy
         # sound first: one set lookup rules out most positions
-        self._first_fuzzy = frozenset(self._len_by_fuzzy) | self._head_first
-        # character -> the brand keys that can begin there, filled lazily by the text scan
-        self._starts: dict[str, _Start | None] = {}
+        self._first_fuzzy: set[str] = set()
         # First two characters / fuzzy syllables of every key of 2+ characters (a key matched by
         # characters, sound or head sound starts with one of them): the scan's cheap pair test.
-        self._char_pairs = frozenset(b[:2] for b in self._by_brand if len(b) >= 2)
-        self._fuzzy_pairs = frozenset(k[:2] for k in self._by_fuzzy if len(k) >= 2) | frozenset(self._head_sound)
-        self._second_chars = frozenset(p[1] for p in self._char_pairs)
-        self._second_fuzzy = frozenset(k[1] for k in self._fuzzy_pairs if len(k) >= 2)
+        self._char_pairs: set[str] = set()
+        self._fuzzy_pairs: set[tuple[str, ...]] = set()
+        self._second_chars: set[str] = set()
+        self._second_fuzzy: set[str] = set()
+        self.version = 0  # bumped by every change: what depends on the index re-reads it
+        self._forget()
+        for ref in customers:
+            self.upsert(ref)
+        self.version = 0
+
+    def _forget(self) -> None:
+        """Drop what was learned from the old contents (scan codes, starts, name matches)."""
+        # character -> the brand keys that can begin there, filled lazily by the text scan
+        self._starts: dict[str, _Start | None] = {}
         self._scan_codes = _ScanCodes(self)  # character -> scan code, filled lazily
         self._pair_starts: dict[str, _Start | None] = {}  # see _pair_start
         self._name_matches: dict[str, tuple[ParsedName, MatchResult]] = {}  # see _match_name
+        self.version += 1
 
-    def _add(self, idx: int, p: ParsedName) -> None:
+    def upsert(self, ref: CustomerRef) -> None:
+        """Add a customer, or replace what the index knows of one (renamed, new aliases, region)."""
+        idx = self._id_to_idx.get(ref.id)
+        if idx is None:
+            idx = self._id_to_idx[ref.id] = len(self.customers)
+            self.customers.append(ref)
+        else:
+            self._unlink(idx)
+            self.customers[idx] = ref
+        vids = self._vids_of[idx] = []
+        for p in [parse_name(ref.name, ref.region), *(parse_name(a, ref.region) for a in ref.aliases)]:
+            for r in (p, *core_readings(p)):  # 易桩智能充电 is also called 易桩
+                vid = self._add(idx, r)
+                if vid is not None:
+                    vids.append(vid)
+        self._forget()
+
+    def remove(self, customer_id: str) -> bool:
+        """Forget a customer (merged away); False when the index did not know it."""
+        idx = self._id_to_idx.pop(customer_id, None)
+        if idx is None:
+            return False
+        self._unlink(idx)
+        self._vids_of.pop(idx, None)
+        self._forget()
+        return True
+
+    def __contains__(self, customer_id: object) -> bool:
+        return customer_id in self._id_to_idx
+
+    def __len__(self) -> int:
+        return len(self._id_to_idx)
+
+    def _add(self, idx: int, p: ParsedName) -> int | None:
         if not p.brand:
-            return
+            return None
         pinyin = p.brand_pinyin
         fz = fuzzy_key(pinyin)
         latin_key = "".join(pinyin)
@@ -341,19 +369,65 @@ class CustomerIndex:
         vid = len(self._variants)
         self._variants.append(v)
         self._first_variant.setdefault(idx, vid)
-        for key in _blocking_keys(p.brand, p.latin, pinyin, fz, latin_key, for_query=False):
-            self._blocks[key].append(vid)
+        for key, lst in self._lists(v):
+            lst[key].append(vid)
         if not p.latin:
             self._brand_owners[p.brand].add(idx)
-            self._by_brand[p.brand].append(vid)
-            self._by_pinyin[pinyin].append(vid)
-            self._by_fuzzy[fz].append(vid)
-            if abbr := initials(pinyin):
-                self._by_initials[abbr].append(vid)
+            self._grow_filters(p.brand, pinyin, fz)
+        return vid
+
+    def _lists(self, v: _Variant) -> Iterator[tuple[Any, dict[Any, list[int]]]]:
+        """Every (key, table) a variant is listed under."""
+        p = v.parsed
+        for key in _blocking_keys(p.brand, p.latin, v.pinyin, v.fuzzy, v.latin_key, for_query=False):
+            yield key, self._blocks
+        if not p.latin:
+            yield p.brand, self._by_brand
+            yield v.pinyin, self._by_pinyin
+            yield v.fuzzy, self._by_fuzzy
+            if abbr := initials(v.pinyin):
+                yield abbr, self._by_initials
             if len(p.brand) >= 4:  # 天合光伏: notes may say 常州天合
-                self._by_prefix[p.brand[:2]].append(vid)
-                self._head_sound[fz[:2]].append(vid)
-        self._by_latin[latin_key].append(vid)
+                yield p.brand[:2], self._by_prefix
+                yield v.fuzzy[:2], self._head_sound
+        yield v.latin_key, self._by_latin
+
+    def _grow_filters(self, brand: str, pinyin: tuple[str, ...], fz: tuple[str, ...]) -> None:
+        """Let the text scan look where this brand's keys can begin."""
+        lengths = {len(brand)} | ({2} if len(brand) >= 4 else set())
+        if not lengths <= set(self.brand_lengths):
+            self.brand_lengths = sorted(set(self.brand_lengths) | lengths)
+        self._len_by_char[brand[0]].add(len(brand))
+        self._len_by_pinyin[pinyin[0]].add(len(pinyin))
+        self._len_by_fuzzy[fz[0]].add(len(fz))
+        self._first_fuzzy.add(fz[0])
+        if len(brand) >= 4:
+            self._len_by_prefix[brand[0]].add(2)
+            self._head_first.add(fz[0])
+            self._fuzzy_pairs.add(fz[:2])
+        if len(brand) >= 2:
+            self._char_pairs.add(brand[:2])
+            self._second_chars.add(brand[1])
+        if len(fz) >= 2:
+            self._fuzzy_pairs.add(fz[:2])
+            self._second_fuzzy.add(fz[1])
+
+    def _unlink(self, idx: int) -> None:
+        """Take a customer's spellings out of every table (its variant slots stay, unreachable)."""
+        for vid in self._vids_of.get(idx, ()):
+            v = self._variants[vid]
+            for key, table in self._lists(v):
+                lst = table.get(key)
+                if lst is not None and vid in lst:
+                    lst.remove(vid)
+                    if not lst:
+                        del table[key]
+            owners = self._brand_owners.get(v.parsed.brand)
+            if owners is not None:
+                owners.discard(idx)
+                if not owners:
+                    del self._brand_owners[v.parsed.brand]
+        self._first_variant.pop(idx, None)
 
     # ------------------------------------------------------------ scoring
 
@@ -689,9 +763,9 @@ def _start_info(index: CustomerIndex, ch: str) -> _Start | None:
     if fz not in index._first_fuzzy:
         return None
     none: frozenset[int] = frozenset()
-    by_char = index._len_by_char.get(ch, none)
-    by_py = index._len_by_pinyin.get(py, none)
-    by_fz = index._len_by_fuzzy.get(fz, none)
+    by_char = frozenset(index._len_by_char.get(ch, none))
+    by_py = frozenset(index._len_by_pinyin.get(py, none))
+    by_fz = frozenset(index._len_by_fuzzy.get(fz, none))
     prefix = bool(index._len_by_prefix.get(ch))
     head = fz in index._head_first
     wanted = by_char | by_py | by_fz | ({2} if prefix or head else set())

@@ -1,7 +1,9 @@
 """The CRM as the extraction engine sees it: a customer match index kept in step with the store.
 
-Building the index (and the jieba user dictionary behind it) costs time, so it is rebuilt only
-when the customer table's fingerprint (row count, newest update) changes.
+The index is built once; after that, when the customer table's fingerprint (row count, newest
+update) moves, only the customers updated since the last look are applied to it (new, renamed,
+merged away), whichever process changed them. Every use of the index holds one lock, so a note
+never reads it half-updated.
 """
 from __future__ import annotations
 
@@ -33,22 +35,39 @@ class CrmIndex:
     def __init__(self, db: Database, competitors: Sequence[str] = ()) -> None:
         self._db = db
         self._competitors = tuple(competitors)  # the company-wide list from config
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._version: Any = None
+        self._seen: datetime | None = None  # newest customers.updated_at applied to the index
         self._index: CustomerIndex | None = None
 
-    def _load(self, s: Session) -> tuple[Any, list[CustomerRef]]:
-        return repos.customers_version(s), [_ref(c) for c in repos.all_customers(s)]
+    def _load(self, s: Session) -> tuple[Any, list[CustomerRef], datetime | None]:
+        customers = repos.all_customers(s)
+        return repos.customers_version(s), [_ref(c) for c in customers], repos.newest_customer_update(s)
+
+    def _refresh(self) -> CustomerIndex:
+        """Bring the index up to date: built on first use, then customer by customer."""
+        version = self._db.call(repos.customers_version)
+        if self._index is not None and version == self._version:
+            return self._index
+        if self._index is None or self._seen is None:
+            version, refs, self._seen = self._db.call(self._load)
+            self._index = CustomerIndex(refs)
+        else:
+            changed = self._db.call(repos.customers_updated_since, self._seen)
+            for c in changed:
+                if c.merged_into_id is None:
+                    self._index.upsert(_ref(c))
+                else:
+                    self._index.remove(str(c.id))
+            self._seen = max((c.updated_at for c in changed), default=self._seen)
+        self._version = version
+        return self._index
 
     def index(self) -> CustomerIndex:
-        """The current index; rebuilt when the customer table changed since the last build."""
-        version = self._db.call(repos.customers_version)
+        """The current index. Use it only for a quick look; `extract`, `match` and `split`
+        hold the lock while they read it."""
         with self._lock:
-            if self._index is None or version != self._version:
-                version, refs = self._db.call(self._load)
-                self._index = CustomerIndex(refs)
-                self._version = version
-            return self._index
+            return self._refresh()
 
     def known_competitors(self) -> tuple[str, ...]:
         """Config's company-wide brands and those reps confirmed (改 竞品), each once."""
@@ -57,7 +76,16 @@ class CrmIndex:
     def extract(self, text: str, ref_time: datetime) -> FollowUpDraft:
         from extraction.extractor import extract  # heavy (jieba): loaded on first note
 
-        return extract(text, ref_time=ref_time, customers=self.index(), known_competitors=self.known_competitors())
+        known = self.known_competitors()
+        with self._lock:
+            return extract(text, ref_time=ref_time, customers=self._refresh(), known_competitors=known)
+
+    def split(self, text: str) -> Any:
+        """`extraction.split.split_by_customer` against the current index."""
+        from extraction.split import split_by_customer
+
+        with self._lock:
+            return split_by_customer(text, self._refresh())
 
     def warm_up(self) -> None:
         """Build the index and load the segmenter now, so the first note is not slow."""
@@ -66,4 +94,5 @@ class CrmIndex:
         self.extract("预热", datetime.now(timezone.utc))
 
     def match(self, name: str, region: str | None = None) -> MatchResult:
-        return self.index().match(name, region)
+        with self._lock:
+            return self._refresh().match(name, region)

@@ -288,9 +288,7 @@ async def record_note(ctx: Context, text: str, transcript: str | None = None,
 async def _split(ctx: Context, text: str, draft: FollowUpDraft) -> tuple[list[tuple[str, FollowUpDraft]], list[Option]]:
     """One (text, draft) per customer when the note clearly covers several; else the whole note,
     with the customers found when they could not be told apart."""
-    from extraction.split import split_by_customer
-
-    sp = await asyncio.to_thread(split_by_customer, text, ctx.svc.crm.index())
+    sp = await asyncio.to_thread(ctx.svc.crm.split, text)
     found = [Option(id=int(m.match.best.id) if m.match.best else None, name=m.match.best.name if m.match.best else m.text)
              for m in sp.mentions]
     if sp.segments and sp.clear:

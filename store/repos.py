@@ -159,6 +159,18 @@ def customers_version(s: Session) -> tuple[int, datetime | None]:
     return int(row[0]), row[1]
 
 
+def newest_customer_update(s: Session) -> datetime | None:
+    return s.exec(select(func.max(Customer.updated_at))).one()
+
+
+def customers_updated_since(s: Session, since: datetime) -> list[Customer]:
+    """Customers (merged ones too) updated at or after `since`: what a match index must re-read.
+
+    At or after, not after: rows written in the same instant as the last one seen are read again
+    (re-applying a customer changes nothing)."""
+    return list(s.exec(select(Customer).where(col(Customer.updated_at) >= since).order_by(col(Customer.updated_at))))
+
+
 def customer_by_normalized(s: Session, normalized: str) -> Customer | None:
     return s.exec(
         select(Customer).where(
