@@ -202,6 +202,7 @@ _EXCEL_SCI_RE = re.compile(r"(\d)(?:\.(\d+))?e\+?(\d{1,2})")
 _COUNTRY_RE = re.compile(r"\(?(?:\+|00)\s*86\)?[\s\-.]*")
 _EXT_LABEL_RE = re.compile(r"(转|ext\.?|x|分机)[\s:#]*(?=\d)")
 _MOBILE_RE = re.compile(r"1[3-9]\d{9}")
+_MOBILE_START_RE = re.compile(r"1[3-9]")
 # 0 + area code + number, 10-12 digits; 01x is only ever 010 (013… is a mobile with a stray 0)
 _LANDLINE_RE = re.compile(r"0(?:10|[2-9]\d)\d{7,9}(?:-\d{1,5})?")
 BAD_PHONE = "电话「{}」无法识别（手机11位，座机需带区号），未导入电话"
@@ -242,8 +243,8 @@ def _one_phone(part: str) -> str | None:
         return None
     if m := _COUNTRY_RE.match(text):
         rest = text[m.end():].lstrip("()")
-        # +86 21 5888 1234: abroad the domestic trunk 0 of a landline is dropped; put it back
-        text = "0" + rest if rest[:1] in tuple("23456789") else rest
+        # +86 21 5888 1234 / +86 10 …: abroad a landline's trunk 0 is dropped; put it back
+        text = "0" + rest if re.match(r"[1-9]", rest) and not _MOBILE_START_RE.match(rest) else rest
     value = normalize_phone(_EXT_LABEL_RE.sub(r"\1", text))
     return value if _MOBILE_RE.fullmatch(value) or _LANDLINE_RE.fullmatch(value) else None
 
