@@ -552,7 +552,7 @@ def _owner_differs(s: Session, owners: _Owners, customer: Customer, cluster: lis
     else:
         tail = f"（已按文件改为「{owner.name}」）"
     for r in cluster:
-        if r.owner and owners.find(r.owner) is owner:
+        if r.owner and (u := owners.find(r.owner)) is not None and u.id == owner.id:
             r.note("owner_differs", f"负责人不同：文件为「{r.owner}」，系统为{current}{tail}")
     if update and not dry_run:
         customer.owner_id = owner.id

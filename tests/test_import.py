@@ -161,7 +161,7 @@ def _report(path: Path) -> dict[int, dict[str, str]]:
 
 
 def test_phone_forms_are_normalized(db: Database, tmp_path: Path) -> None:
-    rows = [("客户名称", "地区", "负责人", "联系人", "电话")]
+    rows: list[tuple[str, ...]] = [("客户名称", "地区", "负责人", "联系人", "电话")]
     rows += [(f"{BRANDS[i]}科技有限公司", "苏州", "张伟", f"联系人{i}", typed)
              for i, (typed, _) in enumerate(PHONE_FORMS)]
     result = db.call(import_customers, _csv(tmp_path / "phones.csv", rows))
@@ -212,7 +212,7 @@ def _owned(db: Database) -> dict[str, str | None]:
 
 def _owner_file(db: Database, tmp_path: Path) -> Path:
     """Two customers in the CRM (one owned by 张伟, one in the public pool); the file says 李娜."""
-    zhang = db.call(lambda s: repos.find_user(s, "张伟").id)
+    zhang = db.call(lambda s: repos.find_user(s, "张伟").id)  # type: ignore[union-attr]
     db.call(lambda s: repos.add_customer(s, "青松科技有限公司", "青松科技有限公司", zhang, "苏州"))
     db.call(lambda s: repos.add_customer(s, "白鹭科技有限公司", "白鹭科技有限公司", None, "苏州"))
     return _csv(tmp_path / "owners.csv", [("客户名称", "负责人"), ("青松科技有限公司", "李娜"),
@@ -267,7 +267,8 @@ def test_unknown_owners_are_listed_on_screen_by_name(
 
 def test_screen_lists_at_most_twenty_rows_per_kind(
         db: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    rows = [("客户名称", "联系人", "电话")] + [("青松科技有限公司", f"联系人{i}", "123") for i in range(30)]
+    rows: list[tuple[str, ...]] = [("客户名称", "联系人", "电话")]
+    rows += [("青松科技有限公司", f"联系人{i}", "123") for i in range(30)]
     path = _csv(tmp_path / "many.csv", rows)
     assert main(["--db", db.url, "import", "customers", str(path), "--dry-run"]) == 0
     out = capsys.readouterr().out
