@@ -210,7 +210,7 @@ BAD_PHONE = "电话「{}」无法识别（手机11位，座机需带区号），
 
 @dataclass(frozen=True)
 class Phones:
-    """A phone cell read: its valid numbers, normalized, and the parts that are not numbers."""
+    """A phone cell read: its valid numbers, normalized, and the parts that are not valid numbers."""
 
     good: tuple[str, ...]
     bad: tuple[str, ...]
