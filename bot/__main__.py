@@ -239,7 +239,13 @@ def cmd_customers(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from sqlmodel import Session
 
-    from store.importer import ImportError_, import_customers, terminal_progress, write_report
+    from store.importer import (
+        ImportError_,
+        import_customers,
+        summary_lines,
+        terminal_progress,
+        write_report,
+    )
 
     settings = _settings(args)
     path = Path(args.file)
@@ -249,7 +255,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     _progress(f"读取 {path} ……")
     try:
         with _open_db(settings) as db, Session(db.engine, expire_on_commit=False) as s:
-            result = import_customers(s, path, args.dry_run, terminal_progress("查重"))
+            result = import_customers(s, path, args.dry_run, terminal_progress("查重"), args.update_owner)
             if args.dry_run:
                 s.rollback()
             else:
@@ -258,12 +264,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         _progress(f"导入失败：{exc}")
         return 2
     report = write_report(result, Path(args.report) if args.report else path.with_suffix(".dedupe-report.csv"))
-    head = "【试运行，未写入】" if args.dry_run else ""
-    print(f"{head}共 {len(result.rows)} 行：新建 {result.created} 个客户，更新 {result.updated} 个，"
-          f"无变化 {result.unchanged} 个，待核对 {result.review} 行，错误 {result.errors} 行")
-    for r in result.rows:
-        if r.errors:
-            print(f"  第 {r.number} 行：{'；'.join(r.errors)}")
+    for line in summary_lines(result):
+        print(line)
     print(f"查重报告：{report}")
     return 0
 
@@ -425,6 +427,8 @@ def build_parser() -> argparse.ArgumentParser:
     im.add_argument("file", help=".xlsx or .csv with a header row (客户名称, 地区, 负责人, 联系人, 电话)")
     im.add_argument("--dry-run", action="store_true", help="check and write the report, change nothing")
     im.add_argument("--report", help="where to write the dedupe report (default FILE.dedupe-report.csv)")
+    im.add_argument("--update-owner", action="store_true",
+                    help="give matched customers the file's owner (default: only report a different owner)")
     im.set_defaults(fn=cmd_import)
 
     tr = sub.add_parser("transcribe", help="transcribe audio files offline (JSON lines out)")

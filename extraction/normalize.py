@@ -559,3 +559,12 @@ def tail_words(tail: str) -> tuple[str, ...]:
     if chunk:
         out.append(chunk)
     return tuple(out)
+
+
+def display_name(text: str) -> str:
+    """The canonical spelling of a name to store and show: NFKC (full -> half width), Simplified,
+    whitespace runs collapsed to one space and trimmed; Latin letter case is kept (ABB stays ABB).
+
+    Unlike `basic`/`clean` (matching keys) this is meant for people, so punctuation stays.
+    """
+    return " ".join(to_simplified(nfkc(text)).split())

@@ -4,6 +4,9 @@ Rows are validated (bad rows reported with their row numbers, never dropped sile
 with the customer matcher inside the file and against the database, and written in one
 transaction. Every row gets a decision in a dedupe report; re-running the same file changes nothing.
 Uncertain matches are not guessed: they are reported for review and not imported.
+Phones are normalized (Excel number forms, full width, +86, extensions; several per cell) and a
+number that is not a valid mobile or landline is reported and not stored. A matched customer's
+owner is only changed on request (`update_owner`); otherwise a differing owner is reported.
 """
 from __future__ import annotations
 
@@ -11,18 +14,21 @@ import csv
 import io
 import multiprocessing
 import os
+import re
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterator, Literal, Sequence
 
 from sqlalchemy import insert
 from sqlmodel import Session, select
 
-from extraction.customers import AUTO_LINK, ASK, CustomerIndex
-from extraction.normalize import clean
+from extraction.contacts import normalize_phone
+from extraction.customers import ASK, AUTO_LINK, CustomerIndex
+from extraction.normalize import clean, display_name, nfkc
 from extraction.types import CustomerRef
 from store import repos
 from store.models import Contact, Customer, User, utcnow
@@ -36,10 +42,24 @@ HEADERS = {
     "external_id": ("客户编号", "编号", "客户id", "id", "code"),
 }
 MAX_NAME = 100
+SCREEN_ROWS = 20  # per kind of warning, on screen; the report has every row
+
+NoteKind = Literal["phone", "owner_differs", "owner_conflict", "owner_unknown", "review"]
 
 
 class ImportError_(Exception):
     """The file cannot be imported at all (message says why and what to do)."""
+
+
+@dataclass(frozen=True)
+class Note:
+    """A warning on a row. The report shows `text`; the screen groups notes by `kind` (and the
+    unknown-owner ones by `head` and `tail`, one line per owner name)."""
+
+    kind: NoteKind
+    text: str
+    head: str = ""
+    tail: str = ""
 
 
 @dataclass
@@ -52,12 +72,19 @@ class Row:
     phone: str | None = None
     external_id: str | None = None
     errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
     decision: str = ""
     customer_id: int | None = None
     matched: str | None = None
     score: float | None = None
     cluster: int | None = None
+
+    @property
+    def warnings(self) -> list[str]:
+        return [n.text for n in self.notes]
+
+    def note(self, kind: NoteKind, text: str) -> None:
+        self.notes.append(Note(kind, text))
 
 
 @dataclass
@@ -68,6 +95,8 @@ class ImportResult:
     unchanged: int = 0
     review: int = 0
     errors: int = 0
+    owners_changed: int = 0
+    dry_run: bool = False
     report_path: Path | None = None
 
 
@@ -115,6 +144,15 @@ def _read_xlsx(path: Path) -> Iterator[list[object]]:
         wb.close()
 
 
+def _cell_text(value: object) -> str:
+    """A cell as text; a whole-number float (a phone typed into a number cell) without its '.0'."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
 def read_rows(path: Path) -> list[Row]:
     suffix = path.suffix.lower()
     if suffix == ".csv":
@@ -126,7 +164,7 @@ def read_rows(path: Path) -> list[Row]:
     cols: dict[str, int] | None = None
     rows: list[Row] = []
     for number, values in enumerate(table, 1):
-        cells = ["" if v is None else str(v).strip() for v in values]
+        cells = [_cell_text(v) for v in values]
         if not any(cells):
             continue
         if cols is None:
@@ -142,7 +180,7 @@ def read_rows(path: Path) -> list[Row]:
     return rows
 
 
-# ---------------------------------------------------------------- validation and clustering
+# ---------------------------------------------------------------- validation
 
 
 def _validate(row: Row) -> None:
@@ -153,6 +191,91 @@ def _validate(row: Row) -> None:
         row.errors.append(f"客户名称超过 {MAX_NAME} 个字")
     elif len(clean(name)) < 2 or not any(ch.isalpha() for ch in name):
         row.errors.append("客户名称无效（至少两个汉字或字母）")
+
+
+# ---------------------------------------------------------------- phones
+
+
+_PHONE_SEPARATORS = re.compile(r"[/;,、\n]")  # after NFKC: ／ ； ， are / ; ,
+_EXCEL_FLOAT_RE = re.compile(r"(\d+)\.0+")
+_EXCEL_SCI_RE = re.compile(r"(\d)(?:\.(\d+))?e\+?(\d{1,2})")
+_COUNTRY_RE = re.compile(r"\(?(?:\+|00)\s*86\)?[\s\-.]*")
+_EXT_LABEL_RE = re.compile(r"(转|ext\.?|x|分机)[\s:#]*(?=\d)")
+_MOBILE_RE = re.compile(r"1[3-9]\d{9}")
+_MOBILE_START_RE = re.compile(r"1[3-9]")
+# 0 + area code + number, 10-12 digits; 01x is only ever 010 (013… is a mobile with a stray 0)
+_LANDLINE_RE = re.compile(r"0(?:10|[2-9]\d)\d{7,9}(?:-\d{1,5})?")
+BAD_PHONE = "电话「{}」无法识别（手机11位，座机需带区号），未导入电话"
+
+
+@dataclass(frozen=True)
+class Phones:
+    """A phone cell read: its valid numbers, normalized, and the parts that are not valid numbers."""
+
+    good: tuple[str, ...]
+    bad: tuple[str, ...]
+
+    @property
+    def value(self) -> str | None:
+        """What is stored: every valid number, joined by ' / ' (None when there is none)."""
+        return " / ".join(self.good) or None
+
+
+def _unexcel(text: str) -> str | None:
+    """Undo Excel's number display ('13912345678.0', '1.3912345678e+10'); None if digits are lost.
+
+    '1.39123e+10' is all Excel kept of the number: its missing digits are never guessed.
+    """
+    if m := _EXCEL_FLOAT_RE.fullmatch(text):
+        return m.group(1)
+    if m := _EXCEL_SCI_RE.fullmatch(text):
+        digits, size = m.group(1) + (m.group(2) or ""), int(m.group(3)) + 1
+        if len(digits) > size and not digits[size:].strip("0"):
+            digits = digits[:size]
+        return digits if len(digits) == size else None
+    return text
+
+
+def _one_phone(part: str) -> str | None:
+    """One number (NFKC, lower case) as `normalize_phone` writes it, or None if it is not valid."""
+    text = _unexcel(part.strip())
+    if text is None:
+        return None
+    if m := _COUNTRY_RE.match(text):
+        rest = text[m.end():].lstrip("()")
+        # +86 21 5888 1234 / +86 10 …: abroad a landline's trunk 0 is dropped; put it back
+        text = "0" + rest if re.match(r"[1-9]", rest) and not _MOBILE_START_RE.match(rest) else rest
+    value = normalize_phone(_EXT_LABEL_RE.sub(r"\1", text))
+    return value if _MOBILE_RE.fullmatch(value) or _LANDLINE_RE.fullmatch(value) else None
+
+
+def read_phones(raw: str) -> Phones:
+    """Every number in a phone cell (split on / ; , 、 and line breaks), each validated."""
+    parts = [p.strip() for p in _PHONE_SEPARATORS.split(nfkc(raw).lower()) if p.strip()]
+    good: list[str] = []
+    bad: list[str] = []
+    for part in parts:
+        value = _one_phone(part)
+        if value is None:
+            bad.append(raw.strip() if len(parts) == 1 else part)
+        elif value not in good:
+            good.append(value)
+    return Phones(tuple(good), tuple(bad))
+
+
+def _check_phone(row: Row) -> None:
+    """Keep the row's valid numbers, normalized; say which ones are dropped and why."""
+    if not row.phone:
+        return
+    phones = read_phones(row.phone)
+    for bad in phones.bad:
+        row.note("phone", BAD_PHONE.format(bad))
+    row.phone = phones.value
+    if row.phone and not row.contact:
+        row.note("phone", f"电话「{row.phone}」没有联系人姓名，未导入电话")
+
+
+# ---------------------------------------------------------------- clustering
 
 
 class _UnionFind:
@@ -234,15 +357,30 @@ def _cluster(rows: list[Row], progress: Callable[[int, int], None]) -> list[list
 # ---------------------------------------------------------------- import
 
 
-def _owner_lookup(s: Session) -> Callable[[str], User | None]:
-    cache: dict[str, User | None] = {}
+class _Owners:
+    """Owner names in the file resolved to system users (one query per distinct name)."""
 
-    def find(name: str) -> User | None:
-        if name not in cache:
-            cache[name] = repos.find_user(s, name)
-        return cache[name]
+    def __init__(self, s: Session) -> None:
+        self._s = s
+        self._found: dict[str, User | None] = {}
+        self._names = {u.id: u.name for u in repos.list_users(s)}  # current owners, inactive ones too
 
-    return find
+    def find(self, name: str) -> User | None:
+        if name not in self._found:
+            self._found[name] = repos.find_user(self._s, name)
+        return self._found[name]
+
+    def named_by(self, cluster: list[Row]) -> list[User]:
+        """The distinct users the cluster's rows name as owner (more than one: the file disagrees)."""
+        users: dict[int | None, User] = {}
+        for r in cluster:
+            if r.owner and (u := self.find(r.owner)) is not None:
+                users.setdefault(u.id, u)
+        return list(users.values())
+
+    def label(self, owner_id: int | None) -> str:
+        """How the CRM's current owner is shown in a message."""
+        return f"「{self._names.get(owner_id, '?')}」" if owner_id is not None else "公海（无负责人）"
 
 
 def _db_match(index: Callable[[], CustomerIndex], exact: dict[str, int],
@@ -304,71 +442,137 @@ def _clusters(crm: _Crm, valid: list[Row], progress: Callable[[int, int], None])
 
 
 def import_customers(s: Session, path: Path, dry_run: bool = False,
-                     progress: Callable[[int, int], None] | None = None) -> ImportResult:
-    """Import a customer list; the caller's transaction commits it (or nothing, on dry run)."""
+                     progress: Callable[[int, int], None] | None = None,
+                     update_owner: bool = False) -> ImportResult:
+    """Import a customer list; the caller's transaction commits it (or nothing, on dry run).
+
+    A matched customer whose owner differs from the file's keeps its owner unless `update_owner`.
+    """
     progress = progress or (lambda _done, _total: None)
     rows = read_rows(path)
     for r in rows:
         _validate(r)
-    owner_of = _owner_lookup(s)
-    for r in rows:
-        if not r.errors and r.owner and owner_of(r.owner) is None:
-            r.warnings.append(f"负责人「{r.owner}」不是系统用户，客户放入公海")
+        if not r.errors:
+            _check_phone(r)
+    owners = _Owners(s)
     crm = _Crm(s)
-    result = ImportResult(rows)
+    result = ImportResult(rows, dry_run=dry_run)
     now = utcnow()
     created: list[tuple[dict[str, object], list[Row]]] = []
     for n, cluster in enumerate(_clusters(crm, [r for r in rows if not r.errors], progress), 1):
         for r in cluster:
             r.cluster = n
         cid, score, uncertain = _db_match(crm.index, crm.exact, cluster)
+        named = owners.named_by(cluster)
+        owner = named[0] if len(named) == 1 else None
         if uncertain:
             for r in cluster:
                 r.decision, r.score = "review", round(score, 3)
-                r.warnings.append("与已有客户相似但不能确定是同一家，未导入；请核对后手工新建或合并")
+                r.note("review", "与已有客户相似但不能确定是同一家，未导入；请核对后手工新建或合并")
             result.review += len(cluster)
+            outcome = "客户待核对，未导入"
         elif cid is None:
-            primary = max(cluster, key=lambda r: (len(r.name), -r.number))
-            owner = next((u for r in cluster if r.owner and (u := owner_of(r.owner))), None)
-            values = {
-                "name": primary.name, "normalized_name": clean(primary.name),
-                "region": next((r.region for r in cluster if r.region), None),
-                "owner_id": owner.id if owner else None,
-                "external_id": next((r.external_id for r in cluster if r.external_id), None),
-                "aliases": list(dict.fromkeys(r.name for r in cluster if clean(r.name) != clean(primary.name))),
-                "created_at": now, "updated_at": now,
-                "last_touch_at": now,  # a new customer's newest touch is its creation (store/touch.py)
-            }
-            created.append((values, cluster))
-            for r in cluster:
-                r.decision = "new" if r is primary else "duplicate_in_file"
-                r.matched, r.score = primary.name, 1.0
+            created.append((_new_customer(cluster, owner, now), cluster))
+            _note_conflict(cluster, named, "未设负责人，客户放入公海")
+            outcome = "客户放入公海" if owner is None else f"负责人按同一客户的其他行设为「{owner.name}」"
         else:
             customer = crm.customers[cid]
             changed = _fold_in(s, crm, customer, cluster, dry_run, now)
+            if owner is not None and owner.id != customer.owner_id:
+                _owner_differs(s, owners, customer, cluster, owner, update_owner, dry_run, now)
+                result.owners_changed += update_owner
+                changed = changed or update_owner
+            _note_conflict(cluster, named, "负责人未修改")
             result.updated += changed
             result.unchanged += not changed
             for r in cluster:
                 r.decision = "existing_updated" if changed else "unchanged"
                 r.customer_id, r.matched, r.score = customer.id, customer.name, round(score, 3)
+            outcome = "负责人未修改"
+        _note_unknown_owners(cluster, owners, outcome)
     result.created = len(created)
     if not dry_run and created:
-        # Batched INSERT … RETURNING (ORM objects cost ~0.1 ms each to build at this volume).
-        stmt = insert(Customer).returning(Customer.id, sort_by_parameter_order=True)  # type: ignore[arg-type]
-        ids = s.execute(stmt, [v for v, _ in created]).scalars().all()
-        contacts = []
-        for cid, (_, cluster) in zip(ids, created):
-            for r in cluster:
-                r.customer_id = cid
-            for name, phone in {r.contact: r.phone for r in cluster if r.contact}.items():
-                contacts.append({"customer_id": cid, "name": name, "phone": phone, "created_at": now})
-        if contacts:
-            s.execute(insert(Contact), contacts)
+        _insert_new(s, created, now)
     result.errors = sum(1 for r in rows if r.errors)
     for r in rows:
         if r.errors:
             r.decision = "error"
     return result
+
+
+def _new_customer(cluster: list[Row], owner: User | None, now: datetime) -> dict[str, object]:
+    """The INSERT values of a customer new to the CRM, named in its canonical spelling.
+
+    The file's own spellings, where they differ, become aliases so they keep matching as typed.
+    """
+    primary = max(cluster, key=lambda r: (len(r.name), -r.number))
+    name = display_name(primary.name)
+    for r in cluster:
+        r.decision = "new" if r is primary else "duplicate_in_file"
+        r.matched, r.score = name, 1.0
+    return {
+        "name": name, "normalized_name": clean(name),
+        "region": next((r.region for r in cluster if r.region), None),
+        "owner_id": owner.id if owner else None,
+        "external_id": next((r.external_id for r in cluster if r.external_id), None),
+        "aliases": list(dict.fromkeys(r.name for r in cluster if r.name != name)),
+        "created_at": now, "updated_at": now,
+        "last_touch_at": now,  # a new customer's newest touch is its creation (store/touch.py)
+    }
+
+
+def _insert_new(s: Session, created: list[tuple[dict[str, object], list[Row]]], now: datetime) -> None:
+    """Batched INSERT … RETURNING (ORM objects cost ~0.1 ms each to build at this volume)."""
+    stmt = insert(Customer).returning(Customer.id, sort_by_parameter_order=True)  # type: ignore[arg-type]
+    ids = s.execute(stmt, [v for v, _ in created]).scalars().all()
+    contacts = []
+    for cid, (_, cluster) in zip(ids, created):
+        phones: dict[str, str | None] = {}
+        for r in cluster:
+            r.customer_id = cid
+            if r.contact and not phones.get(r.contact):
+                phones[r.contact] = r.phone  # a later row without a phone does not erase it
+        for name, phone in phones.items():
+            contacts.append({"customer_id": cid, "name": name, "phone": phone, "created_at": now})
+    if contacts:
+        s.execute(insert(Contact), contacts)
+
+
+def _owner_differs(s: Session, owners: _Owners, customer: Customer, cluster: list[Row], owner: User,
+                   update: bool, dry_run: bool, now: datetime) -> None:
+    """Say on each row naming `owner` that the CRM has another owner; with `update`, take the file's.
+
+    The message keeps the old owner, so the change can be undone by hand.
+    """
+    current = owners.label(customer.owner_id)
+    if not update:
+        tail = "（未修改；加 --update-owner 才按文件修改）"
+    elif dry_run:
+        tail = f"（试运行：将按文件改为「{owner.name}」）"
+    else:
+        tail = f"（已按文件改为「{owner.name}」）"
+    for r in cluster:
+        if r.owner and (u := owners.find(r.owner)) is not None and u.id == owner.id:
+            r.note("owner_differs", f"负责人不同：文件为「{r.owner}」，系统为{current}{tail}")
+    if update and not dry_run:
+        customer.owner_id = owner.id
+        customer.updated_at = now
+        s.add(customer)
+
+
+def _note_conflict(cluster: list[Row], named: list[User], outcome: str) -> None:
+    """Rows of one customer naming different owners: no owner is picked from the file."""
+    if len(named) > 1:
+        text = f"同一客户在文件中有不同负责人（{'、'.join(u.name for u in named)}），{outcome}"
+        for r in cluster:
+            r.note("owner_conflict", text)
+
+
+def _note_unknown_owners(cluster: list[Row], owners: _Owners, outcome: str) -> None:
+    for r in cluster:
+        if r.owner and owners.find(r.owner) is None:
+            head = f"负责人「{r.owner}」不是系统用户"
+            r.notes.append(Note("owner_unknown", f"{head}，{outcome}", head, outcome))
 
 
 def _add_contacts(s: Session, crm: _Crm, customer: Customer, cluster: list[Row], write: bool) -> bool:
@@ -383,7 +587,7 @@ def _add_contacts(s: Session, crm: _Crm, customer: Customer, cluster: list[Row],
     return added
 
 
-def _fold_in(s: Session, crm: _Crm, customer: Customer, cluster: list[Row], dry_run: bool, now: object) -> bool:
+def _fold_in(s: Session, crm: _Crm, customer: Customer, cluster: list[Row], dry_run: bool, now: datetime) -> bool:
     """Add the cluster's other spellings as aliases and its contacts; True if anything changed."""
     known = {clean(customer.name), *(clean(a) for a in customer.aliases)}
     aliases = list(customer.aliases)
@@ -394,7 +598,7 @@ def _fold_in(s: Session, crm: _Crm, customer: Customer, cluster: list[Row], dry_
     changed = aliases != list(customer.aliases)
     if changed and not dry_run:
         customer.aliases = aliases
-        customer.updated_at = now  # type: ignore[assignment]
+        customer.updated_at = now
         s.add(customer)
     return _add_contacts(s, crm, customer, cluster, write=not dry_run) or changed
 
@@ -402,8 +606,8 @@ def _fold_in(s: Session, crm: _Crm, customer: Customer, cluster: list[Row], dry_
 # ---------------------------------------------------------------- report
 
 
-REPORT_FIELDS = ["row", "name", "region", "owner", "cluster", "decision", "customer_id", "matched_name",
-                 "score", "messages"]
+REPORT_FIELDS = ["row", "name", "region", "owner", "phone", "cluster", "decision", "customer_id",
+                 "matched_name", "score", "messages"]
 
 
 def write_report(result: ImportResult, path: Path) -> Path:
@@ -412,11 +616,48 @@ def write_report(result: ImportResult, path: Path) -> Path:
         w = csv.writer(f)
         w.writerow(REPORT_FIELDS)
         for r in sorted(result.rows, key=lambda r: r.number):
-            w.writerow([r.number, r.name, r.region or "", r.owner or "", r.cluster or "", r.decision,
+            w.writerow([r.number, r.name, r.region or "", r.owner or "", r.phone or "", r.cluster or "",
+                        r.decision,
                         r.customer_id or "", r.matched or "", "" if r.score is None else r.score,
                         "；".join(r.errors + r.warnings)])
     result.report_path = path
     return path
+
+
+def summary_lines(result: ImportResult, limit: int = SCREEN_ROWS) -> list[str]:
+    """What the CLI prints: the totals, then each kind of problem for at most `limit` rows (or owner
+    names), so a 5,000-row file stays readable; the report has every row."""
+    head = "【试运行，未写入】" if result.dry_run else ""
+    lines = [f"{head}共 {len(result.rows)} 行：新建 {result.created} 个客户，更新 {result.updated} 个，"
+             f"无变化 {result.unchanged} 个，待核对 {result.review} 行，错误 {result.errors} 行"]
+    lines += _capped([f"  第 {r.number} 行：{'；'.join(r.errors)}" for r in result.rows if r.errors], limit, "行")
+    kinds: tuple[NoteKind, ...] = ("phone", "owner_differs", "owner_conflict", "review")
+    for kind in kinds:
+        per_row = [(r.number, [n.text for n in r.notes if n.kind == kind]) for r in result.rows]
+        lines += _capped([f"  第 {n} 行：{'；'.join(texts)}" for n, texts in per_row if texts], limit, "行")
+    lines += _capped(_unknown_owner_lines(result.rows, limit), limit, "个负责人")
+    return lines
+
+
+def _capped(lines: list[str], limit: int, unit: str) -> list[str]:
+    if len(lines) <= limit:
+        return lines
+    return lines[:limit] + [f"  ……另有 {len(lines) - limit} {unit}，见查重报告"]
+
+
+def _unknown_owner_lines(rows: list[Row], limit: int) -> list[str]:
+    """One line per unknown owner name (and outcome) with its row numbers."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for r in rows:
+        for n in r.notes:
+            if n.kind == "owner_unknown":
+                groups.setdefault((n.head, n.tail), []).append(r.number)
+    lines = []
+    for (head, tail), numbers in groups.items():
+        shown = "、".join(map(str, numbers[:limit]))
+        more = f" 等共 {len(numbers)} 行" if len(numbers) > limit else " 行"
+        lines.append(f"  {head}：第 {shown}{more}（{tail}）")
+    return lines
 
 
 def terminal_progress(label: str) -> Callable[[int, int], None]:
