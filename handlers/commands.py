@@ -280,9 +280,14 @@ async def merge(ctx: Context) -> Reply:
             return Reply(why or texts.USAGE_MERGE)
         if keep.id == drop.id:
             return Reply(texts.MERGE_SAME.format(a=parts[0], b=parts[1]))
-        now = ctx.svc.clock.now()
-        repos.request_merge(s, keep.id, drop.id, user.id, ctx.msg.source_key, now)  # type: ignore[arg-type]
-        preview = repos.merge_preview(s, keep.id, drop.id)  # type: ignore[arg-type]
+        try:
+            m = repos.request_merge(s, keep.id, drop.id, user.id, ctx.msg.source_key,  # type: ignore[arg-type]
+                                    ctx.svc.clock.now())
+            if m.status != "pending":  # this very message again, after it was confirmed or replaced
+                return Reply(texts.MERGE_REQUEST_CLOSED.format(state=texts.MERGE_STATES.get(m.status, m.status)))
+            preview = repos.merge_preview(s, keep.id, drop.id)  # type: ignore[arg-type]
+        except ValueError:
+            return Reply(texts.MERGE_STALE.format(keep=keep.name, drop=drop.name))
         return Reply(texts.MERGE_ASK.format(cards=texts.merge_cards(preview), keep=keep.name, drop=drop.name,
                                             minutes=app.merge_confirm_minutes, days=app.merge_undo_days))
 

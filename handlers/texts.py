@@ -31,9 +31,7 @@ HELP = """我是销售助手，直接发拜访记录（文字或语音）我就�
 · 待关联 — 还没关联客户的记录
 · 暂停提醒 <商机编号> <天数> — 暂停某个商机的提醒
 · 提醒记录 — 最近 7 天发出的提醒（主管可看团队）
-· 合并客户 <保留的客户> <要并入的客户> — （主管）先显示两个客户，回复「确认合并」才合并
-· 撤销合并 [合并编号] — （主管）还原最近一次（或指定的）合并（默认合并后 7 天内）
-· 释放客户 <客户名称或编号> — （主管）把客户放回公海
+· （主管）合并客户 <保留的> <并入的>，再回「确认合并」／ 撤销合并 ／ 释放客户 <客户>
 
 记录发错了？一条消息就能改（改更早的记录加编号，如 改 客户 #12 恒达）：
 · 改 客户 恒达精密 ／ 改 日期 下周三 ／ 改 金额 50万 ／ 改 竞品 安川 ／ 不是这家
@@ -41,7 +39,7 @@ HELP = """我是销售助手，直接发拜访记录（文字或语音）我就�
 · 撤销 金额 ／ 撤销 阶段 — 只撤回记录对商机的某一项改动
 · 回答提问：直接回复序号，或「#12 1」回答记录 #12 的提问
 · 确认 — 确认最近一条记录无误
-英文别名：/help /deals /customer /todo /done /stage /receivables /quote /sign /paid /team /fix /undo /confirm /new /unlinked /notthis /snooze /pushes /merge /confirm-merge /unmerge /release"""
+英文别名：/help /deals /customer /todo /done /stage /receivables /quote /sign /paid /team /fix /undo /confirm /new /unlinked /notthis /snooze /pushes /merge /unmerge /release"""
 
 NOT_REGISTERED = "你还没有开通销售助手账号，请联系管理员开通（管理员命令：salesbot users add）。"
 EMPTY = "收到一条空消息。直接发拜访记录就能记下来，发送「帮助」查看所有命令。"
@@ -361,6 +359,9 @@ NO_PENDING_MERGE = ("没有等待你确认的客户合并。请先发「合并�
 MERGE_EXPIRED = ("「{drop}」并入「{keep}」的确认已超过 {minutes} 分钟，已失效，没有合并。"
                  "如仍要合并，请重新发：合并客户 {keep_id} {drop_id}")
 MERGE_STALE = "「{drop}」或「{keep}」在你确认前已经被合并或变动，这次没有合并。请重新发「合并客户」核对后再确认。"
+MERGE_REQUEST_CLOSED = "这条合并请求已经{state}，没有再次等待确认。如需合并，请重新发「合并客户」。"
+MERGE_STATES = {"done": "确认并完成", "undone": "完成后又撤销", "cancelled": "被更新的请求取代",
+                "expired": "过期失效"}
 MERGE_ONLY_MANAGERS_UNDO = "「撤销合并」只对主管和管理员开放。"
 USAGE_UNMERGE = "用法：撤销合并 [合并编号]，例如：撤销合并（你最近的一次合并）／ 撤销合并 #3"
 NO_MERGE_TO_UNDO = "你还没有可撤销的客户合并。"

@@ -83,8 +83,9 @@ def test_pending_merge_expires_and_only_the_latest_request_counts(bot: Bot) -> N
     assert _customer(bot, a).merged_into_id is None
     assert "没有等待你确认的客户合并" in bot.say("wang", "确认合并")
 
-    bot.say("wang", f"合并客户 1 {a}")
+    bot.say("wang", f"合并客户 1 {a}", msg_id="ask-a")
     bot.say("wang", f"合并客户 2 {b}")  # the newer question replaces the older one
+    assert "被更新的请求取代" in bot.replay("ask-a")  # and the older one, processed again, stays replaced
     assert "已把「宏远数控二厂」并入「无锡宏远数控设备有限公司」" in bot.say("wang", "确认合并")
     assert _customer(bot, a).merged_into_id is None and _customer(bot, b).merged_into_id == 2
     assert [m.status for m in _merges(bot)] == ["expired", "cancelled", "done"]
