@@ -266,7 +266,7 @@ async def merge(ctx: Context) -> Reply:
     parts = re.split(r"[\s,，、]+", ctx.args.strip())
     if len(parts) != 2 or not all(parts):
         return Reply(texts.USAGE_MERGE)
-    ctx.svc.crm.index()  # make sure matching sees the current CRM before the transaction
+    await asyncio.to_thread(ctx.svc.crm.index)  # matching sees the current CRM before the transaction
     app = ctx.svc.settings.app
 
     def work(s: Session) -> Reply:
@@ -335,7 +335,7 @@ async def confirm_merge(ctx: Context) -> Reply:
         return _merged_reply(ctx, r)
 
     reply = await ctx.svc.db.run(work)
-    ctx.svc.crm.index()  # the dropped name now resolves to the kept customer
+    await asyncio.to_thread(ctx.svc.crm.index)  # the dropped name now resolves to the kept customer
     return reply
 
 
@@ -368,7 +368,7 @@ async def unmerge(ctx: Context) -> Reply:
                                 ctx.svc.clock.now()).text)
 
     reply = await ctx.svc.db.run(work)
-    ctx.svc.crm.index()  # the dropped customer is matched on its own again
+    await asyncio.to_thread(ctx.svc.crm.index)  # the dropped customer is matched on its own again
     return reply
 
 
@@ -442,7 +442,7 @@ async def release(ctx: Context) -> Reply:
     name = ctx.args.strip().lstrip("#").strip()
     if not name:
         return Reply(texts.USAGE_RELEASE)
-    ctx.svc.crm.index()  # matching sees the current CRM before the transaction
+    await asyncio.to_thread(ctx.svc.crm.index)  # matching sees the current CRM before the transaction
 
     def work(s: Session) -> Reply:
         user = s.get(User, ctx.user.id)
