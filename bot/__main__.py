@@ -223,16 +223,73 @@ def _users(args: argparse.Namespace, db: "Database") -> int:
 
 
 def cmd_customers(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    with _open_db(settings) as db:
+        if args.action == "unmerge":
+            return _unmerge(settings, db, args.merge_id)
+        return _merge(settings, db, args.keep, args.drop, args.yes)
+
+
+def _merge(settings: Settings, db: "Database", keep: int, drop: int, yes: bool) -> int:
+    """Show both customers, ask (or take --yes), then merge and record it so it can be undone."""
+    from datetime import datetime, timezone
+
+    from handlers import texts
     from store import repos
 
     try:
-        with _open_db(_settings(args)) as db:
-            r = db.call(repos.merge_customers, args.keep, args.drop)
-    except ValueError as exc:
-        _progress(f"不能合并：{exc}")
+        preview = db.call(repos.merge_preview, keep, drop)
+    except ValueError:
+        _progress(texts.CLI_MERGE_REFUSED.format(why=texts.CLI_MERGE_BAD.format(keep=keep, drop=drop)))
         return 2
-    print(f"已把 #{r.drop.id} {r.drop.name} 并入 #{r.keep.id} {r.keep.name}：商机 {r.deals}、联系人 {r.contacts}、"
-          f"跟进 {r.followups}、待办 {r.items}")
+    print(texts.merge_cards(preview), flush=True)
+    if not yes:
+        if not sys.stdin.isatty():
+            _progress(texts.CLI_MERGE_NEEDS_YES.format(keep=keep, drop=drop))
+            return 2
+        print(texts.CLI_MERGE_QUESTION, end="", flush=True)
+        if sys.stdin.readline().strip().lower() not in ("y", "yes", "是", "确认"):
+            print(texts.CLI_MERGE_DECLINED)
+            return 1
+    now = datetime.now(timezone.utc)
+
+    def work(s):  # type: ignore[no-untyped-def]
+        return repos.carry_out_merge(s, repos.request_merge(s, keep, drop, None, None, now), None, now)
+
+    try:
+        r = db.call(work)
+    except ValueError:  # changed between the question and the answer
+        _progress(texts.CLI_MERGE_REFUSED.format(why=texts.CLI_MERGE_BAD.format(keep=keep, drop=drop)))
+        return 2
+    print(texts.MERGED.format(keep=r.keep.name, drop=r.drop.name, deals=r.deals, contacts=r.contacts,
+                              followups=r.followups, items=r.items)
+          + texts.CLI_MERGED_UNDO_HINT.format(id=r.merge_id, days=settings.app.merge_undo_days))
+    return 0
+
+
+def _unmerge(settings: Settings, db: "Database", merge_id: int | None) -> int:
+    """Undo a merge (default: the newest one) within `app.merge_undo_days`."""
+    from datetime import datetime, timezone
+
+    from handlers import texts
+    from handlers.commands import undo_merge
+    from store import repos
+    from store.models import CustomerMerge
+
+    def work(s):  # type: ignore[no-untyped-def]
+        m = repos.latest_merge(s, None) if merge_id is None else s.get(CustomerMerge, merge_id)
+        if m is None or m.status not in ("done", "undone"):
+            return None
+        return undo_merge(settings.app.merge_undo_days, s, m, None, None, datetime.now(timezone.utc))
+
+    outcome = db.call(work)
+    if outcome is None:
+        _progress(texts.CLI_NO_MERGE if merge_id is None else texts.CLI_MERGE_NOT_FOUND.format(id=merge_id))
+        return 2
+    if not outcome.undone:
+        _progress(outcome.text)
+        return 2
+    print(outcome.text)
     return 0
 
 
@@ -403,9 +460,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     cu = sub.add_parser("customers", help="customer maintenance")
     cu_sub = cu.add_subparsers(dest="action", required=True)
-    mg = cu_sub.add_parser("merge", help="fold customer DROP into KEEP (ids); DROP's names become aliases")
+    mg = cu_sub.add_parser("merge", help="fold customer DROP into KEEP (ids) after showing both and asking; "
+                                         "DROP's names become aliases")
     mg.add_argument("keep", type=int)
     mg.add_argument("drop", type=int)
+    mg.add_argument("--yes", action="store_true", help="do not ask (needed without a terminal)")
+    um = cu_sub.add_parser("unmerge", help="undo a merge (default: the newest) within app.merge_undo_days")
+    um.add_argument("merge_id", type=int, nargs="?", help="the merge's number (printed by merge)")
     cu.set_defaults(fn=cmd_customers)
 
     j = sub.add_parser("jobs", help="alert rules")

@@ -50,6 +50,8 @@ class AppSettings(_Section):
     timezone: str = "Asia/Shanghai"
     log_level: str = "INFO"
     undo_window_hours: int = Field(24, ge=1)  # 撤销 without a number reaches back this far
+    merge_confirm_minutes: int = Field(30, ge=1, le=1440)  # a shown 合并客户 waits this long for 确认合并
+    merge_undo_days: int = Field(7, ge=1, le=365)  # 撤销合并 can take a merge back this long after it
 
     @field_validator("timezone")
     @classmethod

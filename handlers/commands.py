@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from sqlmodel import Session
@@ -16,7 +17,7 @@ from bot.types import Reply
 from handlers import texts
 from handlers.router import Context, Router
 from store import repos
-from store.models import ActionItem, Customer, Deal, User
+from store.models import ActionItem, Customer, CustomerMerge, Deal, User
 
 router = Router()
 
@@ -259,29 +260,156 @@ def find_customer(ctx: Context, s: Session, user: User, name: str) -> tuple[Cust
 
 @router.command("合并客户", "/merge")
 async def merge(ctx: Context) -> Reply:
+    """Show both customers and wait for 确认合并: a merge is never done on a typo's say-so."""
     if ctx.user.role not in ("manager", "admin"):
         return Reply(texts.MERGE_ONLY_MANAGERS)
     parts = re.split(r"[\s,，、]+", ctx.args.strip())
     if len(parts) != 2 or not all(parts):
         return Reply(texts.USAGE_MERGE)
-    ctx.svc.crm.index()  # make sure matching sees the current CRM before the transaction
+    await asyncio.to_thread(ctx.svc.crm.index)  # matching sees the current CRM before the transaction
+    app = ctx.svc.settings.app
 
     def work(s: Session) -> Reply:
         user = s.get(User, ctx.user.id)
         assert user is not None
-        keep, why = find_customer(ctx, s, user, parts[0])
+        keep, why = find_customer(ctx, s, user, parts[0].lstrip("#"))
         if keep is None:
             return Reply(why or texts.USAGE_MERGE)
-        drop, why = find_customer(ctx, s, user, parts[1])
+        drop, why = find_customer(ctx, s, user, parts[1].lstrip("#"))
         if drop is None:
             return Reply(why or texts.USAGE_MERGE)
         if keep.id == drop.id:
             return Reply(texts.MERGE_SAME.format(a=parts[0], b=parts[1]))
-        r = repos.merge_customers(s, keep.id, drop.id, ctx.svc.clock.now())  # type: ignore[arg-type]
-        return Reply(texts.MERGED.format(keep=r.keep.name, drop=r.drop.name, deals=r.deals,
-                                         contacts=r.contacts, followups=r.followups, items=r.items))
+        try:
+            m = repos.request_merge(s, keep.id, drop.id, user.id, ctx.msg.source_key,  # type: ignore[arg-type]
+                                    ctx.svc.clock.now())
+            if m.status != "pending":  # this very message again, after it was confirmed or replaced
+                return Reply(texts.MERGE_REQUEST_CLOSED.format(state=texts.MERGE_STATES.get(m.status, m.status)))
+            preview = repos.merge_preview(s, keep.id, drop.id)  # type: ignore[arg-type]
+        except ValueError:
+            return Reply(texts.MERGE_STALE.format(keep=keep.name, drop=drop.name))
+        return Reply(texts.MERGE_ASK.format(cards=texts.merge_cards(preview), keep=keep.name, drop=drop.name,
+                                            minutes=app.merge_confirm_minutes, days=app.merge_undo_days))
 
     return await ctx.svc.db.run(work)
+
+
+def _merged_reply(ctx: Context, r: repos.MergeResult) -> Reply:
+    text = texts.MERGED.format(keep=r.keep.name, drop=r.drop.name, deals=r.deals, contacts=r.contacts,
+                               followups=r.followups, items=r.items)
+    return Reply(text + texts.MERGED_UNDO_HINT.format(id=r.merge_id, days=ctx.svc.settings.app.merge_undo_days))
+
+
+@router.command("确认合并", "/confirm-merge")
+async def confirm_merge(ctx: Context) -> Reply:
+    """Carry out the merge this user was shown last, if it is recent and still possible."""
+    if ctx.user.role not in ("manager", "admin"):
+        return Reply(texts.MERGE_ONLY_MANAGERS)
+    minutes = ctx.svc.settings.app.merge_confirm_minutes
+
+    def work(s: Session) -> Reply:
+        done = repos.merge_confirmed_by(s, ctx.msg.source_key)
+        if done is not None:  # the same 确认合并 again (a replay): report, never merge twice
+            r = repos.merge_result(s, done)
+            return Reply(texts.MERGE_REPLAY.format(id=done.id, keep=r.keep.name, drop=r.drop.name))
+        m = repos.pending_merge(s, ctx.user.id)  # type: ignore[arg-type]
+        if m is None:
+            return Reply(texts.NO_PENDING_MERGE)
+        keep, drop = s.get(Customer, m.keep_id), s.get(Customer, m.drop_id)
+        names = {"keep": keep.name if keep else "?", "drop": drop.name if drop else "?"}
+        now = ctx.svc.clock.now()
+        if now - m.created_at > timedelta(minutes=minutes):
+            repos.close_merge(s, m, "expired")
+            return Reply(texts.MERGE_EXPIRED.format(minutes=minutes, keep_id=m.keep_id, drop_id=m.drop_id, **names))
+        user = s.get(User, ctx.user.id)
+        assert user is not None
+        if keep is None or drop is None or not (repos.can_see_customer(s, user, keep)
+                                                and repos.can_see_customer(s, user, drop)):
+            repos.close_merge(s, m, "cancelled")
+            return Reply(texts.MERGE_STALE.format(**names))
+        try:
+            r = repos.carry_out_merge(s, m, ctx.msg.source_key, now)
+        except ValueError:  # one of them was merged or removed since it was shown
+            repos.close_merge(s, m, "cancelled")
+            return Reply(texts.MERGE_STALE.format(**names))
+        return _merged_reply(ctx, r)
+
+    reply = await ctx.svc.db.run(work)
+    await asyncio.to_thread(ctx.svc.crm.index)  # the dropped name now resolves to the kept customer
+    return reply
+
+
+@router.command("撤销合并", "/unmerge", glued=r"#?\s*\d+")
+async def unmerge(ctx: Context) -> Reply:
+    """Undo a merge (default: this user's latest) within `app.merge_undo_days`."""
+    if ctx.user.role not in ("manager", "admin"):
+        return Reply(texts.MERGE_ONLY_MANAGERS_UNDO)
+    arg = ctx.args.strip()
+    m_id = re.fullmatch(r"#?\s*(\d+)", arg)
+    if arg and not m_id:
+        return Reply(texts.USAGE_UNMERGE)
+    merge_id = int(m_id.group(1)) if m_id else None
+
+    def work(s: Session) -> Reply:
+        done = repos.merge_undone_by(s, ctx.msg.source_key)
+        if done is not None:  # a replayed 撤销合并 must not undo another merge
+            return _unmerge_replay(s, done)
+        user = s.get(User, ctx.user.id)
+        assert user is not None
+        if merge_id is None:
+            m = repos.latest_merge(s, user.id)
+            if m is None:
+                return Reply(texts.NO_MERGE_TO_UNDO)
+        else:
+            m = s.get(CustomerMerge, merge_id)
+            if m is None or m.status not in ("done", "undone") or not _may_undo(s, user, m):
+                return Reply(texts.MERGE_NOT_FOUND.format(id=merge_id))
+        return Reply(undo_merge(ctx.svc.settings.app.merge_undo_days, s, m, user.id, ctx.msg.source_key,
+                                ctx.svc.clock.now()).text)
+
+    reply = await ctx.svc.db.run(work)
+    await asyncio.to_thread(ctx.svc.crm.index)  # the dropped customer is matched on its own again
+    return reply
+
+
+def _may_undo(s: Session, user: User, m: CustomerMerge) -> bool:
+    """The requester, or a manager who could see both customers (an admin always)."""
+    if m.requested_by_id == user.id:
+        return True
+    keep, drop = s.get(Customer, m.keep_id), s.get(Customer, m.drop_id)
+    return keep is not None and drop is not None and all(
+        repos.can_see_customer(s, user, c) for c in (keep, drop))
+
+
+def _unmerge_replay(s: Session, m: CustomerMerge) -> Reply:
+    keep, drop = s.get(Customer, m.keep_id), s.get(Customer, m.drop_id)
+    return Reply(texts.UNMERGE_REPLAY.format(id=m.id, keep=keep.name if keep else "?",
+                                             drop=drop.name if drop else "?"))
+
+
+@dataclass
+class UndoOutcome:
+    undone: bool  # False: nothing changed (too late, already undone, blocked)
+    text: str
+
+
+def undo_merge(days: int, s: Session, m: CustomerMerge, by_id: int | None, key: str | None,
+               now: datetime) -> UndoOutcome:
+    """The undo itself and its answer, shared by 撤销合并 and `salesbot customers unmerge`."""
+    if m.status == "undone":
+        return UndoOutcome(False, _unmerge_replay(s, m).text)
+    keep, drop = s.get(Customer, m.keep_id), s.get(Customer, m.drop_id)
+    assert keep is not None and drop is not None and m.merged_at is not None
+    age = now - m.merged_at
+    if age > timedelta(days=days):
+        return UndoOutcome(False, texts.UNMERGE_TOO_LATE.format(
+            id=m.id, keep=keep.name, drop=drop.name, days=days, ago=texts.ago(age.total_seconds() / 3600)))
+    if keep.merged_into_id is not None:
+        into = s.get(Customer, keep.merged_into_id)
+        return UndoOutcome(False, texts.UNMERGE_BLOCKED.format(keep=keep.name, into=into.name if into else "?",
+                                                               id=m.id))
+    r = repos.unmerge(s, m, by_id, key, now)
+    return UndoOutcome(True, texts.unmerged_text(r, m.id))  # type: ignore[arg-type]
 
 
 @router.command("暂停提醒", "/snooze", glued=r"#?\d+\s+\d+")
@@ -306,19 +434,24 @@ async def snooze(ctx: Context) -> Reply:
     return await ctx.svc.db.run(work)
 
 
-@router.command("释放客户", "/release", glued=r"#?\d+")
+@router.command("释放客户", "/release", glued=r"#?\d+|[^\s，。,.!！?？]{1,30}")
 async def release(ctx: Context) -> Reply:
+    """Put a customer (by name or number) back into the public pool; managers, within their team."""
     if ctx.user.role not in ("manager", "admin"):
         return Reply(texts.RELEASE_ONLY_MANAGERS)
-    m = re.fullmatch(r"#?(\d+)", ctx.args.strip())
-    if not m:
+    name = ctx.args.strip().lstrip("#").strip()
+    if not name:
         return Reply(texts.USAGE_RELEASE)
+    await asyncio.to_thread(ctx.svc.crm.index)  # matching sees the current CRM before the transaction
 
     def work(s: Session) -> Reply:
-        customer = s.get(Customer, int(m.group(1)))
-        scope = repos.scope_user_ids(s, ctx.user)
-        if customer is None or customer.merged_into_id or (scope is not None and customer.owner_id not in scope):
-            return Reply(texts.CUSTOMER_NOT_FOUND.format(name=m.group(1)))
+        user = s.get(User, ctx.user.id)
+        assert user is not None
+        customer, why = find_customer(ctx, s, user, name)
+        if customer is None:
+            return Reply(why or texts.USAGE_RELEASE)
+        if customer.owner_id is None:
+            return Reply(texts.RELEASE_ALREADY.format(name=customer.name))
         customer.owner_id = None
         customer.updated_at = ctx.svc.clock.now()
         s.add(customer)

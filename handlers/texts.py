@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
+
+if TYPE_CHECKING:
+    from store.repos import MergePreview, MergeSide, UnmergeResult
 
 WEEKDAYS = "一二三四五六日"
 
@@ -28,7 +31,7 @@ HELP = """我是销售助手，直接发拜访记录（文字或语音）我就�
 · 待关联 — 还没关联客户的记录
 · 暂停提醒 <商机编号> <天数> — 暂停某个商机的提醒
 · 提醒记录 — 最近 7 天发出的提醒（主管可看团队）
-· 合并客户 <客户A> <客户B> ／ 释放客户 <客户编号> — （主管）维护客户
+· （主管）合并客户 <保留的> <并入的>，再回「确认合并」／ 撤销合并 ／ 释放客户 <客户>
 
 记录发错了？一条消息就能改（改更早的记录加编号，如 改 客户 #12 恒达）：
 · 改 客户 恒达精密 ／ 改 日期 下周三 ／ 改 金额 50万 ／ 改 竞品 安川 ／ 不是这家
@@ -36,7 +39,7 @@ HELP = """我是销售助手，直接发拜访记录（文字或语音）我就�
 · 撤销 金额 ／ 撤销 阶段 — 只撤回记录对商机的某一项改动
 · 回答提问：直接回复序号，或「#12 1」回答记录 #12 的提问
 · 确认 — 确认最近一条记录无误
-英文别名：/help /deals /customer /todo /done /stage /receivables /quote /sign /paid /team /fix /undo /confirm /new /unlinked /notthis /snooze /pushes /merge /release"""
+英文别名：/help /deals /customer /todo /done /stage /receivables /quote /sign /paid /team /fix /undo /confirm /new /unlinked /notthis /snooze /pushes /merge /unmerge /release"""
 
 NOT_REGISTERED = "你还没有开通销售助手账号，请联系管理员开通（管理员命令：salesbot users add）。"
 EMPTY = "收到一条空消息。直接发拜访记录就能记下来，发送「帮助」查看所有命令。"
@@ -345,8 +348,69 @@ def render_record(
 USAGE_MERGE = "用法：合并客户 <保留的客户> <要并入的客户>，例如：合并客户 苏州恒达精密机械 恒达精密（两个名称用空格隔开）"
 MERGE_ONLY_MANAGERS = "「合并客户」只对主管和管理员开放。"
 MERGE_SAME = "「{a}」和「{b}」是同一个客户，不用合并。"
+MERGE_ASK = ("{cards}\n确认把「{drop}」并入「{keep}」吗？请在 {minutes} 分钟内回复「确认合并」，不回复就不合并。"
+             "合并后 {days} 天内可以回复「撤销合并」还原。")
 MERGED = ("已把「{drop}」并入「{keep}」：移动商机 {deals} 个、联系人 {contacts} 个、跟进记录 {followups} 条、"
           "待办 {items} 条。以后提到「{drop}」会自动对应到「{keep}」。")
+MERGED_UNDO_HINT = "（合并 #{id}，{days} 天内可回复「撤销合并」还原）"
+MERGE_REPLAY = "合并 #{id} 已经完成了（「{drop}」已并入「{keep}」），没有再合并一次。"
+NO_PENDING_MERGE = ("没有等待你确认的客户合并。请先发「合并客户 <保留的客户> <要并入的客户>」，"
+                    "看过两个客户的信息后再回复「确认合并」。")
+MERGE_EXPIRED = ("「{drop}」并入「{keep}」的确认已超过 {minutes} 分钟，已失效，没有合并。"
+                 "如仍要合并，请重新发：合并客户 {keep_id} {drop_id}")
+MERGE_STALE = "「{drop}」或「{keep}」在你确认前已经被合并或变动，这次没有合并。请重新发「合并客户」核对后再确认。"
+MERGE_REQUEST_CLOSED = "这条合并请求已经{state}，没有再次等待确认。如需合并，请重新发「合并客户」。"
+MERGE_STATES = {"done": "确认并完成", "undone": "完成后又撤销", "cancelled": "被更新的请求取代",
+                "expired": "过期失效"}
+MERGE_ONLY_MANAGERS_UNDO = "「撤销合并」只对主管和管理员开放。"
+USAGE_UNMERGE = "用法：撤销合并 [合并编号]，例如：撤销合并（你最近的一次合并）／ 撤销合并 #3"
+NO_MERGE_TO_UNDO = "你还没有可撤销的客户合并。"
+MERGE_NOT_FOUND = "没有找到合并 #{id}（或不是你能操作的）。"
+UNMERGE_REPLAY = "合并 #{id}（「{drop}」并入「{keep}」）已经撤销过了。"
+UNMERGE_TOO_LATE = ("合并 #{id}（「{drop}」并入「{keep}」）是 {ago}前的，超过了 {days} 天的撤销时限，不能再撤销。"
+                    "如需分开，请用「新建客户」和「改 客户 #记录」逐条调整。")
+UNMERGE_BLOCKED = "「{keep}」之后又被并入了「{into}」，请先撤销那次合并，再撤销合并 #{id}。"
+UNMERGED = ("已撤销合并 #{id}：「{drop}」恢复为独立客户，还原了商机 {deals} 个、联系人 {contacts} 个、"
+            "跟进记录 {followups} 条、待办 {items} 条{extra}。合并之后对这些记录的修改都保留。")
+UNMERGED_ALIASES = "；「{keep}」去掉了别名 {aliases}"
+UNMERGED_OWNER = "；「{keep}」的负责人恢复为公海（合并时从「{drop}」带过来的）"
+UNMERGED_REGION = "；「{keep}」的地区恢复为空（合并时从「{drop}」带过来的）"
+CLI_MERGED_UNDO_HINT = "（合并 #{id}，{days} 天内可撤销：salesbot customers unmerge {id}）"
+CLI_MERGE_QUESTION = "确认合并？[y/N] "
+CLI_MERGE_NEEDS_YES = "不能合并：没有终端可以确认。核对上面两个客户后，加 --yes 再运行：salesbot customers merge {keep} {drop} --yes"
+CLI_MERGE_DECLINED = "没有合并。"
+CLI_MERGE_REFUSED = "不能合并：{why}"
+CLI_MERGE_BAD = "客户 #{keep} 或 #{drop} 不存在、是同一个，或已经被合并过"
+CLI_NO_MERGE = "没有可撤销的合并。"
+CLI_MERGE_NOT_FOUND = "没有合并 #{id}。"
+
+
+def merge_cards(preview: "MergePreview") -> str:
+    """Both customers of a proposed merge, side by side in words, the kept one first."""
+    return "\n".join([_merge_card("保留", preview.keep), _merge_card("并入（之后停用，名称变为别名）", preview.drop)])
+
+
+def _merge_card(role: str, side: "MergeSide") -> str:
+    c = side.customer
+    return "\n".join([
+        f"【{role}】{c.name} #{c.id}" + (f" · {c.region}" if c.region else " · 地区未填"),
+        f"  负责人：{side.owner.name if side.owner else '公海（未分配）'}",
+        "  别名：" + ("、".join(c.aliases) if c.aliases else "无"),
+        f"  商机 {side.deals} 个 · 联系人 {side.contacts} 个 · 跟进记录 {side.followups} 条 · 未完成待办 {side.items} 条",
+    ])
+
+
+def unmerged_text(r: "UnmergeResult", merge_id: int) -> str:
+    """What 撤销合并 put back, item by item."""
+    extra = ""
+    if r.aliases:
+        extra += UNMERGED_ALIASES.format(keep=r.keep.name, aliases="、".join(r.aliases))
+    if r.owner_cleared:
+        extra += UNMERGED_OWNER.format(keep=r.keep.name, drop=r.drop.name)
+    if r.region_cleared:
+        extra += UNMERGED_REGION.format(keep=r.keep.name, drop=r.drop.name)
+    return UNMERGED.format(id=merge_id, drop=r.drop.name, deals=r.deals, contacts=r.contacts,
+                           followups=r.followups, items=r.items, extra=extra)
 
 
 # ---------------------------------------------------------------- contracts and payments (签约 收款 回款)
@@ -410,7 +474,8 @@ DIGEST_HEAD = "🔔 销售助手提醒"
 SNOOZED = "已暂停商机 #{id}（{customer}）的提醒，{until} 起恢复。"
 USAGE_SNOOZE = "用法：暂停提醒 <商机编号> <天数>，例如：暂停提醒 3 7"
 RELEASED = "已把客户「{name}」放回公海，之后第一个记录拜访的销售会成为负责人。"
-USAGE_RELEASE = "用法：释放客户 <客户编号>，例如：释放客户 12"
+RELEASE_ALREADY = "客户「{name}」已经在公海里了（没有负责人）。"
+USAGE_RELEASE = "用法：释放客户 <客户名称或编号>，例如：释放客户 恒达精密 ／ 释放客户 12"
 RELEASE_ONLY_MANAGERS = "「释放客户」只对主管和管理员开放。"
 NO_PUSHES = "最近 7 天没有发出提醒。"
 PUSH_LOG_HEAD = "最近 7 天的提醒记录（最新在前）："

@@ -9,6 +9,8 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
+from pydantic import BaseModel
+from pydantic import Field as PField
 from sqlalchemy import JSON, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
@@ -72,6 +74,59 @@ class Contact(SQLModel, table=True):
     title: str | None = None
     phone: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class CustomerMerge(SQLModel, table=True):
+    """One 合并客户: asked (pending), then confirmed (done), and what it moved, so it can be undone.
+
+    A pending row is what the manager was shown; only its requester's 确认合并 within the window
+    carries it out. `confirm_key` / `undo_key` are the messages that did it, so a replay finds them.
+    """
+
+    __tablename__ = "customer_merges"
+    __table_args__ = (Index("ix_customer_merges_requester", "requested_by_id", "status", "created_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    keep_id: int = Field(foreign_key="customers.id")
+    drop_id: int = Field(foreign_key="customers.id")
+    requested_by_id: int | None = Field(default=None, foreign_key="users.id")  # None: the command line
+    status: str = "pending"  # pending | done | cancelled | expired | undone
+    request_key: str | None = Field(default=None, unique=True)  # the 合并客户 message
+    confirm_key: str | None = Field(default=None, unique=True)  # the 确认合并 message
+    undo_key: str | None = Field(default=None, unique=True)  # the 撤销合并 message
+    effects: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # MergeEffects
+    created_at: datetime = Field(default_factory=utcnow)
+    merged_at: datetime | None = None
+    undone_at: datetime | None = None
+    undone_by_id: int | None = Field(default=None, foreign_key="users.id")
+
+
+class RemovedContact(BaseModel):
+    """A contact of the dropped customer deleted at merge as a duplicate: kept to be recreated."""
+
+    name: str
+    title: str | None = None
+    phone: str | None = None
+    created_at: datetime
+
+
+class MergeEffects(BaseModel):
+    """What a merge changed (`CustomerMerge.effects`), so `unmerge` puts back exactly that."""
+
+    deal_ids: list[int] = PField(default_factory=list)
+    contact_ids: list[int] = PField(default_factory=list)
+    removed_contacts: list[RemovedContact] = PField(default_factory=list)
+    followup_ids: list[int] = PField(default_factory=list)
+    item_ids: list[int] = PField(default_factory=list)
+    aliases_added: list[str] = PField(default_factory=list)
+    owner_filled: int | None = None  # the kept customer had no owner; the dropped one's was copied
+    region_filled: str | None = None  # likewise for the region
+
+    @classmethod
+    def load(cls, data: dict[str, Any] | None) -> "MergeEffects":
+        return cls.model_validate(data or {})
+
+    def dump(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
 
 
 DEAL_CLOSED = ("won", "lost", "cancelled")  # every Deal.status but "open"

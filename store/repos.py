@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any, Callable, Iterable, Sequence, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_
+from sqlalchemy import case, func, or_
 from sqlmodel import Session, col, select
 
 from store.db import insert_ignoring_duplicates
@@ -20,11 +20,14 @@ from store.models import (
     Contact,
     Contract,
     Customer,
+    CustomerMerge,
     Deal,
     FollowUp,
     InboxMessage,
     KnownCompetitor,
     MediaBlob,
+    MergeEffects,
+    RemovedContact,
     StageChange,
     User,
     UserIdentity,
@@ -153,10 +156,15 @@ def all_customers(s: Session) -> list[Customer]:
     return list(s.exec(select(Customer).where(col(Customer.merged_into_id).is_(None))))
 
 
-def customers_version(s: Session) -> tuple[int, datetime | None]:
-    """Cheap fingerprint of the customer list, to know when to rebuild match indexes."""
-    row = s.exec(select(func.count(col(Customer.id)), func.max(Customer.updated_at))).one()
-    return int(row[0]), row[1]
+def customers_version(s: Session) -> tuple[int, datetime | None, int]:
+    """Cheap fingerprint of the customer list, to know when to rebuild match indexes.
+
+    The sum of the merged rows' ids changes with every merge and 撤销合并 even when the clock
+    (and so the newest `updated_at`) does not move.
+    """
+    merged = func.sum(case((col(Customer.merged_into_id).is_not(None), col(Customer.id)), else_=0))
+    row = s.exec(select(func.count(col(Customer.id)), func.max(Customer.updated_at), merged)).one()
+    return int(row[0]), row[1], int(row[2] or 0)
 
 
 def newest_customer_update(s: Session) -> datetime | None:
@@ -735,6 +743,48 @@ def inbox_finish(s: Session, inbox_id: int, status: str, error: str | None = Non
 
 
 @dataclass
+class MergeSide:
+    """One customer of a proposed merge as the manager is shown it before confirming."""
+
+    customer: Customer
+    owner: User | None
+    deals: int
+    contacts: int
+    followups: int
+    items: int
+
+
+@dataclass
+class MergePreview:
+    keep: MergeSide
+    drop: MergeSide
+
+
+def _count(s: Session, model: Any, customer_id: int, *where: Any) -> int:
+    q = select(func.count()).select_from(model).where(model.customer_id == customer_id, *where)
+    return int(s.exec(q).one())
+
+
+def merge_side(s: Session, customer_id: int) -> MergeSide:
+    c = s.get(Customer, customer_id)
+    assert c is not None
+    return MergeSide(
+        customer=c,
+        owner=s.get(User, c.owner_id) if c.owner_id else None,
+        deals=_count(s, Deal, customer_id),
+        contacts=_count(s, Contact, customer_id),
+        followups=_count(s, FollowUp, customer_id, FollowUp.status == "active"),
+        items=_count(s, ActionItem, customer_id, ActionItem.status == "open"),
+    )
+
+
+def merge_preview(s: Session, keep_id: int, drop_id: int) -> MergePreview:
+    """Both cards of a merge, for the question before it (chat and command line alike)."""
+    _check_mergeable(s, keep_id, drop_id)
+    return MergePreview(merge_side(s, keep_id), merge_side(s, drop_id))
+
+
+@dataclass
 class MergeResult:
     keep: Customer
     drop: Customer
@@ -742,51 +792,193 @@ class MergeResult:
     contacts: int
     followups: int
     items: int
+    effects: MergeEffects | None = None
+    merge_id: int | None = None
 
 
-def merge_customers(s: Session, keep_id: int, drop_id: int, now: datetime | None = None) -> MergeResult:
-    """Fold customer `drop` into `keep` in one transaction; the dropped names become aliases.
-
-    The dropped row stays (merged_into_id set) so old references and audits still resolve.
-    """
+def _check_mergeable(s: Session, keep_id: int, drop_id: int) -> tuple[Customer, Customer]:
     if keep_id == drop_id:
         raise ValueError("cannot merge a customer into itself")
     keep, drop = s.get(Customer, keep_id), s.get(Customer, drop_id)
     if keep is None or drop is None or keep.merged_into_id or drop.merged_into_id:
         raise ValueError("both customers must exist and not be merged already")
+    return keep, drop
+
+
+def merge_customers(s: Session, keep_id: int, drop_id: int, now: datetime | None = None) -> MergeResult:
+    """Fold customer `drop` into `keep` in one transaction; the dropped names become aliases.
+
+    The dropped row stays (merged_into_id set) so old references and audits still resolve, and
+    the result's `effects` say exactly what moved, so `unmerge` can put it back.
+    """
+    keep, drop = _check_mergeable(s, keep_id, drop_id)
     now = now or utcnow()
-    moved = {"deals": 0, "contacts": 0, "followups": 0, "items": 0}
+    eff = MergeEffects()
     for deal in s.exec(select(Deal).where(Deal.customer_id == drop_id)):
         deal.customer_id = keep_id
         s.add(deal)
-        moved["deals"] += 1
+        eff.deal_ids.append(deal.id)  # type: ignore[arg-type]
     known = {c.name for c in s.exec(select(Contact).where(Contact.customer_id == keep_id))}
     for contact in s.exec(select(Contact).where(Contact.customer_id == drop_id)):
         if contact.name in known:
+            eff.removed_contacts.append(RemovedContact(name=contact.name, title=contact.title, phone=contact.phone,
+                                                       created_at=contact.created_at))
             s.delete(contact)
         else:
             contact.customer_id = keep_id
             s.add(contact)
-            moved["contacts"] += 1
+            eff.contact_ids.append(contact.id)  # type: ignore[arg-type]
     for fu in s.exec(select(FollowUp).where(FollowUp.customer_id == drop_id)):
         fu.customer_id = keep_id
         s.add(fu)
-        moved["followups"] += 1
+        eff.followup_ids.append(fu.id)  # type: ignore[arg-type]
     for item in s.exec(select(ActionItem).where(ActionItem.customer_id == drop_id)):
         item.customer_id = keep_id
         s.add(item)
-        moved["items"] += 1
+        eff.item_ids.append(item.id)  # type: ignore[arg-type]
     aliases = [a for a in [*keep.aliases, drop.name, *drop.aliases] if a != keep.name]
+    eff.aliases_added = [a for a in dict.fromkeys(aliases) if a not in keep.aliases]
     keep.aliases = list(dict.fromkeys(aliases))
-    if keep.owner_id is None:
-        keep.owner_id = drop.owner_id
-    keep.region = keep.region or drop.region
+    if keep.owner_id is None and drop.owner_id is not None:
+        keep.owner_id = eff.owner_filled = drop.owner_id
+    if not keep.region and drop.region:
+        keep.region = eff.region_filled = drop.region
     keep.updated_at = drop.updated_at = now
     drop.merged_into_id = keep_id
     s.add(keep)
     s.add(drop)
     s.flush()
-    return MergeResult(keep, drop, **moved)
+    return MergeResult(keep, drop, deals=len(eff.deal_ids), contacts=len(eff.contact_ids),
+                       followups=len(eff.followup_ids), items=len(eff.item_ids), effects=eff)
+
+
+def request_merge(s: Session, keep_id: int, drop_id: int, user_id: int | None, key: str | None,
+                  now: datetime) -> CustomerMerge:
+    """The merge a user was just shown, pending their 确认合并; it replaces any older pending one.
+
+    A replayed 合并客户 message finds the row it already made.
+    """
+    if key is not None:
+        old = s.exec(select(CustomerMerge).where(CustomerMerge.request_key == key)).first()
+        if old is not None:
+            return old
+    _check_mergeable(s, keep_id, drop_id)
+    if user_id is not None:
+        for stale in s.exec(select(CustomerMerge).where(CustomerMerge.requested_by_id == user_id,
+                                                        CustomerMerge.status == "pending")):
+            stale.status = "cancelled"
+            s.add(stale)
+    m = CustomerMerge(keep_id=keep_id, drop_id=drop_id, requested_by_id=user_id, request_key=key,
+                      created_at=now)
+    s.add(m)
+    s.flush()
+    return m
+
+
+def pending_merge(s: Session, user_id: int) -> CustomerMerge | None:
+    """The one merge waiting for this user's 确认合并 (only what they were shown last)."""
+    return s.exec(select(CustomerMerge)
+                  .where(CustomerMerge.requested_by_id == user_id, CustomerMerge.status == "pending")
+                  .order_by(col(CustomerMerge.id).desc())).first()
+
+
+def merge_confirmed_by(s: Session, key: str) -> CustomerMerge | None:
+    """The merge a message already confirmed (a replayed 确认合并 must not merge again)."""
+    return s.exec(select(CustomerMerge).where(CustomerMerge.confirm_key == key)).first()
+
+
+def merge_undone_by(s: Session, key: str) -> CustomerMerge | None:
+    return s.exec(select(CustomerMerge).where(CustomerMerge.undo_key == key)).first()
+
+
+def close_merge(s: Session, m: CustomerMerge, status: str) -> None:
+    """A pending merge that will not happen: expired, or its customers changed meanwhile."""
+    m.status = status
+    s.add(m)
+
+
+def carry_out_merge(s: Session, m: CustomerMerge, key: str | None, now: datetime) -> MergeResult:
+    """Do a pending merge and record what it moved on its row (ValueError: no longer possible)."""
+    r = merge_customers(s, m.keep_id, m.drop_id, now)
+    m.status, m.confirm_key, m.merged_at = "done", key, now
+    m.effects = r.effects.dump()  # type: ignore[union-attr]
+    s.add(m)
+    s.flush()
+    r.merge_id = m.id
+    return r
+
+
+def merge_result(s: Session, m: CustomerMerge) -> MergeResult:
+    """A done merge's result as it was reported (for a replayed confirmation)."""
+    eff = MergeEffects.load(m.effects)
+    keep, drop = s.get(Customer, m.keep_id), s.get(Customer, m.drop_id)
+    assert keep is not None and drop is not None
+    return MergeResult(keep, drop, deals=len(eff.deal_ids), contacts=len(eff.contact_ids),
+                       followups=len(eff.followup_ids), items=len(eff.item_ids), effects=eff, merge_id=m.id)
+
+
+def latest_merge(s: Session, user_id: int | None) -> CustomerMerge | None:
+    """The newest carried-out merge (done or undone) of a user; None: of anyone (command line)."""
+    q = select(CustomerMerge).where(col(CustomerMerge.status).in_(("done", "undone")))
+    if user_id is not None:
+        q = q.where(CustomerMerge.requested_by_id == user_id)
+    return s.exec(q.order_by(col(CustomerMerge.merged_at).desc(), col(CustomerMerge.id).desc())).first()
+
+
+@dataclass
+class UnmergeResult:
+    keep: Customer
+    drop: Customer
+    deals: int
+    contacts: int
+    followups: int
+    items: int
+    aliases: list[str]
+    owner_cleared: bool
+    region_cleared: bool
+
+
+def unmerge(s: Session, m: CustomerMerge, by_id: int | None, key: str | None, now: datetime) -> UnmergeResult:
+    """Undo a done merge: the dropped customer is live again and gets back what moved.
+
+    Moved rows only change customer, so whatever was done to them since the merge stays. A row
+    that has since been moved to a third customer is left there; so are an owner or region the
+    merge filled in and someone changed since. Contacts deleted as duplicates are recreated.
+    ValueError when the kept customer has itself been merged away since (undo that first).
+    """
+    keep, drop = s.get(Customer, m.keep_id), s.get(Customer, m.drop_id)
+    assert keep is not None and drop is not None and m.status == "done"
+    if keep.merged_into_id is not None:
+        raise ValueError(f"customer {keep.id} was merged into {keep.merged_into_id} since")
+    eff = MergeEffects.load(m.effects)
+    counts = {}
+    for name, model, ids in (("deals", Deal, eff.deal_ids), ("contacts", Contact, eff.contact_ids),
+                             ("followups", FollowUp, eff.followup_ids), ("items", ActionItem, eff.item_ids)):
+        rows = list(s.exec(select(model).where(col(model.id).in_(ids), model.customer_id == keep.id))) if ids else []
+        for row in rows:
+            row.customer_id = drop.id
+            s.add(row)
+        counts[name] = len(rows)
+    for rc in eff.removed_contacts:
+        s.add(Contact(customer_id=drop.id, name=rc.name, title=rc.title, phone=rc.phone,  # type: ignore[arg-type]
+                      created_at=rc.created_at))
+    counts["contacts"] += len(eff.removed_contacts)
+    aliases = [a for a in eff.aliases_added if a in keep.aliases]
+    keep.aliases = [a for a in keep.aliases if a not in eff.aliases_added]
+    owner_cleared = eff.owner_filled is not None and keep.owner_id == eff.owner_filled
+    if owner_cleared:
+        keep.owner_id = None
+    region_cleared = eff.region_filled is not None and keep.region == eff.region_filled
+    if region_cleared:
+        keep.region = None
+    keep.updated_at = drop.updated_at = now
+    drop.merged_into_id = None
+    m.status, m.undone_at, m.undone_by_id, m.undo_key = "undone", now, by_id, key
+    for row in (keep, drop, m):
+        s.add(row)
+    s.flush()
+    return UnmergeResult(keep, drop, aliases=aliases, owner_cleared=owner_cleared,
+                         region_cleared=region_cleared, **counts)
 
 
 # ---------------------------------------------------------------- media

@@ -46,9 +46,9 @@ def test_users_and_db_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "相似的客户「北京华信科技有限公司」" in capsys.readouterr().out  # asked before a near-duplicate
     assert main(["--db", db, "say", "--as", "zhang", "新建客户 华信信息技术服务中心 确认"]) == 0
     capsys.readouterr()
-    assert main(["--db", db, "customers", "merge", "1", "2"]) == 0
-    assert "已把 #2" in capsys.readouterr().out
-    assert main(["--db", db, "customers", "merge", "1", "2"]) == 2
+    assert main(["--db", db, "customers", "merge", "1", "2", "--yes"]) == 0
+    assert "已把「华信信息技术服务中心」并入「北京华信科技有限公司」" in capsys.readouterr().out
+    assert main(["--db", db, "customers", "merge", "1", "2", "--yes"]) == 2
 
 
 def test_bad_config_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -251,7 +251,8 @@ def test_merge_customers_moves_everything_and_keeps_the_alias(bot: Bot) -> None:
     # Put the note on the duplicate first, so the merge has something to move.
     bot.say("zhang", f"改 客户 {'恒达精机'}")
     assert _followups(bot)[0].customer_id == dup_id
-    reply = bot.say("wang", f"合并客户 1 {dup_id}")
+    assert "确认合并" in bot.say("wang", f"合并客户 1 {dup_id}")
+    reply = bot.say("wang", "确认合并")
     assert "已把「恒达精机」并入「苏州恒达精密机械有限公司」" in reply
     assert "跟进记录 1 条" in reply and "待办 1 条" in reply
     assert _followups(bot)[0].customer_id == 1 and _items(bot)[0].customer_id == 1
