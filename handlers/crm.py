@@ -1,8 +1,8 @@
 """The CRM as the extraction engine sees it: a customer match index kept in step with the store.
 
-The index is built once; after that, when the customer table's fingerprint (row count, newest
-update) moves, only the customers updated since the last look are applied to it (new, renamed,
-merged away), whichever process changed them. Every use of the index holds one lock, so a note
+The index is built once; after that, when the customer change log (store/changes.py) has moved,
+only the customers changed since the last look are applied to it (new, renamed, merged away,
+unmerged), whichever process changed them. Every use of the index holds one lock, so a note
 never reads it half-updated.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlmodel import Session
 from extraction.customers import CustomerIndex
 from extraction.normalize import clean
 from extraction.types import CustomerRef, FollowUpDraft, MatchResult
-from store import repos
+from store import changes, repos
 from store.db import Database
 from store.models import Customer
 
@@ -36,31 +36,28 @@ class CrmIndex:
         self._db = db
         self._competitors = tuple(competitors)  # the company-wide list from config
         self._lock = threading.RLock()
-        self._version: Any = None
-        self._seen: datetime | None = None  # newest customers.updated_at applied to the index
+        self._version = 0  # the newest customer_changes id applied to the index
         self._index: CustomerIndex | None = None
 
-    def _load(self, s: Session) -> tuple[Any, list[CustomerRef], datetime | None]:
-        customers = repos.all_customers(s)
-        return repos.customers_version(s), [_ref(c) for c in customers], repos.newest_customer_update(s)
+    def _load(self, s: Session) -> tuple[int, list[CustomerRef]]:
+        mark = changes.newest(s)  # read first: a change racing the load is applied again later
+        return mark, [_ref(c) for c in repos.all_customers(s)]
 
     def _refresh(self) -> CustomerIndex:
         """Bring the index up to date: built on first use, then customer by customer."""
-        version = self._db.call(repos.customers_version)
-        if self._index is not None and version == self._version:
+        mark = self._db.call(changes.newest)
+        if self._index is not None and mark == self._version:
             return self._index
-        if self._index is None or self._seen is None:
-            version, refs, self._seen = self._db.call(self._load)
+        if self._index is None:
+            self._version, refs = self._db.call(self._load)
             self._index = CustomerIndex(refs)
-        else:
-            changed = self._db.call(repos.customers_updated_since, self._seen)
-            for c in changed:
-                if c.merged_into_id is None:
-                    self._index.upsert(_ref(c))
-                else:
-                    self._index.remove(str(c.id))
-            self._seen = max((c.updated_at for c in changed), default=self._seen)
-        self._version = version
+            return self._index
+        self._version, changed = self._db.call(changes.changed_since, self._version)
+        for c in changed:
+            if c.merged_into_id is None:
+                self._index.upsert(_ref(c))
+            else:
+                self._index.remove(str(c.id))
         return self._index
 
     def index(self) -> CustomerIndex:

@@ -19,6 +19,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
+import store.changes  # noqa: F401  (logs writes to customers' identity on every ORM flush)
 import store.touch  # noqa: F401  (keeps customers.last_touch_at on every ORM flush)
 
 log = logging.getLogger(__name__)

@@ -30,7 +30,7 @@ from extraction.contacts import normalize_phone
 from extraction.customers import ASK, AUTO_LINK, CustomerIndex
 from extraction.normalize import clean, display_name, nfkc
 from extraction.types import CustomerRef
-from store import repos
+from store import changes, repos
 from store.models import Contact, Customer, User, utcnow
 
 HEADERS = {
@@ -525,6 +525,7 @@ def _insert_new(s: Session, created: list[tuple[dict[str, object], list[Row]]], 
     """Batched INSERT … RETURNING (ORM objects cost ~0.1 ms each to build at this volume)."""
     stmt = insert(Customer).returning(Customer.id, sort_by_parameter_order=True)  # type: ignore[arg-type]
     ids = s.execute(stmt, [v for v, _ in created]).scalars().all()
+    changes.record(s.connection(), ids)  # match indexes in every process pick them up
     contacts = []
     for cid, (_, cluster) in zip(ids, created):
         phones: dict[str, str | None] = {}

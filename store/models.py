@@ -269,6 +269,20 @@ class Payment(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class CustomerChange(SQLModel, table=True):
+    """One write to a customer's identity (created, renamed, aliases, region, merged, unmerged).
+
+    The ids only grow, so "the newest id" is a cheap version of the customer table that every
+    process can compare, and "the ids after mine" say which customers its match index must re-read
+    (store/changes.py)."""
+
+    __tablename__ = "customer_changes"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids never reused, even after pruning
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(index=True)
+    at: datetime = Field(default_factory=utcnow)
+
+
 class KnownCompetitor(SQLModel, table=True):
     """A competitor brand a rep confirmed (改 竞品): found in every later note (config adds more)."""
 

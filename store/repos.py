@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any, Callable, Iterable, Sequence, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, or_
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from store.db import insert_ignoring_duplicates
@@ -154,29 +154,6 @@ def add_customer(
 
 def all_customers(s: Session) -> list[Customer]:
     return list(s.exec(select(Customer).where(col(Customer.merged_into_id).is_(None))))
-
-
-def customers_version(s: Session) -> tuple[int, datetime | None, int]:
-    """Cheap fingerprint of the customer list, to know when to rebuild match indexes.
-
-    The sum of the merged rows' ids changes with every merge and 撤销合并 even when the clock
-    (and so the newest `updated_at`) does not move.
-    """
-    merged = func.sum(case((col(Customer.merged_into_id).is_not(None), col(Customer.id)), else_=0))
-    row = s.exec(select(func.count(col(Customer.id)), func.max(Customer.updated_at), merged)).one()
-    return int(row[0]), row[1], int(row[2] or 0)
-
-
-def newest_customer_update(s: Session) -> datetime | None:
-    return s.exec(select(func.max(Customer.updated_at))).one()
-
-
-def customers_updated_since(s: Session, since: datetime) -> list[Customer]:
-    """Customers (merged ones too) updated at or after `since`: what a match index must re-read.
-
-    At or after, not after: rows written in the same instant as the last one seen are read again
-    (re-applying a customer changes nothing)."""
-    return list(s.exec(select(Customer).where(col(Customer.updated_at) >= since).order_by(col(Customer.updated_at))))
 
 
 def customer_by_normalized(s: Session, normalized: str) -> Customer | None:
