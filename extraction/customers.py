@@ -312,6 +312,7 @@ class CustomerIndex:
         self._second_chars: set[str] = set()
         self._second_fuzzy: set[str] = set()
         self.version = 0  # bumped by every change: what depends on the index re-reads it
+        self.words: list[str] = []  # every name and alias added, in order (the segmenter's user words)
         self._forget()
         for ref in customers:
             self.upsert(ref)
@@ -336,6 +337,7 @@ class CustomerIndex:
             self._unlink(idx)
             self.customers[idx] = ref
         vids = self._vids_of[idx] = []
+        self.words += [ref.name, *ref.aliases]
         for p in [parse_name(ref.name, ref.region), *(parse_name(a, ref.region) for a in ref.aliases)]:
             for r in (p, *core_readings(p)):  # 易桩智能充电 is also called 易桩
                 vid = self._add(idx, r)

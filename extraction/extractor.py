@@ -57,18 +57,25 @@ def _clean(text: str) -> str:
     return text.translate({ord(c): " " for c in bad}) if bad else text
 
 
-_USER_WORDS_FOR: int | None = None
+_USER_WORDS_FOR: tuple[int, int] = (0, 0)  # (id of the index, how many of its words were fed)
 
 
 def _sync_user_words(customers: Any) -> None:
-    """Feed CRM names/aliases to jieba once per CustomerIndex object (cheap afterwards)."""
+    """Feed CRM names/aliases to jieba: all of them for a new index, then only those added to it
+    (a customer created or renamed in place) — cheap when nothing changed."""
     global _USER_WORDS_FOR
-    if customers is None or id(customers) == _USER_WORDS_FOR:
+    if customers is None:
         return
-    from .segment import ensure_user_words
-    refs = getattr(customers, "customers", None) or []
-    ensure_user_words([r.name for r in refs] + [a for r in refs for a in getattr(r, "aliases", ())])
-    _USER_WORDS_FOR = id(customers)
+    words: list[str] = getattr(customers, "words", None) or []
+    seen_index, fed = _USER_WORDS_FOR
+    if seen_index == id(customers) and fed == len(words):
+        return
+    from .segment import add_user_words, ensure_user_words
+    if seen_index == id(customers):
+        add_user_words(words[fed:])
+    else:
+        ensure_user_words(words)
+    _USER_WORDS_FOR = (id(customers), len(words))
 
 
 def _find_mention(customers: Any, text: str) -> CustomerMention | None:

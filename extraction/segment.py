@@ -160,6 +160,20 @@ def ensure_user_words(words: Iterable[str]) -> None:
         _USER_KEY = key
 
 
+def add_user_words(words: Iterable[str]) -> None:
+    """Add the names of customers created or renamed since the last full `ensure_user_words`
+    (a few words, not the whole CRM again); the user-dictionary version moves with them."""
+    global _USER_KEY
+    ws = sorted({w.strip() for w in words if w and len(w.strip()) >= 2})
+    if not ws:
+        return
+    tk = tokenizer()
+    with _LOCK:
+        for w in ws:
+            tk.add_word(w, freq=5000)
+        _USER_KEY = hashlib.sha1("\n".join([_USER_KEY or "", *ws]).encode("utf-8")).hexdigest()
+
+
 def cut(text: str) -> list[str]:
     """Precise-mode segmentation without HMM (deterministic, faster): jieba's own cut, with its
     per-block DAG search replaced by `_cut_block` (same words, about half the time)."""

@@ -293,3 +293,18 @@ def test_traditional_and_full_width_names_are_stored_canonical(db: Database, tmp
     again = db.call(import_customers, path)  # the file's spellings still match: nothing changes
     assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
     assert {c.name: c.aliases for c in _customers(db)} == {n: c.aliases for n, c in by_name.items()}
+
+
+def test_same_brand_and_city_in_another_business_waits_for_review_and_is_never_folded(
+        db: Database, tmp_path: Path) -> None:
+    db.call(lambda s: repos.add_customer(s, "无锡盛和精密机械有限公司", "x", 1, "无锡"))
+    path = _csv(tmp_path / "sister.csv", [("客户名称", "地区"), ("无锡盛和自动化有限公司", "无锡"),
+                                          ("无锡盛和物流有限公司", "无锡"), ("盛和精机", "无锡")])
+    result = db.call(import_customers, path)
+    decisions = {r.name: r.decision for r in result.rows}
+    assert decisions["无锡盛和自动化有限公司"] == "review"  # a related business: maybe a sister company
+    assert decisions["无锡盛和物流有限公司"] == "review"  # unrelated, but the same brand and city: asked
+    assert decisions["盛和精机"] in ("existing_updated", "unchanged")  # a short form of the same business
+    names = [c.name for c in _customers(db)]
+    assert names == ["无锡盛和精密机械有限公司"]
+    assert "无锡盛和自动化有限公司" not in _customers(db)[0].aliases

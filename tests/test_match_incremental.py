@@ -68,3 +68,18 @@ def test_a_new_customer_is_found_in_notes_at_once_and_a_removed_one_no_more() ->
     m = index.find_mention("明天去鹭岛餐饮谈续约")
     assert m is None or m.customer_id is None
     assert "2" not in index and "1" in index
+
+
+def test_a_customer_added_in_place_becomes_a_word_for_the_segmenter() -> None:
+    from datetime import datetime
+
+    from extraction.extractor import extract
+    from extraction.segment import cut
+
+    index = CustomerIndex([CustomerRef("1", "苏州恒达精密机械有限公司", "苏州")])
+    extract("今天拜访了恒达", ref_time=datetime(2026, 3, 2, 10), customers=index)
+    name = "鑫垚淼晶科技"  # rare characters: never one word in jieba's own dictionary
+    assert name not in cut(f"去了{name}谈合同")
+    index.upsert(CustomerRef("2", name, None))
+    extract(f"去了{name}谈合同", ref_time=datetime(2026, 3, 2, 10), customers=index)
+    assert name in cut(f"去了{name}谈合同")
