@@ -361,18 +361,26 @@ def split_region_prefix(s: str) -> tuple[RegionInfo | None, str]:
 
 def split_legal_suffix(s: str) -> tuple[str | None, str]:
     """Strip legal-form suffixes (有限公司, 集团 ...) from the end, repeatedly."""
-    lx = lexicon()
+    forms, lengths = _legal_lookup()
     found: list[str] = []
     changed = True
     while changed:
         changed = False
-        for form in lx.legal_forms:
-            if s.endswith(form) and len(s) > len(form):
-                found.insert(0, form)
-                s = s[: -len(form)]
+        for n in lengths:  # longest first, as the forms are listed
+            if len(s) > n and s[-n:] in forms:
+                found.insert(0, s[-n:])
+                s = s[:-n]
                 changed = True
                 break
     return ("".join(found) or None), s
+
+
+@lru_cache(maxsize=1)
+def _legal_lookup() -> tuple[frozenset[str], tuple[int, ...]]:
+    """The legal forms as a set and their lengths, longest first: one set lookup per length
+    instead of an `endswith` per form (building the match index parses every customer name)."""
+    forms = lexicon().legal_forms
+    return frozenset(forms), tuple(sorted({len(f) for f in forms}, reverse=True))
 
 
 def split_industry(core: str) -> tuple[str, tuple[str, ...]]:
