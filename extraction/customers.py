@@ -120,24 +120,27 @@ def _initials_query(brand: str, latin: bool) -> bool:
 
 
 def _blocking_keys(brand: str, latin: bool, pinyin: tuple[str, ...], fuzzy: tuple[str, ...],
-                   latin_key: str, for_query: bool) -> set[tuple]:
-    keys: set[tuple] = set()
+                   latin_key: str, for_query: bool) -> set[str]:
+    """Keys a brand is listed under: its character bigrams (c), fuzzy-sound bigrams (p), Latin
+    prefixes (l) and syllable initials (i). Flat strings: a key is kept once per distinct value
+    and a string is a third of the memory of a tuple of one-character strings."""
+    keys: set[str] = set()
     if not latin:
-        keys.update(("c",) + g for g in _bigrams(tuple(brand)))
-        keys.update(("p",) + g for g in _bigrams(fuzzy))
+        keys.update("c" + brand[i : i + 2] for i in range(max(1, len(brand) - 1)))
+        keys.update("p" + " ".join(g) for g in _bigrams(fuzzy))
         if not for_query and (abbr := initials(pinyin)):
-            keys.add(("i", abbr))
+            keys.add("i" + abbr)
     elif for_query and _initials_query(brand, latin):
-        keys.add(("i", brand))
+        keys.add("i" + brand)
     if latin_key and not for_query:
-        keys.update(("l", latin_key[:n]) for n in range(3, min(5, len(latin_key)) + 1))
+        keys.update("l" + latin_key[:n] for n in range(3, min(5, len(latin_key)) + 1))
     elif latin_key and not has_cjk(brand):  # a Chinese query needs no Latin-prefix lookups
-        keys.update(("l", latin_key[:n]) for n in (4, 5))  # a 4-letter brand + an English tail
+        keys.update("l" + latin_key[:n] for n in (4, 5))  # a 4-letter brand + an English tail
     return keys
 
 
 @lru_cache(maxsize=65536)
-def _query_keys(brand: str, latin: bool) -> tuple[tuple[str, ...], tuple[str, ...], tuple[tuple, ...]]:
+def _query_keys(brand: str, latin: bool) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """Pinyin, fuzzy sound and blocking keys of a query brand (what `ParsedName.brand_pinyin`,
     `fuzzy_key` and `_blocking_keys` give); cached because the same brands recur in notes.
 
@@ -272,6 +275,34 @@ def _region_factor(q: ParsedName, c: ParsedName) -> float:
     return 1.0 if ok else REGION_CONFLICT
 
 
+_VIDS_TUPLE_MAX = 16  # variant-id lists up to this long are kept as tuples (48 bytes for one id, not 88)
+
+
+def _put(table: dict[Any, Sequence[int]], key: Any, vid: int) -> None:
+    """Append `vid` to the ids under `key`."""
+    old = table.get(key)
+    if old is None:
+        table[key] = (vid,)
+    elif isinstance(old, list):
+        old.append(vid)
+    elif len(old) < _VIDS_TUPLE_MAX:
+        table[key] = (*old, vid)
+    else:
+        table[key] = [*old, vid]
+
+
+def _drop(table: dict[Any, Sequence[int]], key: Any, vid: int) -> None:
+    """Remove `vid` from the ids under `key` (the key goes when none are left)."""
+    old = table.get(key)
+    if old is None or vid not in old:
+        return
+    rest = [x for x in old if x != vid]
+    if not rest:
+        del table[key]
+    else:
+        table[key] = tuple(rest) if len(rest) <= _VIDS_TUPLE_MAX else rest
+
+
 class CustomerIndex:
     """In-memory matcher over the CRM, kept in step customer by customer (`upsert`, `remove`).
 
@@ -284,16 +315,16 @@ class CustomerIndex:
         self._id_to_idx: dict[str, int] = {}
         self._variants: list[_Variant] = []
         self._vids_of: dict[int, list[int]] = {}  # customer idx -> its variant ids
-        self._blocks: dict[tuple, list[int]] = defaultdict(list)  # key -> variant ids
-        self._brand_owners: dict[str, set[int]] = defaultdict(set)  # brand chars -> customer idx
-        self._by_brand: dict[str, list[int]] = defaultdict(list)  # brand chars -> variant ids
-        self._by_pinyin: dict[tuple[str, ...], list[int]] = defaultdict(list)
-        self._by_fuzzy: dict[tuple[str, ...], list[int]] = defaultdict(list)
-        self._by_latin: dict[str, list[int]] = defaultdict(list)
-        self._by_prefix: dict[str, list[int]] = defaultdict(list)  # first 2 chars of long brands
-        self._by_initials: dict[str, list[int]] = defaultdict(list)  # 恒达 -> hd (HD Precision)
-        self._head_sound: dict[tuple[str, ...], list[int]] = defaultdict(list)  # their fuzzy sound
-        self._first_variant: dict[int, int] = {}
+        # key -> variant ids: a tuple while short (most keys name one or two customers), a list
+        # beyond (`_VIDS_TUPLE_MAX`); readers only iterate, slice and test membership
+        self._blocks: dict[str, Sequence[int]] = {}
+        self._by_brand: dict[str, Sequence[int]] = {}  # brand chars -> variant ids
+        self._by_pinyin: dict[tuple[str, ...], Sequence[int]] = {}
+        self._by_fuzzy: dict[tuple[str, ...], Sequence[int]] = {}
+        self._by_latin: dict[str, Sequence[int]] = {}
+        self._by_prefix: dict[str, Sequence[int]] = {}  # first 2 chars of long brands
+        self._by_initials: dict[str, Sequence[int]] = {}  # 恒达 -> hd (HD Precision)
+        self._head_sound: dict[tuple[str, ...], Sequence[int]] = {}  # their fuzzy sound
         self.brand_lengths: list[int] = []  # substring lengths find_mention looks up
         # Key lengths by first character / syllable: the text scan tries only the lengths some key
         # starting with that character or sound has (same hits as trying every length, less work).
@@ -338,7 +369,9 @@ class CustomerIndex:
             self.customers[idx] = ref
         vids = self._vids_of[idx] = []
         self.words += [ref.name, *ref.aliases]
-        for p in [parse_name(ref.name, ref.region), *(parse_name(a, ref.region) for a in ref.aliases)]:
+        # not through parse_name's cache: the index keeps each parse, the cache would keep it twice
+        parse = parse_name.__wrapped__
+        for p in [parse(ref.name, ref.region), *(parse(a, ref.region) for a in ref.aliases)]:
             for r in (p, *core_readings(p)):  # 易桩智能充电 is also called 易桩
                 vid = self._add(idx, r)
                 if vid is not None:
@@ -370,15 +403,13 @@ class CustomerIndex:
         v = _Variant(idx, p, pinyin, fz, latin_key)
         vid = len(self._variants)
         self._variants.append(v)
-        self._first_variant.setdefault(idx, vid)
-        for key, lst in self._lists(v):
-            lst[key].append(vid)
+        for key, table in self._lists(v):
+            _put(table, key, vid)
         if not p.latin:
-            self._brand_owners[p.brand].add(idx)
             self._grow_filters(p.brand, pinyin, fz)
         return vid
 
-    def _lists(self, v: _Variant) -> Iterator[tuple[Any, dict[Any, list[int]]]]:
+    def _lists(self, v: _Variant) -> Iterator[tuple[Any, dict[Any, Sequence[int]]]]:
         """Every (key, table) a variant is listed under."""
         p = v.parsed
         for key in _blocking_keys(p.brand, p.latin, v.pinyin, v.fuzzy, v.latin_key, for_query=False):
@@ -419,17 +450,7 @@ class CustomerIndex:
         for vid in self._vids_of.get(idx, ()):
             v = self._variants[vid]
             for key, table in self._lists(v):
-                lst = table.get(key)
-                if lst is not None and vid in lst:
-                    lst.remove(vid)
-                    if not lst:
-                        del table[key]
-            owners = self._brand_owners.get(v.parsed.brand)
-            if owners is not None:
-                owners.discard(idx)
-                if not owners:
-                    del self._brand_owners[v.parsed.brand]
-        self._first_variant.pop(idx, None)
+                _drop(table, key, vid)
 
     # ------------------------------------------------------------ scoring
 
@@ -470,11 +491,9 @@ class CustomerIndex:
         Then a sound-alike customer is at most a question (华信 vs 华新, whatever the regions:
         上海华新 may be the region of one and the brand of the other); an owner in an unrelated
         business (衡达物流 for 衡达精密) leaves the sound to decide."""
-        owners = self._brand_owners.get(q.brand)
-        if not owners or not owners - {idx}:
-            return False
-        return any(self._variants[vid].idx != idx and _industry_factor(q, self._variants[vid].parsed) > INDUSTRY_CONFLICT
-                   for vid in self._by_brand[q.brand])
+        variants = self._variants
+        return any(variants[vid].idx != idx and _industry_factor(q, variants[vid].parsed) > INDUSTRY_CONFLICT
+                   for vid in self._by_brand.get(q.brand, ()))
 
     def _score(self, q: ParsedName, qpy: tuple[str, ...], qfz: tuple[str, ...], v: _Variant) -> float:
         c = v.parsed
@@ -492,7 +511,7 @@ class CustomerIndex:
                 s *= ORG_CLASS_CONFLICT
         return max(0.0, min(1.0, s))
 
-    def _candidates(self, keys: Iterable[tuple]) -> list[int]:
+    def _candidates(self, keys: Iterable[str]) -> list[int]:
         """Variants sharing a blocking key with the query, most shared keys first if too many."""
         counts: dict[int, int] = defaultdict(int)
         blocks = self._blocks
@@ -562,8 +581,8 @@ class CustomerIndex:
         idx = self._id_to_idx.get(customer_id)
         if idx is None:
             return ()
-        vid = self._first_variant.get(idx)
-        return self._variants[vid].parsed.regions if vid is not None else ()
+        vids = self._vids_of.get(idx)
+        return self._variants[vids[0]].parsed.regions if vids else ()
 
 
 __all__ = ["ASK", "AUTO_LINK", "CustomerIndex", "lexicon", "load_customers_csv"]
