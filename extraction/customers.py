@@ -346,7 +346,8 @@ class CustomerIndex:
         self.words: list[str] = []  # every name and alias added, in order (the segmenter's user words)
         self._forget()
         for ref in customers:
-            self.upsert(ref)
+            self._upsert(ref)
+        self._forget()
         self.version = 0
 
     def _forget(self) -> None:
@@ -360,6 +361,10 @@ class CustomerIndex:
 
     def upsert(self, ref: CustomerRef) -> None:
         """Add a customer, or replace what the index knows of one (renamed, new aliases, region)."""
+        self._upsert(ref)
+        self._forget()
+
+    def _upsert(self, ref: CustomerRef) -> None:
         idx = self._id_to_idx.get(ref.id)
         if idx is None:
             idx = self._id_to_idx[ref.id] = len(self.customers)
@@ -376,7 +381,6 @@ class CustomerIndex:
                 vid = self._add(idx, r)
                 if vid is not None:
                     vids.append(vid)
-        self._forget()
 
     def remove(self, customer_id: str) -> bool:
         """Forget a customer (merged away); False when the index did not know it."""
