@@ -406,8 +406,8 @@ def split_industry(core: str) -> tuple[str, tuple[str, ...]]:
 def parse_name(name: str, extra_region: str | None = None) -> ParsedName:
     """Split a company name into region(s), brand, industry words and legal form.
 
-    Cached: ParsedName is immutable, and rebuilding the index for a new CRM version then only
-    parses the rows that changed.
+    Cached: the same names come back in notes and queries (the match index parses each customer
+    once itself, uncached).
     """
     text = basic(name)
     regions: list[RegionInfo] = []
@@ -418,7 +418,7 @@ def parse_name(name: str, extra_region: str | None = None) -> ParsedName:
     text = _BRACKET_RE.sub("", text)
     if not has_cjk(text):
         return _parse_latin(name, text, regions, extra_region)
-    s = clean(text)
+    s = cleaned = _PUNCT_RE.sub("", text)  # `clean`: text is `basic` already
     region, rest = split_region_prefix(s)
     if region and not _only_industry(split_legal_suffix(rest)[1]):  # 安康医疗器械: 安康 is the brand, not the city
         regions.insert(0, region)
@@ -436,7 +436,7 @@ def parse_name(name: str, extra_region: str | None = None) -> ParsedName:
     if extra and extra not in regions:
         regions.append(extra)
     brand, industry = split_industry(s)
-    return ParsedName(name, clean(text), tuple(regions), legal, s, brand, industry)
+    return ParsedName(name, cleaned, tuple(regions), legal, s, brand, industry)
 
 
 def _only_industry(core: str) -> bool:
