@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -276,31 +277,39 @@ def _region_factor(q: ParsedName, c: ParsedName) -> float:
 
 
 _VIDS_TUPLE_MAX = 16  # variant-id lists up to this long are kept as tuples (48 bytes for one id, not 88)
+# The ids under one key: a tuple while short (most keys name one or two customers), beyond that an
+# insertion-ordered dict (ids as keys), so removing one of a million customers is O(1), not a scan.
+Vids = tuple[int, ...] | dict[int, None]
 
 
-def _put(table: dict[Any, Sequence[int]], key: Any, vid: int) -> None:
+def _put(table: dict[Any, Vids], key: Any, vid: int) -> None:
     """Append `vid` to the ids under `key`."""
     old = table.get(key)
     if old is None:
         table[key] = (vid,)
-    elif isinstance(old, list):
-        old.append(vid)
+    elif isinstance(old, dict):
+        old[vid] = None
     elif len(old) < _VIDS_TUPLE_MAX:
         table[key] = (*old, vid)
     else:
-        table[key] = [*old, vid]
+        table[key] = dict.fromkeys((*old, vid))
 
 
-def _drop(table: dict[Any, Sequence[int]], key: Any, vid: int) -> None:
+def _drop(table: dict[Any, Vids], key: Any, vid: int) -> None:
     """Remove `vid` from the ids under `key` (the key goes when none are left)."""
     old = table.get(key)
     if old is None or vid not in old:
         return
-    rest = [x for x in old if x != vid]
-    if not rest:
-        del table[key]
+    if isinstance(old, dict):
+        del old[vid]
+        if not old:
+            del table[key]
+        return
+    rest = tuple(x for x in old if x != vid)
+    if rest:
+        table[key] = rest
     else:
-        table[key] = tuple(rest) if len(rest) <= _VIDS_TUPLE_MAX else rest
+        del table[key]
 
 
 class CustomerIndex:
@@ -315,16 +324,14 @@ class CustomerIndex:
         self._id_to_idx: dict[str, int] = {}
         self._variants: list[_Variant] = []
         self._vids_of: dict[int, list[int]] = {}  # customer idx -> its variant ids
-        # key -> variant ids: a tuple while short (most keys name one or two customers), a list
-        # beyond (`_VIDS_TUPLE_MAX`); readers only iterate, slice and test membership
-        self._blocks: dict[str, Sequence[int]] = {}
-        self._by_brand: dict[str, Sequence[int]] = {}  # brand chars -> variant ids
-        self._by_pinyin: dict[tuple[str, ...], Sequence[int]] = {}
-        self._by_fuzzy: dict[tuple[str, ...], Sequence[int]] = {}
-        self._by_latin: dict[str, Sequence[int]] = {}
-        self._by_prefix: dict[str, Sequence[int]] = {}  # first 2 chars of long brands
-        self._by_initials: dict[str, Sequence[int]] = {}  # 恒达 -> hd (HD Precision)
-        self._head_sound: dict[tuple[str, ...], Sequence[int]] = {}  # their fuzzy sound
+        self._blocks: dict[str, Vids] = {}  # blocking key -> variant ids (see `Vids`)
+        self._by_brand: dict[str, Vids] = {}  # brand chars -> variant ids
+        self._by_pinyin: dict[tuple[str, ...], Vids] = {}
+        self._by_fuzzy: dict[tuple[str, ...], Vids] = {}
+        self._by_latin: dict[str, Vids] = {}
+        self._by_prefix: dict[str, Vids] = {}  # first 2 chars of long brands
+        self._by_initials: dict[str, Vids] = {}  # 恒达 -> hd (HD Precision)
+        self._head_sound: dict[tuple[str, ...], Vids] = {}  # their fuzzy sound
         self.brand_lengths: list[int] = []  # substring lengths find_mention looks up
         # Key lengths by first character / syllable: the text scan tries only the lengths some key
         # starting with that character or sound has (same hits as trying every length, less work).
@@ -413,7 +420,7 @@ class CustomerIndex:
             self._grow_filters(p.brand, pinyin, fz)
         return vid
 
-    def _lists(self, v: _Variant) -> Iterator[tuple[Any, dict[Any, Sequence[int]]]]:
+    def _lists(self, v: _Variant) -> Iterator[tuple[Any, dict[Any, Vids]]]:
         """Every (key, table) a variant is listed under."""
         p = v.parsed
         for key in _blocking_keys(p.brand, p.latin, v.pinyin, v.fuzzy, v.latin_key, for_query=False):
@@ -738,7 +745,7 @@ def _department_at(norm: str, k: int, edges: _Edges) -> bool:
 _MAX_EXTEND = 6
 
 
-def _extend(index: CustomerIndex, norm: str, j: int, matched: int, vids: Sequence[int]) -> int:
+def _extend(index: CustomerIndex, norm: str, j: int, matched: int, vids: Vids) -> int:
     """Follow the text while it keeps spelling a candidate's name in order (港昌 -> 港昌货代).
 
     `matched` characters of each candidate's core were already matched; later text characters
@@ -747,7 +754,7 @@ def _extend(index: CustomerIndex, norm: str, j: int, matched: int, vids: Sequenc
     """
     best = j
     n_chars = len(norm)
-    for vid in vids[:8]:
+    for vid in islice(vids, 8):
         v = index._variants[vid]
         core = v.parsed.core
         cpy = _core_pinyin(core)
@@ -909,7 +916,7 @@ def _brand_hits_at(index: CustomerIndex, norm: str, i: int, run_end: int, start:
         if j > run_end:
             break
         key = norm[i:j]
-        vids: Sequence[int]
+        vids: Vids
         if length in start.by_char and key in index._by_brand:
             strength, vids = 3, index._by_brand[key]
         elif length in start.by_pinyin and _core_pinyin(key) in index._by_pinyin:

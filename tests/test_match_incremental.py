@@ -39,13 +39,13 @@ def _answers(index: CustomerIndex) -> list[object]:
 
 def test_updates_answer_like_a_fresh_build() -> None:
     rng = random.Random(3)
-    live = {r.id: r for r in _refs(rng, 40, "A")}
+    live = {r.id: r for r in _refs(rng, 150, "A")}  # some keys hold more than 16 ids (kept as dicts)
     index = CustomerIndex(list(live.values()))
     _answers(index)  # fill the lazy scan caches before the changes: they must not go stale
     for r in _refs(rng, 15, "B"):  # new customers
         index.upsert(r)
         live[r.id] = r
-    for cid in rng.sample(sorted(live), 10):  # merged away
+    for cid in rng.sample(sorted(live), 40):  # merged away
         assert index.remove(cid)
         del live[cid]
     for cid in rng.sample(sorted(live), 8):  # renamed / given an alias / moved
