@@ -10,6 +10,7 @@ a time (`upsert`, `remove`), so a new or merged customer never waits for a rebui
 from __future__ import annotations
 
 import csv
+import gc
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -233,21 +234,29 @@ def _shares_specific_industry(q: ParsedName, c: ParsedName) -> bool:
 
 
 def _industry_factor(q: ParsedName, c: ParsedName) -> float:
-    """Same brand in another line of business is another company (北辰物流 vs 北辰重工机械).
+    """Same brand in another line of business is another company (北辰物流 vs 北辰重工机械)."""
+    if not q.industry or not c.industry:
+        return 1.0
+    return _industry_words_factor(q.industry, c.industry)
+
+
+@lru_cache(maxsize=65536)
+def _industry_words_factor(qi: tuple[str, ...], ci: tuple[str, ...]) -> float:
+    """`_industry_factor` of two non-empty industry-word lists (few distinct pairs: cached).
 
     Generic words (科技, 实业, 集团) are dropped and added freely; a specific word on both sides
     that neither shares nor abbreviates (精机 for 精密机械) leaves the link to the rep: a sister
     company in a related business (恒达自动化 vs 恒达精密机械) asks, an unrelated one conflicts."""
-    if not q.industry or not c.industry:
-        return 1.0
-    for a in q.industry:
-        for b in c.industry:
+    for a in qi:
+        for b in ci:
             if a in b or b in a:
                 return 1.0
-    qc, cc = q.industry_categories - {"generic"}, c.industry_categories - {"generic"}
+    ind = lexicon().industry
+    qc = frozenset(ind.get(w, w) for w in qi) - {"generic"}
+    cc = frozenset(ind.get(w, w) for w in ci) - {"generic"}
     if not qc or not cc:
         return 1.0
-    if _abbreviates(q.industry, c.industry) or _abbreviates(c.industry, q.industry):
+    if _abbreviates(qi, ci) or _abbreviates(ci, qi):
         return 1.0
     if qc & cc:
         return 1.0  # two words for one line of business (医药 / 药房)
@@ -276,6 +285,7 @@ def _region_factor(q: ParsedName, c: ParsedName) -> float:
     return 1.0 if ok else REGION_CONFLICT
 
 
+_FREEZE_FROM = 10_000  # customers from which a fresh index is moved out of the GC's full passes
 _VIDS_TUPLE_MAX = 16  # variant-id lists up to this long are kept as tuples (48 bytes for one id, not 88)
 # The ids under one key: a tuple while short (most keys name one or two customers), beyond that an
 # insertion-ordered dict (ids as keys), so removing one of a million customers is O(1), not a scan.
@@ -356,6 +366,10 @@ class CustomerIndex:
             self._upsert(ref)
         self._forget()
         self.version = 0
+        if len(self.customers) >= _FREEZE_FROM:
+            # millions of long-lived objects: keep them out of the collector's full passes, which
+            # would otherwise stop a query for a second now and then (gc.freeze's own use case)
+            gc.freeze()
 
     def _forget(self) -> None:
         """Drop what was learned from the old contents (scan codes, starts, name matches)."""
@@ -465,7 +479,8 @@ class CustomerIndex:
 
     # ------------------------------------------------------------ scoring
 
-    def _brand_sim(self, q: ParsedName, qpy: tuple[str, ...], qfz: tuple[str, ...], v: _Variant) -> float:
+    def _brand_sim(self, q: ParsedName, qpy: tuple[str, ...], qfz: tuple[str, ...], v: _Variant,
+                   owners: frozenset[int]) -> float:
         c = v.parsed
         if q.latin or c.latin:
             qk = "".join(qpy)
@@ -484,7 +499,7 @@ class CustomerIndex:
         partial = _prefix_sim(q, c)
         if partial is not None:
             return partial
-        if self._own_brand_fits(q, v.idx):  # "the query's own characters decide"
+        if owners - {v.idx}:  # "the query's own characters decide"
             return SIM_BLOCKED
         if qpy == v.pinyin:
             return SIM_HOMOPHONE
@@ -496,19 +511,21 @@ class CustomerIndex:
         r = max(fuzz.ratio(q.brand, c.brand), fuzz.ratio(" ".join(qfz), " ".join(v.fuzzy)))
         return r / 100 * SIM_OTHER_SCALE
 
-    def _own_brand_fits(self, q: ParsedName, idx: int) -> bool:
-        """Another customer has the query's brand as written, in a business the query allows.
+    def _brand_owners(self, q: ParsedName) -> frozenset[int]:
+        """The customers whose brand is the query's as written, in a business the query allows.
 
-        Then a sound-alike customer is at most a question (华信 vs 华新, whatever the regions:
-        上海华新 may be the region of one and the brand of the other); an owner in an unrelated
-        business (衡达物流 for 衡达精密) leaves the sound to decide."""
+        Any of them but the candidate makes a sound-alike candidate at most a question (华信 vs
+        华新, whatever the regions: 上海华新 may be the region of one and the brand of the other);
+        an owner in an unrelated business (衡达物流 for 衡达精密) leaves the sound to decide.
+        Computed once per query: a brand may be shared by many customers."""
         variants = self._variants
-        return any(variants[vid].idx != idx and _industry_factor(q, variants[vid].parsed) > INDUSTRY_CONFLICT
-                   for vid in self._by_brand.get(q.brand, ()))
+        return frozenset(variants[vid].idx for vid in self._by_brand.get(q.brand, ())
+                         if _industry_factor(q, variants[vid].parsed) > INDUSTRY_CONFLICT)
 
-    def _score(self, q: ParsedName, qpy: tuple[str, ...], qfz: tuple[str, ...], v: _Variant) -> float:
+    def _score(self, q: ParsedName, qpy: tuple[str, ...], qfz: tuple[str, ...], v: _Variant,
+               owners: frozenset[int]) -> float:
         c = v.parsed
-        sim = self._brand_sim(q, qpy, qfz, v)
+        sim = self._brand_sim(q, qpy, qfz, v, owners)
         if sim == SIM_FUZZY_SOUND and (regions_compatible(q.regions, c.regions) or _shares_specific_industry(q, c)):
             sim = SIM_FUZZY_CONFIRMED
         industry = _industry_factor(q, c)
@@ -544,9 +561,10 @@ class CustomerIndex:
             if not r.brand:
                 continue
             rpy, rfz, keys = _query_keys(r.brand, r.latin)
+            owners = self._brand_owners(r)
             for vid in self._candidates(keys):
                 v = self._variants[vid]
-                s = self._score(r, rpy, rfz, v)
+                s = self._score(r, rpy, rfz, v, owners)
                 if s > best.get(v.idx, -1.0):
                     best[v.idx] = s
         return best

@@ -273,12 +273,14 @@ def region_info(name: str | None) -> RegionInfo | None:
     return None
 
 
+@lru_cache(maxsize=65536)
 def regions_compatible(a: tuple[RegionInfo, ...], b: tuple[RegionInfo, ...]) -> bool | None:
     """True/False when both sides name a region, None when either side names none.
 
     Each side is compared at its most specific level. A province-level name is compatible with
     its cities (四川蜀星 vs 成都); two different cities are not, even within one province (荆州楚天 vs 武汉楚天). A county-level city is
-    compatible with its prefecture (昆山 / 苏州).
+    compatible with its prefecture (昆山 / 苏州). Cached: matching compares the same few region
+    pairs for every candidate.
     """
     if not a or not b:
         return None
