@@ -59,6 +59,7 @@ SIM_PREFIX_SOUND = 0.86  # two syllables sound like the head of a longer brand: 
 SIM_FUZZY_CONFIRMED = 0.90  # accent-level sound match that the region or a specific industry word confirms
 SIM_ABBREV = 0.90  # brand head + later characters of the name in order (港畅货运代理 -> 港畅货代)
 SIM_ABBREV_WEAK = 0.86  # the same with a sound-alike head and only one more character
+SIM_PLACE_ONLY = 0.70  # a query that is only a place name, matching a brand named after the place: ask
 SIM_INITIALS = 0.90  # Latin initials of the brand's syllables (HD for 恒达) with a shared specific industry word
 SIM_INITIALS_UNSURE = 0.70  # the initials alone: ask
 MAX_INITIALS = 4  # HD, HXJ, ZGJT: longer all-initial renderings are rare and collide less anyway
@@ -530,6 +531,8 @@ class CustomerIndex:
             sim = SIM_FUZZY_CONFIRMED
         industry = _industry_factor(q, c)
         s = sim * _region_factor(q, c) * industry
+        if not q.industry and not q.legal_form and region_info(q.brand) is not None:
+            s = min(s, SIM_PLACE_ONLY)  # 济南 alone names a city before the 济南纺织食品 it may mean
         if industry == INDUSTRY_CONFLICT and sim == SIM_EXACT and regions_compatible(q.regions, c.regions):
             s = INDUSTRY_CONFLICT_ASK
         q_class = q.org_class  # a property that scans the legal forms: read each side once
@@ -954,6 +957,8 @@ def _brand_hits_at(index: CustomerIndex, norm: str, i: int, run_end: int, start:
             end = _suffix_after(norm, _extend(index, norm, j, length, vids))
         if strength < 3 and not grounded and not _sound_context(norm, i, end):
             continue
+        if end == j and region_info(key) is not None:
+            continue  # a brand that is a place name (济南纺织食品): the bare place is the city
         hits.append(_Hit(region_start if region_start is not None else i, end, strength, grounded))
 
 

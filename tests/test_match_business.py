@@ -93,3 +93,17 @@ def test_english_business_words_are_read_only_as_words_of_their_own(name: str, b
                                                                     industry: tuple[str, ...]) -> None:
     p = parse_name(name)
     assert (p.brand, p.industry) == (brand, industry)
+
+
+def test_a_brand_named_after_a_place_is_not_the_bare_place() -> None:
+    index = CustomerIndex([CustomerRef("P1", "青岛纺织机械有限公司", "青岛"),
+                           CustomerRef("P2", "青岛启明医疗器械有限公司", "青岛")])
+    # the note names the city, then another customer: the city alone never links the first one
+    m = index.find_mention("青岛启明的采购说下周要样品")
+    assert m is not None and m.customer_id == "P2"
+    m = index.find_mention("周三去青岛出差，顺便看看展会")
+    assert m is None or m.customer_id is None
+    assert index.match("青岛").best is None  # asked, with the candidate
+    assert any(c.id == "P1" for c in index.match("青岛").alternates)
+    assert index.match("青岛纺织机械").best.id == "P1"  # type: ignore[union-attr]
+    assert index.find_mention("青岛纺织机械那边催发货").customer_id == "P1"  # type: ignore[union-attr]
