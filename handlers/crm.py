@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
@@ -20,6 +20,9 @@ from extraction.types import CustomerRef, FollowUpDraft, MatchResult
 from store import changes, repos
 from store.db import Database
 from store.models import Customer
+
+if TYPE_CHECKING:
+    from extraction.split import Split
 
 
 def normalized_name(name: str) -> str:
@@ -48,7 +51,7 @@ class CrmIndex:
         mark = self._db.call(changes.newest)
         if self._index is not None and mark == self._version:
             return self._index
-        if self._index is None:
+        if self._index is None or mark < self._version:  # first use, or a database restored from a backup
             self._version, refs = self._db.call(self._load)
             self._index = CustomerIndex(refs)
             return self._index
@@ -77,7 +80,7 @@ class CrmIndex:
         with self._lock:
             return extract(text, ref_time=ref_time, customers=self._refresh(), known_competitors=known)
 
-    def split(self, text: str) -> Any:
+    def split(self, text: str) -> Split:
         """`extraction.split.split_by_customer` against the current index."""
         from extraction.split import split_by_customer
 

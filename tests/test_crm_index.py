@@ -65,3 +65,25 @@ def test_another_process_sees_new_renamed_merged_and_imported_customers_in_place
     m = other.index().find_mention("明天去鹭岛餐饮谈续约")
     assert m is not None and m.customer_id is not None
     assert other.index() is index  # never rebuilt
+
+
+def test_a_database_restored_from_a_backup_rebuilds_the_index(db: Database) -> None:
+    from sqlalchemy import text
+
+    _add(db, "无锡盛和精密机械有限公司", "无锡")
+    mark = db.call(changes.newest)
+    other = CrmIndex(db)
+    _add(db, "长沙康泰医药连锁有限公司", "长沙")
+    _add(db, "厦门鹭岛餐饮管理有限公司", "厦门")
+    assert other.match("长沙康泰药房").best is not None
+
+    def restore(s):  # type: ignore[no-untyped-def]
+        # what restoring the earlier backup does: the rows and the change log go back
+        s.execute(text("DELETE FROM customers WHERE name != '无锡盛和精密机械有限公司'"))
+        s.execute(text("DELETE FROM customer_changes WHERE id > :m"), {"m": mark})
+        s.execute(text("UPDATE sqlite_sequence SET seq = :m WHERE name = 'customer_changes'"), {"m": mark})
+
+    db.call(restore)
+    assert db.call(changes.newest) == mark
+    assert other.match("长沙康泰药房").best is None
+    assert other.match("无锡盛和精机").best is not None
