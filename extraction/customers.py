@@ -565,8 +565,11 @@ class CustomerIndex:
                 continue
             rpy, rfz, keys = _query_keys(r.brand, r.latin)
             owners = self._brand_owners(r)
+            regions = r.regions
             for vid in self._candidates(keys):
                 v = self._variants[vid]
+                if regions and v.parsed.regions and regions_compatible(regions, v.parsed.regions) is False:
+                    continue  # another city: at most REGION_CONFLICT, below ASK — never shown
                 s = self._score(r, rpy, rfz, v, owners)
                 if s > best.get(v.idx, -1.0):
                     best[v.idx] = s

@@ -189,9 +189,12 @@ def fuzzy_key(syllables: tuple[str, ...]) -> tuple[str, ...]:
 # ---------------------------------------------------------------- lexicons
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class RegionInfo:
-    """A canonical region: `province` is itself for provinces and municipalities."""
+    """A canonical region: `province` is itself for provinces and municipalities.
+
+    One object per region (the lexicon makes them), so identity is equality: comparing and
+    hashing them stays in C (matching compares region tuples for every candidate)."""
 
     name: str
     province: str

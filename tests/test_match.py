@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from extraction.customers import ASK, AUTO_LINK, CustomerIndex, load_customers_csv
+from extraction.customers import ASK, AUTO_LINK, REGION_CONFLICT, CustomerIndex, load_customers_csv
 from extraction.matchcli import match_main
 from extraction.types import CustomerRef
 
@@ -23,6 +23,8 @@ def index() -> CustomerIndex:
 
 def test_thresholds_are_ordered():
     assert 0 < ASK < AUTO_LINK <= 1
+    # candidates in another city are skipped unscored: they could never be shown
+    assert REGION_CONFLICT < ASK
 
 
 def test_load_customers_csv_with_aliases(tmp_path):
