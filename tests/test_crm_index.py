@@ -21,7 +21,9 @@ def db(tmp_path: Path) -> Iterator[Database]:
 
 
 def _add(db: Database, name: str, region: str) -> int:
-    return int(db.call(lambda s: repos.add_customer(s, name, normalized_name(name), None, region).id))
+    cid = db.call(lambda s: repos.add_customer(s, name, normalized_name(name), None, region).id)
+    assert cid is not None
+    return int(cid)
 
 
 def test_every_write_to_a_customers_identity_is_logged(db: Database, tmp_path: Path) -> None:
@@ -58,7 +60,8 @@ def test_another_process_sees_new_renamed_merged_and_imported_customers_in_place
     dup = _add(db, "长沙康泰医药连锁有限公司", "长沙")
     assert other.match("长沙康泰药房").best.id == str(dup)  # type: ignore[union-attr]
     db.call(repos.merge_customers, keep, dup)
-    assert other.match("长沙康泰药房").best.id == str(keep)  # the dropped name is now an alias
+    # the dropped name is now an alias
+    assert other.match("长沙康泰药房").best.id == str(keep)  # type: ignore[union-attr]
     csv = tmp_path / "c.csv"
     csv.write_text("客户名称,地区\n厦门鹭岛餐饮管理有限公司,厦门\n", encoding="utf-8")
     db.call(import_customers, csv)
