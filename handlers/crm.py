@@ -40,6 +40,7 @@ class CrmIndex:
         self._competitors = tuple(competitors)  # the company-wide list from config
         self._lock = threading.RLock()
         self._version = 0  # the newest customer_changes id applied to the index
+        self._anchor: tuple[int, datetime] | None = None  # that change's entry (changes.entry)
         self._index: CustomerIndex | None = None
 
     def _load(self, s: Session) -> tuple[int, list[CustomerRef]]:
@@ -51,16 +52,18 @@ class CrmIndex:
         mark = self._db.call(changes.newest)
         if self._index is not None and mark == self._version:
             return self._index
-        if self._index is None or mark < self._version:  # first use, or a database restored from a backup
+        if self._index is None or mark < self._version or self._db.call(changes.entry, self._version) != self._anchor:
+            # first use, or another log than the one read so far (a database restored from a backup)
             self._version, refs = self._db.call(self._load)
             self._index = CustomerIndex(refs)
-            return self._index
-        self._version, changed = self._db.call(changes.changed_since, self._version)
-        for c in changed:
-            if c.merged_into_id is None:
-                self._index.upsert(_ref(c))
-            else:
-                self._index.remove(str(c.id))
+        else:
+            self._version, changed = self._db.call(changes.changed_since, self._version)
+            for c in changed:
+                if c.merged_into_id is None:
+                    self._index.upsert(_ref(c))
+                else:
+                    self._index.remove(str(c.id))
+        self._anchor = self._db.call(changes.entry, self._version)
         return self._index
 
     def index(self) -> CustomerIndex:

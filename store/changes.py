@@ -8,6 +8,7 @@ size), `changed_since` which customers to re-read.
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Iterable
 
 from sqlalchemy import event, func, insert, inspect
@@ -32,6 +33,14 @@ def record(conn: Connection, customer_ids: Iterable[int]) -> None:
 def newest(s: Session) -> int:
     """The newest change id (0 when none): equal ids mean the same customer table."""
     return int(s.exec(select(func.max(CustomerChange.id))).one() or 0)
+
+
+def entry(s: Session, change_id: int) -> tuple[int, datetime] | None:
+    """(customer id, time) of one change, None when there is none: a reader that remembers the
+    entry it stopped at can tell "the log grew" from "the log was replaced" (a restored backup
+    that has grown past the same id since)."""
+    row = s.get(CustomerChange, change_id) if change_id else None
+    return None if row is None else (row.customer_id, row.at)
 
 
 def changed_since(s: Session, after: int) -> tuple[int, list[Customer]]:
