@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import gc
 import re
+from bisect import bisect_left, insort
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -122,10 +123,13 @@ def _initials_query(brand: str, latin: bool) -> bool:
     return latin and 2 <= len(brand) <= MAX_INITIALS and brand.isalpha()
 
 
+LATIN_PREFIX = "l"  # a query key "l" + letters: every spelling whose Latin key starts with the letters
+
+
 def _blocking_keys(brand: str, latin: bool, pinyin: tuple[str, ...], fuzzy: tuple[str, ...],
                    latin_key: str, for_query: bool) -> set[str]:
-    """Keys a brand is listed under: its character bigrams (c), fuzzy-sound bigrams (p), Latin
-    prefixes (l) and syllable initials (i). Flat strings: a key is kept once per distinct value
+    """Keys a brand is listed under: its character bigrams (c), fuzzy-sound bigrams (p) and
+    syllable initials (i); a query also has Latin prefixes (l, answered from a sorted list). Flat strings: a key is kept once per distinct value
     and a string is a third of the memory of a tuple of one-character strings."""
     keys: set[str] = set()
     if not latin:
@@ -135,10 +139,9 @@ def _blocking_keys(brand: str, latin: bool, pinyin: tuple[str, ...], fuzzy: tupl
             keys.add("i" + abbr)
     elif for_query and _initials_query(brand, latin):
         keys.add("i" + brand)
-    if latin_key and not for_query:
-        keys.update("l" + latin_key[:n] for n in range(3, min(5, len(latin_key)) + 1))
-    elif latin_key and not has_cjk(brand):  # a Chinese query needs no Latin-prefix lookups
-        keys.update("l" + latin_key[:n] for n in (4, 5))  # a 4-letter brand + an English tail
+    if for_query and latin_key and not has_cjk(brand):  # a Chinese query needs no Latin-prefix lookups
+        # a 4-letter brand + an English tail: looked up by prefix in CustomerIndex._latin_sorted
+        keys.update(LATIN_PREFIX + latin_key[:n] for n in (4, 5))
     return keys
 
 
@@ -335,6 +338,7 @@ class CustomerIndex:
         self._id_to_idx: dict[str, int] = {}
         self._variants: list[_Variant] = []
         self._vids_of: dict[int, list[int]] = {}  # customer idx -> its variant ids
+        self._latin_sorted: list[tuple[str, int]] | None = None  # (Latin key, variant id): see _latin_starting
         self._blocks: dict[str, Vids] = {}  # blocking key -> variant ids (see `Vids`)
         self._by_brand: dict[str, Vids] = {}  # brand chars -> variant ids
         self._by_pinyin: dict[tuple[str, ...], Vids] = {}
@@ -368,6 +372,7 @@ class CustomerIndex:
         try:
             for ref in customers:
                 self._upsert(ref)
+            self._latin_starting("")  # sorted once now, not on the first Latin query of a busy day
         finally:
             if collecting:
                 gc.enable()
@@ -437,6 +442,8 @@ class CustomerIndex:
         self._variants.append(v)
         for key, table in self._lists(v):
             _put(table, key, vid)
+        if self._latin_sorted is not None and latin_key:
+            insort(self._latin_sorted, (latin_key, vid))
         if not p.latin:
             self._grow_filters(p.brand, pinyin, fz)
         return vid
@@ -483,6 +490,24 @@ class CustomerIndex:
             v = self._variants[vid]
             for key, table in self._lists(v):
                 _drop(table, key, vid)
+            if self._latin_sorted is not None and v.latin_key:
+                i = bisect_left(self._latin_sorted, (v.latin_key, vid))
+                if i < len(self._latin_sorted) and self._latin_sorted[i] == (v.latin_key, vid):
+                    del self._latin_sorted[i]
+
+    def _latin_starting(self, letters: str) -> list[int]:
+        """Variants whose Latin key starts with `letters` (Hengda Precision finds 恒达), in id order.
+
+        A sorted list instead of a key per prefix and spelling (a million spellings share a few
+        thousand prefixes): sorted once after the bulk build, kept in step after that."""
+        if self._latin_sorted is None:
+            variants = self._variants
+            self._latin_sorted = sorted((variants[vid].latin_key, vid) for vids in self._vids_of.values()
+                                        for vid in vids if variants[vid].latin_key)
+        found = self._latin_sorted
+        lo = bisect_left(found, (letters, -1))
+        hi = bisect_left(found, (letters + "\U0010ffff", -1), lo)
+        return sorted(vid for _, vid in found[lo:hi])
 
     # ------------------------------------------------------------ scoring
 
@@ -553,7 +578,8 @@ class CustomerIndex:
         counts: dict[int, int] = defaultdict(int)
         blocks = self._blocks
         for key in keys:
-            for vid in blocks.get(key, ()):
+            vids = self._latin_starting(key[1:]) if key[0] == LATIN_PREFIX else blocks.get(key, ())
+            for vid in vids:
                 counts[vid] += 1
         if len(counts) <= MAX_SCORED:
             return list(counts)
