@@ -425,10 +425,12 @@ def parse_name(name: str, extra_region: str | None = None) -> ParsedName:
         return _parse_latin(name, text, regions, extra_region)
     s = cleaned = _PUNCT_RE.sub("", text)  # `clean`: text is `basic` already
     region, rest = split_region_prefix(s)
-    if region and not _only_industry(split_legal_suffix(rest)[1]):  # 安康医疗器械: 安康 is the brand, not the city
+    stripped = split_legal_suffix(rest) if region else None
+    if region and stripped and not _only_industry(stripped[1]):  # 安康医疗器械: 安康 is the brand, not the city
         regions.insert(0, region)
-        s = rest
-    legal, s = split_legal_suffix(s)
+        legal, s = stripped
+    else:
+        legal, s = split_legal_suffix(s)
     region2, s2 = split_region_prefix(s)  # nested region after stripping (苏州市吴江区...)
     if region2 and len(s2) >= MIN_BRAND_LEN and not _only_industry(s2):
         regions.append(region2)
