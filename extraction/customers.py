@@ -31,6 +31,7 @@ from .normalize import (
     fuzzy_key,
     fuzzy_syllable,
     has_cjk,
+    industry_categories,
     lexicon,
     normalize_chars,
     parse_name,
@@ -255,9 +256,7 @@ def _industry_words_factor(qi: tuple[str, ...], ci: tuple[str, ...]) -> float:
         for b in ci:
             if a in b or b in a:
                 return 1.0
-    ind = lexicon().industry
-    qc = frozenset(ind.get(w, w) for w in qi) - {"generic"}
-    cc = frozenset(ind.get(w, w) for w in ci) - {"generic"}
+    qc, cc = industry_categories(qi) - {"generic"}, industry_categories(ci) - {"generic"}
     if not qc or not cc:
         return 1.0
     if _abbreviates(qi, ci) or _abbreviates(ci, qi):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -345,8 +346,13 @@ class ParsedName:
 
     @property
     def industry_categories(self) -> frozenset[str]:
-        lx = lexicon()
-        return frozenset(lx.industry.get(w, w) for w in self.industry)
+        return industry_categories(self.industry)
+
+
+def industry_categories(words: Iterable[str]) -> frozenset[str]:
+    """The lexicon categories of industry words (an unknown word is its own category)."""
+    ind = lexicon().industry
+    return frozenset(ind.get(w, w) for w in words)
 
 
 def split_region_prefix(s: str) -> tuple[RegionInfo | None, str]:

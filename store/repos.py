@@ -762,15 +762,27 @@ def merge_preview(s: Session, keep_id: int, drop_id: int) -> MergePreview:
 
 
 @dataclass
-class MergeResult:
+class _Moved:
+    """Two customers of a merge and how many rows went from one to the other (or back)."""
+
     keep: Customer
     drop: Customer
     deals: int
     contacts: int
     followups: int
     items: int
+
+
+@dataclass
+class MergeResult(_Moved):
     effects: MergeEffects | None = None
     merge_id: int | None = None
+
+    @classmethod
+    def of(cls, keep: Customer, drop: Customer, eff: MergeEffects, merge_id: int | None = None) -> MergeResult:
+        """The counts a merge's recorded effects stand for."""
+        return cls(keep, drop, deals=len(eff.deal_ids), contacts=len(eff.contact_ids),
+                   followups=len(eff.followup_ids), items=len(eff.item_ids), effects=eff, merge_id=merge_id)
 
 
 def _check_mergeable(s: Session, keep_id: int, drop_id: int) -> tuple[Customer, Customer]:
@@ -825,8 +837,7 @@ def merge_customers(s: Session, keep_id: int, drop_id: int, now: datetime | None
     s.add(keep)
     s.add(drop)
     s.flush()
-    return MergeResult(keep, drop, deals=len(eff.deal_ids), contacts=len(eff.contact_ids),
-                       followups=len(eff.followup_ids), items=len(eff.item_ids), effects=eff)
+    return MergeResult.of(keep, drop, eff)
 
 
 def request_merge(s: Session, keep_id: int, drop_id: int, user_id: int | None, key: str | None,
@@ -890,8 +901,7 @@ def merge_result(s: Session, m: CustomerMerge) -> MergeResult:
     eff = MergeEffects.load(m.effects)
     keep, drop = s.get(Customer, m.keep_id), s.get(Customer, m.drop_id)
     assert keep is not None and drop is not None
-    return MergeResult(keep, drop, deals=len(eff.deal_ids), contacts=len(eff.contact_ids),
-                       followups=len(eff.followup_ids), items=len(eff.item_ids), effects=eff, merge_id=m.id)
+    return MergeResult.of(keep, drop, eff, merge_id=m.id)
 
 
 def latest_merge(s: Session, user_id: int | None) -> CustomerMerge | None:
@@ -903,13 +913,7 @@ def latest_merge(s: Session, user_id: int | None) -> CustomerMerge | None:
 
 
 @dataclass
-class UnmergeResult:
-    keep: Customer
-    drop: Customer
-    deals: int
-    contacts: int
-    followups: int
-    items: int
+class UnmergeResult(_Moved):
     aliases: list[str]
     owner_cleared: bool
     region_cleared: bool

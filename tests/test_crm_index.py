@@ -70,43 +70,38 @@ def test_another_process_sees_new_renamed_merged_and_imported_customers_in_place
     assert other.index() is index  # never rebuilt
 
 
-def test_a_database_restored_from_a_backup_rebuilds_the_index(db: Database) -> None:
+def _restore(db: Database, mark: int, keep: str) -> None:
+    """What restoring a backup taken at change `mark` does: later customers and log entries go."""
     from sqlalchemy import text
 
+    def work(s):  # type: ignore[no-untyped-def]
+        s.execute(text("DELETE FROM customers WHERE name != :keep"), {"keep": keep})
+        s.execute(text("DELETE FROM customer_changes WHERE id > :m"), {"m": mark})
+        s.execute(text("UPDATE sqlite_sequence SET seq = :m WHERE name = 'customer_changes'"), {"m": mark})
+
+    db.call(work)
+
+
+def test_a_database_restored_from_a_backup_rebuilds_the_index(db: Database) -> None:
     _add(db, "无锡盛和精密机械有限公司", "无锡")
     mark = db.call(changes.newest)
     other = CrmIndex(db)
     _add(db, "长沙康泰医药连锁有限公司", "长沙")
     _add(db, "厦门鹭岛餐饮管理有限公司", "厦门")
     assert other.match("长沙康泰药房").best is not None
-
-    def restore(s):  # type: ignore[no-untyped-def]
-        # what restoring the earlier backup does: the rows and the change log go back
-        s.execute(text("DELETE FROM customers WHERE name != '无锡盛和精密机械有限公司'"))
-        s.execute(text("DELETE FROM customer_changes WHERE id > :m"), {"m": mark})
-        s.execute(text("UPDATE sqlite_sequence SET seq = :m WHERE name = 'customer_changes'"), {"m": mark})
-
-    db.call(restore)
+    _restore(db, mark, keep="无锡盛和精密机械有限公司")
     assert db.call(changes.newest) == mark
     assert other.match("长沙康泰药房").best is None
     assert other.match("无锡盛和精机").best is not None
 
 
 def test_a_restored_backup_that_grew_past_the_old_log_is_still_noticed(db: Database) -> None:
-    from sqlalchemy import text
-
     _add(db, "无锡盛和精密机械有限公司", "无锡")
     mark = db.call(changes.newest)
     other = CrmIndex(db)
     _add(db, "长沙康泰医药连锁有限公司", "长沙")
     assert other.match("长沙康泰药房").best is not None
-
-    def restore(s):  # type: ignore[no-untyped-def]
-        s.execute(text("DELETE FROM customers WHERE name != '无锡盛和精密机械有限公司'"))
-        s.execute(text("DELETE FROM customer_changes WHERE id > :m"), {"m": mark})
-        s.execute(text("UPDATE sqlite_sequence SET seq = :m WHERE name = 'customer_changes'"), {"m": mark})
-
-    db.call(restore)
+    _restore(db, mark, keep="无锡盛和精密机械有限公司")
     _add(db, "厦门鹭岛餐饮管理有限公司", "厦门")  # the restored log reaches the old id again
     _add(db, "青岛启明医疗器械有限公司", "青岛")
     assert other.match("长沙康泰药房").best is None

@@ -79,8 +79,8 @@ def test_latin_initials_alone_or_with_another_business_only_ask(index: CustomerI
 def test_initials_in_a_note_need_a_business_word(index: CustomerIndex) -> None:
     m = index.find_mention("下午SH Precision的采购打电话来催交期")
     assert m is not None and m.customer_id == "K1"
-    assert index.find_mention("PO今天下了，SH那边说月底前付款") is None or \
-        index.find_mention("PO今天下了，SH那边说月底前付款").customer_id is None  # type: ignore[union-attr]
+    m = index.find_mention("PO今天下了，SH那边说月底前付款")
+    assert m is None or m.customer_id is None
 
 
 @pytest.mark.parametrize("name,brand,industry", [

@@ -59,7 +59,8 @@ def test_updates_answer_like_a_fresh_build() -> None:
 
 def test_a_new_customer_is_found_in_notes_at_once_and_a_removed_one_no_more() -> None:
     index = CustomerIndex([CustomerRef("1", "苏州恒达精密机械有限公司", "苏州")])
-    assert index.find_mention("明天去鹭岛餐饮谈续约") is None or index.find_mention("明天去鹭岛餐饮谈续约").customer_id is None  # type: ignore[union-attr]
+    m = index.find_mention("明天去鹭岛餐饮谈续约")
+    assert m is None or m.customer_id is None
     v = index.version
     index.upsert(CustomerRef("2", "厦门鹭岛餐饮管理有限公司", "厦门"))
     assert index.version > v
