@@ -112,6 +112,9 @@ class AlertSettings(_Section):
     delivery_interval_seconds: int = Field(30, ge=1)
     max_attempts: int = Field(6, ge=1)  # then the push is marked dead
     retry_base_seconds: int = Field(60, ge=1)  # exponential backoff: base, 2×base, 4×base …
+    # How long a delivery round holds the pushes it took (several boxes on one database): longer
+    # than any send can take, or a slow send's pushes may be taken and sent again by another box.
+    claim_seconds: int = Field(300, ge=10)
 
     @model_validator(mode="after")
     def _order(self) -> "AlertSettings":

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, time
+import os
+import socket
+import uuid
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Mapping
 
@@ -17,8 +20,10 @@ from bot.types import Channel, Peer, Reply
 from handlers import texts
 from handlers.router import Services
 from store import alerts, repos
+from store.models import Notification
 
 log = logging.getLogger(__name__)
+BOX = f"{socket.gethostname()}:{os.getpid()}"  # names this process in claims (logs, `outbox`)
 
 
 def in_quiet_hours(settings: Settings, now: datetime) -> bool:
@@ -43,9 +48,12 @@ def _funnel_chart(settings: Settings, rows: list[Any]) -> bytes | None:
 
 
 class Notifier:
-    def __init__(self, svc: Services, channels: Mapping[str, Channel]) -> None:
+    def __init__(self, svc: Services, channels: Mapping[str, Channel], batch: int = 200) -> None:
         self.svc = svc
         self.channels = channels
+        # pushes claimed per round: small rounds spread a burst over the boxes sharing the database
+        # and keep one round well inside its claim (alerts.claim_seconds)
+        self.batch = batch
         self._task: asyncio.Task[None] | None = None
 
     def _peer(self, user_id: int) -> tuple[Channel, Peer] | None:
@@ -57,22 +65,27 @@ class Notifier:
         return None
 
     async def deliver_due(self, now: datetime | None = None) -> int:
-        """Send everything due now, merged per recipient; returns how many rows were sent."""
+        """Send everything due now, merged per recipient; returns how many rows were sent.
+
+        The rows are claimed first (store/alerts.claim_due), so boxes sharing the database never
+        send one push twice; each outcome is recorded only for rows this round still holds."""
         now = now or self.svc.clock.now()
         if in_quiet_hours(self.svc.settings, now):
             return 0
         a = self.svc.settings.alerts
-        rows = await self.svc.db.run(alerts.due_notifications, now)
-        by_recipient: dict[int, list] = {}  # type: ignore[type-arg]
+        token = f"{BOX}:{uuid.uuid4().hex[:12]}"
+        rows = await self.svc.db.run(alerts.claim_due, now, token, now + timedelta(seconds=a.claim_seconds),
+                                     self.batch)
+        by_recipient: dict[int, list[Notification]] = {}
         for r in rows:
             by_recipient.setdefault(r.recipient_id, []).append(r)
         sent = 0
         for user_id, group in by_recipient.items():
-            ids = [r.id for r in group]
+            ids = [r.id for r in group if r.id is not None]
             target = await asyncio.to_thread(self._peer, user_id)
             if target is None:
                 await self.svc.db.run(alerts.mark_failed, ids, "no IM account on a running channel", now,
-                                      a.retry_base_seconds, a.max_attempts)
+                                      a.retry_base_seconds, a.max_attempts, token)
                 continue
             channel, peer = target
             try:
@@ -83,10 +96,13 @@ class Notifier:
             except Exception as exc:  # any channel failure: retry later with backoff
                 log.warning("push to user %s failed: %s", user_id, exc)
                 await self.svc.db.run(alerts.mark_failed, ids, f"{type(exc).__name__}: {exc}", now,
-                                      a.retry_base_seconds, a.max_attempts)
+                                      a.retry_base_seconds, a.max_attempts, token)
                 continue
-            await self.svc.db.run(alerts.mark_sent, ids, now)
-            sent += len(ids)
+            held = await self.svc.db.run(alerts.mark_sent, ids, now, token)
+            if held < len(ids):
+                log.warning("push to user %s outlasted its claim (alerts.claim_seconds): %d of %d "
+                            "rows were taken by another box", user_id, len(ids) - held, len(ids))
+            sent += held
         return sent
 
     async def run(self) -> None:

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, String, and_, case, cast, func, literal, or_, text, union_all
+from sqlalchemy import Select, String, and_, case, cast, func, literal, or_, text, union_all, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -420,15 +420,31 @@ def enqueue_many(s: Session, rows: list[dict[str, Any]]) -> int:
     return new
 
 
-def due_notifications(s: Session, now: datetime, limit: int = 1000) -> list[Notification]:
-    return list(
-        s.exec(
-            select(Notification)
-            .where(Notification.status == "pending", col(Notification.next_attempt_at) <= now)
-            .order_by(col(Notification.recipient_id), col(Notification.id))
-            .limit(limit)
-        )
-    )
+def _claimable(now: datetime) -> Any:
+    """Pending, due, and held by no live delivery round."""
+    return and_(col(Notification.status) == "pending", col(Notification.next_attempt_at) <= now,
+                or_(col(Notification.claimed_until).is_(None), col(Notification.claimed_until) < now))
+
+
+def claim_due(s: Session, now: datetime, token: str, lease_until: datetime,
+              limit: int = 1000) -> list[Notification]:
+    """Take the pushes due now for one delivery round (`token`) until `lease_until`.
+
+    Boxes sharing a database each take rows nobody holds, so every push is sent by one box; a
+    box that dies holding rows frees them when its lease runs out. One UPDATE … RETURNING: on
+    PostgreSQL the inner SELECT skips rows another round is claiming (no waiting), and the
+    UPDATE re-checks the claim on each row it locks; SQLite serializes writers anyway.
+    """
+    ids = select(Notification.id).where(_claimable(now)).order_by(
+        col(Notification.recipient_id), col(Notification.id)).limit(limit)
+    if _dialect(s) == "postgresql":
+        ids = ids.with_for_update(skip_locked=True)
+    stmt = (update(Notification).where(col(Notification.id).in_(ids.scalar_subquery()), _claimable(now))
+            .values(claim_token=token, claimed_until=lease_until).returning(Notification)
+            .execution_options(synchronize_session=False))
+    rows = list(s.scalars(stmt))
+    rows.sort(key=lambda n: (n.recipient_id, n.id))
+    return rows
 
 
 def notifications(s: Session, status: str | None = None, recipient_ids: Iterable[int] | None = None,
@@ -449,21 +465,34 @@ def backlog(s: Session) -> dict[str, int]:
 
 
 
-def mark_sent(s: Session, ids: list[int], now: datetime) -> None:
-    for n in s.exec(select(Notification).where(col(Notification.id).in_(ids))):
+def _held(s: Session, ids: list[int], token: str) -> list[Notification]:
+    """The rows of `ids` this delivery round still holds."""
+    return list(s.exec(select(Notification).where(col(Notification.id).in_(ids),
+                                                  Notification.claim_token == token)))
+
+
+def mark_sent(s: Session, ids: list[int], now: datetime, token: str) -> int:
+    """Record a delivered push and free its claim; returns how many rows this round still held
+    (fewer means its lease ran out mid-send and another box may send them too: logged)."""
+    held = _held(s, ids, token)
+    for n in held:
         n.status, n.sent_at, n.attempts = "sent", now, n.attempts + 1
+        n.claim_token = n.claimed_until = None
         s.add(n)
+    return len(held)
 
 
 def mark_failed(s: Session, ids: list[int], error: str, now: datetime, base_seconds: int,
-                max_attempts: int) -> int:
-    """Count a failed attempt: back off exponentially, or mark dead after max attempts."""
+                max_attempts: int, token: str) -> int:
+    """Count a failed attempt and free the claim: back off exponentially, or mark dead after
+    max attempts."""
     from datetime import timedelta
 
     dead = 0
-    for n in s.exec(select(Notification).where(col(Notification.id).in_(ids))):
+    for n in _held(s, ids, token):
         n.attempts += 1
         n.last_error = error[:500]
+        n.claim_token = n.claimed_until = None
         if n.attempts >= max_attempts:
             n.status = "dead"
             dead += 1

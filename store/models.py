@@ -341,3 +341,7 @@ class Notification(SQLModel, table=True):
     last_error: str | None = None
     sent_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
+    # Which delivery round holds the row, and until when: boxes sharing one database each take
+    # rows nobody holds (or whose holder's lease ran out), so a push is sent by one box only.
+    claim_token: str | None = None
+    claimed_until: datetime | None = None
