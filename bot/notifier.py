@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 import uuid
 from datetime import datetime, time, timedelta
 from decimal import Decimal
@@ -20,10 +18,10 @@ from bot.types import Channel, Peer, Reply
 from handlers import texts
 from handlers.router import Services
 from store import alerts, repos
+from store.db import BOX
 from store.models import Notification
 
 log = logging.getLogger(__name__)
-BOX = f"{socket.gethostname()}:{os.getpid()}"  # names this process in claims (logs, `outbox`)
 
 
 def in_quiet_hours(settings: Settings, now: datetime) -> bool:

@@ -20,6 +20,7 @@ from store.models import (
     Customer,
     Deal,
     Installment,
+    JobRun,
     Notification,
     Payment,
     StageChange,
@@ -457,6 +458,12 @@ def notifications(s: Session, status: str | None = None, recipient_ids: Iterable
     if since is not None:
         q = q.where(col(Notification.created_at) >= since)
     return list(s.exec(q.order_by(col(Notification.id).desc()).limit(limit)))
+
+
+def claim_tick(s: Session, job: str, fire_time: datetime, box: str, now: datetime) -> bool:
+    """Record that `box` runs `job`'s tick at `fire_time`; False when another box already does."""
+    row = {"job": job, "fire_time": fire_time, "box": box, "started_at": now}
+    return s.execute(insert_ignoring_duplicates(s, JobRun), [row]).first() is not None
 
 
 def backlog(s: Session) -> dict[str, int]:

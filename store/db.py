@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
@@ -25,6 +27,8 @@ import store.touch  # noqa: F401  (keeps customers.last_touch_at on every ORM fl
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MIGRATIONS = Path(__file__).with_name("migrations")
+# Names this process wherever boxes sharing a database record who holds what (claims, job runs).
+BOX = f"{socket.gethostname()}:{os.getpid()}"
 
 
 def insert_ignoring_duplicates(s: Session, model: type) -> Any:

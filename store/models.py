@@ -345,3 +345,16 @@ class Notification(SQLModel, table=True):
     # rows nobody holds (or whose holder's lease ran out), so a push is sent by one box only.
     claim_token: str | None = None
     claimed_until: datetime | None = None
+
+
+class JobRun(SQLModel, table=True):
+    """One tick of a cron job, recorded by the box that runs it: the unique (job, fire_time) lets
+    exactly one of the boxes sharing the database run each tick, catch-up runs included."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("job", "fire_time", name="uq_job_runs_tick"),)
+    id: int | None = Field(default=None, primary_key=True)
+    job: str
+    fire_time: datetime  # the tick's scheduled time (UTC), not when it ran
+    box: str  # host:pid of the box that ran it
+    started_at: datetime = Field(default_factory=utcnow)

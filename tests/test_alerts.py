@@ -365,7 +365,7 @@ def test_cron_job_on_the_real_clock_with_time_machine(tmp_path: Path) -> None:
     import time_machine
 
     from handlers.router import SystemClock
-    from scheduler.setup import run_job
+    from scheduler.setup import ClockJob, run_job
 
     if PG_URL:
         reset_postgres()
@@ -373,9 +373,10 @@ def test_cron_job_on_the_real_clock_with_time_machine(tmp_path: Path) -> None:
     seed_team(app)
     deal(app, 1, 2, at(2026, 1, 5))
     with time_machine.travel(at(2026, 1, 14, 22, 0), tick=False):  # Wednesday night: queued, not sent
-        assert asyncio.run(run_job(app.svc, jobs.DAILY_RULES)) == 2  # zhang, and wang after 5 working days
+        rules = ClockJob("rules", "0 10 * * *", jobs.DAILY_RULES)
+        assert asyncio.run(run_job(app.svc, rules)) == 2  # zhang, and wang after 5 working days
         assert asyncio.run(app.notifier.deliver_due()) == 0
-        assert asyncio.run(run_job(app.svc, jobs.DAILY_RULES)) == 0  # a second run adds nothing
+        assert asyncio.run(run_job(app.svc, rules)) == 0  # a second run adds nothing
     with time_machine.travel(at(2026, 1, 15, 8, 31), tick=False):  # quiet hours over
         assert asyncio.run(app.notifier.deliver_due()) == 2
     assert {p.user_id for p, _ in channel.sent} == {"zhang", "wang"}

@@ -14,6 +14,8 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from sqlmodel import select
+
 from store import alerts, repos
 from store.db import Database
 from tests.conftest import NOW, PG_URL, db_url, reset_postgres
@@ -83,3 +85,43 @@ def test_two_boxes_send_each_push_once_even_when_one_is_killed_holding_a_claim(t
     assert all(to == f"u{int(p[1:]) % USERS:02d}" for to, p in got_a + got_b)
     assert db.call(alerts.backlog) == {"sent": PUSHES}
     db.dispose()
+
+
+def test_each_cron_tick_runs_on_one_box_only_a_late_catch_up_included(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+    from datetime import datetime, timezone
+
+    from scheduler import jobs
+    from scheduler.setup import ClockJob, run_job
+    from store.models import JobRun
+    from tests.conftest import make_app, seed_team
+    from tests.fakes import FixedClock
+
+    if PG_URL:
+        reset_postgres()
+    runs: list[datetime] = []
+    real = jobs.run_rules
+
+    def counted(s, settings, now, names=None):  # type: ignore[no-untyped-def]
+        runs.append(now)
+        return real(s, settings, now, names)
+
+    monkeypatch.setattr(jobs, "run_rules", counted)
+    wed_10 = datetime(2026, 1, 14, 2, 0, tzinfo=timezone.utc)  # 10:00 Asia/Shanghai
+    a_clock, b_clock = FixedClock(wed_10 + timedelta(seconds=1)), FixedClock(wed_10 + timedelta(seconds=2))
+    (a, _), (b, _) = make_app(tmp_path / "one.db", a_clock), make_app(tmp_path / "one.db", b_clock)
+    seed_team(a)
+    rules = ClockJob("rules", "0 10 * * *", jobs.DAILY_RULES)
+    asyncio.run(run_job(a.svc, rules))
+    asyncio.run(run_job(b.svc, rules))  # the same tick on the other box: skipped
+    assert len(runs) == 1
+    # Thursday: box a was down at 10:00 and catches up at 10:37; b's own run at 10:40 is the same tick
+    a_clock.current = wed_10 + timedelta(days=1, minutes=37)
+    b_clock.current = wed_10 + timedelta(days=1, minutes=40)
+    asyncio.run(run_job(a.svc, rules))
+    asyncio.run(run_job(b.svc, rules))
+    assert runs == [wed_10 + timedelta(seconds=1), wed_10 + timedelta(days=1, minutes=37)]
+    ticks = a.svc.db.call(lambda s: sorted(r.fire_time for r in s.exec(select(JobRun))))
+    assert ticks == [wed_10, wed_10 + timedelta(days=1)]  # each recorded at its scheduled time
+    for app in (a, b):
+        app.svc.db.dispose()
