@@ -140,6 +140,40 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Work on the shared queue only, e.g. voice notes on a GPU box (`--queues asr`)."""
+    import signal
+
+    from bot.app import build_app
+    from bot.http import add_enabled_channels
+    from handlers import texts
+
+    settings = _settings(args)
+    if not settings.queue.shared_on(settings.database.url):
+        _progress(texts.CLI_WORKER_NEEDS_PG)
+        return 2
+    queues = [q.strip() for q in args.queues.split(",")] if args.queues else settings.queue.queues
+    if not queues or not set(queues) <= {"notes", "asr"}:
+        _progress(texts.CLI_WORKER_BAD_QUEUES.format(got=args.queues))
+        return 2
+    _progress(texts.CLI_WORKER_START.format(db=_safe_url(settings.database.url), queues=",".join(queues),
+                                            n=settings.queue.concurrency))
+    app = build_app(settings)
+    add_enabled_channels(app, settings)  # replies go out from whichever box did the work
+    if "asr" in queues:
+        app.svc.transcriber().warm_up()
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await app.work(queues, stop)
+
+    asyncio.run(main())
+    return 0
+
+
 def cmd_say(args: argparse.Namespace) -> int:
     from bot.console import console_message
     from store import repos
@@ -432,6 +466,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sv = sub.add_parser("serve", help="run WeCom/DingTalk channels, scheduler and HTTP endpoints")
     sv.set_defaults(fn=cmd_serve)
+
+    wk = sub.add_parser("worker", help="只处理共享任务队列（PostgreSQL，多台机器）：例如 GPU 机器上 --queues asr 只转写语音")
+    wk.add_argument("--queues", help="notes（文字消息和命令）、asr（语音）或 notes,asr；默认 queue.queues")
+    wk.set_defaults(fn=cmd_worker)
 
     c = sub.add_parser("chat", help="interactive chat on the configured database")
     c.add_argument("--user", required=True, help="console id or name")

@@ -1,6 +1,7 @@
 """Wiring: settings → database → services → router → dispatcher → channels."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 
@@ -34,6 +35,7 @@ class App:
         `background` also starts the outbox delivery loop and the cron scheduler (serve, demo).
         """
         await self.dispatcher.resume_pending()
+        await self.dispatcher.queue.start(self.settings.queue.queues)
         for ch in self.channels.values():
             await ch.start(self.dispatcher.submit)
         if background:
@@ -44,11 +46,25 @@ class App:
             sched.start()
             self.scheduler = sched
 
+    async def work(self, queues: list[str], stop: asyncio.Event) -> None:
+        """A worker-only process (`salesbot worker`): jobs of `queues` from the shared queue, with
+        the channels only to send replies; no HTTP, no intake, no scheduler."""
+        await self.dispatcher.queue.start(queues)
+        try:
+            await stop.wait()
+        finally:
+            await self.dispatcher.queue.stop()
+            for ch in self.channels.values():
+                await ch.stop()
+            self.svc.db.dispose()
+
     async def stop(self) -> None:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)  # type: ignore[attr-defined]
             self.scheduler = None
         await self.notifier.stop()
+        if self.dispatcher.queue.shared:  # finish the jobs in hand; the queue keeps the rest
+            await self.dispatcher.queue.stop()
         await self.dispatcher.drain()  # late replies still have their channel
         for ch in self.channels.values():
             await ch.stop()

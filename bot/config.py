@@ -266,6 +266,31 @@ class SpeechSettings(_Section):
         return v
 
 
+class QueueSettings(_Section):
+    """The shared work queue (PostgreSQL only; one SQLite box works in-process)."""
+
+    # "auto": shared on PostgreSQL, in-process on SQLite; "local" keeps one PostgreSQL box in-process
+    mode: str = Field("auto", pattern="^(auto|local|shared)$")
+    queues: list[str] = Field(default_factory=lambda: ["notes", "asr"])  # what `serve` works on
+    concurrency: int = Field(8, ge=1, le=256)  # jobs at once per process (different senders)
+    poll_seconds: float = Field(0.2, gt=0, le=60)  # a sender's next message waits at most this
+    stalled_seconds: int = Field(30, ge=5)  # a box silent this long is dead: others take its jobs
+
+    def shared_on(self, url: str) -> bool:
+        """Whether messages go through the queue all boxes share (PostgreSQL only)."""
+        postgres = url.startswith("postgresql")
+        if self.mode == "shared" and not postgres:
+            raise ConfigError("queue.mode = \"shared\" needs PostgreSQL (database.url)")
+        return postgres and self.mode != "local"
+
+    @field_validator("queues")
+    @classmethod
+    def _known(cls, v: list[str]) -> list[str]:
+        if not v or not set(v) <= {"notes", "asr"}:
+            raise ValueError('a non-empty list of "notes" (text notes, commands) and "asr" (voice notes)')
+        return v
+
+
 class ServerSettings(_Section):
     host: str = "0.0.0.0"
     port: int = Field(8080, ge=1, le=65535)
@@ -283,6 +308,7 @@ class Settings(_Section):
     dingtalk: DingtalkSettings = Field(default_factory=DingtalkSettings)
     speech: SpeechSettings = Field(default_factory=SpeechSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    queue: QueueSettings = Field(default_factory=QueueSettings)
 
     @property
     def tz(self) -> ZoneInfo:

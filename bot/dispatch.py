@@ -1,8 +1,10 @@
 """Inbox-first dispatch: persist, acknowledge, then work — per sender, in order.
 
 `submit` writes the message to the inbox (a duplicate `(channel, msg_id)` is dropped there) and
-returns; a per-sender queue processes it in a tracked task; the reply goes back through the
-message's channel. Rows still pending after a crash are resumed by `resume_pending` at start-up.
+returns; the work queue (bot/workqueue.py) runs it, one message at a time per sender: in this
+process on one SQLite box (rows still pending after a crash are resumed by `resume_pending` at
+start-up), on procrastinate's queue that every box shares on PostgreSQL (the job is deferred in
+the inbox transaction). The reply goes back through the message's channel.
 
 Inbox writes are group-committed: one writer task takes every message submitted while the
 previous transaction was running and stores them all in one transaction (one WAL commit and
@@ -22,8 +24,11 @@ from dataclasses import fields, replace
 from datetime import datetime
 from typing import Any
 
+from sqlmodel import Session
+
 from bot import metrics
 from bot.types import Channel, IncomingMessage, Kind, Media, Peer, Reply
+from bot.workqueue import WorkQueue, make_queue
 from handlers import texts
 from handlers.router import Context, Rejected, Router, Services
 from store import repos
@@ -101,8 +106,8 @@ class Dispatcher:
         self.svc = svc
         self.router = router
         self.channels = channels
-        self._queues: dict[tuple[str, str], asyncio.Queue[tuple[int, IncomingMessage]]] = {}
-        self._workers: set[asyncio.Task[None]] = set()
+        # in-process per-sender queues on SQLite; procrastinate's shared queue on PostgreSQL
+        self.queue: WorkQueue = make_queue(svc.db.url, svc.settings.queue, self.process, self.process_stored)
         # submitted, not yet in a transaction: (message, its inbox row, the submitter's future)
         self._intake: list[tuple[IncomingMessage, dict[str, Any], asyncio.Future[bool]]] = []
         self._writer: asyncio.Task[None] | None = None
@@ -140,9 +145,8 @@ class Dispatcher:
                 del self._intake[:BATCH_MAX]
                 if not batch:
                     continue
-                rows = [row for _, row, _ in batch]
                 try:
-                    ids = await self._store(rows)
+                    ids = await self._store(batch)
                 except Exception as exc:  # noqa: BLE001 - to every waiter (→ non-2xx, redelivery)
                     log.error("inbox write of %d messages failed: %s: %s",
                               len(batch), type(exc).__name__, exc)
@@ -163,16 +167,27 @@ class Dispatcher:
             _fail(self._intake, stopped)
             self._intake.clear()
 
-    async def _store(self, rows: list[dict[str, Any]]) -> list[int | None]:
+    async def _store(self, batch: list[tuple[IncomingMessage, dict[str, Any], asyncio.Future[bool]]]
+                     ) -> list[int | None]:
         """One transaction on the inbox's own thread: acks never queue behind processing's
         database calls in the default pool."""
         if self._inbox_thread is None:
             self._inbox_thread = ThreadPoolExecutor(1, thread_name_prefix="salesbot-inbox")
         return await asyncio.get_running_loop().run_in_executor(
-            self._inbox_thread, self.svc.db.call, repos.inbox_insert_many, rows)
+            self._inbox_thread, self.svc.db.call, self._insert, batch)
+
+    def _insert(self, s: Session, batch: list[tuple[IncomingMessage, dict[str, Any], asyncio.Future[bool]]]
+                ) -> list[int | None]:
+        """The inbox rows, and on a shared queue their jobs, in one transaction."""
+        ids = repos.inbox_insert_many(s, [row for _, row, _ in batch])
+        self.queue.defer_in(s, [(i, msg) for (msg, _, _), i in zip(batch, ids) if i is not None])
+        return ids
 
     async def resume_pending(self) -> int:
-        """Queue every inbox row left pending by a crash or restart, oldest first."""
+        """Queue every inbox row left pending by a crash or restart, oldest first (in-process
+        queue only: a shared queue's jobs outlive the process)."""
+        if self.queue.shared:
+            return 0
         rows = await self.svc.db.run(repos.inbox_pending)
         for row in rows:
             self._enqueue(row.id, from_payload(row.payload))  # type: ignore[arg-type]
@@ -181,27 +196,18 @@ class Dispatcher:
         return len(rows)
 
     def _enqueue(self, inbox_id: int, msg: IncomingMessage) -> None:
-        key = (msg.channel, msg.sender.user_id)
-        queue = self._queues.get(key)
-        if queue is None:
-            queue = self._queues[key] = asyncio.Queue()
-            task = asyncio.create_task(self._worker(key, queue))
-            self._workers.add(task)
-            task.add_done_callback(self._workers.discard)
-        queue.put_nowait((inbox_id, msg))
-
-    async def _worker(self, key: tuple[str, str], queue: asyncio.Queue[tuple[int, IncomingMessage]]) -> None:
-        while True:
-            inbox_id, msg = await queue.get()
-            try:
-                await self.process(inbox_id, msg)
-            finally:
-                queue.task_done()
-            if queue.empty():  # the sender went quiet: let the worker end
-                del self._queues[key]
-                return
+        self.queue.enqueue(inbox_id, msg)
 
     # -- work ---------------------------------------------------------------------
+
+    async def process_stored(self, inbox_id: int) -> None:
+        """A shared-queue job: process the stored message unless it already was (a job put back
+        after its box died may find the row done)."""
+        row = await self.svc.db.run(repos.inbox_row, inbox_id)
+        if row is None or row.status != "pending":
+            log.info("inbox %s already %s: nothing to do", inbox_id, row.status if row else "gone")
+            return
+        await self.process(inbox_id, from_payload(row.payload))  # type: ignore[arg-type]
 
     async def process(self, inbox_id: int, msg: IncomingMessage) -> Reply:
         """Handle one stored message and send the reply; the inbox row records the outcome."""
@@ -263,16 +269,22 @@ class Dispatcher:
 
     async def drain(self) -> None:
         """Wait until every submitted message is stored and processed (tests, `salesbot say`,
-        shutdown)."""
+        shutdown); on a shared queue, until the inbox has nothing pending, on any box."""
         loop = asyncio.get_running_loop()
         while True:
             writer = self._writer
             if writer is not None and not writer.done() and writer.get_loop() is loop:
                 await asyncio.wait([writer])
-            elif self._workers:
-                await asyncio.gather(*list(self._workers), return_exceptions=True)
+            elif self.queue.busy:
+                await self.queue.wait()
+            elif self.queue.shared and await self._pending_anywhere():
+                await asyncio.sleep(0.05)
             else:
                 return
+
+    async def _pending_anywhere(self) -> bool:
+        pending: int = await self.svc.db.run(repos.inbox_pending_count)
+        return pending > 0
 
 
 def _fail(entries: list[tuple[IncomingMessage, dict[str, Any], asyncio.Future[bool]]],

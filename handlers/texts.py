@@ -383,6 +383,9 @@ CLI_MERGE_REFUSED = "不能合并：{why}"
 CLI_MERGE_BAD = "客户 #{keep} 或 #{drop} 不存在、是同一个，或已经被合并过"
 CLI_NO_MERGE = "没有可撤销的合并。"
 CLI_MERGE_NOT_FOUND = "没有合并 #{id}。"
+CLI_WORKER_NEEDS_PG = "salesbot worker 处理多台机器共享的任务队列，需要 PostgreSQL（database.url），且 queue.mode 不是 \"local\"。"
+CLI_WORKER_BAD_QUEUES = "--queues 只能是 notes、asr 或 notes,asr，收到：{got}"
+CLI_WORKER_START = "启动任务进程：数据库 {db}，队列 {queues}，同时处理 {n} 条（Ctrl+C 停止）"
 
 
 def merge_cards(preview: "MergePreview") -> str:

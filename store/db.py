@@ -42,6 +42,12 @@ def insert_ignoring_duplicates(s: Session, model: type) -> Any:
     return ins(model).on_conflict_do_nothing().returning(model.id)  # type: ignore[attr-defined]
 
 
+def ours(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Whether a schema object belongs to our models (alembic's `include_name`): procrastinate's
+    queue tables, functions and indexes on PostgreSQL are its own (migration 0015)."""
+    return "procrastinate" not in (name or "")
+
+
 class DatabaseError(Exception):
     """A database problem an operator must fix (message says how)."""
 

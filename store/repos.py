@@ -700,6 +700,15 @@ def inbox_pending(s: Session) -> list[InboxMessage]:
     )
 
 
+def inbox_row(s: Session, inbox_id: int) -> InboxMessage | None:
+    return s.get(InboxMessage, inbox_id)
+
+
+def inbox_pending_count(s: Session) -> int:
+    return int(s.exec(select(func.count()).select_from(InboxMessage)
+                      .where(InboxMessage.status == "pending")).one())
+
+
 def inbox_started(s: Session, inbox_id: int) -> None:
     row = s.get(InboxMessage, inbox_id)
     if row is not None:

@@ -86,7 +86,8 @@ def reset_postgres() -> None:
 
 
 def make_app(path: Path, clock: FixedClock) -> tuple[App, FakeChannel]:
-    settings = load_settings(env={"SALESBOT_DATABASE_URL": db_url(path)})
+    # one box: messages run in-process on PostgreSQL too (tests/test_multibox.py shares the queue)
+    settings = load_settings(env={"SALESBOT_DATABASE_URL": db_url(path), "SALESBOT_QUEUE_MODE": "local"})
     app = build_app(settings, clock=clock)
     channel = FakeChannel("console")
     app.add_channel(channel)

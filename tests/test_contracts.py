@@ -207,7 +207,7 @@ def test_migration_0008_up_and_down_with_data(tmp_path: Path) -> None:
     from sqlalchemy import inspect, text
     from sqlmodel import SQLModel
 
-    from store.db import Database, alembic_config
+    from store.db import Database, alembic_config, ours
 
     if PG_URL:
         reset_postgres()  # an empty schema at head
@@ -247,7 +247,7 @@ def test_migration_0008_up_and_down_with_data(tmp_path: Path) -> None:
     migrate(command.upgrade, "head")
     assert db.current_revision() == db.head_revision()
     with db.engine.connect() as conn:
-        assert compare_metadata(MigrationContext.configure(conn), SQLModel.metadata) == []
+        assert compare_metadata(MigrationContext.configure(conn, opts={"include_name": ours}), SQLModel.metadata) == []
     db.dispose()
     if PG_URL:
         reset_postgres()  # leave an empty schema for the tests that follow

@@ -14,6 +14,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlmodel import select
 
 from store import alerts, repos
@@ -125,3 +126,118 @@ def test_each_cron_tick_runs_on_one_box_only_a_late_catch_up_included(tmp_path: 
     assert ticks == [wed_10, wed_10 + timedelta(days=1)]  # each recorded at its scheduled time
     for app in (a, b):
         app.svc.db.dispose()
+
+
+# ---------------------------------------------------------------- the shared work queue (PostgreSQL)
+
+BOX_SERVER = """
+import asyncio, os
+from bot.app import build_app
+from bot.config import load_settings
+from bot.dispatch import Dispatcher
+from bot.http import serve
+
+if os.environ.get("HANG_ON"):  # this box hangs on one note: the test kills it there
+    real = Dispatcher.process
+
+    async def process(self, inbox_id, msg):
+        if os.environ["HANG_ON"] in msg.text:
+            print("HUNG", flush=True)
+            await asyncio.Event().wait()
+        return await real(self, inbox_id, msg)
+
+    Dispatcher.process = process
+settings = load_settings()
+asyncio.run(serve(build_app(settings), settings))
+"""
+WECOM_IDS = {"zhang": "ZhangWei", "li": "LiNa", "wang": "WangJL"}
+
+
+def _note(k: int) -> str:
+    return f"今天去苏州恒达见了采购部王总，聊了第{k}批数控车床，预算大概{20 + k}万，下周三前把方案发给他。"
+
+
+@pytest.mark.skipif(not PG_URL, reason="the shared queue needs PostgreSQL (CI runs it there)")
+def test_two_serve_boxes_share_the_inbox_each_note_recorded_and_answered_once_in_order(tmp_path: Path) -> None:
+    """Two `serve` processes on one PostgreSQL: one dies (SIGKILL) holding a note, the other takes
+    its job over after the stall timeout; every note is recorded once and answered once, each
+    sender's notes in the order sent, and the restarted box replays nothing."""
+    import asyncio
+    import signal
+
+    from bot.app import build_app
+    from bot.config import load_settings
+    from store.models import FollowUp
+    from tests import builders as b
+    from tests.servers import FakeWecom, wait_until
+    from tests.test_wecom import _free_port, _post_when_up
+
+    reset_postgres()
+    fake = FakeWecom(b.CORP_ID, b.SECRET, b.AGENT_ID).start()
+    seeded = build_app(load_settings(env={"SALESBOT_DATABASE_URL": PG_URL, "SALESBOT_QUEUE_MODE": "local"}))
+    b.seed_im_team(seeded, "wecom", WECOM_IDS)
+    seeded.svc.db.dispose()
+    boxes: list[subprocess.Popen[str]] = []
+
+    def start(port: int, **extra: str) -> subprocess.Popen[str]:
+        env = dict(os.environ, SALESBOT_DATABASE_URL=str(PG_URL), SALESBOT_SERVER_HOST="127.0.0.1",
+                   SALESBOT_SERVER_PORT=str(port), SALESBOT_QUEUE_STALLED_SECONDS="5",
+                   SALESBOT_ALERTS_QUIET_HOURS="", **b.wecom_settings(fake.url), PYTHONPATH=str(ROOT), **extra)
+        p = subprocess.Popen([sys.executable, "-c", BOX_SERVER], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True)
+        boxes.append(p)
+        return p
+
+    def post(port: int, user: str, text: str, msg_id: int) -> None:
+        cb = b.encrypt_callback(b.text_fields(WECOM_IDS[user], text, msg_id=msg_id))
+        assert asyncio.run(_post_when_up(port, cb)) == 200
+
+    db = Database(str(PG_URL))
+    try:
+        port_a, port_b = _free_port(), _free_port()
+        a = start(port_a, HANG_ON="第0批")
+        sent: dict[str, list[int]] = {u: [] for u in WECOM_IDS}
+        msg_id = 9000
+        post(port_a, "zhang", _note(0), msg_id)  # box A takes it, and hangs holding zhang's lock
+        sent["zhang"].append(msg_id)
+        assert a.stdout is not None and "HUNG" in a.stdout.readline()
+        start(port_b)
+        for k in range(1, 6):  # a burst to both boxes; zhang's wait behind the hung note
+            for i, user in enumerate(WECOM_IDS):
+                msg_id += 1
+                post(port_a if (k + i) % 2 else port_b, user, _note(k), msg_id)
+                sent[user].append(msg_id)
+        a.send_signal(signal.SIGKILL)
+        a.wait(10)
+        total = sum(map(len, sent.values()))
+
+        def recorded() -> list[FollowUp]:
+            return db.call(lambda s: list(s.exec(select(FollowUp).order_by(FollowUp.id))))
+
+        wait_until(lambda: len(recorded()) >= total, timeout=90, what="every note recorded")
+        start(port_a)  # box A again: nothing of B's or its own old work is replayed
+        msg_id += 1
+        post(port_a, "li", _note(9), msg_id)
+        sent["li"].append(msg_id)
+        wait_until(lambda: len(recorded()) >= total + 1, timeout=60, what="the last note recorded")
+        wait_until(lambda: sum(1 for m in fake.sent if m["msgtype"] == "template_card") >= total + 1,
+                   timeout=30, what="every note answered")
+        rows = recorded()
+        assert len(rows) == total + 1 == len({r.source_key for r in rows})  # each note once
+        for user, ids in sent.items():  # each sender's notes recorded in the order sent
+            mine = [int(r.source_key.split(":")[1]) for r in rows if int(r.source_key.split(":")[1]) in ids]
+            assert mine == ids
+            cards = [m for m in fake.sent if m["msgtype"] == "template_card" and m["touser"] == WECOM_IDS[user]]
+            assert len(cards) == len(ids)  # each note answered once
+        assert db.call(repos.inbox_pending_count) == 0
+    finally:
+        for p in boxes:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in boxes:
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        fake.stop()
+        db.dispose()

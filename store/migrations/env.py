@@ -6,6 +6,7 @@ from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
 import store.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from store.db import ours
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -17,6 +18,7 @@ def run_migrations_offline() -> None:
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
+        include_name=ours,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -35,7 +37,7 @@ def run_migrations_online() -> None:
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
     context.configure(
-        connection=connection, target_metadata=target_metadata, render_as_batch=True
+        connection=connection, target_metadata=target_metadata, render_as_batch=True, include_name=ours
     )
     with context.begin_transaction():
         context.run_migrations()
