@@ -21,6 +21,10 @@ workers do when the ASR queue is saturated; `+asr-nice`: those threads at nice 1
 under the same load (bare-decrypt+asr for +asr modes) when that mode ran.
 
 For the inbox modes the bench checks that every acknowledged callback is in the inbox.
+Any mode + `@pg` runs the same server on PostgreSQL (`--url`, schema reset each round; on
+PostgreSQL each stored message also gets its work-queue job in the same transaction), so
+`--modes inbox inbox@pg` compares the two databases in one run (SALESBOT_QUEUE_MODE=local in the
+environment leaves the work-queue jobs out, to see what they cost).
 `--profile DIR` runs each server under cProfile and prints its top functions (slows it down).
 Needs `apt-get install wrk`. Usage (repo root):
   .venv/bin/python bench/webhook_bench.py [--duration 10] [--connections 32] [--repeat 3] [--modes ...]
@@ -32,7 +36,6 @@ import asyncio
 import json
 import os
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -75,10 +78,16 @@ end
 # ---------------------------------------------------------------- servers (child processes)
 
 
+def _db_url(db: str) -> str:
+    """`db` is a SQLite file, or a PostgreSQL URL for the `@pg` modes."""
+    return db if db.startswith("postgresql") else f"sqlite:///{db}"
+
+
 def _settings_env(db: str, api: str) -> dict[str, str]:
     from tests.builders import wecom_settings
 
-    return {"SALESBOT_DATABASE_URL": f"sqlite:///{db}", **wecom_settings(api)}
+    queue = {k: v for k, v in os.environ.items() if k.startswith("SALESBOT_QUEUE_")}  # e.g. MODE=local
+    return {"SALESBOT_DATABASE_URL": _db_url(db), **wecom_settings(api), **queue}
 
 
 def _burn(stop: threading.Event, nice: int) -> None:
@@ -100,7 +109,7 @@ async def _serve(mode: str, port: int, db: str, api: str, profile: str | None) -
 
     web_app = web.Application()
     app = None
-    server = mode.split("+", 1)[0]
+    server = mode.removesuffix("@pg").split("+", 1)[0]
     if server == "bare-200":
         async def ok(request: web.Request) -> web.Response:
             await request.read()
@@ -131,8 +140,14 @@ async def _serve(mode: str, port: int, db: str, api: str, profile: str | None) -
                 return True
             await channel.start(noop)
         else:
-            if server != "pipeline":
+            if server != "pipeline":  # processing paused: rows (and on PostgreSQL their jobs) stay queued
+                from bot.workqueue import SharedQueue
+
                 Dispatcher._enqueue = lambda self, inbox_id, msg: None  # type: ignore[method-assign]
+
+                async def paused(self: object, queues: object) -> None:
+                    return None
+                SharedQueue.start = paused  # type: ignore[method-assign,assignment]
             app = build_app(settings)
             app.add_channel(channel)
             await app.start()
@@ -141,7 +156,7 @@ async def _serve(mode: str, port: int, db: str, api: str, profile: str | None) -
     stop = threading.Event()
     if "+asr" in mode:
         for _ in range(2):
-            threading.Thread(target=_burn, args=(stop, 10 if mode.endswith("-nice") else 0), daemon=True).start()
+            threading.Thread(target=_burn, args=(stop, 10 if mode.removesuffix("@pg").endswith("-nice") else 0), daemon=True).start()
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port, backlog=1024).start()
@@ -227,19 +242,43 @@ def _seed(db: str, api: str) -> None:
 
 def _inbox_rows(db: str) -> tuple[int, int]:
     """(all rows, rows already processed)."""
-    con = sqlite3.connect(db)
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(_db_url(db))
     try:
-        total = int(con.execute("select count(*) from inbox").fetchone()[0])
-        done = int(con.execute("select count(*) from inbox where status != 'pending'").fetchone()[0])
-        return total, done
+        with engine.connect() as con:
+            total = int(con.execute(text("select count(*) from inbox")).scalar_one())
+            done = int(con.execute(text("select count(*) from inbox where status != 'pending'")).scalar_one())
+            return total, done
     finally:
-        con.close()
+        engine.dispose()
+
+
+def _fresh_postgres(url: str) -> None:
+    """An empty schema at the newest migration (what `salesbot db upgrade` makes)."""
+    from sqlalchemy import create_engine, text
+
+    from store.db import Database
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+    db = Database(url)
+    db.upgrade()
+    db.dispose()
 
 
 def run_mode(mode: str, args: argparse.Namespace, reqs: Path, lua: Path, tmp: Path, api: str) -> dict:
-    db = str(tmp / f"{mode}.db")
-    for leftover in (db, db + "-wal", db + "-shm"):  # a fresh inbox every round
-        Path(leftover).unlink(missing_ok=True)
+    if mode.endswith("@pg"):  # the same server on PostgreSQL (--url), a fresh schema every round
+        if not args.url:
+            raise SystemExit(f"{mode}: pass --url postgresql+psycopg://…")
+        db = args.url
+        _fresh_postgres(db)
+    else:
+        db = str(tmp / f"{mode}.db")
+        for leftover in (db, db + "-wal", db + "-shm"):  # a fresh inbox every round
+            Path(leftover).unlink(missing_ok=True)
     _seed(db, api)
     port = _free_port()
     prof = str(Path(args.profile).resolve() / f"{mode}.prof") if args.profile else None
@@ -271,6 +310,7 @@ def run_mode(mode: str, args: argparse.Namespace, reqs: Path, lua: Path, tmp: Pa
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--url", help="PostgreSQL URL for the `@pg` modes (e.g. inbox@pg); its schema is reset")
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--requests", type=int, default=120_000, help="unique pre-encrypted callbacks")

@@ -130,11 +130,16 @@ class SharedQueue:
             await process_stored(inbox_id)
 
     def defer_in(self, s: Session, stored: Sequence[tuple[int, IncomingMessage]]) -> None:
-        """Defer one job per stored message on the inbox transaction's own connection."""
+        """Defer one job per stored message on the inbox transaction's own connection, all in
+        one statement (each job with its own sender lock and queue)."""
+        if not stored:
+            return
+        from procrastinate.jobs import Job
+
         raw = s.connection().connection.driver_connection
-        for inbox_id, msg in stored:
-            self._deferrer.configure_task(TASK, queue=queue_of(msg), lock=lock_of(msg),
-                                          connection=raw).defer(inbox_id=inbox_id)
+        self._deferrer.job_manager.batch_defer_jobs(jobs=[
+            Job(queue=queue_of(msg), lock=lock_of(msg), queueing_lock=None, task_name=TASK,
+                task_kwargs={"inbox_id": inbox_id}) for inbox_id, msg in stored], connection=raw)
 
     def enqueue(self, inbox_id: int, msg: IncomingMessage) -> None:
         """Nothing to do: the job was deferred with the row."""
