@@ -72,9 +72,12 @@ def add_enabled_channels(app: App, settings: Any) -> list[str]:
     """Create the WeCom / DingTalk channels switched on in the settings."""
     added = []
     if settings.wecom.enabled:
-        from bot.wecom import WecomChannel
+        from bot.limits import SharedLimiter
+        from bot.wecom import MEMBER_LIMITS, WecomChannel
 
-        app.add_channel(WecomChannel(settings.wecom))
+        # boxes sharing the database share WeCom's per-member limit too
+        limiter = SharedLimiter(app.svc.db, "wecom", MEMBER_LIMITS) if app.dispatcher.queue.shared else None
+        app.add_channel(WecomChannel(settings.wecom, limiter=limiter))
         added.append("wecom")
     if settings.dingtalk.enabled:
         from bot.dingtalk import DingtalkChannel

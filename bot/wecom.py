@@ -32,6 +32,7 @@ from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 
 from bot import metrics
+from bot.limits import Limiter, widened
 from bot.textsplit import split_bytes
 from bot.types import IncomingMessage, Kind, Media, PendingPresses, Peer, Press, Reply, Submit
 
@@ -385,11 +386,13 @@ def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any] | None:
 
 
 class MemberLimiter:
-    """Sliding windows per member: how long to wait before the next push is allowed."""
+    """Sliding windows per member, in this process: how long to wait before the next push is
+    allowed. Each window is widened by LIMIT_MARGIN_S (WeCom counts a send exactly a window after
+    the first as over). Boxes sharing a database use bot/limits.SharedLimiter instead."""
 
     def __init__(self, limits: tuple[tuple[int, float], ...] = MEMBER_LIMITS,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self.limits, self.clock = limits, clock
+        self.limits, self.clock = widened(limits), clock
         self._sent: dict[str, deque[float]] = {}
         self._horizon = max(w for _, w in limits)
 
@@ -409,6 +412,13 @@ class MemberLimiter:
 
     def record(self, user: str) -> None:
         self._sent.setdefault(user, deque()).append(self.clock())
+
+    async def reserve(self, user: str) -> float:
+        """Take a slot now (0.0), or say how long until one is free."""
+        delay = self.wait(user)
+        if delay <= 0:
+            self.record(user)
+        return delay
 
 
 @dataclass
@@ -445,7 +455,7 @@ class WecomChannel:
     takes_images = True  # Reply.image: media/upload + image message
 
     def __init__(self, settings: Any, *, api: WecomApi | None = None, now: Callable[[], float] = time.time,
-                 limiter: MemberLimiter | None = None,
+                 limiter: Limiter | None = None,
                  sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
         check_settings(settings)
         self.settings = settings
@@ -454,7 +464,7 @@ class WecomChannel:
         self.verifier = CallbackVerifier(settings.token, settings.encoding_aes_key, settings.corp_id,
                                          window_s=float(settings.timestamp_window_s), now=now)
         self.api = api or WecomApi(settings.corp_id, settings.secret, settings.api_base, sleep=sleep)
-        self.limiter = limiter or MemberLimiter()
+        self.limiter: Limiter = limiter or MemberLimiter()
         self.sleep = sleep
         self._submit: Submit | None = None
         self._queues: dict[str, list[_Pending]] = {}
@@ -596,13 +606,12 @@ class WecomChannel:
         queue = self._queues[user]
         try:
             while queue:
-                delay = self.limiter.wait(user)
+                delay = await self.limiter.reserve(user)
                 if delay > 0:
                     log.info("WeCom member rate limit reached; next push in %.0f s", delay)
                     await self.sleep(delay)
                     continue
                 item = queue.pop(0)
-                self.limiter.record(user)
                 try:
                     await self.send_body(user, item.body)
                 except asyncio.CancelledError:

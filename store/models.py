@@ -358,3 +358,15 @@ class JobRun(SQLModel, table=True):
     fire_time: datetime  # the tick's scheduled time (UTC), not when it ran
     box: str  # host:pid of the box that ran it
     started_at: datetime = Field(default_factory=utcnow)
+
+
+class PlatformSend(SQLModel, table=True):
+    """One message sent to one platform user, by any box: the per-user send limits (WeCom: 30 a
+    minute per member) are counted here when several boxes share the database."""
+
+    __tablename__ = "platform_sends"
+    __table_args__ = (Index("ix_platform_sends_peer", "channel", "peer", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str
+    peer: str
+    at: datetime

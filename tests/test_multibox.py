@@ -241,3 +241,62 @@ def test_two_serve_boxes_share_the_inbox_each_note_recorded_and_answered_once_in
                 p.kill()
         fake.stop()
         db.dispose()
+
+
+def test_two_boxes_together_keep_wecoms_per_member_limit(tmp_path: Path) -> None:
+    """WeCom allows 30 messages a minute to one member per app, whatever box sends them: with the
+    limit counted in the shared database, two boxes sending at once stay within it."""
+    import asyncio
+
+    from bot.config import load_settings
+    from bot.limits import SharedLimiter
+    from bot.types import Peer, Reply
+    from bot.wecom import MEMBER_LIMITS, WecomChannel
+    from tests import builders as b
+    from tests.servers import FakeWecom
+
+    if PG_URL:
+        reset_postgres()
+    db = Database(db_url(tmp_path / "limits.db"))
+    db.upgrade()
+    fake = FakeWecom(b.CORP_ID, b.SECRET, b.AGENT_ID).start()
+    clock = [1_000_000.0]
+    stamps: list[float] = []
+
+    async def advance(s: float) -> None:
+        clock[0] += s
+        await asyncio.sleep(0)
+
+    def box() -> WecomChannel:
+        settings = load_settings(env=b.wecom_settings(fake.url))
+        channel = WecomChannel(settings.wecom, limiter=SharedLimiter(db, "wecom", MEMBER_LIMITS, clock=lambda: clock[0]),
+                               sleep=advance)
+        original = channel.send_body
+
+        async def stamped(user: str, body: dict[str, object]) -> dict[str, object]:
+            stamps.append(clock[0])
+            return await original(user, body)
+
+        channel.send_body = stamped  # type: ignore[method-assign]
+        return channel
+
+    async def go() -> None:
+        a, b_ = box(), box()
+        peer = Peer("wecom", "ZhangWei")
+
+        async def one_by_one(ch: WecomChannel) -> None:  # each box answers its own notes in turn
+            for i in range(40):
+                await ch.send(peer, Reply(f"提醒{i}号"))
+
+        await asyncio.gather(one_by_one(a), one_by_one(b_))
+        for ch in (a, b_):
+            await ch.stop()
+
+    try:
+        asyncio.run(go())
+    finally:
+        fake.stop()
+    assert len(stamps) > 30  # more than one minute's worth was asked for
+    for t in stamps:  # never more than 30 within a minute (and a margin), across both boxes
+        assert sum(1 for u in stamps if t - 61 < u <= t) <= 30
+    db.dispose()

@@ -1,0 +1,38 @@
+"""Per-user send limits of the platforms, kept across every box that shares the database.
+
+A channel asks its limiter for a slot before each send (`reserve`: 0.0 = go now, else seconds to
+wait). bot/wecom.MemberLimiter counts in this process (one box); `SharedLimiter` counts in the
+database (store/sends.py), so two boxes together never exceed what one may send.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Protocol
+
+from store.db import Database
+from store.sends import reserve_send
+
+LIMIT_MARGIN_S = 1.0  # a send counts for a window and this much more: platforms' clocks differ
+
+
+def widened(limits: Sequence[tuple[int, float]], margin: float = LIMIT_MARGIN_S) -> tuple[tuple[int, float], ...]:
+    return tuple((count, window + margin) for count, window in limits)
+
+
+class Limiter(Protocol):
+    async def reserve(self, user: str) -> float: ...
+
+
+class SharedLimiter:
+    """Per-user windows counted in the database by every box."""
+
+    def __init__(self, db: Database, channel: str, limits: Sequence[tuple[int, float]],
+                 clock: Callable[[], float] = time.time) -> None:
+        self.db, self.channel, self.limits, self.clock = db, channel, widened(limits), clock
+
+    async def reserve(self, user: str) -> float:
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        delay: float = await self.db.run(reserve_send, self.channel, user, now, self.limits)
+        return delay
