@@ -294,6 +294,9 @@ class QueueSettings(_Section):
 class ServerSettings(_Section):
     host: str = "0.0.0.0"
     port: int = Field(8080, ge=1, le=65535)
+    # several `serve` processes on one box share the port (SO_REUSEPORT; PostgreSQL only: on
+    # SQLite a second process on the same file is a mistake this would hide)
+    reuse_port: bool = False
 
 
 class Settings(_Section):
@@ -309,6 +312,13 @@ class Settings(_Section):
     speech: SpeechSettings = Field(default_factory=SpeechSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     queue: QueueSettings = Field(default_factory=QueueSettings)
+
+    @model_validator(mode="after")
+    def _one_process_per_sqlite_file(self) -> "Settings":
+        if self.server.reuse_port and self.database.url.startswith("sqlite"):
+            raise ValueError("server.reuse_port: several processes need PostgreSQL (database.url); "
+                             "one SQLite file takes one `serve` process")
+        return self
 
     @property
     def tz(self) -> ZoneInfo:

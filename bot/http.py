@@ -104,7 +104,8 @@ async def serve(app: App, settings: Any, *, stop: asyncio.Event | None = None,
     try:
         await app.start(background=True)  # also the scheduler and the outbox delivery
         await runner.setup()
-        site = web.TCPSite(runner, settings.server.host, settings.server.port)
+        site = web.TCPSite(runner, settings.server.host, settings.server.port,
+                           reuse_port=settings.server.reuse_port or None)
         await site.start()
         log.info("serving on %s:%s with channels %s", settings.server.host, settings.server.port,
                  ", ".join(names) or "(none)")

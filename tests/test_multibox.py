@@ -300,3 +300,47 @@ def test_two_boxes_together_keep_wecoms_per_member_limit(tmp_path: Path) -> None
     for t in stamps:  # never more than 30 within a minute (and a margin), across both boxes
         assert sum(1 for u in stamps if t - 61 < u <= t) <= 30
     db.dispose()
+
+
+def test_reuse_port_is_refused_on_sqlite() -> None:
+    from bot.config import ConfigError, load_settings
+
+    with pytest.raises(ConfigError, match="reuse_port"):
+        load_settings(env={"SALESBOT_DATABASE_URL": "sqlite:///x.db", "SALESBOT_SERVER_REUSE_PORT": "true"})
+
+
+@pytest.mark.skipif(not PG_URL, reason="several processes on one box need PostgreSQL")
+def test_two_serve_processes_share_one_port(tmp_path: Path) -> None:
+    import signal
+    import urllib.request
+
+    from tests.test_wecom import _free_port
+
+    reset_postgres()
+    port = _free_port()
+    env = dict(os.environ, SALESBOT_DATABASE_URL=str(PG_URL), SALESBOT_SERVER_HOST="127.0.0.1",
+               SALESBOT_SERVER_PORT=str(port), SALESBOT_SERVER_REUSE_PORT="true", PYTHONPATH=str(ROOT))
+    procs = [subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env, cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+
+    def healthy() -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    try:
+        end = time.monotonic() + 60
+        while not healthy():
+            assert time.monotonic() < end, "serve did not come up"
+            time.sleep(0.1)
+        assert all(p.poll() is None for p in procs), [p.stderr.read() for p in procs if p.poll() is not None]
+        procs[0].send_signal(signal.SIGKILL)
+        procs[0].wait(10)
+        assert healthy() and procs[1].poll() is None  # the other process still answers on the port
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                p.wait(30)
