@@ -400,6 +400,8 @@ def cmd_outbox(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     now = datetime.now(timezone.utc)
+    if args.replies:
+        return _replies_outbox(settings, args)
     with _open_db(settings) as db:
         rows = db.call(alerts.notifications, args.status, None, None, args.limit)
         backlog = db.call(alerts.backlog)
@@ -408,6 +410,21 @@ def cmd_outbox(args: argparse.Namespace) -> int:
         line = texts.alert_text(settings, n.rule, n.body, n.sent_at or now)[1].split("\n")[0]
         print(f"#{n.id}\t{n.status}\tuser={n.recipient_id}\tattempts={n.attempts}\t{n.dedupe_key}\t{line}{err}")
     print(f"共 {len(rows)} 条；状态统计：{backlog}")
+    return 0
+
+
+def _replies_outbox(settings: Settings, args: argparse.Namespace) -> int:
+    """Answers to messages that are kept until delivered (pending ones are being retried)."""
+    from store import replies
+
+    with _open_db(settings) as db:
+        rows = db.call(replies.listed, args.status, args.limit)
+        waiting = db.call(replies.undelivered)
+    for r in rows:
+        err = f" · {r.last_error}" if r.last_error else ""
+        first = (r.body.get("text") or "").strip().split("\n")[0][:40]
+        print(f"#{r.id}	{r.status}	{r.channel}:{r.peer}	尝试 {r.attempts} 次	{first}{err}")
+    print(f"共 {len(rows)} 条回复；待送达 {waiting} 条")
     return 0
 
 
@@ -519,6 +536,7 @@ def build_parser() -> argparse.ArgumentParser:
     o = sub.add_parser("outbox", help="list queued/sent/dead pushes")
     o.add_argument("--status", choices=["pending", "sent", "dead"])
     o.add_argument("--limit", type=int, default=100)
+    o.add_argument("--replies", action="store_true", help="列出对消息的回复（送达失败的会重试），而不是提醒")
     o.set_defaults(fn=cmd_outbox)
 
     im = sub.add_parser("import", help="import data from Excel/CSV")

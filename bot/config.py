@@ -275,6 +275,11 @@ class QueueSettings(_Section):
     concurrency: int = Field(8, ge=1, le=256)  # jobs at once per process (different senders)
     poll_seconds: float = Field(0.2, gt=0, le=60)  # a sender's next message waits at most this
     stalled_seconds: int = Field(30, ge=5)  # a box silent this long is dead: others take its jobs
+    # answers (the reply outbox): how long a box holds one it is sending, the retry backoff's
+    # base, and when an answer that still cannot be delivered is given up ("dead")
+    reply_claim_seconds: int = Field(60, ge=10)
+    reply_retry_seconds: int = Field(15, ge=1)
+    reply_give_up_hours: float = Field(24, gt=0)
 
     def shared_on(self, url: str) -> bool:
         """Whether messages go through the queue all boxes share (PostgreSQL only)."""

@@ -27,11 +27,12 @@ from typing import Any
 from sqlmodel import Session
 
 from bot import metrics
-from bot.types import Channel, IncomingMessage, Kind, Media, Peer, Reply
+from bot.notifier import ReplyOutbox, round_token
+from bot.types import Channel, IncomingMessage, Kind, Media, Peer, Reply, reply_body
 from bot.workqueue import WorkQueue, make_queue
 from handlers import texts
 from handlers.router import Context, Rejected, Router, Services
-from store import repos
+from store import replies, repos
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,7 @@ class Dispatcher:
         self.channels = channels
         # in-process per-sender queues on SQLite; procrastinate's shared queue on PostgreSQL
         self.queue: WorkQueue = make_queue(svc.db.url, svc.settings.queue, self.process, self.process_stored)
+        self.replies = ReplyOutbox(svc, channels)
         # submitted, not yet in a transaction: (message, its inbox row, the submitter's future)
         self._intake: list[tuple[IncomingMessage, dict[str, Any], asyncio.Future[bool]]] = []
         self._writer: asyncio.Task[None] | None = None
@@ -210,38 +212,43 @@ class Dispatcher:
         await self.process(inbox_id, from_payload(row.payload))  # type: ignore[arg-type]
 
     async def process(self, inbox_id: int, msg: IncomingMessage) -> Reply:
-        """Handle one stored message and send the reply; the inbox row records the outcome."""
+        """Handle one stored message and answer it; the inbox row records the outcome.
+
+        The answer is stored in the transaction that closes the row (store/replies.py), then sent:
+        a failed send is retried by the reply outbox, and an answer stored by a box that then died
+        is sent by another, so a processed message is never left unanswered."""
         await self.svc.db.run(repos.inbox_started, inbox_id)
-        channel = self.channels.get(msg.channel)
+        status, error = "done", None
         try:
             reply = await self.handle(msg, inbox_id)
         except Rejected as exc:  # an input we cannot use: a clear answer, and the row says why
-            await self.svc.db.run(repos.inbox_finish, inbox_id, "failed", str(exc))
-            metrics.MESSAGES_FAILED.inc(channel=msg.channel)
-            if channel is not None:
-                await self._send(channel, msg, exc.reply)
-            return exc.reply
+            status, error, reply = "failed", str(exc), exc.reply
         except Exception as exc:  # the user gets a friendly line; the operator gets the trace
             log.exception("handling %s failed", msg.source_key)
-            await self.svc.db.run(repos.inbox_finish, inbox_id, "failed", f"{type(exc).__name__}: {exc}")
-            metrics.MESSAGES_FAILED.inc(channel=msg.channel)
-            reply = Reply(texts.INTERNAL_ERROR)
-            if channel is not None:
-                await self._send(channel, msg, reply)
-            return reply
-        if channel is not None:
-            await self._send(channel, msg, reply)
-        await self.svc.db.run(repos.inbox_finish, inbox_id, "done")
-        metrics.MESSAGES_PROCESSED.inc(channel=msg.channel)
+            status, error, reply = "failed", f"{type(exc).__name__}: {exc}", Reply(texts.INTERNAL_ERROR)
+        (metrics.MESSAGES_PROCESSED if status == "done" else metrics.MESSAGES_FAILED).inc(channel=msg.channel)
+        await self._answer(inbox_id, msg, status, error, reply)
         return reply
 
+    async def _answer(self, inbox_id: int, msg: IncomingMessage, status: str, error: str | None,
+                      reply: Reply) -> None:
+        channel = self.channels.get(msg.channel)
+        now = self.svc.clock.now()
+        token = round_token() if channel is not None else None  # no channel here: any box may send it
+        lease = self.replies.lease(now) if channel is not None else None
+        reply_id = await self.svc.db.run(replies.finish, inbox_id, status, error, msg.channel,
+                                         msg.sender.user_id, reply_body(reply), token, lease, now)
+        if reply_id is not None and channel is not None and token is not None:
+            await self.replies.send(channel, reply_id, token, msg.sender, replace(reply, key=f"reply-{reply_id}"))
+
     async def _send(self, channel: Channel, msg: IncomingMessage, reply: Reply) -> None:
+        """A progress line (正在识别…): sent at once, not kept; the answer itself is."""
         if not reply.text:
             return
         try:
             await channel.send(msg.sender, reply)
         except Exception:
-            log.exception("sending the reply to %s failed", msg.source_key)
+            log.exception("sending a progress line to %s failed", msg.source_key)
 
     async def handle(self, msg: IncomingMessage, inbox_id: int | None = None) -> Reply:
         """Route one message to its handler and return the reply (no inbox, no sending)."""

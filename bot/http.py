@@ -23,17 +23,11 @@ log = logging.getLogger(__name__)
 APP_KEY = web.AppKey("salesbot_app", object)
 
 
-def _inbox_backlog(app: App) -> float:
-    from sqlalchemy import func
-    from sqlmodel import select
+def _backlogs(app: App) -> tuple[int, int]:
+    """(inbox messages not yet processed, answers not yet delivered), counted in the database."""
+    from store import replies, repos
 
-    from store.models import InboxMessage
-
-    def count(s: Any) -> int:
-        return int(s.exec(select(func.count()).select_from(InboxMessage)
-                          .where(InboxMessage.status == "pending")).one())
-
-    return float(app.svc.db.call(count))
+    return app.svc.db.call(repos.inbox_pending_count), app.svc.db.call(replies.undelivered)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -42,15 +36,18 @@ async def healthz(request: web.Request) -> web.Response:
     for name, ch in app.channels.items():
         connected = getattr(ch, "connected", None)
         channels[name] = "ok" if connected is None else ("connected" if connected else "reconnecting")
-    return web.json_response({"status": "ok", "channels": channels})
+    _, undelivered = await asyncio.to_thread(_backlogs, app)
+    return web.json_response({"status": "ok", "channels": channels, "undelivered_replies": undelivered})
 
 
 async def metrics_view(request: web.Request) -> web.Response:
     app: App = request.app[APP_KEY]  # type: ignore[assignment]
     try:  # a scrape-time count, off the event loop
-        metrics.INBOX_BACKLOG.set(await asyncio.to_thread(_inbox_backlog, app))
+        inbox, undelivered = await asyncio.to_thread(_backlogs, app)
+        metrics.INBOX_BACKLOG.set(inbox)
+        metrics.REPLIES_UNDELIVERED.set(undelivered)
     except Exception:
-        log.warning("counting the inbox backlog failed", exc_info=True)
+        log.warning("counting the backlogs failed", exc_info=True)
     return web.Response(body=metrics.REGISTRY.render().encode(),
                         headers={"Content-Type": metrics.CONTENT_TYPE})
 

@@ -204,6 +204,8 @@ MESSAGES_FAILED = REGISTRY.counter(
     "salesbot_messages_failed_total", "Inbox messages whose handler raised.", ("channel",))
 INBOX_BACKLOG = REGISTRY.gauge(
     "salesbot_inbox_backlog", "Inbox messages stored but not yet processed.")
+REPLIES_UNDELIVERED = REGISTRY.gauge(
+    "salesbot_replies_undelivered", "Answers stored but not yet taken by their platform (retried).")
 ASR_SECONDS = REGISTRY.counter(
     "salesbot_asr_seconds_total", "Wall seconds spent transcribing voice notes.")
 ASR_QUEUE_DEPTH = REGISTRY.gauge(

@@ -3,21 +3,26 @@
 Rows are only ever marked sent after the channel accepted the message, so a crash or a failed
 send means "try again later" (exponential backoff), never "lost"; after `max_attempts` a row
 is marked dead and shows up in `salesbot outbox --status dead`. Quiet hours defer, never drop.
+Rows are claimed before they are sent, so boxes sharing a database send each once.
+
+Answers to inbound messages (`ReplyOutbox`) follow the same rules without quiet hours: stored
+with the message's outcome, sent at once, retried when that fails or their box died.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Mapping
 
 from bot.config import Settings
-from bot.types import Channel, Peer, Reply
+from bot.types import Channel, Peer, Reply, reply_from_body
 from handlers import texts
 from handlers.router import Services
-from store import alerts, repos
+from store import alerts, replies, repos
 from store.db import BOX
 from store.models import Notification
 
@@ -45,10 +50,57 @@ def _funnel_chart(settings: Settings, rows: list[Any]) -> bytes | None:
     return funnel_chart_png(texts.ALERT_FUNNEL.format(week=f["week"]), bars)
 
 
+def round_token() -> str:
+    """Names one delivery round of this process in the rows it claims."""
+    return f"{BOX}:{uuid.uuid4().hex[:12]}"
+
+
+class ReplyOutbox:
+    """Answers to inbound messages: stored before they are sent (store/replies.py), sent by the
+    box that made them, and, when that fails or the box dies, by any box later."""
+
+    def __init__(self, svc: Services, channels: Mapping[str, Channel]) -> None:
+        self.svc = svc
+        self.channels = channels
+
+    def lease(self, now: datetime) -> datetime:
+        return now + timedelta(seconds=self.svc.settings.queue.reply_claim_seconds)
+
+    async def send(self, channel: Channel, reply_id: int, token: str, peer: Peer, reply: Reply) -> bool:
+        """One try at an answer this round holds; its row records how it went."""
+        q = self.svc.settings.queue
+        try:
+            await channel.send(peer, reply)
+        except Exception as exc:  # noqa: BLE001 - kept and retried with backoff
+            log.warning("answer %s to %s not delivered: %s", reply_id, peer.user_id, exc)
+            status = await self.svc.db.run(replies.mark_failed, reply_id, token, f"{type(exc).__name__}: {exc}",
+                                           self.svc.clock.now(), q.reply_retry_seconds,
+                                           timedelta(hours=q.reply_give_up_hours))
+            if status == "dead":
+                log.error("answer %s to %s given up after %s h", reply_id, peer.user_id, q.reply_give_up_hours)
+            return False
+        if not await self.svc.db.run(replies.mark_sent, reply_id, token, self.svc.clock.now()):
+            log.warning("answer %s outlasted its claim (queue.reply_claim_seconds)", reply_id)
+        return True
+
+    async def deliver_due(self, now: datetime | None = None) -> int:
+        """Send the stored answers that are due here (failed before, or left by a dead box)."""
+        now = now or self.svc.clock.now()
+        token = round_token()
+        rows = await self.svc.db.run(replies.claim, now, token, self.lease(now), list(self.channels))
+        sent = 0
+        for r in rows:
+            # a retry may follow a partial success (the text went, the card did not): a resend too
+            reply = reply_from_body(r.body, key=f"reply-{r.id}", resend=r.in_doubt or r.attempts > 0)
+            sent += await self.send(self.channels[r.channel], r.id or 0, token, Peer(r.channel, r.peer), reply)
+        return sent
+
+
 class Notifier:
     def __init__(self, svc: Services, channels: Mapping[str, Channel], batch: int = 200) -> None:
         self.svc = svc
         self.channels = channels
+        self.replies = ReplyOutbox(svc, channels)
         # pushes claimed per round: small rounds spread a burst over the boxes sharing the database
         # and keep one round well inside its claim (alerts.claim_seconds)
         self.batch = batch
@@ -71,7 +123,7 @@ class Notifier:
         if in_quiet_hours(self.svc.settings, now):
             return 0
         a = self.svc.settings.alerts
-        token = f"{BOX}:{uuid.uuid4().hex[:12]}"
+        token = round_token()
         rows = await self.svc.db.run(alerts.claim_due, now, token, now + timedelta(seconds=a.claim_seconds),
                                      self.batch)
         by_recipient: dict[int, list[Notification]] = {}
@@ -104,12 +156,12 @@ class Notifier:
         return sent
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.deliver_due()
-            except Exception:
-                log.exception("outbox delivery failed; retrying next round")
-            await asyncio.sleep(self.svc.settings.alerts.delivery_interval_seconds)
+        """Pushes every `alerts.delivery_interval_seconds`; answers that failed or were left by a
+        dead box more often (a third of `queue.reply_retry_seconds`)."""
+        a, q = self.svc.settings.alerts, self.svc.settings.queue
+        await asyncio.gather(_every(a.delivery_interval_seconds, self.deliver_due, "outbox delivery"),
+                             _every(max(1.0, q.reply_retry_seconds / 3), self.replies.deliver_due,
+                                    "answer delivery"))
 
     def start(self) -> None:
         self._task = asyncio.create_task(self.run())
@@ -119,3 +171,12 @@ class Notifier:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+
+
+async def _every(seconds: float, work: Callable[[], Awaitable[int]], what: str) -> None:
+    while True:
+        try:
+            await work()
+        except Exception:
+            log.exception("%s failed; retrying next round", what)
+        await asyncio.sleep(seconds)

@@ -4,11 +4,12 @@ This module imports nothing else from the project, so every layer can depend on 
 """
 from __future__ import annotations
 
+import base64
 import enum
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Kind(str, enum.Enum):
@@ -70,6 +71,30 @@ class Reply:
     buttons: tuple[Button, ...] = field(default_factory=tuple)
     ref: str | None = None  # e.g. "followup:12" so a card press can act on that record
     image: bytes | None = None
+    # A stored answer's own id ("reply-17"): a platform that needs a unique id per card gets a
+    # stable one, so a resend is the same message, not a second one.
+    key: str | None = None
+    # Sent again after a try whose outcome is unknown (its box died): ask the platform to drop it
+    # if the first try arrived.
+    resend: bool = False
+
+
+def reply_body(reply: Reply) -> dict[str, Any] | None:
+    """The JSON form a reply is stored in (the reply outbox); None when there is nothing to send."""
+    if not reply.text.strip() and reply.image is None:
+        return None
+    body: dict[str, Any] = {"text": reply.text, "markdown": reply.markdown, "ref": reply.ref,
+                            "buttons": [[b.key, b.label] for b in reply.buttons]}
+    if reply.image is not None:
+        body["image"] = base64.b64encode(reply.image).decode("ascii")
+    return body
+
+
+def reply_from_body(body: dict[str, Any], key: str | None = None, resend: bool = False) -> Reply:
+    image = body.get("image")
+    return Reply(body.get("text", ""), markdown=bool(body.get("markdown")),
+                 buttons=tuple(Button(k, label) for k, label in body.get("buttons", [])), ref=body.get("ref"),
+                 image=base64.b64decode(image) if image else None, key=key, resend=resend)
 
 
 def ref_id(ref_or_key: str | None) -> str | None:

@@ -44,6 +44,7 @@ GROUP_MARKDOWN_LIMIT = 4096  # bytes, group robot markdown
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})  # invalid/expired access token
 TRANSIENT_ERRORS = frozenset({-1, 45009, 45033})  # busy, API frequency, concurrency
 MEMBER_LIMITS = ((30, 60.0), (1000, 3600.0))  # per app → same member (doc 90454)
+DUPLICATE_CHECK = {"enable_duplicate_check": 1, "duplicate_check_interval": 600}  # message/send
 CARD_TITLE_MAX = 26  # characters, "建议不超过26个字"
 CARD_BODY_MAX = 112  # characters of sub_title_text
 CARD_BUTTON_MAX = 10  # characters of a button label / replace_name
@@ -339,9 +340,11 @@ def _clip(s: str, n: int) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
 
 
-def _task_id(ref: str | None) -> str:
+def _task_id(ref: str | None, key: str | None = None) -> str:
+    """A card's task id, unique per app: the stored answer's key when there is one (a resend is
+    then the same card), else a random suffix."""
     base = re.sub(r"[^A-Za-z0-9_\-@]", "_", ref or "card")[:80]
-    return f"{base}-{uuid.uuid4().hex[:16]}"
+    return f"{base}-{key}" if key else f"{base}-{uuid.uuid4().hex[:16]}"
 
 
 def render(reply: Reply) -> list[dict[str, Any]]:
@@ -356,7 +359,7 @@ def render(reply: Reply) -> list[dict[str, Any]]:
             title, rest = _clip(title, CARD_TITLE_MAX), "请确认以上内容"
         card: dict[str, Any] = {
             "card_type": "button_interaction",
-            "task_id": _task_id(reply.ref),
+            "task_id": _task_id(reply.ref, reply.key),
             "main_title": {"title": title or "销售助手"},
             "button_list": [{"text": _clip(b.label, CARD_BUTTON_MAX), "style": 1 if i == 0 else 2, "key": b.key}
                             for i, b in enumerate(reply.buttons[:6])],
@@ -557,6 +560,8 @@ class WecomChannel:
         press = self._presses.take(to.user_id, reply)
         if press is not None:
             await self._update_card(to.user_id, press, reply)
+        if reply.resend:  # an earlier try may have arrived: WeCom drops the same message within 10 min
+            bodies = [dict(body, **DUPLICATE_CHECK) for body in bodies]
         futures = [self._enqueue(to.user_id, body) for body in bodies]
         await asyncio.gather(*futures)
 
@@ -643,7 +648,7 @@ class WecomChannel:
         payload = dict(body, touser=user, agentid=self.agent_id)
 
         def dedupe(p: dict[str, Any]) -> dict[str, Any]:
-            return dict(p, enable_duplicate_check=1, duplicate_check_interval=600)
+            return dict(p, **DUPLICATE_CHECK)
 
         data: dict[str, Any] = await self.api.call("POST", "message/send", payload, on_retry=dedupe)
         if data.get("invaliduser"):

@@ -370,3 +370,27 @@ class PlatformSend(SQLModel, table=True):
     channel: str
     peer: str
     at: datetime
+
+
+class OutgoingReply(SQLModel, table=True):
+    """The answer to one inbound message, stored with the message's outcome before it is sent:
+    a box that dies after storing it leaves it to another box (after the claim runs out), and a
+    reply that fails is retried with backoff instead of being lost."""
+
+    __tablename__ = "replies"
+    __table_args__ = (Index("ix_replies_due", "status", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    inbox_id: int = Field(foreign_key="inbox.id", unique=True)  # one answer per message
+    channel: str
+    peer: str  # the platform user id it goes to
+    body: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # bot.types.reply_body
+    status: str = "pending"  # pending | sent | dead
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    last_error: str | None = None
+    claim_token: str | None = None
+    claimed_until: datetime | None = None
+    # the previous holder's claim ran out: it may have sent it, so ask the platform to drop a duplicate
+    in_doubt: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None

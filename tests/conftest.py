@@ -55,9 +55,8 @@ class Bot:
         from store.models import InboxMessage
 
         row = self.db(lambda s: s.exec(select(InboxMessage).where(InboxMessage.msg_id == msg_id)).one())
-        before = len(self.channel.sent)
-        asyncio.run(self.app.dispatcher.process(row.id, from_payload(row.payload)))
-        return "\n".join(self.channel.texts()[before:])
+        # what the handler answers this time (a message already answered is not answered twice)
+        return asyncio.run(self.app.dispatcher.process(row.id, from_payload(row.payload))).text
 
     def db(self, fn, *a):  # type: ignore[no-untyped-def]
         return self.app.svc.db.call(fn, *a)

@@ -129,6 +129,11 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 JPEG_MAGIC = b"\xff\xd8\xff"
 
 
+def _content(body: dict[str, Any]) -> dict[str, Any]:
+    """A message/send body without the duplicate-check switches: what WeCom compares."""
+    return {k: v for k, v in body.items() if k not in ("enable_duplicate_check", "duplicate_check_interval")}
+
+
 class FakeWecom(_FakeService):
     """gettoken, message/send, message/update_template_card, media/get, media/upload, webhook/send.
 
@@ -233,8 +238,8 @@ class FakeWecom(_FakeService):
                 return web.json_response({"errcode": 40007, "errmsg": "invalid media_id"})
         resp: dict[str, Any] = {"errcode": 0, "errmsg": "ok", "invaliduser": ""}
         with self.lock:
-            if body.get("enable_duplicate_check") and body in self.sent[-20:]:
-                return web.json_response(resp)  # WeCom drops a duplicate within the interval
+            if body.get("enable_duplicate_check") and _content(body) in map(_content, self.sent[-20:]):
+                return web.json_response(resp)  # WeCom drops the same message within the interval
             self.sent.append(body)
             if mtype == "template_card":
                 resp["response_code"] = f"rc-send-{next(self._codes)}"

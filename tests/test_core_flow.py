@@ -150,17 +150,19 @@ def test_same_message_twice_stores_one_record(bot: Bot) -> None:
 
 
 def test_replayed_processing_is_idempotent(bot: Bot) -> None:
-    """Processing the same stored message twice (crash after saving) still stores one record."""
+    """Processing the same stored message twice (crash after saving) stores one record and
+    answers once: the answer is kept with the message (store/replies.py)."""
     msg = console_message("zhang", NOTE, "wx-2", NOW)
 
-    async def twice() -> None:
-        await bot.app.dispatcher.process(1, msg)
-        await bot.app.dispatcher.process(1, msg)
+    async def twice() -> tuple[str, str]:
+        first = await bot.app.dispatcher.process(1, msg)
+        second = await bot.app.dispatcher.process(1, msg)
+        return first.text, second.text
 
     bot.db(repos.inbox_insert, "console", "wx-2", "zhang", "text", {}, NOW)
-    asyncio.run(twice())
+    first, second = asyncio.run(twice())
     assert len(_followups(bot)) == 1 and len(_items(bot)) == 1
-    assert bot.channel.texts()[0] == bot.channel.texts()[1]
+    assert first == second and bot.channel.texts() == [first]
 
 
 def test_crash_between_inbox_write_and_processing_resumes(bot: Bot) -> None:

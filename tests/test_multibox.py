@@ -68,15 +68,16 @@ def test_two_boxes_send_each_push_once_even_when_one_is_killed_holding_a_claim(t
                SALESBOT_ALERTS_CLAIM_SECONDS="10", PYTHONPATH=str(ROOT))
     a_out, b_out = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     a = _box(a_out, env, "--hang-at", "4")
-    b = _box(b_out, env)
+    b = None
     try:
-        _wait_for(a_out.with_suffix(".hung"), a)
-        a.kill()  # SIGKILL mid-burst: the rows of its current round stay claimed until the lease ends
+        _wait_for(a_out.with_suffix(".hung"), a)  # A is mid-burst, holding its round's pushes
+        b = _box(b_out, env)
+        a.kill()  # SIGKILL: the rows of A's current round stay claimed until the lease ends
         a.wait()
-        assert b.wait(timeout=120) == 0, b.stderr.read().decode() if b.stderr else ""
+        assert b.wait(timeout=120) == 0, b.stderr.read().decode() if b.stderr else ""  # all sent
     finally:
         for p in (a, b):
-            if p.poll() is None:
+            if p is not None and p.poll() is None:
                 p.kill()
     got_a, got_b = _received(a_out), _received(b_out)
     pushes = [p for _, p in got_a + got_b]
@@ -267,18 +268,18 @@ def test_two_boxes_together_keep_wecoms_per_member_limit(tmp_path: Path) -> None
         clock[0] += s
         await asyncio.sleep(0)
 
+    class Stamped(SharedLimiter):  # when each send was let through (the send follows at once)
+        async def reserve(self, user: str) -> float:
+            at = self.clock()  # the instant the reservation is made for (the other box may move the clock meanwhile)
+            delay = await super().reserve(user)
+            if delay <= 0:
+                stamps.append(at)
+            return delay
+
     def box() -> WecomChannel:
         settings = load_settings(env=b.wecom_settings(fake.url))
-        channel = WecomChannel(settings.wecom, limiter=SharedLimiter(db, "wecom", MEMBER_LIMITS, clock=lambda: clock[0]),
-                               sleep=advance)
-        original = channel.send_body
-
-        async def stamped(user: str, body: dict[str, object]) -> dict[str, object]:
-            stamps.append(clock[0])
-            return await original(user, body)
-
-        channel.send_body = stamped  # type: ignore[method-assign]
-        return channel
+        return WecomChannel(settings.wecom, limiter=Stamped(db, "wecom", MEMBER_LIMITS, clock=lambda: clock[0]),
+                            sleep=advance)
 
     async def go() -> None:
         a, b_ = box(), box()
@@ -296,9 +297,9 @@ def test_two_boxes_together_keep_wecoms_per_member_limit(tmp_path: Path) -> None
         asyncio.run(go())
     finally:
         fake.stop()
-    assert len(stamps) > 30  # more than one minute's worth was asked for
-    for t in stamps:  # never more than 30 within a minute (and a margin), across both boxes
-        assert sum(1 for u in stamps if t - 61 < u <= t) <= 30
+    assert len(stamps) == len(fake.sent) > 30  # more than one minute's worth, each send let through once
+    for t in stamps:  # never more than 30 within a minute, across both boxes
+        assert sum(1 for u in stamps if t - 60 < u <= t) <= 30
     db.dispose()
 
 

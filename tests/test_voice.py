@@ -73,12 +73,14 @@ def test_restart_resumes_voice_from_stored_audio(bot: Bot, clip: Path) -> None:
     asyncio.run(crash())
     assert bot.db(lambda s: s.exec(select(MediaBlob)).one()).size == clip.stat().st_size
     clip.unlink()
-    with app1.svc.db.session() as s:  # what a crash leaves: the inbox row still pending
-        from store.models import InboxMessage
+    with app1.svc.db.session() as s:  # what a crash leaves: the inbox row still pending, no answer
+        from store.models import InboxMessage, OutgoingReply
 
         row = s.exec(select(InboxMessage)).one()
         row.status = "pending"
         s.add(row)
+        for answer in s.exec(select(OutgoingReply)):
+            s.delete(answer)
     app2, channel2 = make_app(bot.path, FixedClock(NOW))
     app2.svc.speech = FakeTranscriber(SPOKEN)
 

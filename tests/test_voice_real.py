@@ -85,10 +85,14 @@ def test_restart_resumes_a_pending_voice_note_with_the_real_model(bot: Bot, pool
 
     asyncio.run(crash())
     note.unlink()  # the source is gone; the stored copy must be enough
-    with app1.svc.db.session() as s:  # what a crash leaves behind: the inbox row still pending
+    with app1.svc.db.session() as s:  # what a crash leaves behind: the inbox row still pending, no answer
+        from store.models import OutgoingReply
+
         row = s.exec(select(InboxMessage)).one()
         row.status = "pending"
         s.add(row)
+        for answer in s.exec(select(OutgoingReply)):
+            s.delete(answer)
     assert bot.db(lambda s: s.exec(select(MediaBlob)).one()).fmt == "amr"
     app2, channel2 = make_app(bot.path, FixedClock(NOW))
     app2.svc.speech = pool

@@ -619,7 +619,8 @@ def test_serve_healthz_metrics_and_clean_stop(tmp_path: Path, fake: FakeWecom) -
         base = f"http://127.0.0.1:{port}"
         async with ClientSession() as s:
             async with s.get(base + "/healthz") as r:
-                assert r.status == 200 and await r.json() == {"status": "ok", "channels": {"wecom": "ok"}}
+                assert r.status == 200 and await r.json() == {"status": "ok", "channels": {"wecom": "ok"},
+                                                              "undelivered_replies": 0}
             cb = b.encrypt_callback(b.text_fields("ZhangWei", "帮助"))
             async with s.post(base + cb.path(), data=cb.body) as r:
                 assert r.status == 200 and await r.read() == b""
@@ -628,7 +629,7 @@ def test_serve_healthz_metrics_and_clean_stop(tmp_path: Path, fake: FakeWecom) -
                 assert r.status == 200 and r.headers["Content-Type"].startswith("text/plain")
                 text = await r.text()
         assert 'salesbot_messages_received_total{channel="wecom"}' in text
-        assert "\nsalesbot_inbox_backlog 0\n" in text
+        assert "\nsalesbot_inbox_backlog 0\n" in text and "\nsalesbot_replies_undelivered 0\n" in text
         assert 'salesbot_pushes_sent_total{channel="wecom"}' in text
         stop.set()
         await asyncio.wait_for(task, 30)
@@ -699,4 +700,59 @@ def test_a_question_on_a_card_is_answered_by_its_button(tmp_path: Path, fake: Fa
             assert deal is not None and deal.amount == 400_000
             [upd] = fake.updates  # the pressed card is updated with the answer
             assert upd["response_code"] == "RC-1" and f"#{fu.id}" in upd["button"]["replace_name"]
+    run(go())
+
+
+# ---------------------------------------------------------------- the reply outbox
+
+
+def _answers(h: Harness) -> list[Any]:
+    from store.models import OutgoingReply
+
+    return h.app.svc.db.call(lambda s: list(s.exec(select(OutgoingReply))))
+
+
+def test_an_answer_that_cannot_be_delivered_is_kept_and_sent_later(tmp_path: Path, fake: FakeWecom) -> None:
+    """WeCom refuses every try (a sustained 45009): the answer stays in the outbox with a backoff
+    and goes out on a later round instead of being dropped."""
+    async def go() -> None:
+        async with harness(tmp_path, fake) as h:
+            fake.fail_next("send", *[45009] * (2 * h.channel.api.attempts))  # the text and the card
+            await h.post(b.encrypt_callback(b.text_fields("ZhangWei", NOTE)))
+            await h.drain()
+            assert fake.sent == [] and [i.status for i in h.inbox()] == ["done"]
+            [kept] = _answers(h)
+            assert kept.status == "pending" and kept.attempts == 1 and "45009" in (kept.last_error or "")
+            assert await h.app.notifier.replies.deliver_due(NOW) == 0  # not due before its backoff
+            later = kept.next_attempt_at
+            assert await h.app.notifier.replies.deliver_due(later) == 1
+            assert [m["msgtype"] for m in fake.sent] == ["text", "template_card"]
+            assert [a.status for a in _answers(h)] == ["sent"]
+    run(go())
+
+
+def test_an_answer_left_in_doubt_by_a_dead_box_is_sent_again_without_a_duplicate(tmp_path: Path,
+                                                                                 fake: FakeWecom) -> None:
+    """A box that died between WeCom taking the card and recording it leaves the answer claimed;
+    once the claim runs out another round sends it again as a resend, and WeCom drops the copy."""
+    async def go() -> None:
+        from datetime import timedelta
+
+        from store.models import OutgoingReply
+
+        async with harness(tmp_path, fake) as h:
+            await h.post(b.encrypt_callback(b.text_fields("ZhangWei", NOTE)))
+            await h.drain()
+            sent = list(fake.sent)
+
+            def died_holding_it(s: Any) -> None:  # sent, but the box died before marking it
+                a = s.exec(select(OutgoingReply)).one()
+                a.status, a.claim_token, a.claimed_until = "pending", "dead-box:1", NOW - timedelta(seconds=1)
+                s.add(a)
+
+            h.app.svc.db.call(died_holding_it)
+            assert await h.app.notifier.replies.deliver_due(NOW) == 1
+            assert fake.sent == sent  # the copies were dropped
+            assert fake.attempts[-1].get("enable_duplicate_check") == 1
+            assert [a.status for a in _answers(h)] == ["sent"]
     run(go())
