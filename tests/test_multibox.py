@@ -303,6 +303,99 @@ def test_two_boxes_together_keep_wecoms_per_member_limit(tmp_path: Path) -> None
     db.dispose()
 
 
+@pytest.mark.skipif(not PG_URL, reason="the shared queue needs PostgreSQL (CI runs it there)")
+def test_a_box_killed_at_any_moment_of_a_burst_loses_and_repeats_nothing(tmp_path: Path) -> None:
+    """SIGKILL at an arbitrary moment mid-burst (processing, storing or sending an answer): after
+    the other box takes over and the killed one comes back, every note is recorded once, answered
+    once (a resend after an unknown outcome is dropped by WeCom's duplicate check) and in order."""
+    import asyncio
+    import random
+    import signal
+
+    from bot.app import build_app
+    from bot.config import load_settings
+    from store.models import FollowUp
+    from tests import builders as b
+    from tests.servers import FakeWecom, wait_until
+    from tests.test_wecom import _free_port, _post_when_up
+
+    reset_postgres()
+    fake = FakeWecom(b.CORP_ID, b.SECRET, b.AGENT_ID).start()
+    seeded = build_app(load_settings(env={"SALESBOT_DATABASE_URL": PG_URL, "SALESBOT_QUEUE_MODE": "local"}))
+    b.seed_im_team(seeded, "wecom", WECOM_IDS)
+    seeded.svc.db.dispose()
+    boxes: list[subprocess.Popen[str]] = []
+
+    def start(port: int) -> subprocess.Popen[str]:
+        env = dict(os.environ, SALESBOT_DATABASE_URL=str(PG_URL), SALESBOT_SERVER_HOST="127.0.0.1",
+                   SALESBOT_SERVER_PORT=str(port), SALESBOT_QUEUE_STALLED_SECONDS="5",
+                   SALESBOT_QUEUE_REPLY_CLAIM_SECONDS="10", SALESBOT_QUEUE_REPLY_RETRY_SECONDS="3",
+                   SALESBOT_ALERTS_QUIET_HOURS="", **b.wecom_settings(fake.url), PYTHONPATH=str(ROOT))
+        p = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env, cwd=ROOT,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+        boxes.append(p)
+        return p
+
+    def post(port: int, user: str, text: str, msg_id: int) -> None:
+        cb = b.encrypt_callback(b.text_fields(WECOM_IDS[user], text, msg_id=msg_id))
+        assert asyncio.run(_post_when_up(port, cb)) == 200
+
+    db = Database(str(PG_URL))
+    rng = random.Random()
+    try:
+        port_a, port_b = _free_port(), _free_port()
+        a, _ = start(port_a), start(port_b)
+        sent: dict[str, list[int]] = {u: [] for u in WECOM_IDS}
+        msg_id, kill_after = 7000, rng.randint(4, 14)
+        for k in range(8):
+            for user in WECOM_IDS:
+                msg_id += 1
+                alive_a = a.poll() is None
+                post(port_a if alive_a and msg_id % 2 else port_b, user, _note(k), msg_id)
+                sent[user].append(msg_id)
+                if alive_a and msg_id - 7000 == kill_after:
+                    time.sleep(rng.uniform(0, 0.3))  # somewhere in A's work on what it took
+                    a.send_signal(signal.SIGKILL)
+                    a.wait(10)
+        total = sum(map(len, sent.values()))
+
+        def recorded() -> list[FollowUp]:
+            return db.call(lambda s: list(s.exec(select(FollowUp).order_by(FollowUp.id))))
+
+        def cards() -> int:
+            return sum(1 for m in fake.sent if m["msgtype"] == "template_card")
+
+        wait_until(lambda: len(recorded()) >= total, timeout=90, what="every note recorded")
+        start(port_a)  # A again: replays nothing
+        wait_until(lambda: cards() >= total and db.call(replies_undelivered) == 0, timeout=60,
+                   what="every note answered")
+        time.sleep(1.0)  # a late duplicate would show up here
+        rows = recorded()
+        assert len(rows) == total == len({r.source_key for r in rows}), f"killed after {kill_after}"
+        for user, ids in sent.items():
+            mine = [int(r.source_key.split(":")[1]) for r in rows if int(r.source_key.split(":")[1]) in ids]
+            assert mine == ids, f"order of {user}, killed after {kill_after}"
+            got = [m for m in fake.sent if m["msgtype"] == "template_card" and m["touser"] == WECOM_IDS[user]]
+            assert len(got) == len(ids), f"answers to {user}, killed after {kill_after}"
+    finally:
+        for p in boxes:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in boxes:
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        fake.stop()
+        db.dispose()
+
+
+def replies_undelivered(s):  # type: ignore[no-untyped-def]
+    from store import replies
+
+    return replies.undelivered(s)
+
+
 def test_reuse_port_is_refused_on_sqlite() -> None:
     from bot.config import ConfigError, load_settings
 
