@@ -390,6 +390,71 @@ def test_a_box_killed_at_any_moment_of_a_burst_loses_and_repeats_nothing(tmp_pat
         db.dispose()
 
 
+@pytest.mark.skipif(not PG_URL, reason="the shared queue needs PostgreSQL (CI runs it there)")
+def test_voice_notes_go_to_the_worker_that_serves_the_asr_queue(tmp_path: Path) -> None:
+    """A `serve` box that works only on text (queue.queues = ["notes"]) leaves a voice note to a
+    worker-only process (`salesbot worker --queues asr`), which transcribes it with the bundled
+    model, records it and answers through WeCom."""
+    import asyncio
+    import signal
+
+    from sqlalchemy import text
+
+    from bot.app import build_app
+    from bot.config import load_settings
+    from store.models import FollowUp
+    from tests import builders as b
+    from tests.servers import FakeWecom, wait_until
+    from tests.test_wecom import _free_port, _post_when_up
+
+    reset_postgres()
+    fake = FakeWecom(b.CORP_ID, b.SECRET, b.AGENT_ID).start()
+    fake.media["MEDIA_NOTE"] = (ROOT / "tests" / "fixtures" / "audio" / "note_hengda.amr").read_bytes()
+    seeded = build_app(load_settings(env={"SALESBOT_DATABASE_URL": PG_URL, "SALESBOT_QUEUE_MODE": "local"}))
+    b.seed_im_team(seeded, "wecom", WECOM_IDS)
+    seeded.svc.db.dispose()
+    port = _free_port()
+    env = dict(os.environ, SALESBOT_DATABASE_URL=str(PG_URL), SALESBOT_SERVER_HOST="127.0.0.1",
+               SALESBOT_SERVER_PORT=str(port), SALESBOT_ALERTS_QUIET_HOURS="", SALESBOT_SPEECH_WORKERS="1",
+               **b.wecom_settings(fake.url), PYTHONPATH=str(ROOT))
+    procs = [subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=ROOT, text=True,
+                              env=dict(env, SALESBOT_QUEUE_QUEUES='["notes"]'),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    db = Database(str(PG_URL))
+
+    def asr_jobs() -> list[str]:
+        with db.engine.connect() as conn:
+            return [r[0] for r in conn.execute(text("SELECT status FROM procrastinate_jobs WHERE queue_name = 'asr'"))]
+
+    try:
+        cb = b.encrypt_callback(b.voice_fields("ZhangWei", "MEDIA_NOTE", msg_id=6001))
+        assert asyncio.run(_post_when_up(port, cb)) == 200
+        assert asr_jobs() == ["todo"]  # stored with its job on the asr queue, which serve leaves alone
+        procs.append(subprocess.Popen([sys.executable, "-m", "bot", "worker", "--queues", "asr"], cwd=ROOT,
+                                      text=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+
+        def recorded() -> list[FollowUp]:
+            return db.call(lambda s: list(s.exec(select(FollowUp))))
+
+        wait_until(lambda: len(recorded()) == 1, timeout=120, what="the voice note recorded by the worker")
+        wait_until(lambda: any(m["msgtype"] == "template_card" for m in fake.sent), timeout=30,
+                   what="the answer sent by the worker")
+        [note] = recorded()
+        assert note.source_key == "wecom:6001" and "恒达" in note.raw_text
+        wait_until(lambda: asr_jobs() == [], timeout=30, what="the job finished (and deleted)")
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        fake.stop()
+        db.dispose()
+
+
 def replies_undelivered(s):  # type: ignore[no-untyped-def]
     from store import replies
 
