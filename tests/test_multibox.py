@@ -489,12 +489,18 @@ def test_two_serve_processes_share_one_port(tmp_path: Path) -> None:
         except OSError:
             return False
 
+    def listeners() -> int:
+        """Sockets listening on the port (Linux /proc/net/tcp: local address, state 0A = LISTEN)."""
+        rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+        return sum(1 for r in rows if r.split()[1].endswith(f":{port:04X}") and r.split()[3] == "0A")
+
     try:
         end = time.monotonic() + 60
-        while not healthy():
-            assert time.monotonic() < end, "serve did not come up"
+        while listeners() < 2:  # both processes bound the one port
+            assert all(p.poll() is None for p in procs), [p.stderr.read() for p in procs if p.poll() is not None]
+            assert time.monotonic() < end, "serve did not come up twice"
             time.sleep(0.1)
-        assert all(p.poll() is None for p in procs), [p.stderr.read() for p in procs if p.poll() is not None]
+        assert healthy()
         procs[0].send_signal(signal.SIGKILL)
         procs[0].wait(10)
         assert healthy() and procs[1].poll() is None  # the other process still answers on the port
