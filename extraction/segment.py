@@ -31,9 +31,21 @@ _USER_KEY: str | None = None
 
 
 def _cache_dir() -> str:
-    d = os.environ.get("SALESBOT_CACHE_DIR") or os.path.join(tempfile.gettempdir(), "salesbot-jieba")
-    os.makedirs(d, exist_ok=True)
-    return d
+    """Where the dictionary cache lives: SALESBOT_CACHE_DIR, else the user's own cache directory.
+    One directory in /tmp for every user broke a service account's start (another user's cache
+    directory is not writable); a per-user one in /tmp is the last resort."""
+    home_cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    for d in (os.environ.get("SALESBOT_CACHE_DIR"), os.path.join(home_cache, "salesbot"),
+              os.path.join(tempfile.gettempdir(), f"salesbot-jieba-{os.getuid()}")):
+        if not d:
+            continue
+        try:
+            os.makedirs(d, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(d, os.W_OK | os.X_OK):
+            return d
+    return tempfile.mkdtemp(prefix="salesbot-jieba-")
 
 
 def tokenizer() -> jieba.Tokenizer:
