@@ -510,14 +510,3 @@ def test_two_serve_processes_share_one_port(tmp_path: Path) -> None:
                 p.send_signal(signal.SIGTERM)
                 p.wait(30)
 
-
-def test_the_dictionary_cache_is_per_user(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """A service account must not depend on a directory another user made in /tmp (the
-    deployment walk-through found `salesbot serve` as user salesbot unable to write one)."""
-    from extraction.segment import _cache_dir
-
-    monkeypatch.delenv("SALESBOT_CACHE_DIR", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    assert _cache_dir() == str(tmp_path / "cache" / "salesbot")
-    monkeypatch.setenv("SALESBOT_CACHE_DIR", str(tmp_path / "mine"))
-    assert _cache_dir() == str(tmp_path / "mine")

@@ -59,3 +59,15 @@ def test_sharded_dictionary_matches_jieba_entries() -> None:
     for w in ["南京", "南京市", "长江大桥", "研究", "生命", "起源", "的", "了", "zzz未登录", "蓝"]:
         assert freq.get(w) == full.get(w), w
         assert (w in freq) == (w in full)
+
+
+def test_the_dictionary_cache_is_per_user(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A service account must not depend on a directory another user made in /tmp (the
+    deployment walk-through found `salesbot serve` as user salesbot unable to write one)."""
+    from extraction.segment import _cache_dir
+
+    monkeypatch.delenv("SALESBOT_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert _cache_dir() == str(tmp_path / "cache" / "salesbot")
+    monkeypatch.setenv("SALESBOT_CACHE_DIR", str(tmp_path / "mine"))
+    assert _cache_dir() == str(tmp_path / "mine")
