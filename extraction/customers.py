@@ -148,14 +148,6 @@ def load_customers_csv(path: str | Path) -> list[CustomerRef]:
     return out
 
 
-def _bigrams(seq: Sequence[str]) -> Iterable[tuple[str, ...]]:
-    if len(seq) < 2:
-        yield tuple(seq)
-        return
-    for i in range(len(seq) - 1):
-        yield tuple(seq[i : i + 2])
-
-
 def initials(pinyin: tuple[str, ...]) -> str | None:
     """The brand's syllable initials as a Latin rendering would abbreviate them (恒达 -> hd)."""
     if not 2 <= len(pinyin) <= MAX_INITIALS or not all(pinyin):
@@ -175,12 +167,13 @@ INITIALS_PREFIX = "i"  # "i" + initials (hd): the Chinese brands whose syllables
 def _blocking_keys(brand: str, latin: bool, pinyin: tuple[str, ...], fuzzy: tuple[str, ...],
                    latin_key: str, for_query: bool) -> set[str]:
     """Keys a brand is listed under: its character bigrams (c), fuzzy-sound bigrams (p) and
-    syllable initials (i); a query also has Latin prefixes (l, answered from a sorted list). Flat strings: a key is kept once per distinct value
-    and a string is a third of the memory of a tuple of one-character strings."""
+    syllable initials (i); a query also has Latin prefixes (l, answered from a sorted list).
+    Flat strings: a key is kept once per distinct value and a string is a third of the memory of
+    a tuple of one-character strings."""
     keys: set[str] = set()
     if not latin:
         keys.update("c" + brand[i : i + 2] for i in range(max(1, len(brand) - 1)))
-        keys.update("p" + " ".join(g) for g in _bigrams(fuzzy))
+        keys.update("p" + " ".join(fuzzy[i : i + 2]) for i in range(max(1, len(fuzzy) - 1)))
         if not for_query and (abbr := initials(pinyin)):
             keys.add(INITIALS_PREFIX + abbr)
     elif for_query and _initials_query(brand, latin):
@@ -520,13 +513,8 @@ class CustomerIndex:
         """List one spelling under the next variant id; False for one without a brand."""
         if not p.brand:
             return False
-        brand, latin = p.brand, p.latin
-        pinyin = p.brand_pinyin
-        fz = fuzzy_key(pinyin)
-        if not latin:  # a value listed before is kept once: reuse that spelling's object
-            brand = self._listed(self._by_brand, brand, self._v_brand)
-            pinyin = self._listed(self._by_pinyin, pinyin, self._v_pinyin)
-            fz = pinyin if fz == pinyin else self._listed(self._by_fuzzy, fz, self._v_fuzzy)
+        latin = p.latin
+        brand, pinyin, fz, new_brand = self._brand_keys(p)
         vid = len(self._v_idx)
         self._v_idx.append(idx)
         self._v_brand.append(brand)
@@ -540,9 +528,28 @@ class CustomerIndex:
             _put(table, key, vid)
         if self._latin_order is not None and self._latin_key(vid):
             self._latin_order.insert(bisect_right(self._latin_order, self._latin_key(vid), key=self._latin_key), vid)
-        if not latin:
+        if new_brand and not latin:
             self._grow_filters(brand, pinyin, fz)
         return True
+
+    def _brand_keys(self, p: ParsedName) -> tuple[str, tuple[str, ...], tuple[str, ...], bool]:
+        """Brand, pinyin and fuzzy sound of a spelling, and whether no listed Chinese spelling has
+        its brand yet (whose filters are grown already: they never shrink).
+
+        Equal values are kept once, as the object of a spelling listed under them; a Chinese
+        brand listed before brings its sounds, which it alone determines."""
+        if p.latin:
+            pinyin = p.brand_pinyin
+            return p.brand, pinyin, fuzzy_key(pinyin), True
+        found = self._by_brand.get(p.brand)
+        if found is not None:
+            same = _first(found)
+            return self._v_brand[same], self._v_pinyin[same], self._v_fuzzy[same], False
+        pinyin = p.brand_pinyin
+        fz = fuzzy_key(pinyin)
+        pinyin = self._listed(self._by_pinyin, pinyin, self._v_pinyin)
+        fz = pinyin if fz == pinyin else self._listed(self._by_fuzzy, fz, self._v_fuzzy)
+        return p.brand, pinyin, fz, True
 
     @staticmethod
     def _listed(table: dict[Any, Vids], value: _T, column: list[_T]) -> _T:
@@ -578,9 +585,9 @@ class CustomerIndex:
 
     def _grow_filters(self, brand: str, pinyin: tuple[str, ...], fz: tuple[str, ...]) -> None:
         """Let the text scan look where this brand's keys can begin."""
-        lengths = {len(brand)} | ({2} if len(brand) >= 4 else set())
-        if not lengths <= set(self.brand_lengths):
-            self.brand_lengths = sorted(set(self.brand_lengths) | lengths)
+        n, lengths = len(brand), self.brand_lengths
+        if n not in lengths or (n >= 4 and 2 not in lengths):  # a few lengths: rarely a new one
+            self.brand_lengths = sorted({*lengths, n, *((2,) if n >= 4 else ())})
         self._len_by_char[brand[0]].add(len(brand))
         self._len_by_pinyin[pinyin[0]].add(len(pinyin))
         self._len_by_fuzzy[fz[0]].add(len(fz))
