@@ -114,12 +114,16 @@ class _Variant(NamedTuple):
 
     @property
     def core(self) -> str:
-        """Brand + industry words: what `ParsedName.core` is for every spelling the index lists."""
-        return self.brand + "".join(self.industry)
+        return _core(self.brand, self.industry)
 
     @property
     def industry_categories(self) -> frozenset[str]:
         return industry_categories(self.industry)
+
+
+def _core(brand: str, industry: tuple[str, ...]) -> str:
+    """Brand + industry words: what `ParsedName.core` is for every spelling the index lists."""
+    return brand + "".join(industry)
 
 
 _ORG_CLASSES: dict[str | None, str | None] = {}  # legal form -> ParsedName.org_class (a few forms)
@@ -325,6 +329,7 @@ def _region_factor(q: _Named, c: _Named) -> float:
     return 1.0 if ok else REGION_CONFLICT
 
 
+_CORE_MEMO_LIMIT = 1 << 14  # cores remembered for the text scan (see CustomerIndex._core)
 _FREEZE_FROM = 10_000  # customers from which a fresh index is moved out of the GC's full passes
 _VIDS_TUPLE_MAX = 16  # variant-id lists up to this long are kept as tuples
 # The ids under one key, in the order they were listed: the bare id while there is one (most keys
@@ -411,6 +416,7 @@ class CustomerIndex:
         self._v_pinyin: list[tuple[str, ...]] = []
         self._v_fuzzy: list[tuple[str, ...]] = []
         self._shared: dict[Any, Any] = {}  # a region or industry tuple -> its one kept copy
+        self._cores: dict[int, str] = {}  # variant id -> its core, see _core (a row never changes)
         self._latin_order: array[int] | None = None  # variant ids by Latin key: see _latin_starting
         self._blocks: dict[str, Vids] = {}  # blocking key -> variant ids (see `Vids`)
         self._by_brand: dict[str, Vids] = {}  # brand chars -> variant ids
@@ -564,6 +570,16 @@ class CustomerIndex:
     def _variant(self, vid: int) -> _Variant:
         return _Variant(self._v_idx[vid], self._v_brand[vid], self._v_industry[vid], self._v_regions[vid],
                         self._v_org_class[vid], bool(self._v_latin[vid]), self._v_pinyin[vid], self._v_fuzzy[vid])
+
+    def _core(self, vid: int) -> str:
+        """`_Variant.core` of a variant id, remembered (bounded): the text scan reads the cores
+        of up to 8 spellings per hit, the same few spellings note after note."""
+        core = self._cores.get(vid)
+        if core is None:
+            if len(self._cores) >= _CORE_MEMO_LIMIT:
+                self._cores.clear()
+            core = self._cores[vid] = _core(self._v_brand[vid], self._v_industry[vid])
+        return core
 
     def _latin_key(self, vid: int) -> str:
         """`_Variant.latin_key` of a variant id, read straight from the pinyin column."""
@@ -940,10 +956,15 @@ def _extend(index: CustomerIndex, norm: str, j: int, matched: int, vids: Vids) -
     (or sound-alikes) must appear in the rest of the core in the same order. Only an extension of
     two or more characters counts: an abbreviation adds whole syllables of later words.
     """
-    best = j
     n_chars = len(norm)
+    if j >= n_chars or not _is_cjk(norm[j]) or norm[j] in _STOP_CHARS:
+        return j  # nothing to follow (most hits): no candidate's core is read
+    best = j
+    cores = index._cores  # read here: a call per candidate would cost more than the scan
     for vid in islice(_ids(vids), 8):
-        core = index._variant(vid).core
+        core = cores.get(vid)
+        if core is None:
+            core = index._core(vid)
         cpy = _core_pinyin(core)
         pos, k = matched, j
         while k < n_chars and k - j < _MAX_EXTEND and _is_cjk(norm[k]) and norm[k] not in _STOP_CHARS:
