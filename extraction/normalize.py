@@ -432,10 +432,12 @@ def _edge_lengths() -> _EdgeLengths:
                         _lengths_by(lx.industry, -1, 2), frozenset(lx.legal_forms), _lengths_by(lx.legal_forms, -1, 1))
 
 
+@lru_cache(maxsize=64)
 def split_industry(core: str) -> tuple[str, tuple[str, ...]]:
     """Brand and trailing industry words: 恒达精密机械 -> (恒达, (精密, 机械)).
 
     Longest industry word first, repeatedly, while at least MIN_BRAND_LEN characters remain.
+    Cached (a few): parse_name splits a core twice, to see that a brand is left, then for it.
     """
     industry = lexicon().industry
     by_last = _edge_lengths().industry_last
