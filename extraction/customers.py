@@ -12,14 +12,15 @@ from __future__ import annotations
 import csv
 import gc
 import re
-from bisect import bisect_left, insort
+from array import array
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, Protocol, TypeAlias, TypeVar
 
 from rapidfuzz import fuzz
 
@@ -78,15 +79,62 @@ INDUSTRY_CONFLICT_ASK = 0.65
 ORG_CLASS_CONFLICT = 0.85  # a company vs an institution (服务中心, 研究院) with one brand: ask
 
 
-@dataclass(frozen=True, slots=True)
-class _Variant:
-    """One parsed spelling (name or alias) of a customer, with precomputed keys."""
+class _Named(Protocol):
+    """What the brand, region and industry rules read of either side: a parsed query or a listed spelling."""
 
-    idx: int
-    parsed: ParsedName
+    @property
+    def brand(self) -> str: ...
+
+    @property
+    def industry(self) -> tuple[str, ...]: ...
+
+    @property
+    def regions(self) -> tuple[RegionInfo, ...]: ...
+
+
+class _Variant(NamedTuple):
+    """One spelling (name or alias) of a customer as scoring reads it.
+
+    Made on demand from the index's per-spelling columns for the few candidates of a query:
+    keeping a parsed name per spelling cost most of the index's memory."""
+
+    idx: int  # the customer
+    brand: str
+    industry: tuple[str, ...]
+    regions: tuple[RegionInfo, ...]
+    org_class: str | None  # `ParsedName.org_class`
+    latin: bool
     pinyin: tuple[str, ...]
     fuzzy: tuple[str, ...]
-    latin_key: str
+
+    @property
+    def latin_key(self) -> str:
+        """Brand pinyin as one string (`ParsedName.brand_latin_key`)."""
+        return "".join(self.pinyin)
+
+    @property
+    def core(self) -> str:
+        return _core(self.brand, self.industry)
+
+    @property
+    def industry_categories(self) -> frozenset[str]:
+        return industry_categories(self.industry)
+
+
+def _core(brand: str, industry: tuple[str, ...]) -> str:
+    """Brand + industry words: what `ParsedName.core` is for every spelling the index lists."""
+    return brand + "".join(industry)
+
+
+_ORG_CLASSES: dict[str | None, str | None] = {}  # legal form -> ParsedName.org_class (a few forms)
+
+
+def _org_class(p: ParsedName) -> str | None:
+    """`p.org_class`, remembered by legal form: the property scans every form, a build reads it per name."""
+    form = p.legal_form
+    if form not in _ORG_CLASSES:
+        _ORG_CLASSES[form] = p.org_class
+    return _ORG_CLASSES[form]
 
 
 def load_customers_csv(path: str | Path) -> list[CustomerRef]:
@@ -104,14 +152,6 @@ def load_customers_csv(path: str | Path) -> list[CustomerRef]:
     return out
 
 
-def _bigrams(seq: Sequence[str]) -> Iterable[tuple[str, ...]]:
-    if len(seq) < 2:
-        yield tuple(seq)
-        return
-    for i in range(len(seq) - 1):
-        yield tuple(seq[i : i + 2])
-
-
 def initials(pinyin: tuple[str, ...]) -> str | None:
     """The brand's syllable initials as a Latin rendering would abbreviate them (恒达 -> hd)."""
     if not 2 <= len(pinyin) <= MAX_INITIALS or not all(pinyin):
@@ -125,21 +165,23 @@ def _initials_query(brand: str, latin: bool) -> bool:
 
 
 LATIN_PREFIX = "l"  # a query key "l" + letters: every spelling whose Latin key starts with the letters
+INITIALS_PREFIX = "i"  # "i" + initials (hd): the Chinese brands whose syllables start with those letters
 
 
 def _blocking_keys(brand: str, latin: bool, pinyin: tuple[str, ...], fuzzy: tuple[str, ...],
                    latin_key: str, for_query: bool) -> set[str]:
     """Keys a brand is listed under: its character bigrams (c), fuzzy-sound bigrams (p) and
-    syllable initials (i); a query also has Latin prefixes (l, answered from a sorted list). Flat strings: a key is kept once per distinct value
-    and a string is a third of the memory of a tuple of one-character strings."""
+    syllable initials (i); a query also has Latin prefixes (l, answered from a sorted list).
+    Flat strings: a key is kept once per distinct value and a string is a third of the memory of
+    a tuple of one-character strings."""
     keys: set[str] = set()
     if not latin:
         keys.update("c" + brand[i : i + 2] for i in range(max(1, len(brand) - 1)))
-        keys.update("p" + " ".join(g) for g in _bigrams(fuzzy))
+        keys.update("p" + " ".join(fuzzy[i : i + 2]) for i in range(max(1, len(fuzzy) - 1)))
         if not for_query and (abbr := initials(pinyin)):
-            keys.add("i" + abbr)
+            keys.add(INITIALS_PREFIX + abbr)
     elif for_query and _initials_query(brand, latin):
-        keys.add("i" + brand)
+        keys.add(INITIALS_PREFIX + brand)
     if for_query and latin_key and not has_cjk(brand):  # a Chinese query needs no Latin-prefix lookups
         # a 4-letter brand + an English tail: looked up by prefix in CustomerIndex._latin_sorted
         keys.update(LATIN_PREFIX + latin_key[:n] for n in (4, 5))
@@ -158,7 +200,7 @@ def _query_keys(brand: str, latin: bool) -> tuple[tuple[str, ...], tuple[str, ..
     return pinyin, fuzzy, tuple(_blocking_keys(brand, latin, pinyin, fuzzy, "".join(pinyin), for_query=True))
 
 
-def _prefix_sim(q: ParsedName, c: ParsedName) -> float | None:
+def _prefix_sim(q: _Named, c: _Named) -> float | None:
     """One brand is the other plus a tail of two or more characters.
 
     The tail is an industry word the lexicon does not know (天合 vs 天合光伏): compatible when the
@@ -173,7 +215,7 @@ def _prefix_sim(q: ParsedName, c: ParsedName) -> float | None:
     return SIM_PREFIX if ok else SIM_PREFIX * INDUSTRY_CONFLICT
 
 
-def _tail_compatible(short: ParsedName, long: ParsedName, tail: str) -> bool:
+def _tail_compatible(short: _Named, long: _Named, tail: str) -> bool:
     """The short brand's industry words fit the long brand's tail or its own industry words.
 
     A tail that abbreviates the short side's industry words (钢贸 for 钢材贸易) fits too.
@@ -194,11 +236,10 @@ def _in_order(chars: str, text: str) -> bool:
 def _sound_prefix_sim(q: ParsedName, qpy: tuple[str, ...], v: _Variant) -> float | None:
     """The query sounds like the head of a longer brand (易庄 for 易桩智能充电)."""
     n = len(qpy)
-    c = v.parsed
     if n < MIN_PREFIX or len(v.pinyin) - n < 2 or v.pinyin[:n] != qpy:
         return None
     sim = SIM_PREFIX_SOUND if n == MIN_PREFIX else SIM_PREFIX
-    return sim if _tail_compatible(q, c, c.brand[n:]) else sim * INDUSTRY_CONFLICT
+    return sim if _tail_compatible(q, v, v.brand[n:]) else sim * INDUSTRY_CONFLICT
 
 
 def _abbrev_sim(q: ParsedName, v: _Variant) -> float | None:
@@ -209,10 +250,10 @@ def _abbrev_sim(q: ParsedName, v: _Variant) -> float | None:
     whole; of a longer, unsplit brand the first two characters are the head. Characters may be
     sound-alikes (ASR).
     """
-    qs, cs = q.core, v.parsed.core
-    c_brand = v.parsed.brand
+    qs, cs = q.core, v.core
+    c_brand = v.brand
     need = len(c_brand) if len(c_brand) <= 3 else MIN_PREFIX
-    if v.parsed.latin or len(qs) <= need or len(cs) <= len(qs) or not has_cjk(qs):
+    if v.latin or len(qs) <= need or len(cs) <= len(qs) or not has_cjk(qs):
         return None
     cpy = _core_pinyin(cs)
     exact_head = True
@@ -232,13 +273,13 @@ def _abbrev_sim(q: ParsedName, v: _Variant) -> float | None:
     return SIM_ABBREV if exact_head or len(qs) - need >= 2 else SIM_ABBREV_WEAK
 
 
-def _shares_specific_industry(q: ParsedName, c: ParsedName) -> bool:
+def _shares_specific_industry(q: _Named, c: _Named) -> bool:
     """Both names carry the same non-generic industry word (教育, 工程机械)."""
     ind = lexicon().industry
     return any((a in b or b in a) and ind.get(a) != "generic" for a in q.industry for b in c.industry)
 
 
-def _industry_factor(q: ParsedName, c: ParsedName) -> float:
+def _industry_factor(q: _Named, c: _Named) -> float:
     """Same brand in another line of business is another company (北辰物流 vs 北辰重工机械)."""
     if not q.industry or not c.industry:
         return 1.0
@@ -281,47 +322,69 @@ def _related(a: str, b: str) -> bool:
     return a.split(".", 1)[0] == b.split(".", 1)[0]
 
 
-def _region_factor(q: ParsedName, c: ParsedName) -> float:
+def _region_factor(q: _Named, c: _Named) -> float:
     ok = regions_compatible(q.regions, c.regions)
     if ok is None:
         return REGION_UNKNOWN
     return 1.0 if ok else REGION_CONFLICT
 
 
+_CORE_MEMO_LIMIT = 1 << 14  # cores remembered for the text scan (see CustomerIndex._core)
 _FREEZE_FROM = 10_000  # customers from which a fresh index is moved out of the GC's full passes
-_VIDS_TUPLE_MAX = 16  # variant-id lists up to this long are kept as tuples (48 bytes for one id, not 88)
-# The ids under one key: a tuple while short (most keys name one or two customers), beyond that an
-# insertion-ordered dict (ids as keys), so removing one of a million customers is O(1), not a scan.
-Vids = tuple[int, ...] | dict[int, None]
+_VIDS_TUPLE_MAX = 16  # variant-id lists up to this long are kept as tuples
+# The ids under one key, in the order they were listed: the bare id while there is one (most keys
+# name one spelling), a tuple while short, beyond that an array of C ints (4 bytes an id, where a
+# dict took 50; removing one of a million customers stays a C-level scan of microseconds).
+Vids: TypeAlias = "int | tuple[int, ...] | array[int]"
+_T = TypeVar("_T")
+
+
+def _ids(found: Vids | None) -> Sequence[int]:
+    """The ids under a key as a sequence (empty when the key is not listed)."""
+    if found is None:
+        return ()
+    if isinstance(found, int):
+        return (found,)
+    return found
+
+
+def _first(found: Vids) -> int:
+    return found if isinstance(found, int) else found[0]
 
 
 def _put(table: dict[Any, Vids], key: Any, vid: int) -> None:
     """Append `vid` to the ids under `key`."""
     old = table.get(key)
     if old is None:
-        table[key] = (vid,)
-    elif isinstance(old, dict):
-        old[vid] = None
-    elif len(old) < _VIDS_TUPLE_MAX:
-        table[key] = (*old, vid)
+        table[key] = vid
+    elif isinstance(old, int):
+        table[key] = (old, vid)
+    elif isinstance(old, tuple):
+        table[key] = (*old, vid) if len(old) < _VIDS_TUPLE_MAX else array("i", (*old, vid))
     else:
-        table[key] = dict.fromkeys((*old, vid))
+        old.append(vid)
 
 
 def _drop(table: dict[Any, Vids], key: Any, vid: int) -> None:
     """Remove `vid` from the ids under `key` (the key goes when none are left)."""
     old = table.get(key)
-    if old is None or vid not in old:
+    if old is None:
         return
-    if isinstance(old, dict):
-        del old[vid]
-        if not old:
+    if isinstance(old, int):
+        if old == vid:
             del table[key]
         return
-    rest = tuple(x for x in old if x != vid)
-    if rest:
-        table[key] = rest
-    else:
+    if vid not in old:
+        return
+    if isinstance(old, tuple):
+        rest = tuple(x for x in old if x != vid)
+        if rest:
+            table[key] = rest if len(rest) > 1 else rest[0]
+        else:
+            del table[key]
+        return
+    old.remove(vid)
+    if not old:
         del table[key]
 
 
@@ -330,21 +393,36 @@ class CustomerIndex:
 
     Every structure is filled one spelling at a time, so a fresh build and a build followed by
     updates answer alike; the scan's filters (lengths, pairs) only ever grow, a superset that
-    costs a lookup and changes no answer."""
+    costs a lookup and changes no answer.
+
+    A spelling (variant id) is a row of parallel columns rather than an object, and equal values
+    (brands, sounds, region and industry tuples) are one object: per customer the index keeps
+    little more than its table entries."""
 
     def __init__(self, customers: Sequence[CustomerRef]):
         self.customers: list[CustomerRef] = []
         self._id_to_idx: dict[str, int] = {}
-        self._variants: list[_Variant] = []
-        self._vids_of: dict[int, list[int]] = {}  # customer idx -> its variant ids
-        self._latin_sorted: list[tuple[str, int]] | None = None  # (Latin key, variant id): see _latin_starting
+        # customer idx -> its variant ids: start .. start + count - 1 (a customer's spellings are
+        # added together, so they are consecutive; a removed customer has none)
+        self._vid_start = array("i")
+        self._vid_count = array("i")
+        # variant id -> what scoring reads of it (see _Variant)
+        self._v_idx = array("i")
+        self._v_brand: list[str] = []
+        self._v_industry: list[tuple[str, ...]] = []
+        self._v_regions: list[tuple[RegionInfo, ...]] = []
+        self._v_org_class: list[str | None] = []
+        self._v_latin = bytearray()
+        self._v_pinyin: list[tuple[str, ...]] = []
+        self._v_fuzzy: list[tuple[str, ...]] = []
+        self._shared: dict[Any, Any] = {}  # a region or industry tuple -> its one kept copy
+        self._cores: dict[int, str] = {}  # variant id -> its core, see _core (a row never changes)
+        self._latin_order: array[int] | None = None  # variant ids by Latin key: see _latin_starting
         self._blocks: dict[str, Vids] = {}  # blocking key -> variant ids (see `Vids`)
         self._by_brand: dict[str, Vids] = {}  # brand chars -> variant ids
         self._by_pinyin: dict[tuple[str, ...], Vids] = {}
         self._by_fuzzy: dict[tuple[str, ...], Vids] = {}
-        self._by_latin: dict[str, Vids] = {}
         self._by_prefix: dict[str, Vids] = {}  # first 2 chars of long brands
-        self._by_initials: dict[str, Vids] = {}  # 恒达 -> hd (HD Precision)
         self._head_sound: dict[tuple[str, ...], Vids] = {}  # their fuzzy sound
         self.brand_lengths: list[int] = []  # substring lengths find_mention looks up
         # Key lengths by first character / syllable: the text scan tries only the lengths some key
@@ -371,7 +449,7 @@ class CustomerIndex:
         try:
             for ref in customers:
                 self._upsert(ref)
-            self._latin_starting("")  # sorted once now, not on the first Latin query of a busy day
+            self._latin_sorted()  # sorted once now, not on the first Latin query of a busy day
         finally:
             if collecting:
                 gc.enable()
@@ -401,18 +479,20 @@ class CustomerIndex:
         if idx is None:
             idx = self._id_to_idx[ref.id] = len(self.customers)
             self.customers.append(ref)
+            self._vid_start.append(0)
+            self._vid_count.append(0)
         else:
             self._unlink(idx)
             self.customers[idx] = ref
-        vids = self._vids_of[idx] = []
+        self._vid_start[idx] = len(self._v_idx)
+        self._vid_count[idx] = 0
         self.words += [ref.name, *ref.aliases]
-        # not through parse_name's cache: the index keeps each parse, the cache would keep it twice
+        # not through parse_name's cache: the index keeps what it needs of each parse
         parse = parse_name.__wrapped__
         for p in [parse(ref.name, ref.region), *(parse(a, ref.region) for a in ref.aliases)]:
             for r in (p, *core_readings(p)):  # 易桩智能充电 is also called 易桩
-                vid = self._add(idx, r)
-                if vid is not None:
-                    vids.append(vid)
+                if self._add(idx, r):
+                    self._vid_count[idx] += 1
 
     def remove(self, customer_id: str) -> bool:
         """Forget a customer (merged away); False when the index did not know it."""
@@ -420,7 +500,7 @@ class CustomerIndex:
         if idx is None:
             return False
         self._unlink(idx)
-        self._vids_of.pop(idx, None)
+        self._vid_count[idx] = 0
         self._forget()
         return True
 
@@ -430,44 +510,100 @@ class CustomerIndex:
     def __len__(self) -> int:
         return len(self._id_to_idx)
 
-    def _add(self, idx: int, p: ParsedName) -> int | None:
+    def _vids(self, idx: int) -> range:
+        """The variant ids of a customer's current spellings."""
+        start = self._vid_start[idx]
+        return range(start, start + self._vid_count[idx])
+
+    def _add(self, idx: int, p: ParsedName) -> bool:
+        """List one spelling under the next variant id; False for one without a brand."""
         if not p.brand:
-            return None
+            return False
+        latin = p.latin
+        brand, pinyin, fz, new_brand = self._brand_keys(p)
+        vid = len(self._v_idx)
+        self._v_idx.append(idx)
+        self._v_brand.append(brand)
+        self._v_industry.append(self._share(p.industry))
+        self._v_regions.append(self._share(p.regions))
+        self._v_org_class.append(_org_class(p))
+        self._v_latin.append(latin)
+        self._v_pinyin.append(pinyin)
+        self._v_fuzzy.append(fz)
+        for key, table in self._lists(vid):
+            _put(table, key, vid)
+        if self._latin_order is not None and self._latin_key(vid):
+            self._latin_order.insert(bisect_right(self._latin_order, self._latin_key(vid), key=self._latin_key), vid)
+        if new_brand and not latin:
+            self._grow_filters(brand, pinyin, fz)
+        return True
+
+    def _brand_keys(self, p: ParsedName) -> tuple[str, tuple[str, ...], tuple[str, ...], bool]:
+        """Brand, pinyin and fuzzy sound of a spelling, and whether no listed Chinese spelling has
+        its brand yet (whose filters are grown already: they never shrink).
+
+        Equal values are kept once, as the object of a spelling listed under them; a Chinese
+        brand listed before brings its sounds, which it alone determines."""
+        if p.latin:
+            pinyin = p.brand_pinyin
+            return p.brand, pinyin, fuzzy_key(pinyin), True
+        found = self._by_brand.get(p.brand)
+        if found is not None:
+            same = _first(found)
+            return self._v_brand[same], self._v_pinyin[same], self._v_fuzzy[same], False
         pinyin = p.brand_pinyin
         fz = fuzzy_key(pinyin)
-        latin_key = "".join(pinyin)
-        v = _Variant(idx, p, pinyin, fz, latin_key)
-        vid = len(self._variants)
-        self._variants.append(v)
-        for key, table in self._lists(v):
-            _put(table, key, vid)
-        if self._latin_sorted is not None and latin_key:
-            insort(self._latin_sorted, (latin_key, vid))
-        if not p.latin:
-            self._grow_filters(p.brand, pinyin, fz)
-        return vid
+        pinyin = self._listed(self._by_pinyin, pinyin, self._v_pinyin)
+        fz = pinyin if fz == pinyin else self._listed(self._by_fuzzy, fz, self._v_fuzzy)
+        return p.brand, pinyin, fz, True
 
-    def _lists(self, v: _Variant) -> Iterator[tuple[Any, dict[Any, Vids]]]:
+    @staticmethod
+    def _listed(table: dict[Any, Vids], value: _T, column: list[_T]) -> _T:
+        """The object a spelling listed under `value` in `table` keeps for it, else `value`."""
+        found = table.get(value)
+        return value if found is None else column[_first(found)]
+
+    def _share(self, value: _T) -> _T:
+        """One object for equal region / industry tuples (a few thousand distinct in a CRM)."""
+        return self._shared.setdefault(value, value)  # type: ignore[no-any-return]
+
+    def _variant(self, vid: int) -> _Variant:
+        return _Variant(self._v_idx[vid], self._v_brand[vid], self._v_industry[vid], self._v_regions[vid],
+                        self._v_org_class[vid], bool(self._v_latin[vid]), self._v_pinyin[vid], self._v_fuzzy[vid])
+
+    def _core(self, vid: int) -> str:
+        """`_Variant.core` of a variant id, remembered (bounded): the text scan reads the cores
+        of up to 8 spellings per hit, the same few spellings note after note."""
+        core = self._cores.get(vid)
+        if core is None:
+            if len(self._cores) >= _CORE_MEMO_LIMIT:
+                self._cores.clear()
+            core = self._cores[vid] = _core(self._v_brand[vid], self._v_industry[vid])
+        return core
+
+    def _latin_key(self, vid: int) -> str:
+        """`_Variant.latin_key` of a variant id, read straight from the pinyin column."""
+        return "".join(self._v_pinyin[vid])
+
+    def _lists(self, vid: int) -> Iterator[tuple[Any, dict[Any, Vids]]]:
         """Every (key, table) a variant is listed under."""
-        p = v.parsed
-        for key in _blocking_keys(p.brand, p.latin, v.pinyin, v.fuzzy, v.latin_key, for_query=False):
+        brand, latin = self._v_brand[vid], bool(self._v_latin[vid])
+        pinyin, fuzzy = self._v_pinyin[vid], self._v_fuzzy[vid]
+        for key in _blocking_keys(brand, latin, pinyin, fuzzy, "".join(pinyin), for_query=False):
             yield key, self._blocks
-        if not p.latin:
-            yield p.brand, self._by_brand
-            yield v.pinyin, self._by_pinyin
-            yield v.fuzzy, self._by_fuzzy
-            if abbr := initials(v.pinyin):
-                yield abbr, self._by_initials
-            if len(p.brand) >= 4:  # 天合光伏: notes may say 常州天合
-                yield p.brand[:2], self._by_prefix
-                yield v.fuzzy[:2], self._head_sound
-        yield v.latin_key, self._by_latin
+        if not latin:
+            yield brand, self._by_brand
+            yield pinyin, self._by_pinyin
+            yield fuzzy, self._by_fuzzy
+            if len(brand) >= 4:  # 天合光伏: notes may say 常州天合
+                yield brand[:2], self._by_prefix
+                yield fuzzy[:2], self._head_sound
 
     def _grow_filters(self, brand: str, pinyin: tuple[str, ...], fz: tuple[str, ...]) -> None:
         """Let the text scan look where this brand's keys can begin."""
-        lengths = {len(brand)} | ({2} if len(brand) >= 4 else set())
-        if not lengths <= set(self.brand_lengths):
-            self.brand_lengths = sorted(set(self.brand_lengths) | lengths)
+        n, lengths = len(brand), self.brand_lengths
+        if n not in lengths or (n >= 4 and 2 not in lengths):  # a few lengths: rarely a new one
+            self.brand_lengths = sorted({*lengths, n, *((2,) if n >= 4 else ())})
         self._len_by_char[brand[0]].add(len(brand))
         self._len_by_pinyin[pinyin[0]].add(len(pinyin))
         self._len_by_fuzzy[fz[0]].add(len(fz))
@@ -484,50 +620,64 @@ class CustomerIndex:
             self._second_fuzzy.add(fz[1])
 
     def _unlink(self, idx: int) -> None:
-        """Take a customer's spellings out of every table (its variant slots stay, unreachable)."""
-        for vid in self._vids_of.get(idx, ()):
-            v = self._variants[vid]
-            for key, table in self._lists(v):
+        """Take a customer's spellings out of every table (its variant rows stay, unreachable)."""
+        order = self._latin_order
+        for vid in self._vids(idx):
+            for key, table in self._lists(vid):
                 _drop(table, key, vid)
-            if self._latin_sorted is not None and v.latin_key:
-                i = bisect_left(self._latin_sorted, (v.latin_key, vid))
-                if i < len(self._latin_sorted) and self._latin_sorted[i] == (v.latin_key, vid):
-                    del self._latin_sorted[i]
+            latin_key = self._latin_key(vid)
+            if order is not None and latin_key:
+                lo = bisect_left(order, latin_key, key=self._latin_key)
+                hi = bisect_right(order, latin_key, lo, key=self._latin_key)
+                if vid in order[lo:hi]:
+                    del order[order.index(vid, lo, hi)]
+
+    def _latin_sorted(self) -> array[int]:
+        """The variant ids with a Latin key, sorted by (key, id): sorted once after the bulk
+        build, kept in step after that (a new spelling's id is the largest yet)."""
+        if self._latin_order is None:
+            live = sorted(vid for idx in range(len(self.customers)) for vid in self._vids(idx)
+                          if self._latin_key(vid))
+            live.sort(key=self._latin_key)  # stable: ids stay ascending within a key
+            self._latin_order = array("i", live)
+        return self._latin_order
 
     def _latin_starting(self, letters: str) -> list[int]:
         """Variants whose Latin key starts with `letters` (Hengda Precision finds 恒达), in id order.
 
-        A sorted list instead of a key per prefix and spelling (a million spellings share a few
-        thousand prefixes): sorted once after the bulk build, kept in step after that."""
-        if self._latin_sorted is None:
-            variants = self._variants
-            self._latin_sorted = sorted((variants[vid].latin_key, vid) for vids in self._vids_of.values()
-                                        for vid in vids if variants[vid].latin_key)
-        found = self._latin_sorted
-        lo = bisect_left(found, (letters, -1))
-        hi = bisect_left(found, (letters + "\U0010ffff", -1), lo)
-        return sorted(vid for _, vid in found[lo:hi])
+        One sorted array of ids, searched by key, instead of a key per prefix and spelling (a
+        million spellings share a few thousand prefixes) or a stored key per spelling."""
+        order = self._latin_sorted()
+        lo = bisect_left(order, letters, key=self._latin_key)
+        hi = bisect_left(order, letters + "\U0010ffff", lo, key=self._latin_key)
+        return sorted(order[lo:hi])
+
+    def _has_latin_key(self, key: str) -> bool:
+        """Some spelling's Latin key (brand pinyin, or a Latin brand) is `key`."""
+        order = self._latin_sorted()
+        i = bisect_left(order, key, key=self._latin_key)
+        return i < len(order) and self._latin_key(order[i]) == key
 
     # ------------------------------------------------------------ scoring
 
     def _brand_sim(self, q: ParsedName, qpy: tuple[str, ...], qfz: tuple[str, ...], v: _Variant,
                    owners: frozenset[int]) -> float:
-        c = v.parsed
-        if q.latin or c.latin:
+        if q.latin or v.latin:
             qk = "".join(qpy)
-            if qk == v.latin_key:
-                return SIM_EXACT if (q.latin and c.latin) else SIM_LATIN
-            if q.latin and not c.latin and _initials_query(qk, True) and qk == initials(v.pinyin):
-                same_line = _shares_specific_industry(q, c) or (q.industry_categories - {"generic"}) & c.industry_categories
+            latin_key = v.latin_key
+            if qk == latin_key:
+                return SIM_EXACT if (q.latin and v.latin) else SIM_LATIN
+            if q.latin and not v.latin and _initials_query(qk, True) and qk == initials(v.pinyin):
+                same_line = _shares_specific_industry(q, v) or (q.industry_categories - {"generic"}) & v.industry_categories
                 return SIM_INITIALS if same_line else SIM_INITIALS_UNSURE
-            if len(v.latin_key) >= 4 and qk.startswith(v.latin_key):  # HengdaJingmi, Hengda Precision
-                rest = qk[len(v.latin_key):]
-                industry_py = "".join("".join(pinyin_key(w)) for w in c.industry)
+            if len(latin_key) >= 4 and qk.startswith(latin_key):  # HengdaJingmi, Hengda Precision
+                rest = qk[len(latin_key):]
+                industry_py = "".join("".join(pinyin_key(w)) for w in v.industry)
                 return SIM_LATIN if industry_py.startswith(rest) else SIM_PREFIX_UNKNOWN
-            return fuzz.ratio(qk, v.latin_key) / 100 * SIM_OTHER_SCALE
-        if q.brand == c.brand:
+            return fuzz.ratio(qk, latin_key) / 100 * SIM_OTHER_SCALE
+        if q.brand == v.brand:
             return SIM_EXACT
-        partial = _prefix_sim(q, c)
+        partial = _prefix_sim(q, v)
         if partial is not None:
             return partial
         if owners - {v.idx}:  # "the query's own characters decide"
@@ -539,7 +689,7 @@ class CustomerIndex:
         for sim in (_sound_prefix_sim(q, qpy, v), _abbrev_sim(q, v)):
             if sim is not None:
                 return sim
-        r = max(fuzz.ratio(q.brand, c.brand), fuzz.ratio(" ".join(qfz), " ".join(v.fuzzy)))
+        r = max(fuzz.ratio(q.brand, v.brand), fuzz.ratio(" ".join(qfz), " ".join(v.fuzzy)))
         return r / 100 * SIM_OTHER_SCALE
 
     def _brand_owners(self, q: ParsedName) -> frozenset[int]:
@@ -549,25 +699,23 @@ class CustomerIndex:
         华新, whatever the regions: 上海华新 may be the region of one and the brand of the other);
         an owner in an unrelated business (衡达物流 for 衡达精密) leaves the sound to decide.
         Computed once per query: a brand may be shared by many customers."""
-        variants = self._variants
-        return frozenset(variants[vid].idx for vid in self._by_brand.get(q.brand, ())
-                         if _industry_factor(q, variants[vid].parsed) > INDUSTRY_CONFLICT)
+        return frozenset(v.idx for v in map(self._variant, _ids(self._by_brand.get(q.brand)))
+                         if _industry_factor(q, v) > INDUSTRY_CONFLICT)
 
     def _score(self, q: ParsedName, qpy: tuple[str, ...], qfz: tuple[str, ...], v: _Variant,
                owners: frozenset[int]) -> float:
-        c = v.parsed
         sim = self._brand_sim(q, qpy, qfz, v, owners)
-        if sim == SIM_FUZZY_SOUND and (regions_compatible(q.regions, c.regions) or _shares_specific_industry(q, c)):
+        if sim == SIM_FUZZY_SOUND and (regions_compatible(q.regions, v.regions) or _shares_specific_industry(q, v)):
             sim = SIM_FUZZY_CONFIRMED
-        industry = _industry_factor(q, c)
-        s = sim * _region_factor(q, c) * industry
+        industry = _industry_factor(q, v)
+        s = sim * _region_factor(q, v) * industry
         if not q.industry and not q.legal_form and region_info(q.brand) is not None:
             s = min(s, SIM_PLACE_ONLY)  # 济南 alone names a city before the 济南纺织食品 it may mean
-        if industry == INDUSTRY_CONFLICT and sim == SIM_EXACT and regions_compatible(q.regions, c.regions):
+        if industry == INDUSTRY_CONFLICT and sim == SIM_EXACT and regions_compatible(q.regions, v.regions):
             s = INDUSTRY_CONFLICT_ASK
-        q_class = q.org_class  # a property that scans the legal forms: read each side once
+        q_class = q.org_class  # a property that scans the legal forms: read once
         if q_class:
-            c_class = c.org_class
+            c_class = v.org_class
             if c_class and q_class != c_class:
                 s *= ORG_CLASS_CONFLICT
         return max(0.0, min(1.0, s))
@@ -577,7 +725,7 @@ class CustomerIndex:
         counts: dict[int, int] = defaultdict(int)
         blocks = self._blocks
         for key in keys:
-            vids = self._latin_starting(key[1:]) if key[0] == LATIN_PREFIX else blocks.get(key, ())
+            vids = self._latin_starting(key[1:]) if key[0] == LATIN_PREFIX else _ids(blocks.get(key))
             for vid in vids:
                 counts[vid] += 1
         if len(counts) <= MAX_SCORED:
@@ -591,6 +739,7 @@ class CustomerIndex:
         alt = abbrev_alternative(q)
         if alt is not None:
             readings.append(alt)
+        v_regions = self._v_regions
         for r in readings:
             if not r.brand:
                 continue
@@ -598,9 +747,9 @@ class CustomerIndex:
             owners = self._brand_owners(r)
             regions = r.regions
             for vid in self._candidates(keys):
-                v = self._variants[vid]
-                if regions and v.parsed.regions and regions_compatible(regions, v.parsed.regions) is False:
+                if regions and v_regions[vid] and regions_compatible(regions, v_regions[vid]) is False:
                     continue  # another city: at most REGION_CONFLICT, below ASK — never shown
+                v = self._variant(vid)
                 s = self._score(r, rpy, rfz, v, owners)
                 if s > best.get(v.idx, -1.0):
                     best[v.idx] = s
@@ -647,8 +796,8 @@ class CustomerIndex:
         idx = self._id_to_idx.get(customer_id)
         if idx is None:
             return ()
-        vids = self._vids_of.get(idx)
-        return self._variants[vids[0]].parsed.regions if vids else ()
+        vids = self._vids(idx)
+        return self._v_regions[vids[0]] if vids else ()
 
 
 __all__ = ["ASK", "AUTO_LINK", "CustomerIndex", "lexicon", "load_customers_csv"]
@@ -807,11 +956,15 @@ def _extend(index: CustomerIndex, norm: str, j: int, matched: int, vids: Vids) -
     (or sound-alikes) must appear in the rest of the core in the same order. Only an extension of
     two or more characters counts: an abbreviation adds whole syllables of later words.
     """
-    best = j
     n_chars = len(norm)
-    for vid in islice(vids, 8):
-        v = index._variants[vid]
-        core = v.parsed.core
+    if j >= n_chars or not _is_cjk(norm[j]) or norm[j] in _STOP_CHARS:
+        return j  # nothing to follow (most hits): no candidate's core is read
+    best = j
+    cores = index._cores  # read here: a call per candidate would cost more than the scan
+    for vid in islice(_ids(vids), 8):
+        core = cores.get(vid)
+        if core is None:
+            core = index._core(vid)
         cpy = _core_pinyin(core)
         pos, k = matched, j
         while k < n_chars and k - j < _MAX_EXTEND and _is_cjk(norm[k]) and norm[k] not in _STOP_CHARS:
@@ -1004,8 +1157,8 @@ def _latin_brand_spans(index: CustomerIndex, text: str, norm: str) -> Iterable[t
             end = words[k - 1].end()
             p = parse_name(text[m.start() : end])
             # initials only with an industry word after them: PO, ERP, CRM are no customers
-            if (len(p.brand) >= 3 and p.brand in index._by_latin) or (
-                    p.industry and _initials_query(p.brand, p.latin) and p.brand in index._by_initials):
+            if (len(p.brand) >= 3 and index._has_latin_key(p.brand)) or (
+                    p.industry and _initials_query(p.brand, p.latin) and INITIALS_PREFIX + p.brand in index._blocks):
                 yield m.start(), end
                 break
 

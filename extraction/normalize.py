@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from pypinyin import lazy_pinyin
 
@@ -55,6 +56,7 @@ _FALLBACK_T2S = str.maketrans(
 _PUNCT_RE = re.compile(r"[\s\W_]+", re.UNICODE)
 _BRACKET_RE = re.compile(r"[(\[{（【〔]([^)\]}）】〕]*)[)\]}）】〕]")
 _CJK_RE = re.compile(r"[\u3400-\u9fff]")
+_ALL_CJK_RE = re.compile(r"[\u3400-\u9fff]+")
 _LATIN_RUN_RE = re.compile(r"[a-z0-9]+|[\u3400-\u9fff]")
 _LATIN_HEAD_RE = re.compile(r"[a-z][a-z0-9&]+(?=[\u3400-\u9fff])")
 _CAMEL_RE = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
@@ -151,8 +153,11 @@ def pinyin_key(text: str) -> tuple[str, ...]:
 
     Toneless because ASR errors keep the sound but not the tone (横达 héng = 恒达 héng).
     """
+    cleaned = clean(text)
+    if _ALL_CJK_RE.fullmatch(cleaned):  # most brands: one syllable per character, no token scan
+        return tuple(map(_char_pinyin, cleaned))
     out: list[str] = []
-    for tok in _LATIN_RUN_RE.findall(clean(text)):
+    for tok in _LATIN_RUN_RE.findall(cleaned):
         if _CJK_RE.match(tok):
             out.append(_char_pinyin(tok))
         else:
@@ -184,7 +189,7 @@ def fuzzy_syllable(syl: str) -> str:
 
 
 def fuzzy_key(syllables: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(fuzzy_syllable(s) for s in syllables)
+    return tuple(map(fuzzy_syllable, syllables))
 
 
 # ---------------------------------------------------------------- lexicons
@@ -259,8 +264,12 @@ def lexicon() -> Lexicon:
     return lx
 
 
+@lru_cache(maxsize=8192)
 def region_info(name: str | None) -> RegionInfo | None:
-    """Canonical region for a surface form such as 苏州, 苏州市, 江苏省, 沪上."""
+    """Canonical region for a surface form such as 苏州, 苏州市, 江苏省, 沪上.
+
+    Cached: every customer of a CRM names one of a few hundred regions, and the text scans look
+    up the same words note after note."""
     if not name:
         return None
     lx = lexicon()
@@ -358,26 +367,31 @@ def industry_categories(words: Iterable[str]) -> frozenset[str]:
 def split_region_prefix(s: str) -> tuple[RegionInfo | None, str]:
     """Longest known region at the start of `s` (with an optional 省/市 suffix)."""
     lx = lexicon()
-    for n in range(min(lx.max_region_len, len(s) - 1), 1, -1):
+    edges = _edge_lengths()
+    for n in edges.region_first.get(s[:1], ()):  # longest first
+        if n > len(s) - 1:
+            continue
         head = s[:n]
         if head in lx.region_alias:
             rest = s[n:]
-            for suf in _REGION_SUFFIXES:
-                if rest.startswith(suf) and len(rest) > len(suf):
-                    rest = rest[len(suf):]
-                    break
+            if rest[:1] in edges.region_suffix_first:
+                for suf in _REGION_SUFFIXES:
+                    if rest.startswith(suf) and len(rest) > len(suf):
+                        rest = rest[len(suf):]
+                        break
             return lx.regions[lx.region_alias[head]], rest
     return None, s
 
 
 def split_legal_suffix(s: str) -> tuple[str | None, str]:
     """Strip legal-form suffixes (有限公司, 集团 ...) from the end, repeatedly."""
-    forms, lengths = _legal_lookup()
+    edges = _edge_lengths()
+    forms, by_last = edges.legal, edges.legal_last
     found: list[str] = []
     changed = True
     while changed:
         changed = False
-        for n in lengths:  # longest first, as the forms are listed
+        for n in by_last.get(s[-1:], ()):  # longest first, as the forms are listed
             if len(s) > n and s[-n:] in forms:
                 found.insert(0, s[-n:])
                 s = s[:-n]
@@ -386,25 +400,52 @@ def split_legal_suffix(s: str) -> tuple[str | None, str]:
     return ("".join(found) or None), s
 
 
+class _EdgeLengths(NamedTuple):
+    """Lengths of the lexicon words that begin or end with each character, longest first.
+
+    Splitting a name looks for the longest word at one of its ends; trying only the lengths of
+    words with that end character, instead of every length, finds the same word (building the
+    match index parses every customer name)."""
+
+    region_first: dict[str, tuple[int, ...]]  # region words of 2+ characters, by first character
+    region_last: dict[str, tuple[int, ...]]  # ... by last character
+    region_suffix_first: frozenset[str]  # first characters of 省, 市, 自治区 ...
+    industry_last: dict[str, tuple[int, ...]]  # industry words of 2+ characters, by last character
+    legal: frozenset[str]  # the legal forms
+    legal_last: dict[str, tuple[int, ...]]  # their lengths, by last character
+
+
+def _lengths_by(words: Iterable[str], edge: int, shortest: int) -> dict[str, tuple[int, ...]]:
+    """Character at `edge` (0 or -1) -> lengths of the words (`shortest` or longer), longest first."""
+    found: dict[str, set[int]] = {}
+    for w in words:
+        if len(w) >= shortest:
+            found.setdefault(w[edge], set()).add(len(w))
+    return {ch: tuple(sorted(ns, reverse=True)) for ch, ns in found.items()}
+
+
 @lru_cache(maxsize=1)
-def _legal_lookup() -> tuple[frozenset[str], tuple[int, ...]]:
-    """The legal forms as a set and their lengths, longest first: one set lookup per length
-    instead of an `endswith` per form (building the match index parses every customer name)."""
-    forms = lexicon().legal_forms
-    return frozenset(forms), tuple(sorted({len(f) for f in forms}, reverse=True))
+def _edge_lengths() -> _EdgeLengths:
+    lx = lexicon()
+    return _EdgeLengths(_lengths_by(lx.region_alias, 0, 2), _lengths_by(lx.region_alias, -1, 2),
+                        frozenset(suf[0] for suf in _REGION_SUFFIXES),
+                        _lengths_by(lx.industry, -1, 2), frozenset(lx.legal_forms), _lengths_by(lx.legal_forms, -1, 1))
 
 
+@lru_cache(maxsize=64)
 def split_industry(core: str) -> tuple[str, tuple[str, ...]]:
     """Brand and trailing industry words: 恒达精密机械 -> (恒达, (精密, 机械)).
 
     Longest industry word first, repeatedly, while at least MIN_BRAND_LEN characters remain.
+    Cached (a few): parse_name splits a core twice, to see that a brand is left, then for it.
     """
-    lx = lexicon()
+    industry = lexicon().industry
+    by_last = _edge_lengths().industry_last
     words: list[str] = []
     s = core
     while True:
-        for n in range(min(lx.max_industry_len, len(s) - MIN_BRAND_LEN), 1, -1):
-            if s[-n:] in lx.industry:
+        for n in by_last.get(s[-1:], ()):  # longest first
+            if n <= len(s) - MIN_BRAND_LEN and s[-n:] in industry:
                 words.insert(0, s[-n:])
                 s = s[:-n]
                 break
@@ -463,7 +504,9 @@ def _only_industry(core: str) -> bool:
 def _split_region_suffix(s: str) -> tuple[RegionInfo | None, str]:
     """A region name at the very end of a core (before a stripped 分公司)."""
     lx = lexicon()
-    for n in range(min(lx.max_region_len, len(s) - MIN_BRAND_LEN), 1, -1):
+    for n in _edge_lengths().region_last.get(s[-1:], ()):  # longest first
+        if n > len(s) - MIN_BRAND_LEN:
+            continue
         tail = s[-n:]
         if tail in lx.region_alias:
             return lx.regions[lx.region_alias[tail]], s[:-n]

@@ -39,7 +39,7 @@ def _answers(index: CustomerIndex) -> list[object]:
 
 def test_updates_answer_like_a_fresh_build() -> None:
     rng = random.Random(3)
-    live = {r.id: r for r in _refs(rng, 150, "A")}  # some keys hold more than 16 ids (kept as dicts)
+    live = {r.id: r for r in _refs(rng, 150, "A")}  # some keys hold more than 16 ids (kept as arrays)
     index = CustomerIndex(list(live.values()))
     _answers(index)  # fill the lazy scan caches before the changes: they must not go stale
     for r in _refs(rng, 15, "B"):  # new customers
