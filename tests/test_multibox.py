@@ -13,6 +13,7 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import select
@@ -152,96 +153,137 @@ settings = load_settings()
 asyncio.run(serve(build_app(settings), settings))
 """
 WECOM_IDS = {"zhang": "ZhangWei", "li": "LiNa", "wang": "WangJL"}
+needs_pg = pytest.mark.skipif(not PG_URL, reason="the shared queue needs PostgreSQL (CI runs it there)")
 
 
 def _note(k: int) -> str:
     return f"今天去苏州恒达见了采购部王总，聊了第{k}批数控车床，预算大概{20 + k}万，下周三前把方案发给他。"
 
 
-@pytest.mark.skipif(not PG_URL, reason="the shared queue needs PostgreSQL (CI runs it there)")
-def test_two_serve_boxes_share_the_inbox_each_note_recorded_and_answered_once_in_order(tmp_path: Path) -> None:
-    """Two `serve` processes on one PostgreSQL: one dies (SIGKILL) holding a note, the other takes
-    its job over after the stall timeout; every note is recorded once and answered once, each
-    sender's notes in the order sent, and the restarted box replays nothing."""
-    import asyncio
-    import signal
+class Boxes:
+    """Real salesbot processes on the test PostgreSQL with a fake WeCom: the seeded team, boxes
+    started and killed at will, callbacks posted to them, and what was recorded and answered."""
 
-    from bot.app import build_app
-    from bot.config import load_settings
-    from store.models import FollowUp
-    from tests import builders as b
-    from tests.servers import FakeWecom, wait_until
-    from tests.test_wecom import _free_port, _post_when_up
+    def __init__(self) -> None:
+        from bot.app import build_app
+        from bot.config import load_settings
+        from tests import builders as b
+        from tests.servers import FakeWecom
 
-    reset_postgres()
-    fake = FakeWecom(b.CORP_ID, b.SECRET, b.AGENT_ID).start()
-    seeded = build_app(load_settings(env={"SALESBOT_DATABASE_URL": PG_URL, "SALESBOT_QUEUE_MODE": "local"}))
-    b.seed_im_team(seeded, "wecom", WECOM_IDS)
-    seeded.svc.db.dispose()
-    boxes: list[subprocess.Popen[str]] = []
+        reset_postgres()
+        self.fake = FakeWecom(b.CORP_ID, b.SECRET, b.AGENT_ID).start()
+        seeded = build_app(load_settings(env={"SALESBOT_DATABASE_URL": str(PG_URL), "SALESBOT_QUEUE_MODE": "local"}))
+        b.seed_im_team(seeded, "wecom", WECOM_IDS)
+        seeded.svc.db.dispose()
+        self.db = Database(str(PG_URL))
+        self.procs: list[subprocess.Popen[str]] = []
+        self.sent: dict[str, list[int]] = {u: [] for u in WECOM_IDS}  # msg ids per sender, in order
+        self.env = dict(os.environ, SALESBOT_DATABASE_URL=str(PG_URL), SALESBOT_SERVER_HOST="127.0.0.1",
+                        SALESBOT_QUEUE_STALLED_SECONDS="5", SALESBOT_QUEUE_REPLY_CLAIM_SECONDS="10",
+                        SALESBOT_QUEUE_REPLY_RETRY_SECONDS="3", SALESBOT_ALERTS_QUIET_HOURS="",
+                        **b.wecom_settings(self.fake.url), PYTHONPATH=str(ROOT))
 
-    def start(port: int, **extra: str) -> subprocess.Popen[str]:
-        env = dict(os.environ, SALESBOT_DATABASE_URL=str(PG_URL), SALESBOT_SERVER_HOST="127.0.0.1",
-                   SALESBOT_SERVER_PORT=str(port), SALESBOT_QUEUE_STALLED_SECONDS="5",
-                   SALESBOT_ALERTS_QUIET_HOURS="", **b.wecom_settings(fake.url), PYTHONPATH=str(ROOT), **extra)
-        p = subprocess.Popen([sys.executable, "-c", BOX_SERVER], env=env, cwd=ROOT, stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL, text=True)
-        boxes.append(p)
+    def start(self, *argv: str, port: int = 0, script: str | None = None, **env: str) -> subprocess.Popen[str]:
+        """`salesbot ARGV…` (or a `script`) as a child process; `port` for a server."""
+        cmd = [sys.executable, "-c", script] if script else [sys.executable, "-m", "bot", *argv]
+        if port:
+            env = dict(env, SALESBOT_SERVER_PORT=str(port))
+        p = subprocess.Popen(cmd, env=dict(self.env, **env), cwd=ROOT, text=True, stderr=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE if script else subprocess.DEVNULL)  # a script's HUNG line
+        self.procs.append(p)
         return p
 
-    def post(port: int, user: str, text: str, msg_id: int) -> None:
-        cb = b.encrypt_callback(b.text_fields(WECOM_IDS[user], text, msg_id=msg_id))
-        assert asyncio.run(_post_when_up(port, cb)) == 200
+    def post(self, port: int, fields: dict[str, object]) -> None:
+        import asyncio
 
-    db = Database(str(PG_URL))
-    try:
-        port_a, port_b = _free_port(), _free_port()
-        a = start(port_a, HANG_ON="第0批")
-        sent: dict[str, list[int]] = {u: [] for u in WECOM_IDS}
-        msg_id = 9000
-        post(port_a, "zhang", _note(0), msg_id)  # box A takes it, and hangs holding zhang's lock
-        sent["zhang"].append(msg_id)
-        assert a.stdout is not None and "HUNG" in a.stdout.readline()
-        start(port_b)
-        for k in range(1, 6):  # a burst to both boxes; zhang's wait behind the hung note
-            for i, user in enumerate(WECOM_IDS):
-                msg_id += 1
-                post(port_a if (k + i) % 2 else port_b, user, _note(k), msg_id)
-                sent[user].append(msg_id)
-        a.send_signal(signal.SIGKILL)
-        a.wait(10)
-        total = sum(map(len, sent.values()))
+        from tests import builders as b
+        from tests.test_wecom import _post_when_up
 
-        def recorded() -> list[FollowUp]:
-            return db.call(lambda s: list(s.exec(select(FollowUp).order_by(FollowUp.id))))
+        assert asyncio.run(_post_when_up(port, b.encrypt_callback(fields))) == 200
 
-        wait_until(lambda: len(recorded()) >= total, timeout=90, what="every note recorded")
-        start(port_a)  # box A again: nothing of B's or its own old work is replayed
-        msg_id += 1
-        post(port_a, "li", _note(9), msg_id)
-        sent["li"].append(msg_id)
-        wait_until(lambda: len(recorded()) >= total + 1, timeout=60, what="the last note recorded")
-        wait_until(lambda: sum(1 for m in fake.sent if m["msgtype"] == "template_card") >= total + 1,
-                   timeout=30, what="every note answered")
-        rows = recorded()
-        assert len(rows) == total + 1 == len({r.source_key for r in rows})  # each note once
-        for user, ids in sent.items():  # each sender's notes recorded in the order sent
+    def note(self, port: int, user: str, text: str, msg_id: int) -> None:
+        from tests import builders as b
+
+        self.post(port, b.text_fields(WECOM_IDS[user], text, msg_id=msg_id))
+        self.sent[user].append(msg_id)
+
+    def recorded(self) -> list[Any]:
+        from sqlmodel import col
+
+        from store.models import FollowUp
+
+        return self.db.call(lambda s: list(s.exec(select(FollowUp).order_by(col(FollowUp.id)))))
+
+    def cards(self, user: str | None = None) -> list[dict[str, Any]]:
+        return [m for m in self.fake.sent if m["msgtype"] == "template_card"
+                and (user is None or m["touser"] == WECOM_IDS[user])]
+
+    def check_once_each_in_order(self, context: str = "") -> None:
+        """Every note sent recorded once, in each sender's order, and answered with one card."""
+        rows = self.recorded()
+        total = sum(map(len, self.sent.values()))
+        assert len(rows) == total == len({r.source_key for r in rows}), context
+        for user, ids in self.sent.items():
             mine = [int(r.source_key.split(":")[1]) for r in rows if int(r.source_key.split(":")[1]) in ids]
-            assert mine == ids
-            cards = [m for m in fake.sent if m["msgtype"] == "template_card" and m["touser"] == WECOM_IDS[user]]
-            assert len(cards) == len(ids)  # each note answered once
-        assert db.call(repos.inbox_pending_count) == 0
-    finally:
-        for p in boxes:
+            assert mine == ids, f"order of {user} {context}"
+            assert len(self.cards(user)) == len(ids), f"answers to {user} {context}"
+
+    def close(self) -> None:
+        import signal
+
+        for p in self.procs:
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
-        for p in boxes:
+        for p in self.procs:
             try:
                 p.wait(30)
             except subprocess.TimeoutExpired:
                 p.kill()
-        fake.stop()
-        db.dispose()
+        self.fake.stop()
+        self.db.dispose()
+
+
+@pytest.fixture
+def boxes() -> Any:
+    c = Boxes()
+    yield c
+    c.close()
+
+
+def _kill(p: subprocess.Popen[str]) -> None:
+    import signal
+
+    p.send_signal(signal.SIGKILL)
+    p.wait(10)
+
+
+@needs_pg
+def test_two_serve_boxes_share_the_inbox_each_note_recorded_and_answered_once_in_order(boxes: Boxes) -> None:
+    """Two `serve` processes on one PostgreSQL: one dies (SIGKILL) holding a note, the other takes
+    its job over after the stall timeout; every note is recorded once and answered once, each
+    sender's notes in the order sent, and the restarted box replays nothing."""
+    from tests.servers import wait_until
+    from tests.test_wecom import _free_port
+
+    port_a, port_b = _free_port(), _free_port()
+    a = boxes.start(port=port_a, script=BOX_SERVER, HANG_ON="第0批")
+    msg_id = 9000
+    boxes.note(port_a, "zhang", _note(0), msg_id)  # box A takes it, and hangs holding zhang's lock
+    assert a.stdout is not None and "HUNG" in a.stdout.readline()
+    boxes.start(port=port_b, script=BOX_SERVER)
+    for k in range(1, 6):  # a burst to both boxes; zhang's wait behind the hung note
+        for i, user in enumerate(WECOM_IDS):
+            msg_id += 1
+            boxes.note(port_a if (k + i) % 2 else port_b, user, _note(k), msg_id)
+    _kill(a)
+    total = sum(map(len, boxes.sent.values()))
+    wait_until(lambda: len(boxes.recorded()) >= total, timeout=90, what="every note recorded")
+    boxes.start(port=port_a, script=BOX_SERVER)  # box A again: nothing of B's or its own old work is replayed
+    boxes.note(port_a, "li", _note(9), msg_id + 1)
+    wait_until(lambda: len(boxes.recorded()) >= total + 1, timeout=60, what="the last note recorded")
+    wait_until(lambda: len(boxes.cards()) >= total + 1, timeout=30, what="every note answered")
+    boxes.check_once_each_in_order()
+    assert boxes.db.call(repos.inbox_pending_count) == 0
 
 
 def test_two_boxes_together_keep_wecoms_per_member_limit(tmp_path: Path) -> None:
@@ -303,162 +345,65 @@ def test_two_boxes_together_keep_wecoms_per_member_limit(tmp_path: Path) -> None
     db.dispose()
 
 
-@pytest.mark.skipif(not PG_URL, reason="the shared queue needs PostgreSQL (CI runs it there)")
-def test_a_box_killed_at_any_moment_of_a_burst_loses_and_repeats_nothing(tmp_path: Path) -> None:
+@needs_pg
+def test_a_box_killed_at_any_moment_of_a_burst_loses_and_repeats_nothing(boxes: Boxes) -> None:
     """SIGKILL at an arbitrary moment mid-burst (processing, storing or sending an answer): after
     the other box takes over and the killed one comes back, every note is recorded once, answered
     once (a resend after an unknown outcome is dropped by WeCom's duplicate check) and in order."""
-    import asyncio
     import random
-    import signal
 
-    from bot.app import build_app
-    from bot.config import load_settings
-    from store.models import FollowUp
-    from tests import builders as b
-    from tests.servers import FakeWecom, wait_until
-    from tests.test_wecom import _free_port, _post_when_up
+    from store import replies
+    from tests.servers import wait_until
+    from tests.test_wecom import _free_port
 
-    reset_postgres()
-    fake = FakeWecom(b.CORP_ID, b.SECRET, b.AGENT_ID).start()
-    seeded = build_app(load_settings(env={"SALESBOT_DATABASE_URL": PG_URL, "SALESBOT_QUEUE_MODE": "local"}))
-    b.seed_im_team(seeded, "wecom", WECOM_IDS)
-    seeded.svc.db.dispose()
-    boxes: list[subprocess.Popen[str]] = []
-
-    def start(port: int) -> subprocess.Popen[str]:
-        env = dict(os.environ, SALESBOT_DATABASE_URL=str(PG_URL), SALESBOT_SERVER_HOST="127.0.0.1",
-                   SALESBOT_SERVER_PORT=str(port), SALESBOT_QUEUE_STALLED_SECONDS="5",
-                   SALESBOT_QUEUE_REPLY_CLAIM_SECONDS="10", SALESBOT_QUEUE_REPLY_RETRY_SECONDS="3",
-                   SALESBOT_ALERTS_QUIET_HOURS="", **b.wecom_settings(fake.url), PYTHONPATH=str(ROOT))
-        p = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env, cwd=ROOT,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
-        boxes.append(p)
-        return p
-
-    def post(port: int, user: str, text: str, msg_id: int) -> None:
-        cb = b.encrypt_callback(b.text_fields(WECOM_IDS[user], text, msg_id=msg_id))
-        assert asyncio.run(_post_when_up(port, cb)) == 200
-
-    db = Database(str(PG_URL))
     rng = random.Random()
-    try:
-        port_a, port_b = _free_port(), _free_port()
-        a, _ = start(port_a), start(port_b)
-        sent: dict[str, list[int]] = {u: [] for u in WECOM_IDS}
-        msg_id, kill_after = 7000, rng.randint(4, 14)
-        for k in range(8):
-            for user in WECOM_IDS:
-                msg_id += 1
-                alive_a = a.poll() is None
-                post(port_a if alive_a and msg_id % 2 else port_b, user, _note(k), msg_id)
-                sent[user].append(msg_id)
-                if alive_a and msg_id - 7000 == kill_after:
-                    time.sleep(rng.uniform(0, 0.3))  # somewhere in A's work on what it took
-                    a.send_signal(signal.SIGKILL)
-                    a.wait(10)
-        total = sum(map(len, sent.values()))
-
-        def recorded() -> list[FollowUp]:
-            return db.call(lambda s: list(s.exec(select(FollowUp).order_by(FollowUp.id))))
-
-        def cards() -> int:
-            return sum(1 for m in fake.sent if m["msgtype"] == "template_card")
-
-        wait_until(lambda: len(recorded()) >= total, timeout=90, what="every note recorded")
-        start(port_a)  # A again: replays nothing
-        wait_until(lambda: cards() >= total and db.call(replies_undelivered) == 0, timeout=60,
-                   what="every note answered")
-        time.sleep(1.0)  # a late duplicate would show up here
-        rows = recorded()
-        assert len(rows) == total == len({r.source_key for r in rows}), f"killed after {kill_after}"
-        for user, ids in sent.items():
-            mine = [int(r.source_key.split(":")[1]) for r in rows if int(r.source_key.split(":")[1]) in ids]
-            assert mine == ids, f"order of {user}, killed after {kill_after}"
-            got = [m for m in fake.sent if m["msgtype"] == "template_card" and m["touser"] == WECOM_IDS[user]]
-            assert len(got) == len(ids), f"answers to {user}, killed after {kill_after}"
-    finally:
-        for p in boxes:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in boxes:
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        fake.stop()
-        db.dispose()
+    port_a, port_b = _free_port(), _free_port()
+    a, _ = boxes.start("serve", port=port_a), boxes.start("serve", port=port_b)
+    msg_id, kill_after = 7000, rng.randint(4, 14)
+    for k in range(8):
+        for user in WECOM_IDS:
+            msg_id += 1
+            alive_a = a.poll() is None
+            boxes.note(port_a if alive_a and msg_id % 2 else port_b, user, _note(k), msg_id)
+            if alive_a and msg_id - 7000 == kill_after:
+                time.sleep(rng.uniform(0, 0.3))  # somewhere in A's work on what it took
+                _kill(a)
+    total = sum(map(len, boxes.sent.values()))
+    wait_until(lambda: len(boxes.recorded()) >= total, timeout=90, what="every note recorded")
+    boxes.start("serve", port=port_a)  # A again: replays nothing
+    wait_until(lambda: len(boxes.cards()) >= total and boxes.db.call(replies.undelivered) == 0, timeout=60,
+               what="every note answered")
+    time.sleep(1.0)  # a late duplicate would show up here
+    boxes.check_once_each_in_order(f"(killed after note {kill_after})")
 
 
-@pytest.mark.skipif(not PG_URL, reason="the shared queue needs PostgreSQL (CI runs it there)")
-def test_voice_notes_go_to_the_worker_that_serves_the_asr_queue(tmp_path: Path) -> None:
+@needs_pg
+def test_voice_notes_go_to_the_worker_that_serves_the_asr_queue(boxes: Boxes) -> None:
     """A `serve` box that works only on text (queue.queues = ["notes"]) leaves a voice note to a
     worker-only process (`salesbot worker --queues asr`), which transcribes it with the bundled
     model, records it and answers through WeCom."""
-    import asyncio
-    import signal
-
     from sqlalchemy import text
 
-    from bot.app import build_app
-    from bot.config import load_settings
-    from store.models import FollowUp
     from tests import builders as b
-    from tests.servers import FakeWecom, wait_until
-    from tests.test_wecom import _free_port, _post_when_up
+    from tests.servers import wait_until
+    from tests.test_wecom import _free_port
 
-    reset_postgres()
-    fake = FakeWecom(b.CORP_ID, b.SECRET, b.AGENT_ID).start()
-    fake.media["MEDIA_NOTE"] = (ROOT / "tests" / "fixtures" / "audio" / "note_hengda.amr").read_bytes()
-    seeded = build_app(load_settings(env={"SALESBOT_DATABASE_URL": PG_URL, "SALESBOT_QUEUE_MODE": "local"}))
-    b.seed_im_team(seeded, "wecom", WECOM_IDS)
-    seeded.svc.db.dispose()
+    boxes.fake.media["MEDIA_NOTE"] = (ROOT / "tests" / "fixtures" / "audio" / "note_hengda.amr").read_bytes()
     port = _free_port()
-    env = dict(os.environ, SALESBOT_DATABASE_URL=str(PG_URL), SALESBOT_SERVER_HOST="127.0.0.1",
-               SALESBOT_SERVER_PORT=str(port), SALESBOT_ALERTS_QUIET_HOURS="", SALESBOT_SPEECH_WORKERS="1",
-               **b.wecom_settings(fake.url), PYTHONPATH=str(ROOT))
-    procs = [subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=ROOT, text=True,
-                              env=dict(env, SALESBOT_QUEUE_QUEUES='["notes"]'),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
-    db = Database(str(PG_URL))
+    boxes.start("serve", port=port, SALESBOT_QUEUE_QUEUES='["notes"]')
 
     def asr_jobs() -> list[str]:
-        with db.engine.connect() as conn:
+        with boxes.db.engine.connect() as conn:
             return [r[0] for r in conn.execute(text("SELECT status FROM procrastinate_jobs WHERE queue_name = 'asr'"))]
 
-    try:
-        cb = b.encrypt_callback(b.voice_fields("ZhangWei", "MEDIA_NOTE", msg_id=6001))
-        assert asyncio.run(_post_when_up(port, cb)) == 200
-        assert asr_jobs() == ["todo"]  # stored with its job on the asr queue, which serve leaves alone
-        procs.append(subprocess.Popen([sys.executable, "-m", "bot", "worker", "--queues", "asr"], cwd=ROOT,
-                                      text=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-
-        def recorded() -> list[FollowUp]:
-            return db.call(lambda s: list(s.exec(select(FollowUp))))
-
-        wait_until(lambda: len(recorded()) == 1, timeout=120, what="the voice note recorded by the worker")
-        wait_until(lambda: any(m["msgtype"] == "template_card" for m in fake.sent), timeout=30,
-                   what="the answer sent by the worker")
-        [note] = recorded()
-        assert note.source_key == "wecom:6001" and "恒达" in note.raw_text
-        wait_until(lambda: asr_jobs() == [], timeout=30, what="the job finished (and deleted)")
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        fake.stop()
-        db.dispose()
-
-
-def replies_undelivered(s):  # type: ignore[no-untyped-def]
-    from store import replies
-
-    return replies.undelivered(s)
+    boxes.post(port, b.voice_fields("ZhangWei", "MEDIA_NOTE", msg_id=6001))
+    assert asr_jobs() == ["todo"]  # stored with its job on the asr queue, which serve leaves alone
+    boxes.start("worker", "--queues", "asr", SALESBOT_SPEECH_WORKERS="1")
+    wait_until(lambda: len(boxes.recorded()) == 1, timeout=120, what="the voice note recorded by the worker")
+    wait_until(lambda: len(boxes.cards("zhang")) == 1, timeout=30, what="the answer sent by the worker")
+    [note] = boxes.recorded()
+    assert note.source_key == "wecom:6001" and "恒达" in note.raw_text
+    wait_until(lambda: asr_jobs() == [], timeout=30, what="the job finished (and deleted)")
 
 
 def test_reuse_port_is_refused_on_sqlite() -> None:
@@ -497,7 +442,7 @@ def test_two_serve_processes_share_one_port(tmp_path: Path) -> None:
     try:
         end = time.monotonic() + 60
         while listeners() < 2:  # both processes bound the one port
-            assert all(p.poll() is None for p in procs), [p.stderr.read() for p in procs if p.poll() is not None]
+            assert all(p.poll() is None for p in procs), [p.stderr.read() for p in procs if p.stderr and p.poll() is not None]
             assert time.monotonic() < end, "serve did not come up twice"
             time.sleep(0.1)
         assert healthy()
