@@ -69,12 +69,14 @@ def add_enabled_channels(app: App, settings: Any) -> list[str]:
     """Create the WeCom / DingTalk channels switched on in the settings."""
     added = []
     if settings.wecom.enabled:
-        from bot.limits import SharedLimiter
+        from bot.shared import SharedLimiter, SharedTokens
         from bot.wecom import MEMBER_LIMITS, WecomChannel
 
-        # boxes sharing the database share WeCom's per-member limit too
-        limiter = SharedLimiter(app.svc.db, "wecom", MEMBER_LIMITS) if app.dispatcher.queue.shared else None
-        app.add_channel(WecomChannel(settings.wecom, limiter=limiter))
+        limiter, tokens = None, None
+        if app.dispatcher.queue.shared:  # boxes sharing the database share WeCom's limit and token
+            limiter = SharedLimiter(app.svc.db, "wecom", MEMBER_LIMITS)
+            tokens = SharedTokens(app.svc.db, f"wecom:{settings.wecom.corp_id}:{settings.wecom.agent_id}")
+        app.add_channel(WecomChannel(settings.wecom, limiter=limiter, tokens=tokens))
         added.append("wecom")
     if settings.dingtalk.enabled:
         from bot.dingtalk import DingtalkChannel

@@ -32,7 +32,7 @@ from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 
 from bot import metrics
-from bot.limits import Limiter, widened
+from bot.shared import Limiter, TokenStore, widened
 from bot.textsplit import split_bytes
 from bot.types import IncomingMessage, Kind, Media, PendingPresses, Peer, Press, Reply, Submit
 
@@ -45,6 +45,7 @@ TOKEN_ERRORS = frozenset({40001, 40014, 42001})  # invalid/expired access token
 TRANSIENT_ERRORS = frozenset({-1, 45009, 45033})  # busy, API frequency, concurrency
 MEMBER_LIMITS = ((30, 60.0), (1000, 3600.0))  # per app → same member (doc 90454)
 DUPLICATE_CHECK = {"enable_duplicate_check": 1, "duplicate_check_interval": 600}  # message/send
+SHARED_TOKEN_REREAD_S = 300.0  # a token read from the database is trusted this long before it is read again
 CARD_TITLE_MAX = 26  # characters, "建议不超过26个字"
 CARD_BODY_MAX = 112  # characters of sub_title_text
 CARD_BUTTON_MAX = 10  # characters of a button label / replace_name
@@ -204,8 +205,9 @@ class WecomApi:
     def __init__(self, corp_id: str, secret: str, base: str = "https://qyapi.weixin.qq.com", *,
                  attempts: int = 4, backoff_s: float = 0.5, timeout_s: float = 10.0,
                  sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, tokens: TokenStore | None = None) -> None:
         self.corp_id, self._secret = corp_id, secret
+        self.tokens = tokens  # shared with the other boxes on the database (bot/shared.py)
         self.base = base.rstrip("/") + "/cgi-bin/"
         self.attempts, self.backoff_s = max(1, attempts), backoff_s
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
@@ -231,6 +233,11 @@ class WecomApi:
         async with self._lock:
             if self._token and self._token != stale and self.clock() < self._expires:
                 return self._token
+            if self.tokens is not None:  # another box may have fetched (or refreshed) it already
+                shared = await self.tokens.get()
+                if shared and shared != stale:
+                    self._token, self._expires = shared, self.clock() + SHARED_TOKEN_REREAD_S
+                    return shared
             try:
                 async with self.session.get(self.base + "gettoken",
                                             params={"corpid": self.corp_id, "corpsecret": self._secret}) as r:
@@ -243,7 +250,10 @@ class WecomApi:
                 raise WecomError(int(data.get("errcode", -1)), str(data.get("errmsg", "gettoken failed")))
             self._token = str(data["access_token"])
             # WeCom may invalidate early; keep a 5-minute margin on the stated lifetime
-            self._expires = self.clock() + max(60, int(data.get("expires_in", 7200)) - 300)
+            lifetime = max(60, int(data.get("expires_in", 7200)) - 300)
+            self._expires = self.clock() + lifetime
+            if self.tokens is not None:
+                await self.tokens.put(self._token, lifetime)
             metrics.TOKEN_REFRESHES.inc(channel=CHANNEL)
             return self._token
 
@@ -391,13 +401,13 @@ def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any] | None:
 class MemberLimiter:
     """Sliding windows per member, in this process: how long to wait before the next push is
     allowed. Each window is widened by LIMIT_MARGIN_S (WeCom counts a send exactly a window after
-    the first as over). Boxes sharing a database use bot/limits.SharedLimiter instead."""
+    the first as over). Boxes sharing a database use bot/shared.SharedLimiter instead."""
 
     def __init__(self, limits: tuple[tuple[int, float], ...] = MEMBER_LIMITS,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.limits, self.clock = widened(limits), clock
         self._sent: dict[str, deque[float]] = {}
-        self._horizon = max(w for _, w in limits)
+        self._horizon = max(w for _, w in self.limits)
 
     def wait(self, user: str) -> float:
         now = self.clock()
@@ -458,7 +468,7 @@ class WecomChannel:
     takes_images = True  # Reply.image: media/upload + image message
 
     def __init__(self, settings: Any, *, api: WecomApi | None = None, now: Callable[[], float] = time.time,
-                 limiter: Limiter | None = None,
+                 limiter: Limiter | None = None, tokens: TokenStore | None = None,
                  sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
         check_settings(settings)
         self.settings = settings
@@ -466,7 +476,7 @@ class WecomChannel:
         self.max_body = settings.max_body_bytes
         self.verifier = CallbackVerifier(settings.token, settings.encoding_aes_key, settings.corp_id,
                                          window_s=float(settings.timestamp_window_s), now=now)
-        self.api = api or WecomApi(settings.corp_id, settings.secret, settings.api_base, sleep=sleep)
+        self.api = api or WecomApi(settings.corp_id, settings.secret, settings.api_base, sleep=sleep, tokens=tokens)
         self.limiter: Limiter = limiter or MemberLimiter()
         self.sleep = sleep
         self._submit: Submit | None = None

@@ -394,3 +394,14 @@ class OutgoingReply(SQLModel, table=True):
     in_doubt: bool = False
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
+
+
+class PlatformToken(SQLModel, table=True):
+    """A platform access token (WeCom's per app) shared by the boxes on one database: one box
+    fetches it, every box uses it until it expires or the platform rejects it."""
+
+    __tablename__ = "platform_tokens"
+    key: str = Field(primary_key=True)  # e.g. "wecom:<corp id>:<agent id>"
+    token: str
+    expires_at: datetime
+    updated_at: datetime = Field(default_factory=utcnow)

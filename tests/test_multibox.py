@@ -292,7 +292,7 @@ def test_two_boxes_together_keep_wecoms_per_member_limit(tmp_path: Path) -> None
     import asyncio
 
     from bot.config import load_settings
-    from bot.limits import SharedLimiter
+    from bot.shared import SharedLimiter
     from bot.types import Peer, Reply
     from bot.wecom import MEMBER_LIMITS, WecomChannel
     from tests import builders as b
@@ -455,3 +455,46 @@ def test_two_serve_processes_share_one_port(tmp_path: Path) -> None:
                 p.send_signal(signal.SIGTERM)
                 p.wait(30)
 
+
+
+def test_boxes_share_one_wecom_access_token(tmp_path: Path) -> None:
+    """The first box fetches the token, the second uses it; after WeCom invalidates it, the box
+    that notices refreshes it and the other one takes the new token from the database."""
+    import asyncio
+
+    from bot.config import load_settings
+    from bot.shared import SharedTokens
+    from bot.types import Peer, Reply
+    from bot.wecom import WecomChannel
+    from tests import builders as b
+    from tests.servers import FakeWecom
+
+    if PG_URL:
+        reset_postgres()
+    db = Database(db_url(tmp_path / "tokens.db"))
+    db.upgrade()
+    fake = FakeWecom(b.CORP_ID, b.SECRET, b.AGENT_ID).start()
+
+    def box() -> WecomChannel:
+        settings = load_settings(env=b.wecom_settings(fake.url))
+        return WecomChannel(settings.wecom, tokens=SharedTokens(db, f"wecom:{b.CORP_ID}:{b.AGENT_ID}"))
+
+    async def go() -> None:
+        a, b_ = box(), box()
+        peer = Peer("wecom", "ZhangWei")
+        await a.send(peer, Reply("一"))
+        await b_.send(peer, Reply("二"))
+        assert fake.token_calls == 1  # B used A's token
+        fake.expire_tokens()  # WeCom invalidates it
+        await a.send(peer, Reply("三"))  # A is refused, refreshes
+        await b_.send(peer, Reply("四"))  # B is refused, finds A's new token
+        assert fake.token_calls == 2
+        for ch in (a, b_):
+            await ch.stop()
+
+    try:
+        asyncio.run(go())
+    finally:
+        fake.stop()
+    assert [m["text"]["content"] for m in fake.sent] == ["一", "二", "三", "四"]
+    db.dispose()

@@ -1,4 +1,5 @@
-"""Per-user send limits counted in the database, so every box sharing it keeps within them."""
+"""What the boxes sharing a database must agree on about a platform: the per-user send limits
+(counted here, so every box keeps within them) and the access tokens (fetched once, used by all)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -7,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, text
 from sqlmodel import Session, col, select
 
-from store.models import PlatformSend
+from store.models import PlatformSend, PlatformToken
 
 
 def reserve_send(s: Session, channel: str, peer: str, now: datetime,
@@ -41,3 +42,20 @@ def sends_in(s: Session, channel: str, peer: str, since: datetime) -> int:
     return int(s.exec(select(func.count()).select_from(PlatformSend).where(
         col(PlatformSend.channel) == channel, col(PlatformSend.peer) == peer,
         col(PlatformSend.at) > since)).one())
+
+
+def token(s: Session, key: str, now: datetime) -> str | None:
+    """The shared token under `key` while it is valid."""
+    row = s.get(PlatformToken, key)
+    return row.token if row is not None and row.expires_at > now else None
+
+
+def save_token(s: Session, key: str, value: str, expires_at: datetime, now: datetime) -> None:
+    """Keep a freshly fetched token for every box (the last fetch wins; the platform hands out
+    the same token during its lifetime anyway)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    ins = (postgresql if s.get_bind().dialect.name == "postgresql" else sqlite).insert(PlatformToken)
+    values = {"key": key, "token": value, "expires_at": expires_at, "updated_at": now}
+    s.execute(ins.values(**values).on_conflict_do_update(  # two boxes may fetch at once
+        index_elements=["key"], set_={"token": value, "expires_at": expires_at, "updated_at": now}))
