@@ -345,36 +345,73 @@ def test_two_boxes_together_keep_wecoms_per_member_limit(tmp_path: Path) -> None
     db.dispose()
 
 
+def _queue_alerts(db: Database, n: int, due: object) -> None:
+    """`n` pushes to the seeded WeCom users, due at `due`, each naming itself (P000, P001, …)."""
+    from sqlmodel import col
+
+    from store.models import User, UserIdentity
+
+    def seed(s):  # type: ignore[no-untyped-def]
+        ids = list(s.exec(select(User.id).join(UserIdentity, col(UserIdentity.user_id) == col(User.id))
+                          .where(UserIdentity.channel == "wecom").order_by(col(User.id))))
+        rows = [{"dedupe_key": f"burst:{k}", "rule": "message", "recipient_id": ids[k % len(ids)],
+                 "body": {"title": "测试提醒", "line": f"P{k:03d}"}, "status": "pending", "attempts": 0,
+                 "next_attempt_at": due, "created_at": due} for k in range(n)]
+        return alerts.enqueue_many(s, rows)
+
+    assert db.call(seed) == n
+
+
 @needs_pg
 def test_a_box_killed_at_any_moment_of_a_burst_loses_and_repeats_nothing(boxes: Boxes) -> None:
-    """SIGKILL at an arbitrary moment mid-burst (processing, storing or sending an answer): after
-    the other box takes over and the killed one comes back, every note is recorded once, answered
-    once (a resend after an unknown outcome is dropped by WeCom's duplicate check) and in order."""
+    """Two `serve` boxes (text) and a worker (voice) on PostgreSQL; a burst of notes, a voice note
+    and due alerts; SIGKILL of one box at an arbitrary moment (processing, storing or sending an
+    answer, or holding pushes); it comes back. Every note is recorded once, in each sender's order,
+    answered once (a resend after an unknown outcome is dropped by WeCom's duplicate check), and
+    every push is delivered once."""
     import random
+    from datetime import datetime, timezone
 
     from store import replies
+    from tests import builders as b
     from tests.servers import wait_until
     from tests.test_wecom import _free_port
 
     rng = random.Random()
+    boxes.fake.media["MEDIA_NOTE"] = (ROOT / "tests" / "fixtures" / "audio" / "note_hengda.amr").read_bytes()
+    _queue_alerts(boxes.db, 60, datetime.now(timezone.utc) + timedelta(seconds=2))  # due mid-burst
+    fast = {"SALESBOT_QUEUE_QUEUES": '["notes"]', "SALESBOT_ALERTS_CLAIM_SECONDS": "10",
+            "SALESBOT_ALERTS_DELIVERY_INTERVAL_SECONDS": "1"}
     port_a, port_b = _free_port(), _free_port()
-    a, _ = boxes.start("serve", port=port_a), boxes.start("serve", port=port_b)
+    a, _ = boxes.start("serve", port=port_a, **fast), boxes.start("serve", port=port_b, **fast)
+    boxes.start("worker", "--queues", "asr", SALESBOT_SPEECH_WORKERS="1")
     msg_id, kill_after = 7000, rng.randint(4, 14)
     for k in range(8):
         for user in WECOM_IDS:
             msg_id += 1
             alive_a = a.poll() is None
-            boxes.note(port_a if alive_a and msg_id % 2 else port_b, user, _note(k), msg_id)
+            port = port_a if alive_a and msg_id % 2 else port_b
+            if k == 3 and user == "li":  # a voice note in the middle, for the worker
+                boxes.post(port, b.voice_fields(WECOM_IDS[user], "MEDIA_NOTE", msg_id=msg_id))
+                boxes.sent[user].append(msg_id)
+            else:
+                boxes.note(port, user, _note(k), msg_id)
             if alive_a and msg_id - 7000 == kill_after:
                 time.sleep(rng.uniform(0, 0.3))  # somewhere in A's work on what it took
                 _kill(a)
     total = sum(map(len, boxes.sent.values()))
-    wait_until(lambda: len(boxes.recorded()) >= total, timeout=90, what="every note recorded")
-    boxes.start("serve", port=port_a)  # A again: replays nothing
-    wait_until(lambda: len(boxes.cards()) >= total and boxes.db.call(replies.undelivered) == 0, timeout=60,
-               what="every note answered")
+    wait_until(lambda: len(boxes.recorded()) >= total, timeout=120, what="every note recorded")
+    boxes.start("serve", port=port_a, **fast)  # A again: replays nothing
+
+    def pushed() -> list[str]:
+        return [p for m in boxes.fake.sent if m["msgtype"] in ("text", "markdown")
+                for p in re.findall(r"P\d{3}", m[m["msgtype"]]["content"])]
+
+    wait_until(lambda: len(boxes.cards()) >= total and boxes.db.call(replies.undelivered) == 0
+               and not boxes.db.call(alerts.backlog).get("pending"), timeout=90, what="every note and push out")
     time.sleep(1.0)  # a late duplicate would show up here
     boxes.check_once_each_in_order(f"(killed after note {kill_after})")
+    assert sorted(pushed()) == [f"P{k:03d}" for k in range(60)], f"pushes (killed after note {kill_after})"
 
 
 @needs_pg
