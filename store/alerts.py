@@ -72,6 +72,14 @@ def _candidates(key: Any, rule: str, recipient: Any, body: Any) -> Select:  # ty
                   recipient.label("recipient_id"), body.label("body"))
 
 
+def _not_queued(key: Any) -> Any:
+    """The candidate's key is not in the outbox yet: applied on the scanned table itself, before
+    any join, so a run with nothing new looks up no names and builds no facts (PostgreSQL does not
+    move an anti-join below the joins on its own)."""
+    queued = aliased(Notification)
+    return ~select(queued.id).where(queued.dedupe_key == key).exists()
+
+
 def _not_snoozed(today: date) -> Any:
     return or_(col(Deal.snoozed_until).is_(None), col(Deal.snoozed_until) <= today)
 
@@ -85,11 +93,12 @@ def _deal_candidates(s: Session, rule: str, key_prefix: str, level: str, *where:
     to = owner.id if level == "rep" else owner.manager_id
     body = _facts(s, deal_id=Deal.id, customer=Customer.name, stage=Deal.stage, amount=Deal.amount, last=last,
                   owner=owner.name)
+    key = _key(key_prefix, Deal.id, level, last)
     return (
-        _candidates(_key(key_prefix, Deal.id, level, last), rule, to, body)
+        _candidates(key, rule, to, body)
         .join(Customer, col(Customer.id) == col(Deal.customer_id))
         .join(owner, col(owner.id) == col(Deal.owner_id))
-        .where(Deal.status == "open", *where, *([] if level == "rep" else [to.is_not(None)]))
+        .where(Deal.status == "open", *where, *([] if level == "rep" else [to.is_not(None)]), _not_queued(key))
     )
 
 
@@ -114,12 +123,13 @@ def quotes_without_reply(s: Session, sent_by: datetime, today: date) -> Select: 
     body = _facts(s, deal_id=Deal.id, customer=Customer.name, stage=Deal.stage, amount=Deal.amount,
                   last=_stamp(s, Deal.last_activity_at), sent=sent, owner=owner.name)
     unanswered = or_(col(Deal.quote_answered_at).is_(None), col(Deal.quote_answered_at) < col(Deal.quote_sent_at))
+    key = _key("quote", Deal.id, sent)
     return (
-        _candidates(_key("quote", Deal.id, sent), "quote_no_reply", owner.id, body)
+        _candidates(key, "quote_no_reply", owner.id, body)
         .join(Customer, col(Customer.id) == col(Deal.customer_id))
         .join(owner, col(owner.id) == col(Deal.owner_id))
         .where(col(Deal.status) == "open", col(Deal.quote_sent_at).is_not(None), col(Deal.quote_sent_at) <= sent_by,
-               unanswered, _not_snoozed(today))
+               unanswered, _not_snoozed(today), _not_queued(key))
     )
 
 
@@ -137,10 +147,11 @@ def silent_customers(s: Session, silent_since: list[datetime]) -> Any:
         to = owner.id if level == 1 else owner.manager_id
         rule = "silent_customer" if level == 1 else "silent_customer_team"
         body = _facts(s, customer_id=Customer.id, customer=Customer.name, last=last, owner=owner.name)
-        parts.append(_candidates(_key("silent", Customer.id, str(level), last), rule, to, body)
+        key = _key("silent", Customer.id, str(level), last)
+        parts.append(_candidates(key, rule, to, body)
                      .join(owner, col(owner.id) == col(Customer.owner_id))
                      .where(col(Customer.merged_into_id).is_(None), Customer.created_at <= silent_since[0],
-                            col(Customer.last_touch_at) <= since, to.is_not(None)))
+                            col(Customer.last_touch_at) <= since, to.is_not(None), _not_queued(key)))
     return parts[0] if len(parts) == 1 else union_all(*parts)
 
 
@@ -205,7 +216,8 @@ def contracts_without_payment(s: Session, signed_on_or_before: date, today: date
     late yet); a schedule without dates, or no schedule, goes by the signing date alone."""
     no_payment = ~select(Payment.id).where(Payment.contract_id == Contract.id).exists()
     first_due = or_(col(Contract.due_on).is_(None), col(Contract.due_on) <= today, ~_scheduled())
-    c = _owed(lambda paid: [col(Contract.signed_on) <= signed_on_or_before, no_payment, first_due]).c
+    c = _owed(lambda paid: [col(Contract.signed_on) <= signed_on_or_before, no_payment, first_due,
+                            _not_queued(_key("unpaid", Contract.id))]).c
     to = func.coalesce(c.manager_id, c.owner_id)
     return _candidates(_key("unpaid", c.id), "unpaid_contract", to, _contract_facts(s, c, False))
 
