@@ -42,6 +42,7 @@ from typing import Iterable
 import chinese_calendar
 from chinese_calendar import Holiday
 
+from .dates import reads_past
 from .types import Span, TimeMention
 
 log = logging.getLogger(__name__)
@@ -239,6 +240,16 @@ def upcoming(name: str, ref: date, suffix: str | None = None) -> HolidayOccurren
     return None
 
 
+def latest(name: str, ref: date, suffix: str | None = None) -> HolidayOccurrence | None:
+    """The occurrence a mention in a clause about the past means (国庆后签的, 春节前就发了): the
+    latest one whose date, as the suffix reads it, is before `ref`."""
+    for year in (ref.year, ref.year - 1):
+        occ = occurrence(name, year)
+        if occ is not None and occ.published and _resolve(occ, suffix)[1] < ref:
+            return occ
+    return None
+
+
 def _recent(occ: HolidayOccurrence, ref: date) -> bool:
     """Whether `ref` is at most RECENT_WORKDAYS working days after the block (stops early)."""
     d, seen = occ.end, 0
@@ -411,6 +422,8 @@ def find_holidays(text: str, ref: date) -> list[TimeMention]:
             name = _CORES[core]
             if yw:
                 occ, start = occurrence(name, yw[0]), yw[1]
+            elif reads_past(text, start, sm.end() if sm else end):  # 合同是国庆后签的
+                occ = latest(name, ref, suffix)
             else:
                 occ = upcoming(name, ref, suffix)
         if occ is None or (suffix in ("before", "after", "period") and not occ.published):

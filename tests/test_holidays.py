@@ -89,6 +89,15 @@ def test_after_said_right_after_the_block_means_that_block() -> None:
     assert _found("国庆后", date(2024, 10, 25))[0][1] == "2025-10-09"
 
 
+def test_a_holiday_in_a_clause_about_the_past_is_the_last_one() -> None:
+    # said weeks after the block: what was done then is the last National Day, not the next one
+    assert _found("设备国庆后已经装好了", date(2024, 11, 12)) == [("day", "2024-10-08", None, "国庆后")]
+    assert _found("合同是国庆后签的", date(2024, 12, 2)) == [("day", "2024-10-08", None, "国庆后")]
+    assert _found("端午节前已经付了定金", date(2024, 8, 20)) == [("day", "2024-06-07", None, "端午节前")]
+    # a plan in the same words stays ahead
+    assert _found("端午节前要付定金", date(2024, 3, 20)) == [("day", "2024-06-07", None, "端午节前")]
+
+
 def test_jie_and_nian_alone() -> None:
     assert _found("节前发货", date(2024, 9, 2)) == [("day", "2024-09-14", None, "节前")]
     assert _found("客户节后再谈", date(2024, 10, 9)) == [("day", "2024-10-08", None, "节后")]
