@@ -38,6 +38,7 @@ import websockets
 from dingtalk_stream import AckMessage, CallbackMessage, ChatbotMessage
 
 from bot import metrics
+from bot.shared import SHARED_TOKEN_REREAD_S, TokenStore, token_from_others
 from bot.textsplit import split_bytes
 from bot.types import IncomingMessage, Kind, Media, PendingPresses, Peer, Press, Reply, Submit
 
@@ -263,7 +264,8 @@ class DingtalkChannel:
     def __init__(self, settings: Any, *, backoff: tuple[float, float] = (1.0, 60.0), timeout_s: float = 10.0,
                  attempts: int = 4, retry_s: float = 0.5,
                  sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-                 now: Callable[[], float] = time.time, card_template_id: str | None = None) -> None:
+                 now: Callable[[], float] = time.time, card_template_id: str | None = None,
+                 tokens: TokenStore | None = None) -> None:
         if not settings.client_id or not settings.client_secret:
             from bot.config import ConfigError
 
@@ -288,6 +290,7 @@ class DingtalkChannel:
         self._session: aiohttp.ClientSession | None = None
         self._token: tuple[str, float] | None = None
         self._token_lock = asyncio.Lock()
+        self.tokens = tokens  # shared with the other boxes on the database (bot/shared.py)
         sdk_log = logging.getLogger("bot.dingtalk.sdk")
         sdk_log.addFilter(_QuietPings())
         self.client = _StreamClient(dingtalk_stream.Credential(settings.client_id, settings.client_secret),
@@ -604,6 +607,9 @@ class DingtalkChannel:
         async with self._token_lock:
             if self._token and self._token[0] != stale and self.now() < self._token[1]:
                 return self._token[0]
+            if shared := await token_from_others(self.tokens, stale):  # another box fetched it
+                self._token = (shared, self.now() + SHARED_TOKEN_REREAD_S)
+                return shared
             try:
                 async with self.session.post(self.endpoint + "/v1.0/oauth2/accessToken",
                                              json={"appKey": self.settings.client_id,
@@ -613,7 +619,10 @@ class DingtalkChannel:
                         raise DingtalkError(f"accessToken HTTP {r.status} {data.get('code', '')}")
             except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
                 raise DingtalkError(f"accessToken {type(exc).__name__}") from None
-            self._token = (str(data["accessToken"]), self.now() + int(data.get("expireIn", 7200)) - 300)
+            lifetime = max(60, int(data.get("expireIn", 7200)) - 300)
+            self._token = (str(data["accessToken"]), self.now() + lifetime)
+            if self.tokens is not None:
+                await self.tokens.put(self._token[0], lifetime)
             metrics.TOKEN_REFRESHES.inc(channel=CHANNEL)
             return self._token[0]
 

@@ -80,8 +80,11 @@ def add_enabled_channels(app: App, settings: Any) -> list[str]:
         added.append("wecom")
     if settings.dingtalk.enabled:
         from bot.dingtalk import DingtalkChannel
+        from bot.shared import SharedTokens
 
-        app.add_channel(DingtalkChannel(settings.dingtalk))
+        shared = app.dispatcher.queue.shared  # boxes sharing the database share the access token
+        app.add_channel(DingtalkChannel(settings.dingtalk, tokens=SharedTokens(
+            app.svc.db, f"dingtalk:{settings.dingtalk.client_id}") if shared else None))
         added.append("dingtalk")
     return added
 

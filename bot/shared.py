@@ -15,6 +15,7 @@ from store import platform
 from store.db import Database
 
 LIMIT_MARGIN_S = 1.0  # a send counts for a window and this much more: platforms' clocks differ
+SHARED_TOKEN_REREAD_S = 300.0  # a token read from the database is trusted this long, then read again
 
 
 def widened(limits: Sequence[tuple[int, float]], margin: float = LIMIT_MARGIN_S) -> tuple[tuple[int, float], ...]:
@@ -59,3 +60,11 @@ class SharedTokens:
     async def put(self, token: str, ttl_s: float) -> None:
         now = self._now()
         await self.db.run(platform.save_token, self.key, token, now + timedelta(seconds=ttl_s), now)
+
+
+async def token_from_others(tokens: TokenStore | None, stale: str | None) -> str | None:
+    """A token another box fetched (or refreshed), unless it is the one just refused."""
+    if tokens is None:
+        return None
+    found = await tokens.get()
+    return found if found and found != stale else None

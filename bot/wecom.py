@@ -32,7 +32,7 @@ from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 
 from bot import metrics
-from bot.shared import Limiter, TokenStore, widened
+from bot.shared import SHARED_TOKEN_REREAD_S, Limiter, TokenStore, token_from_others, widened
 from bot.textsplit import split_bytes
 from bot.types import IncomingMessage, Kind, Media, PendingPresses, Peer, Press, Reply, Submit
 
@@ -45,7 +45,6 @@ TOKEN_ERRORS = frozenset({40001, 40014, 42001})  # invalid/expired access token
 TRANSIENT_ERRORS = frozenset({-1, 45009, 45033})  # busy, API frequency, concurrency
 MEMBER_LIMITS = ((30, 60.0), (1000, 3600.0))  # per app → same member (doc 90454)
 DUPLICATE_CHECK = {"enable_duplicate_check": 1, "duplicate_check_interval": 600}  # message/send
-SHARED_TOKEN_REREAD_S = 300.0  # a token read from the database is trusted this long before it is read again
 CARD_TITLE_MAX = 26  # characters, "建议不超过26个字"
 CARD_BODY_MAX = 112  # characters of sub_title_text
 CARD_BUTTON_MAX = 10  # characters of a button label / replace_name
@@ -233,11 +232,9 @@ class WecomApi:
         async with self._lock:
             if self._token and self._token != stale and self.clock() < self._expires:
                 return self._token
-            if self.tokens is not None:  # another box may have fetched (or refreshed) it already
-                shared = await self.tokens.get()
-                if shared and shared != stale:
-                    self._token, self._expires = shared, self.clock() + SHARED_TOKEN_REREAD_S
-                    return shared
+            if shared := await token_from_others(self.tokens, stale):
+                self._token, self._expires = shared, self.clock() + SHARED_TOKEN_REREAD_S
+                return shared
             try:
                 async with self.session.get(self.base + "gettoken",
                                             params={"corpid": self.corp_id, "corpsecret": self._secret}) as r:

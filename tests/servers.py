@@ -370,6 +370,7 @@ class FakeDingtalk(_FakeService):
         app.router.add_post("/robot/sendBySession/{session}", self._session_webhook)
         self.server = ServerThread(app)
         self.token = "dt-" + uuid.uuid4().hex
+        self.token_calls = 0  # accessToken requests
 
 
     # -- driving the stream from a test (thread-safe, blocking) -------------------
@@ -499,6 +500,8 @@ class FakeDingtalk(_FakeService):
         body = await request.json()
         if body.get("appKey") != self.client_id or body.get("appSecret") != self.client_secret:
             return web.json_response({"code": "InvalidAppKey", "message": "bad app"}, status=400)
+        with self.lock:
+            self.token_calls += 1
         return web.json_response({"accessToken": self.token, "expireIn": 7200})
 
     def _authed(self, request: web.Request) -> bool:

@@ -535,3 +535,37 @@ def test_boxes_share_one_wecom_access_token(tmp_path: Path) -> None:
         fake.stop()
     assert [m["text"]["content"] for m in fake.sent] == ["一", "二", "三", "四"]
     db.dispose()
+
+
+def test_boxes_share_one_dingtalk_access_token(tmp_path: Path) -> None:
+    import asyncio
+
+    from bot.config import load_settings
+    from bot.dingtalk import DingtalkChannel
+    from bot.shared import SharedTokens
+    from tests import builders as b
+    from tests.servers import FakeDingtalk
+
+    if PG_URL:
+        reset_postgres()
+    db = Database(db_url(tmp_path / "tokens.db"))
+    db.upgrade()
+    fake = FakeDingtalk(b.CLIENT_ID, b.CLIENT_SECRET).start()
+
+    def box() -> DingtalkChannel:
+        settings = load_settings(env=b.dingtalk_settings(fake.url))
+        return DingtalkChannel(settings.dingtalk, tokens=SharedTokens(db, f"dingtalk:{b.CLIENT_ID}"))
+
+    async def go() -> tuple[str, str]:
+        a, b_ = box(), box()
+        first, second = await a.access_token(), await b_.access_token()
+        for ch in (a, b_):
+            await ch.stop()
+        return first, second
+
+    try:
+        first, second = asyncio.run(go())
+    finally:
+        fake.stop()
+    assert first == second and fake.token_calls == 1  # the second box used the first one's token
+    db.dispose()
