@@ -24,7 +24,8 @@ For the inbox modes the bench checks that every acknowledged callback is in the 
 Any mode + `@pg` runs the same server on PostgreSQL (`--url`, schema reset each round; on
 PostgreSQL each stored message also gets its work-queue job in the same transaction), so
 `--modes inbox inbox@pg` compares the two databases in one run (SALESBOT_QUEUE_MODE=local in the
-environment leaves the work-queue jobs out, to see what they cost).
+environment leaves the work-queue jobs out, to see what they cost); `inbox@pg-x2` runs two copies
+of the server on the port (SO_REUSEPORT), as two `serve` processes of one box do.
 `--profile DIR` runs each server under cProfile and prints its top functions (slows it down).
 Needs `apt-get install wrk`. Usage (repo root):
   .venv/bin/python bench/webhook_bench.py [--duration 10] [--connections 32] [--repeat 3] [--modes ...]
@@ -35,6 +36,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -78,6 +80,17 @@ end
 # ---------------------------------------------------------------- servers (child processes)
 
 
+def _processes(mode: str) -> int:
+    """`inbox@pg-x2`: two copies of the server sharing the port (PostgreSQL only)."""
+    m = re.search(r"-x(\d+)$", mode)
+    return int(m.group(1)) if m else 1
+
+
+def _base(mode: str) -> str:
+    """The server a mode runs, without its database and copies suffixes."""
+    return re.sub(r"-x\d+$", "", mode).removesuffix("@pg")
+
+
 def _db_url(db: str) -> str:
     """`db` is a SQLite file, or a PostgreSQL URL for the `@pg` modes."""
     return db if db.startswith("postgresql") else f"sqlite:///{db}"
@@ -109,7 +122,7 @@ async def _serve(mode: str, port: int, db: str, api: str, profile: str | None) -
 
     web_app = web.Application()
     app = None
-    server = mode.removesuffix("@pg").split("+", 1)[0]
+    server = _base(mode).split("+", 1)[0]
     if server == "bare-200":
         async def ok(request: web.Request) -> web.Response:
             await request.read()
@@ -156,10 +169,11 @@ async def _serve(mode: str, port: int, db: str, api: str, profile: str | None) -
     stop = threading.Event()
     if "+asr" in mode:
         for _ in range(2):
-            threading.Thread(target=_burn, args=(stop, 10 if mode.removesuffix("@pg").endswith("-nice") else 0), daemon=True).start()
+            threading.Thread(target=_burn, args=(stop, 10 if _base(mode).endswith("-nice") else 0), daemon=True).start()
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port, backlog=1024).start()
+    await web.TCPSite(runner, "127.0.0.1", port, backlog=1024,
+                      reuse_port=_processes(mode) > 1 or None).start()  # the copies share the port
     prof = None
     if profile:
         import cProfile
@@ -270,7 +284,7 @@ def _fresh_postgres(url: str) -> None:
 
 
 def run_mode(mode: str, args: argparse.Namespace, reqs: Path, lua: Path, tmp: Path, api: str) -> dict:
-    if mode.endswith("@pg"):  # the same server on PostgreSQL (--url), a fresh schema every round
+    if "@pg" in mode:  # the same server on PostgreSQL (--url), a fresh schema every round
         if not args.url:
             raise SystemExit(f"{mode}: pass --url postgresql+psycopg://…")
         db = args.url
@@ -282,17 +296,22 @@ def run_mode(mode: str, args: argparse.Namespace, reqs: Path, lua: Path, tmp: Pa
     _seed(db, api)
     port = _free_port()
     prof = str(Path(args.profile).resolve() / f"{mode}.prof") if args.profile else None
-    server = subprocess.Popen([sys.executable, __file__, "--serve", mode, "--port", str(port), "--db", db,
-                               "--api", api, *(["--prof-out", prof] if prof else [])],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
-    assert server.stdout is not None and server.stdout.readline().strip() == "READY", mode
+    copies = _processes(mode)
+    servers = [subprocess.Popen([sys.executable, __file__, "--serve", mode, "--port", str(port), "--db", db,
+                                 "--api", api, *(["--prof-out", prof] if prof and i == 0 else [])],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+               for i in range(copies)]
+    for server in servers:
+        assert server.stdout is not None and server.stdout.readline().strip() == "READY", mode
     wrk = subprocess.run(["wrk", "-t1", f"-c{args.connections}", f"-d{args.duration}s", "--timeout", "5s",
                           "-s", str(lua), f"http://127.0.0.1:{port}/wecom/callback", "--", str(reqs)],
                          capture_output=True, text=True, check=True)
     line = next(x for x in wrk.stdout.splitlines() if x.startswith("RESULT"))
     total, non2xx, sock_err, dur_us, p50, p99, pmax = (float(x) for x in line.split()[1:])
-    server.stdin.close()  # type: ignore[union-attr]
-    server.wait(120)
+    for server in servers:
+        server.stdin.close()  # type: ignore[union-attr]
+    for server in servers:
+        server.wait(120)
     ok = int(total - non2xx)
     out = {"mode": mode, "rps": ok / (dur_us / 1e6), "acked": ok, "non2xx": int(non2xx),
            "socket_errors": int(sock_err), "p50_ms": p50 / 1000, "p99_ms": p99 / 1000, "max_ms": pmax / 1000}
