@@ -185,9 +185,10 @@ def _overdue_since(c: Any, today: date) -> Any:
     return func.coalesce(first, c.due_on)
 
 
-def _owed(where: Callable[[Any], list[Any]]) -> Any:
-    """Contracts matching `where(paid)` that still have a balance, with what the alert needs."""
-    paid = _paid()
+def _owed(where: Callable[[Any], list[Any]], paid: Any = None) -> Any:
+    """Contracts matching `where(paid)` that still have a balance, with what the alert needs
+    (`paid` is summed per contract unless the caller knows it: 0 when no payment exists)."""
+    paid = _paid() if paid is None else paid
     owner = aliased(User)
     return (
         select(Contract.id, Contract.number, Deal.customer_id, Contract.signed_on, Contract.due_on,
@@ -217,7 +218,7 @@ def contracts_without_payment(s: Session, signed_on_or_before: date, today: date
     no_payment = ~select(Payment.id).where(Payment.contract_id == Contract.id).exists()
     first_due = or_(col(Contract.due_on).is_(None), col(Contract.due_on) <= today, ~_scheduled())
     c = _owed(lambda paid: [col(Contract.signed_on) <= signed_on_or_before, no_payment, first_due,
-                            _not_queued(_key("unpaid", Contract.id))]).c
+                            _not_queued(_key("unpaid", Contract.id))], paid=literal(0)).c
     to = func.coalesce(c.manager_id, c.owner_id)
     return _candidates(_key("unpaid", c.id), "unpaid_contract", to, _contract_facts(s, c, False))
 
