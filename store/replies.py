@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy import and_, func, or_, update
 from sqlmodel import Session, col, select
 
+from store import repos
 from store.db import insert_ignoring_duplicates
-from store.models import InboxMessage, OutgoingReply, utcnow
+from store.models import OutgoingReply
 
 
 def finish(s: Session, inbox_id: int, status: str, error: str | None, channel: str, peer: str,
@@ -22,10 +23,7 @@ def finish(s: Session, inbox_id: int, status: str, error: str | None, channel: s
            now: datetime) -> int | None:
     """Close the inbox row and store its answer, held by `token`; the answer's id, or None when
     there is nothing to send or the message already has an answer (a replay)."""
-    row = s.get(InboxMessage, inbox_id)
-    if row is not None:
-        row.status, row.error, row.processed_at = status, error, utcnow()
-        s.add(row)
+    repos.inbox_finish(s, inbox_id, status, error)
     if body is None:
         return None
     values = {"inbox_id": inbox_id, "channel": channel, "peer": peer, "body": body, "status": "pending",
