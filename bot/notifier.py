@@ -66,20 +66,21 @@ class ReplyOutbox:
     def lease(self, now: datetime) -> datetime:
         return now + timedelta(seconds=self.svc.settings.queue.reply_claim_seconds)
 
-    async def send(self, channel: Channel, reply_id: int, token: str, peer: Peer, reply: Reply) -> bool:
-        """One try at an answer this round holds; its row records how it went."""
+    async def send(self, channel: Channel, reply_id: int, token: str, peer: Peer, reply: Reply,
+                   now: datetime | None = None) -> bool:
+        """One try at an answer this round holds (at `now`); its row records how it went."""
         q = self.svc.settings.queue
+        now = now or self.svc.clock.now()
         try:
             await channel.send(peer, reply)
         except Exception as exc:  # noqa: BLE001 - kept and retried with backoff
             log.warning("answer %s to %s not delivered: %s", reply_id, peer.user_id, exc)
             status = await self.svc.db.run(replies.mark_failed, reply_id, token, f"{type(exc).__name__}: {exc}",
-                                           self.svc.clock.now(), q.reply_retry_seconds,
-                                           timedelta(hours=q.reply_give_up_hours))
+                                           now, q.reply_retry_seconds, timedelta(hours=q.reply_give_up_hours))
             if status == "dead":
                 log.error("answer %s to %s given up after %s h", reply_id, peer.user_id, q.reply_give_up_hours)
             return False
-        if not await self.svc.db.run(replies.mark_sent, reply_id, token, self.svc.clock.now()):
+        if not await self.svc.db.run(replies.mark_sent, reply_id, token, now):
             log.warning("answer %s outlasted its claim (queue.reply_claim_seconds)", reply_id)
         return True
 
@@ -92,7 +93,7 @@ class ReplyOutbox:
         for r in rows:
             # a retry may follow a partial success (the text went, the card did not): a resend too
             reply = reply_from_body(r.body, key=f"reply-{r.id}", resend=r.in_doubt or r.attempts > 0)
-            sent += await self.send(self.channels[r.channel], r.id or 0, token, Peer(r.channel, r.peer), reply)
+            sent += await self.send(self.channels[r.channel], r.id or 0, token, Peer(r.channel, r.peer), reply, now)
         return sent
 
 

@@ -731,6 +731,24 @@ def test_an_answer_that_cannot_be_delivered_is_kept_and_sent_later(tmp_path: Pat
     run(go())
 
 
+def test_an_answer_still_refused_after_the_give_up_time_is_dead(tmp_path: Path, fake: FakeWecom) -> None:
+    async def go() -> None:
+        from datetime import timedelta
+
+        async with harness(tmp_path, fake) as h:
+            fake.fail_next("send", *[45009] * 100)  # WeCom refuses for a day and more
+            await h.post(b.encrypt_callback(b.text_fields("ZhangWei", "帮助")))
+            await h.drain()
+            assert await h.app.notifier.replies.deliver_due(NOW + timedelta(hours=23)) == 0
+            [kept] = _answers(h)
+            assert kept.status == "pending" and kept.attempts == 2
+            give_up = timedelta(hours=h.app.settings.queue.reply_give_up_hours)
+            assert await h.app.notifier.replies.deliver_due(NOW + give_up) == 0
+            [dead] = _answers(h)
+            assert dead.status == "dead" and dead.attempts == 3 and fake.sent == []
+    run(go())
+
+
 def test_an_answer_left_in_doubt_by_a_dead_box_is_sent_again_without_a_duplicate(tmp_path: Path,
                                                                                  fake: FakeWecom) -> None:
     """A box that died between WeCom taking the card and recording it leaves the answer claimed;
