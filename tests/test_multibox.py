@@ -58,12 +58,21 @@ def _received(out: Path) -> list[tuple[str, str]]:
     return [(m["to"], p) for m in lines for p in re.findall(r"P\d{3}", m["text"])]
 
 
-def test_two_boxes_send_each_push_once_even_when_one_is_killed_holding_a_claim(tmp_path: Path) -> None:
-    url = db_url(tmp_path / "shared.db")
+@pytest.fixture
+def shared_db(tmp_path: Path) -> Any:
+    """An empty database at the newest migration that several boxes can share: the test
+    PostgreSQL when there is one, else a SQLite file."""
     if PG_URL:
         reset_postgres()
-    db = Database(url)
+    db = Database(db_url(tmp_path / "shared.db"))
     db.upgrade()
+    yield db
+    db.dispose()
+
+
+def test_two_boxes_send_each_push_once_even_when_one_is_killed_holding_a_claim(tmp_path: Path,
+                                                                              shared_db: Database) -> None:
+    db, url = shared_db, shared_db.url
     _queue_pushes(db)
     env = dict(os.environ, SALESBOT_DATABASE_URL=url, SALESBOT_ALERTS_QUIET_HOURS="",
                SALESBOT_ALERTS_CLAIM_SECONDS="10", PYTHONPATH=str(ROOT))
@@ -87,7 +96,6 @@ def test_two_boxes_send_each_push_once_even_when_one_is_killed_holding_a_claim(t
     # each push went to its own recipient
     assert all(to == f"u{int(p[1:]) % USERS:02d}" for to, p in got_a + got_b)
     assert db.call(alerts.backlog) == {"sent": PUSHES}
-    db.dispose()
 
 
 def test_each_cron_tick_runs_on_one_box_only_a_late_catch_up_included(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -286,7 +294,7 @@ def test_two_serve_boxes_share_the_inbox_each_note_recorded_and_answered_once_in
     assert boxes.db.call(repos.inbox_pending_count) == 0
 
 
-def test_two_boxes_together_keep_wecoms_per_member_limit(tmp_path: Path) -> None:
+def test_two_boxes_together_keep_wecoms_per_member_limit(shared_db: Database) -> None:
     """WeCom allows 30 messages a minute to one member per app, whatever box sends them: with the
     limit counted in the shared database, two boxes sending at once stay within it."""
     import asyncio
@@ -298,10 +306,7 @@ def test_two_boxes_together_keep_wecoms_per_member_limit(tmp_path: Path) -> None
     from tests import builders as b
     from tests.servers import FakeWecom
 
-    if PG_URL:
-        reset_postgres()
-    db = Database(db_url(tmp_path / "limits.db"))
-    db.upgrade()
+    db = shared_db
     fake = FakeWecom(b.CORP_ID, b.SECRET, b.AGENT_ID).start()
     clock = [1_000_000.0]
     stamps: list[float] = []
@@ -342,7 +347,6 @@ def test_two_boxes_together_keep_wecoms_per_member_limit(tmp_path: Path) -> None
     assert len(stamps) == len(fake.sent) > 30  # more than one minute's worth, each send let through once
     for t in stamps:  # never more than 30 within a minute, across both boxes
         assert sum(1 for u in stamps if t - 60 < u <= t) <= 30
-    db.dispose()
 
 
 def _queue_alerts(db: Database, n: int, due: object) -> None:
@@ -494,7 +498,7 @@ def test_two_serve_processes_share_one_port(tmp_path: Path) -> None:
 
 
 
-def test_boxes_share_one_wecom_access_token(tmp_path: Path) -> None:
+def test_boxes_share_one_wecom_access_token(shared_db: Database) -> None:
     """The first box fetches the token, the second uses it; after WeCom invalidates it, the box
     that notices refreshes it and the other one takes the new token from the database."""
     import asyncio
@@ -506,10 +510,7 @@ def test_boxes_share_one_wecom_access_token(tmp_path: Path) -> None:
     from tests import builders as b
     from tests.servers import FakeWecom
 
-    if PG_URL:
-        reset_postgres()
-    db = Database(db_url(tmp_path / "tokens.db"))
-    db.upgrade()
+    db = shared_db
     fake = FakeWecom(b.CORP_ID, b.SECRET, b.AGENT_ID).start()
 
     def box() -> WecomChannel:
@@ -534,10 +535,9 @@ def test_boxes_share_one_wecom_access_token(tmp_path: Path) -> None:
     finally:
         fake.stop()
     assert [m["text"]["content"] for m in fake.sent] == ["一", "二", "三", "四"]
-    db.dispose()
 
 
-def test_boxes_share_one_dingtalk_access_token(tmp_path: Path) -> None:
+def test_boxes_share_one_dingtalk_access_token(shared_db: Database) -> None:
     import asyncio
 
     from bot.config import load_settings
@@ -546,10 +546,7 @@ def test_boxes_share_one_dingtalk_access_token(tmp_path: Path) -> None:
     from tests import builders as b
     from tests.servers import FakeDingtalk
 
-    if PG_URL:
-        reset_postgres()
-    db = Database(db_url(tmp_path / "tokens.db"))
-    db.upgrade()
+    db = shared_db
     fake = FakeDingtalk(b.CLIENT_ID, b.CLIENT_SECRET).start()
 
     def box() -> DingtalkChannel:
@@ -568,4 +565,3 @@ def test_boxes_share_one_dingtalk_access_token(tmp_path: Path) -> None:
     finally:
         fake.stop()
     assert first == second and fake.token_calls == 1  # the second box used the first one's token
-    db.dispose()
