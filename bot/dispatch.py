@@ -181,9 +181,7 @@ class Dispatcher:
     def _insert(self, s: Session, batch: list[tuple[IncomingMessage, dict[str, Any], asyncio.Future[bool]]]
                 ) -> list[int | None]:
         """The inbox rows, and on a shared queue their jobs, in one transaction."""
-        ids = repos.inbox_insert_many(s, [row for _, row, _ in batch])
-        self.queue.defer_in(s, [(i, msg) for (msg, _, _), i in zip(batch, ids) if i is not None])
-        return ids
+        return self.queue.insert(s, [row for _, row, _ in batch], [msg for msg, _, _ in batch])
 
     async def resume_pending(self) -> int:
         """Queue every inbox row left pending by a crash or restart, oldest first (in-process

@@ -14,12 +14,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlmodel import Session
 
 from bot.config import QueueSettings
 from bot.types import IncomingMessage, Kind
+from store import repos
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,8 @@ class WorkQueue(Protocol):
 
     shared: bool
 
-    def defer_in(self, s: Session, stored: Sequence[tuple[int, IncomingMessage]]) -> None: ...
+    def insert(self, s: Session, rows: Sequence[dict[str, Any]], msgs: Sequence[IncomingMessage]
+               ) -> list[int | None]: ...
     def enqueue(self, inbox_id: int, msg: IncomingMessage) -> None: ...
     @property
     def busy(self) -> bool: ...
@@ -63,8 +65,10 @@ class LocalQueue:
         self._queues: dict[tuple[str, str], asyncio.Queue[tuple[int, IncomingMessage]]] = {}
         self._workers: set[asyncio.Task[None]] = set()
 
-    def defer_in(self, s: Session, stored: Sequence[tuple[int, IncomingMessage]]) -> None:
-        """Nothing to record in the inbox transaction: the rows are queued after it commits."""
+    def insert(self, s: Session, rows: Sequence[dict[str, Any]], msgs: Sequence[IncomingMessage]
+               ) -> list[int | None]:
+        """Just the inbox rows: they are queued in this process after the transaction commits."""
+        return repos.inbox_insert_many(s, rows)
 
     def enqueue(self, inbox_id: int, msg: IncomingMessage) -> None:
         key = (msg.channel, msg.sender.user_id)
@@ -120,8 +124,6 @@ class SharedQueue:
         conninfo = _libpq_url(url)
         self.settings = settings
         self.app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo))
-        # deferring inside our own (sync) inbox transaction takes a sync connector
-        self._deferrer = procrastinate.App(connector=procrastinate.SyncPsycopgConnector(conninfo=conninfo))
         self._tasks: list[asyncio.Task[None]] = []
         self._opened = False
 
@@ -129,17 +131,11 @@ class SharedQueue:
         async def process_message(inbox_id: int) -> None:
             await process_stored(inbox_id)
 
-    def defer_in(self, s: Session, stored: Sequence[tuple[int, IncomingMessage]]) -> None:
-        """Defer one job per stored message on the inbox transaction's own connection, all in
-        one statement (each job with its own sender lock and queue)."""
-        if not stored:
-            return
-        from procrastinate.jobs import Job
-
-        raw = s.connection().connection.driver_connection
-        self._deferrer.job_manager.batch_defer_jobs(jobs=[
-            Job(queue=queue_of(msg), lock=lock_of(msg), queueing_lock=None, task_name=TASK,
-                task_kwargs={"inbox_id": inbox_id}) for inbox_id, msg in stored], connection=raw)
+    def insert(self, s: Session, rows: Sequence[dict[str, Any]], msgs: Sequence[IncomingMessage]
+               ) -> list[int | None]:
+        """The inbox rows and one job per new row (its sender's lock, its queue) in one statement
+        of the inbox transaction: commit stores both, rollback neither."""
+        return repos.inbox_insert_queued(s, rows, [(queue_of(m), lock_of(m)) for m in msgs], TASK)
 
     def enqueue(self, inbox_id: int, msg: IncomingMessage) -> None:
         """Nothing to do: the job was deferred with the row."""

@@ -447,6 +447,45 @@ def test_voice_notes_go_to_the_worker_that_serves_the_asr_queue(boxes: Boxes) ->
     wait_until(lambda: asr_jobs() == [], timeout=30, what="the job finished (and deleted)")
 
 
+@needs_pg
+def test_stored_messages_get_their_jobs_in_the_same_statement_in_arrival_order(shared_db: Database) -> None:
+    """Each new inbox row gets one job (its sender's lock, voice on the asr queue), numbered in
+    arrival order; a duplicate gets neither row nor job; a rolled-back batch leaves neither."""
+    from sqlalchemy import text
+
+    from bot.workqueue import TASK
+
+    def row(msg_id: str, sender: str, kind: str = "text") -> dict[str, Any]:
+        return {"channel": "wecom", "msg_id": msg_id, "sender": sender, "kind": kind,
+                "payload": {"text": "拜访记录"}, "received_at": NOW}
+
+    def store(s, rows, kinds):  # type: ignore[no-untyped-def]
+        jobs = [("asr" if k == "voice" else "notes", f"sender:wecom:{r['sender']}") for r, k in zip(rows, kinds)]
+        return repos.inbox_insert_queued(s, rows, jobs, TASK)
+
+    first = [row("m1", "wang"), row("m2", "li", "voice"), row("m3", "wang"), row("m2", "li", "voice")]
+    ids = shared_db.call(store, first, [r["kind"] for r in first])
+    assert ids[3] is None and None not in ids[:3]
+    again = shared_db.call(store, [row("m3", "wang"), row("m4", "wang")], ["text", "text"])
+    assert again[0] is None and again[1] is not None
+
+    def fail(s):  # type: ignore[no-untyped-def]
+        store(s, [row("m5", "zhao")], ["text"])
+        raise RuntimeError("the transaction fails after the insert")
+
+    with pytest.raises(RuntimeError):
+        shared_db.call(fail)
+
+    def jobs(s):  # type: ignore[no-untyped-def]
+        return [tuple(r) for r in s.connection().execute(text(
+            "SELECT (args->>'inbox_id')::int, queue_name, lock, task_name FROM procrastinate_jobs ORDER BY id"))]
+
+    assert shared_db.call(jobs) == [
+        (ids[0], "notes", "sender:wecom:wang", TASK), (ids[1], "asr", "sender:wecom:li", TASK),
+        (ids[2], "notes", "sender:wecom:wang", TASK), (again[1], "notes", "sender:wecom:wang", TASK)]
+    assert shared_db.call(lambda s: len(repos.inbox_pending(s))) == 4
+
+
 def test_reuse_port_is_refused_on_sqlite() -> None:
     from bot.config import ConfigError, load_settings
 
