@@ -128,12 +128,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Run the enabled channels, the scheduler, the outbox and /healthz + /metrics."""
     from bot.app import build_app
     from bot.http import serve
+    from extraction.holidays import missing_calendar
+    from handlers.texts import calendar_warnings
 
     settings = _settings(args)
     _progress(f"启动 salesbot：数据库 {_safe_url(settings.database.url)}，"
               f"企业微信 {'开' if settings.wecom.enabled else '关'}，钉钉 {'开' if settings.dingtalk.enabled else '关'}，"
               f"HTTP {settings.server.host}:{settings.server.port}")
     app = build_app(settings)
+    for line in calendar_warnings(missing_calendar(app.svc.clock.now().astimezone(settings.tz).date())):
+        _progress(line)
     app.svc.crm.warm_up()
     app.svc.transcriber().warm_up()  # loads the speech model in the background
     asyncio.run(serve(app, settings))

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from bot import metrics
+from extraction.holidays import missing_calendar
+from handlers.texts import calendar_warnings
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -37,7 +39,11 @@ async def healthz(request: web.Request) -> web.Response:
         connected = getattr(ch, "connected", None)
         channels[name] = "ok" if connected is None else ("connected" if connected else "reconnecting")
     _, undelivered = await asyncio.to_thread(_backlogs, app)
-    return web.json_response({"status": "ok", "channels": channels, "undelivered_replies": undelivered})
+    today = app.svc.clock.now().astimezone(app.settings.tz).date()
+    missing = missing_calendar(today)
+    return web.json_response({"status": "ok", "channels": channels, "undelivered_replies": undelivered,
+                              "calendar_missing": {str(y): list(n) for y, n in missing.items()},
+                              "warnings": calendar_warnings(missing)})
 
 
 async def metrics_view(request: web.Request) -> web.Response:

@@ -139,6 +139,21 @@ def _warn_year(year: int) -> None:
                 "chinesecalendar)", year)
 
 
+def missing_calendar(today: date) -> dict[int, tuple[str, ...]]:
+    """This year and next that have no full holiday schedule: year → the holidays that neither
+    chinesecalendar nor the [calendar] override gives (alerts would count those days as working
+    days). Empty when both years are known."""
+    out: dict[int, tuple[str, ...]] = {}
+    for year in (today.year, today.year + 1):
+        if year in _PACKAGE_YEARS:
+            continue
+        named = {b.name for b in _override.blocks if b.start.year == year or b.end.year == year}
+        missing = tuple(n for n in STATUTORY if n not in named)
+        if missing:
+            out[year] = missing
+    return out
+
+
 def _festival_days(year: int) -> frozenset[date]:
     return frozenset(d for d in (festival_day(n, year) for n in STATUTORY) if d is not None)
 

@@ -384,6 +384,8 @@ CLI_MERGE_BAD = "客户 #{keep} 或 #{drop} 不存在、是同一个，或已经
 CLI_NO_MERGE = "没有可撤销的合并。"
 CLI_MERGE_NOT_FOUND = "没有合并 #{id}。"
 CLI_WORKER_NEEDS_PG = "salesbot worker 处理多台机器共享的任务队列，需要 PostgreSQL（database.url），且 queue.mode 不是 \"local\"。"
+CALENDAR_MISSING = ("警告：{year}年没有节假日数据（缺 {names}），这些日子会按工作日计算提醒。"
+                    "请在配置的 [calendar] 里按国务院通知补上 {year} 年的放假和调休，或升级 chinesecalendar。")
 CLI_WORKER_BAD_QUEUES = "--queues 只能是 notes、asr 或 notes,asr，收到：{got}"
 CLI_WORKER_START = "启动任务进程：数据库 {db}，队列 {queues}，同时处理 {n} 条（Ctrl+C 停止）"
 
@@ -568,3 +570,8 @@ def render_funnel(settings: Any, rows: list[Any], lost: int, n_stalled: int, sta
     for d in stalled:
         lines.append(f"  #{d.deal_id} {d.customer} · {settings.stage_label(d.stage)} · {fmt_money(d.amount)} · {d.owner}")
     return "\n".join(lines)
+
+
+def calendar_warnings(missing: dict[int, tuple[str, ...]]) -> list[str]:
+    """One line per year without a full holiday schedule (start of `serve`, /healthz)."""
+    return [CALENDAR_MISSING.format(year=y, names="、".join(n)) for y, n in sorted(missing.items())]

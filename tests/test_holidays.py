@@ -198,3 +198,20 @@ def test_the_extract_command_reads_the_calendar_override(tmp_path: Path, monkeyp
     assert main(["--config", str(cfg), "extract"]) == 0
     [span] = json.loads(capsys.readouterr().out)["date_spans"]
     assert span["date"] == "2033-10-10" and span["text"] == "国庆后"  # 10-08 is a Saturday
+
+
+def test_years_without_a_full_schedule_are_named_until_the_override_gives_every_holiday() -> None:
+    assert h.missing_calendar(date(2090, 5, 1)) == {2090: h.STATUTORY, 2091: h.STATUTORY}
+    blocks = [h.HolidayBlock(n, date(2091, 1, 1) + timedelta(days=40 * i), date(2091, 1, 3) + timedelta(days=40 * i))
+              for i, n in enumerate(h.STATUTORY) if n != h.MID_AUTUMN]
+    h.install_calendar(blocks)
+    try:
+        assert h.missing_calendar(date(2090, 5, 1)) == {2090: h.STATUTORY, 2091: (h.MID_AUTUMN,)}
+        h.install_calendar([*blocks, h.HolidayBlock(h.MID_AUTUMN, date(2091, 9, 20), date(2091, 9, 22))])
+        assert h.missing_calendar(date(2091, 5, 1)) == {2092: h.STATUTORY}
+        # a New Year block that starts in December counts for the year it leads into
+        h.install_calendar([h.HolidayBlock(h.NEW_YEAR, date(2091, 12, 30), date(2092, 1, 1))])
+        assert h.NEW_YEAR not in h.missing_calendar(date(2091, 5, 1))[2092]
+    finally:
+        h.install_calendar([])
+    assert h.missing_calendar(date(2025, 3, 1)) == {}  # the package knows 2025 and 2026

@@ -35,6 +35,7 @@ from bot.wecom import (
     render,
     to_incoming,
 )
+from extraction import holidays
 from store.models import FollowUp, InboxMessage
 from tests import builders as b
 from tests.conftest import NOW
@@ -619,8 +620,14 @@ def test_serve_healthz_metrics_and_clean_stop(tmp_path: Path, fake: FakeWecom) -
         base = f"http://127.0.0.1:{port}"
         async with ClientSession() as s:
             async with s.get(base + "/healthz") as r:
-                assert r.status == 200 and await r.json() == {"status": "ok", "channels": {"wecom": "ok"},
-                                                              "undelivered_replies": 0}
+                health = await r.json()
+                assert r.status == 200 and health["status"] == "ok" and health["channels"] == {"wecom": "ok"}
+                assert health["undelivered_replies"] == 0
+                # chinesecalendar 1.11 stops at 2026: in January 2026 next year has no schedule
+                if 2027 not in holidays._PACKAGE_YEARS:
+                    assert list(health["calendar_missing"]) == ["2027"]
+                    assert len(health["calendar_missing"]["2027"]) == 7
+                    assert "2027年没有节假日数据" in health["warnings"][0] and "[calendar]" in health["warnings"][0]
             cb = b.encrypt_callback(b.text_fields("ZhangWei", "帮助"))
             async with s.post(base + cb.path(), data=cb.body) as r:
                 assert r.status == 200 and await r.read() == b""
