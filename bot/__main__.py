@@ -231,11 +231,15 @@ def cmd_users(args: argparse.Namespace) -> int:
     if args.action == "add" and not args.name:
         _progress("用法：salesbot users add NAME --role rep|manager|admin [--manager NAME] --console ID")
         return 2
+    if args.action == "deactivate" and not args.name:
+        _progress("用法：salesbot users deactivate NAME [--to 接手的同事]")
+        return 2
     with _open_db(_settings(args)) as db:
         return _users(args, db)
 
 
 def _users(args: argparse.Namespace, db: "Database") -> int:
+    from handlers import texts
     from store import repos
 
     if args.action == "add":
@@ -253,10 +257,51 @@ def _users(args: argparse.Namespace, db: "Database") -> int:
         except ValueError as exc:
             _progress(str(exc))
             return 2
+    elif args.action == "deactivate":
+        return _deactivate(args, db)
     else:
-        for u in db.call(repos.list_users):
+        users = db.call(repos.list_users)
+        if not users:
+            print(texts.USER_EMPTY)
+        names = {u.id: u.name for u in users}
+        for u in users:
             ids = ", ".join(f"{i.channel}:{i.im_id}" for i in db.call(repos.identities_of, u.id))
-            print(f"#{u.id}\t{u.name}\t{u.role}\tmanager={u.manager_id}\t{ids}")
+            state = "" if u.active else "\t已停用"
+            print(f"#{u.id}\t{u.name}\t{u.role}\t主管={names.get(u.manager_id or 0, '-')}\t{ids}{state}")
+    return 0
+
+
+def _deactivate(args: argparse.Namespace, db: "Database") -> int:
+    """`users deactivate NAME [--to NAME]`: the leaver gets no more alerts; customers, open deals
+    and to-dos pass to a colleague (or the customers to the public pool); the manager is told."""
+    from datetime import datetime, timezone
+
+    from sqlmodel import Session
+
+    from handlers import texts
+    from store import alerts, repos
+
+    def work(s: Session) -> str | None:
+        user = repos.find_user(s, args.name or "")
+        to = repos.find_user(s, args.to) if args.to else None
+        if user is None or (args.to and (to is None or to.id == user.id)):
+            return None
+        now = datetime.now(timezone.utc)
+        done = repos.deactivate_user(s, user, to, now)
+        text = texts.departure_text(done)
+        if done.manager_id is not None:
+            alerts.enqueue_many(s, [{"dedupe_key": f"left:{user.id}", "rule": "message",
+                                     "recipient_id": done.manager_id, "status": "pending", "attempts": 0,
+                                     "body": {"title": texts.USER_LEFT_TITLE, "line": text},
+                                     "next_attempt_at": now, "created_at": now}])
+        return text
+
+    text = db.call(work)
+    if text is None:
+        missing = args.name if db.call(repos.find_user, args.name or "") is None else args.to
+        _progress(texts.USER_NOT_FOUND.format(name=missing))
+        return 2
+    print(text)
     return 0
 
 
@@ -368,7 +413,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_jobs(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
+    from handlers import texts
     from scheduler import jobs
+    from store import repos
 
     settings = _settings(args)
     try:
@@ -384,14 +431,18 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         if not args.dry_run:
             new = db.call(jobs.run_rules, settings, now, names)
             detail = "，".join(f"{rule} {n}" for rule, n in new.items())
-            print(f"新入队 {sum(new.values())} 条提醒（{detail}；已发过或已在队列的不再入队）@ {when}")
+            send_at = jobs.push_at(settings, now).astimezone(settings.tz).isoformat()
+            print(f"新入队 {sum(new.values())} 条提醒（{detail}；已发过或已在队列的不再入队）@ {when}，"
+                  f"{send_at} 起发送")
             print("查看：salesbot outbox")
             return 0
         plan = db.call(jobs.evaluate, settings, now, names)
+        people = {u.id: u.name for u in db.call(repos.list_users)}
     for user_id, items in jobs.group_by_recipient(plan).items():
-        print(f"→ 用户 #{user_id}（{len(items)} 条）")
-        for p in items:
-            print(f"  [{p.rule}] {p.line}".replace("\n", "\n    "))
+        # what the person receives: everything due at the push time merged into one message
+        print(f"→ {people.get(user_id, f'用户 #{user_id}')}（{len(items)} 条提醒，合成一条消息）")
+        digest = texts.render_digest([texts.alert_item(settings, p.rule, p.facts, now) for p in items])
+        print("  " + digest.replace("\n", "\n  "))
     print(f"试运行：将产生 {len(plan)} 条提醒（含已在队列的）@ {when}")
     return 0
 
@@ -400,7 +451,7 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
     from handlers import texts
-    from store import alerts
+    from store import alerts, repos
 
     settings = _settings(args)
     now = datetime.now(timezone.utc)
@@ -409,10 +460,13 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     with _open_db(settings) as db:
         rows = db.call(alerts.notifications, args.status, None, None, args.limit)
         backlog = db.call(alerts.backlog)
+        people = {u.id: u.name for u in db.call(repos.list_users)}
     for n in rows:
         err = f" · {n.last_error}" if n.last_error else ""
         line = texts.alert_text(settings, n.rule, n.body, n.sent_at or now)[1].split("\n")[0]
-        print(f"#{n.id}\t{n.status}\tuser={n.recipient_id}\tattempts={n.attempts}\t{n.dedupe_key}\t{line}{err}")
+        who = people.get(n.recipient_id, f"#{n.recipient_id}")
+        print(f"#{n.id}\t{n.status}\t{who}\t{texts.PUSH_RULES.get(n.rule, n.rule)}\t尝试 {n.attempts} 次\t"
+              f"{n.dedupe_key}\t{line}{err}")
     print(f"共 {len(rows)} 条；状态统计：{backlog}")
     return 0
 
@@ -508,8 +562,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.set_defaults(fn=cmd_db)
 
     u = sub.add_parser("users", help="manage users")
-    u.add_argument("action", choices=["add", "list"])
+    u.add_argument("action", choices=["add", "list", "deactivate"])
     u.add_argument("name", nargs="?")
+    u.add_argument("--to", help="deactivate: the colleague who takes over customers, open deals and to-dos")
     u.add_argument("--role", default="rep", choices=["rep", "manager", "admin"])
     u.add_argument("--manager")
     u.add_argument("--console")

@@ -104,11 +104,16 @@ class AlertSettings(_Section):
     stale_deal_manager_days: int = Field(5, ge=1)  # → also the rep's manager
     silent_customer_days: list[int] = Field(default_factory=lambda: [15, 30])  # owner, then manager
     unpaid_after_signing_days: int = Field(7, ge=1)  # signed, no payment at all → collection list
+    collection_lead_days: int = Field(7, ge=0)  # … listed from this many days before the money is due
     quote_no_reply_hours: int = Field(48, ge=1)
     quiet_hours: str = "21:00-08:30"  # pushes inside this local window wait until it ends
-    digest_cron: str = "0 9 * * *"  # to-dos due today/overdue (working days only)
-    rules_cron: str = "0 10 * * *"  # stale deals, silent customers, payments, quotes
-    funnel_cron: str = "0 9 * * mon"  # weekly funnel report to managers
+    # Scheduled pushes queued before this local time go out together at it (one message per person
+    # a day when the crons below run before it); queued later in a working day, they go at once.
+    push_time: str = "09:00"
+    working_days_only: bool = True  # pushes wait for the next working day (weekends, holidays)
+    digest_cron: str = "30 8 * * *"  # to-dos due today/overdue (working days only)
+    rules_cron: str = "30 8 * * *"  # stale deals, silent customers, payments, quotes
+    funnel_cron: str = "30 8 * * mon"  # weekly funnel report to managers
     delivery_interval_seconds: int = Field(30, ge=1)
     max_attempts: int = Field(6, ge=1)  # then the push is marked dead
     retry_base_seconds: int = Field(60, ge=1)  # exponential backoff: base, 2×base, 4×base …
@@ -136,6 +141,15 @@ class AlertSettings(_Section):
 
         if v and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", v):
             raise ValueError('a range "HH:MM-HH:MM", e.g. "21:00-08:30", or "" for none')
+        return v
+
+    @field_validator("push_time")
+    @classmethod
+    def _push_time(cls, v: str) -> str:
+        import re
+
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", v):
+            raise ValueError('a local time "HH:MM", e.g. "09:00"')
         return v
 
     @field_validator("digest_cron", "rules_cron", "funnel_cron")

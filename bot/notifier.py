@@ -22,11 +22,18 @@ from bot.config import Settings
 from bot.types import Channel, Peer, Reply, reply_from_body
 from handlers import texts
 from handlers.router import Services
+from scheduler.workdays import is_workday
 from store import alerts, replies, repos
 from store.db import BOX
 from store.models import Notification
 
 log = logging.getLogger(__name__)
+
+
+def holding(settings: Settings, now: datetime) -> bool:
+    """Pushes wait: inside quiet hours, or on a day off when pushes go on working days only."""
+    day_off = settings.alerts.working_days_only and not is_workday(now.astimezone(settings.tz).date())
+    return day_off or in_quiet_hours(settings, now)
 
 
 def in_quiet_hours(settings: Settings, now: datetime) -> bool:
@@ -47,7 +54,7 @@ def _funnel_chart(settings: Settings, rows: list[Any]) -> bytes | None:
         return None
     f = reports[-1]
     bars = [FunnelBar(label, count, Decimal(amount), conv) for label, count, amount, conv in f["bars"]]
-    return funnel_chart_png(texts.ALERT_FUNNEL.format(week=f["week"]), bars)
+    return funnel_chart_png(texts.funnel_title(f), bars)
 
 
 def round_token() -> str:
@@ -121,7 +128,7 @@ class Notifier:
         The rows are claimed first (store/alerts.claim_due), so boxes sharing the database never
         send one push twice; each outcome is recorded only for rows this round still holds."""
         now = now or self.svc.clock.now()
-        if in_quiet_hours(self.svc.settings, now):
+        if holding(self.svc.settings, now):
             return 0
         a = self.svc.settings.alerts
         token = round_token()
@@ -140,7 +147,7 @@ class Notifier:
                 continue
             channel, peer = target
             try:
-                text = texts.render_digest([texts.alert_text(self.svc.settings, r.rule, r.body, now) for r in group])
+                text = texts.render_digest([texts.alert_item(self.svc.settings, r.rule, r.body, now) for r in group])
                 image = (await asyncio.to_thread(_funnel_chart, self.svc.settings, group)
                          if channel.takes_images else None)
                 await channel.send(peer, Reply(text, image=image))

@@ -17,6 +17,7 @@ from bot.types import Reply
 from handlers import texts
 from handlers.router import Context, Router
 from store import repos
+from store.contracts import contract_by_number
 from store.models import ActionItem, Customer, CustomerMerge, Deal, User
 
 router = Router()
@@ -412,23 +413,28 @@ def undo_merge(days: int, s: Session, m: CustomerMerge, by_id: int | None, key: 
     return UndoOutcome(True, texts.unmerged_text(r, m.id))  # type: ignore[arg-type]
 
 
-@router.command("暂停提醒", "/snooze", glued=r"#?\d+\s+\d+")
+@router.command("暂停提醒", "/snooze", glued=r"(?:合同)?\s*#?[A-Za-z0-9][\w\-/]*\s+\d+")
 async def snooze(ctx: Context) -> Reply:
-    m = re.fullmatch(r"#?(\d+)\s+(\d+)\s*天?", ctx.args.strip())
-    if not m or not 1 <= int(m.group(2)) <= 365:
+    """Silence a deal's alerts, its contracts' collection lines included, for N days; the deal is
+    named by its number (#12) or by one of its contracts' numbers (HT-2026-001)."""
+    m = re.fullmatch(r"(合同)?\s*#?([A-Za-z0-9][\w\-/]*)\s+(\d+)\s*天?", ctx.args.strip())
+    if not m or not 1 <= int(m.group(3)) <= 365:
         return Reply(texts.USAGE_SNOOZE)
-    deal_id, days = int(m.group(1)), int(m.group(2))
+    ref, days, by_contract = m.group(2), int(m.group(3)), bool(m.group(1))
 
     def work(s: Session) -> Reply:
-        deal = s.get(Deal, deal_id)
+        deal = s.get(Deal, int(ref)) if ref.isdigit() and not by_contract else None
+        if deal is None:
+            contract = contract_by_number(s, ref)
+            deal = s.get(Deal, contract.deal_id) if contract is not None else None
         scope = repos.scope_user_ids(s, ctx.user)
         if deal is None or (scope is not None and deal.owner_id not in scope):
-            return Reply(texts.DEAL_NOT_FOUND.format(id=deal_id))
+            return Reply(texts.SNOOZE_NOT_FOUND.format(ref=ref))
         until = ctx.svc.today() + timedelta(days=days)
         deal.snoozed_until = until
         s.add(deal)
         customer = s.get(Customer, deal.customer_id)
-        return Reply(texts.SNOOZED.format(id=deal_id, customer=customer.name if customer else "?",
+        return Reply(texts.SNOOZED.format(id=deal.id, customer=customer.name if customer else "?",
                                           until=texts.fmt_date(until, ctx.svc.today())))
 
     return await ctx.svc.db.run(work)
@@ -477,8 +483,9 @@ async def push_log(ctx: Context) -> Reply:
         for n in rows:
             when = (n.sent_at or n.created_at).astimezone(tz).strftime("%m-%d %H:%M")
             status = texts.PUSH_STATUS.get(n.status, n.status)
+            rule = texts.PUSH_RULES.get(n.rule, n.rule)
             line = texts.alert_text(ctx.svc.settings, n.rule, n.body, n.sent_at or n.created_at)[1].split("\n")[0]
-            lines.append(f"{when} → {names.get(n.recipient_id, '?')} [{status}] {line}")
+            lines.append(f"{when} → {names.get(n.recipient_id, '?')} [{status}·{rule}] {line}")
         return Reply("\n".join(lines))
 
     return await ctx.svc.db.run(work)

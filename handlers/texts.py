@@ -4,9 +4,12 @@ Kept in one place so wording is consistent and the scheduler can reuse the same 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Iterable
+
+from scheduler.workdays import working_days_between
 
 if TYPE_CHECKING:
     from store.repos import MergePreview, MergeSide, UnmergeResult
@@ -386,6 +389,13 @@ CLI_MERGE_NOT_FOUND = "没有合并 #{id}。"
 CLI_WORKER_NEEDS_PG = "salesbot worker 处理多台机器共享的任务队列，需要 PostgreSQL（database.url），且 queue.mode 不是 \"local\"。"
 CALENDAR_MISSING = ("警告：{year}年没有节假日数据（缺 {names}），这些日子会按工作日计算提醒。"
                     "请在配置的 [calendar] 里按国务院通知补上 {year} 年的放假和调休，或升级 chinesecalendar。")
+USER_LEFT_TO = "{name} 已停用：{customers} 个客户、{deals} 个进行中的商机、{items} 条待办已转给 {to}。"
+USER_LEFT_FREED = ("{name} 已停用：{customers} 个客户已放回公海，{items} 条待办已转给主管；"
+                   "{deals} 个进行中的商机仍在其名下，相关提醒改发给主管并标注“已离职”"
+                   "（要转给同事：salesbot users deactivate {name} --to 同事）。")
+USER_LEFT_TITLE = "团队成员离职交接："
+USER_NOT_FOUND = "没有在职用户 {name}（salesbot users list 查看）"
+USER_EMPTY = "还没有用户：先用 salesbot users add 添加，或运行 salesbot demo"
 CLI_WORKER_BAD_QUEUES = "--queues 只能是 notes、asr 或 notes,asr，收到：{got}"
 CLI_WORKER_START = "启动任务进程：数据库 {db}，队列 {queues}，同时处理 {n} 条（Ctrl+C 停止）"
 
@@ -465,19 +475,42 @@ DUE_UNDATED = "日期未定"
 
 # ---------------------------------------------------------------- alerts (scheduler)
 
-ALERT_STALE_REP = "这些商机已超过{n}个工作日没有更新，记得跟进："
-ALERT_STALE_MGR = "团队里这些商机已超过{n}个工作日没有更新："
-ALERT_SILENT_OWNER = "这些客户已超过{n}天没有跟进记录："
-ALERT_SILENT_MGR = "这些客户已超过{n}天没人跟进（可回复「释放客户 编号」放回公海）："
-ALERT_UNPAID = "这些合同签订已超过{n}天仍未回款，请安排催收："
-ALERT_OVERDUE = "这些合同回款已逾期（回复「暂停提醒 商机编号 天数」可暂停）："
-ALERT_QUOTE = "报价发出已超过{n}小时还没有客户回复，建议跟进一下："
+ALERT_STALE_REP = "这些商机已满{n}个工作日没有更新，跟进后记一条拜访即可（回复「暂停提醒 商机编号 天数」可暂停）："
+ALERT_STALE_MGR = "团队里这些商机已满{n}个工作日没有更新，请督促负责人跟进："
+ALERT_SILENT_OWNER = "这些客户已满{n}天没有跟进记录，联系一下吧："
+ALERT_SILENT_MGR = "这些客户已满{n}天没人跟进（可回复「释放客户 编号」放回公海）："
+ALERT_UNPAID = "这些合同签约已满{n}天还没有回款，请按应收日安排催收："
+ALERT_OVERDUE = "这些合同回款已逾期（回复「暂停提醒 合同号或商机编号 天数」可暂停）："
+ALERT_QUOTE = "报价发出已满{n}小时还没有客户回复，建议跟进一下："
 ALERT_TODO = "今天到期和已逾期的待办（完成后回复「完成 编号」）："
 ALERT_TODO_CUSTOMER = "客户答应今天前做到的事，记得跟进确认（做到了回复「完成 编号」）："
 ALERT_FUNNEL = "销售漏斗周报 · {week}"
+ALERT_FUNNEL_TEAM = "{team} · 销售漏斗周报 · {week}"
+LEVEL_OWNER = "一级"
+LEVEL_MANAGER = "二级·已报主管"
+REASON_STALE = "已{n}个工作日未更新（满{t}个工作日，{level}）"
+REASON_QUOTE = "报价已{n}小时未回复（满{t}小时）"
+REASON_SILENT = "客户已{n}天未跟进（满{t}天，{level}）"
+REASON_UNPAID = "签约{n}天未回款（满{t}天）"
+REASON_OVERDUE = "已逾期{n}天"
+DUE_IN = "应收日 {due}，{n}天后到期"
+DUE_TODAY = "应收日 {due}，今天到期"
+DUE_PAST = "应收日 {due}，已逾期{n}天"
+DUE_NONE = "未约定应收日"
+LEFT_MARK = "（已离职）"
+DIGEST_MORE = "还有{n}条，回复「提醒记录」查看"
+FUNNEL_TEAM = "{manager}的团队"
+FUNNEL_HEAD = "阶段 · 数量 · 金额 · 转入下一阶段 · 平均停留"
+FUNNEL_UNPRICED = "（另{n}个未填金额）"
+FUNNEL_WON_WINDOW = "（近{n}天）"
+FUNNEL_LOST = "输单（近{n}天） · {lost}"
+FUNNEL_NOTE = "说明：在手商机按当前阶段统计；赢单、输单和平均停留只算近{n}天；金额未填的不计入合计。"
+# One digest fits one WeCom text message (2048 bytes), the smallest of the channels.
+DIGEST_MAX_BYTES = 1900
 DIGEST_HEAD = "🔔 销售助手提醒"
-SNOOZED = "已暂停商机 #{id}（{customer}）的提醒，{until} 起恢复。"
-USAGE_SNOOZE = "用法：暂停提醒 <商机编号> <天数>，例如：暂停提醒 3 7"
+SNOOZED = "已暂停商机 #{id}（{customer}）的提醒（含其合同的催收和逾期提醒），{until} 起恢复。"
+USAGE_SNOOZE = "用法：暂停提醒 <商机编号或合同号> <天数>，例如：暂停提醒 3 7 ／ 暂停提醒 HT-2026-001 7"
+SNOOZE_NOT_FOUND = "没有找到商机或合同「{ref}」（或不在你的团队里）。商机编号见「我的商机」，合同号见「应收」。"
 RELEASED = "已把客户「{name}」放回公海，之后第一个记录拜访的销售会成为负责人。"
 RELEASE_ALREADY = "客户「{name}」已经在公海里了（没有负责人）。"
 USAGE_RELEASE = "用法：释放客户 <客户名称或编号>，例如：释放客户 恒达精密 ／ 释放客户 12"
@@ -485,6 +518,9 @@ RELEASE_ONLY_MANAGERS = "「释放客户」只对主管和管理员开放。"
 NO_PUSHES = "最近 7 天没有发出提醒。"
 PUSH_LOG_HEAD = "最近 7 天的提醒记录（最新在前）："
 PUSH_STATUS = {"pending": "待发送", "sent": "已发送", "dead": "发送失败"}
+PUSH_RULES = {"stale_deal": "商机停滞", "stale_deal_team": "商机停滞", "quote_no_reply": "报价未回复",
+              "silent_customer": "客户沉默", "silent_customer_team": "客户沉默", "unpaid_contract": "签约未回款",
+              "payment_overdue": "回款逾期", "due_items": "待办到期", "weekly_funnel": "漏斗周报"}
 
 
 def alert_deal_line(deal_id: int, customer: str, stage: str, amount: object, last: date,
@@ -492,13 +528,25 @@ def alert_deal_line(deal_id: int, customer: str, stage: str, amount: object, las
     return f"#{deal_id} {customer} · {stage} · {fmt_money(amount)} · {what} {fmt_date(last)}"  # type: ignore[arg-type]
 
 
-def alert_customer_line(customer_id: int, customer: str, days: int) -> str:
-    return f"#{customer_id} {customer} · {days}天未跟进"
+def alert_customer_line(customer_id: int, customer: str) -> str:
+    return f"#{customer_id} {customer}"
 
 
-def alert_contract_line(number: str, customer: str, amount: object, paid: object, status: str) -> str:
+def alert_contract_line(number: str, customer: str, amount: object, paid: object, status: str,
+                        deal_id: int | None = None) -> str:
     balance = Decimal(str(amount)) - Decimal(str(paid))
-    return f"合同 {number}【{customer}】合同额 {fmt_money(amount)}，待回 {fmt_money(balance)} · {status}"  # type: ignore[arg-type]
+    deal = f" · 商机 #{deal_id}" if deal_id else ""
+    return f"合同 {number}【{customer}】合同额 {fmt_money(amount)}，待回 {fmt_money(balance)} · {status}{deal}"  # type: ignore[arg-type]
+
+
+def due_status(due: date | None, today: date) -> str:
+    """A receivable's due date and where today stands to it (N天后到期 / 今天到期 / 已逾期N天)."""
+    if due is None:
+        return DUE_NONE
+    n = (due - today).days
+    if n > 0:
+        return DUE_IN.format(due=fmt_date(due, today), n=n)
+    return DUE_TODAY.format(due=fmt_date(due, today)) if n == 0 else DUE_PAST.format(due=fmt_date(due, today), n=-n)
 
 
 def _utc(v: str) -> datetime:
@@ -506,72 +554,195 @@ def _utc(v: str) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
 
 
-def alert_text(settings: Any, rule: str, f: dict[str, Any], now: datetime) -> tuple[str, str]:
-    """(title, line) of one outbox row, worded from its facts at `now` (delivery or dry-run time)."""
+@dataclass(frozen=True, slots=True)
+class AlertItem:
+    """One outbox row as a digest shows it: its section, its line (saying why), the objects it
+    is about (so a deal or customer listed for several reasons appears once) and that why alone."""
+
+    section: str
+    line: str
+    key: str  # what the line is about: "deal:12", "customer:5", "contract:3", "item:7"
+    related: tuple[str, ...]  # objects whose own lines it absorbs (a deal's customer)
+    reason: str
+    rank: int  # the section's place in a digest: deals, contracts, customers, to-dos, reports
+    family: str  # one reason per family and object (the owner's and the manager's level alike)
+
+
+def funnel_title(f: dict[str, Any]) -> str:
+    """The weekly report's title (message and chart), naming the team when the facts do."""
+    if f.get("team_name"):
+        return ALERT_FUNNEL_TEAM.format(team=f["team_name"], week=f["week"])
+    return ALERT_FUNNEL.format(week=f["week"])
+
+
+def _owner_tag(f: dict[str, Any]) -> str:
+    return f" · {f['owner']}" + (LEFT_MARK if f.get("left") else "")
+
+
+def alert_item(settings: Any, rule: str, f: dict[str, Any], now: datetime) -> AlertItem:
+    """One outbox row worded from its facts at `now` (delivery or dry-run time)."""
     a, tz = settings.alerts, settings.tz
     today = now.astimezone(tz).date()
-    team = f" · {f['owner']}" if rule.endswith("_team") or f.get("team") else ""
+    team = rule.endswith("_team") or bool(f.get("team")) or bool(f.get("left"))
+    owner = _owner_tag(f) if team else ""
+    level = LEVEL_MANAGER if team else LEVEL_OWNER
     if rule in ("stale_deal", "stale_deal_team", "quote_no_reply"):
         sent = f.get("sent") if rule == "quote_no_reply" else None  # quote alerts date the quote itself
         last = _utc(sent or f["last"]).astimezone(tz).date()
-        line = alert_deal_line(f["deal_id"], f["customer"], settings.stage_label(f["stage"]), f["amount"], last,
+        base = alert_deal_line(f["deal_id"], f["customer"], settings.stage_label(f["stage"]), f["amount"], last,
                                "报价发出" if sent else "最后更新")
-        title = {"stale_deal": ALERT_STALE_REP.format(n=a.stale_deal_rep_days),
-                 "stale_deal_team": ALERT_STALE_MGR.format(n=a.stale_deal_manager_days),
-                 "quote_no_reply": ALERT_QUOTE.format(n=a.quote_no_reply_hours)}[rule]
-        return title, line + team
+        key, related = f"deal:{f['deal_id']}", ((f"customer:{f['customer_id']}",) if f.get("customer_id") else ())
+        if sent:
+            hours = int((now - _utc(sent)).total_seconds() // 3600)
+            reason = REASON_QUOTE.format(n=hours, t=a.quote_no_reply_hours)
+            return AlertItem(ALERT_QUOTE.format(n=a.quote_no_reply_hours), f"{base} · {reason}{owner}", key,
+                             related, reason, 1, "quote")
+        t = a.stale_deal_manager_days if rule == "stale_deal_team" else a.stale_deal_rep_days
+        lvl = LEVEL_MANAGER if rule == "stale_deal_team" else level
+        reason = REASON_STALE.format(n=working_days_between(last, today), t=t, level=lvl)
+        title = ALERT_STALE_MGR.format(n=t) if rule == "stale_deal_team" or team else ALERT_STALE_REP.format(n=t)
+        return AlertItem(title, f"{base} · {reason}{owner}", key, related, reason, 0, "stale")
     if rule in ("silent_customer", "silent_customer_team"):
         days = (now - _utc(f["last"])).days
-        levels = a.silent_customer_days
-        title = (ALERT_SILENT_MGR.format(n=levels[1]) if team else ALERT_SILENT_OWNER.format(n=levels[0]))
-        return title, alert_customer_line(f["customer_id"], f["customer"], days) + team
+        t = a.silent_customer_days[min(1, len(a.silent_customer_days) - 1)] if rule.endswith("_team") \
+            else a.silent_customer_days[0]
+        lvl = LEVEL_MANAGER if rule.endswith("_team") else level
+        reason = REASON_SILENT.format(n=days, t=t, level=lvl)
+        title = ALERT_SILENT_MGR.format(n=t) if team else ALERT_SILENT_OWNER.format(n=t)
+        return AlertItem(title, f"{alert_customer_line(f['customer_id'], f['customer'])} · {reason}{owner}",
+                         f"customer:{f['customer_id']}", (), reason, 3, "silent")
     if rule in ("unpaid_contract", "payment_overdue"):
         number = f["number"] or f"#{f['contract_id']}"
+        due = date.fromisoformat(f["due_on"]) if f.get("due_on") else None
         if rule == "unpaid_contract":
-            status = f"签订于 {fmt_date(date.fromisoformat(f['signed_on']), today)}"
-            title, team = ALERT_UNPAID.format(n=a.unpaid_after_signing_days), f" · {f['owner']}"
+            signed = date.fromisoformat(f["signed_on"])
+            reason = REASON_UNPAID.format(n=(today - signed).days, t=a.unpaid_after_signing_days)
+            status = f"签订于 {fmt_date(signed, today)}，{reason} · {due_status(due, today)}"
+            title, owner = ALERT_UNPAID.format(n=a.unpaid_after_signing_days), _owner_tag(f)
+            family = "unpaid"
         else:
-            status = f"已逾期{(today - date.fromisoformat(f['due_on'])).days}天"
-            title = ALERT_OVERDUE
-        return title, alert_contract_line(number, f["customer"], f["amount"], f["paid"], status) + team
+            reason = due_status(due, today)
+            status = f"{reason}（{level}）"
+            title, family = ALERT_OVERDUE, "overdue"
+        line = alert_contract_line(number, f["customer"], f["amount"], f["paid"], status, f.get("deal_id")) + owner
+        return AlertItem(title, line, f"contract:{f['contract_id']}", (), reason, 2, family)
     if rule == "due_items":
         late = (today - date.fromisoformat(f["due"])).days
         theirs = f.get("owner") == "customer"
         line = (f"#{f['item_id']} " + (f"【{f['customer']}】" if f.get("customer") else "")
                 + item_text(f["text"], f.get("owner")))
         at = f" {f['due_time'][:5]}" if f.get("due_time") else ""  # "15:00:00" in the facts
-        return (ALERT_TODO_CUSTOMER if theirs else ALERT_TODO), line + (f" · 已逾期{late}天" if late > 0 else f" · 今天{at}到期")
+        reason = f"已逾期{late}天" if late > 0 else f"今天{at}到期"
+        return AlertItem(ALERT_TODO_CUSTOMER if theirs else ALERT_TODO, f"{line} · {reason}",
+                         f"item:{f['item_id']}", (), reason, 4, "todo")
     if rule == "weekly_funnel":
-        return ALERT_FUNNEL.format(week=f["week"]), f["text"]
-    return f.get("title", DIGEST_HEAD), f.get("line", "")
+        return AlertItem(funnel_title(f), f["text"], f"funnel:{f['week']}", (), "", 5, "funnel")
+    title, line = f.get("title", DIGEST_HEAD), f.get("line", "")
+    return AlertItem(title, line, f"{rule}:{f.get('line', '')}", (), "", 6, rule)
 
 
-def render_digest(items: list[tuple[str, str]]) -> str:
-    """Many pending pushes for one person → one message, grouped under their titles."""
-    groups: dict[str, list[str]] = {}
-    for title, line in items:
-        groups.setdefault(title, []).append(line)
-    parts = [DIGEST_HEAD]
-    for title, lines in groups.items():
-        parts.append(title)
-        parts.extend(("  " + ln) if "\n" not in ln else ln for ln in lines)
+def alert_text(settings: Any, rule: str, f: dict[str, Any], now: datetime) -> tuple[str, str]:
+    """(title, line) of one outbox row (dry runs, 提醒记录, the CLI)."""
+    item = alert_item(settings, rule, f, now)
+    return item.section, item.line
+
+
+def render_digest(items: list[AlertItem], limit: int = DIGEST_MAX_BYTES) -> str:
+    """Everything one person gets at once → one message: sections in a fixed order, each deal,
+    contract or customer once with every reason it is listed, and when it would not fit one
+    message, the rest counted (they stay in 提醒记录)."""
+    return _fit(_merged(items), limit)
+
+
+def _merged(items: list[AlertItem]) -> list[list[str]]:
+    """[section, line] per listed object, in section order; a later item about an object already
+    listed (or absorbed, like a deal's silent customer) adds its reason to that line."""
+    ordered = sorted(items, key=lambda i: i.rank)  # stable: queue order within a section
+    lines: list[list[str]] = []  # per listed object: [section, line]
+    where: dict[str, int] = {}
+    families: dict[int, set[str]] = {}
+    for it in ordered:
+        at = where.get(it.key)
+        if at is None:
+            at = len(lines)
+            lines.append([it.section, it.line])
+            families[at] = {it.family}
+        elif it.family not in families[at] and it.reason:
+            lines[at][1] += f"；{it.reason}"
+            families[at].add(it.family)
+        for k in (it.key, *it.related):
+            where.setdefault(k, at)
+    return lines
+
+
+def _fit(lines: list[list[str]], limit: int) -> str:
+    """The message under its sections' titles, within `limit` bytes: reports whole, alert lines
+    while they fit, then how many are left."""
+    sections: dict[str, list[str]] = {}
+    for title, line in lines:
+        sections.setdefault(title, []).append(line)
+
+    def cost(parts: list[str]) -> int:
+        return sum(len(x.encode()) + 1 for x in parts)
+
+    # reports (several lines: the weekly funnel) are never cut; the alert lines share the rest
+    size = len(DIGEST_HEAD.encode()) + sum(cost([t, *[x for x in b if "\n" in x]])
+                                           for t, b in sections.items() if any("\n" in x for x in b))
+    parts, left, cut = [DIGEST_HEAD], sum(1 for _, x in lines if "\n" not in x), False
+    for title, body in sections.items():
+        head = [title]
+        for line in body:
+            if "\n" in line:
+                parts.extend(head + [line])
+                head = []
+                continue
+            add = head + ["  " + line]
+            more = len(DIGEST_MORE.format(n=left).encode()) + 1
+            if cut or (len(parts) > 1 and size + cost(add) + more > limit):
+                cut = True
+                continue
+            parts.extend(add)
+            size, left, head = size + cost(add), left - 1, []
+    if cut:
+        parts.append(DIGEST_MORE.format(n=left))
     return "\n".join(parts)
 
 
-def render_funnel(settings: Any, rows: list[Any], lost: int, n_stalled: int, stalled: list[Any]) -> str:
-    """Text table for one manager's team: count, amount, conversion to the next stage, dwell time."""
-    lines = ["阶段 · 在手数量 · 金额 · 转入下一阶段 · 平均停留"]
+def team_name(manager: str) -> str:
+    return FUNNEL_TEAM.format(manager=manager)
+
+
+def _funnel_amount(r: Any) -> str:
+    if r.amount is None:
+        return fmt_money(None)  # 未填
+    return fmt_money(r.amount) + (FUNNEL_UNPRICED.format(n=r.unpriced) if r.unpriced else "")
+
+
+def render_funnel(settings: Any, rows: list[Any], lost: int, n_stalled: int, stalled: list[Any],
+                  window_days: int) -> str:
+    """Text table for one manager's team: count, amount, conversion to the next stage, dwell time.
+    An empty stage shows no percentage; unknown amounts read 未填; the window of 赢单/输单 is said."""
+    lines = [FUNNEL_HEAD]
     for r in rows:
-        conv = f"{100 * r.conversion:.0f}%" if r.conversion is not None else "—"
+        conv = f"{100 * r.conversion:.0f}%" if r.conversion is not None and r.count else "—"
         avg = f"{r.avg_days:.1f}天" if r.avg_days is not None else "—"
-        lines.append(f"{settings.stage_label(r.stage)} · {r.count} · {fmt_money(r.amount)} · {conv} · {avg}")
-    lines.append(f"输单 · {lost}")
+        label = settings.stage_label(r.stage) + (FUNNEL_WON_WINDOW.format(n=window_days) if r.stage == "won" else "")
+        lines.append(f"{label} · {r.count} · {_funnel_amount(r)} · {conv} · {avg}")
+    lines.append(FUNNEL_LOST.format(n=window_days, lost=lost))
     lines.append(f"停滞商机（超过{settings.alerts.stale_deal_manager_days}个工作日未更新）：{n_stalled} 个")
     for d in stalled:
         lines.append(f"  #{d.deal_id} {d.customer} · {settings.stage_label(d.stage)} · {fmt_money(d.amount)} · {d.owner}")
+    lines.append(FUNNEL_NOTE.format(n=window_days))
     return "\n".join(lines)
 
 
 def calendar_warnings(missing: dict[int, tuple[str, ...]]) -> list[str]:
     """One line per year without a full holiday schedule (start of `serve`, /healthz)."""
     return [CALENDAR_MISSING.format(year=y, names="、".join(n)) for y, n in sorted(missing.items())]
+
+
+def departure_text(d: Any) -> str:
+    """What `users deactivate` did, for the admin and for the leaver's manager."""
+    if d.to:
+        return USER_LEFT_TO.format(name=d.user, customers=d.customers, deals=d.deals, items=d.items, to=d.to)
+    return USER_LEFT_FREED.format(name=d.user, customers=d.customers, deals=d.deals, items=d.items)

@@ -33,9 +33,10 @@ class Planned:
     title: str
     line: str
 
-    def row(self, now: datetime) -> dict[str, object]:
+    def row(self, now: datetime, send_at: datetime) -> dict[str, object]:
         return {"dedupe_key": self.key, "rule": self.rule, "recipient_id": self.recipient_id,
-                "body": self.facts, "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
+                "body": self.facts, "status": "pending", "attempts": 0, "next_attempt_at": send_at,
+                "created_at": now}
 
 
 # A rule yields SQL candidate queries (store/alerts.py) — enqueued without leaving the database —
@@ -45,6 +46,26 @@ Rule = Callable[[Session, Settings, datetime], list["Select[Any] | Planned"]]
 
 def _local(settings: Settings, now: datetime) -> datetime:
     return now.astimezone(settings.tz)
+
+
+def push_at(settings: Settings, now: datetime) -> datetime:
+    """When pushes queued at `now` go out: at once on a working day after `alerts.push_time`,
+    else at the push time of today or of the next day that counts (working days only, unless
+    `alerts.working_days_only` is off). Everything queued before a push time is due at the same
+    instant, so each person gets it as one message."""
+    a = settings.alerts
+    local = _local(settings, now)
+    at = time.fromisoformat(a.push_time)
+
+    def counts(d: date) -> bool:
+        return is_workday(d) or not a.working_days_only
+
+    if counts(local.date()) and local.time() >= at:
+        return now
+    d = local.date() if local.time() < at else local.date() + timedelta(days=1)
+    while not counts(d):
+        d += timedelta(days=1)
+    return datetime.combine(d, at, tzinfo=settings.tz).astimezone(now.tzinfo)
 
 
 def _start_of(settings: Settings, d: date) -> datetime:
@@ -71,7 +92,8 @@ def unpaid_contracts(s: Session, settings: Settings, now: datetime) -> list[Sele
     """Signed ≥ N days with no payment → collection list to the manager; overdue → rep + manager daily."""
     today = _local(settings, now).date()
     n = settings.alerts.unpaid_after_signing_days
-    return [alerts.contracts_without_payment(s, today - timedelta(days=n), today),
+    due_by = today + timedelta(days=settings.alerts.collection_lead_days)
+    return [alerts.contracts_without_payment(s, today - timedelta(days=n), today, due_by),
             alerts.overdue_contracts(s, today)]
 
 
@@ -91,7 +113,8 @@ def due_items(s: Session, settings: Settings, now: datetime) -> list[Select[Any]
 class FunnelRow:
     stage: str
     count: int  # deals in the stage now (won: closed won in the window)
-    amount: Decimal
+    amount: Decimal | None  # None: no deal in the stage has an amount
+    unpriced: int  # deals in the stage without an amount
     conversion: float | None  # share of deals that reached this stage and went on to the next
     avg_days: float | None  # mean dwell time of stage spells that ended in the window
 
@@ -100,10 +123,12 @@ def funnel_rows(stages: list[str], data: alerts.FunnelData, scope: set[int] | No
     """One team's funnel from the per-owner aggregates: (rows, lost deals, stalled deals)."""
     data = data.of(scope)
     count: dict[tuple[str, str], int] = defaultdict(int)
+    priced: dict[tuple[str, str], int] = defaultdict(int)
     amount: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     n_stalled = 0
     for (_, stage, status), cell in data.cells.items():
         count[(stage, status)] += cell.count
+        priced[(stage, status)] += cell.priced
         amount[(stage, status)] += cell.amount
         n_stalled += cell.stalled
     reached = [0] * len(stages)
@@ -120,7 +145,8 @@ def funnel_rows(stages: list[str], data: alerts.FunnelData, scope: set[int] | No
         key = (st, "won") if st == "won" else (st, "open")
         conv = reached[i + 1] / reached[i] if i + 1 < len(stages) and reached[i] else None
         total, n = dwell.get(st, (0.0, 0))
-        rows.append(FunnelRow(st, count[key], amount[key], conv, total / n if n and st != "won" else None))
+        rows.append(FunnelRow(st, count[key], amount[key] if priced[key] else None, count[key] - priced[key],
+                              conv, total / n if n and st != "won" else None))
     lost = sum(n for (_, status), n in count.items() if status == "lost")
     return rows, lost, n_stalled
 
@@ -147,8 +173,10 @@ def weekly_funnel(s: Session, settings: Settings, now: datetime) -> list[Select[
         stalled = sorted((d for o in owners for d in stalled_by_owner.get(o, ())),
                          key=lambda d: (d.last_activity_at, d.deal_id))[:STALLED_LISTED]
         rows, lost, n_stalled = funnel_rows(stages, data, scope)
-        facts = {"week": f"{year}年第{week}周", "text": texts.render_funnel(settings, rows, lost, n_stalled, stalled),
-                 "bars": [[settings.stage_label(r.stage), r.count, str(r.amount), r.conversion] for r in rows]}
+        facts = {"week": f"{year}年第{week}周", "team_name": texts.team_name(m.name),
+                 "text": texts.render_funnel(settings, rows, lost, n_stalled, stalled, FUNNEL_WINDOW_DAYS),
+                 "bars": [[settings.stage_label(r.stage), r.count, str(r.amount or 0), r.conversion if r.count else None]
+                          for r in rows]}
         out.append(_planned(settings, now, f"funnel:{m.id}:{year}-W{week:02d}", "weekly_funnel", m.id, facts))  # type: ignore[arg-type]
     return out
 
@@ -189,11 +217,12 @@ def evaluate(s: Session, settings: Settings, now: datetime, names: tuple[str, ..
 def run_rules(s: Session, settings: Settings, now: datetime, names: tuple[str, ...] | None = None) -> dict[str, int]:
     """Evaluate rules straight into the outbox; returns the new rows per rule (already queued ones skip)."""
     new: dict[str, int] = {}
+    send_at = push_at(settings, now)
     for name in names or tuple(RULES):
         parts = RULES[name](s, settings, now)
-        planned = [p.row(now) for p in parts if isinstance(p, Planned)]
+        planned = [p.row(now, send_at) for p in parts if isinstance(p, Planned)]
         new[name] = alerts.enqueue_many(s, planned) + sum(
-            alerts.enqueue_select(s, p, now) for p in parts if not isinstance(p, Planned))
+            alerts.enqueue_select(s, p, now, send_at) for p in parts if not isinstance(p, Planned))
     return new
 
 

@@ -80,6 +80,12 @@ def _not_queued(key: Any) -> Any:
     return ~select(queued.id).where(queued.dedupe_key == key).exists()
 
 
+def _owner_or_manager(owner: Any) -> Any:
+    """A rep-level alert's recipient: the owner, or while the owner has left (inactive) the
+    owner's manager, so an unattended customer is never silent."""
+    return case((col(owner.active), owner.id), else_=owner.manager_id)
+
+
 def _not_snoozed(today: date) -> Any:
     return or_(col(Deal.snoozed_until).is_(None), col(Deal.snoozed_until) <= today)
 
@@ -90,15 +96,15 @@ def _deal_candidates(s: Session, rule: str, key_prefix: str, level: str, *where:
     queued keys runs before the customer is looked up, so a run with nothing new reads no names."""
     owner = aliased(User)
     last = _stamp(s, Deal.last_activity_at)
-    to = owner.id if level == "rep" else owner.manager_id
-    body = _facts(s, deal_id=Deal.id, customer=Customer.name, stage=Deal.stage, amount=Deal.amount, last=last,
-                  owner=owner.name)
+    to = _owner_or_manager(owner) if level == "rep" else owner.manager_id
+    body = _facts(s, deal_id=Deal.id, customer_id=Deal.customer_id, customer=Customer.name, stage=Deal.stage,
+                  amount=Deal.amount, last=last, owner=owner.name, left=~col(owner.active))
     key = _key(key_prefix, Deal.id, level, last)
     return (
         _candidates(key, rule, to, body)
         .join(Customer, col(Customer.id) == col(Deal.customer_id))
         .join(owner, col(owner.id) == col(Deal.owner_id))
-        .where(Deal.status == "open", *where, *([] if level == "rep" else [to.is_not(None)]), _not_queued(key))
+        .where(Deal.status == "open", *where, to.is_not(None), _not_queued(key))
     )
 
 
@@ -120,16 +126,18 @@ def quotes_without_reply(s: Session, sent_by: datetime, today: date) -> Select: 
     scan is a range scan of the partial index over open deals with a quote out."""
     owner = aliased(User)
     sent = _stamp(s, Deal.quote_sent_at)
-    body = _facts(s, deal_id=Deal.id, customer=Customer.name, stage=Deal.stage, amount=Deal.amount,
-                  last=_stamp(s, Deal.last_activity_at), sent=sent, owner=owner.name)
+    body = _facts(s, deal_id=Deal.id, customer_id=Deal.customer_id, customer=Customer.name, stage=Deal.stage,
+                  amount=Deal.amount, last=_stamp(s, Deal.last_activity_at), sent=sent, owner=owner.name,
+                  left=~col(owner.active))
+    to = _owner_or_manager(owner)
     unanswered = or_(col(Deal.quote_answered_at).is_(None), col(Deal.quote_answered_at) < col(Deal.quote_sent_at))
     key = _key("quote", Deal.id, sent)
     return (
-        _candidates(key, "quote_no_reply", owner.id, body)
+        _candidates(key, "quote_no_reply", to, body)
         .join(Customer, col(Customer.id) == col(Deal.customer_id))
         .join(owner, col(owner.id) == col(Deal.owner_id))
         .where(col(Deal.status) == "open", col(Deal.quote_sent_at).is_not(None), col(Deal.quote_sent_at) <= sent_by,
-               unanswered, _not_snoozed(today), _not_queued(key))
+               unanswered, _not_snoozed(today), to.is_not(None), _not_queued(key))
     )
 
 
@@ -144,9 +152,10 @@ def silent_customers(s: Session, silent_since: list[datetime]) -> Any:
     for level, since in enumerate(silent_since, 1):
         owner = aliased(User)
         last = _stamp(s, Customer.last_touch_at)
-        to = owner.id if level == 1 else owner.manager_id
+        to = _owner_or_manager(owner) if level == 1 else owner.manager_id
         rule = "silent_customer" if level == 1 else "silent_customer_team"
-        body = _facts(s, customer_id=Customer.id, customer=Customer.name, last=last, owner=owner.name)
+        body = _facts(s, customer_id=Customer.id, customer=Customer.name, last=last, owner=owner.name,
+                      left=~col(owner.active))
         key = _key("silent", Customer.id, str(level), last)
         parts.append(_candidates(key, rule, to, body)
                      .join(owner, col(owner.id) == col(Customer.owner_id))
@@ -191,9 +200,9 @@ def _owed(where: Callable[[Any], list[Any]], paid: Any = None) -> Any:
     paid = _paid() if paid is None else paid
     owner = aliased(User)
     return (
-        select(Contract.id, Contract.number, Deal.customer_id, Contract.signed_on, Contract.due_on,
-               Contract.amount, paid.label("paid"), owner.id.label("owner_id"), owner.name.label("owner"),
-               owner.manager_id)
+        select(Contract.id, Contract.number, Contract.deal_id, Deal.customer_id, Contract.signed_on, Contract.due_on,
+               Contract.amount, paid.label("paid"), _owner_or_manager(owner).label("owner_id"),
+               owner.name.label("owner"), owner.manager_id, (~col(owner.active)).label("left"))
         .select_from(Contract)
         .join(Deal, col(Deal.id) == col(Contract.deal_id))
         .join(owner, col(owner.id) == col(Deal.owner_id))
@@ -205,20 +214,20 @@ def _owed(where: Callable[[Any], list[Any]], paid: Any = None) -> Any:
 def _contract_facts(s: Session, c: Any, team: bool, due_on: Any = None) -> Any:
     # The name is looked up in the facts, which are only built for keys not queued yet.
     customer = select(Customer.name).where(Customer.id == c.customer_id).scalar_subquery()
-    return _facts(s, contract_id=c.id, number=c.number, customer=customer, signed_on=c.signed_on,
-                  due_on=c.due_on if due_on is None else due_on, amount=c.amount, paid=c.paid, owner=c.owner,
-                  team=literal(team))
+    return _facts(s, contract_id=c.id, deal_id=c.deal_id, number=c.number, customer=customer,
+                  signed_on=c.signed_on, due_on=c.due_on if due_on is None else due_on, amount=c.amount,
+                  paid=c.paid, owner=c.owner, team=literal(team), left=c.left)
 
 
-def contracts_without_payment(s: Session, signed_on_or_before: date, today: date) -> Select:  # type: ignore[type-arg]
-    """Signed long enough ago with no payment at all → one collection line to the manager (else the rep).
-
-    With a schedule, only once its first dated installment is due (a 首付 due next month is not
-    late yet); a schedule without dates, or no schedule, goes by the signing date alone."""
+def contracts_without_payment(s: Session, signed_on_or_before: date, today: date,  # type: ignore[type-arg]
+                              due_by: date) -> Select:
+    """Signed long enough ago with no payment at all → one collection line to the manager (else
+    the rep), once its money falls due by `due_by` (today plus the lead time: "N天后到期"), or
+    at once when no due date was agreed; a snoozed deal keeps its contracts off the list too."""
     no_payment = ~select(Payment.id).where(Payment.contract_id == Contract.id).exists()
-    first_due = or_(col(Contract.due_on).is_(None), col(Contract.due_on) <= today, ~_scheduled())
-    c = _owed(lambda paid: [col(Contract.signed_on) <= signed_on_or_before, no_payment, first_due,
-                            _not_queued(_key("unpaid", Contract.id))], paid=literal(0)).c
+    falls_due = or_(col(Contract.due_on).is_(None), col(Contract.due_on) <= due_by)
+    c = _owed(lambda paid: [col(Contract.signed_on) <= signed_on_or_before, no_payment, falls_due,
+                            _not_snoozed(today), _not_queued(_key("unpaid", Contract.id))], paid=literal(0)).c
     to = func.coalesce(c.manager_id, c.owner_id)
     return _candidates(_key("unpaid", c.id), "unpaid_contract", to, _contract_facts(s, c, False))
 
@@ -259,22 +268,32 @@ def due_items(s: Session, today: date) -> Select:  # type: ignore[type-arg]
     )
 
 
+def _to_active(candidates: Select) -> Select:  # type: ignore[type-arg]
+    """Only candidates for people still here: no alert ever goes to a user who left (the rules
+    send a leaver's rep-level alerts to the manager instead)."""
+    c = candidates.subquery()
+    return select(c.c.dedupe_key, c.c.rule, c.c.recipient_id, c.c.body).where(
+        c.c.recipient_id.in_(select(User.id).where(col(User.active))))
+
+
 def planned_rows(s: Session, candidates: Select) -> list[tuple[str, str, int, dict[str, Any]]]:  # type: ignore[type-arg]
     """What a rule would push (dry runs, tests): (dedupe_key, rule, recipient_id, facts)."""
-    rows = s.exec(candidates.order_by(text("recipient_id"), text("dedupe_key")))  # type: ignore[call-overload]
+    rows = s.exec(_to_active(candidates).order_by(text("recipient_id"), text("dedupe_key")))  # type: ignore[call-overload]
     return [(k, r, int(to), body if isinstance(body, dict) else json.loads(body)) for k, r, to, body in rows]
 
 
-def enqueue_select(s: Session, candidates: Select, now: datetime) -> int:  # type: ignore[type-arg]
-    """INSERT the rule's candidates into the outbox, skipping dedupe keys already there; returns new rows."""
+def enqueue_select(s: Session, candidates: Select, now: datetime,  # type: ignore[type-arg]
+                   send_at: datetime | None = None) -> int:
+    """INSERT the rule's candidates into the outbox (due at `send_at`, default now), skipping
+    dedupe keys already there; returns new rows."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    c = candidates.subquery()
+    c = _to_active(candidates).subquery()
     queued = aliased(Notification)
     src = select(
         c.c.dedupe_key, c.c.rule, c.c.recipient_id, c.c.body,
         literal("pending", String).label("status"), literal(0).label("attempts"),
-        literal(now, Notification.__table__.c.next_attempt_at.type).label("next_attempt_at"),
+        literal(send_at or now, Notification.__table__.c.next_attempt_at.type).label("next_attempt_at"),
         literal(now, Notification.__table__.c.created_at.type).label("created_at"),
     ).where(~select(queued.id).where(queued.dedupe_key == c.c.dedupe_key).exists())
     # The anti-join skips queued keys before their facts are built; ON CONFLICT still guards
@@ -304,6 +323,7 @@ class FunnelCell:
     count: int = 0
     amount: Decimal = Decimal(0)
     stalled: int = 0
+    priced: int = 0  # deals with an amount (the others are shown as not filled in)
 
 
 @dataclass
@@ -364,14 +384,16 @@ def funnel_data(s: Session, stages: list[str], stall_before: datetime, since: da
     cells: dict[tuple[int, str, str], FunnelCell] = {}
     furthest: dict[tuple[int, int], int] = {}
     # One pass over the deals feeds both the stage cells and the furthest-stage counts.
-    for o, st, status, r, n, amt, stl in s.exec(  # type: ignore[call-overload]
-            select(d.c.owner_id, d.c.stage, d.c.status, far, func.count(), func.sum(d.c.amount), stalled)
+    for o, st, status, r, n, amt, stl, priced in s.exec(  # type: ignore[call-overload]
+            select(d.c.owner_id, d.c.stage, d.c.status, far, func.count(), func.sum(d.c.amount), stalled,
+                   func.count(d.c.amount))
             .outerjoin(hist, hist.c.deal_id == d.c.id)
             .group_by(d.c.owner_id, d.c.stage, d.c.status, far)):
         cell = cells.setdefault((o, st, status), FunnelCell())
         cell.count += int(n)
         cell.amount += Decimal(str(amt or 0))
         cell.stalled += int(stl or 0)
+        cell.priced += int(priced or 0)
         furthest[(o, int(r))] = furthest.get((o, int(r)), 0) + int(n)
     nxt = func.lead(StageChange.at).over(partition_by=StageChange.deal_id, order_by=StageChange.at)
     spans = (

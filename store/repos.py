@@ -34,7 +34,17 @@ from store.models import (
     UserIdentity,
     utcnow,
 )
-from store.records import BASIS_RANK, AmountBasis, Change, ContractRec, Effects, NoteRecord, Option, Question, iso
+from store.records import (
+    BASIS_RANK,
+    AmountBasis,
+    Change,
+    ContractRec,
+    Effects,
+    NoteRecord,
+    Option,
+    Question,
+    iso,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")  # local dates (contract signing) of UTC instants
 # A quote this many times above or below the deal's amount is more likely a part, a unit price or a
@@ -90,6 +100,45 @@ def find_user(s: Session, key: str) -> User | None:
 
 def list_users(s: Session) -> list[User]:
     return list(s.exec(select(User).order_by(col(User.id))))
+
+
+@dataclass(frozen=True, slots=True)
+class Departure:
+    """What `deactivate_user` did: who took over (None: customers freed to the public pool),
+    how many customers and open to-dos moved, and the leaver's open deals (moved with `to`)."""
+
+    user: str
+    to: str | None
+    manager_id: int | None
+    customers: int
+    deals: int
+    items: int
+
+
+def deactivate_user(s: Session, user: User, to: User | None, now: datetime) -> Departure:
+    """Mark a leaver inactive (no alert ever goes to them again). With `to`, their customers,
+    open deals and open to-dos pass to that colleague; without, the customers go back to the
+    public pool, the open to-dos to their manager, and the open deals stay (their alerts then go to
+    the manager, marked as a leaver's)."""
+    user.active = False
+    s.add(user)
+    mine = (col(Customer.owner_id) == user.id, col(Customer.merged_into_id).is_(None))
+    customers = list(s.exec(select(Customer).where(*mine)))
+    for c in customers:
+        c.owner_id = to.id if to else None
+        c.updated_at = now
+        s.add(c)
+    deals = list(s.exec(select(Deal).where(col(Deal.owner_id) == user.id, Deal.status == "open")))
+    for d in deals if to else []:
+        d.owner_id = to.id  # type: ignore[union-attr,assignment]
+        s.add(d)
+    heir = to.id if to else user.manager_id
+    items = list(s.exec(select(ActionItem).where(col(ActionItem.assignee_id) == user.id,
+                                                 ActionItem.status == "open"))) if heir else []
+    for i in items:
+        i.assignee_id = heir  # type: ignore[assignment]
+        s.add(i)
+    return Departure(user.name, to.name if to else None, user.manager_id, len(customers), len(deals), len(items))
 
 
 def identities_of(s: Session, user_id: int) -> list[UserIdentity]:
@@ -506,7 +555,12 @@ def _make_contract(s: Session, deal: Deal, fu: FollowUp, terms: ContractRec, aut
 
 def _plan(terms: ContractRec, total: Decimal) -> list[tuple[str, Decimal, date | None]]:
     """The payment plan of a confirmed signing; a plan that does not add up keeps its stated rows."""
-    from extraction.contract_terms import ContractTerms, InstallmentTerm, ScheduleError, installment_schedule
+    from extraction.contract_terms import (
+        ContractTerms,
+        InstallmentTerm,
+        ScheduleError,
+        installment_schedule,
+    )
 
     ct = ContractTerms(float(total), tuple(InstallmentTerm(i.label, i.ratio, i.amount, i.due, "")
                                            for i in terms.installments))

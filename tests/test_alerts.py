@@ -132,8 +132,12 @@ def test_contract_rules(app: App) -> None:
 
     contract(date(2026, 3, 4), date(2026, 4, 1), 50_000)  # 6 days: below
     assert plan(app, now, "unpaid_contracts") == []
-    contract(date(2026, 3, 3), date(2026, 4, 1), 60_000)  # 7 days, no payment: collection list
-    assert keys(plan(app, now, "unpaid_contracts")) == {("unpaid_contract", 1)}
+    contract(date(2026, 3, 3), date(2026, 4, 1), 60_000)  # 7 days, no payment, but due in 22 days: not yet
+    assert plan(app, now, "unpaid_contracts") == []
+    contract(date(2026, 3, 2), date(2026, 3, 15), 60_000)  # due within the 7-day lead: collection list
+    [soon] = plan(app, now, "unpaid_contracts")
+    assert (soon.rule, soon.recipient_id) == ("unpaid_contract", 1)
+    assert "应收日 3月15日(周日)，5天后到期" in soon.line and "签约8天未回款（满7天）" in soon.line
     contract(date(2026, 1, 1), date(2026, 3, 10), 80_000, paid=30_000)  # due today: not yet overdue
     assert len(plan(app, now, "unpaid_contracts")) == 1
     late = plan(app, now + timedelta(days=1), "unpaid_contracts")
@@ -143,7 +147,7 @@ def test_contract_rules(app: App) -> None:
     day2 = plan(app, now + timedelta(days=2), "unpaid_contracts")
     assert {x.key for x in day2} - {x.key for x in late}
     app.svc.db.call(lambda s: setattr(s.get(Deal, d), "snoozed_until", date(2026, 3, 20)))
-    assert "payment_overdue" not in {x.rule for x in plan(app, now + timedelta(days=2), "unpaid_contracts")}
+    assert plan(app, now + timedelta(days=2), "unpaid_contracts") == []  # its contracts too
 
 
 def test_quote_without_reply_is_driven_by_the_quote_facts(app: App) -> None:
@@ -263,7 +267,7 @@ def test_two_runs_one_notification_and_digest_merging(app: App) -> None:
     assert sent == len(_outbox(app))
     by_user = {p.user_id: r.text for p, r in channel.sent}
     assert len(channel.sent) == 2  # zhang's two deals in one message, wang's digest in another
-    assert by_user["zhang"].count("#") >= 2 and "超过3个工作日" in by_user["zhang"]
+    assert by_user["zhang"].count("#") >= 2 and "满3个工作日" in by_user["zhang"] and "已7个工作日未更新" in by_user["zhang"]
     assert "张伟" in by_user["wang"]
     assert asyncio.run(app.notifier.deliver_due(now + timedelta(minutes=5))) == 0
 
@@ -334,7 +338,7 @@ def test_snooze_release_and_push_log_commands(tmp_path: Path) -> None:
     assert "1月21日" in bot.say("zhang", f"暂停提醒 {d} 7")
     assert plan(app, at(2026, 1, 14), "stale_deals") == []
     assert keys(plan(app, at(2026, 1, 21), "stale_deals"))  # back after the snooze
-    assert "没有编号为" in bot.say("li", f"暂停提醒 {d} 7")
+    assert "没有找到商机或合同" in bot.say("li", f"暂停提醒 {d} 7")
     assert "用法" in bot.say("zhang", f"暂停提醒 {d}")
     assert "只对主管" in bot.say("zhang", "释放客户 1")
     assert "放回公海" in bot.say("wang", "释放客户 1")
@@ -396,7 +400,8 @@ def test_morning_digest_lists_the_customers_commitments_apart(app: App) -> None:
     assert "【客户】恒达：付首款" in by_title[texts.ALERT_TODO_CUSTOMER] and "已逾期1天" in by_title[
         texts.ALERT_TODO_CUSTOMER]
     assert "【客户】" not in by_title[texts.ALERT_TODO]
-    lines = texts.render_digest([(p.title, p.line) for p in pushes]).splitlines()
+    lines = texts.render_digest([texts.alert_item(app.svc.settings, p.rule, p.facts, at(2026, 1, 13, 9))
+                                 for p in pushes]).splitlines()
     assert "付首款" in lines[lines.index(texts.ALERT_TODO_CUSTOMER) + 1]  # each under its own heading
     assert "寄样品给王总" in lines[lines.index(texts.ALERT_TODO) + 1]
 
