@@ -11,6 +11,7 @@ import asyncio
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -35,7 +36,7 @@ def at(y: int, m: int, d: int, hh: int = 10, mm: int = 0) -> datetime:
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[App, FakeChannel, FixedClock]:
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[App, FakeChannel, FixedClock]]:
     if PG_URL:
         reset_postgres()
     clock = FixedClock(at(2026, 3, 2, 8, 30))
