@@ -600,7 +600,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     im = sub.add_parser("import", help="import data from Excel/CSV")
     im.add_argument("what", choices=["customers"])
-    im.add_argument("file", help=".xlsx or .csv with a header row (客户名称, 地区, 负责人, 联系人, 电话)")
+    im.add_argument("file", help=".xlsx or .csv with a header row (客户名称, 地区, 负责人, 联系人, 电话, 最后跟进)")
     im.add_argument("--dry-run", action="store_true", help="check and write the report, change nothing")
     im.add_argument("--report", help="where to write the dedupe report (default FILE.dedupe-report.csv)")
     im.add_argument("--update-owner", action="store_true",

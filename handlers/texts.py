@@ -499,6 +499,8 @@ DUE_PAST = "应收日 {due}，已逾期{n}天"
 DUE_NONE = "未约定应收日"
 LEFT_MARK = "（已离职）"
 DIGEST_MORE = "还有{n}条，回复「提醒记录」查看"
+DIGEST_SECTION_MORE = "  ……这一类还有{n}条，回复「提醒记录」查看"
+SECTION_MAX, SECTION_SHOWN = 8, 5  # a section longer than this shows its first lines and a count
 FUNNEL_TEAM = "{manager}的团队"
 FUNNEL_HEAD = "阶段 · 数量 · 金额 · 转入下一阶段 · 平均停留"
 FUNNEL_UNPRICED = "（另{n}个未填金额）"
@@ -676,34 +678,46 @@ def _merged(items: list[AlertItem]) -> list[list[str]]:
 
 
 def _fit(lines: list[list[str]], limit: int) -> str:
-    """The message under its sections' titles, within `limit` bytes: reports whole, alert lines
-    while they fit, then how many are left."""
+    """The message under its sections' titles, within `limit` bytes: reports whole; of a long
+    section its first lines and how many more (an import's first run is a summary, not a flood);
+    alert lines while they fit, then how many are left."""
     sections: dict[str, list[str]] = {}
     for title, line in lines:
         sections.setdefault(title, []).append(line)
+    alerts = sum(1 for _, x in lines if "\n" not in x)
+    blocks: list[list[str]] = []  # per section: title, then its lines (reports, alerts, "还有…")
+    for title, body in sections.items():
+        shown = [x for x in body if "\n" in x] + ["  " + x for x in body if "\n" not in x]
+        n_alerts = len(shown) - sum(1 for x in body if "\n" in x)
+        if n_alerts > SECTION_MAX:
+            shown = shown[:len(shown) - n_alerts + SECTION_SHOWN]
+            shown.append(DIGEST_SECTION_MORE.format(n=n_alerts - SECTION_SHOWN))
+            alerts -= n_alerts - SECTION_SHOWN
+        blocks.append([title, *shown])
 
     def cost(parts: list[str]) -> int:
         return sum(len(x.encode()) + 1 for x in parts)
 
     # reports (several lines: the weekly funnel) are never cut; the alert lines share the rest
-    size = len(DIGEST_HEAD.encode()) + sum(cost([t, *[x for x in b if "\n" in x]])
-                                           for t, b in sections.items() if any("\n" in x for x in b))
-    parts, left, cut = [DIGEST_HEAD], sum(1 for _, x in lines if "\n" not in x), False
-    for title, body in sections.items():
+    size = cost([DIGEST_HEAD]) + sum(cost([b[0], *[x for x in b[1:] if "\n" in x]])
+                                     for b in blocks if any("\n" in x for x in b[1:]))
+    parts, left, cut = [DIGEST_HEAD], alerts, False
+    for title, *body in blocks:
         head = [title]
         for line in body:
             if "\n" in line:
                 parts.extend(head + [line])
                 head = []
                 continue
-            add = head + ["  " + line]
-            more = len(DIGEST_MORE.format(n=left).encode()) + 1
+            add = head + [line]
+            counted = line.startswith("  ")  # a "还有…" line stands for lines already counted off
+            more = cost([DIGEST_MORE.format(n=left)])
             if cut or (len(parts) > 1 and size + cost(add) + more > limit):
                 cut = True
                 continue
             parts.extend(add)
-            size, left, head = size + cost(add), left - 1, []
-    if cut:
+            size, left, head = size + cost(add), left - (1 if counted else 0), []
+    if cut and left:
         parts.append(DIGEST_MORE.format(n=left))
     return "\n".join(parts)
 

@@ -159,8 +159,8 @@ def silent_customers(s: Session, silent_since: list[datetime]) -> Any:
         key = _key("silent", Customer.id, str(level), last)
         parts.append(_candidates(key, rule, to, body)
                      .join(owner, col(owner.id) == col(Customer.owner_id))
-                     .where(col(Customer.merged_into_id).is_(None), Customer.created_at <= silent_since[0],
-                            col(Customer.last_touch_at) <= since, to.is_not(None), _not_queued(key)))
+                     .where(col(Customer.merged_into_id).is_(None), col(Customer.last_touch_at) <= since,
+                            to.is_not(None), _not_queued(key)))
     return parts[0] if len(parts) == 1 else union_all(*parts)
 
 

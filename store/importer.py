@@ -19,7 +19,7 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Callable, Iterator, Literal, Sequence
 
@@ -40,11 +40,15 @@ HEADERS = {
     "contact": ("联系人", "联系人姓名", "contact"),
     "phone": ("电话", "手机", "联系电话", "手机号", "phone", "mobile", "tel"),
     "external_id": ("客户编号", "编号", "客户id", "id", "code"),
+    "last_contact": ("最后跟进", "最后跟进时间", "最后跟进日期", "最近跟进", "上次跟进", "最后联系", "最近联系",
+                     "最后联系时间", "上次拜访", "最后拜访", "最近拜访", "last contact", "last_contact"),
 }
 MAX_NAME = 100
 SCREEN_ROWS = 20  # per kind of warning, on screen; the report has every row
 
-NoteKind = Literal["phone", "owner_differs", "owner_conflict", "owner_unknown", "review"]
+NoteKind = Literal["phone", "owner_differs", "owner_conflict", "owner_unknown", "review", "date"]
+BAD_DATE = "最后跟进日期「{}」无法识别（如 2026-03-15），按导入时间开始计算未跟进天数"
+FUTURE_DATE = "最后跟进日期「{}」在今天之后，按导入时间开始计算未跟进天数"
 
 
 class ImportError_(Exception):
@@ -71,6 +75,8 @@ class Row:
     contact: str | None = None
     phone: str | None = None
     external_id: str | None = None
+    last_contact: str | None = None
+    contacted_on: date | None = None  # last_contact read
     errors: list[str] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
     decision: str = ""
@@ -181,6 +187,39 @@ def read_rows(path: Path) -> list[Row]:
 
 
 # ---------------------------------------------------------------- validation
+
+
+_DATE_RE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?")
+
+
+def read_date(text: str) -> date | None:
+    """2026-03-15, 2026/3/15, 2026.3.15, 2026年3月15日 (a spreadsheet's time of day ignored)."""
+    m = _DATE_RE.fullmatch(nfkc(text).strip())
+    if not m:
+        return None
+    try:
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+
+
+def _check_date(row: Row, today: date) -> None:
+    """The last-contact cell read into `contacted_on`, or a note saying the import time is used."""
+    if not row.last_contact:
+        return
+    d = read_date(row.last_contact)
+    if d is None:
+        row.note("date", BAD_DATE.format(row.last_contact))
+    elif d > today:
+        row.note("date", FUTURE_DATE.format(row.last_contact))
+    else:
+        row.contacted_on = d
+
+
+def _prior_touch(cluster: list[Row]) -> datetime | None:
+    """The newest last-contact date of a customer's rows, as the start of that local day."""
+    days = [r.contacted_on for r in cluster if r.contacted_on is not None]
+    return datetime.combine(max(days), datetime.min.time(), tzinfo=repos.SHANGHAI) if days else None
 
 
 def _validate(row: Row) -> None:
@@ -450,14 +489,15 @@ def import_customers(s: Session, path: Path, dry_run: bool = False,
     """
     progress = progress or (lambda _done, _total: None)
     rows = read_rows(path)
+    now = utcnow()
     for r in rows:
         _validate(r)
         if not r.errors:
             _check_phone(r)
+            _check_date(r, now.astimezone(repos.SHANGHAI).date())
     owners = _Owners(s)
     crm = _Crm(s)
     result = ImportResult(rows, dry_run=dry_run)
-    now = utcnow()
     created: list[tuple[dict[str, object], list[Row]]] = []
     for n, cluster in enumerate(_clusters(crm, [r for r in rows if not r.errors], progress), 1):
         for r in cluster:
@@ -516,8 +556,9 @@ def _new_customer(cluster: list[Row], owner: User | None, now: datetime) -> dict
         "owner_id": owner.id if owner else None,
         "external_id": next((r.external_id for r in cluster if r.external_id), None),
         "aliases": list(dict.fromkeys(r.name for r in cluster if r.name != name)),
-        "created_at": now, "updated_at": now,
-        "last_touch_at": now,  # a new customer's newest touch is its creation (store/touch.py)
+        "created_at": now, "updated_at": now, "prior_touch_at": _prior_touch(cluster),
+        # a new customer's newest touch is its last contact from the file, else its creation
+        "last_touch_at": _prior_touch(cluster) or now,
     }
 
 
@@ -597,10 +638,14 @@ def _fold_in(s: Session, crm: _Crm, customer: Customer, cluster: list[Row], dry_
             aliases.append(r.name)
             known.add(clean(r.name))
     changed = aliases != list(customer.aliases)
-    if changed and not dry_run:
+    prior = _prior_touch(cluster)
+    newer = prior is not None and (customer.prior_touch_at is None or prior > customer.prior_touch_at)
+    if (changed or newer) and not dry_run:
         customer.aliases = aliases
+        customer.prior_touch_at = prior if newer else customer.prior_touch_at
         customer.updated_at = now
-        s.add(customer)
+        s.add(customer)  # store/touch.py moves last_touch_at up to a newer prior contact
+    changed = changed or newer
     return _add_contacts(s, crm, customer, cluster, write=not dry_run) or changed
 
 
@@ -632,7 +677,7 @@ def summary_lines(result: ImportResult, limit: int = SCREEN_ROWS) -> list[str]:
     lines = [f"{head}共 {len(result.rows)} 行：新建 {result.created} 个客户，更新 {result.updated} 个，"
              f"无变化 {result.unchanged} 个，待核对 {result.review} 行，错误 {result.errors} 行"]
     lines += _capped([f"  第 {r.number} 行：{'；'.join(r.errors)}" for r in result.rows if r.errors], limit, "行")
-    kinds: tuple[NoteKind, ...] = ("phone", "owner_differs", "owner_conflict", "review")
+    kinds: tuple[NoteKind, ...] = ("phone", "date", "owner_differs", "owner_conflict", "review")
     for kind in kinds:
         per_row = [(r.number, [n.text for n in r.notes if n.kind == kind]) for r in result.rows]
         lines += _capped([f"  第 {n} 行：{'；'.join(texts)}" for n, texts in per_row if texts], limit, "行")

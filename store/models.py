@@ -61,8 +61,11 @@ class Customer(SQLModel, table=True):
     merged_into_id: int | None = Field(default=None, foreign_key="customers.id")
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
-    # Newest interaction (active follow-up or deal activity, else creation), kept by store/touch.py
-    # on every flush that changes it; None only until the first flush.
+    # The last contact before the CRM knew the customer (an import's 最后跟进 column): the silence
+    # clock starts there instead of at creation.
+    prior_touch_at: datetime | None = None
+    # Newest interaction (active follow-up or deal activity, else the prior contact or creation),
+    # kept by store/touch.py on every flush that changes it; None only until the first flush.
     last_touch_at: datetime | None = Field(default=None, nullable=False)
 
 

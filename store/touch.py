@@ -39,7 +39,8 @@ def newest_touch(dialect: str) -> Any:
     fu = select(func.max(f.created_at)).where(f.customer_id == c.id, f.status == "active").scalar_subquery()
     dl = select(func.max(d.last_activity_at)).where(d.customer_id == c.id).scalar_subquery()
     greatest = func.greatest if dialect == "postgresql" else func.max  # SQLite's max(a, b) is scalar
-    return greatest(func.coalesce(fu, c.created_at), func.coalesce(dl, c.created_at), type_=c.last_touch_at.type)
+    floor = func.coalesce(c.prior_touch_at, c.created_at)  # before any follow-up or deal
+    return greatest(func.coalesce(fu, floor), func.coalesce(dl, floor), floor, type_=c.last_touch_at.type)
 
 
 def refresh_last_touch(conn: Connection, customer_ids: Iterable[int] | None = None) -> None:
@@ -72,13 +73,14 @@ def _collect(session: OrmSession, _ctx: Any, _instances: Any) -> None:
     pending: dict[str, Any] = session.info.setdefault(_PENDING, {"ids": set(), "new": []})
     for obj in session.new:
         if isinstance(obj, Customer):
-            if obj.last_touch_at is None:
-                obj.last_touch_at = obj.created_at  # no follow-up or deal can point at it yet
+            if obj.last_touch_at is None:  # no follow-up or deal can point at it yet
+                obj.last_touch_at = obj.prior_touch_at or obj.created_at
             pending["new"].append(obj)  # recomputed once it has an id (an explicit id may have rows)
         elif type(obj) in _INPUTS:
             pending["ids"] |= _customers_touched(obj, _INPUTS[type(obj)], changed_only=False)
     for obj in session.dirty:
-        if isinstance(obj, Customer) and inspect(obj).attrs["created_at"].history.has_changes():
+        if isinstance(obj, Customer) and any(inspect(obj).attrs[a].history.has_changes()
+                                             for a in ("created_at", "prior_touch_at")):
             pending["ids"].add(obj.id)
         elif type(obj) in _INPUTS:
             pending["ids"] |= _customers_touched(obj, _INPUTS[type(obj)], changed_only=True)

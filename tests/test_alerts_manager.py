@@ -170,7 +170,19 @@ def test_a_long_list_stays_one_message_and_points_to_the_push_log(env) -> None: 
     [msg] = deliver(app, channel, clock, at(2026, 3, 2, 9))["zhang"]
     assert len(msg.encode()) <= 2048  # one WeCom text message
     shown = sum(1 for x in msg.splitlines() if x.startswith("  #"))
-    assert msg.endswith(texts.DIGEST_MORE.format(n=60 - shown)) and 8 <= shown < 60
+    assert shown == texts.SECTION_SHOWN and msg.endswith(texts.DIGEST_SECTION_MORE.format(n=60 - shown))
+    # several full sections: what does not fit one message is counted at the end
+    for n in range(8):
+        app.svc.db.call(lambda s, n=n: s.add(ActionItem(
+            assignee_id=ZHANG, customer_id=2, text=f"把第{n}版技术方案和报价单整理好发给对方采购部门和技术部门的负责人确认",
+            due=date(2026, 3, 3), owner_kind="self")))
+        deal(app, 2, ZHANG, at(2026, 2, 2), quote_sent=at(2026, 2, 2))
+    clock.current = at(2026, 3, 3, 8, 30)
+    cron(app, "rules", "due_items")
+    [msg] = deliver(app, channel, clock, at(2026, 3, 3, 9))["zhang"]
+    assert len(msg.encode()) <= 2048 and "小时未回复（满48小时）" in msg  # quotes merged into their deals
+    listed = sum(1 for x in msg.splitlines() if x.startswith("  #"))
+    assert msg.endswith(texts.DIGEST_MORE.format(n=16 - listed)) and 0 < listed < 16
     assert app.svc.db.call(lambda s: len(list(s.exec(select(Notification).where(Notification.status == "sent"))))) \
         >= 60  # all recorded as sent: 提醒记录 lists them
     bot = Bot(app, channel, clock, Path("unused"))
@@ -244,3 +256,28 @@ def test_dry_run_names_people_and_says_why(env, capsys) -> None:  # type: ignore
     assert "（满3个工作日，一级）" in out and "（满5个工作日，二级·已报主管）" in out
     assert main(["jobs", "run-once", "--now", "2026-03-02T08:30:00+08:00"]) == 0
     assert "2026-03-02T09:00:00+08:00 起发送" in capsys.readouterr().out
+
+
+def test_imported_customers_start_their_silence_at_the_files_last_contact_and_arrive_as_a_summary(
+        env, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    app, channel, clock = env
+    rows = ["客户名称,负责人,最后跟进"]
+    rows += [f"常州第{n}精工机械有限公司,张伟,2026/1/{n + 2}" for n in range(12)]  # 40-51 days ago
+    rows += ["扬州鼎盛包装材料有限公司,张伟,", "泰州华亿电气设备有限公司,张伟,下个月", "镇江远航船舶配件有限公司,张伟,2026-02-25"]
+    sheet = tmp_path / "book.csv"
+    sheet.write_text("\n".join(rows), encoding="utf-8")
+    with time_machine.travel(at(2026, 3, 2, 8, 0), tick=False):
+        assert main(["import", "customers", str(sheet)]) == 0
+    out = capsys.readouterr().out
+    assert "最后跟进日期「下个月」无法识别" in out
+    cron(app, "rules")  # the first run after the import
+    got = deliver(app, channel, clock, at(2026, 3, 2, 9))
+    [msg] = got["zhang"]
+    assert texts.ALERT_SILENT_OWNER.format(n=15) in msg
+    silent = [x for x in msg.splitlines() if "未跟进（满15天" in x]
+    assert len(silent) == texts.SECTION_SHOWN and "客户已" in silent[0]
+    assert texts.DIGEST_SECTION_MORE.format(n=12 - texts.SECTION_SHOWN) in msg  # a summary, not a flood
+    assert not any(n in msg for n in ("扬州鼎盛", "泰州华亿", "镇江远航"))  # imported today / 5 days ago
+    [wang] = got["wang"]  # past 30 days too: the manager's level, one message, summarized
+    assert texts.ALERT_SILENT_MGR.format(n=30) in wang and "张伟" in wang
+    assert texts.DIGEST_SECTION_MORE.format(n=12 - texts.SECTION_SHOWN) in wang
