@@ -103,6 +103,9 @@ class AlertSettings(_Section):
     stale_deal_rep_days: int = Field(3, ge=1)  # working days without an update → the rep
     stale_deal_manager_days: int = Field(5, ge=1)  # → also the rep's manager
     silent_customer_days: list[int] = Field(default_factory=lambda: [15, 30])  # owner, then manager
+    # A customer silent this many days goes back to the public pool by itself, its former owner and
+    # their manager told (0: never; managers can still 释放客户 by hand).
+    release_silent_days: int = Field(0, ge=0)
     unpaid_after_signing_days: int = Field(7, ge=1)  # signed, no payment at all → collection list
     collection_lead_days: int = Field(7, ge=0)  # … listed from this many days before the money is due
     quote_no_reply_hours: int = Field(48, ge=1)

@@ -482,6 +482,8 @@ ALERT_SILENT_MGR = "这些客户已满{n}天没人跟进（可回复「释放客
 ALERT_UNPAID = "这些合同签约已满{n}天还没有回款，请按应收日安排催收："
 ALERT_OVERDUE = "这些合同回款已逾期（回复「暂停提醒 合同号或商机编号 天数」可暂停）："
 ALERT_QUOTE = "报价发出已满{n}小时还没有客户回复，建议跟进一下："
+ALERT_RELEASED = "这些客户已满{n}天没人跟进，已自动放回公海（任何销售记一条拜访即可认领）："
+REASON_RELEASED = "客户已{n}天未跟进，已放回公海"
 ALERT_TODO = "今天到期和已逾期的待办（完成后回复「完成 编号」）："
 ALERT_TODO_CUSTOMER = "客户答应今天前做到的事，记得跟进确认（做到了回复「完成 编号」）："
 ALERT_FUNNEL = "销售漏斗周报 · {week}"
@@ -522,7 +524,8 @@ PUSH_LOG_HEAD = "最近 7 天的提醒记录（最新在前）："
 PUSH_STATUS = {"pending": "待发送", "sent": "已发送", "dead": "发送失败"}
 PUSH_RULES = {"stale_deal": "商机停滞", "stale_deal_team": "商机停滞", "quote_no_reply": "报价未回复",
               "silent_customer": "客户沉默", "silent_customer_team": "客户沉默", "unpaid_contract": "签约未回款",
-              "payment_overdue": "回款逾期", "due_items": "待办到期", "weekly_funnel": "漏斗周报"}
+              "payment_overdue": "回款逾期", "due_items": "待办到期", "weekly_funnel": "漏斗周报",
+              "customer_released": "自动放回公海", "customer_released_team": "自动放回公海", "message": "通知"}
 
 
 def alert_deal_line(deal_id: int, customer: str, stage: str, amount: object, last: date,
@@ -566,7 +569,7 @@ class AlertItem:
     key: str  # what the line is about: "deal:12", "customer:5", "contract:3", "item:7"
     related: tuple[str, ...]  # objects whose own lines it absorbs (a deal's customer)
     reason: str
-    rank: int  # the section's place in a digest: deals, contracts, customers, to-dos, reports
+    rank: int  # the section's place: deals, quotes, contracts, released, silent, to-dos, reports
     family: str  # one reason per family and object (the owner's and the manager's level alike)
 
 
@@ -612,7 +615,14 @@ def alert_item(settings: Any, rule: str, f: dict[str, Any], now: datetime) -> Al
         reason = REASON_SILENT.format(n=days, t=t, level=lvl)
         title = ALERT_SILENT_MGR.format(n=t) if team else ALERT_SILENT_OWNER.format(n=t)
         return AlertItem(title, f"{alert_customer_line(f['customer_id'], f['customer'])} · {reason}{owner}",
-                         f"customer:{f['customer_id']}", (), reason, 3, "silent")
+                         f"customer:{f['customer_id']}", (), reason, 4, "silent")
+    if rule in ("customer_released", "customer_released_team"):
+        days = (now - _utc(f["last"])).days
+        reason = REASON_RELEASED.format(n=days)
+        line = f"{alert_customer_line(f['customer_id'], f['customer'])} · {reason} · 原负责人 {f['owner']}" \
+            + (LEFT_MARK if f.get("left") else "")
+        return AlertItem(ALERT_RELEASED.format(n=f["days"]), line, f"customer:{f['customer_id']}", (), reason, 3,
+                         "released")
     if rule in ("unpaid_contract", "payment_overdue"):
         number = f["number"] or f"#{f['contract_id']}"
         due = date.fromisoformat(f["due_on"]) if f.get("due_on") else None
@@ -636,11 +646,11 @@ def alert_item(settings: Any, rule: str, f: dict[str, Any], now: datetime) -> Al
         at = f" {f['due_time'][:5]}" if f.get("due_time") else ""  # "15:00:00" in the facts
         reason = f"已逾期{late}天" if late > 0 else f"今天{at}到期"
         return AlertItem(ALERT_TODO_CUSTOMER if theirs else ALERT_TODO, f"{line} · {reason}",
-                         f"item:{f['item_id']}", (), reason, 4, "todo")
+                         f"item:{f['item_id']}", (), reason, 5, "todo")
     if rule == "weekly_funnel":
-        return AlertItem(funnel_title(f), f["text"], f"funnel:{f['week']}", (), "", 5, "funnel")
+        return AlertItem(funnel_title(f), f["text"], f"funnel:{f['week']}", (), "", 6, "funnel")
     title, line = f.get("title", DIGEST_HEAD), f.get("line", "")
-    return AlertItem(title, line, f"{rule}:{f.get('line', '')}", (), "", 6, rule)
+    return AlertItem(title, line, f"{rule}:{f.get('line', '')}", (), "", 7, rule)
 
 
 def alert_text(settings: Any, rule: str, f: dict[str, Any], now: datetime) -> tuple[str, str]:

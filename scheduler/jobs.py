@@ -88,6 +88,32 @@ def silent_customers(s: Session, settings: Settings, now: datetime) -> list[Sele
     return [alerts.silent_customers(s, [now - timedelta(days=n) for n in levels])]
 
 
+def release_silent(s: Session, settings: Settings, now: datetime) -> list[Select[Any] | Planned]:
+    """Customers silent `alerts.release_silent_days` → the public pool (run_rules applies it), the
+    former owner (if still here) and their manager told; nothing when the setting is 0."""
+    n = settings.alerts.release_silent_days
+    if not n:
+        return []
+    out: list[Select[Any] | Planned] = []
+    for r in alerts.silent_to_release(s, now - timedelta(days=n)):
+        facts = {"customer_id": r.customer_id, "customer": r.customer, "owner": r.owner, "left": not r.owner_active,
+                 "last": r.last_touch_at.isoformat(), "days": n}
+        key = f"release:{r.customer_id}:{r.last_touch_at.isoformat()}"
+        if r.owner_active:
+            out.append(_planned(settings, now, f"{key}:owner", "customer_released", r.owner_id, facts))
+        if r.manager_id is not None:
+            out.append(_planned(settings, now, f"{key}:mgr", "customer_released_team", r.manager_id, facts))
+    return out
+
+
+def _apply_releases(s: Session, settings: Settings, now: datetime) -> None:
+    """The release itself, after its notices are queued (a leaver's customer with no manager too)."""
+    n = settings.alerts.release_silent_days
+    if n:
+        alerts.release_customers(s, [r.customer_id for r in alerts.silent_to_release(s, now - timedelta(days=n))],
+                                 now)
+
+
 def unpaid_contracts(s: Session, settings: Settings, now: datetime) -> list[Select[Any] | Planned]:
     """Signed ≥ N days with no payment → collection list to the manager; overdue → rep + manager daily."""
     today = _local(settings, now).date()
@@ -192,8 +218,13 @@ RULES: dict[str, Rule] = {
     "quotes_without_reply": quotes_without_reply,
     "due_items": due_items,
     "weekly_funnel": weekly_funnel,
+    "release_silent": release_silent,
 }
-DAILY_RULES = ("stale_deals", "silent_customers", "unpaid_contracts", "quotes_without_reply")
+DAILY_RULES = ("stale_deals", "silent_customers", "release_silent", "unpaid_contracts", "quotes_without_reply")
+# What a rule changes besides queueing pushes, applied by run_rules (never by a dry run).
+EFFECTS: dict[str, Callable[[Session, Settings, datetime], None]] = {
+    "release_silent": _apply_releases,
+}
 
 
 def _planned(settings: Settings, now: datetime, key: str, rule: str, recipient_id: int,
@@ -223,6 +254,8 @@ def run_rules(s: Session, settings: Settings, now: datetime, names: tuple[str, .
         planned = [p.row(now, send_at) for p in parts if isinstance(p, Planned)]
         new[name] = alerts.enqueue_many(s, planned) + sum(
             alerts.enqueue_select(s, p, now, send_at) for p in parts if not isinstance(p, Planned))
+        if name in EFFECTS:
+            EFFECTS[name](s, settings, now)
     return new
 
 

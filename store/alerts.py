@@ -164,6 +164,41 @@ def silent_customers(s: Session, silent_since: list[datetime]) -> Any:
     return parts[0] if len(parts) == 1 else union_all(*parts)
 
 
+@dataclass(frozen=True, slots=True)
+class Release:
+    """An owned customer silent long enough to go back to the public pool."""
+
+    customer_id: int
+    customer: str
+    last_touch_at: datetime
+    owner_id: int
+    owner: str
+    owner_active: bool
+    manager_id: int | None
+
+
+def silent_to_release(s: Session, silent_since: datetime) -> list[Release]:
+    """Owned, live customers whose newest touch is at or before `silent_since`."""
+    q = (select(Customer.id, Customer.name, Customer.last_touch_at, User.id, User.name, User.active, User.manager_id)
+         .join(User, col(User.id) == col(Customer.owner_id))
+         .where(col(Customer.merged_into_id).is_(None), col(Customer.last_touch_at) <= silent_since)
+         .order_by(col(Customer.last_touch_at), col(Customer.id)))
+    return [Release(*row) for row in s.exec(q)]  # type: ignore[call-overload]
+
+
+def release_customers(s: Session, customer_ids: Iterable[int], now: datetime) -> int:
+    """Put these customers back into the public pool (no owner); returns how many were owned."""
+    ids = sorted(set(customer_ids))
+    done = 0
+    for i in range(0, len(ids), 500):
+        result = s.execute(update(Customer).where(col(Customer.id).in_(ids[i:i + 500]),
+                                                  col(Customer.owner_id).is_not(None))
+                           .values(owner_id=None, updated_at=now).execution_options(synchronize_session=False),
+                           execution_options={"preserve_rowcount": True})
+        done += int(result.rowcount)
+    return done
+
+
 def _paid() -> Any:
     return (select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.contract_id == Contract.id)
             .scalar_subquery())

@@ -281,3 +281,28 @@ def test_imported_customers_start_their_silence_at_the_files_last_contact_and_ar
     [wang] = got["wang"]  # past 30 days too: the manager's level, one message, summarized
     assert texts.ALERT_SILENT_MGR.format(n=30) in wang and "张伟" in wang
     assert texts.DIGEST_SECTION_MORE.format(n=12 - texts.SECTION_SHOWN) in wang
+
+
+def test_customers_silent_past_the_release_age_go_back_to_the_pool_and_both_people_are_told(
+        env, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    app, channel, clock = env
+    touch_customer(app, 1, at(2026, 1, 1))  # zhang's, 60 days silent
+    touch_customer(app, 2, at(2026, 2, 20))  # zhang's, 10 days: stays
+    cron(app, "rules")
+    assert app.svc.db.call(lambda s: s.get(Customer, 1).owner_id) == ZHANG  # off by default
+    app.svc.settings.alerts.release_silent_days = 45
+    monkeypatch.setenv("SALESBOT_ALERTS_RELEASE_SILENT_DAYS", "45")  # the CLI's settings too
+    clock.current = at(2026, 3, 3, 8, 30)
+    assert main(["jobs", "run-once", "--dry-run", "--now", "2026-03-03T08:30:00+08:00"]) == 0
+    assert texts.ALERT_RELEASED.format(n=45) in capsys.readouterr().out  # shown, nothing changed
+    assert app.svc.db.call(lambda s: s.get(Customer, 1).owner_id) == ZHANG
+    cron(app, "rules")
+    assert app.svc.db.call(lambda s: (s.get(Customer, 1).owner_id, s.get(Customer, 2).owner_id)) == (None, ZHANG)
+    got = deliver(app, channel, clock, at(2026, 3, 3, 9))
+    for who in ("zhang", "wang"):
+        msg = got[who][0]
+        assert texts.ALERT_RELEASED.format(n=45) in msg and "#1 苏州恒达" in msg and "原负责人 张伟" in msg
+        assert msg.count("#1 苏州恒达") == 1  # the silent line of the same customer merged into it
+    clock.current = at(2026, 3, 4, 8, 30)
+    cron(app, "rules")
+    assert deliver(app, channel, clock, at(2026, 3, 4, 9)) == {}  # told once
