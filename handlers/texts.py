@@ -503,6 +503,7 @@ LEFT_MARK = "（已离职）"
 DIGEST_MORE = "还有{n}条，回复「提醒记录」查看"
 DIGEST_SECTION_MORE = "  ……这一类还有{n}条，回复「提醒记录」查看"
 SECTION_MAX, SECTION_SHOWN = 8, 5  # a section longer than this shows its first lines and a count
+NOTICE_RANK = 6  # AlertItem.rank from which lines are reports and notices, never summarized
 FUNNEL_TEAM = "{manager}的团队"
 FUNNEL_HEAD = "阶段 · 数量 · 金额 · 转入下一阶段 · 平均停留"
 FUNNEL_UNPRICED = "（另{n}个未填金额）"
@@ -666,42 +667,51 @@ def render_digest(items: list[AlertItem], limit: int = DIGEST_MAX_BYTES) -> str:
     return _fit(_merged(items), limit)
 
 
-def _merged(items: list[AlertItem]) -> list[list[str]]:
-    """[section, line] per listed object, in section order; a later item about an object already
+@dataclass(slots=True)
+class _Line:
+    section: str
+    text: str
+    listed: bool  # one of a list of alerts (a long section is summarized), not a notice or report
+
+
+def _merged(items: list[AlertItem]) -> list[_Line]:
+    """One line per listed object, in section order; a later item about an object already
     listed (or absorbed, like a deal's silent customer) adds its reason to that line."""
     ordered = sorted(items, key=lambda i: i.rank)  # stable: queue order within a section
-    lines: list[list[str]] = []  # per listed object: [section, line]
+    lines: list[_Line] = []
     where: dict[str, int] = {}
     families: dict[int, set[str]] = {}
     for it in ordered:
         at = where.get(it.key)
         if at is None:
             at = len(lines)
-            lines.append([it.section, it.line])
+            lines.append(_Line(it.section, it.line, it.rank < NOTICE_RANK))
             families[at] = {it.family}
         elif it.family not in families[at] and it.reason:
-            lines[at][1] += f"；{it.reason}"
+            lines[at].text += f"；{it.reason}"
             families[at].add(it.family)
         for k in (it.key, *it.related):
             where.setdefault(k, at)
     return lines
 
 
-def _fit(lines: list[list[str]], limit: int) -> str:
+def _fit(lines: list[_Line], limit: int) -> str:
     """The message under its sections' titles, within `limit` bytes: reports whole; of a long
     section its first lines and how many more (an import's first run is a summary, not a flood);
     alert lines while they fit, then how many are left."""
-    sections: dict[str, list[str]] = {}
-    for title, line in lines:
-        sections.setdefault(title, []).append(line)
-    alerts = sum(1 for _, x in lines if "\n" not in x)
+    sections: dict[str, list[_Line]] = {}
+    for line in lines:
+        sections.setdefault(line.section, []).append(line)
+    alerts = sum(1 for x in lines if "\n" not in x.text)
     blocks: list[list[str]] = []  # per section: title, then its lines (reports, alerts, "还有…")
+    summaries: set[str] = set()
     for title, body in sections.items():
-        shown = [x for x in body if "\n" in x] + ["  " + x for x in body if "\n" not in x]
-        n_alerts = len(shown) - sum(1 for x in body if "\n" in x)
-        if n_alerts > SECTION_MAX:
+        shown = [x.text for x in body if "\n" in x.text] + ["  " + x.text for x in body if "\n" not in x.text]
+        n_alerts = len(shown) - sum(1 for x in body if "\n" in x.text)
+        if n_alerts > SECTION_MAX and all(x.listed for x in body):
             shown = shown[:len(shown) - n_alerts + SECTION_SHOWN]
             shown.append(DIGEST_SECTION_MORE.format(n=n_alerts - SECTION_SHOWN))
+            summaries.add(shown[-1])
             alerts -= n_alerts - SECTION_SHOWN
         blocks.append([title, *shown])
 
@@ -712,15 +722,15 @@ def _fit(lines: list[list[str]], limit: int) -> str:
     size = cost([DIGEST_HEAD]) + sum(cost([b[0], *[x for x in b[1:] if "\n" in x]])
                                      for b in blocks if any("\n" in x for x in b[1:]))
     parts, left, cut = [DIGEST_HEAD], alerts, False
-    for title, *body in blocks:
+    for title, *rows in blocks:
         head = [title]
-        for line in body:
-            if "\n" in line:
-                parts.extend(head + [line])
+        for text in rows:
+            if "\n" in text:
+                parts.extend(head + [text])
                 head = []
                 continue
-            add = head + [line]
-            counted = line.startswith("  ")  # a "还有…" line stands for lines already counted off
+            add = head + [text]
+            counted = text not in summaries  # a section's "还有…" stands for lines already counted off
             more = cost([DIGEST_MORE.format(n=left)])
             if cut or (len(parts) > 1 and size + cost(add) + more > limit):
                 cut = True

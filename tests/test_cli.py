@@ -37,7 +37,7 @@ def test_users_and_db_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str
     capsys.readouterr()
     assert main(["--db", db, "users", "list"]) == 0
     listing = capsys.readouterr().out
-    assert "wecom:ZhangWei" in listing and "manager=1" in listing
+    assert "wecom:ZhangWei" in listing and "主管=王经理" in listing
     assert main(["--db", db, "say", "--as", "zhang", "我的商机"]) == 0
     assert "没有进行中的商机" in capsys.readouterr().out
     assert main(["--db", db, "say", "--as", "zhang", "新建客户 北京华信科技有限公司"]) == 0

@@ -215,3 +215,33 @@ def test_years_without_a_full_schedule_are_named_until_the_override_gives_every_
     finally:
         h.install_calendar([])
     assert h.missing_calendar(date(2025, 3, 1)) == {}  # the package knows 2025 and 2026
+
+
+def test_serve_warns_at_start_when_this_or_next_year_has_no_holiday_schedule(tmp_path: Path) -> None:
+    """`salesbot serve` prints the warning before it starts listening (the real clock decides the
+    years; with chinesecalendar 1.11 that is every year after 2026)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from handlers.texts import calendar_warnings
+    from tests.test_wecom import _free_port
+
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, SALESBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}", SALESBOT_SERVER_HOST="127.0.0.1",
+               SALESBOT_SERVER_PORT=str(_free_port()), PYTHONPATH=str(root))
+    env.pop("SALESBOT_TEST_DATABASE_URL", None)
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env, cwd=root, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        head = [proc.stderr.readline() for _ in range(2)]  # the start line, then the first warning
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    expected = calendar_warnings(h.missing_calendar(datetime.now(ZoneInfo("Asia/Shanghai")).date()))
+    if expected:  # the package stops before next year
+        assert head[1].strip() == expected[0]
