@@ -140,7 +140,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         _progress(line)
     app.svc.crm.warm_up()
     app.svc.transcriber().warm_up()  # loads the speech model in the background
-    asyncio.run(serve(app, settings))
+    asyncio.run(serve(app, settings, say=_progress))
     return 0
 
 

@@ -314,7 +314,8 @@ class QueueSettings(_Section):
 
 
 class ServerSettings(_Section):
-    host: str = "0.0.0.0"
+    # this machine only unless the config says otherwise (a reverse proxy in front, docs/deployment.md)
+    host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
     # several `serve` processes on one box share the port (SO_REUSEPORT; PostgreSQL only: on
     # SQLite a second process on the same file is a mistake this would hide)

@@ -40,7 +40,7 @@ from dingtalk_stream import AckMessage, CallbackMessage, ChatbotMessage
 from bot import metrics
 from bot.shared import SHARED_TOKEN_REREAD_S, TokenStore, token_from_others
 from bot.textsplit import split_bytes
-from bot.types import IncomingMessage, Kind, Media, PendingPresses, Peer, Press, Reply, Submit
+from bot.types import ChannelHealth, IncomingMessage, Kind, Media, PendingPresses, Peer, Press, Reply, Submit
 
 log = logging.getLogger(__name__)
 
@@ -281,6 +281,7 @@ class DingtalkChannel:
         self.backoff, self.timeout_s, self.attempts, self.retry_s = backoff, timeout_s, max(1, attempts), retry_s
         self.sleep, self.now = sleep, now
         self.connected = False
+        self.health = ChannelHealth()  # the OpenAPI's answers (/healthz), besides the stream's state
         self._submit: Submit | None = None
         self._webhooks: dict[str, tuple[str, float]] = {}  # peer key → (url, expires epoch s)
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -300,6 +301,16 @@ class DingtalkChannel:
             self.client.register_callback_handler(CARD_TOPIC, _CardHandler(self))
 
     # -- lifecycle ----------------------------------------------------------------
+
+    async def check(self) -> str | None:
+        """Whether the credentials work (an access token now): None, or what DingTalk said."""
+        try:
+            await self.access_token()
+        except DingtalkError as exc:
+            self.health.failed(str(exc), credentials=True)
+            return str(exc)
+        self.health.ok()
+        return None
 
     async def start(self, submit: Submit) -> None:
         self._submit = submit
@@ -627,7 +638,17 @@ class DingtalkChannel:
             return self._token[0]
 
     async def api(self, method: str, path: str, body: Any) -> dict[str, Any]:
-        """An OpenAPI call: one token refresh on 401, bounded retries on 5xx/network errors."""
+        """An OpenAPI call: one token refresh on 401, bounded retries on 5xx/network errors; its
+        outcome feeds `health` (/healthz)."""
+        try:
+            out = await self._api(method, path, body)
+        except DingtalkError as exc:
+            self.health.failed(str(exc))
+            raise
+        self.health.ok()
+        return out
+
+    async def _api(self, method: str, path: str, body: Any) -> dict[str, Any]:
         refreshed = False
         attempt = 0
         while True:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from bot import metrics
 from extraction.holidays import missing_calendar
-from handlers.texts import calendar_warnings
+from handlers import texts
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -34,16 +35,24 @@ def _backlogs(app: App) -> tuple[int, int]:
 
 async def healthz(request: web.Request) -> web.Response:
     app: App = request.app[APP_KEY]  # type: ignore[assignment]
-    channels = {}
+    channels, errors = {}, {}
     for name, ch in app.channels.items():
-        connected = getattr(ch, "connected", None)
-        channels[name] = "ok" if connected is None else ("connected" if connected else "reconnecting")
+        health = getattr(ch, "health", None)  # real API results (credentials, sends)
+        connected = getattr(ch, "connected", None)  # a stream's connection
+        state = health.state if health is not None else "ok"
+        if state != "degraded" and connected is not None:
+            state = "connected" if connected else "reconnecting"
+        channels[name] = state
+        if health is not None and health.last_error:
+            errors[name] = health.last_error
     _, undelivered = await asyncio.to_thread(_backlogs, app)
     today = app.svc.clock.now().astimezone(app.settings.tz).date()
     missing = missing_calendar(today)
-    return web.json_response({"status": "ok", "channels": channels, "undelivered_replies": undelivered,
+    status = "degraded" if "degraded" in channels.values() else "ok"
+    return web.json_response({"status": status, "channels": channels, "channel_errors": errors,
+                              "undelivered_replies": undelivered,
                               "calendar_missing": {str(y): list(n) for y, n in missing.items()},
-                              "warnings": calendar_warnings(missing)})
+                              "warnings": texts.calendar_warnings(missing)})
 
 
 async def metrics_view(request: web.Request) -> web.Response:
@@ -95,9 +104,25 @@ def add_enabled_channels(app: App, settings: Any) -> list[str]:
     return added
 
 
+async def check_channels(app: App, say: Callable[[str], None]) -> dict[str, str | None]:
+    """Each enabled channel's credentials tried now (WeCom gettoken, DingTalk access token), one
+    line per channel through `say`; a failure is reported, not fatal (/healthz keeps saying it)."""
+    out: dict[str, str | None] = {}
+    for name, ch in app.channels.items():
+        check = getattr(ch, "check", None)
+        if check is None:
+            continue
+        out[name] = err = await check()
+        if err is not None:
+            log.warning("%s credentials check failed: %s", name, err)
+        say(texts.channel_check(name, err))
+    return out
+
+
 async def serve(app: App, settings: Any, *, stop: asyncio.Event | None = None,
-                ready: asyncio.Event | None = None) -> None:
-    """Run channels + HTTP until SIGTERM/SIGINT (or `stop` is set), then shut down cleanly."""
+                ready: asyncio.Event | None = None, say: Callable[[str], None] | None = None) -> None:
+    """Run channels + HTTP until SIGTERM/SIGINT (or `stop` is set), then shut down cleanly.
+    `say` gets the start-up report (the CLI prints it)."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     installed = []
@@ -108,6 +133,11 @@ async def serve(app: App, settings: Any, *, stop: asyncio.Event | None = None,
         except (NotImplementedError, RuntimeError, ValueError):  # not the main thread / platform
             pass
     names = add_enabled_channels(app, settings)
+    say = say or (lambda line: log.info("%s", line))
+    if not names:
+        log.warning("no channel enabled (wecom.enabled / dingtalk.enabled)")
+        say(texts.SERVE_NO_CHANNEL)
+    await check_channels(app, say)
     runner = web.AppRunner(build_web_app(app), access_log=None, shutdown_timeout=5)
     try:
         await app.start(background=True)  # also the scheduler and the outbox delivery

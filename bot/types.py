@@ -130,6 +130,32 @@ def answers_press(reply: Reply, key: str) -> bool:
 Submit = Callable[[IncomingMessage], Awaitable[bool]]
 
 
+DEGRADED_AFTER = 3  # consecutive failed platform calls before /healthz says "degraded"
+
+
+@dataclass
+class ChannelHealth:
+    """What a platform's API said lately, from real calls: /healthz shows it, `serve` checks the
+    credentials with it at start. A credential error (wrong secret, untrusted IP) degrades at once."""
+
+    failures: int = 0
+    last_error: str | None = None
+    checked: bool = False
+
+    def ok(self) -> None:
+        self.failures, self.last_error, self.checked = 0, None, True
+
+    def failed(self, error: str, credentials: bool = False) -> None:
+        self.failures += DEGRADED_AFTER if credentials else 1
+        self.last_error, self.checked = error, True
+
+    @property
+    def state(self) -> str:
+        if not self.checked:
+            return "unchecked"
+        return "degraded" if self.failures >= DEGRADED_AFTER else "ok"
+
+
 class Channel(Protocol):
     name: str
     takes_images: bool  # whether send() delivers Reply.image (else only the text goes out)

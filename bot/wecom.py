@@ -34,7 +34,7 @@ from wechatpy.exceptions import InvalidSignatureException
 from bot import metrics
 from bot.shared import SHARED_TOKEN_REREAD_S, Limiter, TokenStore, token_from_others, widened
 from bot.textsplit import split_bytes
-from bot.types import IncomingMessage, Kind, Media, PendingPresses, Peer, Press, Reply, Submit
+from bot.types import ChannelHealth, IncomingMessage, Kind, Media, PendingPresses, Peer, Press, Reply, Submit
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,8 @@ TEXT_LIMIT = 2048  # bytes, text and markdown content (longer is truncated by We
 GROUP_MARKDOWN_LIMIT = 4096  # bytes, group robot markdown
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})  # invalid/expired access token
 TRANSIENT_ERRORS = frozenset({-1, 45009, 45033})  # busy, API frequency, concurrency
+# gettoken's answers that no retry fixes: wrong secret / corp id, untrusted server IP
+CREDENTIAL_ERRORS = frozenset({40001, 40013, 40091, 41002, 41004, 60020})
 MEMBER_LIMITS = ((30, 60.0), (1000, 3600.0))  # per app → same member (doc 90454)
 DUPLICATE_CHECK = {"enable_duplicate_check": 1, "duplicate_check_interval": 600}  # message/send
 CARD_TITLE_MAX = 26  # characters, "建议不超过26个字"
@@ -215,6 +217,7 @@ class WecomApi:
         self._token: str | None = None
         self._expires = 0.0
         self._lock = asyncio.Lock()
+        self.health = ChannelHealth()
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -278,14 +281,35 @@ class WecomApi:
         except ValueError:
             raise _Transient("unparsable response") from None
 
+    async def check(self) -> WecomError | None:
+        """Fetch a token now (start of `serve`): None when the credentials work."""
+        try:
+            await self.token()
+        except WecomError as exc:
+            self.health.failed(str(exc), credentials=exc.errcode in CREDENTIAL_ERRORS)
+            return exc
+        self.health.ok()
+        return None
+
     async def call(self, method: str, path: str, payload: Any = None, params: dict[str, Any] | None = None,
                    *, raw: bool = False, on_retry: Callable[[Any], Any] | None = None,
                    form: Callable[[], aiohttp.FormData] | None = None) -> Any:
-        """An authenticated call: one token refresh at most, bounded transient retries.
+        """An authenticated call: one token refresh at most, bounded transient retries; its
+        outcome feeds `health` (/healthz).
 
         `form` builds a multipart body (uploads); a fresh one per attempt, as aiohttp's
         FormData can be sent only once.
         """
+        try:
+            out = await self._call(method, path, payload, params, raw=raw, on_retry=on_retry, form=form)
+        except WecomError as exc:
+            self.health.failed(str(exc), credentials=exc.errcode in CREDENTIAL_ERRORS)
+            raise
+        self.health.ok()
+        return out
+
+    async def _call(self, method: str, path: str, payload: Any, params: dict[str, Any] | None, *, raw: bool,
+                    on_retry: Callable[[Any], Any] | None, form: Callable[[], aiohttp.FormData] | None) -> Any:
         refreshed = False
         attempt = 0
         while True:
@@ -482,6 +506,15 @@ class WecomChannel:
         self._presses = PendingPresses()
 
     # -- lifecycle ----------------------------------------------------------------
+
+    @property
+    def health(self) -> ChannelHealth:
+        return self.api.health
+
+    async def check(self) -> str | None:
+        """Whether the credentials work (a token fetch now): None, or what WeCom said."""
+        err = await self.api.check()
+        return None if err is None else f"{err.errcode} {err.errmsg}"
 
     async def start(self, submit: Submit) -> None:
         self._submit = submit

@@ -396,6 +396,14 @@ USER_LEFT_FREED = ("{name} 已停用：{customers} 个客户已放回公海，{i
 USER_LEFT_TITLE = "团队成员离职交接："
 USER_NOT_FOUND = "没有在职用户 {name}（salesbot users list 查看）"
 USER_EMPTY = "还没有用户：先用 salesbot users add 添加，或运行 salesbot demo"
+SERVE_NO_CHANNEL = ("注意：企业微信和钉钉都没有启用（wecom.enabled / dingtalk.enabled），只有 /healthz 和 /metrics；"
+                    "在配置文件里填好凭据并设为 true 后重启。")
+CHANNEL_NAMES = {"wecom": "企业微信", "dingtalk": "钉钉"}
+CHANNEL_OK = "{name}：凭据检查通过"
+CHANNEL_BAD = {"wecom": "{name}：凭据检查失败（{error}）。请核对 wecom.corp_id 和 wecom.secret，并确认本机出口 IP "
+                        "在企业微信应用的“企业可信 IP”里；服务照常启动，/healthz 会显示 degraded，直到接口恢复。",
+               "dingtalk": "{name}：凭据检查失败（{error}）。请核对 dingtalk.client_id 和 dingtalk.client_secret"
+                           "（开发者后台 → 凭证与基础信息）；服务照常启动，/healthz 会显示 degraded，直到接口恢复。"}
 CLI_WORKER_BAD_QUEUES = "--queues 只能是 notes、asr 或 notes,asr，收到：{got}"
 CLI_WORKER_START = "启动任务进程：数据库 {db}，队列 {queues}，同时处理 {n} 条（Ctrl+C 停止）"
 
@@ -780,3 +788,12 @@ def departure_text(d: Any) -> str:
     if d.to:
         return USER_LEFT_TO.format(name=d.user, customers=d.customers, deals=d.deals, items=d.items, to=d.to)
     return USER_LEFT_FREED.format(name=d.user, customers=d.customers, deals=d.deals, items=d.items)
+
+
+def channel_check(channel: str, error: str | None) -> str:
+    """The start-up line for one channel's credential check."""
+    name = CHANNEL_NAMES.get(channel, channel)
+    if error is None:
+        return CHANNEL_OK.format(name=name)
+    return CHANNEL_BAD.get(channel, "{name}：凭据检查失败（{error}）").format(name=name, error=error)
+

@@ -36,6 +36,7 @@ from bot.wecom import (
     to_incoming,
 )
 from extraction import holidays
+from handlers import texts
 from store.models import FollowUp, InboxMessage
 from tests import builders as b
 from tests.conftest import NOW
@@ -642,6 +643,64 @@ def test_serve_healthz_metrics_and_clean_stop(tmp_path: Path, fake: FakeWecom) -
         await asyncio.wait_for(task, 30)
         assert fake.sent and fake.sent[-1]["touser"] == "ZhangWei"
     run(go())
+
+
+def test_serve_reports_a_wrong_secret_at_start_and_healthz_says_degraded_until_calls_work(
+        tmp_path: Path, fake: FakeWecom) -> None:
+    from bot.http import serve
+
+    async def go(secret: str) -> tuple[list[str], list[dict[str, Any]]]:
+        port = _free_port()
+        env = {"SALESBOT_DATABASE_URL": f"sqlite:///{tmp_path / (secret + '.db')}",
+               "SALESBOT_SERVER_PORT": str(port), **b.wecom_settings(fake.url, secret=secret)}
+        settings = load_settings(env=env)
+        assert settings.server.host == "127.0.0.1"  # no host configured: this machine only
+        app = build_app(settings, clock=FixedClock(NOW))
+        b.seed_im_team(app, "wecom", IDS)
+        said: list[str] = []
+        stop, ready = asyncio.Event(), asyncio.Event()
+        task = asyncio.create_task(serve(app, settings, stop=stop, ready=ready, say=said.append))
+        await asyncio.wait_for(ready.wait(), 30)
+        seen = []
+        async with ClientSession() as s:
+            async with s.get(f"http://127.0.0.1:{port}/healthz") as r:
+                seen.append(await r.json())
+            cb = b.encrypt_callback(b.text_fields("ZhangWei", "帮助"))  # an answer goes out (or fails)
+            async with s.post(f"http://127.0.0.1:{port}" + cb.path(), data=cb.body) as r:
+                assert r.status == 200
+            await app.dispatcher.drain()
+            async with s.get(f"http://127.0.0.1:{port}/healthz") as r:
+                seen.append(await r.json())
+        stop.set()
+        await asyncio.wait_for(task, 30)
+        return said, seen
+
+    said, seen = run(go("not-the-secret"))
+    assert said == [texts.channel_check("wecom", "40001 invalid credential")] and "wecom.secret" in said[0]
+    for health in seen:
+        assert health["status"] == "degraded" and health["channels"] == {"wecom": "degraded"}
+        assert "40001" in health["channel_errors"]["wecom"]
+    assert seen[1]["undelivered_replies"] == 1  # the answer is kept for later, not lost
+    said, seen = run(go(b.SECRET))
+    assert said == ["企业微信：凭据检查通过"]
+    assert seen[-1]["status"] == "ok" and seen[-1]["channels"] == {"wecom": "ok"} and seen[-1]["channel_errors"] == {}
+
+
+def test_serve_without_channels_says_so(tmp_path: Path) -> None:
+    from bot.http import serve
+
+    async def go() -> list[str]:
+        settings = load_settings(env={"SALESBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+                                      "SALESBOT_SERVER_PORT": str(_free_port())})
+        said: list[str] = []
+        stop, ready = asyncio.Event(), asyncio.Event()
+        task = asyncio.create_task(serve(build_app(settings), settings, stop=stop, ready=ready, say=said.append))
+        await asyncio.wait_for(ready.wait(), 30)
+        stop.set()
+        await asyncio.wait_for(task, 30)
+        return said
+
+    assert run(go()) == [texts.SERVE_NO_CHANNEL]
 
 
 SERVER = """
