@@ -4,18 +4,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, NoReturn
 
 from bot.config import ConfigError, Settings, load_settings
+from store.errors import DatabaseError
 
 if TYPE_CHECKING:
     from store.db import Database
 
 DEMO_DB = "salesbot-demo.db"
+# scheduler/jobs.RULES' names (tests keep them equal), without importing the rules for `--help`
+RULE_NAMES = ("stale_deals", "silent_customers", "release_silent", "unpaid_contracts", "quotes_without_reply",
+              "due_items", "weekly_funnel")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -126,18 +131,21 @@ def _chat(settings: Settings, user: str, banner: bool) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the enabled channels, the scheduler, the outbox and /healthz + /metrics."""
+    from datetime import datetime
+
     from bot.app import build_app
     from bot.http import serve
     from extraction.holidays import missing_calendar
     from handlers.texts import calendar_warnings
 
     settings = _settings(args)
+    logging.getLogger().setLevel(settings.app.log_level)  # a service logs at app.log_level
     _progress(f"启动 salesbot：数据库 {_safe_url(settings.database.url)}，"
               f"企业微信 {'开' if settings.wecom.enabled else '关'}，钉钉 {'开' if settings.dingtalk.enabled else '关'}，"
               f"HTTP {settings.server.host}:{settings.server.port}")
-    app = build_app(settings)
-    for line in calendar_warnings(missing_calendar(app.svc.clock.now().astimezone(settings.tz).date())):
+    for line in calendar_warnings(missing_calendar(datetime.now(settings.tz).date())):
         _progress(line)
+    app = build_app(settings)
     app.svc.crm.warm_up()
     app.svc.transcriber().warm_up()  # loads the speech model in the background
     asyncio.run(serve(app, settings, say=_progress))
@@ -153,6 +161,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from handlers import texts
 
     settings = _settings(args)
+    logging.getLogger().setLevel(settings.app.log_level)  # a service logs at app.log_level
     if not settings.queue.shared_on(settings.database.url):
         _progress(texts.CLI_WORKER_NEEDS_PG)
         return 2
@@ -179,9 +188,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_say(args: argparse.Namespace) -> int:
-    from bot.console import console_message
+    from bot.console import console_message, voice_problem
     from store import repos
 
+    if problem := voice_problem(" ".join(args.text)):
+        _progress(problem)
+        return 2
     settings = _settings(args)
     from bot.app import build_app
     from bot.console import ConsoleChannel
@@ -467,7 +479,8 @@ def cmd_outbox(args: argparse.Namespace) -> int:
         who = people.get(n.recipient_id, f"#{n.recipient_id}")
         print(f"#{n.id}\t{n.status}\t{who}\t{texts.PUSH_RULES.get(n.rule, n.rule)}\t尝试 {n.attempts} 次\t"
               f"{n.dedupe_key}\t{line}{err}")
-    print(f"共 {len(rows)} 条；状态统计：{backlog}")
+    counts = "，".join(f"{texts.PUSH_STATUS.get(k, k)} {n}" for k, n in sorted(backlog.items()))
+    print(f"共 {len(rows)} 条；全部提醒：{counts or '无'}")
     return 0
 
 
@@ -528,97 +541,128 @@ def cmd_match(args: argparse.Namespace) -> int:
     return match_main(args.customers, sys.stdin, sys.stdout)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="salesbot", description="销售助手：拜访记录 → 跟进记录")
-    p.add_argument("--config", help="TOML config file (default: $SALESBOT_CONFIG or built-in defaults)")
-    p.add_argument("--db", help="database URL or SQLite file path (overrides database.url)")
-    sub = p.add_subparsers(dest="command", required=True)
+_ARGPARSE_ERRORS = (  # argparse's own error messages, in the CLI's language
+    (re.compile(r"unrecognized arguments: (.*)"), "不认识的参数：\\1"),
+    (re.compile(r"the following arguments are required: (.*)"), "缺少参数：\\1"),
+    (re.compile(r"argument (\S+): invalid choice: (\S+) \(choose from (.*)\)"), "参数 \\1 的值 \\2 不可用，可选：\\3"),
+    (re.compile(r"argument (\S+): invalid (\w+) value: (\S+)"), "参数 \\1 的值 \\3 格式不对（需要 \\2）"),
+    (re.compile(r"argument (\S+): expected one argument"), "参数 \\1 后面需要一个值"),
+    (re.compile(r"invalid choice: (\S+) \(choose from (.*)\)"), "没有命令 \\1，可用：\\2"),
+)
 
-    d = sub.add_parser("demo", help="interactive chat on a fresh demo database")
-    d.add_argument("--user", default="zhang", help="console id to start as (default zhang)")
-    d.add_argument("--keep", action="store_true", help="keep the existing demo database")
+
+class _Parser(argparse.ArgumentParser):
+    """argparse speaking Chinese: usage, section titles, -h and errors (exit code 2)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["add_help"] = False
+        super().__init__(*args, **kwargs)
+        self._positionals.title, self._optionals.title = "参数", "选项"
+        self.add_argument("-h", "--help", action="help", help="显示帮助并退出")
+
+    def format_usage(self) -> str:
+        return super().format_usage().replace("usage: ", "用法：", 1)
+
+    def format_help(self) -> str:
+        return super().format_help().replace("usage: ", "用法：", 1)
+
+    def error(self, message: str) -> NoReturn:
+        for pattern, chinese in _ARGPARSE_ERRORS:
+            message = pattern.sub(chinese, message)
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}：{message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="salesbot", description="销售助手：拜访记录 → 跟进记录")
+    p.add_argument("--config", help="TOML 配置文件（默认：环境变量 SALESBOT_CONFIG，或内置默认值）")
+    p.add_argument("--db", help="数据库 URL 或 SQLite 文件路径（覆盖 database.url）")
+    sub = p.add_subparsers(dest="command", required=True, title="命令", metavar="命令")
+
+    d = sub.add_parser("demo", help="用一个新的演示数据库开始对话")
+    d.add_argument("--user", default="zhang", help="以哪个控制台账号开始（默认 zhang）")
+    d.add_argument("--keep", action="store_true", help="保留已有的演示数据库")
     d.set_defaults(fn=cmd_demo)
 
-    sv = sub.add_parser("serve", help="run WeCom/DingTalk channels, scheduler and HTTP endpoints")
+    sv = sub.add_parser("serve", help="运行企业微信/钉钉渠道、定时提醒和 HTTP 接口（/healthz、/metrics）",
+                        description="运行企业微信/钉钉渠道、定时提醒和 HTTP 接口。启动时检查各渠道凭据，"
+                                    "没有启用任何渠道时会提示；监听地址见配置 [server]。")
     sv.set_defaults(fn=cmd_serve)
 
     wk = sub.add_parser("worker", help="只处理共享任务队列（PostgreSQL，多台机器）：例如 GPU 机器上 --queues asr 只转写语音")
     wk.add_argument("--queues", help="notes（文字消息和命令）、asr（语音）或 notes,asr；默认 queue.queues")
     wk.set_defaults(fn=cmd_worker)
 
-    c = sub.add_parser("chat", help="interactive chat on the configured database")
-    c.add_argument("--user", required=True, help="console id or name")
+    c = sub.add_parser("chat", help="在配置的数据库上对话")
+    c.add_argument("--user", required=True, help="控制台账号或姓名")
     c.set_defaults(fn=cmd_chat)
 
-    s = sub.add_parser("say", help="send one message and print the reply")
-    s.add_argument("--as", dest="as_user", required=True, help="console id or name of the sender")
-    s.add_argument("--demo", action="store_true", help=f"use the demo database ({DEMO_DB})")
-    s.add_argument("--msg-id", help="message id (same id twice = same message)")
-    s.add_argument("text", nargs="+")
+    s = sub.add_parser("say", help="发一条消息并打印回复")
+    s.add_argument("--as", dest="as_user", required=True, help="发消息的人：控制台账号或姓名")
+    s.add_argument("--demo", action="store_true", help=f"用演示数据库（{DEMO_DB}）")
+    s.add_argument("--msg-id", help="消息编号（同一个编号发两次算同一条消息）")
+    s.add_argument("text", nargs="+", help="消息内容")
     s.set_defaults(fn=cmd_say)
 
-    b = sub.add_parser("db", help="database schema")
-    b.add_argument("action", choices=["upgrade", "current"])
+    b = sub.add_parser("db", help="数据库结构：upgrade 升级到最新，current 查看当前版本")
+    b.add_argument("action", choices=["upgrade", "current"], help="upgrade | current")
     b.set_defaults(fn=cmd_db)
 
-    u = sub.add_parser("users", help="manage users")
-    u.add_argument("action", choices=["add", "list", "deactivate"])
-    u.add_argument("name", nargs="?")
-    u.add_argument("--to", help="deactivate: the colleague who takes over customers, open deals and to-dos")
-    u.add_argument("--role", default="rep", choices=["rep", "manager", "admin"])
-    u.add_argument("--manager")
-    u.add_argument("--console")
-    u.add_argument("--wecom")
-    u.add_argument("--dingtalk")
+    u = sub.add_parser("users", help="用户：添加、列出、停用（离职交接）")
+    u.add_argument("action", choices=["add", "list", "deactivate"], help="add | list | deactivate")
+    u.add_argument("name", nargs="?", help="姓名（add、deactivate 需要）")
+    u.add_argument("--to", help="deactivate：接手客户、进行中的商机和待办的同事")
+    u.add_argument("--role", default="rep", choices=["rep", "manager", "admin"], help="角色（默认 rep）")
+    u.add_argument("--manager", help="主管姓名")
+    u.add_argument("--console", help="控制台账号")
+    u.add_argument("--wecom", help="企业微信 UserID")
+    u.add_argument("--dingtalk", help="钉钉 userId")
     u.set_defaults(fn=cmd_users)
 
-    cu = sub.add_parser("customers", help="customer maintenance")
-    cu_sub = cu.add_subparsers(dest="action", required=True)
-    mg = cu_sub.add_parser("merge", help="fold customer DROP into KEEP (ids) after showing both and asking; "
-                                         "DROP's names become aliases")
-    mg.add_argument("keep", type=int)
-    mg.add_argument("drop", type=int)
-    mg.add_argument("--yes", action="store_true", help="do not ask (needed without a terminal)")
-    um = cu_sub.add_parser("unmerge", help="undo a merge (default: the newest) within app.merge_undo_days")
-    um.add_argument("merge_id", type=int, nargs="?", help="the merge's number (printed by merge)")
+    cu = sub.add_parser("customers", help="客户维护：合并重复客户、撤销合并")
+    cu_sub = cu.add_subparsers(dest="action", required=True, title="操作", metavar="操作")
+    mg = cu_sub.add_parser("merge", help="把客户 DROP 并入 KEEP（编号）：先显示两边再确认；DROP 的名称变成别名")
+    mg.add_argument("keep", type=int, help="保留的客户编号")
+    mg.add_argument("drop", type=int, help="并入的客户编号")
+    mg.add_argument("--yes", action="store_true", help="不再询问（没有终端时必须加）")
+    um = cu_sub.add_parser("unmerge", help="撤销一次合并（默认最近一次），在 app.merge_undo_days 天内")
+    um.add_argument("merge_id", type=int, nargs="?", help="合并编号（merge 时打印）")
     cu.set_defaults(fn=cmd_customers)
 
-    j = sub.add_parser("jobs", help="alert rules")
-    j.add_argument("action", choices=["run-once"])
-    j.add_argument("--now", help="evaluate at this ISO time (default: now; no offset = configured zone)")
-    j.add_argument("--dry-run", action="store_true", help="print what would be pushed, enqueue nothing")
-    j.add_argument("--rule", action="append", choices=["stale_deals", "silent_customers", "unpaid_contracts",
-                                                       "quotes_without_reply", "due_items", "weekly_funnel"])
-    j.add_argument("--demo", action="store_true", help=f"use the demo database ({DEMO_DB})")
+    j = sub.add_parser("jobs", help="提醒规则：run-once 立即运行一次")
+    j.add_argument("action", choices=["run-once"], help="run-once")
+    j.add_argument("--now", help="按这个 ISO 时间计算（默认现在；不带时区按配置的时区）")
+    j.add_argument("--dry-run", action="store_true", help="只打印每个人会收到的提醒，不入队")
+    j.add_argument("--rule", action="append", choices=list(RULE_NAMES), help="只运行这条规则（可重复）")
+    j.add_argument("--demo", action="store_true", help=f"用演示数据库（{DEMO_DB}）")
     j.set_defaults(fn=cmd_jobs)
 
-    o = sub.add_parser("outbox", help="list queued/sent/dead pushes")
-    o.add_argument("--status", choices=["pending", "sent", "dead"])
-    o.add_argument("--limit", type=int, default=100)
+    o = sub.add_parser("outbox", help="列出待发送、已发送和发送失败的提醒")
+    o.add_argument("--status", choices=["pending", "sent", "dead"], help="只看这种状态")
+    o.add_argument("--limit", type=int, default=100, help="最多列出多少条（默认 100）")
     o.add_argument("--replies", action="store_true", help="列出对消息的回复（送达失败的会重试），而不是提醒")
     o.set_defaults(fn=cmd_outbox)
 
-    im = sub.add_parser("import", help="import data from Excel/CSV")
-    im.add_argument("what", choices=["customers"])
-    im.add_argument("file", help=".xlsx or .csv with a header row (客户名称, 地区, 负责人, 联系人, 电话, 最后跟进)")
-    im.add_argument("--dry-run", action="store_true", help="check and write the report, change nothing")
-    im.add_argument("--report", help="where to write the dedupe report (default FILE.dedupe-report.csv)")
-    im.add_argument("--update-owner", action="store_true",
-                    help="give matched customers the file's owner (default: only report a different owner)")
+    im = sub.add_parser("import", help="从 Excel/CSV 导入数据")
+    im.add_argument("what", choices=["customers"], help="customers")
+    im.add_argument("file", help=".xlsx 或 .csv，第一行是表头（客户名称、地区、负责人、联系人、电话、最后跟进）")
+    im.add_argument("--dry-run", action="store_true", help="只检查并写报告，不改数据")
+    im.add_argument("--report", help="查重报告写到哪里（默认 文件名.dedupe-report.csv）")
+    im.add_argument("--update-owner", action="store_true", help="匹配到的已有客户改用文件里的负责人（默认只报告不同）")
     im.set_defaults(fn=cmd_import)
 
-    tr = sub.add_parser("transcribe", help="transcribe audio files offline (JSON lines out)")
-    tr.add_argument("files", nargs="+", metavar="FILE")
-    tr.add_argument("--customers", help="customers.csv whose names bias the model, as for their owner")
-    tr.add_argument("--model", help="faster-whisper model directory or name (default: speech.model)")
+    tr = sub.add_parser("transcribe", help="离线转写音频文件（每个文件输出一行 JSON）")
+    tr.add_argument("files", nargs="+", metavar="文件", help="音频文件")
+    tr.add_argument("--customers", help="customers.csv：其中的客户名称用来提示模型")
+    tr.add_argument("--model", help="faster-whisper 模型目录或名称（默认 speech.model）")
     tr.set_defaults(fn=cmd_transcribe)
 
-    x = sub.add_parser("extract", help="JSON lines in, extracted records out (no database)")
-    x.add_argument("--customers", help="customers.csv: id,name,region,owner")
+    x = sub.add_parser("extract", help="标准输入每行一个 JSON 记录，输出抽取结果（不需要数据库）")
+    x.add_argument("--customers", help="customers.csv：id,name,region,owner")
     x.set_defaults(fn=cmd_extract)
 
-    m = sub.add_parser("match", help="JSON lines of names in, customer matches out")
-    m.add_argument("--customers", required=True)
+    m = sub.add_parser("match", help="标准输入每行一个客户名称（JSON），输出匹配结果")
+    m.add_argument("--customers", required=True, help="customers.csv")
     m.set_defaults(fn=cmd_match)
     return p
 
@@ -629,6 +673,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.fn(args) or 0)
     except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except DatabaseError as exc:  # a path or schema the operator must fix; the message says how
         print(exc, file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -12,9 +12,27 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.types import IncomingMessage, Kind, Media, Peer, Reply, Submit
+from handlers.texts import (
+    CONSOLE_AS_USAGE,
+    CONSOLE_NO_USER,
+    CONSOLE_VOICE_MISSING,
+    CONSOLE_VOICE_USAGE,
+)
 
 CHANNEL = "console"
 IMAGE_LINE = "  🖼 图片已保存：{path}"  # a terminal cannot show the chart: say where it is
+
+
+def voice_problem(line: str) -> str | None:
+    """Why a `/voice` line cannot be sent (no file named, or no such file), else None."""
+    if line.strip() != "/voice" and not line.startswith("/voice "):
+        return None
+    path = line[6:].strip()
+    if not path:
+        return CONSOLE_VOICE_USAGE
+    if not Path(path).expanduser().is_file():
+        return CONSOLE_VOICE_MISSING.format(path=path)
+    return None
 
 
 def console_message(user: str, text: str, msg_id: str | None = None,
@@ -86,12 +104,18 @@ async def repl(submit: Submit, drain: Callable[[], asyncio.Future[None] | object
         line = line.rstrip("\n")
         if line.strip() in ("/quit", "/exit", "退出"):
             return
-        if line.startswith("/as "):
-            name = line[4:].strip()
-            if switch_user(name):
+        if line.strip() == "/as" or line.startswith("/as "):
+            name = line[3:].strip()
+            if not name:
+                print(CONSOLE_AS_USAGE)
+            elif switch_user(name):
                 user = name
             else:
-                print(f"没有用户 {name}")
+                print(CONSOLE_NO_USER.format(name=name))
+            continue
+        problem = voice_problem(line)
+        if problem:
+            print(problem)
             continue
         await submit(console_message(user, line))
         await drain()  # type: ignore[misc]

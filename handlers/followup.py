@@ -362,8 +362,9 @@ async def _audio(ctx: Context) -> tuple[bytes, str] | Reply:
             return stored.data, stored.fmt
     try:
         data = await ctx.fetch_media(media)
-    except Exception:  # platform download failed: the rep can resend
-        log.exception("fetching voice media %s failed", media.key)
+    except Exception as exc:  # noqa: BLE001 - platform download failed: the rep can resend
+        # one line, no traceback: the console shows the log next to the chat
+        log.warning("fetching voice media %s failed: %s: %s", media.key, type(exc).__name__, exc)
         return Reply(texts.VOICE_FETCH_FAILED)
     if ctx.inbox_id is not None:
         await ctx.svc.db.run(repos.save_media, ctx.inbox_id, media.fmt, data)

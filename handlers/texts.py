@@ -404,6 +404,10 @@ CHANNEL_BAD = {"wecom": "{name}：凭据检查失败（{error}）。请核对 we
                         "在企业微信应用的“企业可信 IP”里；服务照常启动，/healthz 会显示 degraded，直到接口恢复。",
                "dingtalk": "{name}：凭据检查失败（{error}）。请核对 dingtalk.client_id 和 dingtalk.client_secret"
                            "（开发者后台 → 凭证与基础信息）；服务照常启动，/healthz 会显示 degraded，直到接口恢复。"}
+CONSOLE_AS_USAGE = "用法：/as 用户名（切换成另一个用户说话），例如：/as li"
+CONSOLE_NO_USER = "没有用户 {name}（salesbot users list 查看）"
+CONSOLE_VOICE_USAGE = "用法：/voice 音频文件路径（amr、mp3、wav、m4a、silk…），例如：/voice ~/录音/拜访.amr"
+CONSOLE_VOICE_MISSING = "找不到音频文件 {path}：请检查路径（相对路径从启动 salesbot 的目录算起）"
 CLI_WORKER_BAD_QUEUES = "--queues 只能是 notes、asr 或 notes,asr，收到：{got}"
 CLI_WORKER_START = "启动任务进程：数据库 {db}，队列 {queues}，同时处理 {n} 条（Ctrl+C 停止）"
 

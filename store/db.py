@@ -23,6 +23,7 @@ from sqlmodel import Session, create_engine
 
 import store.changes  # noqa: F401  (logs writes to customers' identity on every ORM flush)
 import store.touch  # noqa: F401  (keeps customers.last_touch_at on every ORM flush)
+from store.errors import DatabaseError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -48,8 +49,6 @@ def ours(name: str | None, type_: str, parent_names: Any) -> bool:
     return "procrastinate" not in (name or "")
 
 
-class DatabaseError(Exception):
-    """A database problem an operator must fix (message says how)."""
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -67,11 +66,26 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def check_sqlite_path(path: str) -> None:
+    """A SQLite file can be made at `path`: its folder exists (nothing is created behind the
+    operator's back), is a folder and is writable, and the path itself is not a folder."""
+    p = Path(path).expanduser()
+    folder = p.parent
+    if p.is_dir():
+        raise DatabaseError(f"数据库路径 {p} 是一个目录：请给出文件名，例如 {p / 'salesbot.db'}")
+    if not folder.exists():
+        raise DatabaseError(f"数据库所在的目录 {folder} 不存在：请先创建它（mkdir -p {folder}），或换一个路径")
+    if not folder.is_dir():
+        raise DatabaseError(f"数据库路径 {p} 不可用：{folder} 是文件，不是目录")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise DatabaseError(f"没有权限在目录 {folder} 里写数据库：请换一个路径，或给运行 salesbot 的用户写权限")
+
+
 def make_engine(url: str, echo: bool = False) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
-            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            check_sqlite_path(path)
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

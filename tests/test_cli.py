@@ -73,3 +73,65 @@ def test_demo_is_an_interactive_chat(tmp_path: Path, monkeypatch: pytest.MonkeyP
     # A second start resets the demo database.
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     assert main(["demo"]) == 0
+
+
+def test_bad_database_paths_are_refused_with_what_to_do(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a_file = tmp_path / "afile"
+    a_file.write_text("x")
+    cases = [(f"{a_file}/x.db", "是文件，不是目录"), (str(tmp_path / "no" / "dir" / "x.db"), "不存在：请先创建它"),
+             (str(tmp_path), "是一个目录：请给出文件名"), ("/proc/nope/y.db", "不存在")]
+    for path, why in cases:
+        assert main(["--db", path, "users", "list"]) == 2
+        err = capsys.readouterr().err
+        assert why in err and "Traceback" not in err
+    assert not (tmp_path / "no").exists()  # nothing created behind the operator's back
+
+
+def test_the_command_line_speaks_chinese(capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.__main__ import RULE_NAMES
+    from scheduler import jobs
+
+    with pytest.raises(SystemExit) as stop:
+        main(["serve", "--help"])
+    assert stop.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("用法：salesbot serve") and "显示帮助并退出" in out and "凭据" in out
+    for argv, said in ((["outbox", "--bogus"], "不认识的参数：--bogus"), (["users"], "缺少参数：action"),
+                       (["outbox", "--limit", "x"], "参数 --limit 的值 'x' 格式不对"), (["nope"], "参数 命令 的值 'nope' 不可用")):
+        with pytest.raises(SystemExit) as stop:
+            main(argv)
+        assert stop.value.code == 2 and said in capsys.readouterr().err
+    assert set(RULE_NAMES) == set(jobs.RULES)
+
+
+def test_voice_and_as_without_what_they_need_say_how(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+
+    from bot.console import repl
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["say", "--demo", "--as", "zhang", "/voice nonexist.amr"]) == 2
+    assert "找不到音频文件 nonexist.amr" in capsys.readouterr().err
+    assert main(["say", "--demo", "--as", "zhang", "/voice"]) == 2
+    assert "用法：/voice 音频文件路径" in capsys.readouterr().err
+    sent: list[object] = []
+
+    async def submit(msg: object) -> bool:
+        sent.append(msg)
+        return True
+
+    async def drain() -> None:
+        return None
+
+    import asyncio
+    asyncio.run(repl(submit, drain, "zhang", lambda name: name == "li",
+                     io.StringIO("/as\n/as nobody\n/voice\n/voice nonexist.amr\n/as li\n/quit\n")))
+    out = capsys.readouterr().out
+    assert "用法：/as 用户名" in out and "没有用户 nobody" in out and "用法：/voice" in out
+    assert "找不到音频文件 nonexist.amr" in out and "li> " in out and sent == []
+
+
+def test_outbox_counts_in_words(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--db", str(tmp_path / "o.db"), "outbox"]) == 0
+    assert "共 0 条；全部提醒：无" in capsys.readouterr().out
