@@ -76,7 +76,9 @@ class App:
 def build_app(settings: Settings, clock: Clock | None = None, db: Database | None = None) -> App:
     db = db or Database(settings.database.url, settings.database.echo)
     db.ensure_schema()
-    svc = Services(settings=settings, db=db, clock=clock or SystemClock(), crm=CrmIndex(db, settings.extraction.competitors))
+    m = settings.matching
+    crm = CrmIndex(db, settings.extraction.competitors, (m.auto_link, m.ask), settings.tz)
+    svc = Services(settings=settings, db=db, clock=clock or SystemClock(), crm=crm)
     channels: dict[str, Channel] = {}
     dispatcher = Dispatcher(svc, build_router(), channels)
     return App(settings=settings, svc=svc, dispatcher=dispatcher, notifier=Notifier(svc, channels),

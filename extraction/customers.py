@@ -399,7 +399,9 @@ class CustomerIndex:
     (brands, sounds, region and industry tuples) are one object: per customer the index keeps
     little more than its table entries."""
 
-    def __init__(self, customers: Sequence[CustomerRef]):
+    def __init__(self, customers: Sequence[CustomerRef], auto_link: float = AUTO_LINK, ask: float = ASK):
+        # matching.auto_link / matching.ask: link at or above auto_link, offer choices from ask
+        self.auto_link, self.ask = auto_link, ask
         self.customers: list[CustomerRef] = []
         self._id_to_idx: dict[str, int] = {}
         # customer idx -> its variant ids: start .. start + count - 1 (a customer's spellings are
@@ -763,11 +765,11 @@ class CustomerIndex:
         if not cands:
             return MatchResult(None, 0.0, ())
         top = cands[0]
-        ambiguous = len(cands) > 1 and cands[1].score >= max(ASK, top.score - AMBIGUOUS_MARGIN)
-        if top.score >= AUTO_LINK and not ambiguous:
-            alts = tuple(c for c in cands[1:MAX_ALTERNATES + 1] if c.score >= ASK)
+        ambiguous = len(cands) > 1 and cands[1].score >= max(self.ask, top.score - AMBIGUOUS_MARGIN)
+        if top.score >= self.auto_link and not ambiguous:
+            alts = tuple(c for c in cands[1:MAX_ALTERNATES + 1] if c.score >= self.ask)
             return MatchResult(top, top.score, alts)
-        alts = tuple(c for c in cands[:MAX_ALTERNATES] if c.score >= ASK)
+        alts = tuple(c for c in cands[:MAX_ALTERNATES] if c.score >= self.ask)
         return MatchResult(None, top.score, alts)
 
     def match(self, name: str, region: str | None = None) -> MatchResult:
@@ -1295,7 +1297,7 @@ def _break_tie(index: CustomerIndex, norm: str, hit: _Hit, parsed: ParsedName, r
     """Two listed customers share the brand: a region named elsewhere in the note decides."""
     if res.best is not None or parsed.regions:
         return res
-    top = [c for c in res.alternates if c.score >= AUTO_LINK]
+    top = [c for c in res.alternates if c.score >= index.auto_link]
     if len(top) < 2:
         return res
     regions = _note_regions(norm, hit)

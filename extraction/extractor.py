@@ -10,7 +10,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from . import pain_model
@@ -36,11 +36,11 @@ SHANGHAI = timezone(timedelta(hours=8))
 MAX_CHARS = 5000  # longer input is truncated: notes are short; bounds the run time
 
 
-def ref_date(ref_time: datetime) -> date:
-    """The local (Asia/Shanghai) date of the message."""
+def ref_date(ref_time: datetime, tz: tzinfo = SHANGHAI) -> date:
+    """The local date of the message (in `tz`, app.timezone; Asia/Shanghai by default)."""
     if ref_time.tzinfo is None:
         return ref_time.date()
-    return ref_time.astimezone(SHANGHAI).date()
+    return ref_time.astimezone(tz).date()
 
 
 _CONTROL = frozenset({"Cc", "Cf", "Cs"})
@@ -94,15 +94,16 @@ def _outside(pains: list[PainPoint], spans: list[Span]) -> list[PainPoint]:
 
 
 def extract(text: str, *, ref_time: datetime, customers: CustomerIndex | None = None,
-            known_competitors: Iterable[str] = ()) -> FollowUpDraft:
-    """Turn one visit note into a follow-up record (see the evaluation README §2)."""
+            known_competitors: Iterable[str] = (), tz: tzinfo = SHANGHAI) -> FollowUpDraft:
+    """Turn one visit note into a follow-up record (see the evaluation README §2); relative
+    dates (明天, 下周三) count from the note's local date in `tz`."""
     if not isinstance(text, str):
         raise TypeError("text must be a str")
     if not isinstance(ref_time, datetime):
         raise TypeError("ref_time must be a datetime")
     original = text
     text = _clean(text[:MAX_CHARS])
-    ref = ref_date(ref_time)
+    ref = ref_date(ref_time, tz)
     draft = FollowUpDraft(text=original)
     if not text.strip():
         return draft

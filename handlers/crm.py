@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from extraction.customers import CustomerIndex
+from extraction.customers import ASK, AUTO_LINK, CustomerIndex
 from extraction.normalize import clean
 from extraction.types import CustomerRef, FollowUpDraft, MatchResult
 from store import changes, repos
@@ -35,9 +36,12 @@ def _ref(c: Customer) -> CustomerRef:
 
 
 class CrmIndex:
-    def __init__(self, db: Database, competitors: Sequence[str] = ()) -> None:
+    def __init__(self, db: Database, competitors: Sequence[str] = (), thresholds: tuple[float, float] | None = None,
+                 tz: tzinfo = ZoneInfo("Asia/Shanghai")) -> None:
         self._db = db
+        self._tz = tz  # app.timezone: the local date relative dates in notes count from
         self._competitors = tuple(competitors)  # the company-wide list from config
+        self._thresholds = thresholds or (AUTO_LINK, ASK)  # matching.auto_link, matching.ask
         self._lock = threading.RLock()
         self._version = 0  # the newest customer_changes id applied to the index
         self._anchor: tuple[int, datetime] | None = None  # that change's entry (changes.entry)
@@ -55,7 +59,7 @@ class CrmIndex:
         if self._index is None or mark < self._version or self._db.call(changes.entry, self._version) != self._anchor:
             # first use, or another log than the one read so far (a database restored from a backup)
             self._version, refs = self._db.call(self._load)
-            self._index = CustomerIndex(refs)
+            self._index = CustomerIndex(refs, *self._thresholds)
         else:
             self._version, changed = self._db.call(changes.changed_since, self._version)
             for c in changed:
@@ -81,7 +85,7 @@ class CrmIndex:
 
         known = self.known_competitors()
         with self._lock:
-            return extract(text, ref_time=ref_time, customers=self._refresh(), known_competitors=known)
+            return extract(text, ref_time=ref_time, customers=self._refresh(), known_competitors=known, tz=self._tz)
 
     def split(self, text: str) -> Split:
         """`extraction.split.split_by_customer` against the current index."""

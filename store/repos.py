@@ -413,7 +413,8 @@ def apply_followup(
         if customer.owner_id is None:
             eff.claimed_customer = True
             claim_customer(s, customer, author)
-        deal = _deal_for_note(s, fu, customer, rec, author, now, eff)
+        rec.stage = fit_stage(rec.stage, stage_order)  # pipeline.stages: only configured stages
+        deal = _deal_for_note(s, fu, customer, rec, author, stage_order, now, eff)
         if deal is not None:
             _update_deal(s, deal, fu, rec, author, stage_order, now, eff)
             if rec.contract is not None and rec.contract_ok:
@@ -440,7 +441,7 @@ def apply_followup(
 
 
 def _deal_for_note(s: Session, fu: FollowUp, customer: Customer, rec: NoteRecord, author: User,
-                   now: datetime, eff: Effects) -> Deal | None:
+                   stage_order: Sequence[str], now: datetime, eff: Effects) -> Deal | None:
     """The deal a note is about: the open one, else a new one only when the note shows an opportunity.
 
     A customer whose deal is won gets no new deal from after-sales talk; a new opportunity there
@@ -451,12 +452,12 @@ def _deal_for_note(s: Session, fu: FollowUp, customer: Customer, rec: NoteRecord
         return deal
     if has_won_deal(s, customer.id):  # type: ignore[arg-type]
         if rec.new_deal_ok:
-            return _create_deal(s, fu, customer, rec.stage or "needs", author, now, eff)
+            return _create_deal(s, fu, customer, _new_deal_stage(rec, stage_order), author, now, eff)
         if rec.new_opportunity and not any(q.kind == "new_deal" for q in rec.questions):
             rec.ask(Question(kind="new_deal"))
         return None
     if rec.new_deal_ok or (rec.stage and rec.stage != "lost"):
-        return _create_deal(s, fu, customer, rec.stage or "needs", author, now, eff)
+        return _create_deal(s, fu, customer, _new_deal_stage(rec, stage_order), author, now, eff)
     return None
 
 
@@ -673,6 +674,25 @@ def _deal_is_only(s: Session, deal: Deal, fu: FollowUp) -> bool:
     ).one()
     contracts = s.exec(select(func.count(col(Contract.id))).where(Contract.deal_id == deal.id)).one()
     return not others and not contracts
+
+
+def fit_stage(stage: str | None, order: Sequence[str]) -> str | None:
+    """A stage the extractor read (its keys: extraction.stage.ORDER and "lost"), on the configured
+    pipeline `order`: itself when configured, else the nearest configured stage before it (never
+    more progress than the note said); None when none is configured before it."""
+    from extraction.stage import ORDER
+
+    if stage is None or stage in order:
+        return stage
+    if stage not in ORDER:
+        return None
+    earlier = [st for st in ORDER[:ORDER.index(stage)] if st in order]
+    return earlier[-1] if earlier else None
+
+
+def _new_deal_stage(rec: NoteRecord, order: Sequence[str]) -> str:
+    """A new deal's stage: the note's, else "needs" as it fits the pipeline, else its first stage."""
+    return rec.stage or fit_stage("needs", order) or order[0]
 
 
 def _moves_forward(current: str, new: str, order: Sequence[str]) -> bool:
