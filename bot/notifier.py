@@ -13,10 +13,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 from bot.config import Settings
 from bot.types import Channel, Peer, Reply, reply_from_body

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, time, timedelta
-from functools import lru_cache
+from functools import cache
 from typing import NamedTuple
 
 from .clock import Clock, find_clock
@@ -142,7 +142,7 @@ _MASTER = re.compile(f"(?={_FIRST}){second_gate(_SECOND)}(?:" + "|".join(f"(?={_
 _KINDS = [k for k, _ in _PATTERNS]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _single(kind: str) -> re.Pattern[str]:
     """One pattern alone, compiled when first needed (most notes never need one: start-up)."""
     return re.compile(f"(?P<{kind}>{dict(_PATTERNS)[kind]})")

@@ -92,9 +92,9 @@ class CrmIndex:
 
     def warm_up(self) -> None:
         """Build the index and load the segmenter now, so the first note is not slow."""
-        from datetime import timezone
+        from datetime import UTC
 
-        self.extract("预热", datetime.now(timezone.utc))
+        self.extract("预热", datetime.now(UTC))
 
     def match(self, name: str, region: str | None = None) -> MatchResult:
         with self._lock:

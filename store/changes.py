@@ -8,8 +8,9 @@ size), `changed_since` which customers to re-read.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import event, func, insert, inspect
 from sqlalchemy.engine import Connection

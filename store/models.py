@@ -125,7 +125,7 @@ class MergeEffects(BaseModel):
     region_filled: str | None = None  # likewise for the region
 
     @classmethod
-    def load(cls, data: dict[str, Any] | None) -> "MergeEffects":
+    def load(cls, data: dict[str, Any] | None) -> MergeEffects:
         return cls.model_validate(data or {})
 
     def dump(self) -> dict[str, Any]:

@@ -6,10 +6,11 @@ Every function takes an open Session and runs inside the caller's transaction
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Callable, Iterable, Sequence, cast
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, text

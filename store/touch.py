@@ -16,7 +16,8 @@ store 1970 and the customer would show up as silent at once.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import event, func, inspect, select
 from sqlalchemy.engine import Connection
