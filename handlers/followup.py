@@ -199,7 +199,7 @@ def reply_for(s: Session, fu: FollowUp, ctx: Context, notice: str | None = None)
             changes.append(texts.CONTRACT_LINE.format(id=contract.id, amount=texts.fmt_money(contract.amount)))
     if notice is None and fu.customer_id is None:
         notice = rec.notice
-    labels = {iid: item for iid, item in zip(eff.action_item_ids, rec.unique_items())}
+    labels = dict(zip(eff.action_item_ids, rec.unique_items()))
     body = texts.render_record(
         fu.id, rec, customer.name if customer else None, deal_text, changes,  # type: ignore[arg-type]
         list(labels.items()), ctx.svc.today(), notice, "已更新" if fu.corrected else "已记录",
@@ -309,7 +309,7 @@ async def quote_command(ctx: Context) -> Reply:
     from extraction.amounts import parse_amount
     from handlers.commands import find_customer
 
-    m = re.fullmatch(r"(\S+)\s*(.*)", ctx.args.strip(), re.S)
+    m = re.fullmatch(r"(\S+)\s*(.*)", ctx.args.strip(), re.DOTALL)
     if not m:
         return Reply(texts.USAGE_QUOTE)
     name, rest = m.group(1), m.group(2).strip()

@@ -122,9 +122,8 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """One transaction: commit on success, roll back on any exception."""
-        with Session(self.engine, expire_on_commit=False) as s:
-            with s.begin():
-                yield s
+        with Session(self.engine, expire_on_commit=False) as s, s.begin():
+            yield s
 
     def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         with self.session() as s:

@@ -675,8 +675,8 @@ def summary_lines(result: ImportResult, limit: int = SCREEN_ROWS) -> list[str]:
     """What the CLI prints: the totals, then each kind of problem for at most `limit` rows (or owner
     names), so a 5,000-row file stays readable; the report has every row."""
     head = "【试运行，未写入】" if result.dry_run else ""
-    lines = [f"{head}共 {len(result.rows)} 行：新建 {result.created} 个客户，更新 {result.updated} 个，"
-             f"无变化 {result.unchanged} 个，待核对 {result.review} 行，错误 {result.errors} 行"]
+    lines = [(f"{head}共 {len(result.rows)} 行：新建 {result.created} 个客户，更新 {result.updated} 个，"
+              f"无变化 {result.unchanged} 个，待核对 {result.review} 行，错误 {result.errors} 行")]
     lines += _capped([f"  第 {r.number} 行：{'；'.join(r.errors)}" for r in result.rows if r.errors], limit, "行")
     kinds: tuple[NoteKind, ...] = ("phone", "date", "owner_differs", "owner_conflict", "review")
     for kind in kinds:
