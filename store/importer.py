@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Literal
 
 from sqlalchemy import insert
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from extraction.contacts import normalize_phone
 from extraction.customers import ASK, AUTO_LINK, CustomerIndex
@@ -565,7 +565,7 @@ def _new_customer(cluster: list[Row], owner: User | None, now: datetime) -> dict
 
 def _insert_new(s: Session, created: list[tuple[dict[str, object], list[Row]]], now: datetime) -> None:
     """Batched INSERT … RETURNING (ORM objects cost ~0.1 ms each to build at this volume)."""
-    stmt = insert(Customer).returning(Customer.id, sort_by_parameter_order=True)  # type: ignore[arg-type]
+    stmt = insert(Customer).returning(col(Customer.id), sort_by_parameter_order=True)
     ids = s.execute(stmt, [v for v, _ in created]).scalars().all()
     changes.record(s.connection(), ids)  # match indexes in every process pick them up
     contacts = []

@@ -160,7 +160,8 @@ def _scope(user: User, reports_of: Callable[[set[int]], set[int]]) -> set[int] |
 
 def scope_user_ids(s: Session, user: User) -> set[int] | None:
     """Whose data `user` may see: None means everyone (admin)."""
-    return _scope(user, lambda managers: set(s.exec(select(User.id).where(col(User.manager_id).in_(managers)))))
+    return _scope(user, lambda managers: {i for i in s.exec(select(User.id).where(col(User.manager_id).in_(managers)))
+                                          if i is not None})
 
 
 def scopes_of(s: Session, users: Sequence[User]) -> dict[int, set[int] | None]:
