@@ -7,9 +7,10 @@ import logging
 import re
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from bot.config import ConfigError, Settings, load_settings
 from store.errors import DatabaseError
@@ -36,7 +37,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 @contextmanager
-def _open_db(settings: Settings) -> Iterator["Database"]:
+def _open_db(settings: Settings) -> Iterator[Database]:
     from store.db import Database
 
     db = Database(settings.database.url)
@@ -250,7 +251,7 @@ def cmd_users(args: argparse.Namespace) -> int:
         return _users(args, db)
 
 
-def _users(args: argparse.Namespace, db: "Database") -> int:
+def _users(args: argparse.Namespace, db: Database) -> int:
     from handlers import texts
     from store import repos
 
@@ -283,10 +284,10 @@ def _users(args: argparse.Namespace, db: "Database") -> int:
     return 0
 
 
-def _deactivate(args: argparse.Namespace, db: "Database") -> int:
+def _deactivate(args: argparse.Namespace, db: Database) -> int:
     """`users deactivate NAME [--to NAME]`: the leaver gets no more alerts; customers, open deals
     and to-dos pass to a colleague (or the customers to the public pool); the manager is told."""
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
     from sqlmodel import Session
 
@@ -298,7 +299,7 @@ def _deactivate(args: argparse.Namespace, db: "Database") -> int:
         to = repos.find_user(s, args.to) if args.to else None
         if user is None or (args.to and (to is None or to.id == user.id)):
             return None
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         done = repos.deactivate_user(s, user, to, now)
         text = texts.departure_text(done)
         if done.manager_id is not None:
@@ -325,9 +326,9 @@ def cmd_customers(args: argparse.Namespace) -> int:
         return _merge(settings, db, args.keep, args.drop, args.yes)
 
 
-def _merge(settings: Settings, db: "Database", keep: int, drop: int, yes: bool) -> int:
+def _merge(settings: Settings, db: Database, keep: int, drop: int, yes: bool) -> int:
     """Show both customers, ask (or take --yes), then merge and record it so it can be undone."""
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
     from handlers import texts
     from store import repos
@@ -346,7 +347,7 @@ def _merge(settings: Settings, db: "Database", keep: int, drop: int, yes: bool) 
         if sys.stdin.readline().strip().lower() not in ("y", "yes", "是", "确认"):
             print(texts.CLI_MERGE_DECLINED)
             return 1
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
 
     def work(s):  # type: ignore[no-untyped-def]
         return repos.carry_out_merge(s, repos.request_merge(s, keep, drop, None, None, now), None, now)
@@ -362,9 +363,9 @@ def _merge(settings: Settings, db: "Database", keep: int, drop: int, yes: bool) 
     return 0
 
 
-def _unmerge(settings: Settings, db: "Database", merge_id: int | None) -> int:
+def _unmerge(settings: Settings, db: Database, merge_id: int | None) -> int:
     """Undo a merge (default: the newest one) within `app.merge_undo_days`."""
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
     from handlers import texts
     from handlers.commands import undo_merge
@@ -375,7 +376,7 @@ def _unmerge(settings: Settings, db: "Database", merge_id: int | None) -> int:
         m = repos.latest_merge(s, None) if merge_id is None else s.get(CustomerMerge, merge_id)
         if m is None or m.status not in ("done", "undone"):
             return None
-        return undo_merge(settings.app.merge_undo_days, s, m, None, None, datetime.now(timezone.utc))
+        return undo_merge(settings.app.merge_undo_days, s, m, None, None, datetime.now(UTC))
 
     outcome = db.call(work)
     if outcome is None:
@@ -423,7 +424,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
     from handlers import texts
     from scheduler import jobs
@@ -431,7 +432,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     try:
-        now = datetime.fromisoformat(args.now) if args.now else datetime.now(timezone.utc)
+        now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
     except ValueError:
         _progress(f"--now 需要 ISO 时间，例如 2026-03-02T10:00:00+08:00，收到 {args.now!r}")
         return 2
@@ -460,13 +461,13 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
 
 def cmd_outbox(args: argparse.Namespace) -> int:
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
     from handlers import texts
     from store import alerts, repos
 
     settings = _settings(args)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     if args.replies:
         return _replies_outbox(settings, args)
     with _open_db(settings) as db:

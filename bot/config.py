@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -87,7 +88,7 @@ class PipelineSettings(_Section):
     labels: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_STAGE_LABELS))
 
     @model_validator(mode="after")
-    def _check(self) -> "PipelineSettings":
+    def _check(self) -> PipelineSettings:
         if len(set(self.stages)) != len(self.stages):
             raise ValueError("stages: each stage key only once")
         for required in ("won", "lost"):
@@ -125,7 +126,7 @@ class AlertSettings(_Section):
     claim_seconds: int = Field(300, ge=10)
 
     @model_validator(mode="after")
-    def _order(self) -> "AlertSettings":
+    def _order(self) -> AlertSettings:
         if self.stale_deal_manager_days < self.stale_deal_rep_days:
             raise ValueError("stale_deal_manager_days must be at least stale_deal_rep_days")
         return self
@@ -172,7 +173,7 @@ class MatchingSettings(_Section):
     ask: float = Field(0.6, gt=0, le=1)
 
     @model_validator(mode="after")
-    def _order(self) -> "MatchingSettings":
+    def _order(self) -> MatchingSettings:
         if self.ask >= self.auto_link:
             raise ValueError("ask must be lower than auto_link")
         return self
@@ -208,7 +209,7 @@ class HolidayBlockSettings(_Section):
         return NAME_ALIASES[v.strip()]
 
     @model_validator(mode="after")
-    def _check(self) -> "HolidayBlockSettings":
+    def _check(self) -> HolidayBlockSettings:
         if not FIRST_YEAR <= self.start.year <= LAST_YEAR:
             raise ValueError(f"start: a day between {FIRST_YEAR} and {LAST_YEAR}")
         if not 0 <= (self.end - self.start).days < 15:
@@ -228,7 +229,7 @@ class CalendarSettings(_Section):
     holidays: list[HolidayBlockSettings] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _no_overlap(self) -> "CalendarSettings":
+    def _no_overlap(self) -> CalendarSettings:
         blocks = sorted(self.holidays, key=lambda b: b.start)
         for a, b in zip(blocks, blocks[1:]):
             if b.start <= a.end:
@@ -337,7 +338,7 @@ class Settings(_Section):
     queue: QueueSettings = Field(default_factory=QueueSettings)
 
     @model_validator(mode="after")
-    def _one_process_per_sqlite_file(self) -> "Settings":
+    def _one_process_per_sqlite_file(self) -> Settings:
         if self.server.reuse_port and self.database.url.startswith("sqlite"):
             raise ValueError("server.reuse_port: several processes need PostgreSQL (database.url); "
                              "one SQLite file takes one `serve` process")

@@ -40,7 +40,17 @@ from dingtalk_stream import AckMessage, CallbackMessage, ChatbotMessage
 from bot import metrics
 from bot.shared import SHARED_TOKEN_REREAD_S, TokenStore, token_from_others
 from bot.textsplit import split_bytes
-from bot.types import ChannelHealth, IncomingMessage, Kind, Media, PendingPresses, Peer, Press, Reply, Submit
+from bot.types import (
+    ChannelHealth,
+    IncomingMessage,
+    Kind,
+    Media,
+    Peer,
+    PendingPresses,
+    Press,
+    Reply,
+    Submit,
+)
 
 log = logging.getLogger(__name__)
 

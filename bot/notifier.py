@@ -13,10 +13,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 from bot.config import Settings
 from bot.types import Channel, Peer, Reply, reply_from_body
@@ -151,7 +151,7 @@ class Notifier:
                 image = (await asyncio.to_thread(_funnel_chart, self.svc.settings, group)
                          if channel.takes_images else None)
                 await channel.send(peer, Reply(text, image=image))
-            except Exception as exc:  # any channel failure: retry later with backoff
+            except Exception as exc:  # noqa: BLE001 - any channel failure: retry later with backoff
                 log.warning("push to user %s failed: %s", user_id, exc)
                 await self.svc.db.run(alerts.mark_failed, ids, f"{type(exc).__name__}: {exc}", now,
                                       a.retry_base_seconds, a.max_attempts, token)

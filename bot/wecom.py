@@ -34,7 +34,17 @@ from wechatpy.exceptions import InvalidSignatureException
 from bot import metrics
 from bot.shared import SHARED_TOKEN_REREAD_S, Limiter, TokenStore, token_from_others, widened
 from bot.textsplit import split_bytes
-from bot.types import ChannelHealth, IncomingMessage, Kind, Media, PendingPresses, Peer, Press, Reply, Submit
+from bot.types import (
+    ChannelHealth,
+    IncomingMessage,
+    Kind,
+    Media,
+    Peer,
+    PendingPresses,
+    Press,
+    Reply,
+    Submit,
+)
 
 log = logging.getLogger(__name__)
 

@@ -165,9 +165,9 @@ def _grammar(s: str) -> tuple[float, bool] | None:
         elif t in _BIG_UNIT:
             part = sec + (cur or 0)
             if t == "万":
-                total += (part if part else 1) * 1e4
+                total += (part or 1) * 1e4
             else:
-                total = (total + part if total + part else 1) * 1e8
+                total = (total + part or 1) * 1e8
             sec, cur, last_unit, gap, prev_unit = 0.0, None, _BIG_UNIT[t], False, True
         else:
             if cur is not None:

@@ -94,13 +94,13 @@ class NoteView:
         for i, first in enumerate(kind):
             # (a conditional, not min(): a builtin call per token costs more)
             if first == "C":  # CJK tokens while the stretch stays within six characters
-                start, j, stop = starts[i], i, i + MAX_TOKENS if i + MAX_TOKENS < n else n
+                start, j, stop = starts[i], i, min(n, i + MAX_TOKENS)
                 while j < stop and kind[j] == "C" and ends[j] - start <= 6:
                     j += 1
                     if ends[j - 1] - start >= 2:
                         out.append((i, j))
             elif first == "L":  # Latin words, single spaces between them
-                start, j, stop = starts[i], i, i + MAX_TOKENS if i + MAX_TOKENS < n else n
+                start, j, stop = starts[i], i, min(n, i + MAX_TOKENS)
                 while j < stop and kind[j] in _LATIN_KINDS:
                     j += 1
                     if kind[j - 1] == "L" and ends[j - 1] - start >= 2:
@@ -382,7 +382,7 @@ class Model:
                 beyond = r1 + r2.get(pad[j + 3], 0.0)
                 sides = rights[j] = (beyond, beyond + last.get(text[end - 1], 0.0))
             size = end - start
-            if left + sides[1] + row.get(pad[j + 2], 0.0) + sizes[j - i][size if size < 6 else 6] < floor:
+            if left + sides[1] + row.get(pad[j + 2], 0.0) + sizes[j - i][min(6, size)] < floor:
                 continue
             # tight: the stretch's own weight (cached as `probabilities` takes it), its neighbours'
             c = view.candidate(i, j)

@@ -493,9 +493,7 @@ def _is_place_or_category(x: str) -> bool:
     if x in lx.industry:
         return True
     region, rest = nz.split_region_prefix(x)
-    if region is not None and (not rest or rest in lx.industry or nz.split_industry(rest)[0] in lx.industry):
-        return True
-    return False
+    return region is not None and (not rest or rest in lx.industry or nz.split_industry(rest)[0] in lx.industry)
 
 
 _ONE_CHAR_DEPT = frozenset("内外儿妇骨眼牙口皮药总")

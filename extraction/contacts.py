@@ -631,9 +631,9 @@ def _english(s: str, lex: _Lex) -> list[_Cand]:
             used_as_surname.add(nxt.start())
             out.append(_Cand(m.start(), m.start(), nxt.end(), "en", given=first, surname=nxt.group(0)))
             continue
-        if (adjacent and nxt is not None and nxt.group(0).lower() not in lex.english_stop) or prev_adjacent:
-            if first not in lex.english_names:
-                continue  # "Lumina Textiles": a multi-word name of a company or product
+        if ((adjacent and nxt is not None and nxt.group(0).lower() not in lex.english_stop) or prev_adjacent) \
+                and first not in lex.english_names:
+            continue  # "Lumina Textiles": a multi-word name of a company or product
         out.append(_Cand(m.start(), m.start(), m.end(), "en", given=first))
     return out
 
@@ -780,19 +780,18 @@ def _is_ours(s: str, c: _Cand, lex: _Lex, our_task_people: bool) -> bool:
     person = s[c.pstart:c.end]
     familiar = c.kind == "nick" or person.endswith(("工", "会计", "出纳"))
     if not theirs:
-        if _OUR_PREFIX.match(pre) and not _SENIOR_FINANCE.match(pre):
-            # 研发部Jason / 研发总监Eric: a customer's department with a post or an English name
-            if not (_DEPT_ONLY.match(pre) and (c.kind == "en" or len(pre.strip()) > 2)):
-                return True
+        if (_OUR_PREFIX.match(pre) and not _SENIOR_FINANCE.match(pre)
+                # 研发部Jason / 研发总监Eric: a customer's department with a post or an English name
+                and not (_DEPT_ONLY.match(pre) and (c.kind == "en" or len(pre.strip()) > 2))):
+            return True
         if familiar and _OUR_FUNC_DE.search(before):
             return True  # "研发的小付", "实施的小冯": our own back office
     if not pre and _OUR_PREFIX.match(person):
         return True
-    if (our_task_people and pre and ("部" in pre or "科" in pre)
-            and _OUR_TASK_AFTER.match(s[c.end:c.end + 2])
-            and re.search(r"(?:前|之前|以前|明天|后天|今天)$", s[max(0, a - 3):a])):
-        return True  # "下周三前技术部张工把测试机送过去": a department person doing our task
-    return False
+    # "下周三前技术部张工把测试机送过去": a department person doing our task
+    return bool(our_task_people and pre and ("部" in pre or "科" in pre)
+                and _OUR_TASK_AFTER.match(s[c.end:c.end + 2])
+                and re.search(r"(?:前|之前|以前|明天|后天|今天)$", s[max(0, a - 3):a]))
 
 
 # from a sentence start (no sentence end before it, or one right before it) up to the end of
@@ -969,10 +968,7 @@ def _analyse(text: str, blocked: tuple[tuple[int, int], ...],
 
 def _hit(a: int, b: int, blk: list[tuple[int, int]]) -> bool:
     """[a, b) overlaps a blocked span (an empty range: lies inside one)."""
-    for x, y in blk:
-        if x < b and a < y:
-            return True
-    return False
+    return any(x < b and a < y for x, y in blk)
 
 
 def _same_person(a: _Cand, b: _Cand, s: str) -> bool:
@@ -1005,9 +1001,9 @@ def _dedupe(s: str, items: list[_Cand]) -> list[_Cand]:
         for g in groups:
             rep = max(g, key=lambda x: _rank(s, x))
             a, b = (rep, c) if _rank(s, rep) >= _rank(s, c) else (c, rep)
-            if not b.given and b.kind != "en" and len(fulls.get(b.surname, ())) > 1:
-                if not s[a.start:a.end].endswith(s[b.start:b.end]):
-                    continue
+            if (not b.given and b.kind != "en" and len(fulls.get(b.surname, ())) > 1
+                    and not s[a.start:a.end].endswith(s[b.start:b.end])):
+                continue
             if _same_person(a, b, s):
                 g.append(c)
                 break

@@ -34,8 +34,8 @@ def cn_small_int(s: str) -> int | None:
         return int(s)
     if "十" in s:
         head, _, tail = s.partition("十")
-        tens = _CN_DIGIT.get(head, None) if head else 1
-        ones = _CN_DIGIT.get(tail, None) if tail else 0
+        tens = _CN_DIGIT.get(head) if head else 1
+        ones = _CN_DIGIT.get(tail) if tail else 0
         if tens is None or ones is None or "十" in tail:
             return None
         return tens * 10 + ones

@@ -34,10 +34,10 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import lru_cache
-from typing import Iterable
+from functools import cache, lru_cache
 
 import chinese_calendar
 from chinese_calendar import Holiday
@@ -132,7 +132,7 @@ def is_workday(d: date) -> bool:
     return d.weekday() < 5
 
 
-@lru_cache(maxsize=None)
+@cache
 def _warn_year(year: int) -> None:
     log.warning("no Chinese holiday data for %d: working days are Monday-Friday except the festival "
                 "days (add the year's holidays to [calendar] in the config, or upgrade "

@@ -372,9 +372,7 @@ def _anchor_start(text: str, a: int, start: int, ce: int, cat: str, heads: list[
     comitative phrase before a relational verb (跟他们的门锁系统对接不上)."""
     lo = max(a, start - 16)
     if _RELATIONAL.search(text, start, ce):
-        m = None
-        for m in _COMITATIVE.finditer(text, lo, start):
-            break
+        m = next(_COMITATIVE.finditer(text, lo, start), None)
         if m is not None and not _ANCHOR_BARRIER.search(text, m.end(), start) \
                 and not any(m.start() < he and hs < start for hs, he in heads):
             return m.start()
@@ -699,8 +697,9 @@ def find_pains(
         cues = _ordered_cues(text, _clause_cues(text, note_cues, base, b), a, b)
         taken: list[tuple[int, int, int]] = []  # (start, end, index in out)
 
-        def add(cat: str, start: int, end: int) -> None:
-            """Record a pain; one per category and clause, merged with a touching one."""
+        def add(cat: str, start: int, end: int, taken: list[tuple[int, int, int]] = taken) -> None:
+            """Record a pain; one per category and clause (`taken`: this clause's), merged with a
+            touching one."""
             nonlocal prev_comp
             for i, (ts, te, oi) in enumerate(taken):
                 if out[oi].category == cat:

@@ -122,7 +122,7 @@ def gates(src: str) -> tuple[tuple[str, ...], ...]:
             i, optional = _skip_quantifier(src, j + 1)
             if optional:
                 continue
-            if group.startswith("(?:") or group.startswith("(?P<"):
+            if group.startswith(("(?:", "(?P<")):
                 body = group[3:-1] if group.startswith("(?:") else group[group.index(">") + 1 : -1]
                 heads = tuple(_lead_literal(a) for a in split_top(body))
                 if heads and all(heads):

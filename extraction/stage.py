@@ -36,8 +36,8 @@ _HARD_RX = r"[，。；;！!？?\n\r\t、,…~～：:（）()【】\[\]\"“”'
 _HARD = re.compile(_HARD_RX)
 # the last hard boundary of a window: a greedy run backs off from the right to the first place a
 # boundary matches; `(?=.)` keeps it left of the window's last character (see `_last_hard`)
-_LAST_HARD = re.compile(f".*(?:{_HARD_RX})(?=.)", re.S)
-_LAST_HARD_AT_END = re.compile(f".*(?:{_HARD_RX})", re.S)
+_LAST_HARD = re.compile(f".*(?:{_HARD_RX})(?=.)", re.DOTALL)
+_LAST_HARD_AT_END = re.compile(f".*(?:{_HARD_RX})", re.DOTALL)
 _PREP = re.compile(r"(?:跟|和|与)")
 
 
@@ -222,9 +222,7 @@ def _is_evidence(t: str, m: re.Match[str], cue: Cue, mod: Modality,
             whole = _clause_left(t, s)
         if mod.demand.search(whole) or mod.hypo.search(whole) or mod.wish.search(whole):
             return False
-    if not cue.demand_ok and mod.demand.search(left):
-        return False
-    return True
+    return cue.demand_ok or not mod.demand.search(left)
 
 
 _AWARD = re.compile(r"中标|中了标")
@@ -236,8 +234,8 @@ def _signer(t: str, m: re.Match[str], mod: Modality, ours: list[Span], rivals: l
     ls = _left_start(t, s, mod)
     region = t[ls:m.end()]
     pm = None
-    for pm in _PREP.finditer(region):
-        pass
+    for found in _PREP.finditer(region):
+        pm = found  # the last one
     if pm is None:  # no 跟X: the subject is the customer or us unless a rival is named
         if any(ls <= r.start < m.end() for r in rivals) and not mod.us.search(region):
             return "other"

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, time, timedelta
-from functools import lru_cache
+from functools import cache
 from typing import NamedTuple
 
 from .clock import Clock, find_clock
@@ -103,11 +103,11 @@ _PATTERNS: list[tuple[str, str]] = [
     ("tym", r"(?<![\d.])(?P<tmy>(?:19|20)\d{2})[.\-/](?P<tmm>0[1-9]|1[0-2])(?![\d.%])"),
     ("tmd", r"(?<![\d\-./:])(?P<tdm>0[1-9]|1[0-2])-(?P<tdd>0[1-9]|[12]\d|3[01])(?![\d\-./])"),
     ("tms", r"(?<![\d./·:])(?P<tsm2>1[0-2]|[1-9])(?P<tsep>[/·])(?P<tsd2>3[01]|[12]\d|[1-9])(?![\d./·%])"),
-    ("off", rf"(?<![\d.一二两三四五六七八九十几])(?P<on>{_CNT}|半)(?P<oh>个?半)?(?P<om>多)?(?P<ou>{_UNIT})(?P<oh2>半)?(?P<om2>多)?"
-            rf"(?P<od>以前|之前|前|以后|之后|后|以来|以内|之内|{_NEI})"),
+    ("off", (rf"(?<![\d.一二两三四五六七八九十几])(?P<on>{_CNT}|半)(?P<oh>个?半)?(?P<om>多)?(?P<ou>{_UNIT})(?P<oh2>半)?(?P<om2>多)?"
+             rf"(?P<od>以前|之前|前|以后|之后|后|以来|以内|之内|{_NEI})")),
     ("win", rf"(?P<wp>最近|近|过去的?|未来的?|今后|接下来的?|上|前|下|后)\s?(?P<wn>{_CNT})\s?(?P<wu>个?月|个?季度|个?(?:星期|礼拜)|个?周|天|日|年)(?P<wnei>内|以内)?"),
-    ("wk", rf"(?P<wr>上上个?|下下个?|上一?个?|下一?个?|这一?个?|本|当)(?:周|星期|礼拜)"
-           rf"(?:(?P<wt>末|{_NEI})|\s?{_WW}?(?P<wwd>{_WD}))?"),
+    ("wk", (rf"(?P<wr>上上个?|下下个?|上一?个?|下一?个?|这一?个?|本|当)(?:周|星期|礼拜)"
+            rf"(?:(?P<wt>末|{_NEI})|\s?{_WW}?(?P<wwd>{_WD}))?")),
     ("wend", r"(?<![上下这本每个])周末"),
     ("dd", r"(?P<ddn>大{2,3})(?P<ddw>后天|前天)"),
     ("free", r"(?<![年次当同那每])(?P<fr>上半周|下半周|上半年|下半年|年初|年中|年末|月初|月末|上半月|下半月|上旬|中旬|下旬)"),
@@ -142,7 +142,7 @@ _MASTER = re.compile(f"(?={_FIRST}){second_gate(_SECOND)}(?:" + "|".join(f"(?={_
 _KINDS = [k for k, _ in _PATTERNS]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _single(kind: str) -> re.Pattern[str]:
     """One pattern alone, compiled when first needed (most notes never need one: start-up)."""
     return re.compile(f"(?P<{kind}>{dict(_PATTERNS)[kind]})")
@@ -493,7 +493,7 @@ def _res_off(m: re.Match[str], ref: date, text: str) -> _Res | None:
             return None
         y = ref.year + sign * n
         return date(y, 1, 1), date(y, 12, 31), "period" if kind == "day" else kind, True, "y"
-    if unit.endswith("月") or unit.endswith("季度") or unit == "年":
+    if unit.endswith(("月", "季度")) or unit == "年":
         months = n * (12 if unit == "年" else 3 if unit.endswith("季度") else 1) + (
             (6 if unit == "年" else 0) if half else 0)
         if g("on") == "半":
@@ -524,7 +524,7 @@ def _res_win(m: re.Match[str], ref: date, text: str) -> _Res | None:
         return None  # 前两天: "the other day"
     if unit in ("天", "日"):
         k, step = n, "d"
-    elif unit.endswith("月") or unit.endswith("季度"):
+    elif unit.endswith(("月", "季度")):
         k, step = n * (3 if unit.endswith("季度") else 1), "m"
     elif unit == "年":
         k, step = n, "y"
@@ -533,7 +533,7 @@ def _res_win(m: re.Match[str], ref: date, text: str) -> _Res | None:
     if p in ("最近", "近") or p.startswith("过去"):
         first = _back(ref, k, step)
         return first, ref, "period", True, "d"
-    if p.startswith("未来") or p == "今后" or p.startswith("接下来"):
+    if p.startswith(("未来", "接下来")) or p == "今后":
         last = _fwd(ref, k, step) - timedelta(days=1)
         return ref, last, "period", True, "d"
     back = p in ("上", "前")
@@ -819,11 +819,10 @@ def _attach_clocks(text: str, atoms: list[_Atom], clocks: list[Clock], ref: date
         for j, a in enumerate(out):
             if a.kind not in ("day", "period") or (a.src == "tx" and a.kind == "period"):
                 continue
-            if a.end <= c.span.start and _ATTACH_GAP.match(text[a.end:c.span.start]):
-                target = j
-            elif c.span.end <= a.start and _ATTACH_GAP.match(text[c.span.end:a.start]) and target is None:
-                target = j
-            elif a.start < c.span.end and c.span.start < a.end:
+            if ((a.end <= c.span.start and _ATTACH_GAP.match(text[a.end:c.span.start]))
+                    or (c.span.end <= a.start and _ATTACH_GAP.match(text[c.span.end:a.start])
+                        and target is None)
+                    or (a.start < c.span.end and c.span.start < a.end)):
                 target = j
         tm = None if c.part_only else c.time
         if target is not None:

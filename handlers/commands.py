@@ -38,8 +38,8 @@ def parse_stage(ctx: Context, text: str) -> str | None:
     for key in pipeline.stages:
         if t == key or t == pipeline.labels[key].lower():
             return key
-    key = STAGE_ALIASES.get(t)
-    return key if key in pipeline.stages else None
+    alias = STAGE_ALIASES.get(t)
+    return alias if alias in pipeline.stages else None
 
 
 def _stage_names(ctx: Context) -> str:

@@ -35,9 +35,12 @@ def _ref(c: Customer) -> CustomerRef:
     return CustomerRef(id=str(c.id), name=c.name, region=c.region, aliases=tuple(c.aliases or ()))
 
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")  # app.timezone's default
+
+
 class CrmIndex:
     def __init__(self, db: Database, competitors: Sequence[str] = (), thresholds: tuple[float, float] | None = None,
-                 tz: tzinfo = ZoneInfo("Asia/Shanghai")) -> None:
+                 tz: tzinfo = SHANGHAI) -> None:
         self._db = db
         self._tz = tz  # app.timezone: the local date relative dates in notes count from
         self._competitors = tuple(competitors)  # the company-wide list from config
@@ -96,9 +99,9 @@ class CrmIndex:
 
     def warm_up(self) -> None:
         """Build the index and load the segmenter now, so the first note is not slow."""
-        from datetime import timezone
+        from datetime import UTC
 
-        self.extract("预热", datetime.now(timezone.utc))
+        self.extract("预热", datetime.now(UTC))
 
     def match(self, name: str, region: str | None = None) -> MatchResult:
         with self._lock:

@@ -184,6 +184,7 @@ def _missing(s: Session, rec: NoteRecord, customer_id: int | None, deal: Deal | 
 
 def reply_for(s: Session, fu: FollowUp, ctx: Context, notice: str | None = None) -> Reply:
     """The card of one record: the deal as it stands now, what this note changed, open questions."""
+    assert fu.id is not None  # a stored follow-up
     customer = s.get(Customer, fu.customer_id) if fu.customer_id else None
     deal = s.get(Deal, fu.deal_id) if fu.deal_id else None
     rec, eff = NoteRecord.load(fu.extracted), Effects.load(fu.effects)
@@ -199,9 +200,9 @@ def reply_for(s: Session, fu: FollowUp, ctx: Context, notice: str | None = None)
             changes.append(texts.CONTRACT_LINE.format(id=contract.id, amount=texts.fmt_money(contract.amount)))
     if notice is None and fu.customer_id is None:
         notice = rec.notice
-    labels = {iid: item for iid, item in zip(eff.action_item_ids, rec.unique_items())}
+    labels = dict(zip(eff.action_item_ids, rec.unique_items()))
     body = texts.render_record(
-        fu.id, rec, customer.name if customer else None, deal_text, changes,  # type: ignore[arg-type]
+        fu.id, rec, customer.name if customer else None, deal_text, changes,
         list(labels.items()), ctx.svc.today(), notice, "已更新" if fu.corrected else "已记录",
         _question_lines(rec, fu.id, customer) + [texts.Q_BAD_DATE.format(text=t) for t in rec.bad_dates],
         _missing(s, rec, fu.customer_id, deal),  # type: ignore[arg-type]
@@ -309,7 +310,7 @@ async def quote_command(ctx: Context) -> Reply:
     from extraction.amounts import parse_amount
     from handlers.commands import find_customer
 
-    m = re.fullmatch(r"(\S+)\s*(.*)", ctx.args.strip(), re.S)
+    m = re.fullmatch(r"(\S+)\s*(.*)", ctx.args.strip(), re.DOTALL)
     if not m:
         return Reply(texts.USAGE_QUOTE)
     name, rest = m.group(1), m.group(2).strip()

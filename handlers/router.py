@@ -7,9 +7,10 @@ looks like an argument. Anything else is a visit note.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Protocol
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.config import Settings
 from bot.types import IncomingMessage, Kind, Media, Reply
@@ -26,7 +27,7 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 @dataclass
@@ -36,7 +37,7 @@ class Services:
     settings: Settings
     db: Database
     clock: Clock
-    crm: "CrmIndex"
+    crm: CrmIndex
     speech: Any = None  # a speech.TranscriptionPool (or a test fake); built on first voice note
 
     def today(self) -> date:
@@ -123,7 +124,7 @@ class Router:
 
         return deco
 
-    def include(self, other: "Router") -> None:
+    def include(self, other: Router) -> None:
         self.commands.extend(other.commands)
         self.event_handlers.update(other.event_handlers)
         self.note_handler = other.note_handler or self.note_handler

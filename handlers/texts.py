@@ -4,10 +4,11 @@ Kept in one place so wording is consistent and the scheduler can reuse the same 
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 from scheduler.workdays import working_days_between
 
@@ -140,7 +141,7 @@ def fmt_due(d: date | None, t: time | None, today: date | None = None) -> str:
     return f"{text} {t.strftime('%H:%M')}" if d is not None and t is not None else text
 
 
-def fmt_money(v: Decimal | float | int | None) -> str:
+def fmt_money(v: Decimal | float | None) -> str:
     if v is None:
         return "未填"
     x = Decimal(str(v))
@@ -412,12 +413,12 @@ CLI_WORKER_BAD_QUEUES = "--queues 只能是 notes、asr 或 notes,asr，收到�
 CLI_WORKER_START = "启动任务进程：数据库 {db}，队列 {queues}，同时处理 {n} 条（Ctrl+C 停止）"
 
 
-def merge_cards(preview: "MergePreview") -> str:
+def merge_cards(preview: MergePreview) -> str:
     """Both customers of a proposed merge, side by side in words, the kept one first."""
     return "\n".join([_merge_card("保留", preview.keep), _merge_card("并入（之后停用，名称变为别名）", preview.drop)])
 
 
-def _merge_card(role: str, side: "MergeSide") -> str:
+def _merge_card(role: str, side: MergeSide) -> str:
     c = side.customer
     return "\n".join([
         f"【{role}】{c.name} #{c.id}" + (f" · {c.region}" if c.region else " · 地区未填"),
@@ -427,7 +428,7 @@ def _merge_card(role: str, side: "MergeSide") -> str:
     ])
 
 
-def unmerged_text(r: "UnmergeResult", merge_id: int) -> str:
+def unmerged_text(r: UnmergeResult, merge_id: int) -> str:
     """What 撤销合并 put back, item by item."""
     extra = ""
     if r.aliases:
@@ -569,7 +570,7 @@ def due_status(due: date | None, today: date) -> str:
 
 def _utc(v: str) -> datetime:
     at = datetime.fromisoformat(v)
-    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)

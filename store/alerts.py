@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, String, and_, case, cast, func, literal, or_, text, union_all, update
+from sqlalchemy import select as sa_select  # typed for any number of columns (sqlmodel's: up to 4)
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -25,6 +26,7 @@ from store.models import (
     Payment,
     StageChange,
     User,
+    table_of,
 )
 
 # ---------------------------------------------------------------- rule candidates
@@ -96,7 +98,7 @@ def _deal_candidates(s: Session, rule: str, key_prefix: str, level: str, *where:
     queued keys runs before the customer is looked up, so a run with nothing new reads no names."""
     owner = aliased(User)
     last = _stamp(s, Deal.last_activity_at)
-    to = _owner_or_manager(owner) if level == "rep" else owner.manager_id
+    to = _owner_or_manager(owner) if level == "rep" else col(owner.manager_id)
     body = _facts(s, deal_id=Deal.id, customer_id=Deal.customer_id, customer=Customer.name, stage=Deal.stage,
                   amount=Deal.amount, last=last, owner=owner.name, left=~col(owner.active))
     key = _key(key_prefix, Deal.id, level, last)
@@ -104,7 +106,7 @@ def _deal_candidates(s: Session, rule: str, key_prefix: str, level: str, *where:
         _candidates(key, rule, to, body)
         .join(Customer, col(Customer.id) == col(Deal.customer_id))
         .join(owner, col(owner.id) == col(Deal.owner_id))
-        .where(Deal.status == "open", *where, to.is_not(None), _not_queued(key))
+        .where(col(Deal.status) == "open", *where, to.is_not(None), _not_queued(key))
     )
 
 
@@ -152,7 +154,7 @@ def silent_customers(s: Session, silent_since: list[datetime]) -> Any:
     for level, since in enumerate(silent_since, 1):
         owner = aliased(User)
         last = _stamp(s, Customer.last_touch_at)
-        to = _owner_or_manager(owner) if level == 1 else owner.manager_id
+        to = _owner_or_manager(owner) if level == 1 else col(owner.manager_id)
         rule = "silent_customer" if level == 1 else "silent_customer_team"
         body = _facts(s, customer_id=Customer.id, customer=Customer.name, last=last, owner=owner.name,
                       left=~col(owner.active))
@@ -179,11 +181,12 @@ class Release:
 
 def silent_to_release(s: Session, silent_since: datetime) -> list[Release]:
     """Owned, live customers whose newest touch is at or before `silent_since`."""
-    q = (select(Customer.id, Customer.name, Customer.last_touch_at, User.id, User.name, User.active, User.manager_id)
+    q = (sa_select(col(Customer.id), col(Customer.name), col(Customer.last_touch_at), col(User.id), col(User.name),
+                   col(User.active), col(User.manager_id))
          .join(User, col(User.id) == col(Customer.owner_id))
          .where(col(Customer.merged_into_id).is_(None), col(Customer.last_touch_at) <= silent_since)
          .order_by(col(Customer.last_touch_at), col(Customer.id)))
-    return [Release(*row) for row in s.exec(q)]  # type: ignore[call-overload]
+    return [Release(*row) for row in s.execute(q)]
 
 
 def release_customers(s: Session, customer_ids: Iterable[int], now: datetime) -> int:
@@ -191,7 +194,7 @@ def release_customers(s: Session, customer_ids: Iterable[int], now: datetime) ->
     ids = sorted(set(customer_ids))
     done = 0
     for i in range(0, len(ids), 500):
-        result = s.execute(update(Customer).where(col(Customer.id).in_(ids[i:i + 500]),
+        result = s.exec(update(Customer).where(col(Customer.id).in_(ids[i:i + 500]),
                                                   col(Customer.owner_id).is_not(None))
                            .values(owner_id=None, updated_at=now).execution_options(synchronize_session=False),
                            execution_options={"preserve_rowcount": True})
@@ -235,9 +238,10 @@ def _owed(where: Callable[[Any], list[Any]], paid: Any = None) -> Any:
     paid = _paid() if paid is None else paid
     owner = aliased(User)
     return (
-        select(Contract.id, Contract.number, Contract.deal_id, Deal.customer_id, Contract.signed_on, Contract.due_on,
-               Contract.amount, paid.label("paid"), _owner_or_manager(owner).label("owner_id"),
-               owner.name.label("owner"), owner.manager_id, (~col(owner.active)).label("left"))
+        sa_select(col(Contract.id), col(Contract.number), col(Contract.deal_id), col(Deal.customer_id),
+                  col(Contract.signed_on), col(Contract.due_on), col(Contract.amount), paid.label("paid"),
+                  _owner_or_manager(owner).label("owner_id"), col(owner.name).label("owner"),
+                  col(owner.manager_id), (~col(owner.active)).label("left"))
         .select_from(Contract)
         .join(Deal, col(Deal.id) == col(Contract.deal_id))
         .join(owner, col(owner.id) == col(Deal.owner_id))
@@ -299,7 +303,7 @@ def due_items(s: Session, today: date) -> Select:  # type: ignore[type-arg]
         _candidates(_key("todo", ActionItem.id, today.isoformat()), "due_items", ActionItem.assignee_id, body)
         .select_from(ActionItem)
         .outerjoin(Customer, col(Customer.id) == col(ActionItem.customer_id))
-        .where(ActionItem.status == "open", col(ActionItem.due) <= today)
+        .where(col(ActionItem.status) == "open", col(ActionItem.due) <= today)
     )
 
 
@@ -325,11 +329,11 @@ def enqueue_select(s: Session, candidates: Select, now: datetime,  # type: ignor
 
     c = _to_active(candidates).subquery()
     queued = aliased(Notification)
-    src = select(
+    src = sa_select(
         c.c.dedupe_key, c.c.rule, c.c.recipient_id, c.c.body,
         literal("pending", String).label("status"), literal(0).label("attempts"),
-        literal(send_at or now, Notification.__table__.c.next_attempt_at.type).label("next_attempt_at"),
-        literal(now, Notification.__table__.c.created_at.type).label("created_at"),
+        literal(send_at or now, table_of(Notification).c.next_attempt_at.type).label("next_attempt_at"),
+        literal(now, table_of(Notification).c.created_at.type).label("created_at"),
     ).where(~select(queued.id).where(queued.dedupe_key == c.c.dedupe_key).exists())
     # The anti-join skips queued keys before their facts are built; ON CONFLICT still guards
     # against a concurrent run (a WHERE is also what keeps SQLite from parsing it as a join).
@@ -344,7 +348,7 @@ def enqueue_select(s: Session, candidates: Select, now: datetime,  # type: ignor
     # row this INSERT has added so far: quadratic (624 s at a million deals). The unique index
     # on the key is what the anti-join must use, whatever the statistics say.
     s.execute(text("SET LOCAL enable_seqscan = off"))
-    result = s.execute(stmt, execution_options={"preserve_rowcount": True})  # else -1 on PostgreSQL
+    result = s.exec(stmt, execution_options={"preserve_rowcount": True})  # else -1 on PostgreSQL
     s.execute(text("RESET enable_seqscan"))
     return int(result.rowcount)
 
@@ -404,10 +408,11 @@ def funnel_data(s: Session, stages: list[str], stall_before: datetime, since: da
     The deals come from two index range scans (open; closed and updated since) rather than a
     scan of every deal ever closed.
     """
-    cols = (Deal.id, Deal.owner_id, Deal.stage, Deal.status, Deal.amount, Deal.last_activity_at)
+    cols = (col(Deal.id), col(Deal.owner_id), col(Deal.stage), col(Deal.status), col(Deal.amount),
+            col(Deal.last_activity_at))
     d = union_all(
-        select(*cols).where(Deal.status == "open"),
-        select(*cols).where(col(Deal.status).in_(DEAL_CLOSED), col(Deal.updated_at) >= since),
+        sa_select(*cols).where(col(Deal.status) == "open"),
+        sa_select(*cols).where(col(Deal.status).in_(DEAL_CLOSED), col(Deal.updated_at) >= since),
     ).subquery()
     hist = (
         select(StageChange.deal_id, func.max(_rank(StageChange.to_stage, stages)).label("r"))
@@ -419,9 +424,9 @@ def funnel_data(s: Session, stages: list[str], stall_before: datetime, since: da
     cells: dict[tuple[int, str, str], FunnelCell] = {}
     furthest: dict[tuple[int, int], int] = {}
     # One pass over the deals feeds both the stage cells and the furthest-stage counts.
-    for o, st, status, r, n, amt, stl, priced in s.exec(  # type: ignore[call-overload]
-            select(d.c.owner_id, d.c.stage, d.c.status, far, func.count(), func.sum(d.c.amount), stalled,
-                   func.count(d.c.amount))
+    for o, st, status, r, n, amt, stl, priced in s.execute(
+            sa_select(d.c.owner_id, d.c.stage, d.c.status, far, func.count(), func.sum(d.c.amount), stalled,
+                      func.count(d.c.amount))
             .outerjoin(hist, hist.c.deal_id == d.c.id)
             .group_by(d.c.owner_id, d.c.stage, d.c.status, far)):
         cell = cells.setdefault((o, st, status), FunnelCell())
@@ -430,7 +435,7 @@ def funnel_data(s: Session, stages: list[str], stall_before: datetime, since: da
         cell.stalled += int(stl or 0)
         cell.priced += int(priced or 0)
         furthest[(o, int(r))] = furthest.get((o, int(r)), 0) + int(n)
-    nxt = func.lead(StageChange.at).over(partition_by=StageChange.deal_id, order_by=StageChange.at)
+    nxt = func.lead(StageChange.at).over(partition_by=col(StageChange.deal_id), order_by=col(StageChange.at))
     spans = (
         select(StageChange.deal_id, StageChange.to_stage, StageChange.at, nxt.label("next_at"))
         .where(StageChange.source != "undo", col(StageChange.at) >= since).subquery()
@@ -463,22 +468,23 @@ def stalled_by_owner(s: Session, stall_before: datetime, limit: int = 10) -> dic
     """Each rep's `limit` longest-idle open deals, in one statement: any team's top `limit` is
     among its members' lists, so the weekly report needs no query per manager."""
     owner = aliased(User)
-    rn = func.row_number().over(partition_by=Deal.owner_id,
+    rn = func.row_number().over(partition_by=col(Deal.owner_id),
                                 order_by=(col(Deal.last_activity_at), col(Deal.id))).label("rn")
     ranked = (
-        select(Deal.id, Deal.customer_id, Deal.stage, Deal.amount, Deal.last_activity_at, Deal.owner_id, rn)
-        .where(Deal.status == "open", col(Deal.last_activity_at) < stall_before)
+        sa_select(col(Deal.id), col(Deal.customer_id), col(Deal.stage), col(Deal.amount), col(Deal.last_activity_at),
+                  col(Deal.owner_id), rn)
+        .where(col(Deal.status) == "open", col(Deal.last_activity_at) < stall_before)
         .subquery()
     )
     q = (
-        select(ranked.c.id, ranked.c.customer_id, Customer.name, ranked.c.stage, ranked.c.amount,
-               ranked.c.last_activity_at, ranked.c.owner_id, owner.name, owner.manager_id)
+        sa_select(ranked.c.id, ranked.c.customer_id, col(Customer.name), ranked.c.stage, ranked.c.amount,
+                  ranked.c.last_activity_at, ranked.c.owner_id, col(owner.name), col(owner.manager_id))
         .join(Customer, col(Customer.id) == ranked.c.customer_id)
         .join(owner, col(owner.id) == ranked.c.owner_id)
         .where(ranked.c.rn <= limit)
     )
     out: dict[int, list[DealRow]] = {}
-    for r in s.exec(q):  # type: ignore[call-overload]
+    for r in s.execute(q):
         row = DealRow(*r)
         out.setdefault(row.owner_id, []).append(row)
     return out

@@ -8,15 +8,16 @@ size), `changed_since` which customers to re-read.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import event, func, insert, inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
-from store.models import Customer, CustomerChange, utcnow
+from store.models import Customer, CustomerChange, table_of, utcnow
 
 _IDENTITY = ("name", "aliases", "region", "merged_into_id")  # what a match index reads
 _PENDING = "customer_changes_pending"  # session.info key: customers to log after the flush
@@ -27,7 +28,7 @@ def record(conn: Connection, customer_ids: Iterable[int]) -> None:
     now = utcnow()
     rows = [{"customer_id": cid, "at": now} for cid in sorted(set(customer_ids))]
     if rows:
-        conn.execute(insert(CustomerChange.__table__), rows)  # type: ignore[attr-defined]
+        conn.execute(insert(table_of(CustomerChange)), rows)
 
 
 def newest(s: Session) -> int:

@@ -9,9 +9,10 @@ import asyncio
 import logging
 import os
 import socket
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -21,7 +22,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
-import store.changes  # noqa: F401  (logs writes to customers' identity on every ORM flush)
+import store.changes  # logs writes to customers' identity on every ORM flush
 import store.touch  # noqa: F401  (keeps customers.last_touch_at on every ORM flush)
 from store.errors import DatabaseError
 
@@ -135,9 +136,8 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """One transaction: commit on success, roll back on any exception."""
-        with Session(self.engine, expire_on_commit=False) as s:
-            with s.begin():
-                yield s
+        with Session(self.engine, expire_on_commit=False) as s, s.begin():
+            yield s
 
     def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         with self.session() as s:

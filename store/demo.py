@@ -3,9 +3,9 @@ open to-dos, one overdue contract and one unpaid new one, so every chat command 
 rule has something to show."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Callable
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel
 from pydantic import Field as PField
-from sqlalchemy import JSON, Index, UniqueConstraint, text
+from sqlalchemy import JSON, Index, Table, UniqueConstraint, inspect, text
 from sqlmodel import Field, SQLModel
 
 
@@ -19,7 +19,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-MONEY = {"max_digits": 16, "decimal_places": 2}
+def table_of(model: type[SQLModel]) -> Table:
+    """A table model's `__table__` (which SQLModel's typing does not declare)."""
+    return cast(Table, inspect(model).local_table)  # a mapped table: a Table, typed as FromClause
+
+
+MONEY_DIGITS, MONEY_PLACES = 16, 2  # NUMERIC(16, 2): every money column
 
 
 class User(SQLModel, table=True):
@@ -125,7 +130,7 @@ class MergeEffects(BaseModel):
     region_filled: str | None = None  # likewise for the region
 
     @classmethod
-    def load(cls, data: dict[str, Any] | None) -> "MergeEffects":
+    def load(cls, data: dict[str, Any] | None) -> MergeEffects:
         return cls.model_validate(data or {})
 
     def dump(self) -> dict[str, Any]:
@@ -155,7 +160,7 @@ class Deal(SQLModel, table=True):
     owner_id: int = Field(foreign_key="users.id", index=True)
     title: str
     stage: str = "lead"
-    amount: Decimal | None = Field(default=None, **MONEY)
+    amount: Decimal | None = Field(default=None, max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
     amount_kind: str | None = None  # AMOUNT_KINDS: what `amount` rests on; None on rows from before 0008
     expected_close: date | None = None
     status: str = Field(default="open", index=True)  # open | won | lost | cancelled
@@ -200,7 +205,7 @@ class FollowUp(SQLModel, table=True):
     extracted: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     next_follow_up: date | None = None
     stage: str | None = None
-    amount: Decimal | None = Field(default=None, **MONEY)
+    amount: Decimal | None = Field(default=None, max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
     confirmed: bool = False
     corrected: bool = False
     corrections: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
@@ -235,7 +240,7 @@ class Contract(SQLModel, table=True):
     deal_id: int = Field(foreign_key="deals.id", index=True)
     number: str | None = None
     signed_on: date = Field(index=True)
-    amount: Decimal = Field(**MONEY)
+    amount: Decimal = Field(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
     # The earliest dated installment when there is a schedule (the alert scans start from it).
     due_on: date | None = Field(default=None, index=True)
     followup_id: int | None = Field(default=None, foreign_key="followups.id", index=True)  # the note
@@ -253,7 +258,7 @@ class Installment(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     contract_id: int = Field(foreign_key="contracts.id")
     seq: int
-    amount: Decimal = Field(max_digits=16, decimal_places=2)  # MONEY
+    amount: Decimal = Field(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
     due_on: date | None = None  # None: not tied to a date (e.g. "after acceptance")
     label: str
 
@@ -265,7 +270,7 @@ class Payment(SQLModel, table=True):
                       Index("ux_payments_source_key", "source_key", unique=True))
     id: int | None = Field(default=None, primary_key=True)
     contract_id: int = Field(foreign_key="contracts.id")
-    amount: Decimal = Field(**MONEY)
+    amount: Decimal = Field(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
     paid_on: date
     note: str | None = None
     source_key: str | None = None  # the chat message that recorded it (replays store it once)

@@ -6,10 +6,11 @@ Every function takes an open Session and runs inside the caller's transaction
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Callable, Iterable, Sequence, cast
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, text
@@ -159,7 +160,8 @@ def _scope(user: User, reports_of: Callable[[set[int]], set[int]]) -> set[int] |
 
 def scope_user_ids(s: Session, user: User) -> set[int] | None:
     """Whose data `user` may see: None means everyone (admin)."""
-    return _scope(user, lambda managers: set(s.exec(select(User.id).where(col(User.manager_id).in_(managers)))))
+    return _scope(user, lambda managers: {i for i in s.exec(select(User.id).where(col(User.manager_id).in_(managers)))
+                                          if i is not None})
 
 
 def scopes_of(s: Session, users: Sequence[User]) -> dict[int, set[int] | None]:

@@ -16,13 +16,14 @@ store 1970 and the customer would show up as silent at once.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import event, func, inspect, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session as OrmSession
 
-from store.models import Customer, Deal, FollowUp
+from store.models import Customer, Deal, FollowUp, table_of
 
 # Per model: the attributes that feed a customer's newest touch.
 _INPUTS: dict[type, tuple[str, ...]] = {
@@ -34,8 +35,8 @@ _PENDING = "last_touch_pending"  # session.info key: customer ids to recompute a
 
 def newest_touch(dialect: str) -> Any:
     """The touch of the `customers` row it is correlated with (UPDATE … SET or SELECT)."""
-    c = Customer.__table__.c
-    f, d = FollowUp.__table__.c, Deal.__table__.c
+    c = table_of(Customer).c
+    f, d = table_of(FollowUp).c, table_of(Deal).c
     fu = select(func.max(f.created_at)).where(f.customer_id == c.id, f.status == "active").scalar_subquery()
     dl = select(func.max(d.last_activity_at)).where(d.customer_id == c.id).scalar_subquery()
     greatest = func.greatest if dialect == "postgresql" else func.max  # SQLite's max(a, b) is scalar
@@ -45,7 +46,7 @@ def newest_touch(dialect: str) -> Any:
 
 def refresh_last_touch(conn: Connection, customer_ids: Iterable[int] | None = None) -> None:
     """Recompute the touch of these customers (None: all of them) in one UPDATE per 500 ids."""
-    table = Customer.__table__
+    table = table_of(Customer)
     stmt = table.update().values(last_touch_at=newest_touch(conn.dialect.name))
     if customer_ids is None:
         conn.execute(stmt)
