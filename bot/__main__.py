@@ -241,8 +241,12 @@ def _safe_url(url: str) -> str:
 
 
 def cmd_users(args: argparse.Namespace) -> int:
-    if args.action == "add" and not args.name:
-        _progress("用法：salesbot users add NAME --role rep|manager|admin [--manager NAME] --console ID")
+    if args.action in ("add", "update", "import") and not args.name:
+        _progress({"add": "用法：salesbot users add 姓名 --role rep|manager|admin [--manager 主管] [--wecom ID] …",
+                   "update": "用法：salesbot users update 姓名 [--rename 新姓名] [--role …] [--manager 主管|-] "
+                             "[--wecom ID|-] [--dingtalk ID|-] [--console ID|-]",
+                   "import": "用法：salesbot users import 名单.xlsx|名单.csv（表头：姓名、角色、主管、企业微信、钉钉、控制台）"
+                   }[args.action])
         return 2
     if args.action == "deactivate" and not args.name:
         _progress("用法：salesbot users deactivate NAME [--to 接手的同事]")
@@ -254,25 +258,25 @@ def cmd_users(args: argparse.Namespace) -> int:
 def _users(args: argparse.Namespace, db: Database) -> int:
     from handlers import texts
     from store import repos
+    from store import users as team
 
-    if args.action == "add":
-
-        def add(s):  # type: ignore[no-untyped-def]
-            manager = repos.find_user(s, args.manager) if args.manager else None
-            if args.manager and manager is None:
-                raise ValueError(f"没有主管 {args.manager}")
-            ids = {ch: v for ch, v in (("console", args.console), ("wecom", args.wecom),
-                                       ("dingtalk", args.dingtalk)) if v}
-            return repos.add_user(s, args.name, args.role, manager, ids).id
-
-        try:
-            print(f"已添加用户 #{db.call(add)} {args.name}")
-        except ValueError as exc:
-            _progress(str(exc))
-            return 2
-    elif args.action == "deactivate":
+    spec = team.UserSpec(args.name or "", args.role, args.manager,
+                         {c: v for c, v in (("console", args.console), ("wecom", args.wecom),
+                                            ("dingtalk", args.dingtalk)) if v})
+    try:
+        if args.action == "add":
+            print(f"已添加用户 #{db.call(lambda s: team.add(s, spec).id)} {args.name}")
+        elif args.action == "update":
+            changed = db.call(team.update, spec, args.rename)
+            print(f"已修改 {args.name}：{'；'.join(changed)}" if changed else f"{args.name} 没有变化")
+        elif args.action == "import":
+            return _import_users(db, Path(args.name))
+    except team.UserError as exc:
+        _progress(str(exc))
+        return 2
+    if args.action == "deactivate":
         return _deactivate(args, db)
-    else:
+    elif args.action == "list":
         users = db.call(repos.list_users)
         if not users:
             print(texts.USER_EMPTY)
@@ -282,6 +286,26 @@ def _users(args: argparse.Namespace, db: Database) -> int:
             state = "" if u.active else "\t已停用"
             print(f"#{u.id}\t{u.name}\t{u.role}\t主管={names.get(u.manager_id or 0, '-')}\t{ids}{state}")
     return 0
+
+
+def _import_users(db: Database, path: Path) -> int:
+    """`users import FILE`: add or update the sheet's people; a bad row is listed, not fatal."""
+    from store import users as team
+    from store.importer import ImportError_
+
+    if not path.is_file():
+        _progress(f"找不到文件 {path}")
+        return 2
+    try:
+        result = db.call(team.import_users, path)
+    except ImportError_ as exc:
+        _progress(str(exc))
+        return 2
+    print(f"新增 {len(result.added)} 人，修改 {len(result.updated)} 人，无变化 {result.unchanged} 人，"
+          f"有问题 {len(result.errors)} 行")
+    for line in result.updated + result.errors:
+        print(f"  {line}")
+    return 1 if result.errors else 0
 
 
 def _deactivate(args: argparse.Namespace, db: Database) -> int:
@@ -609,15 +633,17 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("action", choices=["upgrade", "current"], help="upgrade | current")
     b.set_defaults(fn=cmd_db)
 
-    u = sub.add_parser("users", help="用户：添加、列出、停用（离职交接）")
-    u.add_argument("action", choices=["add", "list", "deactivate"], help="add | list | deactivate")
-    u.add_argument("name", nargs="?", help="姓名（add、deactivate 需要）")
+    u = sub.add_parser("users", help="用户：添加、修改、批量导入、列出、停用（离职交接）")
+    u.add_argument("action", choices=["add", "update", "import", "list", "deactivate"],
+                   help="add | update | import | list | deactivate")
+    u.add_argument("name", nargs="?", help="姓名（import：名单文件 .xlsx/.csv）")
     u.add_argument("--to", help="deactivate：接手客户、进行中的商机和待办的同事")
-    u.add_argument("--role", default="rep", choices=["rep", "manager", "admin"], help="角色（默认 rep）")
-    u.add_argument("--manager", help="主管姓名")
-    u.add_argument("--console", help="控制台账号")
-    u.add_argument("--wecom", help="企业微信 UserID")
-    u.add_argument("--dingtalk", help="钉钉 userId")
+    u.add_argument("--rename", help="update：新姓名")
+    u.add_argument("--role", help="角色：rep（销售，默认）、manager（主管）、admin（管理员）")
+    u.add_argument("--manager", help="主管姓名（update 时 - 表示去掉主管）")
+    u.add_argument("--console", help="控制台账号（update 时 - 表示去掉）")
+    u.add_argument("--wecom", help="企业微信 UserID（update 时 - 表示去掉）")
+    u.add_argument("--dingtalk", help="钉钉 userId（update 时 - 表示去掉）")
     u.set_defaults(fn=cmd_users)
 
     cu = sub.add_parser("customers", help="客户维护：合并重复客户、撤销合并")

@@ -160,7 +160,8 @@ def _cell_text(value: object) -> str:
     return str(value).strip()
 
 
-def read_rows(path: Path) -> list[Row]:
+def read_table(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """(row number, cells as text) of a sheet's non-empty rows, header first (.xlsx or .csv)."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
         table: Iterator[Sequence[object]] = _read_csv(path)
@@ -168,12 +169,16 @@ def read_rows(path: Path) -> list[Row]:
         table = _read_xlsx(path)
     else:
         raise ImportError_(f"不支持的文件类型 {suffix}：请用 .xlsx 或 .csv。")
-    cols: dict[str, int] | None = None
-    rows: list[Row] = []
     for number, values in enumerate(table, 1):
         cells = [_cell_text(v) for v in values]
-        if not any(cells):
-            continue
+        if any(cells):
+            yield number, cells
+
+
+def read_rows(path: Path) -> list[Row]:
+    cols: dict[str, int] | None = None
+    rows: list[Row] = []
+    for number, cells in read_table(path):
         if cols is None:
             cols = _map_headers(cells)
             continue
