@@ -454,7 +454,7 @@ class DingtalkChannel:
         if reply.image is not None:
             log.info("DingTalk reply: picture left out (robots send images only by public URL)")
         press = self._presses.take(to.user_id, reply)
-        if press is not None:
+        if press is not None and not reply.keep_card:  # the record changed: its card says how
             await self._update_card(press, reply)
         if not (reply.buttons and self.card_template_id):
             for message in self._messages(reply):

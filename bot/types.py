@@ -77,6 +77,8 @@ class Reply:
     # Sent again after a try whose outcome is unknown (its box died): ask the platform to drop it
     # if the first try arrived.
     resend: bool = False
+    # The answer to a card press that changed nothing (修改): the card keeps its buttons.
+    keep_card: bool = False
 
 
 def reply_body(reply: Reply) -> dict[str, Any] | None:
@@ -84,7 +86,7 @@ def reply_body(reply: Reply) -> dict[str, Any] | None:
     if not reply.text.strip() and reply.image is None:
         return None
     body: dict[str, Any] = {"text": reply.text, "markdown": reply.markdown, "ref": reply.ref,
-                            "buttons": [[b.key, b.label] for b in reply.buttons]}
+                            "buttons": [[b.key, b.label] for b in reply.buttons], "keep_card": reply.keep_card}
     if reply.image is not None:
         body["image"] = base64.b64encode(reply.image).decode("ascii")
     return body
@@ -94,7 +96,8 @@ def reply_from_body(body: dict[str, Any], key: str | None = None, resend: bool =
     image = body.get("image")
     return Reply(body.get("text", ""), markdown=bool(body.get("markdown")),
                  buttons=tuple(Button(k, label) for k, label in body.get("buttons", [])), ref=body.get("ref"),
-                 image=base64.b64decode(image) if image else None, key=key, resend=resend)
+                 image=base64.b64decode(image) if image else None, key=key, resend=resend,
+                 keep_card=bool(body.get("keep_card")))
 
 
 def ref_id(ref_or_key: str | None) -> str | None:

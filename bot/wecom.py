@@ -608,7 +608,7 @@ class WecomChannel:
             media_id = await self.upload_image(reply.image)
             bodies.append({"msgtype": "image", "image": {"media_id": media_id}})
         press = self._presses.take(to.user_id, reply)
-        if press is not None:
+        if press is not None and not reply.keep_card:  # the record changed: its card says how
             await self._update_card(to.user_id, press, reply)
         if reply.resend:  # an earlier try may have arrived: WeCom drops the same message within 10 min
             bodies = [dict(body, **DUPLICATE_CHECK) for body in bodies]

@@ -465,7 +465,8 @@ async def card_button(ctx: Context) -> Reply:
             return _revoke(ctx, s, fu) if _within_window(ctx, fu) else _confirm_undo(ctx, s, fu)
         if action == "answer":
             return answer(ctx, s, fu, int(m.group(3) or 1))
-        return Reply(texts.EDIT_HELP.format(id=fid))
+        repos.focus_followup(s, fu.author_id, fu, ctx.svc.clock.now())  # 改 without a number means it now
+        return Reply(texts.EDIT_HELP.format(id=fid), ref=f"followup:{fid}", keep_card=True)
 
     return await ctx.svc.db.run(work)
 

@@ -224,6 +224,7 @@ def _new_followup(ctx: Context, s: Session, user: User, key: str, text: str, rec
     fu = FollowUp(source_key=key, inbox_id=ctx.inbox_id, author_id=user.id,  # type: ignore[arg-type, call-arg]
                   customer_id=cid, raw_text=text, transcript=transcript, audio=audio or {},
                   customer_mention=rec.customer_mention, extracted=rec.dump(), created_at=ctx.svc.clock.now())
+    repos.focus_followup(s, fu.author_id, None, ctx.svc.clock.now())  # a new note is what 改 means now
     s.add(fu)
     s.flush()
     repos.apply_followup(s, fu, user, stage_order(ctx), ctx.svc.clock.now())

@@ -214,6 +214,8 @@ class FollowUp(SQLModel, table=True):
     effects: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     revoked_by_key: str | None = Field(default=None, index=True)  # the 撤销 message, for replays
     created_at: datetime = Field(default_factory=utcnow, index=True)
+    # 修改 pressed on its card: until a newer note, the rep's corrections without a number mean it
+    focused_at: datetime | None = None
 
 
 class ActionItem(SQLModel, table=True):

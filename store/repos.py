@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, text
+from sqlalchemy import func, or_, text, update
 from sqlmodel import Session, col, select
 
 from store.db import insert_ignoring_duplicates
@@ -381,11 +381,24 @@ def unlinked_followups(s: Session, author_id: int, limit: int = 20) -> list[Foll
 
 
 def last_followup(s: Session, author_id: int) -> FollowUp | None:
+    """The record a correction without a number means: the one whose card's 修改 was pressed
+    since the author's newest note (`focus_followup`), else that newest note."""
     return s.exec(
         select(FollowUp)
         .where(FollowUp.author_id == author_id, FollowUp.status == "active")
-        .order_by(col(FollowUp.created_at).desc(), col(FollowUp.id).desc())
+        .order_by(col(FollowUp.focused_at).is_not(None).desc(), col(FollowUp.created_at).desc(),
+                  col(FollowUp.id).desc())
     ).first()
+
+
+def focus_followup(s: Session, author_id: int, fu: FollowUp | None, now: datetime) -> None:
+    """Make `fu` the record the author's next unnumbered correction means (None: their newest
+    note again, as when they send a new one)."""
+    s.execute(update(FollowUp).where(col(FollowUp.author_id) == author_id, col(FollowUp.focused_at).is_not(None))
+              .values(focused_at=None).execution_options(synchronize_session=False))
+    if fu is not None:
+        fu.focused_at = now
+        s.add(fu)
 
 
 def followup_revoked_by(s: Session, source_key: str) -> FollowUp | None:

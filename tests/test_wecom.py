@@ -769,6 +769,41 @@ def test_a_question_on_a_card_is_answered_by_its_button(tmp_path: Path, fake: Fa
     run(go())
 
 
+def test_edit_on_a_card_keeps_its_buttons_and_the_next_correction_hits_the_pressed_record(
+        tmp_path: Path, fake: FakeWecom) -> None:
+    """修改 on an older card: the card keeps 确认/撤销, and "改 金额" without a number changes that
+    record, not the newest; a newer note moves the focus back to itself."""
+    from store.models import FollowUp
+
+    async def go() -> None:
+        async with harness(tmp_path, fake) as h:
+            for text in ("苏州恒达王总说预算四十万左右，下周二去现场", "无锡宏远李厂长说今年预算六十万，月底前报价"):
+                await h.post(b.encrypt_callback(b.text_fields("ZhangWei", text)))
+                await h.drain()
+            first, second = h.followups()
+            press = b.encrypt_callback(b.card_event_fields("ZhangWei", f"edit:{first.id}", "t-1", "RC-E"))
+            assert await h.post(press) == (200, "")
+            await h.drain()
+            assert fake.updates == []  # the card keeps its buttons: nothing changed yet
+            assert f"直到你再发新的拜访记录" in fake.sent[-1]["text"]["content"]
+            await h.post(b.encrypt_callback(b.text_fields("ZhangWei", "改 金额 45万")))
+            await h.drain()
+            amounts = h.app.svc.db.call(lambda s: {f.id: f.amount for f in s.exec(select(FollowUp))})
+            assert amounts[first.id] == 450_000 and amounts[second.id] == 600_000
+            confirm = b.encrypt_callback(b.card_event_fields("ZhangWei", f"confirm:{first.id}", "t-1", "RC-C"))
+            assert await h.post(confirm) == (200, "")
+            await h.drain()
+            [upd] = fake.updates  # a press that changed the record updates its card
+            assert upd["response_code"] == "RC-C"
+            await h.post(b.encrypt_callback(b.text_fields("ZhangWei", "宁波锦泰说预算三十万")))
+            await h.drain()
+            await h.post(b.encrypt_callback(b.text_fields("ZhangWei", "改 金额 35万")))  # the newest again
+            await h.drain()
+            third = h.followups()[-1]
+            assert h.app.svc.db.call(lambda s: s.get(FollowUp, third.id).amount) == 350_000
+    run(go())
+
+
 # ---------------------------------------------------------------- the reply outbox
 
 
