@@ -11,6 +11,7 @@ with the message's outcome, sent at once, retried when that fails or their box d
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -97,9 +98,14 @@ class ReplyOutbox:
         token = round_token()
         rows = await self.svc.db.run(replies.claim, now, token, self.lease(now), list(self.channels))
         sent = 0
+        told: set[tuple[str, str]] = set()  # people told this round that their answers come late
         for r in rows:
             # a retry may follow a partial success (the text went, the card did not): a resend too
             reply = reply_from_body(r.body, key=f"reply-{r.id}", resend=r.in_doubt or r.attempts > 0)
+            late = int((now - r.created_at).total_seconds() // 60)
+            if r.attempts > 0 and late >= 1 and (r.channel, r.peer) not in told:
+                told.add((r.channel, r.peer))
+                reply = dataclasses.replace(reply, text=texts.REPLY_LATE.format(minutes=late) + "\n" + reply.text)
             sent += await self.send(self.channels[r.channel], r.id or 0, token, Peer(r.channel, r.peer), reply, now)
         return sent
 

@@ -410,6 +410,7 @@ CONSOLE_AS_USAGE = "用法：/as 用户名（切换成另一个用户说话）�
 CONSOLE_NO_USER = "没有用户 {name}（salesbot users list 查看）"
 CONSOLE_VOICE_USAGE = "用法：/voice 音频文件路径（amr、mp3、wav、m4a、silk…），例如：/voice ~/录音/拜访.amr"
 CONSOLE_VOICE_MISSING = "找不到音频文件 {path}：请检查路径（相对路径从启动 salesbot 的目录算起）"
+REPLY_LATE = "（以下回复晚到了约{minutes}分钟：消息平台暂时发送失败，已自动重试，记录没有丢）"
 CLI_WORKER_BAD_QUEUES = "--queues 只能是 notes、asr 或 notes,asr，收到：{got}"
 CLI_WORKER_START = "启动任务进程：数据库 {db}，队列 {queues}，同时处理 {n} 条（Ctrl+C 停止）"
 

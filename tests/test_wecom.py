@@ -832,6 +832,34 @@ def test_an_answer_that_cannot_be_delivered_is_kept_and_sent_later(tmp_path: Pat
     run(go())
 
 
+def test_a_minute_of_45009_delays_every_answer_and_loses_none_and_each_person_is_told_once(
+        tmp_path: Path, fake: FakeWecom) -> None:
+    """WeCom answers 45009 to every send for a minute while reps keep writing: every answer is
+    kept, all go out on the first round after the outage, and each rep's first late answer says
+    it is late (once)."""
+    from datetime import timedelta
+
+    async def go() -> None:
+        async with harness(tmp_path, fake) as h:
+            fake.fail_next("send", *[45009] * 10_000)  # the outage: every send refused
+            notes = [("ZhangWei", "帮助"), ("LiNa", "帮助"), ("ZhangWei", "我的待办"), ("ZhangWei", NOTE),
+                     ("LiNa", "我的商机")]
+            for user, text in notes:
+                await h.post(b.encrypt_callback(b.text_fields(user, text)))
+                await h.drain()
+            assert fake.sent == [] and [a.status for a in _answers(h)] == ["pending"] * len(notes)
+            assert await h.app.notifier.replies.deliver_due(NOW + timedelta(seconds=30)) == 0  # still out
+            fake.failures = type(fake.failures)()  # the minute is over
+            assert await h.app.notifier.replies.deliver_due(NOW + timedelta(seconds=75)) == len(notes)
+            assert [a.status for a in _answers(h)] == ["sent"] * len(notes)
+            texts_to = [(m["touser"], m.get("text", {}).get("content", "")) for m in fake.sent if m["msgtype"] == "text"]
+            for user in ("ZhangWei", "LiNa"):
+                late = [t for u, t in texts_to if u == user and t.startswith("（以下回复晚到了约1分钟")]
+                assert len(late) == 1  # told once per person
+            assert await h.app.notifier.replies.deliver_due(NOW + timedelta(seconds=90)) == 0  # once each
+    run(go())
+
+
 def test_an_answer_still_refused_after_the_give_up_time_is_dead(tmp_path: Path, fake: FakeWecom) -> None:
     async def go() -> None:
         from datetime import timedelta
