@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import re
 import sys
 import time
@@ -225,6 +226,14 @@ def cmd_db(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     db = Database(settings.database.url)
+    if args.action == "backup":
+        if not args.target:
+            _progress("用法：salesbot db backup 备份文件.db（SQLite；PostgreSQL 用 pg_dump）")
+            return 2
+        db.backup(Path(args.target))
+        db.dispose()
+        print(f"已备份到 {args.target}（恢复：停止 salesbot，把备份文件复制为 database.url 指向的文件，再启动）")
+        return 0
     if args.action == "upgrade":
         _progress(f"升级数据库结构：{_safe_url(settings.database.url)}")
         db.upgrade()
@@ -629,8 +638,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("text", nargs="+", help="消息内容")
     s.set_defaults(fn=cmd_say)
 
-    b = sub.add_parser("db", help="数据库结构：upgrade 升级到最新，current 查看当前版本")
-    b.add_argument("action", choices=["upgrade", "current"], help="upgrade | current")
+    b = sub.add_parser("db", help="数据库：upgrade 升级结构，current 查看版本，backup 在线备份（SQLite）")
+    b.add_argument("action", choices=["upgrade", "current", "backup"], help="upgrade | current | backup")
+    b.add_argument("target", nargs="?", help="backup：备份文件路径（不能已存在）")
     b.set_defaults(fn=cmd_db)
 
     u = sub.add_parser("users", help="用户：添加、修改、批量导入、列出、停用（离职交接）")
@@ -707,6 +717,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the output went to a pipe that closed early (`| head`): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

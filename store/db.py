@@ -10,7 +10,7 @@ import logging
 import os
 import socket
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -145,6 +145,20 @@ class Database:
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await asyncio.to_thread(self.call, fn, *args, **kwargs)
+
+    def backup(self, target: Path) -> None:
+        """A consistent copy of a SQLite database while it is in use (SQLite's online backup API,
+        page by page; a plain file copy of a live WAL database can be torn)."""
+        import sqlite3
+
+        if not self.is_sqlite:
+            raise DatabaseError("PostgreSQL 请用 pg_dump 备份（见 docs/deployment.md「备份」）")
+        if target.exists():
+            raise DatabaseError(f"{target} 已经存在：换一个文件名，备份不会覆盖已有文件")
+        check_sqlite_path(str(target))
+        source = self.url.split("///", 1)[1]
+        with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+            src.backup(dst)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -135,3 +135,16 @@ def test_voice_and_as_without_what_they_need_say_how(tmp_path: Path, monkeypatch
 def test_outbox_counts_in_words(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--db", str(tmp_path / "o.db"), "outbox"]) == 0
     assert "共 0 条；全部提醒：无" in capsys.readouterr().out
+
+
+def test_db_backup_copies_a_live_database_and_never_overwrites(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = ["--db", str(tmp_path / "live.db")]
+    assert main([*db, "users", "add", "王经理", "--role", "manager"]) == 0
+    target = tmp_path / "copy.db"
+    assert main([*db, "db", "backup", str(target)]) == 0
+    assert "已备份到" in capsys.readouterr().out
+    assert main(["--db", str(target), "users", "list"]) == 0
+    assert "王经理" in capsys.readouterr().out  # the copy opens and has the data
+    assert main([*db, "db", "backup", str(target)]) == 2
+    assert "已经存在" in capsys.readouterr().err
+    assert main([*db, "db", "backup"]) == 2
