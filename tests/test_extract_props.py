@@ -1,15 +1,15 @@
-"""Property tests: any string yields a valid record (never an exception) in bounded time."""
+"""Property tests: any string yields a valid record (never an exception); long input is cut to
+MAX_CHARS, which bounds the work (speed itself is measured in bench/, not asserted here)."""
 from __future__ import annotations
 
 import json
 import re
-import time
 from datetime import datetime, timedelta, timezone
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from extraction.extractor import extract
+from extraction.extractor import MAX_CHARS, extract
 from extraction.types import AMOUNT_KINDS, OWNERS, PAIN_CATEGORIES, STAGES
 
 REF = datetime(2026, 1, 5, 11, 40, tzinfo=timezone(timedelta(hours=8)))
@@ -37,9 +37,7 @@ def _check(rec: dict) -> None:
 
 
 def _run(text: str) -> dict:
-    t0 = time.perf_counter()
     rec = extract(text, ref_time=REF).to_record()
-    assert time.perf_counter() - t0 < 5.0
     _check(rec)
     return rec
 
@@ -77,11 +75,13 @@ def test_special_inputs() -> None:
 
 
 def test_very_long_input_is_bounded() -> None:
+    """Only the first MAX_CHARS characters are read: a 100k-character paste costs what a
+    MAX_CHARS one does."""
     text = "王总说预算卡得比较紧，周五前我把报价发给他，一万二一台比海尔贵了800块。" * 3000  # ~100k chars
-    t0 = time.perf_counter()
     rec = _run(text)
-    assert time.perf_counter() - t0 < 5.0
     assert rec["contacts"] == ["王总"]
+    head = extract(text[:MAX_CHARS], ref_time=REF).to_record()
+    assert {k: v for k, v in rec.items() if k != "text"} == {k: v for k, v in head.items() if k != "text"}
 
 
 def test_rejects_non_string_clearly() -> None:

@@ -130,10 +130,11 @@ def test_failed_batch_fails_every_waiter_and_stores_nothing(bot: Bot, handled: l
 def test_submit_returns_only_after_its_row_is_committed(bot: Bot, handled: list,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     real = repos.inbox_insert_many
-    release = threading.Event()
+    release, written = threading.Event(), threading.Event()
 
     def slow(s: Any, rows: list[dict[str, Any]]) -> list[int | None]:
         ids = real(s, rows)
+        written.set()
         release.wait(10)  # rows written, transaction not yet committed
         return ids
 
@@ -147,7 +148,7 @@ def test_submit_returns_only_after_its_row_is_committed(bot: Bot, handled: list,
 
     async def go() -> None:
         tasks = [asyncio.create_task(submit_and_look(m)) for m in msgs]
-        await asyncio.sleep(0.2)
+        assert await asyncio.to_thread(written.wait, 10)  # the batch is in its transaction
         assert not any(t.done() for t in tasks) and _rows(bot) == []  # nobody acknowledged yet
         release.set()
         await asyncio.gather(*tasks)
@@ -160,9 +161,10 @@ def test_submit_returns_only_after_its_row_is_committed(bot: Bot, handled: list,
 def test_a_submitter_that_gives_up_mid_transaction_still_gets_its_row_processed(
         bot: Bot, handled: list, monkeypatch: pytest.MonkeyPatch) -> None:
     real = repos.inbox_insert_many
-    release = threading.Event()
+    release, started = threading.Event(), threading.Event()
 
     def slow(s: Any, rows: list[dict[str, Any]]) -> list[int | None]:
+        started.set()
         release.wait(10)
         return real(s, rows)
 
@@ -171,7 +173,7 @@ def test_a_submitter_that_gives_up_mid_transaction_still_gets_its_row_processed(
 
     async def go() -> None:
         task = asyncio.create_task(bot.app.dispatcher.submit(msg))
-        await asyncio.sleep(0.05)
+        assert await asyncio.to_thread(started.wait, 10)  # the transaction has begun
         task.cancel()  # e.g. the HTTP client went away: no ack, but the row is being written
         release.set()
         await bot.app.dispatcher.drain()
