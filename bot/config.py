@@ -60,14 +60,14 @@ class AppSettings(_Section):
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError("an IANA time zone name such as Asia/Shanghai") from exc
+            raise ValueError("需要 IANA 时区名，例如 Asia/Shanghai") from exc
         return v
 
     @field_validator("log_level")
     @classmethod
     def _level(cls, v: str) -> str:
         if v.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-            raise ValueError("one of DEBUG, INFO, WARNING, ERROR")
+            raise ValueError("只能是 DEBUG、INFO、WARNING、ERROR 之一")
         return v.upper()
 
 
@@ -79,7 +79,7 @@ class DatabaseSettings(_Section):
     @classmethod
     def _url(cls, v: str) -> str:
         if not v.startswith(("sqlite:///", "postgresql")):
-            raise ValueError("a SQLAlchemy URL: sqlite:///path.db or postgresql+psycopg://user:pw@host/db")
+            raise ValueError("需要 SQLAlchemy URL：sqlite:///路径.db 或 postgresql+psycopg://用户:密码@主机/库名")
         return v
 
 
@@ -90,13 +90,13 @@ class PipelineSettings(_Section):
     @model_validator(mode="after")
     def _check(self) -> PipelineSettings:
         if len(set(self.stages)) != len(self.stages):
-            raise ValueError("stages: each stage key only once")
+            raise ValueError("stages：每个阶段只能出现一次")
         for required in ("won", "lost"):
             if required not in self.stages:
-                raise ValueError(f"stages: must include {required!r}")
+                raise ValueError(f"stages：必须包含 {required!r}")
         missing = [s for s in self.stages if s not in self.labels]
         if missing:
-            raise ValueError(f"labels: give a display name for {', '.join(missing)}")
+            raise ValueError(f"labels：请给这些阶段起中文名：{'、'.join(missing)}")
         return self
 
 
@@ -128,14 +128,14 @@ class AlertSettings(_Section):
     @model_validator(mode="after")
     def _order(self) -> AlertSettings:
         if self.stale_deal_manager_days < self.stale_deal_rep_days:
-            raise ValueError("stale_deal_manager_days must be at least stale_deal_rep_days")
+            raise ValueError("stale_deal_manager_days 不能小于 stale_deal_rep_days")
         return self
 
     @field_validator("silent_customer_days")
     @classmethod
     def _ascending(cls, v: list[int]) -> list[int]:
         if not v or any(d < 1 for d in v) or v != sorted(set(v)):
-            raise ValueError("a non-empty ascending list of positive day counts, e.g. [15, 30]")
+            raise ValueError("需要从小到大、不重复的正整数天数列表，例如 [15, 30]")
         return v
 
     @field_validator("quiet_hours")
@@ -144,7 +144,7 @@ class AlertSettings(_Section):
         import re
 
         if v and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", v):
-            raise ValueError('a range "HH:MM-HH:MM", e.g. "21:00-08:30", or "" for none')
+            raise ValueError('需要时间段 "HH:MM-HH:MM"，例如 "21:00-08:30"；不要免打扰写 ""')
         return v
 
     @field_validator("push_time")
@@ -153,7 +153,7 @@ class AlertSettings(_Section):
         import re
 
         if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", v):
-            raise ValueError('a local time "HH:MM", e.g. "09:00"')
+            raise ValueError('需要本地时间 "HH:MM"，例如 "09:00"')
         return v
 
     @field_validator("digest_cron", "rules_cron", "funnel_cron")
@@ -164,7 +164,7 @@ class AlertSettings(_Section):
         try:
             CronTrigger.from_crontab(v)
         except ValueError as exc:
-            raise ValueError(f'a crontab expression "min hour day month weekday" ({exc})') from exc
+            raise ValueError(f'需要 crontab 表达式 "分 时 日 月 星期"（{exc}）') from exc
         return v
 
 
@@ -175,7 +175,7 @@ class MatchingSettings(_Section):
     @model_validator(mode="after")
     def _order(self) -> MatchingSettings:
         if self.ask >= self.auto_link:
-            raise ValueError("ask must be lower than auto_link")
+            raise ValueError("ask 必须小于 auto_link")
         return self
 
 
@@ -189,7 +189,7 @@ class ExtractionSettings(_Section):
     def _names(cls, v: list[str]) -> list[str]:
         names = [x.strip() for x in v if x.strip()]
         if any(len(x) < 2 for x in names):
-            raise ValueError("competitor names need at least two characters")
+            raise ValueError("竞品名称至少两个字")
         return list(dict.fromkeys(names))
 
 
@@ -205,21 +205,20 @@ class HolidayBlockSettings(_Section):
     @classmethod
     def _name(cls, v: str) -> str:
         if v.strip() not in NAME_ALIASES:
-            raise ValueError(f"a statutory holiday name: one of {', '.join(STATUTORY)}")
+            raise ValueError(f"需要法定节假日名称：{'、'.join(STATUTORY)} 之一")
         return NAME_ALIASES[v.strip()]
 
     @model_validator(mode="after")
     def _check(self) -> HolidayBlockSettings:
         if not FIRST_YEAR <= self.start.year <= LAST_YEAR:
-            raise ValueError(f"start: a day between {FIRST_YEAR} and {LAST_YEAR}")
+            raise ValueError(f"start：需要 {FIRST_YEAR}–{LAST_YEAR} 年之间的日期")
         if not 0 <= (self.end - self.start).days < 15:
-            raise ValueError(f"{self.name}: end must be on or after start and the block at most "
-                             "15 days long (give the first and the last day off)")
+            raise ValueError(f"{self.name}：end 不能早于 start，放假最多 15 天（写第一天和最后一天）")
         for d in self.workdays:
             if d.weekday() < 5 or self.start <= d <= self.end \
                     or abs(d - self.start) > timedelta(days=20):
-                raise ValueError(f"{self.name}: workdays {d} is not a Saturday or Sunday within 20 "
-                                 "days of the block (list only the weekend days worked, 调休上班)")
+                raise ValueError(f"{self.name}：workdays 里的 {d} 不是假期前后 20 天内的周六或周日"
+                                 "（只写调休上班的周末）")
         return self
 
 
@@ -233,8 +232,8 @@ class CalendarSettings(_Section):
         blocks = sorted(self.holidays, key=lambda b: b.start)
         for a, b in zip(blocks, blocks[1:]):
             if b.start <= a.end:
-                raise ValueError(f"holidays: {a.name} ({a.start}..{a.end}) and {b.name} "
-                                 f"({b.start}..{b.end}) overlap; give shared days to one of them")
+                raise ValueError(f"holidays：{a.name}（{a.start}..{a.end}）和 {b.name}（{b.start}..{b.end}）"
+                                 "重叠了；重叠的日子只写在其中一个里")
         return self
 
     def blocks(self) -> list[HolidayBlock]:
@@ -280,7 +279,7 @@ class SpeechSettings(_Section):
     @classmethod
     def _mode(cls, v: str) -> str:
         if v not in ("thread", "process"):
-            raise ValueError('"thread" (default: the model releases the GIL) or "process"')
+            raise ValueError('只能是 "thread"（默认）或 "process"')
         return v
 
 
@@ -303,14 +302,14 @@ class QueueSettings(_Section):
         """Whether messages go through the queue all boxes share (PostgreSQL only)."""
         postgres = url.startswith("postgresql")
         if self.mode == "shared" and not postgres:
-            raise ConfigError("queue.mode = \"shared\" needs PostgreSQL (database.url)")
+            raise ConfigError("配置错误：queue.mode = \"shared\" 需要 PostgreSQL（database.url）")
         return postgres and self.mode != "local"
 
     @field_validator("queues")
     @classmethod
     def _known(cls, v: list[str]) -> list[str]:
         if not v or not set(v) <= {"notes", "asr"}:
-            raise ValueError('a non-empty list of "notes" (text notes, commands) and "asr" (voice notes)')
+            raise ValueError('需要非空列表，元素是 "notes"（文字和命令）或 "asr"（语音）')
         return v
 
 
@@ -340,8 +339,8 @@ class Settings(_Section):
     @model_validator(mode="after")
     def _one_process_per_sqlite_file(self) -> Settings:
         if self.server.reuse_port and self.database.url.startswith("sqlite"):
-            raise ValueError("server.reuse_port: several processes need PostgreSQL (database.url); "
-                             "one SQLite file takes one `serve` process")
+            raise ValueError("server.reuse_port：多个进程需要 PostgreSQL（database.url）；"
+                             "一个 SQLite 文件只能由一个 serve 进程使用")
         return self
 
     @property
@@ -379,20 +378,31 @@ def _merge(base: dict[str, Any], extra: dict[str, dict[str, Any]]) -> dict[str, 
     for section, values in extra.items():
         target = merged.setdefault(section, {})
         if not isinstance(target, dict):
-            raise ConfigError(f"config error: [{section}] must be a table")
+            raise ConfigError(f"配置错误：[{section}] 必须是一个表")
         target.update(values)
     return merged
+
+
+# pydantic's error types in the CLI's language (our own validators already speak Chinese)
+_PYDANTIC_ERRORS = {
+    "extra_forbidden": "没有这个设置项（请对照 config.example.toml 检查拼写）",
+    "int_parsing": "需要整数", "int_from_float": "需要整数", "float_parsing": "需要数字",
+    "bool_parsing": "需要 true 或 false", "string_type": "需要字符串", "list_type": "需要列表，例如 [1, 2]",
+    "dict_type": "需要表，例如 {键 = \"值\"}", "date_from_datetime_parsing": "需要日期，例如 2027-01-01",
+    "date_parsing": "需要日期，例如 2027-01-01", "missing": "缺少这个设置",
+    "greater_than_equal": "不能小于 {ge}", "greater_than": "必须大于 {gt}", "less_than_equal": "不能大于 {le}",
+    "less_than": "必须小于 {lt}",
+}
 
 
 def _describe(err: ValidationError) -> str:
     lines = []
     for e in err.errors():
-        key = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "extra_forbidden":
-            msg = "unknown setting (check the spelling against config.example.toml)"
-        lines.append(f"  {key}: {msg} (got {e.get('input')!r})")
-    return "config error:\n" + "\n".join(lines)
+        key = ".".join(str(p) for p in e["loc"]) or "（顶层）"
+        known = _PYDANTIC_ERRORS.get(e["type"])
+        msg = known.format(**e.get("ctx", {})) if known else e["msg"].removeprefix("Value error, ")
+        lines.append(f"  {key}：{msg}（收到 {e.get('input')!r}）")
+    return "配置错误：\n" + "\n".join(lines)
 
 
 def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
@@ -403,11 +413,11 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
     if path:
         p = Path(path)
         if not p.is_file():
-            raise ConfigError(f"config error: file {p} not found (copy config.example.toml to start)")
+            raise ConfigError(f"配置错误：找不到配置文件 {p}（可以复制 config.example.toml 开始）")
         try:
             data = tomllib.loads(p.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config error: {p} is not valid TOML: {exc}") from exc
+            raise ConfigError(f"配置错误：{p} 不是有效的 TOML：{exc}") from exc
     data = _merge(data, _env_overrides(env))
     try:
         settings = Settings.model_validate(data)

@@ -44,15 +44,15 @@ def test_toml_then_env_override(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("env", "key", "expect"),
     [
-        ({"SALESBOT_ALERTS_STALE_DEAL_REP_DAYS": "abc"}, "alerts.stale_deal_rep_days", "integer"),
-        ({"SALESBOT_ALERTS_STALE_DEAL_REP_DAYS": "0"}, "alerts.stale_deal_rep_days", "greater than or equal to 1"),
+        ({"SALESBOT_ALERTS_STALE_DEAL_REP_DAYS": "abc"}, "alerts.stale_deal_rep_days", "需要整数"),
+        ({"SALESBOT_ALERTS_STALE_DEAL_REP_DAYS": "0"}, "alerts.stale_deal_rep_days", "不能小于 1"),
         ({"SALESBOT_ALERTS_RULES_CRON": "every day"}, "alerts.rules_cron", "crontab"),
-        ({"SALESBOT_APP_TIMEZONE": "Mars/Base"}, "app.timezone", "IANA time zone"),
+        ({"SALESBOT_APP_TIMEZONE": "Mars/Base"}, "app.timezone", "IANA 时区名"),
         ({"SALESBOT_DATABASE_URL": "mysql://x"}, "database.url", "sqlite:///"),
         ({"SALESBOT_ALERTS_QUIET_HOURS": "late"}, "alerts.quiet_hours", "HH:MM-HH:MM"),
-        ({"SALESBOT_ALERTS_SILENT_CUSTOMER_DAYS": "[30, 14]"}, "alerts.silent_customer_days", "ascending"),
-        ({"SALESBOT_ALERTS_STALE_DEAL_MANAGER_DAYS": "2"}, "alerts", "at least stale_deal_rep_days"),
-        ({"SALESBOT_MATCHING_ASK": "0.95"}, "matching", "lower than auto_link"),
+        ({"SALESBOT_ALERTS_SILENT_CUSTOMER_DAYS": "[30, 14]"}, "alerts.silent_customer_days", "从小到大"),
+        ({"SALESBOT_ALERTS_STALE_DEAL_MANAGER_DAYS": "2"}, "alerts", "不能小于 stale_deal_rep_days"),
+        ({"SALESBOT_MATCHING_ASK": "0.95"}, "matching", "ask 必须小于 auto_link"),
     ],
 )
 def test_bad_values_name_the_key(env: dict[str, str], key: str, expect: str) -> None:
@@ -64,17 +64,17 @@ def test_bad_values_name_the_key(env: dict[str, str], key: str, expect: str) -> 
 def test_unknown_key_and_bad_file(tmp_path: Path) -> None:
     cfg = tmp_path / "c.toml"
     cfg.write_text("[database]\nulr = 'x'\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"database\.ulr: unknown setting"):
+    with pytest.raises(ConfigError, match=r"database\.ulr：没有这个设置项"):
         load_settings(cfg, env={})
     cfg.write_text("[database\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="not valid TOML"):
+    with pytest.raises(ConfigError, match="不是有效的 TOML"):
         load_settings(cfg, env={})
-    with pytest.raises(ConfigError, match="not found"):
+    with pytest.raises(ConfigError, match="找不到配置文件"):
         load_settings(tmp_path / "missing.toml", env={})
 
 
 def test_pipeline_needs_labels_and_terminal_stages() -> None:
-    with pytest.raises(ConfigError, match="must include 'lost'"):
+    with pytest.raises(ConfigError, match="必须包含 'lost'"):
         load_settings(env={"SALESBOT_PIPELINE_STAGES": '["lead", "won"]'})
-    with pytest.raises(ConfigError, match="display name for bidding"):
+    with pytest.raises(ConfigError, match="请给这些阶段起中文名：bidding"):
         load_settings(env={"SALESBOT_PIPELINE_STAGES": '["lead", "bidding", "won", "lost"]'})

@@ -151,9 +151,9 @@ def test_config_section_installs_the_override(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("block, message", [
-    ('name = "圣诞节"\nstart = 2032-12-25\nend = 2032-12-25', "statutory holiday name"),
-    ('name = "春节"\nstart = 2032-02-15\nend = 2032-02-09', "end must be on or after start"),
-    ('name = "春节"\nstart = 2032-02-09\nend = 2032-02-15\nworkdays = [2032-02-17]', "Saturday or Sunday"),
+    ('name = "圣诞节"\nstart = 2032-12-25\nend = 2032-12-25', "需要法定节假日名称"),
+    ('name = "春节"\nstart = 2032-02-15\nend = 2032-02-09', "end 不能早于 start"),
+    ('name = "春节"\nstart = 2032-02-09\nend = 2032-02-15\nworkdays = [2032-02-17]', "不是假期前后 20 天内的周六或周日"),
 ])
 def test_config_rejects_bad_blocks(tmp_path: Path, block: str, message: str) -> None:
     cfg = tmp_path / "c.toml"
