@@ -58,6 +58,9 @@ def _funnel_chart(settings: Settings, rows: list[Any]) -> bytes | None:
     return funnel_chart_png(texts.funnel_title(f), bars)
 
 
+LATE_NOTICE_SECONDS = 30  # an answer this late says so (once per person and round)
+
+
 def round_token() -> str:
     """Names one delivery round of this process in the rows it claims."""
     return f"{BOX}:{uuid.uuid4().hex[:12]}"
@@ -90,6 +93,8 @@ class ReplyOutbox:
             return False
         if not await self.svc.db.run(replies.mark_sent, reply_id, token, now):
             log.warning("answer %s outlasted its claim (queue.reply_claim_seconds)", reply_id)
+        if reply.resend and (n := await self.svc.db.run(replies.expedite, channel.name, now)):
+            log.info("%s takes answers again: %d waiting answers brought forward", channel.name, n)
         return True
 
     async def deliver_due(self, now: datetime | None = None) -> int:
@@ -102,10 +107,11 @@ class ReplyOutbox:
         for r in rows:
             # a retry may follow a partial success (the text went, the card did not): a resend too
             reply = reply_from_body(r.body, key=f"reply-{r.id}", resend=r.in_doubt or r.attempts > 0)
-            late = int((now - r.created_at).total_seconds() // 60)
-            if r.attempts > 0 and late >= 1 and (r.channel, r.peer) not in told:
+            late = (now - r.created_at).total_seconds()
+            if r.attempts > 0 and late >= LATE_NOTICE_SECONDS and (r.channel, r.peer) not in told:
                 told.add((r.channel, r.peer))
-                reply = dataclasses.replace(reply, text=texts.REPLY_LATE.format(minutes=late) + "\n" + reply.text)
+                minutes = max(1, round(late / 60))
+                reply = dataclasses.replace(reply, text=texts.REPLY_LATE.format(minutes=minutes) + "\n" + reply.text)
             sent += await self.send(self.channels[r.channel], r.id or 0, token, Peer(r.channel, r.peer), reply, now)
         return sent
 

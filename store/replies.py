@@ -88,6 +88,18 @@ def mark_failed(s: Session, reply_id: int, token: str, error: str, now: datetime
     return r.status
 
 
+def expedite(s: Session, channel: str, now: datetime) -> int:
+    """The platform takes answers again: every answer of `channel` waiting out a backoff is due
+    now, instead of up to an hour later. Returns how many were brought forward."""
+    result = s.exec(update(OutgoingReply).where(col(OutgoingReply.channel) == channel,
+                                                   col(OutgoingReply.status) == "pending",
+                                                   col(OutgoingReply.attempts) > 0,
+                                                   col(OutgoingReply.next_attempt_at) > now)
+                       .values(next_attempt_at=now).execution_options(synchronize_session=False),
+                       execution_options={"preserve_rowcount": True})
+    return int(result.rowcount)
+
+
 def undelivered(s: Session) -> int:
     """Answers not yet taken by their platform (/healthz, /metrics)."""
     return int(s.exec(select(func.count()).select_from(OutgoingReply)

@@ -860,6 +860,30 @@ def test_a_minute_of_45009_delays_every_answer_and_loses_none_and_each_person_is
     run(go())
 
 
+def test_once_the_platform_takes_answers_again_the_waiting_ones_are_sent_at_once(
+        tmp_path: Path, fake: FakeWecom) -> None:
+    """Answers whose backoff grew during an outage do not wait it out: the first one delivered
+    after the outage brings the others of that channel forward."""
+    from datetime import timedelta
+
+    async def go() -> None:
+        async with harness(tmp_path, fake) as h:
+            fake.fail_next("send", *[45009] * 10_000)
+            await h.post(b.encrypt_callback(b.text_fields("ZhangWei", "帮助")))
+            await h.drain()
+            for minutes in (1, 3, 7):  # the first answer's tries during the outage: its backoff grows
+                await h.app.notifier.replies.deliver_due(NOW + timedelta(minutes=minutes))
+            await h.post(b.encrypt_callback(b.text_fields("LiNa", "我的待办")))
+            await h.drain()
+            first, second = _answers(h)
+            assert first.next_attempt_at > second.next_attempt_at  # the older answer waits longer now
+            fake.failures = type(fake.failures)()  # the outage is over
+            assert await h.app.notifier.replies.deliver_due(second.next_attempt_at) == 1  # only LiNa's was due
+            assert await h.app.notifier.replies.deliver_due(second.next_attempt_at + timedelta(seconds=1)) == 1
+            assert [a.status for a in _answers(h)] == ["sent", "sent"]
+    run(go())
+
+
 def test_an_answer_still_refused_after_the_give_up_time_is_dead(tmp_path: Path, fake: FakeWecom) -> None:
     async def go() -> None:
         from datetime import timedelta
