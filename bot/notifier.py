@@ -58,7 +58,8 @@ def _funnel_chart(settings: Settings, rows: list[Any]) -> bytes | None:
     return funnel_chart_png(texts.funnel_title(f), bars)
 
 
-LATE_NOTICE_SECONDS = 30  # an answer this late says so (once per person and round)
+LATE_NOTICE_SECONDS = 30  # an answer this late says so …
+LATE_NOTICE_QUIET = timedelta(minutes=10)  # … once per person in this long
 
 
 def round_token() -> str:
@@ -73,6 +74,7 @@ class ReplyOutbox:
     def __init__(self, svc: Services, channels: Mapping[str, Channel]) -> None:
         self.svc = svc
         self.channels = channels
+        self._told: dict[tuple[str, str], datetime] = {}  # who was told their answers come late, when
 
     def lease(self, now: datetime) -> datetime:
         return now + timedelta(seconds=self.svc.settings.queue.reply_claim_seconds)
@@ -97,22 +99,29 @@ class ReplyOutbox:
             log.info("%s takes answers again: %d waiting answers brought forward", channel.name, n)
         return True
 
+    def _tell_late(self, channel: str, peer: str, late: timedelta, now: datetime) -> bool:
+        """Whether this late answer says it is late: once per person and outage (not again
+        within LATE_NOTICE_QUIET of the last time this box said it)."""
+        last = self._told.get((channel, peer))
+        return late.total_seconds() >= LATE_NOTICE_SECONDS and (last is None or now - last >= LATE_NOTICE_QUIET)
+
     async def deliver_due(self, now: datetime | None = None) -> int:
         """Send the stored answers that are due here (failed before, or left by a dead box)."""
         now = now or self.svc.clock.now()
         token = round_token()
         rows = await self.svc.db.run(replies.claim, now, token, self.lease(now), list(self.channels))
         sent = 0
-        told: set[tuple[str, str]] = set()  # people told this round that their answers come late
         for r in rows:
             # a retry may follow a partial success (the text went, the card did not): a resend too
             reply = reply_from_body(r.body, key=f"reply-{r.id}", resend=r.in_doubt or r.attempts > 0)
-            late = (now - r.created_at).total_seconds()
-            if r.attempts > 0 and late >= LATE_NOTICE_SECONDS and (r.channel, r.peer) not in told:
-                told.add((r.channel, r.peer))
-                minutes = max(1, round(late / 60))
+            tell = r.attempts > 0 and self._tell_late(r.channel, r.peer, now - r.created_at, now)
+            if tell:
+                minutes = max(1, round((now - r.created_at).total_seconds() / 60))
                 reply = dataclasses.replace(reply, text=texts.REPLY_LATE.format(minutes=minutes) + "\n" + reply.text)
-            sent += await self.send(self.channels[r.channel], r.id or 0, token, Peer(r.channel, r.peer), reply, now)
+            ok = await self.send(self.channels[r.channel], r.id or 0, token, Peer(r.channel, r.peer), reply, now)
+            if ok and tell:
+                self._told[(r.channel, r.peer)] = now  # said once: not again in this outage
+            sent += ok
         return sent
 
 

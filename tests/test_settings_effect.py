@@ -95,3 +95,153 @@ def test_log_level_sets_what_serve_logs(tmp_path: Path, level: str, shown: bool)
         proc.send_signal(signal.SIGTERM)
         rest = proc.communicate(timeout=30)[1]
     assert any("serving on" in x for x in lines + rest.splitlines()) is shown
+
+
+# ---------------------------------------------------------------- one test per setting, changed
+
+
+def test_undo_window_hours(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    when = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
+    for hours, later, undone in ((24, 2, True), (1, 2, False)):
+        bot = _bot(tmp_path / f"u{hours}", when, app_undo_window_hours=str(hours))
+        bot.say("zhang", "苏州恒达王总说预算四十万")
+        bot.clock.current = when + timedelta(hours=later)
+        said = bot.say("zhang", "撤销")
+        assert ("已撤销" in said) is undone and (f"超过了 {hours} 小时" in said) is not undone
+
+
+def test_merge_confirm_minutes(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    when = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
+    for minutes, expired in ((30, False), (5, True)):
+        bot = _bot(tmp_path / f"m{minutes}", when, app_merge_confirm_minutes=str(minutes))
+        assert f"{minutes} 分钟内回复「确认合并」" in bot.say("wang", "合并客户 1 2")
+        bot.clock.current = when + timedelta(minutes=10)
+        assert ("已失效" in bot.say("wang", "确认合并")) is expired
+
+
+def test_pipeline_labels_name_the_stages_in_replies(tmp_path: Path) -> None:
+    when = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
+    bot = _bot(tmp_path, when, pipeline_labels='{lead = "线索", contacted = "初访", needs = "摸需求", quote = "报价", '
+                                               'trial = "试用", negotiation = "谈判", won = "赢单", lost = "输单"}')
+    assert "摸需求" in bot.say("zhang", "苏州恒达王总说想换一批数控车床，预算四十万")
+
+
+def _settings(**env: str):  # type: ignore[no-untyped-def]
+    return load_settings(env={f"SALESBOT_{k.upper()}": v for k, v in env.items()})
+
+
+def test_push_time_and_working_days_only() -> None:
+    from zoneinfo import ZoneInfo
+
+    from scheduler.jobs import push_at
+
+    sh = ZoneInfo("Asia/Shanghai")
+    morning, holiday = datetime(2026, 3, 2, 10, 0, tzinfo=sh), datetime(2026, 10, 2, 10, 0, tzinfo=sh)
+    assert push_at(_settings(), morning) == morning  # after 09:00 on a working day: at once
+    assert push_at(_settings(alerts_push_time="14:00"), morning) == datetime(2026, 3, 2, 14, 0, tzinfo=sh)
+    assert push_at(_settings(), holiday) == datetime(2026, 10, 8, 9, 0, tzinfo=sh)
+    assert push_at(_settings(alerts_working_days_only="false"), holiday) == holiday
+
+
+def test_cron_settings_set_the_clock_jobs() -> None:
+    from zoneinfo import ZoneInfo
+
+    from scheduler.setup import clock_jobs, last_tick
+
+    sh = ZoneInfo("Asia/Shanghai")
+    s = _settings(alerts_digest_cron="15 7 * * *", alerts_funnel_cron="0 18 * * fri", alerts_rules_cron="5 6 * * *")
+    jobs = {j.name: j for j in clock_jobs(s)}
+    def at(hh: int, mm: int) -> datetime:
+        return datetime(2026, 3, 6, hh, mm, tzinfo=sh)  # a Friday
+
+    assert last_tick(jobs["due_items"].trigger(sh), at(7, 20)) == at(7, 15)
+    assert last_tick(jobs["rules"].trigger(sh), at(7, 20)) == at(6, 5)
+    assert last_tick(jobs["weekly_funnel"].trigger(sh), at(18, 30)) == at(18, 0)
+    assert last_tick(jobs["weekly_funnel"].trigger(sh), at(17, 30)) is None  # not yet this week
+
+
+def test_rule_thresholds(tmp_path: Path) -> None:
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from scheduler import jobs
+    from store.models import Contract
+
+    when = datetime(2026, 3, 10, 2, 0, tzinfo=timezone.utc)
+    for env, quote, unpaid in (({}, False, False),
+                               ({"alerts_quote_no_reply_hours": "24", "alerts_unpaid_after_signing_days": "3",
+                                 "alerts_collection_lead_days": "30"}, True, True)):
+        bot = _bot(tmp_path / str(len(env)), when, **env)
+
+        def seed(s):  # type: ignore[no-untyped-def]
+            d = Deal(customer_id=1, owner_id=2, title="d", stage="quote", amount=Decimal(1), last_activity_at=when,
+                     created_at=when, quote_sent_at=when - timedelta(hours=30))
+            s.add(d)
+            s.flush()
+            s.add(Contract(deal_id=d.id, number="HT-9", signed_on=date(2026, 3, 5), amount=Decimal(100),
+                           due_on=date(2026, 4, 1)))
+
+        bot.db(seed)
+        rules = {p.rule for p in bot.db(jobs.evaluate, bot.app.settings, when, None)}
+        assert ("quote_no_reply" in rules) is quote and ("unpaid_contract" in rules) is unpaid
+
+
+def test_retry_base_seconds(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from store import alerts
+    from store.models import Notification
+
+    when = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
+    for base in (60, 5):
+        bot = _bot(tmp_path / str(base), when, alerts_retry_base_seconds=str(base))
+        bot.db(lambda s: s.add(Notification(dedupe_key="k", rule="message", recipient_id=2, body={"line": "x"},
+                                            status="pending", attempts=0, next_attempt_at=when, created_at=when)))
+        ids = bot.db(lambda s: [n.id for n in alerts.claim_due(s, when, "t", when + timedelta(minutes=5))])
+        a = bot.app.settings.alerts
+        bot.db(alerts.mark_failed, ids, "boom", when, a.retry_base_seconds, a.max_attempts, "t")
+        assert bot.db(lambda s: s.get(Notification, ids[0]).next_attempt_at) == when + timedelta(seconds=base)
+
+
+def test_wecom_callback_path_timestamp_window_and_body_limit(tmp_path: Path) -> None:
+    """wecom.callback_path, wecom.timestamp_window_s and wecom.max_body_bytes, changed, seen at the
+    callback route with real WeCom crypto."""
+    import asyncio
+    import time as clock
+
+    from aiohttp import web
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.wecom import WecomChannel
+    from tests import builders as b
+
+    settings = load_settings(env=b.wecom_settings("http://127.0.0.1:9", callback_path="/hooks/wx",
+                                                  timestamp_window_s="60", max_body_bytes="1500"))
+    got: list[object] = []
+
+    async def submit(msg: object) -> bool:
+        got.append(msg)
+        return True
+
+    async def go() -> list[int]:
+        channel = WecomChannel(settings.wecom)
+        await channel.start(submit)  # type: ignore[arg-type]
+        app = web.Application()
+        channel.install(app)
+        async with TestClient(TestServer(app)) as client:
+            async def post(cb: b.Callback, path: str = "/hooks/wx") -> int:
+                r = await client.post(path + cb.path()[cb.path().index("?"):], data=cb.body)
+                return r.status
+
+            fresh = b.encrypt_callback(b.text_fields("ZhangWei", "帮助"))
+            old = b.encrypt_callback(b.text_fields("ZhangWei", "帮助"), timestamp=int(clock.time()) - 120)
+            big = b.encrypt_callback(b.text_fields("ZhangWei", "很长的拜访记录" * 60))
+            statuses = [await post(fresh), await post(fresh, "/wecom/callback"), await post(old), await post(big)]
+        await channel.stop()
+        return statuses
+
+    assert asyncio.run(go()) == [200, 404, 403, 413] and len(got) == 1
