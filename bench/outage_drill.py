@@ -122,13 +122,12 @@ def drill_outage(tmp: Path, seconds: float, notes: int) -> None:
                 break
             time.sleep(0.5)
         say(f"all answers delivered: /healthz status={health.get('status')} undelivered_replies=0")
-        texts = [m for m in fake.sent if m["msgtype"] == "text"]
-        late = [m for m in texts if m["text"]["content"].startswith("（以下回复晚到了")]
-        say(f"WeCom took {len(fake.sent)} messages ({len(texts)} texts) for {notes} notes; "
-            f"{len(late)} carry the late notice (one per person): "
-            + "; ".join(f"{m['touser']}: {m['text']['content'].splitlines()[0]}" for m in late))
-        for m in texts:
-            say(f"  → {m['touser']}: {m['text']['content'][:40]!r}")
+        late = [m["touser"] for m in fake.sent if "以下回复晚到了" in json.dumps(m, ensure_ascii=False)]
+        say(f"WeCom took {len(fake.sent)} messages (texts and cards) for {notes} notes; the late notice "
+            f"went to: {', '.join(late)}")
+        for m in fake.sent:
+            body = json.dumps(m.get("text") or m.get("template_card"), ensure_ascii=False)
+            say(f"  → {m['touser']} {m['msgtype']}: {body[:70]}")
         _stop(proc)
     finally:
         fake.stop()
