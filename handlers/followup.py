@@ -378,7 +378,7 @@ async def _transcribe(ctx: Context, data: bytes, fmt: str) -> Any:
     from speech import QueueFull
 
     pool = ctx.svc.transcriber()
-    hotwords = await ctx.svc.db.run(repos.hotword_names, ctx.user)
+    hotwords = await ctx.svc.db.run(repos.hotword_names, ctx.user, ctx.svc.today())
     told = False
     while True:
         try:

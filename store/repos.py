@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -1126,15 +1126,49 @@ def save_media(s: Session, inbox_id: int, fmt: str, data: bytes) -> None:
                                   "created_at": utcnow()})
 
 
-def hotword_names(s: Session, user: User, limit: int = 30) -> list[str]:
-    """The rep's most recently active customers (brand as written) and their contacts, for ASR bias."""
+HOTWORD_DAYS = 3  # to-dos and planned follow-ups this close to today make a customer likely
+
+
+def _likely_customers(s: Session, user: User, today: date, limit: int) -> list[int]:
+    """The customer ids a rep is most likely to talk about today, most likely first: to-dos and
+    planned follow-ups due around today, the customers of their latest notes, open deals by
+    newest activity, then the rest of their book by newest interaction (never by a row's edit
+    time, which says nothing about what the rep does)."""
+    near = (today - timedelta(days=HOTWORD_DAYS), today + timedelta(days=HOTWORD_DAYS))
     scope = scope_user_ids(s, user)
-    q = select(Customer).where(col(Customer.merged_into_id).is_(None))
+    owned = [] if scope is None else [col(Deal.owner_id).in_(list(scope))]
+    queries = [
+        select(ActionItem.customer_id).where(col(ActionItem.assignee_id) == user.id, ActionItem.status == "open",
+                                             col(ActionItem.due).between(*near))
+        .order_by(col(ActionItem.due)),
+        select(FollowUp.customer_id).where(col(FollowUp.author_id) == user.id, FollowUp.status == "active",
+                                           col(FollowUp.next_follow_up).between(*near)),
+        select(FollowUp.customer_id).where(col(FollowUp.author_id) == user.id, FollowUp.status == "active")
+        .order_by(col(FollowUp.created_at).desc()).limit(limit),
+        select(Deal.customer_id).where(Deal.status == "open", *owned)
+        .order_by(col(Deal.last_activity_at).desc()).limit(limit),
+    ]
+    ids: dict[int, None] = {}
+    for q in queries:
+        ids.update((i, None) for i in s.exec(q) if i is not None)  # type: ignore[call-overload]
+    book = select(Customer.id).where(col(Customer.merged_into_id).is_(None))
     if scope is not None:
-        q = q.where(col(Customer.owner_id).in_(list(scope)))
-    customers = list(s.exec(q.order_by(col(Customer.updated_at).desc()).limit(limit)))
-    names = [c.name for c in customers]
-    if customers:
-        contacts = s.exec(select(Contact.name).where(col(Contact.customer_id).in_([c.id for c in customers])))
-        names += list(contacts)
+        book = book.where(col(Customer.owner_id).in_(list(scope)))
+    live = set(s.exec(book.where(col(Customer.id).in_(list(ids))))) if ids else set()
+    ranked = [i for i in ids if i in live]
+    if len(ranked) < limit:
+        rest = s.exec(book.where(col(Customer.id).not_in(ranked)).order_by(col(Customer.last_touch_at).desc())
+                      .limit(limit - len(ranked)))
+        ranked += [i for i in rest if i is not None]
+    return ranked[:limit]
+
+
+def hotword_names(s: Session, user: User, today: date | None = None, limit: int = 30) -> list[str]:
+    """The customers (brand as written) a rep most likely names today, then their contacts, for
+    ASR bias within the prompt's budget of `limit` names."""
+    ids = _likely_customers(s, user, today or utcnow().astimezone(SHANGHAI).date(), limit)
+    by_id = {c.id: c.name for c in s.exec(select(Customer).where(col(Customer.id).in_(ids)))} if ids else {}
+    names = [by_id[i] for i in ids if i in by_id]
+    if ids:
+        names += list(s.exec(select(Contact.name).where(col(Contact.customer_id).in_(ids))))
     return list(dict.fromkeys(names))[:limit]

@@ -95,3 +95,42 @@ def test_restart_resumes_voice_from_stored_audio(bot: Bot, clip: Path) -> None:
     asyncio.run(app2.dispatcher.process(1, console_message("zhang", "/voice gone.amr", "v-1", NOW)))
     assert len(bot.db(lambda s: list(s.exec(select(FollowUp))))) == 1
     app2.svc.db.dispose()
+
+
+def test_the_prompt_names_the_customers_a_rep_is_likely_to_talk_about_not_the_last_edited(
+        bot: Bot, clip: Path) -> None:
+    """A 60-customer book whose recently edited rows say nothing about today: the customer with a
+    to-do due today, the one of the rep's last note and the one with the newest deal activity are
+    in the Whisper prompt; the 57 others compete for what is left by newest interaction."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from handlers.crm import normalized_name
+    from store import repos
+    from store.models import ActionItem, Customer, Deal
+
+    today = NOW.date()
+
+    def seed(s):  # type: ignore[no-untyped-def]
+        ids = [repos.add_customer(s, f"常州第{n}精工机械有限公司", normalized_name(f"常州第{n}精工机械有限公司"), 2).id
+               for n in range(60)]
+        for n, cid in enumerate(ids):  # edited in order: the last rows are the "most recent"
+            c = s.get(Customer, cid)
+            c.updated_at = NOW - timedelta(minutes=60 - n)
+            c.last_touch_at = NOW - timedelta(days=40 + n)
+        s.add(ActionItem(assignee_id=2, customer_id=ids[0], text="送样品", due=today, owner_kind="self"))
+        s.add(Deal(customer_id=ids[1], owner_id=2, title="d", stage="quote", amount=Decimal(1),
+                   last_activity_at=NOW - timedelta(hours=1), created_at=NOW))
+        return ids
+
+    ids = bot.db(seed)
+    fake = FakeTranscriber("今天去常州第二精工开会")
+    bot.app.svc.speech = fake
+    bot.say("zhang", f"/voice {clip}")
+    [(_, _, hotwords)] = fake.calls
+    assert len(hotwords) <= 30
+    assert "常州第0精工机械有限公司" in hotwords and "常州第1精工机械有限公司" in hotwords
+    assert hotwords.index("常州第0精工机械有限公司") < hotwords.index("常州第1精工机械有限公司")  # due today first
+    assert "常州第59精工机械有限公司" not in hotwords  # edited last, but the longest silent
+    latest = bot.db(lambda s: repos.hotword_names(s, repos.find_user(s, "zhang"), today))
+    assert latest[0] == "常州第0精工机械有限公司" and len(ids) == 60
