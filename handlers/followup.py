@@ -378,7 +378,8 @@ async def _transcribe(ctx: Context, data: bytes, fmt: str) -> Any:
     from speech import QueueFull
 
     pool = ctx.svc.transcriber()
-    hotwords = await ctx.svc.db.run(repos.hotword_names, ctx.user, ctx.svc.today())
+    # the whole book, most likely first: the prompt takes the first names, correction all of them
+    hotwords = await ctx.svc.db.run(repos.hotword_names, ctx.user, ctx.svc.today(), None)
     told = False
     while True:
         try:

@@ -182,7 +182,11 @@ def name_forms(name: str) -> set[str]:
 
 @lru_cache(maxsize=256)
 def _name_index(names: tuple[str, ...]) -> tuple[dict[tuple[str, ...], list[str]], dict[tuple[str, ...], list[str]]]:
-    """Fuzzy-pinyin key -> spellings, and initials key -> long spellings, over every name form."""
+    """Fuzzy-pinyin key -> spelling, and initials key -> long spelling, over every name form.
+
+    A key two different spellings share (宏达 and 红达 in one book) is left out: a sound that fits
+    two customers is not rewritten toward either, so the matcher asks instead of the corrector
+    guessing. With the rep's whole book behind it (hundreds to thousands of names) that matters."""
     from extraction.normalize import fuzzy_key
 
     exact: dict[tuple[str, ...], list[str]] = {}
@@ -195,7 +199,8 @@ def _name_index(names: tuple[str, ...]) -> tuple[dict[tuple[str, ...], list[str]
                     words = index.setdefault(k, [])
                     if form not in words:
                         words.append(form)
-    return exact, loose
+    return ({k: w for k, w in exact.items() if len(w) == 1},
+            {k: w for k, w in loose.items() if len(w) == 1})
 
 
 @lru_cache(maxsize=1)

@@ -1129,7 +1129,7 @@ def save_media(s: Session, inbox_id: int, fmt: str, data: bytes) -> None:
 HOTWORD_DAYS = 3  # to-dos and planned follow-ups this close to today make a customer likely
 
 
-def _likely_customers(s: Session, user: User, today: date, limit: int) -> list[int]:
+def _likely_customers(s: Session, user: User, today: date, limit: int | None) -> list[int]:
     """The customer ids a rep is most likely to talk about today, most likely first: to-dos and
     planned follow-ups due around today, the customers of their latest notes, open deals by
     newest activity, then the rest of their book by newest interaction (never by a row's edit
@@ -1156,16 +1156,17 @@ def _likely_customers(s: Session, user: User, today: date, limit: int) -> list[i
         book = book.where(col(Customer.owner_id).in_(list(scope)))
     live = set(s.exec(book.where(col(Customer.id).in_(list(ids))))) if ids else set()
     ranked = [i for i in ids if i in live]
-    if len(ranked) < limit:
+    if limit is None or len(ranked) < limit:
         rest = s.exec(book.where(col(Customer.id).not_in(ranked)).order_by(col(Customer.last_touch_at).desc())
-                      .limit(limit - len(ranked)))
+                      .limit(None if limit is None else limit - len(ranked)))
         ranked += [i for i in rest if i is not None]
     return ranked[:limit]
 
 
-def hotword_names(s: Session, user: User, today: date | None = None, limit: int = 30) -> list[str]:
-    """The customers (brand as written) a rep most likely names today, then their contacts, for
-    ASR bias within the prompt's budget of `limit` names."""
+def hotword_names(s: Session, user: User, today: date | None = None, limit: int | None = 30) -> list[str]:
+    """The customers a rep most likely names today, most likely first, then their contacts: the
+    Whisper prompt takes the first ones within its budget, the correction by sound the whole list
+    (`limit=None`: the rep's whole book)."""
     ids = _likely_customers(s, user, today or utcnow().astimezone(SHANGHAI).date(), limit)
     by_id = {c.id: c.name for c in s.exec(select(Customer).where(col(Customer.id).in_(ids)))} if ids else {}
     names = [by_id[i] for i in ids if i in by_id]

@@ -80,3 +80,21 @@ def test_everyday_words_need_more_evidence_than_sales_terms() -> None:
     # Whisper heard 恒达见了 as 鸿达建了; 达建 → 搭建 (an everyday word) would only add an error
     assert correct_text("今天去鸿达建了王总")[0] == "今天去鸿达建了王总"
     assert correct_text("他们闲交获州期太长")[0] == "他们闲交货周期太长"  # sales terms still are
+
+
+def test_the_whole_book_corrects_a_name_that_is_not_in_the_prompt() -> None:
+    """A 400-customer book: the spoken customer is far down the list (not among the prompt's 30),
+    and is still written as in the CRM."""
+    book = [f"{city}{n}号{kind}有限公司" for n in range(400) for city, kind in [("常州", "五金")]][:399]
+    book.append("青岛瑞丰机械有限公司")
+    text, _ = correct_text("授务去了清导瑞丰，借了设备部的赵经领。", book)
+    assert "青岛瑞丰" in text
+
+
+def test_a_sound_two_customers_share_is_not_guessed() -> None:
+    """宏达 and 红达 sound alike (hong da): heard as 洪达, neither is written; the matcher asks."""
+    one = ["苏州宏达精密机械有限公司"]
+    both = one + ["苏州红达电子有限公司"]
+    assert "宏达" in correct_text("今天去了苏州洪达，见了采购", one)[0]
+    text, fixes = correct_text("今天去了苏州洪达，见了采购", both)
+    assert "洪达" in text and not any(f.written in ("宏达", "红达") for f in fixes)
