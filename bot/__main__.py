@@ -545,7 +545,9 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     if args.customers:
         from extraction.customers import load_customers_csv
 
-        hotwords = [c.name for c in load_customers_csv(args.customers)][:HOTWORD_LIMIT]
+        # as the bot for one rep whose book is the whole file: the prompt takes the first names (the
+        # file's order), correction by sound all of them
+        hotwords = [c.name for c in load_customers_csv(args.customers)]
     transcriber = WhisperTranscriber.from_settings(speech)
     for name in args.files:
         try:
@@ -559,7 +561,6 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     return 0
 
 
-HOTWORD_LIMIT = 30  # as many CRM names as the bot gives the model for one rep
 
 
 def cmd_extract(args: argparse.Namespace) -> int:

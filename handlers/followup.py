@@ -11,6 +11,7 @@ import asyncio
 import logging
 import re
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -241,9 +242,26 @@ def _store_one(ctx: Context, s: Session, user: User, key: str, text: str, draft:
     else:
         cid, rec.notice, question = resolve_customer(s, user, rec.customer_mention,
                                                      draft.customer.match if draft.customer else None)
+    if transcript is not None and cid is None and question is None:  # a voice note is never an orphan
+        question = _sounds_like(s, user, text, ctx.svc.today())
+        rec.notice = None if question is not None else rec.notice
     if question is not None:
         rec.ask(question)
     return _new_followup(ctx, s, user, key, text, rec, cid, transcript, audio)
+
+
+def _sounds_like(s: Session, user: User, text: str, today: date) -> Question | None:
+    """The customers of the rep's book a transcript may have misheard (鸿达 for 恒达), as a choice."""
+    from speech.correct import soundalike_names
+
+    book = repos.hotword_names(s, user, today, None)
+    names = soundalike_names(text, book)
+    if not names:
+        return None
+    by_name = {c.name: c for c in repos.customers_named(s, names)}
+    opts = [Option(id=c.id, name=c.name) for n in names if (c := by_name.get(n)) is not None
+            and repos.can_see_customer(s, user, c)]
+    return Question(kind="customer", options=opts) if opts else None
 
 
 def _which_of(s: Session, user: User, found: list[Option]) -> Question | None:

@@ -203,6 +203,48 @@ def _name_index(names: tuple[str, ...]) -> tuple[dict[tuple[str, ...], list[str]
             {k: w for k, w in loose.items() if len(w) == 1})
 
 
+SOUNDALIKE_MAX = 5  # book customers a second look puts in the prompt
+
+
+@lru_cache(maxsize=64)
+def _soundalike_index(names: tuple[str, ...]) -> tuple[dict[tuple[str, ...], list[tuple[str, str]]], frozenset[str]]:
+    """Initials key -> (form, name) over every name form of 2+ hanzi, and the set of all forms."""
+    from extraction.normalize import fuzzy_key
+
+    index: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+    forms: set[str] = set()
+    for name in names:
+        for form in name_forms(name):
+            forms.add(form)
+            key = tuple(_initial(x) for x in fuzzy_key(_py(form)))
+            index.setdefault(key, []).append((form, name))
+    return index, frozenset(forms)
+
+
+def soundalike_names(text: str, names: Sequence[str], limit: int = SOUNDALIKE_MAX) -> list[str]:
+    """Book names the transcript may have misheard: none of the book's names is written in `text`,
+    but a stretch of it has a name form's initials with at most one syllable's final different
+    (鸿达 for 恒达: hong/heng). Empty when a name is written, or when more than `limit` fit."""
+    from extraction.normalize import fuzzy_key
+
+    index, forms = _soundalike_index(tuple(dict.fromkeys(n for n in names if n)))
+    found: dict[str, None] = {}
+    for run in _HANZI_RUN.findall(text):
+        if any(run[i:j] in forms for i in range(len(run)) for j in range(i + 2, min(len(run), i + MAX_WORD) + 1)):
+            return []  # a customer is named as written: nothing to look for
+        fz = fuzzy_key(_py(run))
+        if len(fz) != len(run):
+            continue
+        ini = tuple(_initial(x) for x in fz)
+        for i in range(len(run)):
+            for j in range(i + 2, min(len(run), i + MAX_WORD) + 1):
+                for form, name in index.get(ini[i:j], ()):
+                    off = sum(a != b for a, b in zip(fuzzy_key(_py(form)), fz[i:j]))
+                    if 0 < off <= 1 and len(form) == j - i:
+                        found.setdefault(name, None)
+    return list(found) if len(found) <= limit else []
+
+
 @lru_cache(maxsize=1)
 def default_corrector() -> Corrector:
     """The shipped term list with jieba's dictionary frequencies (loaded once per process)."""

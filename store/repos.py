@@ -1163,6 +1163,12 @@ def _likely_customers(s: Session, user: User, today: date, limit: int | None) ->
     return ranked[:limit]
 
 
+def customers_named(s: Session, names: Sequence[str]) -> list[Customer]:
+    """Live customers with exactly these names."""
+    return list(s.exec(select(Customer).where(col(Customer.name).in_(list(names)),
+                                              col(Customer.merged_into_id).is_(None))))
+
+
 def hotword_names(s: Session, user: User, today: date | None = None, limit: int | None = 30) -> list[str]:
     """The customers a rep most likely names today, most likely first, then their contacts: the
     Whisper prompt takes the first ones within its budget, the correction by sound the whole list

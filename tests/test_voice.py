@@ -137,3 +137,15 @@ def test_the_prompt_names_the_customers_a_rep_is_likely_to_talk_about_not_the_la
     assert "常州第59精工机械有限公司" in hotwords and len(hotwords) == 62  # correction sees the whole book
     latest = bot.db(lambda s: repos.hotword_names(s, repos.find_user(s, "zhang"), today))
     assert latest[0] == "常州第0精工机械有限公司" and len(ids) == 60
+
+
+def test_an_unlinked_voice_note_offers_the_customers_it_may_have_misheard(bot: Bot, clip: Path) -> None:
+    """Heard 鸿达 where the book has 恒达 (hong/heng): the note is not linked, and instead of a
+    dead end the rep is asked which customer it was, with 新建客户 as the way out."""
+    fake = FakeTranscriber("今天去鸿达见了王总，下周三前把报价发给他")
+    bot.app.svc.speech = fake
+    reply = bot.say("zhang", f"/voice {clip}")
+    assert "未关联客户" in reply and "你说的是哪一家？" in reply
+    assert "1) 苏州恒达精密机械有限公司" in reply and "新建客户" in reply
+    bot.say("zhang", "#1 1")  # the rep picks the first
+    assert bot.db(lambda s: s.exec(select(FollowUp)).one()).customer_id == 1
