@@ -354,6 +354,22 @@ def test_note_card_press_undo_is_acted_on_once(tmp_path: Path, fake: FakeDingtal
     run(go())
 
 
+def test_edit_press_keeps_the_dingtalk_card_as_it_is(tmp_path: Path, fake: FakeDingtalk) -> None:
+    """修改 changes nothing yet: the card is not updated (its buttons stay); the answer says how."""
+    async def go() -> None:
+        async with harness(tmp_path, fake, card_template=CARD_TEMPLATE) as h:
+            await h.push(b.ding_text("staff-zhang", NOTE, webhook=fake.session_webhook("s1")))
+            await h.app.dispatcher.drain()
+            [fu] = h.followups()
+            [card] = fake.card_sends
+            ack = await asyncio.to_thread(fake.press, card["outTrackId"], "staff-zhang", "修改", message_id="p-e")
+            assert ack is not None and ack["code"] == 200
+            await h.app.dispatcher.drain()
+            assert fake.card_updates == []
+            assert any(f"要修改记录 #{fu.id}" in t for t in fake.texts())
+    run(go())
+
+
 def test_fixed_button_template_and_group_card(tmp_path: Path, fake: FakeDingtalk) -> None:
     """A template whose buttons only send an action: the record comes from the outTrackId."""
     async def go() -> None:
