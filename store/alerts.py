@@ -494,7 +494,11 @@ def stalled_by_owner(s: Session, stall_before: datetime, limit: int = 10) -> dic
 
 
 def enqueue_many(s: Session, rows: list[dict[str, Any]]) -> int:
-    """Insert notifications, skipping dedupe keys already present; returns how many are new."""
+    """Insert notifications, skipping dedupe keys already present and recipients who left (no
+    alert ever goes to an inactive user); returns how many are new."""
+    if rows:
+        active = set(s.exec(select(User.id).where(col(User.active))))
+        rows = [r for r in rows if r["recipient_id"] in active]
     if not rows:
         return 0
     stmt = insert_ignoring_duplicates(s, Notification)

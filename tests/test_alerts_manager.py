@@ -306,3 +306,15 @@ def test_customers_silent_past_the_release_age_go_back_to_the_pool_and_both_peop
     clock.current = at(2026, 3, 4, 8, 30)
     cron(app, "rules")
     assert deliver(app, channel, clock, at(2026, 3, 4, 9)) == {}  # told once
+
+
+def test_planned_pushes_never_reach_someone_who_left(env) -> None:  # type: ignore[no-untyped-def]
+    from store import alerts
+    from store.models import User
+
+    app, channel, clock = env
+    app.svc.db.call(lambda s: setattr(s.get(User, WANG), "active", False))
+    row = {"dedupe_key": "k", "rule": "message", "body": {"line": "x"}, "status": "pending", "attempts": 0,
+           "next_attempt_at": clock.current, "created_at": clock.current}
+    assert app.svc.db.call(alerts.enqueue_many, [dict(row, recipient_id=WANG), dict(row, dedupe_key="k2",
+                                                                                     recipient_id=ZHANG)]) == 1
