@@ -245,3 +245,57 @@ def test_wecom_callback_path_timestamp_window_and_body_limit(tmp_path: Path) -> 
         return statuses
 
     assert asyncio.run(go()) == [200, 404, 403, 413] and len(got) == 1
+
+
+def test_speech_settings_build_the_transcription_pool(tmp_path: Path) -> None:
+    """speech.* reach the pool and the model loader (a GPU box sets device / compute_type; the
+    model itself is loaded by tests/test_speech_whisper.py)."""
+    from speech.pool import TranscriptionPool
+
+    s = _settings(speech_device="cuda", speech_compute_type="float16", speech_cpu_threads="3", speech_workers="4",
+                  speech_beam_size="2", speech_queue_size="5", speech_max_duration_s="60",
+                  speech_cache_dir=str(tmp_path / "models"), speech_correct="false")
+    pool = TranscriptionPool.from_settings(s.speech, progress=None)
+    t = pool._shared  # the one transcriber the threads share
+    assert (t.device, t.compute_type, t.cpu_threads, t.beam_size, t.max_duration_s, t.cache_dir, t.correct) == (
+        "cuda", "float16", 3, 2, 60.0, str(tmp_path / "models"), False)
+    assert pool.workers == 4 and pool.capacity == 9 and not t.loaded
+    pool.shutdown()
+    proc = TranscriptionPool.from_settings(_settings(speech_pool_mode="process", speech_workers="2").speech,
+                                           progress=None)
+    assert proc.mode == "process" and proc.workers == 2
+    proc.shutdown()
+
+
+def test_queue_settings_reach_the_shared_queues_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """queue.concurrency, poll_seconds and stalled_seconds are what procrastinate's worker runs with."""
+    import asyncio
+
+    pytest.importorskip("procrastinate")  # the postgres extra (CI's PostgreSQL pass installs it)
+
+    from bot.workqueue import SharedQueue
+
+    s = _settings(database_url="postgresql+psycopg://u:p@db.invalid/x", queue_concurrency="7",
+                  queue_poll_seconds="2.5", queue_stalled_seconds="90")
+    q = SharedQueue(s.database.url, s.queue, lambda _i: asyncio.sleep(0))
+    seen: dict[str, object] = {}
+
+    async def fake_worker(**kw: object) -> None:
+        seen.update(kw)
+
+    async def no_open() -> None:
+        return None
+
+    monkeypatch.setattr(q, "_open", no_open)
+    monkeypatch.setattr(q.app, "run_worker_async", fake_worker)
+
+    async def go() -> None:
+        await q.start(["notes", "asr"])
+        await asyncio.sleep(0)
+        for t in q._tasks:
+            t.cancel()
+        await asyncio.gather(*q._tasks, return_exceptions=True)
+
+    asyncio.run(go())
+    assert seen["concurrency"] == 7 and seen["fetch_job_polling_interval"] == 2.5
+    assert seen["stalled_worker_timeout"] == 90 and seen["queues"] == ["notes", "asr"]
