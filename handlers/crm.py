@@ -11,7 +11,6 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
@@ -35,12 +34,9 @@ def _ref(c: Customer) -> CustomerRef:
     return CustomerRef(id=str(c.id), name=c.name, region=c.region, aliases=tuple(c.aliases or ()))
 
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")  # app.timezone's default
-
-
 class CrmIndex:
     def __init__(self, db: Database, competitors: Sequence[str] = (), thresholds: tuple[float, float] | None = None,
-                 tz: tzinfo = SHANGHAI) -> None:
+                 tz: tzinfo = repos.SHANGHAI) -> None:
         self._db = db
         self._tz = tz  # app.timezone: the local date relative dates in notes count from
         self._competitors = tuple(competitors)  # the company-wide list from config

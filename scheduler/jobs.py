@@ -110,8 +110,7 @@ def _apply_releases(s: Session, settings: Settings, now: datetime) -> None:
     """The release itself, after its notices are queued (a leaver's customer with no manager too)."""
     n = settings.alerts.release_silent_days
     if n:
-        alerts.release_customers(s, [r.customer_id for r in alerts.silent_to_release(s, now - timedelta(days=n))],
-                                 now)
+        alerts.release_silent(s, now - timedelta(days=n), now)
 
 
 def unpaid_contracts(s: Session, settings: Settings, now: datetime) -> list[Select[Any] | Planned]:

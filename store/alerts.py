@@ -179,27 +179,29 @@ class Release:
     manager_id: int | None
 
 
-def silent_to_release(s: Session, silent_since: datetime) -> list[Release]:
+def _releasable(silent_since: datetime) -> tuple[Any, ...]:
     """Owned, live customers whose newest touch is at or before `silent_since`."""
+    return (col(Customer.owner_id).is_not(None), col(Customer.merged_into_id).is_(None),
+            col(Customer.last_touch_at) <= silent_since)
+
+
+def silent_to_release(s: Session, silent_since: datetime) -> list[Release]:
+    """The customers `release_silent` would free, with who to tell."""
     q = (sa_select(col(Customer.id), col(Customer.name), col(Customer.last_touch_at), col(User.id), col(User.name),
                    col(User.active), col(User.manager_id))
          .join(User, col(User.id) == col(Customer.owner_id))
-         .where(col(Customer.merged_into_id).is_(None), col(Customer.last_touch_at) <= silent_since)
+         .where(*_releasable(silent_since))
          .order_by(col(Customer.last_touch_at), col(Customer.id)))
     return [Release(*row) for row in s.execute(q)]
 
 
-def release_customers(s: Session, customer_ids: Iterable[int], now: datetime) -> int:
-    """Put these customers back into the public pool (no owner); returns how many were owned."""
-    ids = sorted(set(customer_ids))
-    done = 0
-    for i in range(0, len(ids), 500):
-        result = s.exec(update(Customer).where(col(Customer.id).in_(ids[i:i + 500]),
-                                                  col(Customer.owner_id).is_not(None))
-                           .values(owner_id=None, updated_at=now).execution_options(synchronize_session=False),
-                           execution_options={"preserve_rowcount": True})
-        done += int(result.rowcount)
-    return done
+def release_silent(s: Session, silent_since: datetime, now: datetime) -> int:
+    """Put the customers silent since `silent_since` back into the public pool, in one UPDATE;
+    returns how many."""
+    result = s.exec(update(Customer).where(*_releasable(silent_since))
+                    .values(owner_id=None, updated_at=now).execution_options(synchronize_session=False),
+                    execution_options={"preserve_rowcount": True})
+    return int(result.rowcount)
 
 
 def _paid() -> Any:

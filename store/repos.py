@@ -1127,6 +1127,7 @@ def save_media(s: Session, inbox_id: int, fmt: str, data: bytes) -> None:
 
 
 HOTWORD_DAYS = 3  # to-dos and planned follow-ups this close to today make a customer likely
+RECENT_NOTES = 30  # the rep's latest notes whose customers come next
 
 
 def _likely_customers(s: Session, user: User, today: date, limit: int | None) -> list[int]:
@@ -1144,7 +1145,7 @@ def _likely_customers(s: Session, user: User, today: date, limit: int | None) ->
         select(FollowUp.customer_id).where(col(FollowUp.author_id) == user.id, FollowUp.status == "active",
                                            col(FollowUp.next_follow_up).between(*near)),
         select(FollowUp.customer_id).where(col(FollowUp.author_id) == user.id, FollowUp.status == "active")
-        .order_by(col(FollowUp.created_at).desc()).limit(limit),
+        .order_by(col(FollowUp.created_at).desc()).limit(RECENT_NOTES),
         select(Deal.customer_id).where(Deal.status == "open", *owned)
         .order_by(col(Deal.last_activity_at).desc()).limit(limit),
     ]

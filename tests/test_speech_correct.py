@@ -83,8 +83,8 @@ def test_everyday_words_need_more_evidence_than_sales_terms() -> None:
 
 
 def test_the_whole_book_corrects_a_name_that_is_not_in_the_prompt() -> None:
-    """A 400-customer book: the spoken customer is far down the list (not among the prompt's 30),
-    and is still written as in the CRM."""
+    """Correction by sound over a 400-name book (the bot now passes the whole book, not the prompt's
+    first names): the spoken customer, last on the list, is still written as in the CRM."""
     book = [f"{city}{n}号{kind}有限公司" for n in range(400) for city, kind in [("常州", "五金")]][:399]
     book.append("青岛瑞丰机械有限公司")
     text, _ = correct_text("授务去了清导瑞丰，借了设备部的赵经领。", book)
