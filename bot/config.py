@@ -260,6 +260,11 @@ class DingtalkSettings(_Section):
     robot_code: str = ""
     openapi_endpoint: str = "https://api.dingtalk.com"
     card_template_id: str = ""  # interactive card template for 确认/修改/撤销 buttons; "" = text replies
+    # DingTalk's limits, kept by every box together: robot messages to one person or group a minute
+    # (not published for app robots: 20, as for group robots) and calls per OpenAPI a second (20 on
+    # the standard edition: 每应用每接口 QPS; raise it if the organisation bought more)
+    sends_per_peer_per_minute: int = Field(20, ge=1)
+    api_calls_per_second: int = Field(20, ge=1)
 
 
 class SpeechSettings(_Section):

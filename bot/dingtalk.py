@@ -38,7 +38,15 @@ import websockets
 from dingtalk_stream import AckMessage, CallbackMessage, ChatbotMessage
 
 from bot import metrics
-from bot.shared import SHARED_TOKEN_REREAD_S, TokenStore, token_from_others
+from bot.shared import (
+    SHARED_TOKEN_REREAD_S,
+    Limiter,
+    Limits,
+    LocalLimiter,
+    TokenStore,
+    token_from_others,
+    wait_for_slot,
+)
 from bot.textsplit import split_bytes
 from bot.types import (
     ChannelHealth,
@@ -65,6 +73,13 @@ TEXT_LIMIT = 4000
 CARD_TOPIC = "/v1.0/card/instances/callback"
 CARD_STATUS_MAX = 40  # characters of the answer shown on a pressed card
 CARD_TITLE_MAX = 60
+# A refusal for a rate limit: the gateway's 403 codes (Forbidden.AccessDenied.QpsLimitForApi,
+# …QpsLimitForAppkeyAndApi), the legacy API's errcodes (90002 all calls of the API suspended,
+# 90005/90006 per minute, 90018 per second) and batchSend's flowControlledStaffIdList (HTTP 200,
+# but the person got nothing). The call was not carried out: it is made again after a wait.
+THROTTLE_CODES = ("QpsLimit", "Throttling", "FlowControl")
+THROTTLE_ERRCODES = frozenset({90002, 90005, 90006, 90018})
+THROTTLE_WAIT_S = 1.0  # the gateway's QPS windows are one second
 
 # User-facing strings of this channel (the rest is in handlers/texts.py).
 DEFAULT_TITLE = "销售助手"
@@ -99,6 +114,34 @@ class _QuietPings(logging.Filter):
 
 
 # ---------------------------------------------------------------- conversion
+
+
+def peer_limits(settings: Any) -> Limits:
+    """Robot messages to one person or group (dingtalk.sends_per_peer_per_minute)."""
+    return ((int(settings.sends_per_peer_per_minute), 60.0),)
+
+
+def api_limits(settings: Any) -> Limits:
+    """Calls per OpenAPI path (dingtalk.api_calls_per_second)."""
+    return ((int(settings.api_calls_per_second), 1.0),)
+
+
+def throttled(status: int, data: Any) -> str | None:
+    """Why DingTalk refused a call for a rate limit (see THROTTLE_CODES), or None."""
+    if not isinstance(data, dict):
+        return None
+    code = str(data.get("code") or "")
+    if status in (403, 429) and any(c in code for c in THROTTLE_CODES):
+        return code
+    try:
+        errcode = int(data.get("errcode") or 0)
+    except (TypeError, ValueError):
+        errcode = 0
+    if errcode in THROTTLE_ERRCODES:
+        return f"errcode {errcode}"
+    if data.get("flowControlledStaffIdList"):
+        return "flowControlledStaffIdList"
+    return None
 
 
 def _clip(s: str, n: int) -> str:
@@ -275,7 +318,8 @@ class DingtalkChannel:
                  attempts: int = 4, retry_s: float = 0.5,
                  sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
                  now: Callable[[], float] = time.time, card_template_id: str | None = None,
-                 tokens: TokenStore | None = None) -> None:
+                 tokens: TokenStore | None = None, limiter: Limiter | None = None,
+                 api_limiter: Limiter | None = None, throttle_s: float = THROTTLE_WAIT_S) -> None:
         if not settings.client_id or not settings.client_secret:
             from bot.config import ConfigError
 
@@ -302,6 +346,10 @@ class DingtalkChannel:
         self._token: tuple[str, float] | None = None
         self._token_lock = asyncio.Lock()
         self.tokens = tokens  # shared with the other boxes on the database (bot/shared.py)
+        # DingTalk's limits (bot/shared.SharedLimiter when boxes share the database)
+        self.limiter: Limiter = limiter or LocalLimiter(peer_limits(settings))  # per person or group
+        self.api_limiter: Limiter = api_limiter or LocalLimiter(api_limits(settings))  # per OpenAPI path
+        self.throttle_s = throttle_s
         sdk_log = logging.getLogger("bot.dingtalk.sdk")
         sdk_log.addFilter(_QuietPings())
         self.client = _StreamClient(dingtalk_stream.Credential(settings.client_id, settings.client_secret),
@@ -504,6 +552,7 @@ class DingtalkChannel:
     async def _send_one(self, to: Peer, markdown: bool, title: str, text: str) -> None:
         """One message: the sessionWebhook while valid, else the robot API."""
         key = to.conversation_id or to.user_id
+        await wait_for_slot(self.limiter, key, self.sleep, "DingTalk per-person")
         hook = self._webhooks.get(key)
         if hook is not None and hook[1] - WEBHOOK_MARGIN_S > self.now():
             try:
@@ -552,7 +601,10 @@ class DingtalkChannel:
             await self.api("POST", "/v1.0/robot/groupMessages/send", body)
         else:
             body["userIds"] = [to.user_id]
-            await self.api("POST", "/v1.0/robot/oToMessages/batchSend", body)
+            data = await self.api("POST", "/v1.0/robot/oToMessages/batchSend", body)
+            if to.user_id in (data.get("invalidStaffIdList") or []):  # HTTP 200, yet nobody got it
+                raise DingtalkError("batchSend: DingTalk names the person invalid (left the organisation, "
+                                    "or outside the robot's visible range)")
 
     # -- interactive cards --------------------------------------------------------
 
@@ -566,6 +618,7 @@ class DingtalkChannel:
                                    "callbackType": "STREAM", "userIdType": 1,
                                    "cardData": {"cardParamMap": params}}
         preview = {"ZH_CN": title or DEFAULT_TITLE}
+        await wait_for_slot(self.limiter, to.conversation_id or to.user_id, self.sleep, "DingTalk per-person")
         if to.conversation_id:
             payload["openSpaceId"] = f"dtv1.card//IM_GROUP.{to.conversation_id}"
             payload["imGroupOpenSpaceModel"] = {"supportForward": False, "lastMessageI18n": preview}
@@ -663,6 +716,7 @@ class DingtalkChannel:
         attempt = 0
         while True:
             tok = await self.access_token()
+            await wait_for_slot(self.api_limiter, path, self.sleep, "DingTalk API")
             try:
                 async with self.session.request(method, self.endpoint + path, json=body,
                                                 headers={"x-acs-dingtalk-access-token": tok}) as r:
@@ -679,6 +733,14 @@ class DingtalkChannel:
             if status == 401 and not refreshed:
                 refreshed = True
                 await self.access_token(stale=tok)
+                continue
+            if (why := throttled(status, data)) is not None:
+                metrics.PUSHES_THROTTLED.inc(channel=CHANNEL)
+                attempt += 1
+                if attempt >= self.attempts:
+                    raise DingtalkError(f"{path} refused for DingTalk's rate limit ({why}) {attempt} times")
+                log.info("DingTalk refused %s for its rate limit (%s); trying again", path, why)
+                await self.sleep(max(self.throttle_s, self.retry_s * 2 ** (attempt - 1)))
                 continue
             if status >= 400:
                 raise DingtalkError(f"{path} HTTP {status} {data.get('code', '')}: {data.get('message', '')}")

@@ -94,12 +94,17 @@ def add_enabled_channels(app: App, settings: Any) -> list[str]:
         app.add_channel(WecomChannel(settings.wecom, limiter=limiter, tokens=tokens))
         added.append("wecom")
     if settings.dingtalk.enabled:
-        from bot.dingtalk import DingtalkChannel
-        from bot.shared import SharedTokens
+        from bot.dingtalk import DingtalkChannel, api_limits, peer_limits
+        from bot.shared import SharedLimiter, SharedTokens
 
-        shared = app.dispatcher.queue.shared  # boxes sharing the database share the access token
-        app.add_channel(DingtalkChannel(settings.dingtalk, tokens=SharedTokens(
-            app.svc.db, f"dingtalk:{settings.dingtalk.client_id}") if shared else None))
+        ding = settings.dingtalk
+        if app.dispatcher.queue.shared:  # boxes sharing the database share the token and the limits
+            app.add_channel(DingtalkChannel(
+                ding, tokens=SharedTokens(app.svc.db, f"dingtalk:{ding.client_id}"),
+                limiter=SharedLimiter(app.svc.db, f"dingtalk:{ding.client_id}", peer_limits(ding)),
+                api_limiter=SharedLimiter(app.svc.db, f"dingtalk-api:{ding.client_id}", api_limits(ding))))
+        else:
+            app.add_channel(DingtalkChannel(ding))
         added.append("dingtalk")
     return added
 

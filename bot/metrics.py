@@ -190,6 +190,9 @@ PUSHES_FAILED = REGISTRY.counter(
 PUSHES_MERGED = REGISTRY.counter(
     "salesbot_pushes_merged_total", "Outbound messages merged into another to respect rate limits.",
     ("channel",))
+PUSHES_THROTTLED = REGISTRY.counter(
+    "salesbot_pushes_throttled_total", "Platform calls refused for a rate limit and sent again later.",
+    ("channel",))
 TOKEN_REFRESHES = REGISTRY.counter(
     "salesbot_token_refreshes_total", "Access tokens fetched from the platform.", ("channel",))
 STREAM_CONNECTED = REGISTRY.gauge(

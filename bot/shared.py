@@ -1,33 +1,85 @@
 """Per-user send limits of the platforms, kept across every box that shares the database.
 
 A channel asks its limiter for a slot before each send (`reserve`: 0.0 = go now, else seconds to
-wait). bot/wecom.MemberLimiter counts in this process (one box); `SharedLimiter` counts in the
-database (store/platform.py), so two boxes together never exceed what one may send.
+wait). `LocalLimiter` counts in this process (one box); `SharedLimiter` counts in the database
+(store/platform.py), so two boxes together never exceed what one may send. A key is whatever the
+platform counts by: a member for WeCom's per-member limit, an API path for DingTalk's per-app QPS.
 """
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from store import platform
 from store.db import Database
 
-LIMIT_MARGIN_S = 1.0  # a send counts for a window and this much more: platforms' clocks differ
+log = logging.getLogger(__name__)
+
+LIMIT_MARGIN_S = 1.0  # a send counts for a window and this much more: platforms' clocks differ …
+LIMIT_MARGIN_SHARE = 0.1  # … but never more than this share of the window (a 1 s QPS window)
 SHARED_TOKEN_REREAD_S = 300.0  # a token read from the database is trusted this long, then read again
 
+Limits = tuple[tuple[int, float], ...]  # (count, window seconds): at most `count` in any `window`
 
-def widened(limits: Sequence[tuple[int, float]], margin: float = LIMIT_MARGIN_S) -> tuple[tuple[int, float], ...]:
-    return tuple((count, window + margin) for count, window in limits)
+
+def widened(limits: Sequence[tuple[int, float]], margin: float = LIMIT_MARGIN_S) -> Limits:
+    """Each window made a little longer, so a platform counting from a slightly different clock
+    never sees one send too many."""
+    return tuple((count, window + min(margin, window * LIMIT_MARGIN_SHARE)) for count, window in limits)
 
 
 class Limiter(Protocol):
     async def reserve(self, user: str) -> float: ...
 
 
+async def wait_for_slot(limiter: Limiter, key: str, sleep: Callable[[float], Awaitable[object]],
+                        what: str) -> None:
+    """Hold this send until `limiter` gives `key` a slot: over a limit nothing is sent (the
+    platform would drop or refuse it), it is sent later."""
+    while (delay := await limiter.reserve(key)) > 0:
+        log.info("%s limit reached; next send in %.1f s", what, delay)
+        await sleep(delay)
+
+
+class LocalLimiter:
+    """Sliding windows per key, in this process (one box)."""
+
+    def __init__(self, limits: Sequence[tuple[int, float]], clock: Callable[[], float] = time.monotonic) -> None:
+        self.limits, self.clock = widened(limits), clock
+        self._sent: dict[str, deque[float]] = {}
+        self._horizon = max(w for _, w in self.limits)
+
+    def wait(self, key: str) -> float:
+        now = self.clock()
+        q = self._sent.get(key)
+        if not q:
+            return 0.0
+        while q and q[0] <= now - self._horizon:
+            q.popleft()
+        delay = 0.0
+        for count, window in self.limits:
+            recent = [t for t in q if t > now - window]
+            if len(recent) >= count:
+                delay = max(delay, recent[-count] + window - now)
+        return delay
+
+    def record(self, key: str) -> None:
+        self._sent.setdefault(key, deque()).append(self.clock())
+
+    async def reserve(self, user: str) -> float:
+        """Take a slot now (0.0), or say how long until one is free."""
+        delay = self.wait(user)
+        if delay <= 0:
+            self.record(user)
+        return delay
+
+
 class SharedLimiter:
-    """Per-user windows counted in the database by every box."""
+    """Per-key windows counted in the database by every box."""
 
     def __init__(self, db: Database, channel: str, limits: Sequence[tuple[int, float]],
                  clock: Callable[[], float] = time.time) -> None:

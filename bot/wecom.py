@@ -19,7 +19,6 @@ import re
 import time
 import uuid
 import xml.etree.ElementTree as ET
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,7 +31,14 @@ from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 
 from bot import metrics
-from bot.shared import SHARED_TOKEN_REREAD_S, Limiter, TokenStore, token_from_others, widened
+from bot.shared import (
+    SHARED_TOKEN_REREAD_S,
+    Limiter,
+    LocalLimiter,
+    TokenStore,
+    token_from_others,
+    wait_for_slot,
+)
 from bot.textsplit import split_bytes
 from bot.types import (
     ChannelHealth,
@@ -429,40 +435,10 @@ def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any] | None:
 # ---------------------------------------------------------------- per-member rate limits
 
 
-class MemberLimiter:
-    """Sliding windows per member, in this process: how long to wait before the next push is
-    allowed. Each window is widened by LIMIT_MARGIN_S (WeCom counts a send exactly a window after
-    the first as over). Boxes sharing a database use bot/shared.SharedLimiter instead."""
-
-    def __init__(self, limits: tuple[tuple[int, float], ...] = MEMBER_LIMITS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.limits, self.clock = widened(limits), clock
-        self._sent: dict[str, deque[float]] = {}
-        self._horizon = max(w for _, w in self.limits)
-
-    def wait(self, user: str) -> float:
-        now = self.clock()
-        q = self._sent.get(user)
-        if not q:
-            return 0.0
-        while q and q[0] <= now - self._horizon:
-            q.popleft()
-        delay = 0.0
-        for count, window in self.limits:
-            recent = [t for t in q if t > now - window]
-            if len(recent) >= count:
-                delay = max(delay, recent[-count] + window - now)
-        return delay
-
-    def record(self, user: str) -> None:
-        self._sent.setdefault(user, deque()).append(self.clock())
-
-    async def reserve(self, user: str) -> float:
-        """Take a slot now (0.0), or say how long until one is free."""
-        delay = self.wait(user)
-        if delay <= 0:
-            self.record(user)
-        return delay
+def member_limiter(clock: Callable[[], float] = time.monotonic) -> LocalLimiter:
+    """WeCom's per-member limits counted in this process (one box); boxes sharing a database use
+    bot/shared.SharedLimiter with MEMBER_LIMITS instead."""
+    return LocalLimiter(MEMBER_LIMITS, clock)
 
 
 @dataclass
@@ -508,7 +484,7 @@ class WecomChannel:
         self.verifier = CallbackVerifier(settings.token, settings.encoding_aes_key, settings.corp_id,
                                          window_s=float(settings.timestamp_window_s), now=now)
         self.api = api or WecomApi(settings.corp_id, settings.secret, settings.api_base, sleep=sleep, tokens=tokens)
-        self.limiter: Limiter = limiter or MemberLimiter()
+        self.limiter: Limiter = limiter or member_limiter()
         self.sleep = sleep
         self._submit: Submit | None = None
         self._queues: dict[str, list[_Pending]] = {}
@@ -661,11 +637,7 @@ class WecomChannel:
         queue = self._queues[user]
         try:
             while queue:
-                delay = await self.limiter.reserve(user)
-                if delay > 0:
-                    log.info("WeCom member rate limit reached; next push in %.0f s", delay)
-                    await self.sleep(delay)
-                    continue
+                await wait_for_slot(self.limiter, user, self.sleep, "WeCom per-member")
                 item = queue.pop(0)
                 try:
                     await self.send_body(user, item.body)

@@ -17,12 +17,13 @@ def reserve_send(s: Session, channel: str, peer: str, now: datetime,
 
     `limits` are (count, window seconds) pairs: at most `count` sends in any `window`. On
     PostgreSQL a transaction-scoped advisory lock per (channel, peer) makes count-then-insert
-    atomic across boxes; SQLite serializes writers anyway. Sends older than the longest window
-    are deleted as they stop mattering.
+    atomic across boxes; SQLite serializes writers anyway. Sends older than twice the longest
+    window are deleted: a reservation made a moment earlier on another box may still count those
+    just older than one window.
     """
     if s.get_bind().dialect.name == "postgresql":
         s.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"send:{channel}:{peer}"})
-    horizon = now - timedelta(seconds=max(w for _, w in limits))
+    horizon = now - timedelta(seconds=2 * max(w for _, w in limits))
     mine = (col(PlatformSend.channel) == channel, col(PlatformSend.peer) == peer)
     s.execute(delete(PlatformSend).where(*mine, col(PlatformSend.at) <= horizon))
     delay = 0.0

@@ -352,6 +352,9 @@ class FakeDingtalk(_FakeService):
         self.downloads: list[dict[str, Any]] = []
         self.files: dict[str, bytes] = {"DLCODE_VOICE_1": amr_clip()}
         self.failures = _Failures()
+        self.peer_limit: tuple[int, float] | None = None  # (sends, seconds) per person; None = none
+        self.accepted_at: dict[str, list[float]] = {}
+        self.flow_controlled = 0  # batchSend calls refused for peer_limit
         self._ws: web.WebSocketResponse | None = None
         self._transport: asyncio.BaseTransport | None = None
         self._connected = threading.Event()
@@ -451,12 +454,36 @@ class FakeDingtalk(_FakeService):
 
     # -- HTTP handlers ------------------------------------------------------------
 
-    def _injected(self, endpoint: str) -> web.Response | None:
+    def _injected(self, endpoint: str, user: str = "") -> web.Response | None:
+        """A scripted failure: "qps" is the gateway's refusal for a rate limit (HTTP 403), "flow"
+        and "invalid" batchSend's HTTP 200 that names the person flow-controlled or invalid
+        (nothing delivered); anything else a 503."""
         with self.lock:
             f = self.failures.take(endpoint)
         if f is None:
             return None
+        if f == "qps":
+            return web.json_response({"code": "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi",
+                                      "message": "injected"}, status=403)
+        if f in ("flow", "invalid"):
+            key = "flowControlledStaffIdList" if f == "flow" else "invalidStaffIdList"
+            return web.json_response({"processQueryKey": uuid.uuid4().hex, key: [user]})
         return web.json_response({"code": "ServiceUnavailable", "message": "injected"}, status=503)
+
+    def _flow_controlled(self, user: str) -> bool:
+        """DingTalk's per-person flow control as `peer_limit` scripts it: over the limit the send
+        is answered 200 with the person in flowControlledStaffIdList and nothing is delivered."""
+        if self.peer_limit is None:
+            return False
+        count, window = self.peer_limit
+        now = time.monotonic()
+        with self.lock:
+            recent = [t for t in self.accepted_at.get(user, []) if t > now - window]
+            if len(recent) >= count:
+                self.flow_controlled += 1
+                return True
+            self.accepted_at[user] = [*recent, now]
+        return False
 
     async def _open(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -510,9 +537,13 @@ class FakeDingtalk(_FakeService):
     async def _batch_send(self, request: web.Request) -> web.Response:
         if not self._authed(request):
             return web.json_response({"code": "InvalidAuthentication"}, status=401)
-        if (r := self._injected("batch")) is not None:
-            return r
         body = await request.json()
+        user = (body.get("userIds") or [""])[0]
+        if (r := self._injected("batch", user)) is not None:
+            return r
+        if self._flow_controlled(user):
+            return web.json_response({"processQueryKey": uuid.uuid4().hex, "invalidStaffIdList": [],
+                                      "flowControlledStaffIdList": [user]})
         with self.lock:
             self.batch_sends.append(body)
         return web.json_response({"processQueryKey": uuid.uuid4().hex, "invalidStaffIdList": [],

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from bot import metrics
 from bot.app import App, build_app
 from bot.config import load_settings
 from bot.dingtalk import (
@@ -25,9 +26,11 @@ from bot.dingtalk import (
     DingtalkChannel,
     DingtalkError,
     card_press_to_incoming,
+    peer_limits,
     press_key,
     to_incoming,
 )
+from bot.shared import LocalLimiter
 from bot.types import Button, IncomingMessage, Kind, Media, Peer, Reply
 from store.models import FollowUp, InboxMessage
 from tests import builders as b
@@ -76,7 +79,7 @@ CARD_TEMPLATE = "salesbot-record.schema"  # what FakeDingtalk knows as an import
 
 def make_channel(settings: Any, now: Any = time.time, card_template: str = "") -> DingtalkChannel:
     return DingtalkChannel(settings.dingtalk, backoff=(0.01, 0.1), retry_s=0, timeout_s=5, now=now,
-                           card_template_id=card_template)
+                           card_template_id=card_template, throttle_s=0.01)
 
 
 @asynccontextmanager
@@ -215,6 +218,54 @@ def test_proactive_send_fails_then_succeeds_delivered_once(tmp_path: Path, fake:
             with pytest.raises(DingtalkError):  # bounded: gives up instead of looping
                 await h.channel.send(Peer("dingtalk", "staff-zhang"), Reply("送不出去"))
     run(go())
+
+
+def test_rate_limit_refusals_are_sent_again_and_nothing_is_lost(tmp_path: Path, fake: FakeDingtalk) -> None:
+    """DingTalk refuses over its limits in two ways: the gateway's 403 QpsLimit, and batchSend's
+    HTTP 200 naming the person flow-controlled (nothing delivered). Each is a short wait and
+    another try; a person DingTalk calls invalid is a failure the outbox keeps, not a success."""
+    async def go() -> None:
+        async with harness(tmp_path, fake, seed=False) as h:
+            before = metrics.PUSHES_THROTTLED.value(channel="dingtalk")
+            fake.fail_next("batch", "qps", "flow", "qps")
+            await h.channel.send(Peer("dingtalk", "staff-zhang"), Reply("回款提醒：恒达"))
+            assert [json.loads(s["msgParam"])["content"] for s in fake.batch_sends] == ["回款提醒：恒达"]
+            assert metrics.PUSHES_THROTTLED.value(channel="dingtalk") == before + 3
+            fake.fail_next("batch", *["flow"] * 4)  # as many as the channel tries
+            with pytest.raises(DingtalkError, match="rate limit"):  # bounded, and reported as not sent
+                await h.channel.send(Peer("dingtalk", "staff-zhang"), Reply("一直被限流"))
+            fake.fail_next("batch", "invalid")
+            with pytest.raises(DingtalkError, match="invalid"):
+                await h.channel.send(Peer("dingtalk", "staff-gone"), Reply("已离职的人"))
+            assert len(fake.batch_sends) == 1
+    run(go())
+
+
+def test_sends_to_one_person_wait_for_the_per_person_limit(tmp_path: Path, fake: FakeDingtalk) -> None:
+    """Over dingtalk.sends_per_peer_per_minute a message waits for its slot instead of going out
+    (DingTalk would flow-control it); the others are not held up."""
+    async def go() -> list[float]:
+        clock = [5_000.0]
+        waits: list[float] = []
+
+        async def advance(s: float) -> None:
+            waits.append(s)
+            clock[0] += s
+            await asyncio.sleep(0)
+
+        env = {"SALESBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+               **b.dingtalk_settings(fake.url, sends_per_peer_per_minute="3")}
+        ding = load_settings(env=env).dingtalk
+        channel = DingtalkChannel(ding, retry_s=0, sleep=advance, card_template_id="",
+                                  limiter=LocalLimiter(peer_limits(ding), clock=lambda: clock[0]))
+        for i in range(4):
+            await channel.send(Peer("dingtalk", "staff-zhang"), Reply(f"提醒{i}"))
+        await channel.send(Peer("dingtalk", "staff-li"), Reply("给李娜"))
+        await channel.stop()
+        return waits
+
+    waits = run(go())
+    assert len(fake.batch_sends) == 5 and len(waits) == 1 and 60 <= waits[0] <= 62  # the 4th waited a minute
 
 
 def test_stream_dropped_mid_conversation_reconnects_and_continues(tmp_path: Path, fake: FakeDingtalk) -> None:

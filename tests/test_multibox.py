@@ -11,7 +11,7 @@ import re
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +100,7 @@ def test_two_boxes_send_each_push_once_even_when_one_is_killed_holding_a_claim(t
 
 def test_each_cron_tick_runs_on_one_box_only_a_late_catch_up_included(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import asyncio
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from scheduler import jobs
     from scheduler.setup import ClockJob, run_job
@@ -118,7 +118,7 @@ def test_each_cron_tick_runs_on_one_box_only_a_late_catch_up_included(tmp_path: 
         return real(s, settings, now, names)
 
     monkeypatch.setattr(jobs, "run_rules", counted)
-    wed_10 = datetime(2026, 1, 14, 2, 0, tzinfo=timezone.utc)  # 10:00 Asia/Shanghai
+    wed_10 = datetime(2026, 1, 14, 2, 0, tzinfo=UTC)  # 10:00 Asia/Shanghai
     a_clock, b_clock = FixedClock(wed_10 + timedelta(seconds=1)), FixedClock(wed_10 + timedelta(seconds=2))
     (a, _), (b, _) = make_app(tmp_path / "one.db", a_clock), make_app(tmp_path / "one.db", b_clock)
     seed_team(a)
@@ -349,6 +349,78 @@ def test_two_boxes_together_keep_wecoms_per_member_limit(shared_db: Database) ->
         assert sum(1 for u in stamps if t - 60 < u <= t) <= 30
 
 
+def test_dingtalks_limits_are_kept_by_all_boxes_together(shared_db: Database) -> None:
+    """DingTalk's limits (messages to one person a minute, calls per OpenAPI a second) are counted
+    in the shared database, so two boxes sending at once stay within them together."""
+    import asyncio
+
+    from bot.config import load_settings
+    from bot.dingtalk import DingtalkChannel, api_limits, peer_limits
+    from bot.shared import SharedLimiter
+    from bot.types import Peer, Reply
+    from tests import builders as b
+    from tests.servers import FakeDingtalk
+
+    db = shared_db
+    fake = FakeDingtalk(b.CLIENT_ID, b.CLIENT_SECRET).start()
+    clock = [1_000_000.0]
+    stamps: dict[str, list[float]] = {}
+    in_flight = [0]  # reservations under way: the clock stands still meanwhile, as a real one
+    # does for the milliseconds a reservation takes (a box waiting out a limit moves it on)
+
+    async def advance(s: float) -> None:
+        while in_flight[0]:
+            await asyncio.sleep(0)
+        clock[0] += s
+        await asyncio.sleep(0)
+
+    class Stamped(SharedLimiter):  # when each send or call was let through, per key
+        async def reserve(self, user: str) -> float:
+            at = self.clock()
+            in_flight[0] += 1
+            try:
+                delay = await super().reserve(user)
+            finally:
+                in_flight[0] -= 1
+            if delay <= 0:
+                stamps.setdefault(user, []).append(at)
+            return delay
+
+    settings = load_settings(env=b.dingtalk_settings(fake.url, sends_per_peer_per_minute="5",
+                                                     api_calls_per_second="4"))
+
+    def box() -> DingtalkChannel:
+        ding = settings.dingtalk
+        return DingtalkChannel(ding, sleep=advance, retry_s=0, card_template_id="",
+                               limiter=Stamped(db, "dingtalk:x", peer_limits(ding), clock=lambda: clock[0]),
+                               api_limiter=Stamped(db, "dingtalk-api:x", api_limits(ding), clock=lambda: clock[0]))
+
+    async def go() -> None:
+        a, b_ = box(), box()
+
+        async def burst(ch: DingtalkChannel, tag: str) -> None:
+            for i in range(8):  # to one person …
+                await ch.send(Peer("dingtalk", "staff-zhang"), Reply(f"{tag}提醒{i}"))
+            for i in range(12):  # … and to many
+                await ch.send(Peer("dingtalk", f"staff-{tag}{i}"), Reply(f"{tag}周报{i}"))
+
+        await asyncio.gather(burst(a, "a"), burst(b_, "b"))
+        for ch in (a, b_):
+            await ch.stop()
+
+    try:
+        asyncio.run(go())
+    finally:
+        fake.stop()
+    assert len(fake.batch_sends) == 40  # everything delivered, once
+    person, api = stamps["staff-zhang"], stamps["/v1.0/robot/oToMessages/batchSend"]
+    assert len(person) == 16 and len(api) == 40
+    for t in person:  # never more than 5 to one person within a minute, across both boxes
+        assert sum(1 for u in person if t - 60 < u <= t) <= 5
+    for t in api:  # never more than 4 batchSend calls within a second
+        assert sum(1 for u in api if t - 1 < u <= t) <= 4
+
+
 def _queue_alerts(db: Database, n: int, due: object) -> None:
     """`n` pushes to the seeded WeCom users, due at `due`, each naming itself (P000, P001, …)."""
     from sqlmodel import col
@@ -374,7 +446,7 @@ def test_a_box_killed_at_any_moment_of_a_burst_loses_and_repeats_nothing(boxes: 
     answered once (a resend after an unknown outcome is dropped by WeCom's duplicate check), and
     every push is delivered once."""
     import random
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from store import replies
     from tests import builders as b
@@ -383,7 +455,7 @@ def test_a_box_killed_at_any_moment_of_a_burst_loses_and_repeats_nothing(boxes: 
 
     rng = random.Random()
     boxes.fake.media["MEDIA_NOTE"] = (ROOT / "tests" / "fixtures" / "audio" / "note_hengda.amr").read_bytes()
-    _queue_alerts(boxes.db, 60, datetime.now(timezone.utc) + timedelta(seconds=2))  # due mid-burst
+    _queue_alerts(boxes.db, 60, datetime.now(UTC) + timedelta(seconds=2))  # due mid-burst
     fast = {"SALESBOT_QUEUE_QUEUES": '["notes"]', "SALESBOT_ALERTS_CLAIM_SECONDS": "10",
             "SALESBOT_ALERTS_DELIVERY_INTERVAL_SECONDS": "1"}
     port_a, port_b = _free_port(), _free_port()
@@ -604,3 +676,28 @@ def test_boxes_share_one_dingtalk_access_token(shared_db: Database) -> None:
     finally:
         fake.stop()
     assert first == second and fake.token_calls == 1  # the second box used the first one's token
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_boxes_on_a_shared_database_count_platform_limits_and_tokens_there(tmp_path: Path, shared: bool) -> None:
+    """`serve` on the shared queue (PostgreSQL) gives both channels limiters and tokens kept in
+    the database; one SQLite box keeps them in the process."""
+    from bot.app import build_app
+    from bot.config import load_settings
+    from bot.http import add_enabled_channels
+    from bot.shared import LocalLimiter, SharedLimiter, SharedTokens
+    from tests import builders as b
+
+    if shared and not PG_URL:
+        pytest.skip("the shared queue needs PostgreSQL (CI runs it there)")
+    if PG_URL:
+        reset_postgres()
+    url = str(PG_URL) if shared else db_url(tmp_path / "one.db")
+    env = {"SALESBOT_DATABASE_URL": url, "SALESBOT_QUEUE_MODE": "shared" if shared else "local",
+           **b.wecom_settings("http://127.0.0.1:9"), **b.dingtalk_settings("http://127.0.0.1:9")}
+    app = build_app(load_settings(env=env))
+    assert add_enabled_channels(app, app.svc.settings) == ["wecom", "dingtalk"]
+    wecom, ding = app.channels["wecom"], app.channels["dingtalk"]
+    kinds = {type(x) for x in (wecom.limiter, ding.limiter, ding.api_limiter)}  # type: ignore[attr-defined]
+    assert kinds == ({SharedLimiter} if shared else {LocalLimiter})
+    assert isinstance(ding.tokens, SharedTokens) is shared  # type: ignore[attr-defined]

@@ -25,11 +25,11 @@ from wechatpy.exceptions import InvalidSignatureException
 from bot import metrics
 from bot.app import App, build_app
 from bot.config import load_settings
+from bot.shared import LocalLimiter
 from bot.textsplit import split_bytes
 from bot.types import Button, IncomingMessage, Kind, Media, Peer, Reply
 from bot.wecom import (
     CallbackVerifier,
-    MemberLimiter,
     WecomChannel,
     WecomError,
     render,
@@ -400,7 +400,7 @@ def test_member_rate_limit_queues_and_merges_never_drops(tmp_path: Path, fake: F
             await asyncio.sleep(0)
 
         async with harness(tmp_path, fake, seed=False) as h:
-            h.channel.limiter = MemberLimiter(((3, 60.0), (5, 3600.0)), clock=lambda: clock[0])
+            h.channel.limiter = LocalLimiter(((3, 60.0), (5, 3600.0)), clock=lambda: clock[0])
             h.channel.sleep = advance
             original = h.channel.send_body
 
@@ -414,7 +414,7 @@ def test_member_rate_limit_queues_and_merges_never_drops(tmp_path: Path, fake: F
             contents = "\n".join(s["text"]["content"] for s in fake.sent)
             assert all(contents.count(f"提醒{i}\n") + contents.endswith(f"提醒{i}") == 1 for i in range(12))
             assert len(fake.sent) < 12  # merged while waiting
-            for i, t in enumerate(stamps):  # never more than 3 a minute or 5 an hour
+            for t in stamps:  # never more than 3 a minute or 5 an hour
                 assert sum(1 for u in stamps if t - 60 < u <= t) <= 3
                 assert sum(1 for u in stamps if t - 3600 < u <= t) <= 5
             assert metrics.PUSHES_MERGED.value(channel="wecom") >= 1
@@ -785,7 +785,7 @@ def test_edit_on_a_card_keeps_its_buttons_and_the_next_correction_hits_the_press
             assert await h.post(press) == (200, "")
             await h.drain()
             assert fake.updates == []  # the card keeps its buttons: nothing changed yet
-            assert f"直到你再发新的拜访记录" in fake.sent[-1]["text"]["content"]
+            assert "直到你再发新的拜访记录" in fake.sent[-1]["text"]["content"]
             await h.post(b.encrypt_callback(b.text_fields("ZhangWei", "改 金额 45万")))
             await h.drain()
             amounts = h.app.svc.db.call(lambda s: {f.id: f.amount for f in s.exec(select(FollowUp))})
