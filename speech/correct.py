@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -27,11 +27,18 @@ NAME_CHANGE_COST = 2.5  # a rep's own CRM name is what they most likely said: ch
 FUZZY_COST = 1.5  # extra nats per syllable that matches a CRM name only under fuzzy pinyin
 LOOSE_COST = 3.0  # extra nats for the one syllable of a long name that shares only its initial
 LOOSE_MIN_LEN = 4  # loose matches only for names this long (region + brand, brand + industry)
+NEAR_COST = 2.0  # extra nats per unit of sound distance (speech/sounds.py) for a near-sounding name …
+NEAR_PER_SYLLABLE = 0.75  # … whose distance is at most this per syllable not written as said …
+NEAR_MARGIN = 0.5  # … and this much below any other customer's name that sounds near the same stretch
+NEAR_END = 0.5  # a region or trade heard this close (per syllable) still anchors a near name
 COMMON_FREQ = 300  # jieba words at least this frequent may also be written (about 14,000)
 TERM_FREQ = 2000  # floor frequency of a sales term (jieba counts, total ≈ 60M)
 NAME_FREQ = 200_000  # a CRM name of the rep's: as likely as a very common word
 MAX_WORD = 8  # longest span tried (region + brand + industry, e.g. 青岛瑞丰机械)
 _HANZI_RUN = re.compile(r"[\u4e00-\u9fff]+")
+# what is corrected: runs of hanzi, with a lone digit inside (Whisper writes 8 for the ba of 巴渝)
+_SPOKEN_RUN = re.compile(r"[\u4e00-\u9fff]+(?:[0-9][\u4e00-\u9fff]+)*")
+DIGIT_READING = dict(zip("0123456789", ("ling", "yi", "er", "san", "si", "wu", "liu", "qi", "ba", "jiu"), strict=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +54,11 @@ def _py(text: str) -> tuple[str, ...]:
     from pypinyin import lazy_pinyin
 
     return tuple(lazy_pinyin(text))
+
+
+def _readings(run: str) -> tuple[str, ...]:
+    """The syllables of a spoken run, a lone digit read aloud (8 → ba)."""
+    return tuple(DIGIT_READING.get(x, x) for x in _py(run))
 
 
 class Corrector:
@@ -68,6 +80,10 @@ class Corrector:
         self.industry = tuple(sorted((w for w in lexicon().industry if len(w) >= 2), key=len, reverse=True))
         self.regions = tuple(sorted((r for r in lexicon().region_alias if len(r) >= 2), key=len, reverse=True))
 
+    def _is_word(self, text: str) -> bool:
+        """An everyday word (jieba's dictionary at COMMON_FREQ), not a made-up brand."""
+        return (self.freq.get(text) or 0) >= COMMON_FREQ
+
     def _logp(self, word: str, names: dict[str, int]) -> float:
         f = max(self.freq.get(word) or 0, TERM_FREQ if word in self.term_set else 0, names.get(word, 0))
         return math.log(max(f, 0.5)) - self.log_total
@@ -83,23 +99,28 @@ class Corrector:
     def correct(self, text: str, names: Sequence[str] = ()) -> tuple[str, list[Fix]]:
         """The rewritten text and what changed; `names` are the rep's CRM names (hotwords)."""
         index, loose = _name_index(tuple(names))
+        near = _near_index(tuple(names))
+        written = _soundalike_index(tuple(names))[1] if near else frozenset()  # every form, as written
         name_freq = {w: NAME_FREQ for ws in index.values() for w in ws}
+        name_freq.update({f.form: NAME_FREQ for fs in near.values() for f in fs})
         fixes: list[Fix] = []
 
         def one(m: re.Match[str]) -> str:
-            out = self._run(m.group(), index, loose, name_freq)
+            out = self._run(m.group(), index, loose, name_freq, near, written)
             fixes.extend(_diff(m.start(), m.group(), out))
             return out
 
-        return _HANZI_RUN.sub(one, text), fixes
+        return _SPOKEN_RUN.sub(one, text), fixes
 
     def _run(self, run: str, names: dict[tuple[str, ...], list[str]], loose: dict[tuple[str, ...], list[str]],
-             name_freq: dict[str, int]) -> str:
+             name_freq: dict[str, int], near: NearIndex | None = None,
+             written: frozenset[str] = frozenset()) -> str:
         from extraction.normalize import fuzzy_key
 
-        py = _py(run)
+        py = _readings(run)
         if len(py) != len(run):  # pypinyin keeps one syllable per hanzi; be safe if not
             return run
+        digits = {k for k, ch in enumerate(run) if ch.isdigit()}  # read aloud, rewritten only into a near name
         fz = fuzzy_key(py)
         ini = tuple(_initial(x) for x in fz)
         people, brands = self._protected(run)
@@ -115,16 +136,19 @@ class Corrector:
                 cands: dict[str, float] = {}
                 if j - i == 1 or span in self.freq or span in self.term_set or span in name_freq:
                     cands[span] = 0.0
-                for w in self.by_sound.get(py[i:j], ()):
+                spelled = digits.isdisjoint(range(i, j))
+                for w in self.by_sound.get(py[i:j], ()) if spelled else ():
                     cands.setdefault(w, 0.0)
-                for w in names.get(fz[i:j], ()):
+                for w in names.get(fz[i:j], ()) if spelled else ():
                     extra = FUZZY_COST * sum(a != b for a, b in zip(_py(w), py[i:j]))
                     cands[w] = min(cands.get(w, math.inf), extra)
                 if j - i >= LOOSE_MIN_LEN:
-                    for w in loose.get(ini[i:j], ()):
+                    for w in loose.get(ini[i:j], ()) if spelled else ():
                         off = sum(a != b for a, b in zip(fuzzy_key(_py(w)), fz[i:j]))
                         if off == 1:
                             cands.setdefault(w, LOOSE_COST)
+                    if near and (hit := near_name(near, span, py[i:j], self._is_word, written)) is not None:
+                        cands[hit[0]] = min(cands.get(hit[0], math.inf), NEAR_COST * hit[1])
                 for w, extra in cands.items():
                     changed = [i + k for k, (a, b) in enumerate(zip(w, span)) if a != b]
                     is_name = w in name_freq
@@ -203,7 +227,117 @@ def _name_index(names: tuple[str, ...]) -> tuple[dict[tuple[str, ...], list[str]
             {k: w for k, w in loose.items() if len(w) == 1})
 
 
-SOUNDALIKE_MAX = 5  # book customers a second look puts in the prompt
+@dataclass(frozen=True, slots=True)
+class NearForm:
+    """A company name form as a construction: region? + brand + trade?, the region and trade
+    being the ends a misheard name keeps as written (南京宁派门称, 奇汤骨科)."""
+
+    form: str
+    py: tuple[str, ...]
+    customer: str
+    region: str  # "" when the form has none
+    brand: str
+    trade: str  # "" when the form has none
+
+
+NearIndex = dict[tuple[int, str, str], list[NearForm]]
+
+
+@lru_cache(maxsize=64)
+def _near_index(names: tuple[str, ...]) -> NearIndex:
+    """Forms of LOOSE_MIN_LEN+ hanzi keyed by length and by the anchor they start or end with:
+    (len, "head", region) and (len, "tail", trade)."""
+    from extraction.normalize import parse_name, to_simplified
+
+    index: NearIndex = {}
+    for name in names:
+        try:
+            p = parse_name(to_simplified(re.sub(r"\s+", "", name or "")))
+        except Exception:  # noqa: BLE001 - a name the parser cannot read has no construction
+            continue
+        if len(p.brand) < 2 or not _HANZI_RUN.fullmatch(p.brand):
+            continue
+        trades = {t for t in p.industry if _HANZI_RUN.fullmatch(t)}
+        trades |= {t[:2] for t in trades if len(t) >= 4}
+        regions = {r.name for r in p.regions if _HANZI_RUN.fullmatch(r.name)}
+        for region in regions | {""}:
+            for trade in trades | {""}:
+                form = region + p.brand + trade
+                if not (LOOSE_MIN_LEN <= len(form) <= MAX_WORD and (region or trade)):
+                    continue
+                entry = NearForm(form, _py(form), name, region, p.brand, trade)
+                for end, anchor in (("head", region), ("tail", trade)):
+                    if anchor:
+                        index.setdefault((len(form), end, anchor), []).append(entry)
+    return index
+
+
+def near_name(index: NearIndex, span: str, py: tuple[str, ...], is_word: Callable[[str], bool],
+              written: frozenset[str] = frozenset()) -> tuple[str, float] | None:
+    """The one book name form a stretch of speech (`span`, its pinyin `py`) may be, with its
+    sound distance (speech/sounds.py), or None.
+
+    The stretch keeps the form's region or trade as written (an exact anchor); the form's other
+    end, when it has one, sounds within NEAR_END a syllable (a near anchor: 常中 for 常州). The
+    brand between differs but sounds within NEAR_PER_SYLLABLE a syllable with two anchors,
+    NEAR_END with one, and keeps its initials close (speech/sounds.initials_close); an everyday word heard for the brand (首先 for 蜀星) needs both ends as
+    written, and a brand heard as another customer's name (`written`: 星耀 when 星播 is near) is
+    that customer. The form must be NEAR_MARGIN closer than any other customer's: two customers
+    that sound alike here are asked about."""
+    best: dict[str, tuple[float, str]] = {}  # customer -> (distance, form)
+    for f in _anchored(index, span):
+        d = _near_distance(f, span, py, is_word, written)
+        if d is not None and d < best.get(f.customer, (math.inf, ""))[0]:
+            best[f.customer] = (d, f.form)
+    if not best:
+        return None
+    ranked = sorted(best.values())
+    if len(ranked) > 1 and ranked[1][0] - ranked[0][0] < NEAR_MARGIN:
+        return None  # two customers sound alike here: the matcher asks
+    return ranked[0][1], ranked[0][0]
+
+
+def _anchored(index: NearIndex, span: str) -> Iterator[NearForm]:
+    """The forms of `span`'s length that start with a region or end with a trade `span` has."""
+    n = len(span)
+    for end in ("head", "tail"):
+        for k in range(2, n - 1):
+            yield from index.get((n, end, span[:k] if end == "head" else span[n - k:]), ())
+
+
+def _near_distance(f: NearForm, span: str, py: tuple[str, ...], is_word: Callable[[str], bool],
+                   written: frozenset[str] = frozenset()) -> float | None:
+    """The sound distance of `span` from form `f` under near_name's rules, or None."""
+    from .sounds import initials_close, span_cost
+
+    r, b = len(f.region), len(f.region) + len(f.brand)
+    heard = span[r:b]
+    if heard == f.brand or heard in written:
+        return None  # said as written (the exact index has it), or another customer's brand
+    exact = near = 0
+    total = 0.0
+    for lo, hi in ((0, r), (b, len(span))):  # the region, the trade
+        if lo == hi:
+            continue
+        d = span_cost(f.py[lo:hi], py[lo:hi])
+        if span[lo:hi] == f.form[lo:hi]:
+            exact += 1
+        elif d <= NEAR_END * (hi - lo):
+            near += 1
+        else:
+            return None
+        total += d
+    if not exact or (is_word(heard) and exact < 2):
+        return None
+    if not initials_close(f.py[r:b], py[r:b]):
+        return None
+    brand = span_cost(f.py[r:b], py[r:b])
+    allowed = NEAR_PER_SYLLABLE if exact + near >= 2 else NEAR_END
+    return total + brand if brand <= allowed * (b - r) else None
+
+
+SOUNDALIKE_MAX = 5  # book customers a second look puts in the prompt (the closest)
+SOUNDALIKE_PER_SYLLABLE = 0.5  # how near (speech/sounds.py) a stretch sounds to a name form, per syllable
 
 
 @lru_cache(maxsize=64)
@@ -222,27 +356,42 @@ def _soundalike_index(names: tuple[str, ...]) -> tuple[dict[tuple[str, ...], lis
 
 
 def soundalike_names(text: str, names: Sequence[str], limit: int = SOUNDALIKE_MAX) -> list[str]:
-    """Book names the transcript may have misheard: none of the book's names is written in `text`,
-    but a stretch of it has a name form's initials with at most one syllable's final different
-    (鸿达 for 恒达: hong/heng). Empty when a name is written, or when more than `limit` fit."""
+    """Book names the transcript may have misheard, closest first: none of the book's names is
+    written in `text`, but a stretch of it sounds like a name form: the form's initials with the
+    whole within SOUNDALIKE_PER_SYLLABLE a syllable (鸿达 for 恒达), or a company name heard a
+    little off between its region and trade (near_name's rules, everyday words included: this
+    only asks). At most `limit`; empty when a name is written as in the book."""
     from extraction.normalize import fuzzy_key
 
-    index, forms = _soundalike_index(tuple(dict.fromkeys(n for n in names if n)))
-    found: dict[str, None] = {}
-    for run in _HANZI_RUN.findall(text):
-        if any(run[i:j] in forms for i in range(len(run)) for j in range(i + 2, min(len(run), i + MAX_WORD) + 1)):
+    from .sounds import span_cost
+
+    book = tuple(dict.fromkeys(n for n in names if n))
+    index, forms = _soundalike_index(book)
+    near = _near_index(book)
+    found: dict[str, float] = {}
+    for run in _SPOKEN_RUN.findall(text):
+        n = len(run)
+        if any(run[i:j] in forms for i in range(n) for j in range(i + 2, min(n, i + MAX_WORD) + 1)):
             return []  # a customer is named as written: nothing to look for
-        fz = fuzzy_key(_py(run))
-        if len(fz) != len(run):
+        py = _readings(run)
+        if len(py) != n:
             continue
-        ini = tuple(_initial(x) for x in fz)
-        for i in range(len(run)):
-            for j in range(i + 2, min(len(run), i + MAX_WORD) + 1):
-                for form, name in index.get(ini[i:j], ()):
-                    off = sum(a != b for a, b in zip(fuzzy_key(_py(form)), fz[i:j]))
-                    if 0 < off <= 1 and len(form) == j - i:
-                        found.setdefault(name, None)
-    return list(found) if len(found) <= limit else []
+        ini = tuple(_initial(x) for x in fuzzy_key(py))
+        for i in range(n):
+            for j in range(i + 2, min(n, i + MAX_WORD) + 1):
+                heard: list[tuple[str, float | None]] = [
+                    (name, span_cost(_py(form), py[i:j])) for form, name in index.get(ini[i:j], ())]
+                if j - i >= LOOSE_MIN_LEN:
+                    heard += [(f.customer, _near_distance(f, run[i:j], py[i:j], _no_word, forms))
+                              for f in _anchored(near, run[i:j])]
+                for name, d in heard:
+                    if d is not None and 0 < d <= SOUNDALIKE_PER_SYLLABLE * (j - i) and d < found.get(name, math.inf):
+                        found[name] = d
+    return [name for name, _ in sorted(found.items(), key=lambda kv: kv[1])[:limit]]
+
+
+def _no_word(_: str) -> bool:
+    return False
 
 
 @lru_cache(maxsize=1)

@@ -98,3 +98,61 @@ def test_a_sound_two_customers_share_is_not_guessed() -> None:
     assert "宏达" in correct_text("今天去了苏州洪达，见了采购", one)[0]
     text, fixes = correct_text("今天去了苏州洪达，见了采购", both)
     assert "洪达" in text and not any(f.written in ("宏达", "红达") for f in fixes)
+
+
+# ---------------------------------------------------------------- near-sounding names (speech/sounds.py)
+
+BIG_BOOK = ["长沙凯森电气有限公司", "佛山首信陶瓷有限公司", "南通德丰纺织有限公司", "南通德风纺织有限公司", "苏州塔佳电器有限公司",
+            "杭州星耀文化传媒有限公司", "杭州星播文化传媒有限公司", "长沙启智教育科技有限公司",
+            "广州八方物流有限公司", "宁波德康电子有限公司", "无锡恒远仪器有限公司"]
+
+
+def test_syllable_distance_follows_the_features_asr_confuses() -> None:
+    from speech.sounds import initials_close, span_cost, split, syllable_cost
+
+    assert split("yan") == ("", "ian") and split("wang") == ("", "uang") and split("ju") == ("j", "v")
+    assert split("yue") == ("", "ve") and split("gui") == ("g", "uei")
+    assert syllable_cost("zhang", "zang") == 0.3  # zh / z, merged by many accents
+    assert syllable_cost("de", "te") == 0.5  # aspiration only
+    assert syllable_cost("xin", "xing") == 0.3  # nasal coda
+    assert syllable_cost("heng", "hong") == 0.5  # one vowel
+    assert syllable_cost("ming", "zhi") == 1.5  # nothing alike
+    assert span_cost(("kai", "sen"), ("kai", "shan")) == 0.8
+    assert not initials_close(("qi", "ming"), ("qi", "zhi")) and initials_close(("rui",), ("yue",))
+
+
+@pytest.mark.parametrize(("heard", "written"), [
+    ("上午去苏州大家电器找了采购", "苏州塔佳电器"),  # region and trade as said, brand an everyday word
+    ("宁波特康电子那边说样机坏了", "宁波德康电子"),  # region as said, brand one feature off (d/t)
+    ("五七红远仪器的钱工打来电话", "无锡恒远仪器"),  # trade as said, region and brand near
+    ("广州8方物流的车队这周到", "广州八方物流"),  # a digit Whisper wrote for a syllable of the brand
+])
+def test_a_name_heard_a_little_off_between_its_region_and_trade_is_written_as_in_the_book(heard: str,
+                                                                                           written: str) -> None:
+    text, fixes = correct_text(heard, BIG_BOOK)
+    assert written in text, text
+    assert len(text) == len(heard) and fixes
+
+
+@pytest.mark.parametrize("heard", [
+    "大家电器都在降价",  # an everyday word before the trade only: not enough to call it 塔佳
+    "南通特丰纺织下周来看样",  # as near to 德丰 as to 德风: the matcher asks instead
+    "杭州星耀文化的执行导演约了周三",  # a book name as written is never rewritten toward a near one
+    "长沙启明教育的采购打来电话",  # 明 / 智 share no feature: not the same name
+    "买5台设备，第3季度再议",  # digits that are numbers stay numbers
+])
+def test_a_near_sound_is_left_alone_when_the_construction_or_the_book_does_not_settle_it(heard: str) -> None:
+    assert correct_text(heard, BIG_BOOK)[0] == heard
+
+
+def test_soundalike_names_are_the_closest_few_of_the_book() -> None:
+    """Many book names may sound like the heard 鸿达: the few closest come first (what a second
+    look puts in the prompt and an unlinked voice note offers), not nothing."""
+    from speech.correct import soundalike_names
+
+    book = [f"苏州{brand}机械有限公司" for brand in ("海达", "恒达", "黄达", "洪德", "惠达", "红丹", "汉鼎")]
+    found = soundalike_names("今天去鸿达见了王总", book, limit=4)
+    assert found[:3] and set(found[:3]) == {"苏州恒达机械有限公司", "苏州洪德机械有限公司", "苏州红丹机械有限公司"}
+    assert len(found) == 4 and "苏州汉鼎机械有限公司" not in found
+    assert soundalike_names("今天去恒达见了王总", book) == []  # a book name as written: nothing to look for
+    assert soundalike_names("南京宁派门窗开了需求会", ["南京宁泰门窗有限公司"]) == ["南京宁泰门窗有限公司"]
