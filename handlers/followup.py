@@ -242,9 +242,12 @@ def _store_one(ctx: Context, s: Session, user: User, key: str, text: str, draft:
     else:
         cid, rec.notice, question = resolve_customer(s, user, rec.customer_mention,
                                                      draft.customer.match if draft.customer else None)
-    if transcript is not None and cid is None and question is None:  # a voice note is never an orphan
+    if transcript is not None and cid is not None and question is None:  # 横达 or 衡达? the ear cannot tell
+        question = _same_sound(s, user, text, cid, ctx.svc.today())
+        cid = None if question is not None else cid
+    elif transcript is not None and cid is None and question is None:  # a voice note is never an orphan
         question = _sounds_like(s, user, text, ctx.svc.today())
-        rec.notice = None if question is not None else rec.notice
+        rec.notice = None if question is not None else rec.notice or texts.VOICE_NO_CUSTOMER
     if question is not None:
         rec.ask(question)
     return _new_followup(ctx, s, user, key, text, rec, cid, transcript, audio)
@@ -262,6 +265,23 @@ def _sounds_like(s: Session, user: User, text: str, today: date) -> Question | N
     opts = [Option(id=c.id, name=c.name) for n in names if (c := by_name.get(n)) is not None
             and repos.can_see_customer(s, user, c)]
     return Question(kind="customer", options=opts) if opts else None
+
+
+def _same_sound(s: Session, user: User, text: str, cid: int, today: date) -> Question | None:
+    """A voice note linked to a customer whose name sounds exactly like another customer's of
+    the rep's book: which one, asked, not guessed."""
+    from speech.correct import same_sound_names
+
+    linked = s.get(Customer, cid)
+    if linked is None:
+        return None
+    others = same_sound_names(text, linked.name, repos.hotword_names(s, user, today, None))
+    if not others:
+        return None
+    opts = [Option(id=linked.id, name=linked.name)] + [
+        Option(id=c.id, name=c.name) for c in repos.customers_named(s, others)
+        if c.id != linked.id and repos.can_see_customer(s, user, c)]
+    return Question(kind="customer", options=opts) if len(opts) > 1 else None
 
 
 def _which_of(s: Session, user: User, found: list[Option]) -> Question | None:

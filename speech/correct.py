@@ -394,6 +394,29 @@ def _no_word(_: str) -> bool:
     return False
 
 
+@lru_cache(maxsize=64)
+def _sound_keys(names: tuple[str, ...]) -> dict[tuple[str, ...], frozenset[str]]:
+    """Fuzzy-pinyin key of every name form -> the book names having a form that sounds so."""
+    from extraction.normalize import fuzzy_key
+
+    out: dict[tuple[str, ...], set[str]] = {}
+    for name in names:
+        for form in name_forms(name):
+            out.setdefault(fuzzy_key(_py(form)), set()).add(name)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def same_sound_names(text: str, name: str, names: Sequence[str]) -> list[str]:
+    """Other book names that sound exactly like the form of `name` written in `text` (横达 and
+    衡达): a transcript cannot tell them apart, so writing one of them settles nothing."""
+    from extraction.normalize import fuzzy_key
+
+    keys = _sound_keys(tuple(dict.fromkeys(n for n in (*names, name) if n)))
+    heard = [f for f in name_forms(name) if f in text]
+    others = {n for f in heard for n in keys.get(fuzzy_key(_py(f)), ()) if n != name}
+    return sorted(others)
+
+
 @lru_cache(maxsize=1)
 def default_corrector() -> Corrector:
     """The shipped term list with jieba's dictionary frequencies (loaded once per process)."""

@@ -149,3 +149,35 @@ def test_an_unlinked_voice_note_offers_the_customers_it_may_have_misheard(bot: B
     assert "1) 苏州恒达精密机械有限公司" in reply and "新建客户" in reply
     bot.say("zhang", "#1 1")  # the rep picks the first
     assert bot.db(lambda s: s.exec(select(FollowUp)).one()).customer_id == 1
+
+
+def test_a_voice_note_naming_one_of_two_same_sounding_customers_asks_which(bot: Bot, clip: Path) -> None:
+    """鸿泰 and 宏泰 sound the same: a transcript that writes one of them settles nothing, so the rep
+    is asked; a typed note that names one is taken as written."""
+    from handlers.crm import normalized_name
+    from store import repos
+
+    def add(s):  # type: ignore[no-untyped-def]
+        zhang = repos.find_user(s, "zhang")
+        for name in ("杭州鸿泰包装材料有限公司", "杭州宏泰五金制品有限公司"):
+            repos.add_customer(s, name, normalized_name(name), zhang.id, "杭州")
+
+    bot.db(add)
+    bot.app.svc.speech = FakeTranscriber("今天去鸿泰见了采购，下周三前把报价发给他")
+    reply = bot.say("zhang", f"/voice {clip}")
+    assert "未关联客户" in reply and "你说的是哪一家？" in reply, reply
+    assert "1) 杭州鸿泰包装材料有限公司" in reply and "2) 杭州宏泰五金制品有限公司" in reply
+    bot.say("zhang", "#1 2")  # it was the other one
+    linked = bot.db(lambda s: s.exec(select(FollowUp)).one()).customer_id
+    assert linked == bot.db(lambda s: repos.customers_named(s, ["杭州宏泰五金制品有限公司"])[0].id)
+    typed = bot.say("zhang", "今天去鸿泰见了采购，下周三前把报价发给他")
+    assert "已记录 #2 · 杭州鸿泰包装材料有限公司" in typed and "你说的是哪一家？" not in typed
+
+
+def test_a_voice_note_with_no_customer_heard_says_how_to_link_or_create_one(bot: Bot, clip: Path) -> None:
+    """Nothing in the book sounds like what was heard: the reply still says how to link it."""
+    bot.app.svc.speech = FakeTranscriber("今天下午见了采购，下周三前把报价发给他")
+    reply = bot.say("zhang", f"/voice {clip}")
+    assert "未关联客户" in reply and "没听出是哪家客户" in reply and "新建客户 <名称>" in reply, reply
+    typed = bot.say("zhang", "今天下午见了采购，下周三前把报价发给他")
+    assert "没听出" not in typed
