@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import replace
-from datetime import date
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -233,8 +233,10 @@ def _new_followup(ctx: Context, s: Session, user: User, key: str, text: str, rec
 
 
 def _store_one(ctx: Context, s: Session, user: User, key: str, text: str, draft: FollowUpDraft,
-               transcript: str | None, audio: dict[str, Any] | None, found: list[Option]) -> FollowUp:
-    """Store one record; `found` lists the customers of a note that could not be split (then ask)."""
+               transcript: str | None, audio: dict[str, Any] | None, found: list[Option],
+               book: Sequence[str] | None = None) -> FollowUp:
+    """Store one record; `found` lists the customers of a note that could not be split (then ask);
+    `book` is the rep's book a voice note was transcribed with (loaded here when not given)."""
     rec = build_record(draft, text, ctx)
     if found:
         cid, question = None, _which_of(s, user, found)
@@ -243,21 +245,22 @@ def _store_one(ctx: Context, s: Session, user: User, key: str, text: str, draft:
         cid, rec.notice, question = resolve_customer(s, user, rec.customer_mention,
                                                      draft.customer.match if draft.customer else None)
     if transcript is not None and cid is not None and question is None:  # 横达 or 衡达? the ear cannot tell
-        question = _same_sound(s, user, text, cid, ctx.svc.today())
+        book = book if book is not None else repos.hotword_names(s, user, ctx.svc.today(), None)
+        question = _same_sound(s, user, text, cid, book)
         cid = None if question is not None else cid
     elif transcript is not None and cid is None and question is None:  # a voice note is never an orphan
-        question = _sounds_like(s, user, text, ctx.svc.today())
+        book = book if book is not None else repos.hotword_names(s, user, ctx.svc.today(), None)
+        question = _sounds_like(s, user, text, book)
         rec.notice = None if question is not None else rec.notice or texts.VOICE_NO_CUSTOMER
     if question is not None:
         rec.ask(question)
     return _new_followup(ctx, s, user, key, text, rec, cid, transcript, audio)
 
 
-def _sounds_like(s: Session, user: User, text: str, today: date) -> Question | None:
+def _sounds_like(s: Session, user: User, text: str, book: Sequence[str]) -> Question | None:
     """The customers of the rep's book a transcript may have misheard (鸿达 for 恒达), as a choice."""
     from speech.correct import soundalike_names
 
-    book = repos.hotword_names(s, user, today, None)
     names = soundalike_names(text, book)
     if not names:
         return None
@@ -267,7 +270,7 @@ def _sounds_like(s: Session, user: User, text: str, today: date) -> Question | N
     return Question(kind="customer", options=opts) if opts else None
 
 
-def _same_sound(s: Session, user: User, text: str, cid: int, today: date) -> Question | None:
+def _same_sound(s: Session, user: User, text: str, cid: int, book: Sequence[str]) -> Question | None:
     """A voice note linked to a customer whose name sounds exactly like another customer's of
     the rep's book: which one, asked, not guessed."""
     from speech.correct import same_sound_names
@@ -275,7 +278,7 @@ def _same_sound(s: Session, user: User, text: str, cid: int, today: date) -> Que
     linked = s.get(Customer, cid)
     if linked is None:
         return None
-    others = same_sound_names(text, linked.name, repos.hotword_names(s, user, today, None))
+    others = same_sound_names(text, linked.name, book)
     if not others:
         return None
     opts = [Option(id=linked.id, name=linked.name)] + [
@@ -291,8 +294,9 @@ def _which_of(s: Session, user: User, found: list[Option]) -> Question | None:
 
 
 async def record_note(ctx: Context, text: str, transcript: str | None = None,
-                      audio: dict[str, Any] | None = None) -> Reply:
-    """The one note path: extract → match → store + deal + to-dos in one transaction → reply."""
+                      audio: dict[str, Any] | None = None, book: Sequence[str] | None = None) -> Reply:
+    """The one note path: extract → match → store + deal + to-dos in one transaction → reply;
+    a voice note passes its `transcript`, `audio` facts and the `book` it was transcribed with."""
     text = text.strip()
     if not text:
         return Reply(texts.EMPTY)
@@ -315,7 +319,7 @@ async def record_note(ctx: Context, text: str, transcript: str | None = None,
             assert user is not None
             for i, (part, d) in enumerate(parts):
                 fus.append(_store_one(ctx, s, user, key if i == 0 else f"{key}#{i + 1}", part, d,
-                                      transcript, audio, unclear))
+                                      transcript, audio, unclear, book))
         replies = [reply_for(s, fu, ctx) for fu in fus]
         if len(replies) == 1:
             return replies[0]
@@ -411,8 +415,9 @@ async def _audio(ctx: Context) -> tuple[bytes, str] | Reply:
     return data, media.fmt
 
 
-async def _transcribe(ctx: Context, data: bytes, fmt: str) -> Any:
-    """Transcribe on the shared pool; when it is full, say so once and wait for a free slot."""
+async def _transcribe(ctx: Context, data: bytes, fmt: str) -> tuple[Any, list[str]]:
+    """Transcribe on the shared pool; when it is full, say so once and wait for a free slot.
+    Returns the transcript and the rep's book it was made with."""
     from speech import QueueFull
 
     pool = ctx.svc.transcriber()
@@ -430,7 +435,7 @@ async def _transcribe(ctx: Context, data: bytes, fmt: str) -> Any:
             await asyncio.sleep(QUEUE_POLL_SECONDS)
     metrics.ASR_SECONDS.inc(t.timings.get("transcribe_s", 0.0))
     metrics.ASR_QUEUE_DEPTH.set(getattr(pool, "queued", 0))
-    return t
+    return t, hotwords
 
 
 @router.voice()
@@ -446,7 +451,7 @@ async def voice_note(ctx: Context) -> Reply:
         raise Rejected(got, "voice media unavailable")
     await ctx.say(texts.TRANSCRIBING)
     try:
-        t = await _transcribe(ctx, *got)
+        t, book = await _transcribe(ctx, *got)
     except SpeechError as exc:
         log.warning("voice note %s: %s", ctx.msg.source_key, exc)
         raise Rejected(Reply(exc.user_message), f"{type(exc).__name__}: {exc}") from exc
@@ -456,5 +461,5 @@ async def voice_note(ctx: Context) -> Reply:
     audio = {"duration_s": round(t.duration_s, 2), "model": t.model, "timings": t.timings,
              "model_text": t.raw_text, "fixes": [list(f) for f in t.fixes],
              "platform_transcript": ctx.msg.platform_transcript}
-    reply = await record_note(ctx, text, transcript=t.text, audio=audio)
+    reply = await record_note(ctx, text, transcript=t.text, audio=audio, book=book)
     return replace(reply, text=texts.HEARD.format(text=text) + "\n" + reply.text)
