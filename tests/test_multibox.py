@@ -294,39 +294,66 @@ def test_two_serve_boxes_share_the_inbox_each_note_recorded_and_answered_once_in
     assert boxes.db.call(repos.inbox_pending_count) == 0
 
 
+class VirtualClock:
+    """A shared clock for boxes that wait out platform limits: waiting moves it on at once, but
+    not while a reservation is under way (a real clock stands still for the milliseconds one
+    takes); `limiter` stamps, per key, the instants sends were let through."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+        self.stamps: dict[str, list[float]] = {}
+        self._busy = 0
+
+    async def sleep(self, seconds: float) -> None:
+        import asyncio
+
+        while self._busy:
+            await asyncio.sleep(0)
+        self.now += seconds
+        await asyncio.sleep(0)
+
+    def limiter(self, db: Database, channel: str, limits: Any) -> Any:
+        from bot.shared import SharedLimiter
+
+        clock = self
+
+        class Stamped(SharedLimiter):
+            async def reserve(self, user: str) -> float:
+                at = self.clock()
+                clock._busy += 1
+                try:
+                    delay = await super().reserve(user)
+                finally:
+                    clock._busy -= 1
+                if delay <= 0:
+                    clock.stamps.setdefault(user, []).append(at)
+                return delay
+
+        return Stamped(db, channel, limits, clock=lambda: self.now)
+
+    def most_within(self, key: str, window: float) -> int:
+        """The most sends to `key` let through within any `window` seconds."""
+        t = self.stamps.get(key, [])
+        return max((sum(1 for u in t if end - window < u <= end) for end in t), default=0)
+
+
 def test_two_boxes_together_keep_wecoms_per_member_limit(shared_db: Database) -> None:
     """WeCom allows 30 messages a minute to one member per app, whatever box sends them: with the
     limit counted in the shared database, two boxes sending at once stay within it."""
     import asyncio
 
     from bot.config import load_settings
-    from bot.shared import SharedLimiter
     from bot.types import Peer, Reply
     from bot.wecom import MEMBER_LIMITS, WecomChannel
     from tests import builders as b
     from tests.servers import FakeWecom
 
-    db = shared_db
     fake = FakeWecom(b.CORP_ID, b.SECRET, b.AGENT_ID).start()
-    clock = [1_000_000.0]
-    stamps: list[float] = []
-
-    async def advance(s: float) -> None:
-        clock[0] += s
-        await asyncio.sleep(0)
-
-    class Stamped(SharedLimiter):  # when each send was let through (the send follows at once)
-        async def reserve(self, user: str) -> float:
-            at = self.clock()  # the instant the reservation is made for (the other box may move the clock meanwhile)
-            delay = await super().reserve(user)
-            if delay <= 0:
-                stamps.append(at)
-            return delay
+    clock = VirtualClock()
 
     def box() -> WecomChannel:
         settings = load_settings(env=b.wecom_settings(fake.url))
-        return WecomChannel(settings.wecom, limiter=Stamped(db, "wecom", MEMBER_LIMITS, clock=lambda: clock[0]),
-                            sleep=advance)
+        return WecomChannel(settings.wecom, limiter=clock.limiter(shared_db, "wecom", MEMBER_LIMITS), sleep=clock.sleep)
 
     async def go() -> None:
         a, b_ = box(), box()
@@ -344,9 +371,8 @@ def test_two_boxes_together_keep_wecoms_per_member_limit(shared_db: Database) ->
         asyncio.run(go())
     finally:
         fake.stop()
-    assert len(stamps) == len(fake.sent) > 30  # more than one minute's worth, each send let through once
-    for t in stamps:  # never more than 30 within a minute, across both boxes
-        assert sum(1 for u in stamps if t - 60 < u <= t) <= 30
+    assert len(clock.stamps["ZhangWei"]) == len(fake.sent) > 30  # more than a minute's worth, each let through once
+    assert clock.most_within("ZhangWei", 60) == 30  # never more than 30 within a minute, across both boxes
 
 
 def test_dingtalks_limits_are_kept_by_all_boxes_together(shared_db: Database) -> None:
@@ -356,44 +382,20 @@ def test_dingtalks_limits_are_kept_by_all_boxes_together(shared_db: Database) ->
 
     from bot.config import load_settings
     from bot.dingtalk import DingtalkChannel, api_limits, peer_limits
-    from bot.shared import SharedLimiter
     from bot.types import Peer, Reply
     from tests import builders as b
     from tests.servers import FakeDingtalk
 
-    db = shared_db
     fake = FakeDingtalk(b.CLIENT_ID, b.CLIENT_SECRET).start()
-    clock = [1_000_000.0]
-    stamps: dict[str, list[float]] = {}
-    in_flight = [0]  # reservations under way: the clock stands still meanwhile, as a real one
-    # does for the milliseconds a reservation takes (a box waiting out a limit moves it on)
-
-    async def advance(s: float) -> None:
-        while in_flight[0]:
-            await asyncio.sleep(0)
-        clock[0] += s
-        await asyncio.sleep(0)
-
-    class Stamped(SharedLimiter):  # when each send or call was let through, per key
-        async def reserve(self, user: str) -> float:
-            at = self.clock()
-            in_flight[0] += 1
-            try:
-                delay = await super().reserve(user)
-            finally:
-                in_flight[0] -= 1
-            if delay <= 0:
-                stamps.setdefault(user, []).append(at)
-            return delay
-
+    clock = VirtualClock()
     settings = load_settings(env=b.dingtalk_settings(fake.url, sends_per_peer_per_minute="5",
                                                      api_calls_per_second="4"))
 
     def box() -> DingtalkChannel:
         ding = settings.dingtalk
-        return DingtalkChannel(ding, sleep=advance, retry_s=0, card_template_id="",
-                               limiter=Stamped(db, "dingtalk:x", peer_limits(ding), clock=lambda: clock[0]),
-                               api_limiter=Stamped(db, "dingtalk-api:x", api_limits(ding), clock=lambda: clock[0]))
+        return DingtalkChannel(ding, sleep=clock.sleep, retry_s=0, card_template_id="",
+                               limiter=clock.limiter(shared_db, "dingtalk:x", peer_limits(ding)),
+                               api_limiter=clock.limiter(shared_db, "dingtalk-api:x", api_limits(ding)))
 
     async def go() -> None:
         a, b_ = box(), box()
@@ -413,12 +415,10 @@ def test_dingtalks_limits_are_kept_by_all_boxes_together(shared_db: Database) ->
     finally:
         fake.stop()
     assert len(fake.batch_sends) == 40  # everything delivered, once
-    person, api = stamps["staff-zhang"], stamps["/v1.0/robot/oToMessages/batchSend"]
-    assert len(person) == 16 and len(api) == 40
-    for t in person:  # never more than 5 to one person within a minute, across both boxes
-        assert sum(1 for u in person if t - 60 < u <= t) <= 5
-    for t in api:  # never more than 4 batchSend calls within a second
-        assert sum(1 for u in api if t - 1 < u <= t) <= 4
+    api = "/v1.0/robot/oToMessages/batchSend"
+    assert len(clock.stamps["staff-zhang"]) == 16 and len(clock.stamps[api]) == 40
+    assert clock.most_within("staff-zhang", 60) == 5  # to one person within a minute, across both boxes
+    assert clock.most_within(api, 1) == 4  # batchSend calls within a second
 
 
 def _queue_alerts(db: Database, n: int, due: object) -> None:
