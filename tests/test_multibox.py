@@ -337,10 +337,24 @@ class VirtualClock:
         return max((sum(1 for u in t if end - window < u <= end) for end in t), default=0)
 
 
+def _send_from_boxes(fake: Any, boxes: list[Any], work: Any) -> None:
+    """Run `work(box, index)` on every box at once, then stop the boxes and the fake platform."""
+    import asyncio
+
+    async def go() -> None:
+        await asyncio.gather(*(work(box, i) for i, box in enumerate(boxes)))
+        for box in boxes:
+            await box.stop()
+
+    try:
+        asyncio.run(go())
+    finally:
+        fake.stop()
+
+
 def test_two_boxes_together_keep_wecoms_per_member_limit(shared_db: Database) -> None:
     """WeCom allows 30 messages a minute to one member per app, whatever box sends them: with the
     limit counted in the shared database, two boxes sending at once stay within it."""
-    import asyncio
 
     from bot.config import load_settings
     from bot.types import Peer, Reply
@@ -355,22 +369,11 @@ def test_two_boxes_together_keep_wecoms_per_member_limit(shared_db: Database) ->
         settings = load_settings(env=b.wecom_settings(fake.url))
         return WecomChannel(settings.wecom, limiter=clock.limiter(shared_db, "wecom", MEMBER_LIMITS), sleep=clock.sleep)
 
-    async def go() -> None:
-        a, b_ = box(), box()
-        peer = Peer("wecom", "ZhangWei")
+    async def one_by_one(ch: WecomChannel, _: int) -> None:  # each box answers its own notes in turn
+        for i in range(40):
+            await ch.send(Peer("wecom", "ZhangWei"), Reply(f"提醒{i}号"))
 
-        async def one_by_one(ch: WecomChannel) -> None:  # each box answers its own notes in turn
-            for i in range(40):
-                await ch.send(peer, Reply(f"提醒{i}号"))
-
-        await asyncio.gather(one_by_one(a), one_by_one(b_))
-        for ch in (a, b_):
-            await ch.stop()
-
-    try:
-        asyncio.run(go())
-    finally:
-        fake.stop()
+    _send_from_boxes(fake, [box(), box()], one_by_one)
     assert len(clock.stamps["ZhangWei"]) == len(fake.sent) > 30  # more than a minute's worth, each let through once
     assert clock.most_within("ZhangWei", 60) == 30  # never more than 30 within a minute, across both boxes
 
@@ -378,7 +381,6 @@ def test_two_boxes_together_keep_wecoms_per_member_limit(shared_db: Database) ->
 def test_dingtalks_limits_are_kept_by_all_boxes_together(shared_db: Database) -> None:
     """DingTalk's limits (messages to one person a minute, calls per OpenAPI a second) are counted
     in the shared database, so two boxes sending at once stay within them together."""
-    import asyncio
 
     from bot.config import load_settings
     from bot.dingtalk import DingtalkChannel, api_limits, peer_limits
@@ -397,23 +399,14 @@ def test_dingtalks_limits_are_kept_by_all_boxes_together(shared_db: Database) ->
                                limiter=clock.limiter(shared_db, "dingtalk:x", peer_limits(ding)),
                                api_limiter=clock.limiter(shared_db, "dingtalk-api:x", api_limits(ding)))
 
-    async def go() -> None:
-        a, b_ = box(), box()
+    async def burst(ch: DingtalkChannel, box: int) -> None:
+        tag = "ab"[box]
+        for i in range(8):  # to one person …
+            await ch.send(Peer("dingtalk", "staff-zhang"), Reply(f"{tag}提醒{i}"))
+        for i in range(12):  # … and to many
+            await ch.send(Peer("dingtalk", f"staff-{tag}{i}"), Reply(f"{tag}周报{i}"))
 
-        async def burst(ch: DingtalkChannel, tag: str) -> None:
-            for i in range(8):  # to one person …
-                await ch.send(Peer("dingtalk", "staff-zhang"), Reply(f"{tag}提醒{i}"))
-            for i in range(12):  # … and to many
-                await ch.send(Peer("dingtalk", f"staff-{tag}{i}"), Reply(f"{tag}周报{i}"))
-
-        await asyncio.gather(burst(a, "a"), burst(b_, "b"))
-        for ch in (a, b_):
-            await ch.stop()
-
-    try:
-        asyncio.run(go())
-    finally:
-        fake.stop()
+    _send_from_boxes(fake, [box(), box()], burst)
     assert len(fake.batch_sends) == 40  # everything delivered, once
     api = "/v1.0/robot/oToMessages/batchSend"
     assert len(clock.stamps["staff-zhang"]) == 16 and len(clock.stamps[api]) == 40
