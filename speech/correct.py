@@ -10,6 +10,11 @@ log-probabilities minus a cost per changed character, highest for everyday words
 the rep's own CRM names, so a word is only rewritten when the written word is much likelier than
 what was heard. A surname right before a title (华经理, 郑工) is never rewritten, since people's names
 are in no dictionary; a brand between a region and an industry word (武汉知行软件) only into a CRM name.
+
+A company name heard a little further off (南京宁派门称 for 南京宁泰门窗: t/p, uang/eng) is found
+as a construction: region + brand + trade with one end written as in the rep's book and the rest
+close by syllable features (speech/sounds.py). Two customers equally close are left for the
+matcher to ask about; a book name written as it is is never rewritten toward another.
 """
 from __future__ import annotations
 
@@ -280,9 +285,9 @@ def near_name(index: NearIndex, span: str, py: tuple[str, ...], is_word: Callabl
     The stretch keeps the form's region or trade as written (an exact anchor); the form's other
     end, when it has one, sounds within NEAR_END a syllable (a near anchor: 常中 for 常州). The
     brand between differs but sounds within NEAR_PER_SYLLABLE a syllable with two anchors,
-    NEAR_END with one, and keeps its initials close (speech/sounds.initials_close); an everyday word heard for the brand (首先 for 蜀星) needs both ends as
-    written, and a brand heard as another customer's name (`written`: 星耀 when 星播 is near) is
-    that customer. The form must be NEAR_MARGIN closer than any other customer's: two customers
+    NEAR_END with one, and keeps its initials close (speech/sounds.initials_close). An everyday
+    word heard for the brand (首先 for 蜀星) needs both ends as written, and a brand heard as
+    another customer's name (`written`: 星耀 when 星播 is near) is that customer. The form must be NEAR_MARGIN closer than any other customer's: two customers
     that sound alike here are asked about."""
     best: dict[str, tuple[float, str]] = {}  # customer -> (distance, form)
     for f in _anchored(index, span):
