@@ -85,7 +85,7 @@ class Corrector:
         self.industry = tuple(sorted((w for w in lexicon().industry if len(w) >= 2), key=len, reverse=True))
         self.regions = tuple(sorted((r for r in lexicon().region_alias if len(r) >= 2), key=len, reverse=True))
 
-    def _is_word(self, text: str) -> bool:
+    def is_word(self, text: str) -> bool:
         """An everyday word (jieba's dictionary at COMMON_FREQ), not a made-up brand."""
         return (self.freq.get(text) or 0) >= COMMON_FREQ
 
@@ -152,7 +152,7 @@ class Corrector:
                         off = sum(a != b for a, b in zip(fuzzy_key(_py(w)), fz[i:j]))
                         if off == 1:
                             cands.setdefault(w, LOOSE_COST)
-                    if near and (hit := near_name(near, span, py[i:j], self._is_word, written)) is not None:
+                    if near and (hit := near_name(near, span, py[i:j], self.is_word, written)) is not None:
                         cands[hit[0]] = min(cands.get(hit[0], math.inf), NEAR_COST * hit[1])
                 for w, extra in cands.items():
                     changed = [i + k for k, (a, b) in enumerate(zip(w, span)) if a != b]
@@ -364,8 +364,8 @@ def soundalike_names(text: str, names: Sequence[str], limit: int = SOUNDALIKE_MA
     """Book names the transcript may have misheard, closest first: none of the book's names is
     written in `text`, but a stretch of it sounds like a name form: the form's initials with the
     whole within SOUNDALIKE_PER_SYLLABLE a syllable (鸿达 for 恒达), or a company name heard a
-    little off between its region and trade (near_name's rules, everyday words included: this
-    only asks). At most `limit`; empty when a name is written as in the book."""
+    little off between its region and trade (near_name's rules). A stretch that is an everyday
+    word is taken as said. At most `limit`; empty when a name is written as in the book."""
     from extraction.normalize import fuzzy_key
 
     from .sounds import span_cost
@@ -373,6 +373,7 @@ def soundalike_names(text: str, names: Sequence[str], limit: int = SOUNDALIKE_MA
     book = tuple(dict.fromkeys(n for n in names if n))
     index, forms = _soundalike_index(book)
     near = _near_index(book)
+    is_word = default_corrector().is_word
     found: dict[str, float] = {}
     for run in _SPOKEN_RUN.findall(text):
         n = len(run)
@@ -384,19 +385,17 @@ def soundalike_names(text: str, names: Sequence[str], limit: int = SOUNDALIKE_MA
         ini = tuple(_initial(x) for x in fuzzy_key(py))
         for i in range(n):
             for j in range(i + 2, min(n, i + MAX_WORD) + 1):
+                if is_word(run[i:j]):
+                    continue  # 今天 is a day, not a misheard 金田
                 heard: list[tuple[str, float | None]] = [
                     (name, span_cost(_py(form), py[i:j])) for form, name in index.get(ini[i:j], ())]
                 if j - i >= LOOSE_MIN_LEN:
-                    heard += [(f.customer, _near_distance(f, run[i:j], py[i:j], _no_word, forms))
+                    heard += [(f.customer, _near_distance(f, run[i:j], py[i:j], is_word, forms))
                               for f in _anchored(near, run[i:j])]
                 for name, d in heard:
                     if d is not None and 0 < d <= SOUNDALIKE_PER_SYLLABLE * (j - i) and d < found.get(name, math.inf):
                         found[name] = d
     return [name for name, _ in sorted(found.items(), key=lambda kv: kv[1])[:limit]]
-
-
-def _no_word(_: str) -> bool:
-    return False
 
 
 @lru_cache(maxsize=64)
