@@ -179,9 +179,21 @@ def crm(book: int = 0) -> tuple[Any, dict[str, list[str]]]:
     return CustomerIndex(refs), {cid: by_owner[o] for cid, o in owner_of.items()}
 
 
-def score(clips: list[Clip], texts: list[str], index: Any) -> dict[str, float]:
-    """CER per length class and format; name heard verbatim; customer linked by extraction."""
+def linked_customer(text: str, index: Any) -> str | None:
+    """The customer the bot links a note to (handlers/followup): none when the note names
+    several customers it cannot split (the rep is asked), else the extractor's match."""
     from extraction.extractor import extract
+    from extraction.split import split_by_customer
+
+    sp = split_by_customer(text, index)
+    if len(sp.mentions) >= 2 and not (sp.segments and sp.clear):
+        return None
+    return extract(text, ref_time=REF_TIME, customers=index).to_record().get("customer_id")
+
+
+def score(clips: list[Clip], texts: list[str], index: Any) -> dict[str, float]:
+    """CER per length class and format; name heard verbatim; customer linked as the bot links it
+    (and linked to another customer: `name_wrong`)."""
     from speech.whisper import to_simplified
 
     out: dict[str, float] = {}
@@ -195,9 +207,9 @@ def score(clips: list[Clip], texts: list[str], index: Any) -> dict[str, float]:
             out[f"cer_mean_{fmt}"] = round(statistics.mean(cer(r, h) for r, h in pairs), 3)
             out[f"cer_corpus_{fmt}"] = round(corpus_cer(pairs), 3)
     out["name_heard"] = round(statistics.mean(c.mention in t for c, t in zip(clips, texts)), 3)
-    linked = [extract(t, ref_time=REF_TIME, customers=index).to_record().get("customer_id") == c.customer_id
-              for c, t in zip(clips, texts)]
-    out["name_linked"] = round(statistics.mean(linked), 3)
+    got = [linked_customer(t, index) for t in texts]
+    out["name_linked"] = round(statistics.mean(g == c.customer_id for c, g in zip(clips, got)), 3)
+    out["name_wrong"] = round(statistics.mean(g not in (None, c.customer_id) for c, g in zip(clips, got)), 3)
     out["traditional_chars"] = sum(a != b for t in texts for a, b in zip(t, to_simplified(t)))
     return out
 
@@ -331,7 +343,7 @@ def main() -> None:
     for r in rows:
         print("| " + " | ".join(str(r[c]) for c in cols) + " |")
     metrics = ["cer_short_amr", "cer_long_amr", "cer_mean_amr", "cer_corpus_amr", "cer_short_wav", "cer_long_wav",
-               "cer_corpus_wav", "name_heard", "name_linked", "traditional_chars"]
+               "cer_corpus_wav", "name_heard", "name_linked", "name_wrong", "traditional_chars"]
     print("\n| beam | CRM words | " + " | ".join(metrics) + " |")
     print("|" + " --- |" * (len(metrics) + 2))
     for beam, acc in accuracy.items():
