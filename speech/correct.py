@@ -82,6 +82,10 @@ class Corrector:
 
         self.surnames = frozenset("".join(load_list("surnames.txt")))
         self.titles = tuple(t for t in load_list("contact_titles.txt") if _HANZI_RUN.fullmatch(t))
+        from extraction.normalize import fuzzy_key
+
+        # titles of two or more syllables by sound: Whisper writes 经历 for 经理, 主人 for 主任
+        self.title_sounds = frozenset(fuzzy_key(_py(t)) for t in self.titles if len(t) >= 2)
         self.industry = tuple(sorted((w for w in lexicon().industry if len(w) >= 2), key=len, reverse=True))
         self.regions = tuple(sorted((r for r in lexicon().region_alias if len(r) >= 2), key=len, reverse=True))
 
@@ -93,10 +97,13 @@ class Corrector:
         f = max(self.freq.get(word) or 0, TERM_FREQ if word in self.term_set else 0, names.get(word, 0))
         return math.log(max(f, 0.5)) - self.log_total
 
-    def _protected(self, run: str) -> tuple[set[int], set[int]]:
-        """Positions never rewritten: a surname before a title (华经理 is a person, not 的话经理);
+    def _protected(self, run: str, fz: tuple[str, ...]) -> tuple[set[int], set[int]]:
+        """Positions never rewritten, nor made part of a name: a person's surname before a title
+        (华经理 is a person, not 的话经理; 陈 of 陈经历 heard for 陈经理 is not the 成 of a brand 德成);
         positions only a CRM name may rewrite: a brand between region and industry (武汉知行软件)."""
-        people = {i for i, ch in enumerate(run) if ch in self.surnames and run.startswith(self.titles, i + 1)}
+        people = {i for i, ch in enumerate(run) if ch in self.surnames and (
+            run.startswith(self.titles, i + 1) or fz[i + 1:i + 3] in self.title_sounds
+            or fz[i + 1:i + 4] in self.title_sounds)}
         brands = {k for i in range(2, len(run)) if run.startswith(self.industry, i)
                   and any(run.endswith(r, 0, i - 2) for r in self.regions) for k in (i - 2, i - 1)}
         return people, brands
@@ -128,7 +135,7 @@ class Corrector:
         digits = {k for k, ch in enumerate(run) if ch.isdigit()}  # read aloud, rewritten only into a near name
         fz = fuzzy_key(py)
         ini = tuple(_initial(x) for x in fz)
-        people, brands = self._protected(run)
+        people, brands = self._protected(run, fz)
         n = len(run)
         best: list[tuple[float, int, str]] = [(-math.inf, 0, "")] * (n + 1)
         best[0] = (0.0, 0, "")
@@ -159,6 +166,8 @@ class Corrector:
                     is_name = w in name_freq
                     if any(k in people or (k in brands and not is_name) for k in changed):
                         continue
+                    if is_name and changed and not people.isdisjoint(range(i, j)):
+                        continue  # a person before a title is not part of a company's name
                     per_char = (NAME_CHANGE_COST if is_name else CHANGE_COST if w in self.term_set
                                 else COMMON_CHANGE_COST)
                     score = base + self._logp(w, name_freq) - per_char * len(changed) - extra

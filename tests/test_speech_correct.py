@@ -156,3 +156,9 @@ def test_soundalike_names_are_the_closest_few_of_the_book() -> None:
     assert len(found) == 4 and "苏州汉鼎机械有限公司" not in found
     assert soundalike_names("今天去恒达见了王总", book) == []  # a book name as written: nothing to look for
     assert soundalike_names("南京宁派门窗开了需求会", ["南京宁泰门窗有限公司"]) == ["南京宁泰门窗有限公司"]
+
+
+def test_a_surname_before_a_title_heard_as_another_word_stays_a_person() -> None:
+    """经历 heard for 经理: 陈 is still a person's surname, not the 成 of a customer 德成."""
+    book = ["苏州德成机械有限公司", "无锡恒远仪器有限公司"]
+    assert correct_text("上午去了恒远的陈经历那里", book)[0] == "上午去了恒远的陈经历那里"
