@@ -122,6 +122,8 @@ class ReplyOutbox:
             if ok and tell:
                 self._told[(r.channel, r.peer)] = now  # said once: not again in this outage
             sent += ok
+        if self._told:  # forget notices past their quiet time: the memory stays one outage long
+            self._told = {k: t for k, t in self._told.items() if now - t < LATE_NOTICE_QUIET}
         return sent
 
 

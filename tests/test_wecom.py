@@ -857,6 +857,9 @@ def test_a_minute_of_45009_delays_every_answer_and_loses_none_and_each_person_is
                 late = [t for u, t in texts_to if u == user and t.startswith("（以下回复晚到了约1分钟")]
                 assert len(late) == 1  # told once per person
             assert await h.app.notifier.replies.deliver_due(NOW + timedelta(seconds=90)) == 0  # once each
+            assert len(h.app.notifier.replies._told) == 2  # remembered for this outage …
+            await h.app.notifier.replies.deliver_due(NOW + timedelta(minutes=20))
+            assert h.app.notifier.replies._told == {}  # … and forgotten after it: memory stays bounded
     run(go())
 
 
