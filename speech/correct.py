@@ -12,8 +12,8 @@ what was heard. A surname right before a title (华经理, 郑工) is never rewr
 are in no dictionary; a brand between a region and an industry word (武汉知行软件) only into a CRM name.
 
 A company name heard a little further off (南京宁派门称 for 南京宁泰门窗: t/p, uang/eng) is found
-as a construction: region + brand + trade with one end written as in the rep's book and the rest
-close by syllable features (speech/sounds.py). Two customers equally close are left for the
+as a construction: region + brand + trade with one end written as in the rep's book, the other
+end and the brand close by syllable features (speech/sounds.py). Two customers equally close are left for the
 matcher to ask about; a book name written as it is is never rewritten toward another.
 """
 from __future__ import annotations
@@ -291,12 +291,12 @@ def near_name(index: NearIndex, span: str, py: tuple[str, ...], is_word: Callabl
     """The one book name form a stretch of speech (`span`, its pinyin `py`) may be, with its
     sound distance (speech/sounds.py), or None.
 
-    The stretch keeps the form's region or trade as written (an exact anchor); the form's other
-    end, when it has one, sounds within NEAR_END a syllable (a near anchor: 常中 for 常州). The
-    brand between differs but sounds within NEAR_PER_SYLLABLE a syllable with two anchors,
-    NEAR_END with one, and keeps its initials close (speech/sounds.initials_close). An everyday
-    word heard for the brand (首先 for 蜀星) needs both ends as written, and a brand heard as
-    another customer's name (`written`: 星耀 when 星播 is near) is that customer. The form must be NEAR_MARGIN closer than any other customer's: two customers
+    The form has a region and a trade; the stretch keeps one of them as written (an exact
+    anchor) and the other sounds within NEAR_END a syllable (a near anchor: 常中 for 常州). The
+    brand between differs but sounds within NEAR_PER_SYLLABLE a syllable and keeps its initials
+    close (speech/sounds.initials_close). An everyday word heard for the brand (首先 for 蜀星) needs
+    both ends as written, and a brand heard as another customer's name (`written`: 星耀 when 星播
+    is near) is that customer. The form must be NEAR_MARGIN closer than any other customer's: two customers
     that sound alike here are asked about."""
     best: dict[str, tuple[float, str]] = {}  # customer -> (distance, form)
     for f in _anchored(index, span):
@@ -341,13 +341,12 @@ def _near_distance(f: NearForm, span: str, py: tuple[str, ...], is_word: Callabl
         else:
             return None
         total += d
-    if not exact or (is_word(heard) and exact < 2):
-        return None
+    if not exact or exact + near < 2 or (is_word(heard) and exact < 2):
+        return None  # one end alone is any 「X的 + trade」 (米其林的工程 is not a customer 利德工程)
     if not initials_close(f.py[r:b], py[r:b]):
         return None
     brand = span_cost(f.py[r:b], py[r:b])
-    allowed = NEAR_PER_SYLLABLE if exact + near >= 2 else NEAR_END
-    return total + brand if brand <= allowed * (b - r) else None
+    return total + brand if brand <= NEAR_PER_SYLLABLE * (b - r) else None
 
 
 SOUNDALIKE_MAX = 5  # book customers a second look puts in the prompt (the closest)

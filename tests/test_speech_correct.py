@@ -104,7 +104,7 @@ def test_a_sound_two_customers_share_is_not_guessed() -> None:
 
 BIG_BOOK = ["长沙凯森电气有限公司", "佛山首信陶瓷有限公司", "南通德丰纺织有限公司", "南通德风纺织有限公司", "苏州塔佳电器有限公司",
             "杭州星耀文化传媒有限公司", "杭州星播文化传媒有限公司", "长沙启智教育科技有限公司",
-            "广州八方物流有限公司", "宁波德康电子有限公司", "无锡恒远仪器有限公司"]
+            "广州八方物流有限公司", "宁波德康电子有限公司", "无锡恒远仪器有限公司", "杭州利德工程有限公司"]
 
 
 def test_syllable_distance_follows_the_features_asr_confuses() -> None:
@@ -140,6 +140,7 @@ def test_a_name_heard_a_little_off_between_its_region_and_trade_is_written_as_in
     "杭州星耀文化的执行导演约了周三",  # a book name as written is never rewritten toward a near one
     "长沙启明教育的采购打来电话",  # 明 / 智 share no feature: not the same name
     "买5台设备，第3季度再议",  # digits that are numbers stay numbers
+    "用的是米其林的工程胎",  # only the trade as written: any 「X的 + trade」 would be a customer
 ])
 def test_a_near_sound_is_left_alone_when_the_construction_or_the_book_does_not_settle_it(heard: str) -> None:
     assert correct_text(heard, BIG_BOOK)[0] == heard
