@@ -249,9 +249,9 @@ class NearForm:
     form: str
     py: tuple[str, ...]
     customer: str
-    region: str  # "" when the form has none
+    region: str
     brand: str
-    trade: str  # "" when the form has none
+    trade: str
 
 
 NearIndex = dict[tuple[int, str, str], list[NearForm]]
@@ -259,8 +259,8 @@ NearIndex = dict[tuple[int, str, str], list[NearForm]]
 
 @lru_cache(maxsize=64)
 def _near_index(names: tuple[str, ...]) -> NearIndex:
-    """Forms of LOOSE_MIN_LEN+ hanzi keyed by length and by the anchor they start or end with:
-    (len, "head", region) and (len, "tail", trade)."""
+    """Region + brand + trade forms of each name, keyed by length and by the end they start or
+    end with: (len, "head", region) and (len, "tail", trade)."""
     from extraction.normalize import parse_name, to_simplified
 
     index: NearIndex = {}
@@ -274,15 +274,14 @@ def _near_index(names: tuple[str, ...]) -> NearIndex:
         trades = {t for t in p.industry if _HANZI_RUN.fullmatch(t)}
         trades |= {t[:2] for t in trades if len(t) >= 4}
         regions = {r.name for r in p.regions if _HANZI_RUN.fullmatch(r.name)}
-        for region in regions | {""}:
-            for trade in trades | {""}:
+        for region in regions:  # near_name wants both ends of the construction
+            for trade in trades:
                 form = region + p.brand + trade
-                if not (LOOSE_MIN_LEN <= len(form) <= MAX_WORD and (region or trade)):
+                if len(form) > MAX_WORD:
                     continue
                 entry = NearForm(form, _py(form), name, region, p.brand, trade)
                 for end, anchor in (("head", region), ("tail", trade)):
-                    if anchor:
-                        index.setdefault((len(form), end, anchor), []).append(entry)
+                    index.setdefault((len(form), end, anchor), []).append(entry)
     return index
 
 
@@ -331,8 +330,6 @@ def _near_distance(f: NearForm, span: str, py: tuple[str, ...], is_word: Callabl
     exact = near = 0
     total = 0.0
     for lo, hi in ((0, r), (b, len(span))):  # the region, the trade
-        if lo == hi:
-            continue
         d = span_cost(f.py[lo:hi], py[lo:hi])
         if span[lo:hi] == f.form[lo:hi]:
             exact += 1
