@@ -421,7 +421,8 @@ def same_sound_names(text: str, name: str, names: Sequence[str]) -> list[str]:
     from extraction.normalize import fuzzy_key
 
     keys = _sound_keys(tuple(dict.fromkeys(n for n in (*names, name) if n)))
-    heard = [f for f in name_forms(name) if f in text]
+    written = [f for f in name_forms(name) if f in text]
+    heard = [f for f in written if not any(f != g and f in g for g in written)]  # 杭州鸿泰包装, not 鸿泰
     others = {n for f in heard for n in keys.get(fuzzy_key(_py(f)), ()) if n != name}
     return sorted(others)
 

@@ -172,6 +172,9 @@ def test_a_voice_note_naming_one_of_two_same_sounding_customers_asks_which(bot: 
     assert linked == bot.db(lambda s: repos.customers_named(s, ["杭州宏泰五金制品有限公司"])[0].id)
     typed = bot.say("zhang", "今天去鸿泰见了采购，下周三前把报价发给他")
     assert "已记录 #2 · 杭州鸿泰包装材料有限公司" in typed and "你说的是哪一家？" not in typed
+    bot.app.svc.speech = FakeTranscriber("今天去杭州鸿泰包装见了采购")  # said with its trade: no doubt
+    said = bot.say("zhang", f"/voice {clip}", msg_id="voice-2")
+    assert "已记录 #3 · 杭州鸿泰包装材料有限公司" in said and "你说的是哪一家？" not in said, said
 
 
 def test_a_voice_note_with_no_customer_heard_says_how_to_link_or_create_one(bot: Bot, clip: Path) -> None:
