@@ -39,6 +39,7 @@ NEAR_END = 0.5  # a region or trade heard this close (per syllable) still anchor
 COMMON_FREQ = 300  # jieba words at least this frequent may also be written (about 14,000)
 TERM_FREQ = 2000  # floor frequency of a sales term (jieba counts, total ≈ 60M)
 NAME_FREQ = 200_000  # a CRM name of the rep's: as likely as a very common word
+GRAMMAR_FREQ = 100_000  # characters this frequent (的 了 在 地 得 …) are grammar: a two-character name never takes one
 MAX_WORD = 8  # longest span tried (region + brand + industry, e.g. 青岛瑞丰机械)
 _HANZI_RUN = re.compile(r"[\u4e00-\u9fff]+")
 # what is corrected: runs of hanzi, with a lone digit inside (Whisper writes 8 for the ba of 巴渝)
@@ -88,6 +89,9 @@ class Corrector:
         self.title_sounds = frozenset(fuzzy_key(_py(t)) for t in self.titles if len(t) >= 2)
         self.industry = tuple(sorted((w for w in lexicon().industry if len(w) >= 2), key=len, reverse=True))
         self.regions = tuple(sorted((r for r in lexicon().region_alias if len(r) >= 2), key=len, reverse=True))
+
+    def _grammar(self, ch: str) -> bool:
+        return (self.freq.get(ch) or 0) >= GRAMMAR_FREQ
 
     def is_word(self, text: str) -> bool:
         """An everyday word (jieba's dictionary at COMMON_FREQ), not a made-up brand."""
@@ -168,6 +172,8 @@ class Corrector:
                         continue
                     if is_name and changed and not people.isdisjoint(range(i, j)):
                         continue  # a person before a title is not part of a company's name
+                    if is_name and len(w) == 2 and any(self._grammar(run[k]) for k in changed):
+                        continue  # 的丰主任 is 的 + 冯主任, not a brand 德丰: two characters are too little to overrule it
                     per_char = (NAME_CHANGE_COST if is_name else CHANGE_COST if w in self.term_set
                                 else COMMON_CHANGE_COST)
                     score = base + self._logp(w, name_freq) - per_char * len(changed) - extra

@@ -163,3 +163,11 @@ def test_a_surname_before_a_title_heard_as_another_word_stays_a_person() -> None
     """经历 heard for 经理: 陈 is still a person's surname, not the 成 of a customer 德成."""
     book = ["苏州德成机械有限公司", "无锡恒远仪器有限公司"]
     assert correct_text("上午去了恒远的陈经历那里", book)[0] == "上午去了恒远的陈经历那里"
+
+
+def test_a_grammar_character_is_not_taken_into_a_two_character_name() -> None:
+    """的 before a misheard surname is grammar, not the first half of a brand; a longer form of
+    the name (brand + trade) is enough to overrule it."""
+    book = ["苏州德丰五金有限公司", "宁波德康电子有限公司"]
+    assert correct_text("昨天见了恒远的丰主任", book)[0] == "昨天见了恒远的丰主任"
+    assert correct_text("的康电子那边说样机到了", book)[0] == "德康电子那边说样机到了"
