@@ -711,15 +711,15 @@ def _merged(items: list[AlertItem]) -> list[_Line]:
     return lines
 
 
-def _fit(lines: list[_Line], limit: int) -> str:
-    """The message under its sections' titles, within `limit` bytes: reports whole; of a long
-    section its first lines and how many more (an import's first run is a summary, not a flood);
-    alert lines while they fit, then how many are left."""
+def _blocks(lines: list[_Line]) -> tuple[list[list[str]], set[str], int]:
+    """Per section: its title, then its reports, alert lines and, for a long section of listed
+    alerts, the first SECTION_SHOWN and a 「还有N条」 line; also those summary lines and how many
+    alert lines remain to be shown."""
     sections: dict[str, list[_Line]] = {}
     for line in lines:
         sections.setdefault(line.section, []).append(line)
     alerts = sum(1 for x in lines if "\n" not in x.text)
-    blocks: list[list[str]] = []  # per section: title, then its lines (reports, alerts, "还有…")
+    blocks: list[list[str]] = []
     summaries: set[str] = set()
     for title, body in sections.items():
         shown = [x.text for x in body if "\n" in x.text] + ["  " + x.text for x in body if "\n" not in x.text]
@@ -730,6 +730,14 @@ def _fit(lines: list[_Line], limit: int) -> str:
             summaries.add(shown[-1])
             alerts -= n_alerts - SECTION_SHOWN
         blocks.append([title, *shown])
+    return blocks, summaries, alerts
+
+
+def _fit(lines: list[_Line], limit: int) -> str:
+    """The message under its sections' titles, within `limit` bytes: reports whole; of a long
+    section its first lines and how many more (an import's first run is a summary, not a flood);
+    alert lines while they fit, then how many are left."""
+    blocks, summaries, alerts = _blocks(lines)
 
     def cost(parts: list[str]) -> int:
         return sum(len(x.encode()) + 1 for x in parts)
