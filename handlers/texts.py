@@ -601,73 +601,115 @@ def _owner_tag(f: dict[str, Any]) -> str:
     return f" · {f['owner']}" + (LEFT_MARK if f.get("left") else "")
 
 
+@dataclass(frozen=True)
+class _Row:
+    """One outbox row being worded: its rule and facts, when, and for whom (owner or manager)."""
+
+    settings: Any
+    rule: str
+    f: dict[str, Any]
+    now: datetime
+    today: date
+    team: bool
+    owner: str  # 「· 负责人」 on a manager's line, "" on the owner's own
+    level: str
+
+
 def alert_item(settings: Any, rule: str, f: dict[str, Any], now: datetime) -> AlertItem:
     """One outbox row worded from its facts at `now` (delivery or dry-run time)."""
-    a, tz = settings.alerts, settings.tz
-    today = now.astimezone(tz).date()
     team = rule.endswith("_team") or bool(f.get("team")) or bool(f.get("left"))
-    owner = _owner_tag(f) if team else ""
-    level = LEVEL_MANAGER if team else LEVEL_OWNER
-    if rule in ("stale_deal", "stale_deal_team", "quote_no_reply"):
-        sent = f.get("sent") if rule == "quote_no_reply" else None  # quote alerts date the quote itself
-        last = _utc(sent or f["last"]).astimezone(tz).date()
-        base = alert_deal_line(f["deal_id"], f["customer"], settings.stage_label(f["stage"]), f["amount"], last,
-                               "报价发出" if sent else "最后更新")
-        key, related = f"deal:{f['deal_id']}", ((f"customer:{f['customer_id']}",) if f.get("customer_id") else ())
-        if sent:
-            hours = int((now - _utc(sent)).total_seconds() // 3600)
-            reason = REASON_QUOTE.format(n=hours, t=a.quote_no_reply_hours)
-            return AlertItem(ALERT_QUOTE.format(n=a.quote_no_reply_hours), f"{base} · {reason}{owner}", key,
-                             related, reason, 1, "quote")
-        t = a.stale_deal_manager_days if rule == "stale_deal_team" else a.stale_deal_rep_days
-        lvl = LEVEL_MANAGER if rule == "stale_deal_team" else level
-        reason = REASON_STALE.format(n=working_days_between(last, today), t=t, level=lvl)
-        title = ALERT_STALE_MGR.format(n=t) if rule == "stale_deal_team" or team else ALERT_STALE_REP.format(n=t)
-        return AlertItem(title, f"{base} · {reason}{owner}", key, related, reason, 0, "stale")
-    if rule in ("silent_customer", "silent_customer_team"):
-        days = (now - _utc(f["last"])).days
-        t = a.silent_customer_days[min(1, len(a.silent_customer_days) - 1)] if rule.endswith("_team") \
-            else a.silent_customer_days[0]
-        lvl = LEVEL_MANAGER if rule.endswith("_team") else level
-        reason = REASON_SILENT.format(n=days, t=t, level=lvl)
-        title = ALERT_SILENT_MGR.format(n=t) if team else ALERT_SILENT_OWNER.format(n=t)
-        return AlertItem(title, f"{alert_customer_line(f['customer_id'], f['customer'])} · {reason}{owner}",
-                         f"customer:{f['customer_id']}", (), reason, 4, "silent")
-    if rule in ("customer_released", "customer_released_team"):
-        days = (now - _utc(f["last"])).days
-        reason = REASON_RELEASED.format(n=days)
-        line = f"{alert_customer_line(f['customer_id'], f['customer'])} · {reason} · 原负责人 {f['owner']}" \
-            + (LEFT_MARK if f.get("left") else "")
-        return AlertItem(ALERT_RELEASED.format(n=f["days"]), line, f"customer:{f['customer_id']}", (), reason, 3,
-                         "released")
-    if rule in ("unpaid_contract", "payment_overdue"):
-        number = f["number"] or f"#{f['contract_id']}"
-        due = date.fromisoformat(f["due_on"]) if f.get("due_on") else None
-        if rule == "unpaid_contract":
-            signed = date.fromisoformat(f["signed_on"])
-            reason = REASON_UNPAID.format(n=(today - signed).days, t=a.unpaid_after_signing_days)
-            status = f"签订于 {fmt_date(signed, today)}，{reason} · {due_status(due, today)}"
-            title, owner = ALERT_UNPAID.format(n=a.unpaid_after_signing_days), _owner_tag(f)
-            family = "unpaid"
-        else:
-            reason = due_status(due, today)
-            status = f"{reason}（{level}）"
-            title, family = ALERT_OVERDUE, "overdue"
-        line = alert_contract_line(number, f["customer"], f["amount"], f["paid"], status, f.get("deal_id")) + owner
-        return AlertItem(title, line, f"contract:{f['contract_id']}", (), reason, 2, family)
-    if rule == "due_items":
-        late = (today - date.fromisoformat(f["due"])).days
-        theirs = f.get("owner") == "customer"
-        line = (f"#{f['item_id']} " + (f"【{f['customer']}】" if f.get("customer") else "")
-                + item_text(f["text"], f.get("owner")))
-        at = f" {f['due_time'][:5]}" if f.get("due_time") else ""  # "15:00:00" in the facts
-        reason = f"已逾期{late}天" if late > 0 else f"今天{at}到期"
-        return AlertItem(ALERT_TODO_CUSTOMER if theirs else ALERT_TODO, f"{line} · {reason}",
-                         f"item:{f['item_id']}", (), reason, 5, "todo")
+    row = _Row(settings, rule, f, now, now.astimezone(settings.tz).date(), team,
+               _owner_tag(f) if team else "", LEVEL_MANAGER if team else LEVEL_OWNER)
+    wording = _ALERT_WORDING.get(rule)
+    if wording is not None:
+        return wording(row)
     if rule == "weekly_funnel":
         return AlertItem(funnel_title(f), f["text"], f"funnel:{f['week']}", (), "", 6, "funnel")
     title, line = f.get("title", DIGEST_HEAD), f.get("line", "")
     return AlertItem(title, line, f"{rule}:{f.get('line', '')}", (), "", 7, rule)
+
+
+def _deal_alert(r: _Row) -> AlertItem:
+    """A deal without updates, or its quote without a reply."""
+    a, f, tz = r.settings.alerts, r.f, r.settings.tz
+    sent = f.get("sent") if r.rule == "quote_no_reply" else None  # quote alerts date the quote itself
+    last = _utc(sent or f["last"]).astimezone(tz).date()
+    base = alert_deal_line(f["deal_id"], f["customer"], r.settings.stage_label(f["stage"]), f["amount"], last,
+                           "报价发出" if sent else "最后更新")
+    key, related = f"deal:{f['deal_id']}", ((f"customer:{f['customer_id']}",) if f.get("customer_id") else ())
+    if sent:
+        hours = int((r.now - _utc(sent)).total_seconds() // 3600)
+        reason = REASON_QUOTE.format(n=hours, t=a.quote_no_reply_hours)
+        return AlertItem(ALERT_QUOTE.format(n=a.quote_no_reply_hours), f"{base} · {reason}{r.owner}", key,
+                         related, reason, 1, "quote")
+    t = a.stale_deal_manager_days if r.rule == "stale_deal_team" else a.stale_deal_rep_days
+    lvl = LEVEL_MANAGER if r.rule == "stale_deal_team" else r.level
+    reason = REASON_STALE.format(n=working_days_between(last, r.today), t=t, level=lvl)
+    title = ALERT_STALE_MGR.format(n=t) if r.rule == "stale_deal_team" or r.team else ALERT_STALE_REP.format(n=t)
+    return AlertItem(title, f"{base} · {reason}{r.owner}", key, related, reason, 0, "stale")
+
+
+def _silent_alert(r: _Row) -> AlertItem:
+    """A customer without a follow-up for too long."""
+    days_set, f = r.settings.alerts.silent_customer_days, r.f
+    days = (r.now - _utc(f["last"])).days
+    t = days_set[min(1, len(days_set) - 1)] if r.rule.endswith("_team") else days_set[0]
+    lvl = LEVEL_MANAGER if r.rule.endswith("_team") else r.level
+    reason = REASON_SILENT.format(n=days, t=t, level=lvl)
+    title = ALERT_SILENT_MGR.format(n=t) if r.team else ALERT_SILENT_OWNER.format(n=t)
+    return AlertItem(title, f"{alert_customer_line(f['customer_id'], f['customer'])} · {reason}{r.owner}",
+                     f"customer:{f['customer_id']}", (), reason, 4, "silent")
+
+
+def _released_alert(r: _Row) -> AlertItem:
+    """A silent customer gone back to the public pool."""
+    f = r.f
+    reason = REASON_RELEASED.format(n=(r.now - _utc(f["last"])).days)
+    line = f"{alert_customer_line(f['customer_id'], f['customer'])} · {reason} · 原负责人 {f['owner']}" \
+        + (LEFT_MARK if f.get("left") else "")
+    return AlertItem(ALERT_RELEASED.format(n=f["days"]), line, f"customer:{f['customer_id']}", (), reason, 3,
+                     "released")
+
+
+def _contract_alert(r: _Row) -> AlertItem:
+    """A signed contract with nothing paid, or a payment past its due date."""
+    a, f, today = r.settings.alerts, r.f, r.today
+    number = f["number"] or f"#{f['contract_id']}"
+    due = date.fromisoformat(f["due_on"]) if f.get("due_on") else None
+    owner = r.owner
+    if r.rule == "unpaid_contract":
+        signed = date.fromisoformat(f["signed_on"])
+        reason = REASON_UNPAID.format(n=(today - signed).days, t=a.unpaid_after_signing_days)
+        status = f"签订于 {fmt_date(signed, today)}，{reason} · {due_status(due, today)}"
+        title, owner = ALERT_UNPAID.format(n=a.unpaid_after_signing_days), _owner_tag(f)
+        family = "unpaid"
+    else:
+        reason = due_status(due, today)
+        status = f"{reason}（{r.level}）"
+        title, family = ALERT_OVERDUE, "overdue"
+    line = alert_contract_line(number, f["customer"], f["amount"], f["paid"], status, f.get("deal_id")) + owner
+    return AlertItem(title, line, f"contract:{f['contract_id']}", (), reason, 2, family)
+
+
+def _todo_alert(r: _Row) -> AlertItem:
+    """A to-do due today or overdue (the customer's own promises apart)."""
+    f = r.f
+    late = (r.today - date.fromisoformat(f["due"])).days
+    theirs = f.get("owner") == "customer"
+    line = (f"#{f['item_id']} " + (f"【{f['customer']}】" if f.get("customer") else "")
+            + item_text(f["text"], f.get("owner")))
+    at = f" {f['due_time'][:5]}" if f.get("due_time") else ""  # "15:00:00" in the facts
+    reason = f"已逾期{late}天" if late > 0 else f"今天{at}到期"
+    return AlertItem(ALERT_TODO_CUSTOMER if theirs else ALERT_TODO, f"{line} · {reason}",
+                     f"item:{f['item_id']}", (), reason, 5, "todo")
+
+
+_ALERT_WORDING = {
+    "stale_deal": _deal_alert, "stale_deal_team": _deal_alert, "quote_no_reply": _deal_alert,
+    "silent_customer": _silent_alert, "silent_customer_team": _silent_alert,
+    "customer_released": _released_alert, "customer_released_team": _released_alert,
+    "unpaid_contract": _contract_alert, "payment_overdue": _contract_alert, "due_items": _todo_alert,
+}
 
 
 def alert_text(settings: Any, rule: str, f: dict[str, Any], now: datetime) -> tuple[str, str]:
