@@ -244,14 +244,14 @@ def _store_one(ctx: Context, s: Session, user: User, key: str, text: str, draft:
     else:
         cid, rec.notice, question = resolve_customer(s, user, rec.customer_mention,
                                                      draft.customer.match if draft.customer else None)
-    if transcript is not None and cid is not None and question is None:  # 横达 or 衡达? the ear cannot tell
+    if transcript is not None and question is None:  # what the ear could not settle, asked
         book = book if book is not None else repos.hotword_names(s, user, ctx.svc.today(), None)
-        question = _same_sound(s, user, text, cid, book)
-        cid = None if question is not None else cid
-    elif transcript is not None and cid is None and question is None:  # a voice note is never an orphan
-        book = book if book is not None else repos.hotword_names(s, user, ctx.svc.today(), None)
-        question = _sounds_like(s, user, text, book)
-        rec.notice = None if question is not None else rec.notice or texts.VOICE_NO_CUSTOMER
+        if cid is not None:  # 横达 or 衡达? the same sound
+            question = _same_sound(s, user, text, cid, book)
+            cid = None if question is not None else cid
+        else:  # a voice note is never an orphan
+            question = _sounds_like(s, user, text, book)
+            rec.notice = None if question is not None else rec.notice or texts.VOICE_NO_CUSTOMER
     if question is not None:
         rec.ask(question)
     return _new_followup(ctx, s, user, key, text, rec, cid, transcript, audio)

@@ -73,18 +73,15 @@ class Corrector:
     def __init__(self, terms: Iterable[str], common: Iterable[str], freq: dict[str, int], total: int) -> None:
         """`terms` are boosted to TERM_FREQ; `common` words may be written at their own frequency."""
         from extraction.lexload import load_list
+        from extraction.normalize import fuzzy_key, lexicon
 
         self.freq, self.log_total = freq, math.log(total)
         self.term_set = {w for w in terms if 2 <= len(w) <= MAX_WORD and _HANZI_RUN.fullmatch(w)}
         self.by_sound: dict[tuple[str, ...], list[str]] = {}
         for w in self.term_set | {w for w in common if 2 <= len(w) <= MAX_WORD and _HANZI_RUN.fullmatch(w)}:
             self.by_sound.setdefault(_py(w), []).append(w)
-        from extraction.normalize import lexicon
-
         self.surnames = frozenset("".join(load_list("surnames.txt")))
         self.titles = tuple(t for t in load_list("contact_titles.txt") if _HANZI_RUN.fullmatch(t))
-        from extraction.normalize import fuzzy_key
-
         # titles of two or more syllables by sound: Whisper writes 经历 for 经理, 主人 for 主任
         self.title_sounds = frozenset(fuzzy_key(_py(t)) for t in self.titles if len(t) >= 2)
         self.industry = tuple(sorted((w for w in lexicon().industry if len(w) >= 2), key=len, reverse=True))
