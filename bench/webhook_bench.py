@@ -22,7 +22,7 @@ under the same load (bare-decrypt+asr for +asr modes) when that mode ran.
 
 For the inbox modes the bench checks that every acknowledged callback is in the inbox.
 Any mode + `@pg` runs the same server on PostgreSQL (`--url`, schema reset each round; on
-PostgreSQL each stored message also gets its work-queue job in the same transaction), so
+PostgreSQL each stored message also gets its work-queue job in the same statement), so
 `--modes inbox inbox@pg` compares the two databases in one run (SALESBOT_QUEUE_MODE=local in the
 environment leaves the work-queue jobs out, to see what they cost); `inbox@pg-x2` runs two copies
 of the server on the port (SO_REUSEPORT), as two `serve` processes of one box do.

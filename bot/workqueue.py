@@ -2,8 +2,8 @@
 
 One SQLite box (the default) works in-process: one asyncio queue per sender (`LocalQueue`).
 Several boxes on PostgreSQL share procrastinate's queue in the same database (`SharedQueue`):
-each stored message becomes a job deferred inside the inbox transaction (commit: row and job;
-rollback: neither), locked by its sender, so a sender's messages run one at a time in arrival
+each stored message becomes a job deferred in the statement that stores its inbox row (both
+or neither), locked by its sender, so a sender's messages run one at a time in arrival
 order on whichever box takes them. Voice notes go to the `asr` queue, which a worker-only process
 (`salesbot worker --queues asr`) may serve. A box that dies stops its heartbeat; after
 `queue.stalled_seconds` a live box puts the dead box's jobs back in the queue. The inbox rows stay
@@ -34,6 +34,7 @@ class WorkQueue(Protocol):
     after the commit, run it, and say whether this process still has some in hand."""
 
     shared: bool
+    one_statement: bool  # `insert` writes with one statement (run without a transaction around it)
 
     def insert(self, s: Session, rows: Sequence[dict[str, Any]], msgs: Sequence[IncomingMessage]
                ) -> list[int | None]: ...
@@ -59,6 +60,7 @@ class LocalQueue:
     """In-process, per-sender FIFO queues (one box)."""
 
     shared = False
+    one_statement = False
 
     def __init__(self, process: Process) -> None:
         self._process = process
@@ -115,6 +117,7 @@ class SharedQueue:
     """procrastinate's queue in the PostgreSQL database every box uses."""
 
     shared = True
+    one_statement = True
 
     def __init__(self, url: str, settings: QueueSettings, process_stored: ProcessStored) -> None:
         try:
@@ -133,8 +136,8 @@ class SharedQueue:
 
     def insert(self, s: Session, rows: Sequence[dict[str, Any]], msgs: Sequence[IncomingMessage]
                ) -> list[int | None]:
-        """The inbox rows and one job per new row (its sender's lock, its queue) in one statement
-        of the inbox transaction: commit stores both, rollback neither."""
+        """The inbox rows and one job per new row (its sender's lock, its queue) in one statement:
+        PostgreSQL stores both or neither."""
         return repos.inbox_insert_queued(s, rows, [(queue_of(m), lock_of(m)) for m in msgs], TASK)
 
     def enqueue(self, inbox_id: int, msg: IncomingMessage) -> None:

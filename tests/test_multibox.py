@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
 from store import alerts, repos
@@ -515,7 +516,9 @@ def test_voice_notes_go_to_the_worker_that_serves_the_asr_queue(boxes: Boxes) ->
 @needs_pg
 def test_stored_messages_get_their_jobs_in_the_same_statement_in_arrival_order(shared_db: Database) -> None:
     """Each new inbox row gets one job (its sender's lock, voice on the asr queue), numbered in
-    arrival order; a duplicate gets neither row nor job; a rolled-back batch leaves neither."""
+    arrival order; a duplicate gets neither row nor job; a batch whose statement fails part way (or
+    whose transaction rolls back) leaves neither. Stored as the inbox writer stores them: one
+    statement sent alone."""
     from sqlalchemy import text
 
     from bot.workqueue import TASK
@@ -529,9 +532,9 @@ def test_stored_messages_get_their_jobs_in_the_same_statement_in_arrival_order(s
         return repos.inbox_insert_queued(s, rows, jobs, TASK)
 
     first = [row("m1", "wang"), row("m2", "li", "voice"), row("m3", "wang"), row("m2", "li", "voice")]
-    ids = shared_db.call(store, first, [r["kind"] for r in first])
+    ids = shared_db.call_statement(store, first, [r["kind"] for r in first])
     assert ids[3] is None and None not in ids[:3]
-    again = shared_db.call(store, [row("m3", "wang"), row("m4", "wang")], ["text", "text"])
+    again = shared_db.call_statement(store, [row("m3", "wang"), row("m4", "wang")], ["text", "text"])
     assert again[0] is None and again[1] is not None
 
     def fail(s):  # type: ignore[no-untyped-def]
@@ -541,6 +544,12 @@ def test_stored_messages_get_their_jobs_in_the_same_statement_in_arrival_order(s
     with pytest.raises(RuntimeError):
         shared_db.call(fail)
 
+    def job_refused(s):  # type: ignore[no-untyped-def]  # the row goes in, then its job cannot
+        return repos.inbox_insert_queued(s, [row("m6", "zhao")], [("notes", "sender:wecom:zhao")], None)  # type: ignore[arg-type]
+
+    with pytest.raises(DBAPIError, match="task_name"):
+        shared_db.call_statement(job_refused)
+
     def jobs(s):  # type: ignore[no-untyped-def]
         return [tuple(r) for r in s.connection().execute(text(
             "SELECT (args->>'inbox_id')::int, queue_name, lock, task_name FROM procrastinate_jobs ORDER BY id"))]
@@ -549,6 +558,36 @@ def test_stored_messages_get_their_jobs_in_the_same_statement_in_arrival_order(s
         (ids[0], "notes", "sender:wecom:wang", TASK), (ids[1], "asr", "sender:wecom:li", TASK),
         (ids[2], "notes", "sender:wecom:wang", TASK), (again[1], "notes", "sender:wecom:wang", TASK)]
     assert shared_db.call(lambda s: len(repos.inbox_pending(s))) == 4
+
+
+@needs_pg
+def test_the_inbox_writer_replaces_a_connection_the_server_dropped_and_stores_the_batch_once(
+        shared_db: Database) -> None:
+    """The inbox writer's own connection is not pinged before each batch: one the server dropped
+    (a restart, an idle timeout) fails its first statement, is replaced, and the batch is stored
+    on the new one, once, with its job."""
+    from sqlalchemy import text
+
+    from bot.workqueue import TASK
+    from tests.servers import wait_until
+
+    def backend(s: Any) -> int:
+        return int(s.connection().execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+    def alive(s: Any, pid: int) -> bool:
+        return bool(s.connection().execute(
+            text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}).scalar_one())
+
+    dropped = shared_db.call_statement(backend)
+    shared_db.call(lambda s: s.connection().execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": dropped}))
+    wait_until(lambda: not shared_db.call(alive, dropped), timeout=10, what="the connection dropped")
+    row = {"channel": "wecom", "msg_id": "m1", "sender": "wang", "kind": "text",
+           "payload": {"text": "拜访记录"}, "received_at": NOW}
+    [stored] = shared_db.call_statement(repos.inbox_insert_queued, [row], [("notes", "sender:wecom:wang")], TASK)
+    assert stored is not None and shared_db.call_statement(backend) != dropped
+    assert [r.id for r in shared_db.call(repos.inbox_pending)] == [stored]
+    assert shared_db.call(lambda s: s.connection().execute(
+        text("SELECT count(*) FROM procrastinate_jobs")).scalar_one()) == 1
 
 
 def test_reuse_port_is_refused_on_sqlite() -> None:
