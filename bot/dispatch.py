@@ -238,7 +238,8 @@ class Dispatcher:
         reply_id = await self.svc.db.run(replies.finish, inbox_id, status, error, msg.channel,
                                          msg.sender.user_id, reply_body(reply), token, lease, now)
         if reply_id is not None and channel is not None and token is not None:
-            await self.replies.send(channel, reply_id, token, msg.sender, replace(reply, key=f"reply-{reply_id}"))
+            async with self.replies.kept(token):  # a wait for the platform's limit keeps the claim
+                await self.replies.send(channel, reply_id, token, msg.sender, replace(reply, key=f"reply-{reply_id}"))
 
     async def _send(self, channel: Channel, msg: IncomingMessage, reply: Reply) -> None:
         """A progress line (正在识别…): sent at once, not kept; the answer itself is."""

@@ -11,10 +11,11 @@ with the message's outcome, sent at once, retried when that fails or their box d
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -26,7 +27,7 @@ from handlers.router import Services
 from scheduler.workdays import is_workday
 from store import alerts, replies, repos
 from store.db import BOX
-from store.models import Notification
+from store.models import Notification, OutgoingReply
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,30 @@ def round_token() -> str:
     return f"{BOX}:{uuid.uuid4().hex[:12]}"
 
 
+@contextlib.asynccontextmanager
+async def renewing(svc: Services, model: type[Notification | OutgoingReply], token: str,
+                   claim_seconds: float, every: float) -> AsyncIterator[None]:
+    """While the block runs, extend round `token`'s claim every `every` seconds to `claim_seconds`
+    ahead: a send that waits for a platform's rate limit longer than the claim is not taken over,
+    and sent a second time, by another box. A box that dies stops renewing; its rows come free
+    when the last claim runs out, as before."""
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(every)
+            until = svc.clock.now() + timedelta(seconds=claim_seconds)
+            try:
+                await svc.db.run(alerts.renew_claim, model, token, until)
+            except Exception as exc:  # noqa: BLE001 - the claim runs out as if this box had died
+                log.warning("renewing the claim of delivery round %s failed: %s", token, exc)
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
 class ReplyOutbox:
     """Answers to inbound messages: stored before they are sent (store/replies.py), sent by the
     box that made them, and, when that fails or the box dies, by any box later."""
@@ -75,9 +100,15 @@ class ReplyOutbox:
         self.svc = svc
         self.channels = channels
         self._told: dict[tuple[str, str], datetime] = {}  # who was told their answers come late, when
+        self.renew_every = svc.settings.queue.reply_claim_seconds / 3  # seconds; shorter in tests
 
     def lease(self, now: datetime) -> datetime:
         return now + timedelta(seconds=self.svc.settings.queue.reply_claim_seconds)
+
+    def kept(self, token: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """Keeps the claim of round `token` alive while its answers are being sent."""
+        return renewing(self.svc, OutgoingReply, token, self.svc.settings.queue.reply_claim_seconds,
+                        self.renew_every)
 
     async def send(self, channel: Channel, reply_id: int, token: str, peer: Peer, reply: Reply,
                    now: datetime | None = None) -> bool:
@@ -111,20 +142,26 @@ class ReplyOutbox:
         token = round_token()
         rows = await self.svc.db.run(replies.claim, now, token, self.lease(now), list(self.channels))
         sent = 0
-        for r in rows:
-            # a retry may follow a partial success (the text went, the card did not): a resend too
-            reply = reply_from_body(r.body, key=f"reply-{r.id}", resend=r.in_doubt or r.attempts > 0)
-            tell = r.attempts > 0 and self._tell_late(r.channel, r.peer, now - r.created_at, now)
-            if tell:
-                minutes = max(1, round((now - r.created_at).total_seconds() / 60))
-                reply = dataclasses.replace(reply, text=texts.REPLY_LATE.format(minutes=minutes) + "\n" + reply.text)
-            ok = await self.send(self.channels[r.channel], r.id or 0, token, Peer(r.channel, r.peer), reply, now)
-            if ok and tell:
-                self._told[(r.channel, r.peer)] = now  # said once: not again in this outage
-            sent += ok
+        if rows:
+            async with self.kept(token):
+                for r in rows:
+                    sent += await self._deliver(r, token, now)
         if self._told:  # forget notices past their quiet time: the memory stays one outage long
             self._told = {k: t for k, t in self._told.items() if now - t < LATE_NOTICE_QUIET}
         return sent
+
+    async def _deliver(self, r: OutgoingReply, token: str, now: datetime) -> bool:
+        """One claimed answer of a round; a late one says it is late (once per person and outage)."""
+        # a retry may follow a partial success (the text went, the card did not): a resend too
+        reply = reply_from_body(r.body, key=f"reply-{r.id}", resend=r.in_doubt or r.attempts > 0)
+        tell = r.attempts > 0 and self._tell_late(r.channel, r.peer, now - r.created_at, now)
+        if tell:
+            minutes = max(1, round((now - r.created_at).total_seconds() / 60))
+            reply = dataclasses.replace(reply, text=texts.REPLY_LATE.format(minutes=minutes) + "\n" + reply.text)
+        ok = await self.send(self.channels[r.channel], r.id or 0, token, Peer(r.channel, r.peer), reply, now)
+        if ok and tell:
+            self._told[(r.channel, r.peer)] = now  # said once: not again in this outage
+        return ok
 
 
 class Notifier:
@@ -135,6 +172,7 @@ class Notifier:
         # pushes claimed per round: small rounds spread a burst over the boxes sharing the database
         # and keep one round well inside its claim (alerts.claim_seconds)
         self.batch = batch
+        self.renew_every = svc.settings.alerts.claim_seconds / 3  # seconds; shorter in tests
         self._task: asyncio.Task[None] | None = None
 
     def _peer(self, user_id: int) -> tuple[Channel, Peer] | None:
@@ -160,31 +198,39 @@ class Notifier:
         by_recipient: dict[int, list[Notification]] = {}
         for r in rows:
             by_recipient.setdefault(r.recipient_id, []).append(r)
+        if not by_recipient:
+            return 0
         sent = 0
-        for user_id, group in by_recipient.items():
-            ids = [r.id for r in group if r.id is not None]
-            target = await asyncio.to_thread(self._peer, user_id)
-            if target is None:
-                await self.svc.db.run(alerts.mark_failed, ids, "no IM account on a running channel", now,
-                                      a.retry_base_seconds, a.max_attempts, token)
-                continue
-            channel, peer = target
-            try:
-                text = texts.render_digest([texts.alert_item(self.svc.settings, r.rule, r.body, now) for r in group])
-                image = (await asyncio.to_thread(_funnel_chart, self.svc.settings, group)
-                         if channel.takes_images else None)
-                await channel.send(peer, Reply(text, image=image))
-            except Exception as exc:  # noqa: BLE001 - any channel failure: retry later with backoff
-                log.warning("push to user %s failed: %s", user_id, exc)
-                await self.svc.db.run(alerts.mark_failed, ids, f"{type(exc).__name__}: {exc}", now,
-                                      a.retry_base_seconds, a.max_attempts, token)
-                continue
-            held = await self.svc.db.run(alerts.mark_sent, ids, now, token)
-            if held < len(ids):
-                log.warning("push to user %s outlasted its claim (alerts.claim_seconds): %d of %d "
-                            "rows were taken by another box", user_id, len(ids) - held, len(ids))
-            sent += held
+        async with renewing(self.svc, Notification, token, a.claim_seconds, self.renew_every):
+            for user_id, group in by_recipient.items():
+                sent += await self._push(user_id, group, token, now)
         return sent
+
+    async def _push(self, user_id: int, group: list[Notification], token: str, now: datetime) -> int:
+        """One recipient's claimed pushes as one digest; how many rows were sent."""
+        a = self.svc.settings.alerts
+        ids = [r.id for r in group if r.id is not None]
+        target = await asyncio.to_thread(self._peer, user_id)
+        if target is None:
+            await self.svc.db.run(alerts.mark_failed, ids, "no IM account on a running channel", now,
+                                  a.retry_base_seconds, a.max_attempts, token)
+            return 0
+        channel, peer = target
+        try:
+            text = texts.render_digest([texts.alert_item(self.svc.settings, r.rule, r.body, now) for r in group])
+            image = (await asyncio.to_thread(_funnel_chart, self.svc.settings, group)
+                     if channel.takes_images else None)
+            await channel.send(peer, Reply(text, image=image))
+        except Exception as exc:  # noqa: BLE001 - any channel failure: retry later with backoff
+            log.warning("push to user %s failed: %s", user_id, exc)
+            await self.svc.db.run(alerts.mark_failed, ids, f"{type(exc).__name__}: {exc}", now,
+                                  a.retry_base_seconds, a.max_attempts, token)
+            return 0
+        held: int = await self.svc.db.run(alerts.mark_sent, ids, now, token)
+        if held < len(ids):
+            log.warning("push to user %s outlasted its claim (alerts.claim_seconds): %d of %d "
+                        "rows were taken by another box", user_id, len(ids) - held, len(ids))
+        return held
 
     async def run(self) -> None:
         """Pushes every `alerts.delivery_interval_seconds`; answers that failed or were left by a

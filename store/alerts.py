@@ -23,6 +23,7 @@ from store.models import (
     Installment,
     JobRun,
     Notification,
+    OutgoingReply,
     Payment,
     StageChange,
     User,
@@ -516,6 +517,20 @@ def _claimable(now: datetime) -> Any:
                 or_(col(Notification.claimed_until).is_(None), col(Notification.claimed_until) < now))
 
 
+def claimable_ids(s: Session, ids: Select[Any]) -> Any:
+    """What `UPDATE … WHERE id IN (…)` may claim of the rows `ids` picks (with its LIMIT).
+
+    On PostgreSQL the rows are locked with SKIP LOCKED (another box's round is not waited for)
+    and picked once, in a MATERIALIZED CTE: as a plain subquery the planner may rescan it for
+    each row (a nested-loop semi-join) and the round claims more rows than its LIMIT.
+    SQLite serializes writers, so the subquery is enough there.
+    """
+    if _dialect(s) != "postgresql":
+        return ids.scalar_subquery()
+    picked = ids.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
+    return select(picked.c.id)
+
+
 def claim_due(s: Session, now: datetime, token: str, lease_until: datetime,
               limit: int = 1000) -> list[Notification]:
     """Take the pushes due now for one delivery round (`token`) until `lease_until`.
@@ -527,14 +542,22 @@ def claim_due(s: Session, now: datetime, token: str, lease_until: datetime,
     """
     ids = select(Notification.id).where(_claimable(now)).order_by(
         col(Notification.recipient_id), col(Notification.id)).limit(limit)
-    if _dialect(s) == "postgresql":
-        ids = ids.with_for_update(skip_locked=True)
-    stmt = (update(Notification).where(col(Notification.id).in_(ids.scalar_subquery()), _claimable(now))
+    stmt = (update(Notification).where(col(Notification.id).in_(claimable_ids(s, ids)), _claimable(now))
             .values(claim_token=token, claimed_until=lease_until).returning(Notification)
             .execution_options(synchronize_session=False))
     rows = list(s.scalars(stmt))
     rows.sort(key=lambda n: (n.recipient_id, n.id))
     return rows
+
+
+def renew_claim(s: Session, model: type[Notification | OutgoingReply], token: str, until: datetime) -> int:
+    """Extend to `until` the claim of the rows delivery round `token` still holds (never shorten
+    it): their box is alive and still sending, e.g. waiting for a platform's rate limit, so no other
+    box may take them. Works for pushes and answers alike (the same claim columns)."""
+    stmt = (update(model).where(col(model.claim_token) == token, col(model.status) == "pending",
+                                col(model.claimed_until) < until)
+            .values(claimed_until=until).execution_options(synchronize_session=False))
+    return int(s.execute(stmt).rowcount)  # type: ignore[attr-defined]
 
 
 def notifications(s: Session, status: str | None = None, recipient_ids: Iterable[int] | None = None,

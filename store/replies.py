@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, update
 from sqlmodel import Session, col, select
 
-from store import repos
+from store import alerts, repos
 from store.db import insert_ignoring_duplicates
 from store.models import OutgoingReply
 
@@ -44,9 +44,7 @@ def claim(s: Session, now: datetime, token: str, lease_until: datetime, channels
     (see store/alerts.claim_due); a row whose previous claim ran out comes back `in_doubt`."""
     ids = select(OutgoingReply.id).where(_claimable(now), col(OutgoingReply.channel).in_(channels)).order_by(
         col(OutgoingReply.id)).limit(limit)
-    if s.get_bind().dialect.name == "postgresql":
-        ids = ids.with_for_update(skip_locked=True)
-    stmt = (update(OutgoingReply).where(col(OutgoingReply.id).in_(ids.scalar_subquery()), _claimable(now))
+    stmt = (update(OutgoingReply).where(col(OutgoingReply.id).in_(alerts.claimable_ids(s, ids)), _claimable(now))
             .values(in_doubt=col(OutgoingReply.claim_token).is_not(None), claim_token=token,
                     claimed_until=lease_until)
             .returning(OutgoingReply).execution_options(synchronize_session=False))

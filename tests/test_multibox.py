@@ -5,6 +5,7 @@ SALESBOT_TEST_DATABASE_URL is set (as in CI), else a SQLite file.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -19,9 +20,12 @@ import pytest
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
-from store import alerts, repos
+from bot.console import console_message
+from bot.types import Peer, Reply
+from store import alerts, replies, repos
 from store.db import Database
 from tests.conftest import NOW, PG_URL, db_url, reset_postgres
+from tests.fakes import FakeChannel, FixedClock
 
 ROOT = Path(__file__).resolve().parents[1]
 USERS, PUSHES = 30, 300
@@ -511,6 +515,102 @@ def test_voice_notes_go_to_the_worker_that_serves_the_asr_queue(boxes: Boxes) ->
     [note] = boxes.recorded()
     assert note.source_key == "wecom:6001" and "恒达" in note.raw_text
     wait_until(lambda: asr_jobs() == [], timeout=30, what="the job finished (and deleted)")
+
+
+def test_a_delivery_round_claims_no_more_than_its_batch(shared_db: Database) -> None:
+    """On PostgreSQL the rows a round picks (LIMIT, SKIP LOCKED) are picked once: as a plain
+    subquery of the UPDATE, a fresh table's nested-loop plan rescanned it and one round of 60 took
+    112 pushes."""
+    _queue_pushes(shared_db)
+    lease = NOW + timedelta(minutes=5)
+    first = shared_db.call(alerts.claim_due, NOW, "round-a", lease, 2 * USERS)
+    second = shared_db.call(alerts.claim_due, NOW, "round-b", lease, PUSHES)
+    assert len(first) == 2 * USERS and len(second) == PUSHES - 2 * USERS
+    assert {n.id for n in first}.isdisjoint(n.id for n in second)
+
+
+class HeldChannel(FakeChannel):
+    """Its sends wait until `gate` opens, as a send waiting for a platform's rate limit does."""
+
+    def __init__(self) -> None:
+        super().__init__("console")
+        self.gate = asyncio.Event()
+        self.waiting = 0
+
+    async def send(self, to: Peer, reply: Reply) -> None:
+        self.waiting += 1
+        await self.gate.wait()
+        await super().send(to, reply)
+
+
+def _two_boxes(tmp_path: Path, clock: FixedClock) -> tuple[Any, Any, HeldChannel, FakeChannel]:
+    """Boxes A and B on `shared_db`; A's sends are held, B's go straight out."""
+    from tests.conftest import make_app
+
+    a, _ = make_app(tmp_path / "shared.db", clock)
+    b, _ = make_app(tmp_path / "shared.db", clock)
+    held, other = HeldChannel(), FakeChannel("console")
+    a.add_channel(held)
+    b.add_channel(other)
+    a.notifier.renew_every = a.notifier.replies.renew_every = a.dispatcher.replies.renew_every = 0.01
+    return a, b, held, other
+
+
+def test_an_answer_waiting_for_the_platforms_limit_past_its_claim_is_not_sent_by_another_box(
+        tmp_path: Path, shared_db: Database) -> None:
+    """Box A's answer waits for a send slot longer than `queue.reply_claim_seconds`; A is alive,
+    so it keeps renewing its claim and box B, looking for answers left behind, leaves it alone."""
+    from tests.servers import await_until
+
+    clock = FixedClock(NOW)
+    a, b, held, other = _two_boxes(tmp_path, clock)
+
+    async def scenario() -> None:
+        await a.dispatcher.submit(console_message("zhang", "帮助", "m1", clock.now()))
+        answering = asyncio.create_task(a.dispatcher.drain())
+        await await_until(lambda: held.waiting == 1, what="A's answer waiting for a slot")
+        clock.advance(seconds=2 * a.settings.queue.reply_claim_seconds)
+        await asyncio.sleep(0.1)  # A renews meanwhile
+        assert await b.notifier.replies.deliver_due() == 0
+        held.gate.set()
+        await answering
+
+    asyncio.run(scenario())
+    assert len(held.sent) == 1 and other.sent == []
+    assert shared_db.call(lambda s: [r.status for r in replies.listed(s)]) == ["sent"]
+
+
+def test_pushes_waiting_for_the_platforms_limit_past_their_claim_are_not_sent_by_another_box(
+        tmp_path: Path, shared_db: Database) -> None:
+    """The same for a round of pushes: A's round outlasts `alerts.claim_seconds` waiting to send;
+    B takes none of its rows, and every push goes out once. When A stops renewing (it died), B
+    takes over what A had not sent."""
+    from tests.servers import await_until
+
+    _queue_pushes(shared_db)
+    clock = FixedClock(NOW)
+    a, b, held, other = _two_boxes(tmp_path, clock)
+    claim = a.settings.alerts.claim_seconds
+
+    async def scenario() -> None:
+        a.notifier.batch = 2 * USERS  # two pushes each for every rep in A's round
+        round_a = asyncio.create_task(a.notifier.deliver_due())
+        await await_until(lambda: held.waiting == 1, what="A's round waiting for a slot")
+        clock.advance(seconds=2 * claim)
+        await asyncio.sleep(0.1)
+        b.notifier.batch = PUSHES
+        assert await b.notifier.deliver_due() == PUSHES - 2 * USERS  # only what A did not claim
+        round_a.cancel()  # A dies mid-round: its renewals stop with it
+        await asyncio.gather(round_a, return_exceptions=True)
+        clock.advance(seconds=claim + 1)
+        assert await b.notifier.deliver_due() == 2 * USERS
+
+    asyncio.run(scenario())
+    assert held.sent == [] and len(_received_pushes(other)) == PUSHES
+
+
+def _received_pushes(channel: FakeChannel) -> list[str]:
+    return [p for _, r in channel.sent for p in re.findall(r"P\d{3}", r.text)]
 
 
 @needs_pg
