@@ -41,6 +41,10 @@ BRAND = rf"(?:[A-Za-z][A-Za-z0-9&\-]{{1,20}}|[^\W\d_{_FUNC}a-zA-Z]{{2,5}})"
 _SLOT = r"(?:(?:\d{1,2}[A-Z]|[A-Za-z])[A-Za-z0-9&.\-]{0,20}|[^\W\d_A-Za-z]{2,10}?)"
 
 _MAX_CJK = 6  # longest CJK brand taken from a one-sided construction
+# PRICED in a cue: what follows within the clause is a price (报了六十万, 报的价, 报得低), so 报 is
+# a quote; 报了一次故障 and 申报的进度 are not
+_PRICED = (r"[^，。；;！!？?\s]{0,6}?(?:[\d一二两三四五六七八九十几百千万.]+(?:万|千|块|元|毛|w|W|k|K)"
+           r"|价|折|个点|低|高|便宜|贵)")
 _MAX_LATIN = 24
 
 # Tokens that end a brand slot: grammar, not data (particles, pronouns, adverbs, prepositions,
@@ -70,7 +74,7 @@ _UNIT_TAIL = frozenset("G K D T W V A P L X KW KV MW GB TB MB KG HP".split())
 _APPROX_RE = re.compile(r"^(?:将近|接近|大约|大概|约|近|差不多|不到|超过|至少|起码)|每"
                         r"|[\d一二两三四五六七八九十百千万]+(?:成|个|点|倍|块|元|万|千|百|%)$")
 _PUNCT_RE = re.compile(r"[\W_]")
-_NUM_RE = re.compile(r"^[\d一二两三四五六七八九十百千万亿几半多]+[个年月天周次台套家块元批款种位成点号期轮遍把只吨件楼层]"
+_NUM_RE = re.compile(r"^[\d一二两三四五六七八九十百千万亿几半多]+[个年月天周次台套家块元批款种位成点号期轮遍把只吨件楼层座寸米瓦头人辆箱桶]"
                      r"|^[\d一二两三四五六七八九十百千万亿几半多]*[十百千万亿几半多两][\d一二两三四五六七八九十百千万亿几半多]*$"
                      r"|^[\d一二两三四五六七八九十]{3,}$")
 # last characters of product categories (石膏板, 输液泵, 平板机): a category is not a brand
@@ -149,8 +153,9 @@ def _cues() -> tuple[_Cue, ...]:
     out: list[_Cue] = []
     aspect, guarded = _aspect_alt(), "(?:" + _aspect_alt(guard=True) + ")"
     for raw in _raw_cues():
-        gate = raw.replace("ASPECT", aspect).replace("(?P<X>BRAND)", "").replace("BRAND", "")
-        src = raw.replace("ASPECT", guarded)
+        gate = raw.replace("ASPECT", aspect).replace("(?P<X>BRAND)", "").replace("BRAND", "").replace(
+            "(?=PRICED)", "")
+        src = raw.replace("ASPECT", guarded).replace("PRICED", _PRICED)
         starts = src.startswith("(?P<X>BRAND)")
         ends = src.endswith("(?P<X>BRAND)")
         if starts and not ends:  # X before the cue: an empty anchor where the brand ends
@@ -219,7 +224,8 @@ def cue_patterns() -> list[re.Pattern[str]]:
 @lru_cache(maxsize=1)
 def _pain_patterns() -> tuple[re.Pattern[str], ...]:
     aspect = _aspect_alt()
-    return tuple(re.compile(r.replace("ASPECT", aspect).replace("BRAND", BRAND)) for r in _raw_cues())
+    return tuple(re.compile(r.replace("ASPECT", aspect).replace("BRAND", BRAND).replace("PRICED", _PRICED))
+                 for r in _raw_cues())
 
 
 # ---------------------------------------------------------------- tokens
@@ -537,6 +543,10 @@ _COMPARATIVE = frozenset("慢快低高差强弱贵大小多少长短")
 _DEGREE_AFTER = re.compile(r"一点|点儿?|一些|些|了|得多|很多|不少|一截")
 # 把离线那几台的天线换成外置的: the rep's own change of a part, not a rival's product
 _DISPOSAL_RE = re.compile(r"把[^，。；;！!？?\s]{1,12}(?:换成|改成|改用|换上|换)$")
+# 换了机针以后就好了 / 换了减震垫解决了: a swapped part that ended a fault is no rival
+_SWAP_BEFORE_RE = re.compile(r"(?:换了|换上了|换上|换成了|换成)$")
+_FIXED_AFTER_RE = re.compile(r"[^，。；;！!？?\s]{0,8}?(?:以后|之后|后)?(?:就|已经|也|都)?"
+                             r"(?:好了|解决了|正常了|没问题了|恢复了|没再)")
 
 
 def _valid(text: str, a: int, b: int, blocked: list[tuple[int, int]], names: list[str],
@@ -582,6 +592,8 @@ def _form_ok(text: str, a: int, b: int, blocked: list[tuple[int, int]], names: l
         return False
     if _FIRST_PERSON_RE.search(text[max(0, a - 8) : a]) or _DISPOSAL_RE.search(text, max(0, a - 16), a):
         return False
+    if _SWAP_BEFORE_RE.search(text, max(0, a - 3), a) and _FIXED_AFTER_RE.match(text, b):
+        return False  # 换了机针以后就好了: a part swapped to end a fault
     # 交货老拖, 价钱只有…: an aspect and its predicate, not a brand
     return not x.startswith(_long_aspects())
 

@@ -110,6 +110,10 @@ FOUND = [
     ("之前做的语音导览是卓泓的，交付拖了半年", "卓泓"),
     ("单子被蓝岑旗下的一家公司抢了", "蓝岑"),
     ("车间系统基本定了用鼎衡，说人家免费送一年", "鼎衡"),
+    # a quote is 报 with a price after it; two rivals counted together
+    ("听说澜拓报了四十二万，含三年维保", "澜拓"),
+    ("卓泓报的价还要低一点", "卓泓"),
+    ("现在是森沃和栢瑞两家在抢这个单子", "森沃"),
 ]
 
 
@@ -172,6 +176,18 @@ NOT_FOUND = [
     "之前合作的那家配送商今年夏天断供过两次",
     "他们在武汉新中标了一个学校项目",
     "他说要跟原来那家的续约价比一比",
+    # 报 without a price is no quote (a fault reported, a filing under way)
+    "温度读数老是跳误报了好几回",
+    "传感器老是乱报警，他们很烦",
+    "问清楚补贴目录申报的进度再回他",
+    # a part swapped to end a fault is no rival's product
+    "漏水的问题换了密封圈以后就好了",
+    "上次说的异响换了轴承已经解决了",
+    # a size or a count in front of a quote is no brand
+    "四十五座的每台报五十八万",
+    # one name and a count of parties: not a whole clause in between
+    "袋子容易破还有一股味道她们下游有两家诊所要退货",
+    "想把果酱和糖浆从三家供应商并成一家",
 ]
 
 
