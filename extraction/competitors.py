@@ -67,6 +67,8 @@ _BREAK_TOKENS = frozenset(
 # brand goes on past them, or when they join a single first piece
 _JOINABLE = frozenset("和同中上下方家可能会内外前后")
 _INNER = frozenset("家中")
+_LEADING = frozenset("中上")
+_NUMERAL_PIECES = frozenset("一二两三四五六七八九十几半每")
 # digits + capitals (3M): a brand; but not a unit or a generation (5G, 4K, 3D)
 _DIGIT_BRAND_RE = re.compile(r"^\d{1,2}[A-Z]{1,4}$")
 _UNIT_TAIL = frozenset("G K D T W V A P L X KW KV MW GB TB MB KG HP".split())
@@ -329,9 +331,12 @@ def _admissible(tok: str, n: int, beyond: str | None = None) -> bool:
         if n == 0:
             return not (len(tok) >= 2 and (tok in _grammar_words() or tok[0] in "不没别未"))
         return not (n >= 2 and len(tok) >= 2 and (tok in _function_words() or tok in _aspects()))
-    if len(tok) != 1 or tok not in _JOINABLE or n == 0:
+    if len(tok) != 1 or tok not in _JOINABLE:
         return False
-    return n == 1 or (tok in _INNER and beyond is not None and len(beyond) == 1 and not _is_break(beyond))
+    lone_piece_next = beyond is not None and len(beyond) == 1 and not _is_break(beyond)
+    if n == 0:  # 中|牧, 上|药: a brand may start with 中 / 上 when a lone piece follows (not 上|一|版)
+        return tok in _LEADING and lone_piece_next and beyond not in _NUMERAL_PIECES
+    return n == 1 or (tok in _INNER and lone_piece_next)
 
 
 def _cap_word(tok: str) -> bool:
@@ -440,8 +445,8 @@ def _bounded(tk: _Tokens, a: int, b: int) -> tuple[int, int] | None:
     if toks[0][0].isascii():
         return (a, b) if len(toks) == 1 else None
     n = 0
-    for t, _, _ in toks:
-        if not _admissible(t, n):
+    for k, (t, _, _) in enumerate(toks):
+        if not _admissible(t, n, toks[k + 1][0] if k + 1 < len(toks) else None):
             return None
         n += len(t)
     return a, b

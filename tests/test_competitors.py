@@ -114,6 +114,9 @@ FOUND = [
     ("听说澜拓报了四十二万，含三年维保", "澜拓"),
     ("卓泓报的价还要低一点", "卓泓"),
     ("现在是森沃和栢瑞两家在抢这个单子", "森沃"),
+    # a brand may start with 中 / 上 (split off as one piece by the segmenter)
+    ("他们现在用的是中岚的，效果一般", "中岚"),
+    ("原来用的是上岙的机器", "上岙"),
 ]
 
 
@@ -183,6 +186,9 @@ NOT_FOUND = [
     # a part swapped to end a fault is no rival's product
     "漏水的问题换了密封圈以后就好了",
     "上次说的异响换了轴承已经解决了",
+    # 中 / 上 starting a word (中间, 上次) is no brand
+    "用的是中间那台，声音小一点",
+    "原来用的是上次那批的料",
     # a size or a count in front of a quote is no brand
     "四十五座的每台报五十八万",
     # one name and a count of parties: not a whole clause in between
