@@ -237,18 +237,20 @@ def _lex() -> _Lex:
     stems = depts + list(load_list("contact_role_stems.txt"))
     dept = (rf"(?:(?:{_alt(depts)})(?:部门|部|科|处|中心|组|室)?"
             # any two-character stem + 部/科/室 also names a department (技工室, 器械科)
-            rf"|[{_CJK}](?<![的们了和跟与说是在把给对从向及])[{_CJK}](?<![总内全局外本干东西南北中专学])(?:部|科|室|车间)"
+            rf"|[{_CJK}](?<![的们了和跟与说是在把给对从向及])[{_CJK}](?<![总内全局外本干东西南北中专学])(?:部|科|室|处|车间)"
             rf"|车间)")
     dept_last = [w[-1] for w in depts] + list("门部科处心组室间")
     roles = _alt(load_list("contact_roles.txt"))
     fixed = _alt(load_list("contact_prefixes.txt"))
     # a prefix ends with a role (the stems only stand before one), a department or a fixed prefix
-    prefix_last = frozenset(dept_last + [w[-1] for w in load_list("contact_roles.txt") + load_list("contact_prefixes.txt")])
+    prefix_last = frozenset(dept_last + [w[-1] for w in load_list("contact_roles.txt") + load_list("contact_prefixes.txt")]
+                            + list("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
     # roles chain (院长助理, 总经理助理): the second one is the post, the first whose assistant it is
     # a Latin function code may head the post (QA经理, IT主管, HR总监)
     prefix = rf"(?:{dept})?(?:(?:{_alt(stems)}|[A-Z]{{2,4}})?(?:{roles})(?:{roles})?)?|(?:{dept})?(?:{fixed})"
-    # anchored at the end of the range searched: the person's start (see `_prefix_start`)
-    prefix_re = re.compile(rf"(?:{prefix})(?:\s?)\Z")
+    # anchored at the end of the range searched: the person's start (see `_prefix_start`); before
+    # a Chinese person a Latin function code alone may be the post (SQE鲁工, HRD许总, QA部车经理)
+    prefix_re = re.compile(rf"(?:{prefix}|(?<![A-Za-z])[A-Z]{{2,4}}(?:部|组)?)(?:\s?)\Z")
     eng_roles = "VP|CEO|COO|CTO|CFO|CIO|CMO|CPO|GM|HR|PM|IT|BD|Manager|Director|Buyer"
     eng_prefix_re = re.compile(rf"(?:(?:{dept})?(?:{eng_roles})|(?:{prefix}))(?:\s?)\Z")
     eng_prefix_last = prefix_last | {w[-1] for w in eng_roles.split("|")}
@@ -641,8 +643,21 @@ def _english(s: str, lex: _Lex) -> list[_Cand]:
 # ------------------------------------------------------------------ context
 
 
+_CODE_PREFIX_RE = re.compile(r"(?<![A-Za-z])[A-Z]{2,4}(?:部|组)?\s?\Z")
+
+
 def _prefix_start(s: str, c: _Cand, lex: _Lex, bounds: _Bounds) -> int:
     """Start of the department / role written directly in front of the person (or pstart)."""
+    start = _role_start(s, c, lex, bounds)
+    if start == c.pstart and c.kind == "en" and s[c.pstart:c.end] in lex.english_names:
+        m = _CODE_PREFIX_RE.search(s, max(0, start - 8), start)  # HR Grace: a function code heads a known name
+        if m is not None:
+            return m.start()
+    return start
+
+
+def _role_start(s: str, c: _Cand, lex: _Lex, bounds: _Bounds) -> int:
+    """`_prefix_start` by the department and role patterns."""
     end = c.pstart
     en = c.kind == "en"
     # a prefix ends with one of few characters (then one optional space): most persons have none
@@ -956,6 +971,7 @@ def _analyse(text: str, blocked: tuple[tuple[int, int], ...],
             # a customer mention that swallowed the head of a department word (海之X设备|科):
             # the department is still one word written right in front of the person
             c.start = k
+    chosen = _roles_taken_for_persons(chosen)
     ok = [_valid(s, c, lex, bounds) for c in chosen]
     mentions = tuple(c.span() for c, v in zip(chosen, ok) if c.kind != "bare" or v)
     valid = [c for c, v in zip(chosen, ok) if v]
@@ -964,6 +980,22 @@ def _analyse(text: str, blocked: tuple[tuple[int, int], ...],
     merged = [c for c in _dedupe(s, valid) if not any(id(x) in away for x in c.group)]
     contacts = tuple(_attach(text, s, merged, phones))
     return mentions, contacts
+
+
+def _roles_taken_for_persons(chosen: list[_Cand]) -> list[_Cand]:
+    """A title mention written right in front of a person whose role prefix reaches into it was
+    that person's role read as a surname and a title (车|队长 in 车队长侯师傅, 陈|列经理 in
+    陈列经理Joyce): one contact, the role and the person."""
+    out: list[_Cand] = []
+    for c in chosen:
+        p = out[-1] if out else None
+        if p is not None and p.title and p.end == c.pstart and c.start < p.end:
+            c.start = p.start
+            c._span = None
+            out[-1] = c
+        else:
+            out.append(c)
+    return out
 
 
 def _hit(a: int, b: int, blk: list[tuple[int, int]]) -> bool:

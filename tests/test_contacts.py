@@ -254,6 +254,15 @@ def test_more_titles_and_posts(text: str, contact: str) -> None:
     ("分管副总韩总嫌每站贵", "分管副总韩总"),
     ("他们的QA经理Teresa发微信说要样品", "QA经理Teresa"),
     ("IT主管王工说接口没问题", "IT主管王工"),
+    # a Latin function code alone heads a Chinese person, or a known English given name
+    ("他们的SQE郝工说整改报告要加急", "SQE郝工"),
+    ("今天CFO龚总也在，问了付款节点", "CFO龚总"),
+    ("QC部柴经理说这批货合格", "QC部柴经理"),
+    ("集团的HR Megan约了周四面谈", "HR Megan"),
+    # 处 ends a department too
+    ("保卫处甘处长说要先走审批", "保卫处甘处长"),
+    # a role read as a surname and a title, right in front of the person, is that person's role
+    ("他们的车队长鲍师傅说轮胎磨得快", "车队长鲍师傅"),
 ])
 def test_post_modifiers_and_function_codes(text: str, contact: str) -> None:
     assert [c.text for c in find_contacts(text, [])] == [contact]
@@ -285,3 +294,8 @@ def test_an_elder_is_no_contact() -> None:
 ])
 def test_going_to_someone_or_handing_them_our_offer(text: str, expected: list[str]) -> None:
     assert names(text) == expected
+
+
+def test_a_function_code_does_not_make_a_product_word_a_person() -> None:
+    """A Latin code heads an English name only when the name is a known given name."""
+    assert names("NFC Tag月用量三十万片，要我们周五报价") == []
