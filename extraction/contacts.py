@@ -675,14 +675,25 @@ def _role_start(s: str, c: _Cand, lex: _Lex, bounds: _Bounds) -> int:
             return k - 2  # one dictionary word: 教务主任
         if edge and not s[k].isspace():
             if head and bounds.token(k - 2) == (k - 2, k) \
-                    and s[k - 2:k] in _noun_words() and bounds.at(k - 2):
-                return k - 2  # any noun names the field of a post: 物业经理, 教务主任
+                    and _field_word(s[k - 2:k]) and bounds.at(k - 2):
+                return k - 2  # any noun names the field of a post: 物业经理, 教务主任, 操作经理
             return k
         m = pat.search(s, k + 1, end)
     return end
 
 
 _ROLE_HEAD = re.compile(r"(?:经理|主任|主管|总监|组长|专员|负责人)")
+# verbs whose object is a person (找经理王伟, 通知主管小李): not the field of the post
+_PERSON_OBJECT_VERBS = frozenset("通知 告诉 联系 拜访 约了 见了 找了 问了 请示 汇报 陪同 带着 跟着 打给 发给 交给 转给 "
+                                 "介绍 认识 感谢 邀请 答应 提醒 催促 安排 协调 对接 转告".split())
+
+
+def _field_word(w: str) -> bool:
+    """A two-character word that may name the field of a post before its head (物业经理, 操作经理,
+    陈列经理): a dictionary noun, or any dictionary word but a verb that takes a person."""
+    if w in _noun_words():
+        return True
+    return w not in _PERSON_OBJECT_VERBS and bool(_segment().tokenizer().FREQ.get(w))
 
 
 def _noun_words() -> frozenset[str]:

@@ -259,6 +259,11 @@ def test_more_titles_and_posts(text: str, contact: str) -> None:
     ("今天CFO龚总也在，问了付款节点", "CFO龚总"),
     ("QC部柴经理说这批货合格", "QC部柴经理"),
     ("集团的HR Megan约了周四面谈", "HR Megan"),
+    # any dictionary word names the field of a post before its head, verbs too (招聘, 陈列)
+    ("他们的招聘经理Nina说简历不够", "招聘经理Nina"),
+    ("门店的陈列主管小芮说堆头太小", "陈列主管小芮"),
+    # … but not a verb whose object is a person
+    ("上午已经通知主管小岳了，他说没问题", "主管小岳"),
     # 处 ends a department too
     ("保卫处甘处长说要先走审批", "保卫处甘处长"),
     # a role read as a surname and a title, right in front of the person, is that person's role
