@@ -956,8 +956,8 @@ def find_phones(text: str, folded: str | None = None) -> list[tuple[Span, str, s
 
 
 @lru_cache(maxsize=32)
-def _analyse(text: str, blocked: tuple[tuple[int, int], ...],
-             our_task_people: bool) -> tuple[tuple[Span, ...], tuple[Contact, ...]]:
+def _analyse(text: str, blocked: tuple[tuple[int, int], ...], our_task_people: bool,
+             customer_named: bool = True) -> tuple[tuple[Span, ...], tuple[Contact, ...]]:
     lex = _lex()
     s = fold(text)
     bounds = _Bounds(s)
@@ -987,7 +987,8 @@ def _analyse(text: str, blocked: tuple[tuple[int, int], ...],
     mentions = tuple(c.span() for c, v in zip(chosen, ok) if c.kind != "bare" or v)
     valid = [c for c, v in zip(chosen, ok) if v]
     # one person, one verdict: 同事老钱 … 老钱说 is our colleague both times
-    away = {id(c) for c in valid if _is_ours(s, c, lex, our_task_people) or _is_other_org(s, c, lex, blk)}
+    away = {id(c) for c in valid if _is_ours(s, c, lex, our_task_people) or _is_other_org(s, c, lex, blk)
+            or (not customer_named and _takes_our_paperwork(s, c))}
     merged = [c for c in _dedupe(s, valid) if not any(id(x) in away for x in c.group)]
     contacts = tuple(_attach(text, s, merged, phones))
     return mentions, contacts
@@ -1007,6 +1008,18 @@ def _roles_taken_for_persons(chosen: list[_Cand]) -> list[_Cand]:
         else:
             out.append(c)
     return out
+
+
+# 把排期发给吕经理, 交给行政部的小吕, 跟侯经理汇报一下: in a note that names no customer, whoever
+# takes our paperwork or hears our report is a colleague
+_HANDED_TO_RE = re.compile(r"(?:发给|交给|给到|汇总给|报给|提交给|转给|抄送给?|报送给?)(?:[^，。；;\s]{0,6}?的)?\s?$")
+_REPORT_AFTER_RE = re.compile(r"(?:汇报|报一下|报告一下|请示|过目|审批|批一下)")
+
+
+def _takes_our_paperwork(s: str, c: _Cand) -> bool:
+    before = s[max(0, c.start - 12):c.start]
+    return bool(_HANDED_TO_RE.search(before)) or (
+        before.endswith(("跟", "和", "向", "找")) and _REPORT_AFTER_RE.match(s, c.end) is not None)
 
 
 def _hit(a: int, b: int, blk: list[tuple[int, int]]) -> bool:
@@ -1102,9 +1115,12 @@ def mention_spans(text: str, blocked: Iterable[Span] = ()) -> list[Span]:
     return list(_analyse(text, _key(blocked), True)[0])
 
 
-def find_contacts(text: str, blocked: Iterable[Span] = (), *, our_task_people: bool = True) -> list[TextItem]:
+def find_contacts(text: str, blocked: Iterable[Span] = (), *, our_task_people: bool = True,
+                  customer_named: bool = True) -> list[TextItem]:
     """Customer-side contacts in order of first mention; `blocked` spans (customer, dates) are skipped.
+    `customer_named` False (the note names no customer, e.g. a memo): whoever takes our paperwork
+    or hears our report is a colleague.
 
     Each item is a `Contact` (a `TextItem` with `phone` and `wechat`); the list is typed as
     `TextItem` so callers and `FollowUpDraft.contacts` keep their types."""
-    return list(_analyse(text, _key(blocked), our_task_people)[1])
+    return list(_analyse(text, _key(blocked), our_task_people, customer_named)[1])

@@ -114,7 +114,7 @@ def extract(text: str, *, ref_time: datetime, customers: CustomerIndex | None = 
     blocked = [d.span for d in dates]
     if mention is not None:
         blocked.append(mention.span)
-    contacts = find_contacts(text, blocked)
+    contacts = find_contacts(text, blocked, customer_named=mention is not None)
     # brands the company lists or reps confirmed are found wherever they are mentioned.  A bare
     # Latin word read as an English name (Takaya) may be a brand: when a competitor construction
     # claims it, it is a competitor and not a contact.

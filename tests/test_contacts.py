@@ -304,3 +304,17 @@ def test_going_to_someone_or_handing_them_our_offer(text: str, expected: list[st
 def test_a_function_code_does_not_make_a_product_word_a_person() -> None:
     """A Latin code heads an English name only when the name is a known given name."""
     assert names("NFC Tag月用量三十万片，要我们周五报价") == []
+
+
+@pytest.mark.parametrize("text", [
+    "备忘：明天下班前把本月的费用明细发给程经理",
+    "周五前跟葛总监汇报一下三季度的回款",
+    "下周一把展会物料清单交给市场部的小隋",
+])
+def test_in_a_note_naming_no_customer_who_takes_our_paperwork_is_a_colleague(text: str) -> None:
+    assert [c.text for c in find_contacts(text, [], customer_named=False)] == []
+
+
+def test_with_a_customer_named_the_person_we_send_things_to_is_theirs() -> None:
+    text = "见了采购部龚经理，明天把报价发给龚经理"
+    assert [c.text for c in find_contacts(text, [])] == ["采购部龚经理"]
