@@ -773,6 +773,13 @@ _GOING = re.compile(r"(?:去|过去|上门|当面|到|跑)[^，。；]{0,4}$")
 _OFFER_HANDED = re.compile(r"把[^，。；]{0,10}?(?:方案|报价|合同|样品|样机|标书|清单|资料|配置单)[^，。；]{0,4}$")
 
 
+# the rep going over with someone (我跟X一起过去, 我带X去现场, 我派X去车间): a colleague of ours
+# (README: 我带售后经理一起上门, 跟技术一起上门)
+_WITH_US_BEFORE = re.compile(r"我们?(?:先|再|就|也|会|要|得)?(?:跟|和|同|带|带着|带上|叫上|派)(?:我们|公司)?的?"
+                             r"[^，。；;！!？?\s他她客对]{0,8}$")
+_GOING_WITH_US_AFTER = re.compile(r"(?:一起|一块儿?|一道)?(?:再)?(?:过去|去|到|上门|进场|跑一趟|来)")
+
+
 def _toward_customer(s: str, k: int, cue: str) -> bool:
     """找/交给 X at `k` addresses the customer, not a colleague of ours."""
     left = s[max(0, k - 12):k]
@@ -790,6 +797,8 @@ def _is_ours(s: str, c: _Cand, lex: _Lex, our_task_people: bool) -> bool:
         # 让/派 + staff sends a colleague; 带 + staff only when the rep is the one who brings them
         return True
     theirs = not _THEIR_FIRST.isdisjoint(before) and bool(_THEIR_POSSESSIVE.search(before))
+    if not theirs and _WITH_US_BEFORE.search(s, max(0, a - 14), a) and _GOING_WITH_US_AFTER.match(s, c.end):
+        return True  # 我跟技术部老金一起过去, 我带农艺师小廖过去: the rep goes with a colleague
     tail = before[-6:]
     m = lex.our_side_re.search(tail) if _last_char(tail, len(tail)) in lex.our_side_last else None
     if m:

@@ -318,3 +318,16 @@ def test_in_a_note_naming_no_customer_who_takes_our_paperwork_is_a_colleague(tex
 def test_with_a_customer_named_the_person_we_send_things_to_is_theirs() -> None:
     text = "见了采购部龚经理，明天把报价发给龚经理"
     assert [c.text for c in find_contacts(text, [])] == ["采购部龚经理"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    # the rep going over with someone brings a colleague
+    ("下周二我跟工程部的小阎一起过去看现场", []),
+    ("明天我带测试工程师小滕去他们车间", []),
+    ("设备科滕工说温度不稳，周四我再派调试师傅老满过去", ["设备科滕工"]),
+    # … not the customer's people, nor someone the rep only meets
+    ("我跟他们的滕工一起去车间看了", ["滕工"]),
+    ("昨晚我跟采购部甘总一起吃了个饭", ["采购部甘总"]),
+])
+def test_the_rep_going_over_with_someone_brings_a_colleague(text: str, expected: list[str]) -> None:
+    assert names(text) == expected
