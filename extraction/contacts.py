@@ -749,6 +749,9 @@ _REFERRER_DIRECT = re.compile(r"^(?:介绍|推荐|引荐)(?:过来|来|的|给|�
 _REFERRAL_AFTER = re.compile(r"^(?:也|还|就|又)?(?:给(?:我们?)?|帮(?:我们?)?忙?|主动)?(?:推|介绍|推荐|引荐|转|牵线)(?:了|过来)?"
                              r"(?:个|一个|一家|家|位|一位|两家|几家)?(?:新的?)?(?:客户|线索|项目|商机|单子)")
 _REFERRER_NAMED = re.compile(r"(?:介绍人|推荐人|引荐人)(?:是|为|：|:)?[^，。；,;]{0,8}$")
+# "老符介绍认识了…", "蔡经理介绍了一个朋友的厂", "朋友老梁介绍；": the person brings us another party
+_INTRODUCES_AFTER = re.compile(r"^(?:也|还|就|又)?(?:给(?:我们?)?|帮(?:我们?)?忙?)?(?:介绍|推荐|引荐|牵线)(?:了)?"
+                               r"(?:认识|(?:一|两|几)?(?:家|位)|一?个(?:朋友|客户|同行|老板|厂)|[，。；;,\s]|$)")
 _OUR_PREFIX = re.compile(r"^(?:售后|财务|研发|实施|技术支持|客服)")
 # 研发 / 财务 alone name a department a customer has too: with a title or an English name
 # (研发总监Eric, 研发部Jason, 财务总监) the person is theirs; a nickname or X工 is our colleague
@@ -854,7 +857,8 @@ def _is_other_org(s: str, c: _Cand, lex: _Lex, blk: list[tuple[int, int]]) -> bo
         if not any(y <= org <= y + 1 and x < y for x, y in blk):
             return True
     # 人 ends every word of `_REFERRER_NAMED`: the search only where it is
-    if ("人" in tail and _REFERRER_NAMED.search(tail)) or _REFERRER_DIRECT.match(after) or _REFERRAL_AFTER.match(after):
+    if ("人" in tail and _REFERRER_NAMED.search(tail)) or _REFERRER_DIRECT.match(after) \
+            or _REFERRAL_AFTER.match(after) or _INTRODUCES_AFTER.match(after):
         return True
     # the short anchored pattern first: the other searches the whole sentence
     return bool(_REFERRER_AFTER.match(after) and _REFERRER_BEFORE.search(before))

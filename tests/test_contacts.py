@@ -331,3 +331,15 @@ def test_with_a_customer_named_the_person_we_send_things_to_is_theirs() -> None:
 ])
 def test_the_rep_going_over_with_someone_brings_a_colleague(text: str, expected: list[str]) -> None:
     assert names(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    # whoever introduces another party to us is a referrer, not the customer's contact
+    ("老客户的尤经理介绍了一家做冷库的厂，老板钮总想上两台压缩机", ["钮总"]),
+    ("朋友老谷介绍；他们一年要两百吨", []),
+    ("设计院的满工介绍认识了业主方的邬总", ["邬总"]),
+    # … but introducing their own needs is talking to us
+    ("采购部秦经理介绍了一下他们的产线", ["采购部秦经理"]),
+])
+def test_someone_who_introduces_another_party_is_a_referrer(text: str, expected: list[str]) -> None:
+    assert names(text) == expected
