@@ -530,6 +530,27 @@ def _common_word(x: str) -> bool:
     return freq is not None and freq >= 2000
 
 
+def _verb_word(x: str) -> bool:
+    """A dictionary verb (演示, 联动, 吸水) is no brand either, unless a brand list has it (联想)."""
+    key = x.casefold()
+    return x in _verbs() and not any(key in names for names in _brands())
+
+
+@lru_cache(maxsize=1)
+def _verbs() -> frozenset[str]:
+    """Words jieba's tagged dictionary marks as verbs (v, vn), read once on first need."""
+    verbs: set[str] = set()
+    try:
+        with _segment().tokenizer().get_dict_file() as fh:
+            for raw in fh:
+                parts = raw.decode("utf-8").split()
+                if len(parts) == 3 and parts[2] in ("v", "vn") and len(parts[0]) >= 2:
+                    verbs.add(parts[0])
+    except (OSError, AttributeError):  # pragma: no cover - without tags the frequency test stays
+        pass
+    return frozenset(verbs)
+
+
 def _clean_candidate(text: str, a: int, b: int) -> tuple[int, int]:
     x = text[a:b]
     prev = None
@@ -569,7 +590,8 @@ def _valid(text: str, a: int, b: int, blocked: list[tuple[int, int]], names: lis
         return False
     # 买的柳工: an object, not 柳工 the engineer; 是老李 is still a person
     person_ok = a > 0 and text[a - 1] in "的是" and x[0] not in "小老阿"
-    return not ((not person_ok and _is_person(x)) or _is_place_or_category(x) or _common_word(x))
+    return not ((not person_ok and _is_person(x)) or _is_place_or_category(x) or _common_word(x)
+                or _verb_word(x))
 
 
 def _form_ok(text: str, a: int, b: int, blocked: list[tuple[int, int]], names: list[str]) -> bool:

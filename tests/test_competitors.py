@@ -189,6 +189,9 @@ NOT_FOUND = [
     # 中 / 上 starting a word (中间, 上次) is no brand
     "用的是中间那台，声音小一点",
     "原来用的是上次那批的料",
+    # a dictionary verb is no brand (演示, 联动, 吸水)
+    "对方上周也做了演示报价比我们低一些",
+    "安装调试报价八万，含三年维保",
     # a size or a count in front of a quote is no brand
     "四十五座的每台报五十八万",
     # one name and a count of parties: not a whole clause in between
