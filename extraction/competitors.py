@@ -569,6 +569,11 @@ _COMPARATIVE = frozenset("慢快低高差强弱贵大小多少长短")
 _DEGREE_AFTER = re.compile(r"一点|点儿?|一些|些|了|得多|很多|不少|一截")
 # 把离线那几台的天线换成外置的: the rep's own change of a part, not a rival's product
 _DISPOSAL_RE = re.compile(r"把[^，。；;！!？?\s]{1,12}(?:换成|改成|改用|换上|换)$")
+# 我们 + a few modifiers (那台, 北仑到义乌的, 新款) + X + its quote: X is our product
+_OUR_THING_BEFORE_RE = re.compile(r"(?:我们|我司|咱们)(?:的|这边的?|家的?)?"
+                                  r"(?:(?!比|跟|和|与|说|听|看|问|找|觉得|了解|知道|发现|得知|被|给|对|是|没|不)"
+                                  r"[^，。；;！!？?\s]){0,10}$")
+_QUOTED_AFTER_RE = re.compile(r"(?:的)?(?:报价|报了|报的|开价|单价)")
 # 换了机针以后就好了 / 换了减震垫解决了: a swapped part that ended a fault is no rival
 _SWAP_BEFORE_RE = re.compile(r"(?:换了|换上了|换上|换成了|换成)$")
 _FIXED_AFTER_RE = re.compile(r"[^，。；;！!？?\s]{0,8}?(?:以后|之后|后)?(?:就|已经|也|都)?"
@@ -619,6 +624,8 @@ def _form_ok(text: str, a: int, b: int, blocked: list[tuple[int, int]], names: l
         return False
     if _FIRST_PERSON_RE.search(text[max(0, a - 8) : a]) or _DISPOSAL_RE.search(text, max(0, a - 16), a):
         return False
+    if _OUR_THING_BEFORE_RE.search(text, max(0, a - 12), a) and _QUOTED_AFTER_RE.match(text, b):
+        return False  # 我们那台动物DR报价…, 我们聚合硫酸铁报了…: our own product's quote
     if _SWAP_BEFORE_RE.search(text, max(0, a - 3), a) and _FIXED_AFTER_RE.match(text, b):
         return False  # 换了机针以后就好了: a part swapped to end a fault
     # 交货老拖, 价钱只有…: an aspect and its predicate, not a brand

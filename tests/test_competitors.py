@@ -114,6 +114,8 @@ FOUND = [
     ("听说澜拓报了四十二万，含三年维保", "澜拓"),
     ("卓泓报的价还要低一点", "卓泓"),
     ("现在是森沃和栢瑞两家在抢这个单子", "森沃"),
+    # 我们 before a verb or a copula does not make the winner ours
+    ("我们没拿下，中标的是澜拓报价比我们低了八万", "澜拓"),
     # a brand may start with 中 / 上 (split off as one piece by the segmenter)
     ("他们现在用的是中岚的，效果一般", "中岚"),
     ("原来用的是上岙的机器", "上岙"),
@@ -189,6 +191,9 @@ NOT_FOUND = [
     # 中 / 上 starting a word (中间, 上次) is no brand
     "用的是中间那台，声音小一点",
     "原来用的是上次那批的料",
+    # our own product before its quote (我们 + a few modifiers)
+    "我们那台便携B超报价十二万八，客户嫌贵",
+    "我们浓缩橙浆报的每吨一万三，他说要比一比",
     # a dictionary verb is no brand (演示, 联动, 吸水)
     "对方上周也做了演示报价比我们低一些",
     "安装调试报价八万，含三年维保",
