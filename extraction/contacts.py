@@ -28,6 +28,7 @@ is dropped), a landline to area code + number, and an extension (转 8, ext 8, -
 from __future__ import annotations
 
 import re
+import string
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -244,7 +245,7 @@ def _lex() -> _Lex:
     fixed = _alt(load_list("contact_prefixes.txt"))
     # a prefix ends with a role (the stems only stand before one), a department or a fixed prefix
     prefix_last = frozenset(dept_last + [w[-1] for w in load_list("contact_roles.txt") + load_list("contact_prefixes.txt")]
-                            + list("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+                            + list(string.ascii_uppercase))  # a Latin function code (SQE鲁工)
     # roles chain (院长助理, 总经理助理): the second one is the post, the first whose assistant it is
     # a Latin function code may head the post (QA经理, IT主管, HR总监)
     prefix = rf"(?:{dept})?(?:(?:{_alt(stems)}|[A-Z]{{2,4}})?(?:{roles})(?:{roles})?)?|(?:{dept})?(?:{fixed})"
@@ -1030,6 +1031,7 @@ _REPORT_AFTER_RE = re.compile(r"(?:汇报|报一下|报告一下|请示|过目|�
 
 
 def _takes_our_paperwork(s: str, c: _Cand) -> bool:
+    """Is `c` where our paperwork goes (发给/交给 X) or whom we report to (跟 X 汇报)?"""
     before = s[max(0, c.start - 12):c.start]
     return bool(_HANDED_TO_RE.search(before)) or (
         before.endswith(("跟", "和", "向", "找")) and _REPORT_AFTER_RE.match(s, c.end) is not None)
