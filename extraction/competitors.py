@@ -68,6 +68,8 @@ _BREAK_TOKENS = frozenset(
 _JOINABLE = frozenset("和同中上下方家可能会内外前后")
 _INNER = frozenset("家中")
 _LEADING = frozenset("中上")
+# a short Latin code in front of a Chinese name (KDS零售云, YQ安防, i人事)
+_CODE_RE = re.compile(r"^(?:[A-Z]{1,4}|[a-z])$")
 _NUMERAL_PIECES = frozenset("一二两三四五六七八九十几半每")
 # digits + capitals (3M): a brand; but not a unit or a generation (5G, 4K, 3D)
 _DIGIT_BRAND_RE = re.compile(r"^\d{1,2}[A-Z]{1,4}$")
@@ -408,6 +410,8 @@ def _walk_left(tk: _Tokens, b: int) -> tuple[int, int] | None:
         if n > _MAX_CJK:
             return _last_word(toks, i)
         j -= 1
+    if n >= 2 and j >= 0 and toks[j][2] == start and _CODE_RE.match(toks[j][0]):
+        start = toks[j][1]  # YQ|安防, HX|电子: a Latin code heads the name
     return (start, b) if n >= 2 else None
 
 
@@ -440,9 +444,12 @@ def _bounded(tk: _Tokens, a: int, b: int) -> tuple[int, int] | None:
         toks = tk.toks[tk.start_at[a] : tk.end_at[b] + 1]
     else:  # 比怡|宝贵: the cue word was glued to the brand; read the slot on its own
         toks = [(t, a + s, a + e) for t, s, e in _segment().token_spans(tk.text[a:b])]
-    if any(t.isascii() for t, _, _ in toks) and not all(t.isascii() for t, _, _ in toks):
+    if len(toks) > 1 and _CODE_RE.match(toks[0][0]) and toks[1][1] == toks[0][2] \
+            and not any(t.isascii() for t, _, _ in toks[1:]):
+        toks = toks[1:]  # KDS|零售云: a Latin code heads the name; the rest is read below
+    elif any(t.isascii() for t, _, _ in toks) and not all(t.isascii() for t, _, _ in toks):
         return None
-    if toks[0][0].isascii():
+    elif toks[0][0].isascii():
         return (a, b) if len(toks) == 1 else None
     n = 0
     for k, (t, _, _) in enumerate(toks):

@@ -116,6 +116,9 @@ FOUND = [
     ("现在是森沃和栢瑞两家在抢这个单子", "森沃"),
     # 我们 before a verb or a copula does not make the winner ours
     ("我们没拿下，中标的是澜拓报价比我们低了八万", "澜拓"),
+    # a short Latin code may head a Chinese name
+    ("本地有家QX安防报了三十八万", "QX安防"),
+    ("TK电子比我们低了5%，还给60天账期", "TK电子"),
     # a brand may start with 中 / 上 (split off as one piece by the segmenter)
     ("他们现在用的是中岚的，效果一般", "中岚"),
     ("原来用的是上岙的机器", "上岙"),
