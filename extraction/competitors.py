@@ -252,8 +252,9 @@ def _grammar_words() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
-def _dict_words() -> tuple[frozenset[str], frozenset[str]]:
-    """Multi-char verbs, adverbs, adjectives, time words … of jieba's dictionary.
+def _dict_words() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """Multi-char verbs, adverbs, adjectives, time words … of jieba's dictionary; those of them
+    that cannot start a brand; and its verbs (v, vn: 演示, 联动), which are no brand alone.
 
     Read once from jieba's dict.txt (its tags are not in the tokenizer's cache) and pickled next
     to the tokenizer cache, so later processes load it in a few milliseconds.
@@ -264,23 +265,27 @@ def _dict_words() -> tuple[frozenset[str], frozenset[str]]:
     from .segment import _cache_dir, tokenizer
 
     dict_file = tokenizer().get_dict_file()
-    path = os.path.join(_cache_dir(), "salesbot.function_words.v2.pickle")
+    path = os.path.join(_cache_dir(), "salesbot.function_words.v3.pickle")
     try:
         with open(path, "rb") as fh:
             cached = pickle.load(fh)
-        if isinstance(cached, tuple) and len(cached) == 2:
+        if isinstance(cached, tuple) and len(cached) == 3:
             return cached
     except (OSError, pickle.PickleError, EOFError):
         pass
-    words, grammar = set(), set()
+    words, grammar, verbs = set(), set(), set()
     with dict_file as fh:
         for raw in fh:
             parts = raw.decode("utf-8").split()
-            if len(parts) >= 3 and len(parts[0]) >= 2 and parts[2] in _FUNCTION_TAGS:
+            if len(parts) < 3 or len(parts[0]) < 2:
+                continue
+            if parts[2] in ("v", "vn"):
+                verbs.add(parts[0])
+            if parts[2] in _FUNCTION_TAGS:
                 words.add(parts[0])
                 if parts[2] in _GRAMMAR_TAGS:
                     grammar.add(parts[0])
-    out = (frozenset(words), frozenset(grammar))
+    out = (frozenset(words), frozenset(grammar), frozenset(verbs))
     try:
         tmp = f"{path}.{os.getpid()}.tmp"
         with open(tmp, "wb") as fh:
@@ -545,17 +550,8 @@ def _verb_word(x: str) -> bool:
 
 @lru_cache(maxsize=1)
 def _verbs() -> frozenset[str]:
-    """Words jieba's tagged dictionary marks as verbs (v, vn), read once on first need."""
-    verbs: set[str] = set()
-    try:
-        with _segment().tokenizer().get_dict_file() as fh:
-            for raw in fh:
-                parts = raw.decode("utf-8").split()
-                if len(parts) == 3 and parts[2] in ("v", "vn") and len(parts[0]) >= 2:
-                    verbs.add(parts[0])
-    except (OSError, AttributeError):  # pragma: no cover - without tags the frequency test stays
-        pass
-    return frozenset(verbs)
+    """jieba's verbs (v, vn), from the tagged dictionary read once (`_dict_words`)."""
+    return _dict_words()[2]
 
 
 def _clean_candidate(text: str, a: int, b: int) -> tuple[int, int]:

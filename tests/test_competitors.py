@@ -201,7 +201,7 @@ NOT_FOUND = [
     "对方上周也做了演示报价比我们低一些",
     "安装调试报价八万，含三年维保",
     # a size or a count in front of a quote is no brand
-    "四十五座的每台报五十八万",
+    "客车方案里四十五座每台报五十八万",
     # one name and a count of parties: not a whole clause in between
     "袋子容易破还有一股味道她们下游有两家诊所要退货",
     "想把果酱和糖浆从三家供应商并成一家",
